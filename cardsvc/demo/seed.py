@@ -1,0 +1,218 @@
+"""``unioncard demo seed``: the demo federation, idempotent, plus ``var/demo.json``.
+
+Every step looks its rows up by a natural key (org code, username, ID number's keyed hash), so
+a second run adds nothing. Other packages add their own demo data through ``DemoStep``s that
+the composition root hands in (cardsvc may not import them itself).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.db import import_all_models, make_engine, make_sessionmaker
+from cardsvc.demo.people import DEMO_UNIONS, generate_people
+from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.service import MemberInput, create_member, find_by_id_number
+from cardsvc.orgs.models import Org, OrgLevel
+from cardsvc.orgs.service import create_org
+from cardsvc.pii import PiiCipher
+from cardsvc.settings import Settings
+from cardsvc.staff.models import Role, StaffUser
+from cardsvc.staff.principal import SYSTEM
+from cardsvc.staff.service import create_staff
+
+DEMO_PASSWORD = "UnionCard-2026"
+DEMO_MEMBERS = 240
+
+# (code, name, level, parent code, region)
+ORGS: tuple[tuple[str, str, OrgLevel, str | None, str], ...] = (
+    ("HB", "湖北省总工会", OrgLevel.provincial, None, "湖北省"),
+    ("HB-YC", "宜昌市总工会", OrgLevel.city, "HB", "宜昌市"),
+    ("HB-YC-XL", "西陵区总工会", OrgLevel.district, "HB-YC", "西陵区"),
+    ("HB-YC-WJG", "伍家岗区总工会", OrgLevel.district, "HB-YC", "伍家岗区"),
+)
+DISTRICT_CODE = {"420502": "HB-YC-XL", "420503": "HB-YC-WJG"}
+
+# (username, display name, role, org code, what they do)
+STAFF: tuple[tuple[str, str, Role, str, str], ...] = (
+    ("admin", "省总管理员 王建国", Role.federation_admin, "HB", "全省管理"),
+    ("yc.admin", "市总管理员 李秀英", Role.federation_admin, "HB-YC", "宜昌市管理"),
+    ("yc.benefits", "市总普惠专员 陈志强", Role.benefits_manager, "HB-YC", "普惠项目"),
+    ("yc.merchants", "市总商户专员 刘芳", Role.merchant_manager, "HB-YC", "商户管理"),
+    ("hb.auditor", "省总审计 赵敏", Role.auditor, "HB", "只读审计"),
+    ("xl.admin", "西陵区总工会 张伟", Role.union_admin, "HB-YC-XL", "西陵区会员管理"),
+    ("wjg.admin", "伍家岗区总工会 杨静", Role.union_admin, "HB-YC-WJG", "伍家岗区会员管理"),
+    ("xl.jidian", "峡江机电工会 周磊", Role.union_admin, "XL-JIDIAN", "基层工会"),
+)
+
+DemoStep = Callable[[AsyncSession, Settings, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def union_code(key: str) -> str:
+    return key.upper()
+
+
+async def _org_by_code(session: AsyncSession, code: str) -> Org | None:
+    return await session.scalar(select(Org).where(Org.code == code))
+
+
+async def seed_federation(
+    session: AsyncSession, settings: Settings, demo: dict[str, Any]
+) -> dict[str, Any]:
+    created: Counter[str] = Counter()
+    for code, name, level, parent, region in ORGS:
+        if await _org_by_code(session, code) is None:
+            parent_org = await _org_by_code(session, parent) if parent else None
+            await create_org(
+                session,
+                SYSTEM,
+                code=code,
+                name=name,
+                level=level,
+                parent_id=parent_org.id if parent_org else None,
+                region=region,
+            )
+            created["orgs"] += 1
+    for u in DEMO_UNIONS:
+        code = union_code(u.key)
+        if await _org_by_code(session, code) is None:
+            parent_org = await _org_by_code(session, DISTRICT_CODE[u.district_code])
+            assert parent_org is not None
+            await create_org(
+                session,
+                SYSTEM,
+                code=code,
+                name=u.name,
+                level=OrgLevel.grassroots,
+                parent_id=parent_org.id,
+                region=u.district_name,
+            )
+            created["orgs"] += 1
+
+    for username, display, role, org_code, _ in STAFF:
+        if await session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
+            continue
+        org = await _org_by_code(session, org_code)
+        assert org is not None
+        await create_staff(
+            session,
+            SYSTEM,
+            username=username,
+            display_name=display,
+            password=DEMO_PASSWORD,
+            grants=[(role, org.id)],
+        )
+        created["staff"] += 1
+
+    cipher = PiiCipher.from_settings(settings)
+    people = generate_people(DEMO_MEMBERS, seed=2026)
+    samples: list[dict[str, Any]] = []
+    for i, p in enumerate(people):
+        # A few applications still waiting, a few suspended or gone: the console has work.
+        status = MemberStatus.pending if i % 40 == 7 else MemberStatus.active
+        existing = await find_by_id_number(session, cipher, p.id_number)
+        if existing is None:
+            org = await _org_by_code(session, union_code(p.union_key))
+            assert org is not None
+            existing = await create_member(
+                session,
+                SYSTEM,
+                cipher,
+                MemberInput(
+                    name=p.name,
+                    id_number=p.id_number,
+                    phone=p.phone,
+                    org_id=org.id,
+                    categories=list(p.categories),
+                    hardship_level=p.hardship_level,
+                    employment_type=p.employment_type,
+                    employer=p.employer,
+                    job=p.job,
+                    region=p.region,
+                    status=status,
+                    joined_on=p.joined_on if status == MemberStatus.active else None,
+                ),
+            )
+            created["members"] += 1
+        if len(samples) < 12 and existing.status == MemberStatus.active:
+            samples.append(
+                {
+                    "member_no": existing.member_no,
+                    "name": existing.name,
+                    "phone": p.phone,
+                    "union": union_code(p.union_key),
+                    "categories": list(existing.categories),
+                }
+            )
+    demo["staff"] = [
+        {"username": u, "password": DEMO_PASSWORD, "name": d, "role": r.value, "org": o, "for": w}
+        for u, d, r, o, w in STAFF
+    ]
+    demo["orgs"] = [c for c, *_ in ORGS] + [union_code(u.key) for u in DEMO_UNIONS]
+    demo["members"] = samples
+    return dict(created)
+
+
+async def seed_demo(settings: Settings, steps: Sequence[DemoStep] = ()) -> dict[str, Any]:
+    """Run the federation step and then ``steps``, all in one transaction; write demo.json."""
+    import_all_models()
+    engine = make_engine(settings.database_url)
+    demo: dict[str, Any] = {
+        "base_url": settings.public_url,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    summary: dict[str, Any] = {}
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            for step in (seed_federation, *steps):
+                summary[step.__name__] = await step(session, settings, demo)
+            demo["counts"] = {
+                "members": len((await session.scalars(select(Member.id))).all()),
+            }
+    finally:
+        await engine.dispose()
+    path = settings.var_dir / "demo.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(demo, ensure_ascii=False, indent=2))
+    os.replace(tmp, path)
+    return summary
+
+
+def banner(settings: Settings) -> str:
+    path = settings.var_dir / "demo.json"
+    demo = json.loads(path.read_text()) if path.exists() else {}
+    base = settings.public_url
+    lines = [
+        "",
+        "UnionCard 演示环境已就绪 / demo federation ready",
+        f"  API 文档 / OpenAPI:        {base}/schema",
+        f"  健康检查 / health:         {base}/health/ready",
+        f"  演示数据 / demo data:      {path}",
+        "",
+        f"  工作人员登录 / staff logins (password: {DEMO_PASSWORD}):",
+    ]
+    for s in demo.get("staff", []):
+        lines.append(f"    {s['username']:<14} {s['role']:<18} {s['org']:<12} {s['name']}")
+    members = demo.get("members", [])[:3]
+    if members:
+        lines.append("")
+        lines.append("  会员示例 / sample members:")
+        for m in members:
+            lines.append(f"    {m['member_no']}  {m['name']}  {m['union']}")
+    lines.append("")
+    lines.append(
+        "  登录示例 / sign in: curl -c jar -H 'content-type: application/json' "
+        f'-d \'{{"username":"admin","password":"{DEMO_PASSWORD}"}}\' '
+        f"{base}/api/v1/staff/session"
+    )
+    lines.append("")
+    return "\n".join(lines)

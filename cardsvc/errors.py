@@ -1,0 +1,231 @@
+"""RFC 9457 problem details with a stable ``code`` and a Chinese and an English message.
+
+Domain code raises :class:`AppError` (or a subclass that sets ``code``/``status``); the
+exception handlers here turn it, Litestar's own errors and anything unexpected into
+``application/problem+json``. Nothing reaches the client as a bare 500 page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("unioncard.errors")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    reason_zh: str
+    reason_en: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason_zh, "reason_en": self.reason_en}
+
+
+class AppError(Exception):
+    """An error the client caused or must know about; rendered as problem details."""
+
+    status: int = 400
+    code: str = "bad_request"
+    message_zh: str = "请求无效"
+    message_en: str = "Bad request"
+
+    def __init__(
+        self,
+        code: str | None = None,
+        message_zh: str | None = None,
+        message_en: str | None = None,
+        *,
+        status: int | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.code = code or self.code
+        self.message_zh = message_zh or self.message_zh
+        self.message_en = message_en or self.message_en
+        self.status = status or self.status
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.extra = extra
+        super().__init__(f"{self.code}: {self.message_en}")
+
+
+class ValidationError(AppError):
+    status = 422
+    code = "validation_error"
+    message_zh = "输入有误"
+    message_en = "Invalid input"
+
+    @classmethod
+    def field(cls, field: str, reason_zh: str, reason_en: str, **kw: Any) -> ValidationError:
+        return cls(
+            message_zh=f"{field}:{reason_zh}",
+            message_en=f"{field}: {reason_en}",
+            errors=[FieldError(field, reason_zh, reason_en)],
+            **kw,
+        )
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    message_zh = "未找到"
+    message_en = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    message_zh = "状态冲突"
+    message_en = "Conflict"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+    message_zh = "未登录或凭据无效"
+    message_en = "Not signed in or invalid credentials"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    message_zh = "无权执行此操作"
+    message_en = "You are not allowed to do this"
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "service_unavailable"
+    message_zh = "服务暂时不可用,请稍后重试"
+    message_en = "Service temporarily unavailable, retry later"
+
+
+def _wants_english(request: Request[Any, Any, Any]) -> bool:
+    lang = request.query_params.get("lang") or request.headers.get("accept-language", "")
+    return lang.lower().startswith("en")
+
+
+def problem_response(request: Request[Any, Any, Any], err: AppError) -> Response[dict[str, Any]]:
+    english = _wants_english(request)
+    body: dict[str, Any] = {
+        "type": f"urn:unioncard:problem:{err.code}",
+        "title": err.message_en if english else err.message_zh,
+        "status": err.status,
+        "code": err.code,
+        "detail": err.message_en if english else err.message_zh,
+        "message_zh": err.message_zh,
+        "message_en": err.message_en,
+        "instance": request.url.path,
+    }
+    if err.errors:
+        body["errors"] = [e.as_dict() for e in err.errors]
+    if request_id := request.scope.get("state", {}).get("request_id"):
+        body["request_id"] = request_id
+    body.update(err.extra)
+    return Response(
+        content=body, status_code=err.status, media_type=PROBLEM_MEDIA_TYPE, headers=err.headers
+    )
+
+
+def _app_error_handler(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
+    return problem_response(request, exc)
+
+
+def _validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            field = str(item.get("key") or item.get("source") or "body")
+            msg = str(item.get("message", "invalid"))
+            errors.append(FieldError(field, f"格式或取值无效({msg})", msg))
+    if not errors:
+        errors.append(FieldError("body", "请求体无法解析", exc.detail or "malformed request"))
+    first = errors[0]
+    err = ValidationError(
+        message_zh=f"{first.field}:{first.reason_zh}",
+        message_en=f"{first.field}: {first.reason_en}",
+        errors=errors,
+    )
+    return problem_response(request, err)
+
+
+_HTTP_CODES = {
+    401: ("unauthorized", "未登录或凭据无效", "Not signed in or invalid credentials"),
+    403: ("forbidden", "无权执行此操作", "You are not allowed to do this"),
+    404: ("not_found", "未找到", "Not found"),
+    405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
+    413: ("payload_too_large", "请求体过大", "Request body too large"),
+    415: ("unsupported_media_type", "不支持的内容类型", "Unsupported media type"),
+    429: ("rate_limited", "请求过于频繁,请稍后再试", "Too many requests, retry later"),
+}
+
+
+def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        return _internal_handler(request, exc)
+    code, zh, en = _HTTP_CODES.get(status, ("bad_request", "请求无效", exc.detail or "Bad request"))
+    err = AppError(code, zh, en, status=status, headers=dict(exc.headers or {}))
+    return problem_response(request, err)
+
+
+def _db_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.warning("database unavailable: %s", exc)
+    return problem_response(
+        request,
+        ServiceUnavailable(
+            "database_unavailable",
+            "数据库暂时不可用,请稍后重试",
+            "Database temporarily unavailable, retry later",
+            headers={"Retry-After": "1"},
+        ),
+    )
+
+
+def _db_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    if isinstance(exc, IntegrityError):
+        # A uniqueness race the domain code did not pre-empt: still the client's conflict.
+        logger.info("integrity error on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            request,
+            Conflict("conflict", "数据冲突,请刷新后重试", "Conflicting data, refresh and retry"),
+        )
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        return _db_unavailable_handler(request, exc)
+    return _internal_handler(request, exc)
+
+
+def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    err = AppError("internal_error", "服务器内部错误", "Internal server error", status=500)
+    return problem_response(request, err)
+
+
+exception_handlers: dict[Any, Any] = {
+    AppError: _app_error_handler,
+    ValidationException: _validation_handler,
+    NotAuthorizedException: _http_handler,
+    PermissionDeniedException: _http_handler,
+    NotFoundException: _http_handler,
+    HTTPException: _http_handler,
+    PoolTimeoutError: _db_unavailable_handler,
+    OSError: _db_unavailable_handler,
+    DBAPIError: _db_error_handler,
+    Exception: _internal_handler,
+}

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date
+from typing import Any
+
+from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import JsonB
+from sqlalchemy import Date, Enum, ForeignKey, Index, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class MemberStatus(enum.StrEnum):
+    pending = "pending"
+    active = "active"
+    suspended = "suspended"
+    left = "left"
+
+
+class Category(enum.StrEnum):
+    model_worker = "model_worker"  # 劳模
+    hardship = "hardship"  # 困难职工 (with a level)
+    migrant_worker = "migrant_worker"  # 农民工
+    flexible_worker = "flexible_worker"  # 灵活就业
+    retired = "retired"  # 退休
+
+
+CATEGORY_LABELS_ZH = {
+    Category.model_worker: "劳模",
+    Category.hardship: "困难职工",
+    Category.migrant_worker: "农民工",
+    Category.flexible_worker: "灵活就业",
+    Category.retired: "退休",
+}
+
+
+class Member(UUIDv7AuditBase):
+    __tablename__ = "member"
+    __table_args__ = (
+        Index("ix_member_org_path", "org_path"),
+        Index("ix_member_name", "name"),
+    )
+
+    member_no: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # PII: ciphertext ("kid.base64") + keyed hash for exact lookup / de-duplication.
+    id_number_enc: Mapped[str] = mapped_column(String(255))
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    phone_enc: Mapped[str | None] = mapped_column(String(255))
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    data_key_id: Mapped[str] = mapped_column(String(16), index=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(1))  # "M" / "F", from the ID number
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"), index=True)
+    org_path: Mapped[str] = mapped_column(String(400))
+    status: Mapped[MemberStatus] = mapped_column(
+        Enum(MemberStatus, native_enum=False, length=16), default=MemberStatus.pending, index=True
+    )
+    status_reason: Mapped[str | None] = mapped_column(String(255))
+    categories: Mapped[list[str]] = mapped_column(JsonB, default=list)
+    hardship_level: Mapped[int | None] = mapped_column(SmallInteger)
+    employment_type: Mapped[str | None] = mapped_column(String(32))
+    employer: Mapped[str | None] = mapped_column(String(128))
+    job: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(64))
+    joined_on: Mapped[date | None] = mapped_column(Date)
+    extra: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+
+
+class NumberSequence(UUIDv7AuditBase):
+    """Named counters (member numbers, card numbers): one ``UPDATE … RETURNING`` per block."""
+
+    __tablename__ = "number_sequence"
+
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    value: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,223 @@
+"""Staff API for members: identity is masked unless the role may unmask (audited)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, patch, post
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.members.identity import mask_id_number, mask_phone
+from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.service import (
+    ID_FIELD,
+    PHONE_FIELD,
+    MemberInput,
+    MemberQuery,
+    MemberUpdate,
+    change_status,
+    create_member,
+    get_member,
+    reveal,
+    search_members,
+    update_member,
+)
+from cardsvc.pii import PiiCipher
+from cardsvc.schemas import Limit, Offset
+from cardsvc.staff.principal import Principal
+
+
+class MemberOut(msgspec.Struct):
+    id: uuid.UUID
+    member_no: str
+    name: str
+    id_number_masked: str
+    phone_masked: str | None
+    gender: str
+    birth_date: date
+    org_id: uuid.UUID
+    status: MemberStatus
+    status_reason: str | None
+    categories: list[str]
+    hardship_level: int | None
+    employment_type: str | None
+    employer: str | None
+    job: str | None
+    region: str | None
+    joined_on: date | None
+
+
+class MemberPage(msgspec.Struct):
+    items: list[MemberOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class MemberIn(msgspec.Struct):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["张三明"])]
+    id_number: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    org_id: uuid.UUID
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    categories: list[str] = []
+    hardship_level: int | None = None
+    employment_type: str | None = None
+    employer: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    job: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    region: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    status: MemberStatus = MemberStatus.active
+
+
+class MemberPatch(msgspec.Struct, omit_defaults=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    phone: str | msgspec.UnsetType | None = msgspec.UNSET
+    categories: list[str] | msgspec.UnsetType = msgspec.UNSET
+    hardship_level: int | msgspec.UnsetType | None = msgspec.UNSET
+    employment_type: str | msgspec.UnsetType | None = msgspec.UNSET
+    employer: str | msgspec.UnsetType | None = msgspec.UNSET
+    job: str | msgspec.UnsetType | None = msgspec.UNSET
+    region: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class StatusIn(msgspec.Struct):
+    status: MemberStatus
+    reason: Annotated[str, msgspec.Meta(max_length=255)] | None = None
+
+
+class IdentityOut(msgspec.Struct):
+    id_number: str
+    phone: str | None
+
+
+def member_out(m: Member, cipher: PiiCipher) -> MemberOut:
+    id_number = cipher.decrypt(ID_FIELD, m.id_number_enc)
+    phone = cipher.decrypt(PHONE_FIELD, m.phone_enc) if m.phone_enc else None
+    return MemberOut(
+        id=m.id,
+        member_no=m.member_no,
+        name=m.name,
+        id_number_masked=mask_id_number(id_number),
+        phone_masked=mask_phone(phone) if phone else None,
+        gender=m.gender,
+        birth_date=m.birth_date,
+        org_id=m.org_id,
+        status=m.status,
+        status_reason=m.status_reason,
+        categories=list(m.categories or []),
+        hardship_level=m.hardship_level,
+        employment_type=m.employment_type,
+        employer=m.employer,
+        job=m.job,
+        region=m.region,
+        joined_on=m.joined_on,
+    )
+
+
+class MemberController(Controller):
+    path = "/api/v1/members"
+    tags = ["staff: members"]
+
+    @get("/", summary="Search members in my subtrees (masked identity, paginated)")
+    async def search(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_no: str | None = None,
+        id_number: str | None = None,
+        phone: str | None = None,
+        name: str | None = None,
+        org_id: uuid.UUID | None = None,
+        status: MemberStatus | None = None,
+        category: str | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> MemberPage:
+        cipher: PiiCipher = state.cipher
+        rows, total = await search_members(
+            db_session,
+            staff,
+            cipher,
+            MemberQuery(member_no, id_number, phone, name, org_id, status, category, limit, offset),
+        )
+        return MemberPage([member_out(m, cipher) for m in rows], total, limit, offset)
+
+    @post("/", summary="Register a member in a grassroots union")
+    async def create(
+        self, staff: Principal, state: State, db_session: AsyncSession, data: MemberIn
+    ) -> MemberOut:
+        member = await create_member(
+            db_session,
+            staff,
+            state.cipher,
+            MemberInput(
+                name=data.name,
+                id_number=data.id_number,
+                phone=data.phone,
+                org_id=data.org_id,
+                categories=data.categories,
+                hardship_level=data.hardship_level,
+                employment_type=data.employment_type,
+                employer=data.employer,
+                job=data.job,
+                region=data.region,
+                status=data.status,
+            ),
+        )
+        return member_out(member, state.cipher)
+
+    @get("/{member_id:uuid}", summary="One member (masked)")
+    async def detail(
+        self, staff: Principal, state: State, db_session: AsyncSession, member_id: uuid.UUID
+    ) -> MemberOut:
+        return member_out(await get_member(db_session, staff, member_id), state.cipher)
+
+    @get(
+        "/{member_id:uuid}/identity",
+        summary="Unmasked ID number and phone (roles that may unmask; audited)",
+    )
+    async def identity(
+        self, staff: Principal, state: State, db_session: AsyncSession, member_id: uuid.UUID
+    ) -> IdentityOut:
+        member = await get_member(db_session, staff, member_id)
+        plain = reveal(db_session, staff, state.cipher, member)
+        return IdentityOut(id_number=plain["id_number"] or "", phone=plain["phone"])
+
+    @patch("/{member_id:uuid}", summary="Update a member's details")
+    async def update(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        data: MemberPatch,
+    ) -> MemberOut:
+        fields = {f: getattr(data, f) for f in data.__struct_fields__}
+        given = {k: v for k, v in fields.items() if v is not msgspec.UNSET}
+        upd = MemberUpdate(**given, fields_set=frozenset(given))
+        member = await update_member(db_session, staff, state.cipher, member_id, upd)
+        return member_out(member, state.cipher)
+
+    @post(
+        "/{member_id:uuid}/status",
+        summary="Activate, suspend, or end a membership",
+        status_code=200,
+    )
+    async def status(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        data: StatusIn,
+    ) -> MemberOut:
+        member = await change_status(
+            db_session, staff, member_id, status=data.status, reason=data.reason
+        )
+        return member_out(member, state.cipher)

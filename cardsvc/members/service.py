@@ -1,0 +1,342 @@
+"""Members: create with validated and encrypted identity, search, update, change status."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.audit.service import record
+from cardsvc.errors import Conflict, Forbidden, NotFound, ValidationError
+from cardsvc.members.identity import parse_phone, parse_resident_id, validate_name
+from cardsvc.members.models import Category, Member, MemberStatus
+from cardsvc.members.numbers import format_member_no
+from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
+from cardsvc.pii import PiiCipher
+from cardsvc.sequences import allocate
+from cardsvc.staff.permissions import Perm
+from cardsvc.staff.principal import Principal
+
+ID_FIELD, PHONE_FIELD = "id_number", "phone"
+EMPLOYMENT_TYPES = ("employee", "flexible_worker", "platform_worker", "migrant_worker", "retired")
+HARDSHIP_LEVELS = (1, 2, 3)
+
+# Allowed status changes: (from, to).
+TRANSITIONS = {
+    (MemberStatus.pending, MemberStatus.active),
+    (MemberStatus.pending, MemberStatus.left),
+    (MemberStatus.active, MemberStatus.suspended),
+    (MemberStatus.active, MemberStatus.left),
+    (MemberStatus.suspended, MemberStatus.active),
+    (MemberStatus.suspended, MemberStatus.left),
+}
+
+
+@dataclass(slots=True)
+class MemberInput:
+    name: str
+    id_number: str
+    phone: str | None
+    org_id: uuid.UUID
+    categories: list[str] = field(default_factory=list)
+    hardship_level: int | None = None
+    employment_type: str | None = None
+    employer: str | None = None
+    job: str | None = None
+    region: str | None = None
+    status: MemberStatus = MemberStatus.active
+    joined_on: date | None = None
+
+
+def validate_categories(categories: list[str], hardship_level: int | None) -> list[str]:
+    out: list[str] = []
+    for c in categories:
+        try:
+            out.append(Category(c).value)
+        except ValueError:
+            raise ValidationError.field(
+                "categories", f"未知的会员类别:{c}", f"unknown category: {c}"
+            ) from None
+    out = sorted(set(out))
+    if hardship_level is not None and hardship_level not in HARDSHIP_LEVELS:
+        raise ValidationError.field(
+            "hardship_level", "困难等级应为 1、2 或 3", "hardship_level must be 1, 2 or 3"
+        )
+    if (Category.hardship.value in out) != (hardship_level is not None):
+        raise ValidationError.field(
+            "hardship_level",
+            "困难职工类别与困难等级必须同时设置",
+            "the hardship category and hardship_level go together",
+        )
+    return out
+
+
+def validate_employment(employment_type: str | None) -> str | None:
+    if employment_type is not None and employment_type not in EMPLOYMENT_TYPES:
+        raise ValidationError.field(
+            "employment_type",
+            "未知的就业形态",
+            f"employment_type must be one of {', '.join(EMPLOYMENT_TYPES)}",
+        )
+    return employment_type
+
+
+async def assert_accepts_members(session: AsyncSession, org: Org) -> None:
+    if org.level != OrgLevel.grassroots:
+        raise ValidationError.field(
+            "org_id", "会员只能加入基层工会", "members belong to a grassroots union"
+        )
+    if org.status != OrgStatus.active:
+        raise ValidationError.field(
+            "org_id", "该工会已撤销,不再接收会员", "this union is closed and accepts no members"
+        )
+
+
+async def find_by_id_number(
+    session: AsyncSession, cipher: PiiCipher, id_number: str
+) -> Member | None:
+    digest = cipher.lookup_hash(ID_FIELD, id_number)
+    return await session.scalar(select(Member).where(Member.id_number_hash == digest))
+
+
+async def create_member(
+    session: AsyncSession, actor: Principal, cipher: PiiCipher, data: MemberInput
+) -> Member:
+    name = validate_name(data.name)
+    rid = parse_resident_id(data.id_number)
+    phone = parse_phone(data.phone) if data.phone else None
+    categories = validate_categories(data.categories, data.hardship_level)
+    employment = validate_employment(data.employment_type)
+    org = await session.get(Org, data.org_id)
+    if org is None or not actor.can(Perm.member_write, org.path):
+        raise NotFound("org_not_found", "未找到该工会", "Union not found")
+    await assert_accepts_members(session, org)
+    if data.status not in (MemberStatus.pending, MemberStatus.active):
+        raise ValidationError.field(
+            "status", "新会员状态只能是待审核或正常", "a new member is pending or active"
+        )
+    if await find_by_id_number(session, cipher, rid.number):
+        raise Conflict(
+            "duplicate_id_number",
+            "该身份证号已登记为会员(或入会申请审核中)",
+            "a member (or pending application) with this ID number already exists",
+        )
+    seq = (await allocate(session, "member"))[0]
+    member = Member(
+        member_no=format_member_no(seq),
+        name=name,
+        id_number_enc=cipher.encrypt(ID_FIELD, rid.number),
+        id_number_hash=cipher.lookup_hash(ID_FIELD, rid.number),
+        phone_enc=cipher.encrypt(PHONE_FIELD, phone) if phone else None,
+        phone_hash=cipher.lookup_hash(PHONE_FIELD, phone) if phone else None,
+        data_key_id=cipher.active_kid,
+        birth_date=rid.birth_date,
+        gender=rid.gender,
+        org_id=org.id,
+        org_path=org.path,
+        status=data.status,
+        categories=categories,
+        hardship_level=data.hardship_level,
+        employment_type=employment,
+        employer=(data.employer or "").strip() or None,
+        job=(data.job or "").strip() or None,
+        region=data.region or org.region,
+        joined_on=(data.joined_on or datetime.now(UTC).date())
+        if data.status == MemberStatus.active
+        else None,
+    )
+    session.add(member)
+    await session.flush()
+    record(
+        session,
+        actor,
+        "member.create",
+        target_type="member",
+        target_id=member.id,
+        org_path=member.org_path,
+        summary={"member_no": member.member_no, "status": member.status.value},
+    )
+    return member
+
+
+async def get_member(
+    session: AsyncSession, viewer: Principal, member_id: uuid.UUID, perm: Perm = Perm.member_read
+) -> Member:
+    member = await session.get(Member, member_id)
+    if member is None or not viewer.can(perm, member.org_path):
+        raise NotFound("member_not_found", "未找到该会员", "Member not found")
+    return member
+
+
+def reveal(
+    session: AsyncSession, viewer: Principal, cipher: PiiCipher, member: Member
+) -> dict[str, str | None]:
+    """Plain ID number and phone for a role that may unmask; the read itself is audited."""
+    if not viewer.can(Perm.member_unmask, member.org_path):
+        raise Forbidden(
+            "unmask_forbidden",
+            "您的角色无权查看完整身份证号",
+            "your role may not unmask ID numbers",
+        )
+    record(
+        session,
+        viewer,
+        "member.unmask",
+        target_type="member",
+        target_id=member.id,
+        org_path=member.org_path,
+        summary={"fields": [ID_FIELD, PHONE_FIELD]},
+    )
+    return {
+        "id_number": cipher.decrypt(ID_FIELD, member.id_number_enc),
+        "phone": cipher.decrypt(PHONE_FIELD, member.phone_enc) if member.phone_enc else None,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class MemberQuery:
+    member_no: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    name: str | None = None  # prefix
+    org_id: uuid.UUID | None = None  # subtree root
+    status: MemberStatus | None = None
+    category: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+async def search_members(
+    session: AsyncSession, viewer: Principal, cipher: PiiCipher, q: MemberQuery
+) -> tuple[list[Member], int]:
+    conds: list[Any] = [viewer.scope_filter(Member.org_path, Perm.member_read)]
+    if q.member_no:
+        conds.append(Member.member_no == q.member_no.strip())
+    if q.id_number:
+        try:
+            number = parse_resident_id(q.id_number).number
+        except ValidationError:
+            number = q.id_number.strip().upper()
+        conds.append(Member.id_number_hash == cipher.lookup_hash(ID_FIELD, number))
+    if q.phone:
+        try:
+            phone = parse_phone(q.phone)
+        except ValidationError:
+            phone = q.phone.strip()
+        conds.append(Member.phone_hash == cipher.lookup_hash(PHONE_FIELD, phone))
+    if q.name:
+        conds.append(Member.name.startswith(q.name.strip(), autoescape=True))
+    if q.org_id:
+        root = await session.get(Org, q.org_id)
+        if root is None or not viewer.sees(root.path):
+            raise NotFound("org_not_found", "未找到该组织", "Org not found")
+        conds.append(Member.org_path.startswith(root.path, autoescape=True))
+    if q.status:
+        conds.append(Member.status == q.status)
+    if q.category:
+        # JSON arrays are stored as text on both databases; match the quoted value.
+        conds.append(cast(Member.categories, Text).contains(f'"{q.category}"'))
+    total = (
+        await session.execute(select(func.count()).select_from(Member).where(*conds))
+    ).scalar_one()
+    rows = await session.scalars(
+        select(Member).where(*conds).order_by(Member.member_no).limit(q.limit).offset(q.offset)
+    )
+    return list(rows), total
+
+
+@dataclass(slots=True)
+class MemberUpdate:
+    name: str | None = None
+    phone: str | None = None
+    categories: list[str] | None = None
+    hardship_level: int | None = None
+    employment_type: str | None = None
+    employer: str | None = None
+    job: str | None = None
+    region: str | None = None
+    fields_set: frozenset[str] = frozenset()
+
+
+async def update_member(
+    session: AsyncSession,
+    actor: Principal,
+    cipher: PiiCipher,
+    member_id: uuid.UUID,
+    data: MemberUpdate,
+) -> Member:
+    member = await get_member(session, actor, member_id, Perm.member_write)
+    changed: list[str] = []
+    if "name" in data.fields_set and data.name is not None:
+        member.name = validate_name(data.name)
+        changed.append("name")
+    if "phone" in data.fields_set:
+        phone = parse_phone(data.phone) if data.phone else None
+        member.phone_enc = cipher.encrypt(PHONE_FIELD, phone) if phone else None
+        member.phone_hash = cipher.lookup_hash(PHONE_FIELD, phone) if phone else None
+        changed.append("phone")
+    if {"categories", "hardship_level"} & data.fields_set:
+        cats = data.categories if "categories" in data.fields_set else member.categories
+        level = (
+            data.hardship_level if "hardship_level" in data.fields_set else member.hardship_level
+        )
+        member.categories = validate_categories(list(cats or []), level)
+        member.hardship_level = level
+        changed += ["categories", "hardship_level"]
+    if "employment_type" in data.fields_set:
+        member.employment_type = validate_employment(data.employment_type)
+        changed.append("employment_type")
+    for attr in ("employer", "job", "region"):
+        if attr in data.fields_set:
+            setattr(member, attr, (getattr(data, attr) or "").strip() or None)
+            changed.append(attr)
+    if not changed:
+        raise ValidationError.field("body", "没有要修改的字段", "no field to change")
+    record(
+        session,
+        actor,
+        "member.update",
+        target_type="member",
+        target_id=member.id,
+        org_path=member.org_path,
+        summary={"fields": sorted(set(changed))},
+    )
+    return member
+
+
+async def change_status(
+    session: AsyncSession,
+    actor: Principal,
+    member_id: uuid.UUID,
+    *,
+    status: MemberStatus,
+    reason: str | None,
+) -> Member:
+    member = await get_member(session, actor, member_id, Perm.member_write)
+    if (member.status, status) not in TRANSITIONS:
+        raise Conflict(
+            "invalid_status_change",
+            f"会员状态不能从 {member.status.value} 变为 {status.value}",
+            f"cannot change member status from {member.status.value} to {status.value}",
+        )
+    if status in (MemberStatus.suspended, MemberStatus.left) and not (reason or "").strip():
+        raise ValidationError.field("reason", "请填写原因", "a reason is required")
+    before = member.status
+    member.status = status
+    member.status_reason = (reason or "").strip() or None
+    if status == MemberStatus.active and member.joined_on is None:
+        member.joined_on = datetime.now(UTC).date()
+    record(
+        session,
+        actor,
+        "member.status",
+        target_type="member",
+        target_id=member.id,
+        org_path=member.org_path,
+        summary={"from": before.value, "to": status.value, "reason": member.status_reason},
+    )
+    return member

@@ -1,0 +1,199 @@
+"""The one settings object, read from ``UNIONCARD_*`` environment variables.
+
+Embedded default (no variables set): SQLite and generated keys under the var folder, in-process
+stores. Production (``UNIONCARD_ENVIRONMENT=production``): every secret must come from the
+environment (or a ``*_FILE`` path) and demo secrets are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ENV_PREFIX = "UNIONCARD_"
+KEYFILE_NAME = "keys.json"
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    """Read ``UNIONCARD_<name>``, or the file named by ``UNIONCARD_<name>_FILE``."""
+    value = os.environ.get(ENV_PREFIX + name)
+    if value is None and (path := os.environ.get(ENV_PREFIX + name + "_FILE")):
+        value = Path(path).read_text().strip()
+    return default if value in (None, "") else value
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_data_keys(raw: str) -> dict[str, bytes]:
+    """``kid:base64key[,kid:base64key…]`` → ordered dict; the first key encrypts."""
+    keys: dict[str, bytes] = {}
+    for part in raw.split(","):
+        kid, sep, b64 = part.strip().partition(":")
+        if not sep or not kid.isalnum():
+            raise SettingsError(f"{ENV_PREFIX}DATA_KEYS entries are kid:base64key, got {part!r}")
+        key = base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_")
+        if len(key) != 32:
+            raise SettingsError(f"{ENV_PREFIX}DATA_KEYS key {kid!r} must be 32 bytes")
+        keys[kid] = key
+    if not keys:
+        raise SettingsError(f"{ENV_PREFIX}DATA_KEYS is empty")
+    return keys
+
+
+def _load_or_create_keyfile(var_dir: Path) -> dict[str, str]:
+    """Embedded mode: secrets generated once under var/ with mode 0600."""
+    path = var_dir / KEYFILE_NAME
+    if path.exists():
+        return json.loads(path.read_text())
+    var_dir.mkdir(parents=True, exist_ok=True)
+    data = {
+        "secret_key": secrets.token_urlsafe(48),
+        "data_keys": "d1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "lookup_key": secrets.token_urlsafe(32),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    environment: str = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    data_keys: dict[str, bytes] = field(default_factory=dict)
+    lookup_key: bytes = b""
+    time_zone: str = "Asia/Shanghai"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_format: str = "text"
+    log_level: str = "INFO"
+    public_url: str = "http://127.0.0.1:8000"
+    db_pool_size: int = 10
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    session_max_age: int = 8 * 3600
+    secure_cookies: bool = False
+    clock_skew_seconds: int = 30
+    # Secrets taken from var/keys.json rather than the environment (embedded/demo).
+    demo_secrets: bool = False
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def active_data_key_id(self) -> str:
+        return next(iter(self.data_keys))
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        environment = (_env("ENVIRONMENT", "development") or "development").lower()
+        if environment not in {"development", "production", "test"}:
+            raise SettingsError(
+                f"{ENV_PREFIX}ENVIRONMENT must be development, production or test, "
+                f"got {environment!r}"
+            )
+        var_dir = Path(_env("VAR_DIR", "var") or "var").resolve()
+        database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'unioncard.db'}"
+        if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
+            database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+
+        secret_key, data_keys_raw, lookup_key = (
+            _env("SECRET_KEY"),
+            _env("DATA_KEYS"),
+            _env("LOOKUP_KEY"),
+        )
+        demo_secrets = not (secret_key and data_keys_raw and lookup_key)
+        if demo_secrets:
+            if environment == "production":
+                missing = [
+                    ENV_PREFIX + n
+                    for n, v in (
+                        ("SECRET_KEY", secret_key),
+                        ("DATA_KEYS", data_keys_raw),
+                        ("LOOKUP_KEY", lookup_key),
+                    )
+                    if not v
+                ]
+                raise SettingsError(
+                    "production refuses to start with generated demo secrets; set "
+                    + ", ".join(missing)
+                )
+            generated = _load_or_create_keyfile(var_dir)
+            secret_key = secret_key or generated["secret_key"]
+            data_keys_raw = data_keys_raw or generated["data_keys"]
+            lookup_key = lookup_key or generated["lookup_key"]
+        assert secret_key and data_keys_raw and lookup_key
+        if environment == "production":
+            if len(secret_key) < 32 or len(lookup_key) < 32:
+                raise SettingsError(
+                    f"{ENV_PREFIX}SECRET_KEY and {ENV_PREFIX}LOOKUP_KEY need ≥ 32 characters"
+                )
+            keyfile = var_dir / KEYFILE_NAME
+            if keyfile.exists() and secret_key in keyfile.read_text():
+                raise SettingsError("production refuses the demo secret from var/keys.json")
+
+        log_format = (_env("LOG_FORMAT", "text") or "text").lower()
+        if log_format not in {"text", "json"}:
+            raise SettingsError(f"{ENV_PREFIX}LOG_FORMAT must be text or json")
+        host = _env("HOST", "127.0.0.1") or "127.0.0.1"
+        port = _int("PORT", 8000)
+        return cls(
+            environment=environment,
+            var_dir=var_dir,
+            database_url=database_url,
+            redis_url=_env("REDIS_URL"),
+            secret_key=secret_key,
+            data_keys=parse_data_keys(data_keys_raw),
+            lookup_key=lookup_key.encode(),
+            time_zone=_env("TIME_ZONE", "Asia/Shanghai") or "Asia/Shanghai",
+            host=host,
+            port=port,
+            log_format=log_format,
+            log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
+            public_url=_env("PUBLIC_URL", f"http://{host}:{port}") or "",
+            db_pool_size=_int("DB_POOL_SIZE", 10),
+            login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
+            login_lockout_seconds=_int("LOGIN_LOCKOUT_SECONDS", 900),
+            session_max_age=_int("SESSION_MAX_AGE", 8 * 3600),
+            secure_cookies=_bool("SECURE_COOKIES", environment == "production"),
+            clock_skew_seconds=_int("CLOCK_SKEW_SECONDS", 30),
+            demo_secrets=demo_secrets,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

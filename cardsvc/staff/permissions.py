@@ -1,0 +1,51 @@
+"""Which role may do what. A role is granted on an org and holds for that org's subtree."""
+
+from __future__ import annotations
+
+import enum
+
+from cardsvc.staff.models import Role
+
+
+class Perm(enum.StrEnum):
+    org_read = "org.read"
+    org_write = "org.write"
+    member_read = "member.read"
+    member_write = "member.write"
+    member_unmask = "member.unmask"
+    member_export = "member.export"
+    staff_manage = "staff.manage"
+    audit_read = "audit.read"
+    benefits_read = "benefits.read"
+    benefits_write = "benefits.write"
+    merchants_read = "merchants.read"
+    merchants_write = "merchants.write"
+    reports_read = "reports.read"
+
+
+_ALL = frozenset(Role)
+PERMISSIONS: dict[Perm, frozenset[Role]] = {
+    Perm.org_read: _ALL,
+    Perm.org_write: frozenset({Role.federation_admin, Role.union_admin}),
+    Perm.member_read: frozenset(
+        {Role.federation_admin, Role.union_admin, Role.benefits_manager, Role.auditor}
+    ),
+    Perm.member_write: frozenset({Role.federation_admin, Role.union_admin}),
+    Perm.member_unmask: frozenset({Role.federation_admin, Role.union_admin}),
+    Perm.member_export: frozenset({Role.federation_admin, Role.union_admin, Role.auditor}),
+    Perm.staff_manage: frozenset({Role.federation_admin, Role.union_admin}),
+    Perm.audit_read: frozenset({Role.federation_admin, Role.auditor}),
+    Perm.benefits_read: frozenset({Role.federation_admin, Role.benefits_manager, Role.auditor}),
+    Perm.benefits_write: frozenset({Role.federation_admin, Role.benefits_manager}),
+    Perm.merchants_read: frozenset({Role.federation_admin, Role.merchant_manager, Role.auditor}),
+    Perm.merchants_write: frozenset({Role.federation_admin, Role.merchant_manager}),
+    Perm.reports_read: _ALL,
+}
+
+ROLE_LABELS_ZH = {
+    Role.federation_admin: "总工会管理员",
+    Role.union_admin: "工会管理员",
+    Role.benefits_manager: "普惠项目管理员",
+    Role.merchant_manager: "商户管理员",
+    Role.auditor: "审计员(只读)",
+}

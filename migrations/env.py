@@ -1,0 +1,53 @@
+"""Alembic environment: runs on the engine that the app's settings (or the caller) give."""
+
+import asyncio
+from typing import Any
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from cardsvc.db import import_all_models, make_engine, metadata
+from cardsvc.settings import get_settings
+
+import_all_models()
+config: Any = context.config
+
+
+def _configure(**kw: Any) -> None:
+    context.configure(
+        target_metadata=metadata,
+        render_as_batch=True,  # SQLite cannot ALTER most things in place
+        compare_type=True,
+        user_module_prefix="sa.",
+        **kw,
+    )
+
+
+def do_run_migrations(connection: Connection) -> None:
+    _configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    engine = getattr(config, "engine", None)
+    owned = engine is None
+    if engine is None:
+        engine = make_engine(get_settings().database_url)
+    async with engine.connect() as conn:
+        await conn.run_sync(do_run_migrations)
+        await conn.commit()
+    if owned:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    _configure(url=getattr(config, "db_url", None) or get_settings().database_url, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        do_run_migrations(connection)
+    else:
+        asyncio.run(run_online())
