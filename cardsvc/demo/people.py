@@ -354,7 +354,7 @@ def _given_name(rng: random.Random, gender: str, birth: date) -> str:
 def _id_number(rng: random.Random, region: str, birth: date, gender: str, used: set[str]) -> str:
     while True:
         # Order code 001–999: odd for men, even for women.
-        seq = rng.randrange(1, 1000)
+        seq = rng.randrange(1 if gender == "M" else 2, 1000, 2)
         body = f"{region}{birth:%Y%m%d}{seq:03d}"
         number = body + ric.calc_check_digit(body + "0")
         if number not in used:
