@@ -238,6 +238,9 @@ def validate_name(raw: str) -> str:
     text = " ".join(text.split()).translate(_DOT_VARIANTS)
     # "买买提 · 艾力" → "买买提·艾力"
     text = re.sub(r"\s*·\s*", "·", text)
+    if any(_is_cjk(ch) for ch in text) and not any(_is_latin_letter(ch) for ch in text):
+        # Rosters pad two-character names to line up with three ("张　三"): not part of the name.
+        text = text.replace(" ", "")
     if not text:
         raise ValidationError.field(_NAME_FIELD, "姓名不能为空", "Name is required")
     if len(text) > _NAME_MAX:
@@ -255,7 +258,11 @@ def validate_name(raw: str) -> str:
                 f"姓名包含不允许的字符“{ch}”",
                 f"Name contains a character that is not allowed: {ch!r}",
             )
-    if text[0] in "·" + _LATIN_PUNCT or text[-1] in "· '-" or "··" in text:
+    if text[0] in _LATIN_PUNCT or text[-1] in " '-":
+        raise ValidationError.field(
+            _NAME_FIELD, "姓名应以文字开头和结尾", "Name must start and end with a letter"
+        )
+    if text[0] == "·" or text[-1] == "·" or "··" in text:
         raise ValidationError.field(
             _NAME_FIELD,
             "间隔号“·”只能用在姓名各部分之间",

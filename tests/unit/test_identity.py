@@ -212,6 +212,7 @@ def test_bad_phones_rejected_with_reason(raw: str, reason_en: str) -> None:
         ("买买提 • 艾力", "买买提·艾力"),  # look-alike bullet and spaces normalised
         ("阿依古丽・吐尔逊", "阿依古丽·吐尔逊"),  # katakana middle dot
         ("李", "李"),
+        ("张　三", "张三"),  # roster padding (ideographic space) is not part of the name
         ("John  Smith", "John Smith"),
         ("Seán O'Brien", "Seán O'Brien"),
         ("𠮷田", "𠮷田"),  # rare characters outside the BMP
@@ -233,7 +234,8 @@ def test_valid_names(raw: str, expected: str) -> None:
         ("张三!", "not allowed"),
         ("·买买提", "separator"),
         ("买买提··艾力", "separator"),
-        ("张 三", "Chinese name"),
+        ("张三 Li", "Chinese name"),
+        ("-John", "start and end with a letter"),
         ("김철수", "not allowed"),
     ],
 )
