@@ -42,7 +42,9 @@ async def run_online() -> None:
 
 
 if context.is_offline_mode():
-    _configure(url=getattr(config, "db_url", None) or get_settings().database_url, literal_binds=True)
+    _configure(
+        url=getattr(config, "db_url", None) or get_settings().database_url, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

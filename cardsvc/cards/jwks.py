@@ -91,7 +91,9 @@ def jwk(kid: int, key: Ed25519PublicKey | bytes, *, status: str | None = None) -
 
 
 def build_jwks(
-    keys: Iterable[tuple[int, Ed25519PublicKey | bytes] | tuple[int, Ed25519PublicKey | bytes, str]],
+    keys: Iterable[
+        tuple[int, Ed25519PublicKey | bytes] | tuple[int, Ed25519PublicKey | bytes, str]
+    ],
 ) -> dict[str, list[dict[str, str]]]:
     """``[(kid, public key[, status]), …]`` → ``{"keys": [...]}``, sorted by kid."""
     entries = []
