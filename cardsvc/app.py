@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.datastructures import State
@@ -17,7 +19,12 @@ from cardsvc.cli import UnionCardCLIPlugin
 from cardsvc.db import import_all_models, make_engine, sqlalchemy_config
 from cardsvc.errors import exception_handlers
 from cardsvc.health import live, ready
+from cardsvc.kv import RateLimiter, make_kv
 from cardsvc.logs import configure_logging
+from cardsvc.memberauth.otp import OtpPolicy
+from cardsvc.memberauth.routes import MemberAuthController
+from cardsvc.memberauth.senders import make_sender
+from cardsvc.memberauth.sessions import provide_me, provide_member_session
 from cardsvc.members.routes import MemberController
 from cardsvc.orgs.routes import OrgController
 from cardsvc.pii import PiiCipher
@@ -27,6 +34,8 @@ from cardsvc.staff.routes import SessionController, StaffController
 from cardsvc.stores import make_redis, make_store_registry
 from cardsvc.web import request_id_middleware
 
+logger = logging.getLogger("unioncard.app")
+
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
@@ -35,12 +44,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     redis = make_redis(settings)
     stores = make_store_registry(redis)
+    kv = make_kv(redis)
+    if settings.production and settings.sms_sender == "log":
+        logger.warning("UNIONCARD_SMS_SENDER=log: sign-in codes go to the server log")
     state = State(
         {
             "settings": settings,
             "engine": engine,
             "redis": redis,
             "stores": stores,
+            "kv": kv,
+            "limiter": RateLimiter(kv),
+            "sender": make_sender(settings.sms_sender),
+            "otp_policy": OtpPolicy(
+                ttl=settings.otp_ttl_seconds,
+                max_attempts=settings.otp_max_attempts,
+                per_phone_hour=settings.otp_per_phone_hour,
+                per_ip_hour=settings.otp_per_ip_hour,
+            ),
             "cipher": PiiCipher.from_settings(settings),
         }
     )
@@ -58,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrgController,
             MemberController,
             AuditController,
+            MemberAuthController,
             create_static_files_router(
                 path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
             ),
@@ -66,7 +88,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
             UnionCardCLIPlugin(),
         ],
-        dependencies={"staff": Provide(provide_staff)},
+        dependencies={
+            "staff": Provide(provide_staff),
+            "member_session": Provide(provide_member_session),
+            "me": Provide(provide_me),
+        },
         exception_handlers=exception_handlers,
         middleware=[request_id_middleware],
         stores=stores,

@@ -81,6 +81,13 @@ def _load_or_create_keyfile(var_dir: Path) -> dict[str, str]:
     return data
 
 
+def _sender() -> str:
+    sender = (_env("SMS_SENDER", "log") or "log").lower()
+    if sender not in {"log", "memory"}:
+        raise SettingsError(f"{ENV_PREFIX}SMS_SENDER must be log or memory, got {sender!r}")
+    return sender
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     environment: str = "development"
@@ -102,6 +109,12 @@ class Settings:
     session_max_age: int = 8 * 3600
     secure_cookies: bool = False
     clock_skew_seconds: int = 30
+    member_session_max_age: int = 30 * 24 * 3600
+    sms_sender: str = "log"
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_per_phone_hour: int = 5
+    otp_per_ip_hour: int = 30
     # Secrets taken from var/keys.json rather than the environment (embedded/demo).
     demo_secrets: bool = False
 
@@ -190,6 +203,12 @@ class Settings:
             session_max_age=_int("SESSION_MAX_AGE", 8 * 3600),
             secure_cookies=_bool("SECURE_COOKIES", environment == "production"),
             clock_skew_seconds=_int("CLOCK_SKEW_SECONDS", 30),
+            member_session_max_age=_int("MEMBER_SESSION_MAX_AGE", 30 * 24 * 3600),
+            sms_sender=_sender(),
+            otp_ttl_seconds=_int("OTP_TTL_SECONDS", 300),
+            otp_max_attempts=_int("OTP_MAX_ATTEMPTS", 5),
+            otp_per_phone_hour=_int("OTP_PER_PHONE_HOUR", 5),
+            otp_per_ip_hour=_int("OTP_PER_IP_HOUR", 30),
             demo_secrets=demo_secrets,
         )
 

@@ -1,0 +1,596 @@
+"""Card issuance and lifecycle, token minting, published material and online verification.
+
+Functions take an ``AsyncSession`` and plain values and never commit: the caller (controller,
+CLI, workflow) owns the transaction. Times are timezone-aware UTC; ``now`` defaults to the
+current time and is a parameter so tests and batch jobs can pin it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from stdnum import luhn
+
+from cardsvc.cards import statuslist
+from cardsvc.cards import token as tokens
+from cardsvc.cards.errors import CardError, TokenError
+from cardsvc.cards.keys import KeyRing, Signer
+from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
+from cardsvc.members.models import Member, MemberStatus, NumberSequence
+
+ROTATING_VALIDITY_SECONDS = 60
+ROTATING_REFRESH_SECONDS = 30
+MAX_BATCH = 240  # two hours of 30-second codes
+STATIC_VALIDITY_DAYS = 3 * 365
+CARD_NUMBER_PREFIX = "9"  # 1 + 14-digit sequence + Luhn check digit = 16 digits
+CARD_NUMBER_SEQUENCE = "card_number"
+STATUS_INDEX_SEQUENCE = "card_status_index"
+MAX_STATUS_INDEX = 0xFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it, for the card history (staff user, the member, or the system)."""
+
+    name: str
+    id: uuid.UUID | None = None
+
+
+SYSTEM = Actor("system")
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+async def _next_value(session: AsyncSession, name: str) -> int:
+    """Next value of a named counter: one conditional UPDATE … RETURNING, no read-then-write."""
+    stmt = (
+        update(NumberSequence)
+        .where(NumberSequence.name == name)
+        .values(value=NumberSequence.value + 1)
+        .returning(NumberSequence.value)
+        .execution_options(synchronize_session=False)
+    )
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    if value is not None:
+        return int(value)
+    try:
+        async with session.begin_nested():
+            session.add(NumberSequence(name=name, value=1))
+        return 1
+    except IntegrityError:  # another transaction created it first
+        return int((await session.execute(stmt)).scalar_one())
+
+
+def card_number(sequence: int) -> str:
+    body = f"{CARD_NUMBER_PREFIX}{sequence:014d}"
+    if len(body) != 15:
+        raise CardError("card_state_conflict", "Card number space exhausted")
+    return body + luhn.calc_check_digit(body)
+
+
+def is_valid_card_number(number: str) -> bool:
+    return len(number) == 16 and number.isdigit() and luhn.is_valid(number)
+
+
+# --- lookups --------------------------------------------------------------------------------
+
+
+async def current_card(session: AsyncSession, *, member_id: uuid.UUID) -> Card | None:
+    """The member's active or suspended card, if any."""
+    return await session.scalar(
+        select(Card).where(Card.member_id == member_id, Card.status != CardStatus.revoked)
+    )
+
+
+async def get_card(session: AsyncSession, *, card_id: uuid.UUID) -> Card:
+    card = await session.get(Card, card_id)
+    if card is None:
+        raise CardError("card_not_found")
+    return card
+
+
+async def get_card_by_number(session: AsyncSession, *, number: str) -> Card:
+    card = await session.scalar(select(Card).where(Card.number == number.replace(" ", "")))
+    if card is None:
+        raise CardError("card_not_found")
+    return card
+
+
+async def card_history(session: AsyncSession, *, member_id: uuid.UUID) -> list[CardEvent]:
+    """Every event of every card the member has had, oldest first."""
+    rows = await session.scalars(
+        select(CardEvent)
+        .where(CardEvent.member_id == member_id)
+        .order_by(CardEvent.at, CardEvent.id)
+    )
+    return list(rows.all())
+
+
+async def member_cards(session: AsyncSession, *, member_id: uuid.UUID) -> list[Card]:
+    rows = await session.scalars(
+        select(Card).where(Card.member_id == member_id).order_by(Card.generation)
+    )
+    return list(rows.all())
+
+
+# --- lifecycle ------------------------------------------------------------------------------
+
+
+def _event(
+    card: Card, kind: CardEventKind, actor: Actor, at: datetime, reason: str | None
+) -> CardEvent:
+    return CardEvent(
+        card_id=card.id,
+        member_id=card.member_id,
+        kind=kind,
+        generation=card.generation,
+        reason=reason,
+        actor_id=actor.id,
+        actor_name=actor.name[:64],
+        at=at,
+    )
+
+
+async def _new_card(
+    session: AsyncSession,
+    *,
+    member_id: uuid.UUID,
+    generation: int,
+    previous_id: uuid.UUID | None,
+    now: datetime,
+) -> Card:
+    index = await _next_value(session, STATUS_INDEX_SEQUENCE) - 1  # first index is 0
+    if index > MAX_STATUS_INDEX:
+        raise CardError("card_state_conflict", "Status-list index space exhausted (u32)")
+    number = card_number(await _next_value(session, CARD_NUMBER_SEQUENCE))
+    card = Card(
+        member_id=member_id,
+        number=number,
+        generation=generation,
+        status=CardStatus.active,
+        status_index=index,
+        issued_at=now,
+        previous_id=previous_id,
+    )
+    session.add(card)
+    await session.flush()
+    return card
+
+
+async def issue_card(
+    session: AsyncSession,
+    *,
+    member_id: uuid.UUID,
+    actor: Actor = SYSTEM,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Card:
+    """Issue the first (or, after a revocation, a new) card to an active member.
+
+    Raises ``member_not_found``, ``member_inactive`` or ``card_exists`` (use
+    :func:`reissue_card` to replace a current card).
+    """
+    now = _now(now)
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise CardError("member_not_found")
+    if member.status != MemberStatus.active:
+        raise CardError("member_inactive")
+    if await current_card(session, member_id=member_id) is not None:
+        raise CardError("card_exists")
+    last_generation = await session.scalar(
+        select(func.max(Card.generation)).where(Card.member_id == member_id)
+    )
+    card = await _new_card(
+        session,
+        member_id=member_id,
+        generation=(last_generation or 0) + 1,
+        previous_id=None,
+        now=now,
+    )
+    session.add(_event(card, CardEventKind.issued, actor, now, reason))
+    await session.flush()
+    return card
+
+
+async def issue_cards_for_active_members(
+    session: AsyncSession, *, actor: Actor = SYSTEM, now: datetime | None = None
+) -> list[Card]:
+    """Issue a card to every active member without a current card (demo seed, migrations)."""
+    has_card = select(Card.member_id).where(Card.status != CardStatus.revoked)
+    ids = await session.scalars(
+        select(Member.id)
+        .where(Member.status == MemberStatus.active, Member.id.not_in(has_card))
+        .order_by(Member.member_no)
+    )
+    return [await issue_card(session, member_id=mid, actor=actor, now=now) for mid in ids.all()]
+
+
+def _set_status(card: Card, status: CardStatus, reason: str | None, now: datetime) -> None:
+    card.status = status
+    card.status_reason = reason
+    card.status_changed_at = now
+
+
+async def reissue_card(
+    session: AsyncSession,
+    *,
+    member_id: uuid.UUID,
+    reason: str,
+    actor: Actor = SYSTEM,
+    now: datetime | None = None,
+) -> Card:
+    """Replace the member's current card (lost phone, lost printed card).
+
+    The old row is revoked (its status-list bit goes to 1, so its tokens fail offline too) and
+    a new row with generation + 1, a new number and a new index is issued.
+    """
+    now = _now(now)
+    old = await current_card(session, member_id=member_id)
+    if old is None:
+        raise CardError("card_not_found")
+    member = await session.get(Member, member_id)
+    if member is None or member.status != MemberStatus.active:
+        raise CardError("member_inactive")
+    _set_status(old, CardStatus.revoked, f"reissued: {reason}"[:255], now)
+    session.add(_event(old, CardEventKind.revoked, actor, now, f"reissued: {reason}"[:255]))
+    await session.flush()  # the old row leaves the one-current-card index before the insert
+    card = await _new_card(
+        session, member_id=member_id, generation=old.generation + 1, previous_id=old.id, now=now
+    )
+    session.add(_event(card, CardEventKind.reissued, actor, now, reason[:255]))
+    await session.flush()
+    return card
+
+
+async def suspend_card(
+    session: AsyncSession,
+    *,
+    card_id: uuid.UUID,
+    reason: str,
+    actor: Actor = SYSTEM,
+    now: datetime | None = None,
+) -> Card:
+    now = _now(now)
+    card = await get_card(session, card_id=card_id)
+    if card.status != CardStatus.active:
+        raise CardError("card_state_conflict")
+    _set_status(card, CardStatus.suspended, reason[:255], now)
+    session.add(_event(card, CardEventKind.suspended, actor, now, reason[:255]))
+    await session.flush()
+    return card
+
+
+async def resume_card(
+    session: AsyncSession,
+    *,
+    card_id: uuid.UUID,
+    reason: str,
+    actor: Actor = SYSTEM,
+    now: datetime | None = None,
+) -> Card:
+    now = _now(now)
+    card = await get_card(session, card_id=card_id)
+    if card.status != CardStatus.suspended:
+        raise CardError("card_state_conflict")
+    _set_status(card, CardStatus.active, reason[:255], now)
+    session.add(_event(card, CardEventKind.resumed, actor, now, reason[:255]))
+    await session.flush()
+    return card
+
+
+async def revoke_card(
+    session: AsyncSession,
+    *,
+    card_id: uuid.UUID,
+    reason: str,
+    actor: Actor = SYSTEM,
+    now: datetime | None = None,
+) -> Card:
+    now = _now(now)
+    card = await get_card(session, card_id=card_id)
+    if card.status == CardStatus.revoked:
+        raise CardError("card_state_conflict")
+    _set_status(card, CardStatus.revoked, reason[:255], now)
+    session.add(_event(card, CardEventKind.revoked, actor, now, reason[:255]))
+    await session.flush()
+    return card
+
+
+async def revoke_member_cards(
+    session: AsyncSession,
+    *,
+    member_id: uuid.UUID,
+    reason: str,
+    actor: Actor = SYSTEM,
+    now: datetime | None = None,
+) -> Card | None:
+    """Member left (or was expelled): revoke the current card if there is one."""
+    card = await current_card(session, member_id=member_id)
+    if card is None:
+        return None
+    return await revoke_card(session, card_id=card.id, reason=reason, actor=actor, now=now)
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MintedToken:
+    text: str
+    token_id: str
+    kind: tokens.Kind
+    not_before: datetime
+    expires_at: datetime
+    # Rotating tokens: when the phone should show the next one.
+    refresh_at: datetime | None
+
+
+def mint_token(
+    card: Card,
+    signer: Signer,
+    *,
+    kind: tokens.Kind,
+    not_before: datetime,
+    validity: timedelta,
+    refresh: timedelta | None = None,
+) -> MintedToken:
+    """Sign one token for ``card`` (pure: no I/O; the card's state is the caller's check)."""
+    nbf = int(not_before.timestamp())
+    exp = nbf + max(1, int(validity.total_seconds()))
+    claims = tokens.Claims(
+        kid=signer.kid,
+        kind=kind,
+        card_index=card.status_index,
+        nonce=os.urandom(tokens.NONCE_LEN),
+        generation=card.generation,
+        not_before=nbf,
+        expires=exp,
+    )
+    return MintedToken(
+        text=signer.sign_token(claims),
+        token_id=claims.token_id,
+        kind=kind,
+        not_before=claims.not_before_at,
+        expires_at=claims.expires_at,
+        refresh_at=claims.not_before_at + refresh if refresh else None,
+    )
+
+
+def mint_rotating_batch(
+    card: Card,
+    signer: Signer,
+    *,
+    now: datetime,
+    count: int = 1,
+    validity_seconds: int = ROTATING_VALIDITY_SECONDS,
+    refresh_seconds: int = ROTATING_REFRESH_SECONDS,
+) -> list[MintedToken]:
+    """``count`` rotating tokens: token i is valid from now + i·refresh for ``validity``.
+
+    The phone shows token i until its ``refresh_at`` and then the next one, so it keeps a
+    valid code for count × refresh seconds without network.
+    """
+    if not 1 <= count <= MAX_BATCH:
+        raise ValueError(f"count must be 1..{MAX_BATCH}")
+    if not 0 < refresh_seconds <= validity_seconds:
+        raise ValueError("refresh must be positive and at most the validity")
+    step = timedelta(seconds=refresh_seconds)
+    return [
+        mint_token(
+            card,
+            signer,
+            kind=tokens.Kind.rotating,
+            not_before=now + i * step,
+            validity=timedelta(seconds=validity_seconds),
+            refresh=step,
+        )
+        for i in range(count)
+    ]
+
+
+def _require_usable(card: Card | None) -> Card:
+    if card is None:
+        raise CardError("card_not_found")
+    if card.status == CardStatus.suspended:
+        raise CardError("card_suspended")
+    if card.status == CardStatus.revoked:
+        raise CardError("card_revoked")
+    return card
+
+
+async def rotating_tokens_for_member(
+    session: AsyncSession,
+    *,
+    member_id: uuid.UUID,
+    keyring: KeyRing,
+    count: int = 1,
+    now: datetime | None = None,
+    validity_seconds: int = ROTATING_VALIDITY_SECONDS,
+    refresh_seconds: int = ROTATING_REFRESH_SECONDS,
+) -> list[MintedToken]:
+    """For ``GET /api/v1/me/card/token``: fresh rotating token(s) for the member's card."""
+    card = _require_usable(await current_card(session, member_id=member_id))
+    signer = await keyring.signer(session)
+    return mint_rotating_batch(
+        card,
+        signer,
+        now=_now(now),
+        count=count,
+        validity_seconds=validity_seconds,
+        refresh_seconds=refresh_seconds,
+    )
+
+
+async def static_token_for_card(
+    session: AsyncSession,
+    *,
+    card_id: uuid.UUID,
+    keyring: KeyRing,
+    now: datetime | None = None,
+    validity_days: int = STATIC_VALIDITY_DAYS,
+) -> MintedToken:
+    """The long-lived token printed on a card (revocable through the status list)."""
+    card = _require_usable(await session.get(Card, card_id))
+    signer = await keyring.signer(session)
+    return mint_token(
+        card,
+        signer,
+        kind=tokens.Kind.static,
+        not_before=_now(now),
+        validity=timedelta(days=validity_days),
+    )
+
+
+# --- published verification material -------------------------------------------------------
+
+
+async def build_status_list(
+    session: AsyncSession,
+    *,
+    keyring: KeyRing,
+    now: datetime | None = None,
+    ttl_seconds: int = 300,
+    valid_for_seconds: int = 86400,
+    subject: str | None = None,
+) -> str:
+    """The signed status list (JWT) for ``GET /api/v1/cards/revocations``.
+
+    Bit = 1 for every card row that is not active: revoked, suspended, replaced.
+    """
+    last = await session.scalar(select(func.max(Card.status_index)))
+    rows = await session.scalars(select(Card.status_index).where(Card.status != CardStatus.active))
+    bitmap = statuslist.build_bitmap(rows.all(), 0 if last is None else last + 1)
+    signer = await keyring.signer(session)
+    return statuslist.sign_status_list(
+        bitmap,
+        kid=signer.kid,
+        private_key=signer.private_key,
+        issued_at=int(_now(now).timestamp()),
+        ttl=ttl_seconds,
+        valid_for=valid_for_seconds,
+        subject=subject,
+    )
+
+
+# --- online verification (merchant API) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedCard:
+    card_id: uuid.UUID
+    member_id: uuid.UUID
+    card_number: str
+    generation: int
+    token_id: str
+    kind: tokens.Kind
+    expires_at: datetime
+    claims: tokens.Claims
+
+
+async def verify_online(
+    session: AsyncSession,
+    text: object,
+    *,
+    keyring: KeyRing,
+    now: datetime | None = None,
+    skew_seconds: int = tokens.DEFAULT_SKEW_SECONDS,
+    accept_static: bool = True,
+) -> VerifiedCard:
+    """Decode and check a scanned token against the current card state.
+
+    One signature verification with cached keys, then one indexed SELECT. Raises
+    :class:`TokenError` (token codes) or :class:`CardError` (``card_revoked``,
+    ``card_suspended``, ``static_token_refused``). Burning the token id for single use is
+    the redemption's job (it is unique in the ledger).
+    """
+    now = _now(now)
+    keys = await keyring.verifying_keys(session)
+    try:
+        claims = tokens.decode(text, keys, now=now, skew_seconds=skew_seconds)
+    except TokenError as exc:
+        # A key made by another worker since our last refresh: reload once and retry.
+        if exc.code != "unknown_key" or not await keyring.refresh_after_miss(session):
+            raise
+        keys = await keyring.verifying_keys(session)
+        claims = tokens.decode(text, keys, now=now, skew_seconds=skew_seconds)
+    row = (
+        await session.execute(
+            select(Card.id, Card.member_id, Card.number, Card.generation, Card.status).where(
+                Card.status_index == claims.card_index
+            )
+        )
+    ).one_or_none()
+    # A signed token for a row we do not have (or an older generation) is never accepted.
+    if row is None or row.generation != claims.generation or row.status == CardStatus.revoked:
+        raise CardError("card_revoked")
+    if row.status == CardStatus.suspended:
+        raise CardError("card_suspended")
+    if claims.kind == tokens.Kind.static and not accept_static:
+        raise CardError("static_token_refused")
+    return VerifiedCard(
+        card_id=row.id,
+        member_id=row.member_id,
+        card_number=row.number,
+        generation=row.generation,
+        token_id=claims.token_id,
+        kind=claims.kind,
+        expires_at=claims.expires_at,
+        claims=claims,
+    )
+
+
+def card_summary(card: Card) -> dict[str, object]:
+    """Plain-data view for ``GET /api/v1/me/card`` and staff pages."""
+    return {
+        "id": str(card.id),
+        "number": card.number,
+        "number_masked": mask_card_number(card.number),
+        "generation": card.generation,
+        "status": str(card.status),
+        "issued_at": card.issued_at.isoformat(),
+        "status_reason": card.status_reason,
+    }
+
+
+def mask_card_number(number: str) -> str:
+    """Merchant-facing form: only the last four digits."""
+    return "*" * (len(number) - 4) + number[-4:]
+
+
+__all__: Sequence[str] = (
+    "Actor",
+    "MintedToken",
+    "VerifiedCard",
+    "build_status_list",
+    "card_history",
+    "card_summary",
+    "current_card",
+    "get_card",
+    "get_card_by_number",
+    "issue_card",
+    "issue_cards_for_active_members",
+    "member_cards",
+    "mint_rotating_batch",
+    "mint_token",
+    "reissue_card",
+    "resume_card",
+    "revoke_card",
+    "revoke_member_cards",
+    "rotating_tokens_for_member",
+    "static_token_for_card",
+    "suspend_card",
+    "verify_online",
+)

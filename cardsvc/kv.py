@@ -1,0 +1,156 @@
+"""Short-lived keys with atomic operations: Redis in production, in-process when embedded.
+
+Litestar's ``Store`` has no atomic increment, set-if-absent or get-and-delete, which rate
+limits, one-time codes and burned QR token ids need. Redis keys are hash-tagged by the part
+in braces so that a Redis Cluster keeps related keys on one slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("unioncard.kv")
+
+
+class KVUnavailable(Exception):
+    """Redis did not answer; callers degrade (documented per use) rather than fail."""
+
+
+class MemoryKV:
+    """One process's keys; fine for the embedded single-process mode and as a fallback."""
+
+    def __init__(self, max_keys: int = 200_000) -> None:
+        self._data: dict[str, tuple[float, bytes | int]] = {}
+        self._max = max_keys
+        self._lock = asyncio.Lock()
+
+    def _live(self, key: str, now: float) -> bytes | int | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        if item[0] <= now:
+            del self._data[key]
+            return None
+        return item[1]
+
+    def _sweep(self, now: float) -> None:
+        if len(self._data) > self._max:
+            for k in [k for k, (exp, _) in self._data.items() if exp <= now]:
+                del self._data[k]
+
+    async def incr(self, key: str, window: int) -> tuple[int, int]:
+        now = time.monotonic()
+        async with self._lock:
+            self._sweep(now)
+            current = self._live(key, now)
+            if current is None:
+                self._data[key] = (now + window, 1)
+                return 1, window
+            exp = self._data[key][0]
+            count = int(current) + 1
+            self._data[key] = (exp, count)
+            return count, max(1, int(exp - now + 0.999))
+
+    async def set(self, key: str, value: bytes, ttl: int) -> None:
+        self._data[key] = (time.monotonic() + ttl, value)
+
+    async def set_nx(self, key: str, value: bytes, ttl: int) -> bool:
+        now = time.monotonic()
+        async with self._lock:
+            self._sweep(now)
+            if self._live(key, now) is not None:
+                return False
+            self._data[key] = (now + ttl, value)
+            return True
+
+    async def get(self, key: str) -> bytes | None:
+        value = self._live(key, time.monotonic())
+        return value if isinstance(value, bytes) else None
+
+    async def getdel(self, key: str) -> bytes | None:
+        async with self._lock:
+            value = self._live(key, time.monotonic())
+            self._data.pop(key, None)
+        return value if isinstance(value, bytes) else None
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+
+@dataclass
+class RedisKV:
+    redis: Redis
+    prefix: str = "uc:"
+
+    async def incr(self, key: str, window: int) -> tuple[int, int]:
+        k = self.prefix + key
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(k)
+                pipe.expire(k, window, nx=True)
+                pipe.ttl(k)
+                count, _, ttl = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise KVUnavailable(str(exc)) from exc
+        return int(count), max(1, int(ttl))
+
+    async def set(self, key: str, value: bytes, ttl: int) -> None:
+        try:
+            await self.redis.set(self.prefix + key, value, ex=ttl)
+        except (RedisError, OSError) as exc:
+            raise KVUnavailable(str(exc)) from exc
+
+    async def set_nx(self, key: str, value: bytes, ttl: int) -> bool:
+        try:
+            return bool(await self.redis.set(self.prefix + key, value, ex=ttl, nx=True))
+        except (RedisError, OSError) as exc:
+            raise KVUnavailable(str(exc)) from exc
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            return await self.redis.get(self.prefix + key)
+        except (RedisError, OSError) as exc:
+            raise KVUnavailable(str(exc)) from exc
+
+    async def getdel(self, key: str) -> bytes | None:
+        try:
+            return await self.redis.getdel(self.prefix + key)
+        except (RedisError, OSError) as exc:
+            raise KVUnavailable(str(exc)) from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self.redis.delete(self.prefix + key)
+        except (RedisError, OSError) as exc:
+            raise KVUnavailable(str(exc)) from exc
+
+
+KV = MemoryKV | RedisKV
+
+
+class RateLimiter:
+    """Fixed-window counters. If Redis is down, limits fall back to this process's counters
+    (so a multi-worker deployment is briefly per-worker) instead of failing requests."""
+
+    def __init__(self, kv: KV) -> None:
+        self.kv = kv
+        self._fallback = MemoryKV()
+
+    async def hit(self, key: str, limit: int, window: int) -> int | None:
+        """Count one hit; return seconds to wait if over ``limit`` in ``window``, else None."""
+        try:
+            count, ttl = await self.kv.incr(f"rl:{{{key}}}", window)
+        except KVUnavailable as exc:
+            logger.warning("rate limit store unavailable, limiting per process: %s", exc)
+            count, ttl = await self._fallback.incr(f"rl:{{{key}}}", window)
+        return ttl if count > limit else None
+
+
+def make_kv(redis: Redis | None) -> KV:
+    return RedisKV(redis) if redis is not None else MemoryKV()

@@ -1,0 +1,154 @@
+"""Member sign-in with phone + one-time code, sign-out, and who am I."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import Cookie, State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.memberauth.otp import request_code, verify_code
+from cardsvc.memberauth.sessions import (
+    MEMBER_COOKIE,
+    MemberSession,
+    close_member_session,
+    member_for_phone,
+    open_member_session,
+)
+from cardsvc.members.identity import mask_phone, parse_phone
+from cardsvc.members.models import Member, MemberStatus
+from cardsvc.orgs.models import Org
+from cardsvc.pii import PiiCipher
+from cardsvc.web import client_ip
+
+
+class OtpIn(msgspec.Struct):
+    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["13800138000"])]
+
+
+class OtpOut(msgspec.Struct):
+    sent: bool
+    expires_in: int
+    resend_after: int
+
+
+class SignInIn(msgspec.Struct):
+    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=12)]
+
+
+class MembershipOut(msgspec.Struct):
+    member_no: str
+    name: str
+    status: MemberStatus
+    union_id: str
+    union_name: str
+    joined_on: date | None
+    categories: list[str]
+
+
+class MeOut(msgspec.Struct):
+    phone_masked: str
+    member: MembershipOut | None
+    csrf_token: str | None = None
+
+
+async def membership_out(db_session: AsyncSession, member: Member | None) -> MembershipOut | None:
+    if member is None:
+        return None
+    org = await db_session.get(Org, member.org_id)
+    return MembershipOut(
+        member_no=member.member_no,
+        name=member.name,
+        status=member.status,
+        union_id=str(member.org_id),
+        union_name=org.name if org else "",
+        joined_on=member.joined_on,
+        categories=list(member.categories or []),
+    )
+
+
+class MemberAuthController(Controller):
+    path = "/api/v1/me"
+    tags = ["member: sign-in"]
+
+    @post("/otp", summary="Send a one-time sign-in code to a phone", status_code=202)
+    async def send_code(self, request: Request[Any, Any, Any], state: State, data: OtpIn) -> OtpOut:
+        cipher: PiiCipher = state.cipher
+        phone = parse_phone(data.phone)
+        policy = state.otp_policy
+        await request_code(
+            state.kv,
+            state.limiter,
+            state.sender,
+            secret=state.settings.secret_key.encode(),
+            phone=phone,
+            phone_hash=cipher.lookup_hash("phone", phone),
+            ip=client_ip(request),
+            policy=policy,
+        )
+        return OtpOut(sent=True, expires_in=policy.ttl, resend_after=policy.resend_after)
+
+    @post("/session", summary="Sign in with the phone and its one-time code", status_code=200)
+    async def sign_in(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: AsyncSession,
+        data: SignInIn,
+    ) -> Response[MeOut]:
+        cipher: PiiCipher = state.cipher
+        phone = parse_phone(data.phone)
+        phone_hash = cipher.lookup_hash("phone", phone)
+        await verify_code(
+            state.kv,
+            state.limiter,
+            secret=state.settings.secret_key.encode(),
+            phone_hash=phone_hash,
+            code=data.code.strip(),
+            policy=state.otp_policy,
+        )
+        store = state.stores.get("sessions")
+        if old := request.cookies.get(MEMBER_COOKIE):
+            await close_member_session(store, old)
+        sess = await open_member_session(
+            store,
+            phone_hash=phone_hash,
+            phone_enc=cipher.encrypt("phone", phone),
+            max_age=state.settings.member_session_max_age,
+        )
+        member = await member_for_phone(db_session, phone_hash)
+        body = MeOut(mask_phone(phone), await membership_out(db_session, member), sess.csrf)
+        cookie = Cookie(
+            key=MEMBER_COOKIE,
+            value=sess.token,
+            httponly=True,
+            samesite="lax",
+            secure=state.settings.secure_cookies,
+            max_age=state.settings.member_session_max_age,
+            path="/",
+        )
+        return Response(body, cookies=[cookie])
+
+    @delete("/session", summary="Sign out", status_code=204)
+    async def sign_out(self, request: Request[Any, Any, Any], state: State) -> Response[None]:
+        if token := request.cookies.get(MEMBER_COOKIE):
+            await close_member_session(state.stores.get("sessions"), token)
+        return Response(
+            None,
+            status_code=204,
+            cookies=[Cookie(key=MEMBER_COOKIE, value="", max_age=0, path="/")],
+        )
+
+    @get("/", summary="Who am I: the signed-in phone and its membership, if any")
+    async def whoami(
+        self, state: State, db_session: AsyncSession, member_session: MemberSession
+    ) -> MeOut:
+        phone = state.cipher.decrypt("phone", member_session.phone_enc)
+        member = await member_for_phone(db_session, member_session.phone_hash)
+        return MeOut(
+            mask_phone(phone), await membership_out(db_session, member), member_session.csrf
+        )
