@@ -17,6 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 from cardsvc.audit.routes import AuditController
 from cardsvc.cli import UnionCardCLIPlugin
 from cardsvc.db import import_all_models, make_engine, sqlalchemy_config
+from cardsvc.demo.seed import DemoStep
 from cardsvc.errors import exception_handlers
 from cardsvc.health import live, ready
 from cardsvc.kv import RateLimiter, make_kv
@@ -35,6 +36,11 @@ from cardsvc.stores import make_redis, make_store_registry
 from cardsvc.web import request_id_middleware
 
 logger = logging.getLogger("unioncard.app")
+
+
+def demo_steps() -> list[DemoStep]:
+    """Demo data of the other packages, seeded after the federation (``unioncard demo seed``)."""
+    return []
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -95,11 +95,11 @@ def demo_group() -> None:
 
 @demo_group.command(name="seed", help="Create (or complete) the demo federation; idempotent")
 def demo_seed() -> None:
+    from cardsvc.app import demo_steps
     from cardsvc.demo.seed import seed_demo
     from cardsvc.settings import get_settings
 
-    settings = get_settings()
-    summary = asyncio.run(seed_demo(settings))
+    summary = asyncio.run(seed_demo(get_settings(), steps=demo_steps()))
     click.echo(json.dumps(summary, ensure_ascii=False))
 
 

@@ -8,6 +8,7 @@ exception handlers here turn it, Litestar's own errors and anything unexpected i
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,13 +148,43 @@ def _app_error_handler(request: Request[Any, Any, Any], exc: AppError) -> Respon
     return problem_response(request, exc)
 
 
+_MSGSPEC_ZH: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"Expected `(\w+)` >= (-?\d+)"), "应为不小于 {1} 的数"),
+    (re.compile(r"Expected `(\w+)` <= (-?\d+)"), "应为不大于 {1} 的数"),
+    (re.compile(r"Expected `(\w+)` > (-?\d+)"), "应为大于 {1} 的数"),
+    (re.compile(r"Expected `str` of length >= (\d+)"), "长度至少为 {0}"),
+    (re.compile(r"Expected `str` of length <= (\d+)"), "长度不能超过 {0}"),
+    (re.compile(r"Expected `array` of length <= (\d+)"), "最多 {0} 项"),
+    (re.compile(r"Object missing required field `(\w+)`"), "缺少必填字段 {0}"),
+    (re.compile(r"Invalid enum value"), "取值不在允许范围内"),
+    (re.compile(r"Invalid UUID"), "不是有效的 UUID"),
+    (re.compile(r"Invalid RFC3339"), "不是有效的时间(RFC 3339)"),
+    (re.compile(r"Expected `int`"), "应为整数"),
+    (re.compile(r"Expected `(\w+)`"), "类型不正确"),
+    (re.compile(r"Missing required"), "缺少必填参数"),
+    (re.compile(r"JSON is malformed|malformed"), "JSON 格式错误"),
+]
+
+
+def _zh_reason(msg: str) -> str:
+    for pattern, template in _MSGSPEC_ZH:
+        if m := pattern.search(msg):
+            return template.format(*m.groups())
+    return "格式或取值无效"
+
+
 def _validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Litestar/msgspec request errors: 400 (malformed or out-of-range request data)."""
     errors: list[FieldError] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            field = str(item.get("key") or item.get("source") or "body")
             msg = str(item.get("message", "invalid"))
-            errors.append(FieldError(field, f"格式或取值无效({msg})", msg))
+            field = str(item.get("key") or "")
+            if m := re.search(r"missing required field `(\w+)`", msg):
+                field = f"{field}.{m.group(1)}" if field not in ("", "data") else m.group(1)
+            elif not field and (m := re.search(r"at `\$\.([\w.\[\]]+)`", msg)):
+                field = m.group(1)
+            errors.append(FieldError(field or str(item.get("source") or "body"), _zh_reason(msg), msg))
     if not errors:
         errors.append(FieldError("body", "请求体无法解析", exc.detail or "malformed request"))
     first = errors[0]
@@ -161,6 +192,7 @@ def _validation_handler(request: Request[Any, Any, Any], exc: ValidationExceptio
         message_zh=f"{first.field}:{first.reason_zh}",
         message_en=f"{first.field}: {first.reason_en}",
         errors=errors,
+        status=400,
     )
     return problem_response(request, err)
 
@@ -181,6 +213,8 @@ def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     if status >= 500:
         return _internal_handler(request, exc)
     code, zh, en = _HTTP_CODES.get(status, ("bad_request", "请求无效", exc.detail or "Bad request"))
+    if status == 400 and re.search(r"JSON|truncated|decode|malformed", exc.detail or "", re.I):
+        code, zh = "malformed_body", "请求体不是有效的 JSON"
     err = AppError(code, zh, en, status=status, headers=dict(exc.headers or {}))
     return problem_response(request, err)
 

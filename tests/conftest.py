@@ -9,7 +9,9 @@ CI sets both variables and fails if any ``postgres``/``redis`` test was skipped.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cardsvc.db import import_all_models, make_engine, make_sessionmaker, metadata
+from cardsvc.settings import Settings
 
 PG_URL = os.environ.get("UNIONCARD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("UNIONCARD_TEST_REDIS_URL")
@@ -70,40 +73,138 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(nodeid)
 
 
-@pytest.fixture(scope="session")
-def pg_test_url() -> Iterator[str]:
-    """A throw-away PostgreSQL database for this test session, created at head."""
-    assert PG_URL
-    base = _asyncpg_url(PG_URL)
-    name = f"unioncard_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin_url = base
-
-    async def _create() -> None:
-        eng = make_engine(admin_url)
-        async with eng.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        await eng.dispose()
-        eng = make_engine(_replace_db(base, name))
-        async with eng.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-        await eng.dispose()
-
-    async def _drop() -> None:
-        eng = make_engine(admin_url)
-        async with eng.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await eng.dispose()
-
-    asyncio.run(_create())
-    yield _replace_db(base, name)
-    asyncio.run(_drop())
-
-
 def _replace_db(url: str, name: str) -> str:
     head, _, _ = url.rpartition("/")
     return f"{head}/{name}"
+
+
+async def _pg_admin(sql: str) -> None:
+    assert PG_URL
+    eng = make_engine(_asyncpg_url(PG_URL))
+    try:
+        async with eng.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(sql))
+    finally:
+        await eng.dispose()
+
+
+async def _create_schema(url: str) -> None:
+    eng = make_engine(url)
+    async with eng.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await eng.dispose()
+
+
+def make_test_settings(db_url: str, var_dir: Path) -> Settings:
+    """Settings for an app under test: fixed keys, so seeded templates decrypt everywhere."""
+    return Settings(
+        environment="test",
+        var_dir=var_dir,
+        database_url=db_url,
+        secret_key="test-secret-key-0123456789abcdef0123456789",
+        data_keys={"t1": b"k" * 32},
+        lookup_key=b"test-lookup-key-0123456789abcdef",
+        log_level="WARNING",
+    )
+
+
+async def _seed(url: str, var_dir: Path) -> dict[str, Any]:
+    from cardsvc.demo.seed import seed_demo
+
+    settings = make_test_settings(url, var_dir)
+    await seed_demo(settings, steps=demo_steps())
+    return json.loads((var_dir / "demo.json").read_text())
+
+
+def demo_steps() -> list[Any]:
+    """The demo seed steps of every package, as the composition root wires them."""
+    from cardsvc.app import demo_steps as app_demo_steps
+
+    return list(app_demo_steps())
+
+
+_PREFIX = f"unioncard_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="session")
+def pg_test_url() -> Iterator[str]:
+    """A throw-away PostgreSQL database for this test session, with the schema created."""
+    assert PG_URL
+    name = _PREFIX
+
+    async def _create() -> None:
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+        await _create_schema(_replace_db(_asyncpg_url(PG_URL), name))
+
+    asyncio.run(_create())
+    yield _replace_db(_asyncpg_url(PG_URL), name)
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def demo_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The demo federation seeded once per session per database, copied for each test."""
+    made: dict[str, Any] = {}
+    yield made
+    if "postgres" in made:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{made["postgres"][0]}" WITH (FORCE)'))
+
+
+def _template(
+    kind: str, templates: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, dict[str, Any]]:
+    if kind not in templates:
+        var_dir = tmp_path_factory.mktemp(f"demo-{kind}")
+        if kind == "sqlite":
+            path = var_dir / "template.db"
+            url = f"sqlite+aiosqlite:///{path}"
+            asyncio.run(_create_schema(url))
+            demo = asyncio.run(_seed(url, var_dir))
+            templates[kind] = (str(path), demo)
+        else:
+            assert PG_URL
+            name = f"{_PREFIX}_tpl"
+
+            async def _make() -> dict[str, Any]:
+                await _pg_admin(f'CREATE DATABASE "{name}"')
+                url = _replace_db(_asyncpg_url(PG_URL), name)
+                await _create_schema(url)
+                return await _seed(url, var_dir)
+
+            templates[kind] = (name, asyncio.run(_make()))
+    return templates[kind]
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path) -> Path:
+    return tmp_path / "var"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An empty schema (SQLite file, or the session's PG database truncated), or — when the
+    test asks for ``demo`` — a private copy of the seeded demo federation."""
+    wants_demo = "demo" in request.fixturenames
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        if wants_demo:
+            src, _ = _template(
+                "sqlite", request.getfixturevalue("demo_templates"), tmp_path_factory
+            )
+            shutil.copyfile(src, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    if not wants_demo:
+        yield request.getfixturevalue("pg_test_url")
+        return
+    tpl, _ = _template("postgres", request.getfixturevalue("demo_templates"), tmp_path_factory)
+    name = f"{_PREFIX}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{tpl}" STRATEGY FILE_COPY'))
+    yield _replace_db(_asyncpg_url(PG_URL or ""), name)
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _truncate_all(engine: AsyncEngine) -> None:
@@ -112,24 +213,26 @@ async def _truncate_all(engine: AsyncEngine) -> None:
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database URL with an empty schema at head: SQLite file, or the session's PG database."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    return request.getfixturevalue("pg_test_url")
+@pytest.fixture
+async def engine(db_url: str, request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(db_url, pool_size=20)
+    if "demo" not in request.fixturenames:
+        if db_url.startswith("sqlite"):
+            async with eng.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+        else:
+            await _truncate_all(eng)
+    yield eng
+    await eng.dispose()
 
 
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(db_url, pool_size=20)
-    if db_url.startswith("sqlite"):
-        async with eng.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-    else:
-        await _truncate_all(eng)
-    yield eng
-    await eng.dispose()
+def demo(
+    db_url: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The demo federation's ``demo.json`` (logins, sample members, cards, terminals)."""
+    kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    return _template(kind, request.getfixturevalue("demo_templates"), tmp_path_factory)[1]
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ signs a staff member in and sets the CSRF header for later mutations.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -17,24 +15,16 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
-from cardsvc.db import make_sessionmaker
-from cardsvc.demo.seed import DEMO_PASSWORD, seed_federation
+from cardsvc.demo.seed import DEMO_PASSWORD
 from cardsvc.settings import Settings
+from tests.conftest import make_test_settings
 
 PASSWORD = DEMO_PASSWORD
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        environment="test",
-        var_dir=tmp_path,
-        database_url=db_url,
-        secret_key="test-secret-key-0123456789abcdef0123456789",
-        data_keys={"t1": base64.b64decode(base64.b64encode(b"k" * 32))},
-        lookup_key=b"test-lookup-key-0123456789abcdef",
-        log_level="WARNING",
-    )
+def settings(db_url: str, var_dir: Path) -> Settings:
+    return make_test_settings(db_url, var_dir)
 
 
 @pytest.fixture
@@ -46,15 +36,6 @@ async def app(settings: Settings, engine: AsyncEngine) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as c:
         yield c
-
-
-@pytest.fixture
-async def demo(settings: Settings, engine: AsyncEngine) -> dict[str, Any]:
-    """The demo federation (orgs, staff, 240 members) in the test database."""
-    data: dict[str, Any] = {}
-    async with make_sessionmaker(engine)() as session, session.begin():
-        await seed_federation(session, settings, data)
-    return data
 
 
 async def login(client: AsyncTestClient[Litestar], username: str, password: str = PASSWORD) -> str:
