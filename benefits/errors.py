@@ -103,17 +103,22 @@ class Conflict(BenefitsError):
 
 
 class RefusalError(BenefitsError):
-    """A redemption refused by a rule; ``reasons`` lists every rule that refused it."""
+    """A redemption refused by a rule; ``reasons`` lists every rule that refused it.
+
+    The reasons also go into ``extra`` (and so into the problem body) unless they are
+    sensitive: eligibility reasons can reveal hardship status or age, which merchants must
+    never see (PIPL), so :class:`NotEligible` keeps them on the exception only.
+    """
 
     status = 409
+    expose_reasons = True
 
     def __init__(self, reasons: list[Reason], **extra: Any) -> None:
         first = reasons[0] if reasons else None
+        if self.expose_reasons:
+            extra["reasons"] = [r.as_dict() for r in reasons]
         super().__init__(
-            first.message_zh if first else None,
-            first.message_en if first else None,
-            reasons=[r.as_dict() for r in reasons],
-            **extra,
+            first.message_zh if first else None, first.message_en if first else None, **extra
         )
         self.reasons = reasons
 
@@ -123,6 +128,12 @@ class NotEligible(RefusalError):
     code = "not_eligible"
     message_zh = "会员不符合该项目的享受条件"
     message_en = "The member is not eligible for this programme"
+    expose_reasons = False
+
+    def __init__(self, reasons: list[Reason], **extra: Any) -> None:
+        super().__init__(reasons, **extra)
+        # Keep the generic message: the first reason may name a sensitive category.
+        self.message_zh, self.message_en = type(self).message_zh, type(self).message_en
 
 
 class NotInScope(RefusalError):

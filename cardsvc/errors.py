@@ -184,7 +184,9 @@ def _validation_handler(request: Request[Any, Any, Any], exc: ValidationExceptio
                 field = f"{field}.{m.group(1)}" if field not in ("", "data") else m.group(1)
             elif not field and (m := re.search(r"at `\$\.([\w.\[\]]+)`", msg)):
                 field = m.group(1)
-            errors.append(FieldError(field or str(item.get("source") or "body"), _zh_reason(msg), msg))
+            errors.append(
+                FieldError(field or str(item.get("source") or "body"), _zh_reason(msg), msg)
+            )
     if not errors:
         errors.append(FieldError("body", "请求体无法解析", exc.detail or "malformed request"))
     first = errors[0]
