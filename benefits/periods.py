@@ -115,7 +115,9 @@ def _midnight_utc(day: date, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
-def period_bounds(period: Period, at: datetime, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+def period_bounds(
+    period: Period, at: datetime, tz: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
     """``[start, end)`` in UTC of the period containing ``at``; ``(None, None)`` for lifetime."""
     if period is Period.lifetime:
         return None, None

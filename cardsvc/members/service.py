@@ -11,7 +11,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
-from cardsvc.errors import Conflict, Forbidden, NotFound, ValidationError
+from cardsvc.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from cardsvc.members.identity import parse_phone, parse_resident_id, validate_name
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
@@ -124,6 +124,7 @@ async def create_member(
             "duplicate_id_number",
             "该身份证号已登记为会员(或入会申请审核中)",
             "a member (or pending application) with this ID number already exists",
+            errors=[FieldError("id_number", "该身份证号已登记", "already registered")],
         )
     seq = (await allocate(session, "member"))[0]
     member = Member(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from cardsvc.audit.service import record
-from cardsvc.errors import Conflict, NotFound, ValidationError
+from cardsvc.errors import Conflict, FieldError, NotFound, ValidationError
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import LEVEL_RANK, Org, OrgLevel, OrgStatus
 from cardsvc.staff.models import RoleGrant
@@ -103,7 +103,10 @@ async def create_org(
     _check_parent(parent, level)
     if await session.scalar(select(Org.id).where(Org.code == code)):
         raise Conflict(
-            "org_code_taken", f"组织编码 {code} 已被使用", f"org code {code} is already used"
+            "org_code_taken",
+            f"组织编码 {code} 已被使用",
+            f"org code {code} is already used",
+            errors=[FieldError("code", "已被使用", "already used")],
         )
     org_id = uuid7()
     org = Org(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
-from cardsvc.errors import AppError, Conflict, NotFound, Unauthorized, ValidationError
+from cardsvc.errors import AppError, Conflict, FieldError, NotFound, Unauthorized, ValidationError
 from cardsvc.orgs.models import Org
 from cardsvc.staff.models import Role, RoleGrant, StaffUser
 from cardsvc.staff.permissions import Perm
@@ -115,7 +115,12 @@ async def create_staff(
     if not grants:
         raise ValidationError.field("grants", "至少授予一个角色", "grant at least one role")
     if await session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
-        raise Conflict("username_taken", "用户名已存在", "username is already taken")
+        raise Conflict(
+            "username_taken",
+            "用户名已存在",
+            "username is already taken",
+            errors=[FieldError("username", "已被使用", "already used")],
+        )
     user = StaffUser(
         username=username,
         display_name=display_name.strip() or username,
