@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint format bench clean
+.PHONY: demo test install fonts lint format bench clean
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 / Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -16,7 +17,21 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-demo: install
+# The printable card needs a CJK font (else it is refused with cjk_font_missing, never drawn
+# with boxes). Installed with apt-get when missing and we are root; otherwise say what to do.
+fonts:
+	@if [ -f $(CJK_FONT) ] || [ -n "$$UNIONCARD_CJK_FONT" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "安装中文字体 / installing fonts-wqy-microhei (card images)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-microhei >/dev/null \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-microhei >/dev/null; } \
+	  || { echo "fonts-wqy-microhei could not be installed"; exit 1; }; \
+	else \
+	  echo "提示 / note: no CJK font ($(CJK_FONT)); printable cards and their tests need it."; \
+	  echo "  run: sudo apt-get install fonts-wqy-microhei   (or set UNIONCARD_CJK_FONT=/path/to/font)"; \
+	fi
+
+demo: install fonts
 	$(BIN)/unioncard database upgrade --no-prompt
 	$(BIN)/unioncard demo seed
 	$(BIN)/unioncard demo banner
@@ -30,7 +45,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: lint fonts
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -115,6 +115,20 @@ def _midnight_utc(day: date, tz: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
+def end_of_key(period: Period, key: str, tz: ZoneInfo) -> datetime | None:
+    """End (exclusive, UTC) of the period labelled ``key``; cached, as every redemption asks."""
+    if period is Period.lifetime:
+        return None
+    if period is Period.year:
+        start = date(int(key[1:]), 1, 1)
+    elif period is Period.month:
+        start = date.fromisoformat(key[1:] + "-01")
+    else:
+        start = date.fromisoformat(key[1:])
+    return _midnight_utc(_next_start_date(period, start), tz)
+
+
 def period_bounds(
     period: Period, at: datetime, tz: ZoneInfo
 ) -> tuple[datetime | None, datetime | None]:

@@ -3,44 +3,179 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar
-from litestar.datastructures import State
+from litestar import Litestar, Request, Response
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from swagger_ui_bundle import swagger_ui_path
 
+from benefits.access import MemberRef
+from benefits.demo import seed_programs
+from benefits.errors import BenefitsError
+from benefits.facts import MemberFacts
+from benefits.plugin import BenefitsPlugin
+from benefits.report_routes import BenefitReportController
 from cardsvc.audit.routes import AuditController
+from cardsvc.audit.service import record
+from cardsvc.cards.demo import seed_cards
+from cardsvc.cards.keys import KeyRing
+from cardsvc.cards.published import PublishedCache
+from cardsvc.cards.routes import MemberCardController, MyCardController, PublicCardController
+from cardsvc.cards.startup import signing_key_hook
 from cardsvc.cli import UnionCardCLIPlugin
 from cardsvc.db import import_all_models, make_engine, sqlalchemy_config
 from cardsvc.demo.seed import DemoStep
-from cardsvc.errors import exception_handlers
+from cardsvc.errors import AppError, FieldError, exception_handlers, problem_response
 from cardsvc.health import live, ready
+from cardsvc.jobs.kinds import all_handlers, services_for
+from cardsvc.jobs.runner import JobRunner
 from cardsvc.kv import RateLimiter, make_kv
 from cardsvc.logs import configure_logging
 from cardsvc.memberauth.otp import OtpPolicy
 from cardsvc.memberauth.routes import MemberAuthController
 from cardsvc.memberauth.senders import make_sender
 from cardsvc.memberauth.sessions import provide_me, provide_member_session
+from cardsvc.members.models import Member
 from cardsvc.members.routes import MemberController
+from cardsvc.membership.routes import (
+    ApprovalController,
+    InviteController,
+    JoinController,
+    MyMembershipController,
+)
+from cardsvc.orgs.models import Org
 from cardsvc.orgs.routes import OrgController
 from cardsvc.pii import PiiCipher
+from cardsvc.reports.host import report_host_provider
+from cardsvc.reports.routes import ExportController, ReportController
+from cardsvc.roster.routes import RosterController
 from cardsvc.settings import Settings, get_settings
 from cardsvc.staff.auth import provide_staff
+from cardsvc.staff.principal import Principal
 from cardsvc.staff.routes import SessionController, StaffController
 from cardsvc.stores import make_redis, make_store_registry
-from cardsvc.web import request_id_middleware
+from cardsvc.web import REQUEST_ID_HEADER, request_id_middleware
+from merchants.demo import seed_merchants
+from merchants.models import Merchant
 
 logger = logging.getLogger("unioncard.app")
 
 
 def demo_steps() -> list[DemoStep]:
     """Demo data of the other packages, seeded after the federation (``unioncard demo seed``)."""
-    return []
+    return [seed_cards, seed_merchants, seed_programs]
+
+
+def _benefits_error(request: Request[Any, Any, Any], exc: BenefitsError) -> Response[Any]:
+    """The engine has its own error type (it may not import cardsvc); render it the same way."""
+    err = AppError(
+        exc.code,
+        exc.message_zh,
+        exc.message_en,
+        status=exc.status,
+        errors=[FieldError(e.field, e.reason_zh, e.reason_en) for e in exc.errors],
+        **exc.extra,
+    )
+    return problem_response(request, err)
+
+
+def _member_facts(m: Member) -> MemberFacts:
+    return MemberFacts(
+        id=m.id,
+        status=str(m.status),
+        org_path=m.org_path,
+        categories=frozenset(m.categories or ()),
+        hardship_level=m.hardship_level,
+        joined_on=m.joined_on,
+        birth_date=m.birth_date,
+        region=m.region,
+    )
+
+
+async def provide_member_facts(me: Member) -> MemberFacts:
+    """Dependency ``member_facts``: the signed-in member as the benefits engine sees them."""
+    return _member_facts(me)
+
+
+class _BenefitsDirectory:
+    """Org paths and members for the benefits staff API (``benefits.access.Directory``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def org_path(self, org_id: uuid.UUID) -> str | None:
+        return await self._session.scalar(select(Org.path).where(Org.id == org_id))
+
+    async def find_member(
+        self, *, member_id: uuid.UUID | None = None, member_no: str | None = None
+    ) -> MemberRef | None:
+        cond = Member.id == member_id if member_id is not None else Member.member_no == member_no
+        m = await self._session.scalar(select(Member).where(cond))
+        return MemberRef(m.member_no, _member_facts(m)) if m is not None else None
+
+    async def sample_members(self, org_path: str, limit: int) -> list[MemberRef]:
+        rows = await self._session.scalars(
+            select(Member)
+            .where(Member.org_path.startswith(org_path, autoescape=True))
+            .order_by(Member.member_no)
+            .limit(limit)
+        )
+        return [MemberRef(m.member_no, _member_facts(m)) for m in rows]
+
+
+async def provide_benefits_directory(db_session: AsyncSession) -> _BenefitsDirectory:
+    return _BenefitsDirectory(db_session)
+
+
+async def provide_benefits_audit(staff: Principal, db_session: AsyncSession) -> Callable[..., None]:
+    """Dependency ``benefits_audit``: audit rows in the request's transaction, as ``staff``."""
+
+    def audit(
+        action: str,
+        target_type: str,
+        target_id: uuid.UUID | str | None,
+        org_path: str | None,
+        summary: dict[str, Any] | None = None,
+    ) -> None:
+        record(
+            db_session,
+            staff,
+            action,
+            target_type=target_type,
+            target_id=target_id,
+            org_path=org_path,
+            summary=summary,
+        )
+
+    return audit
+
+
+async def _merchant_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Merchants' display names for the benefits reports (the engine cannot read them)."""
+    rows = await session.execute(
+        select(Merchant.id, Merchant.display_name).where(Merchant.id.in_(list(ids)))
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def _request_id_header(message: Message, scope: Scope) -> None:
+    """Every response carries X-Request-ID, also those of requests that matched no route."""
+    if message["type"] == "http.response.start":
+        rid = scope.get("state", {}).get("request_id")
+        headers = MutableScopeHeaders.from_message(message)
+        if rid and REQUEST_ID_HEADER not in headers:
+            headers[REQUEST_ID_HEADER] = rid
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -53,8 +188,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     kv = make_kv(redis)
     if settings.production and settings.sms_sender == "log":
         logger.warning("UNIONCARD_SMS_SENDER=log: sign-in codes go to the server log")
+    jobs = JobRunner(engine, settings, all_handlers(), services=services_for(settings))
     state = State(
         {
+            "jobs": jobs,
             "settings": settings,
             "engine": engine,
             "redis": redis,
@@ -69,8 +206,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 per_ip_hour=settings.otp_per_ip_hour,
             ),
             "cipher": PiiCipher.from_settings(settings),
+            "published": PublishedCache(settings.card_publish_cache_seconds),
         }
     )
+
+    # Verifying keys and the decrypted signer, reloaded every minute (rotations by the CLI).
+    state["keyring"] = KeyRing(state.cipher)
 
     async def _close_redis() -> None:
         if redis is not None:
@@ -86,6 +227,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             MemberController,
             AuditController,
             MemberAuthController,
+            RosterController,
+            JoinController,
+            MyMembershipController,
+            ApprovalController,
+            InviteController,
+            MyCardController,
+            MemberCardController,
+            PublicCardController,
+            ReportController,
+            ExportController,
+            BenefitReportController,
             create_static_files_router(
                 path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
             ),
@@ -93,17 +245,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
             UnionCardCLIPlugin(),
+            BenefitsPlugin(
+                member_facts=provide_member_facts,
+                directory=provide_benefits_directory,
+                audit=provide_benefits_audit,
+            ),
         ],
         dependencies={
             "staff": Provide(provide_staff),
             "member_session": Provide(provide_member_session),
             "me": Provide(provide_me),
+            "report_host": Provide(report_host_provider(_merchant_names)),
         },
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, BenefitsError: _benefits_error},
+        before_send=[_request_id_header],
         middleware=[request_id_middleware],
         stores=stores,
         state=state,
-        on_shutdown=[_close_redis],
+        on_startup=[
+            signing_key_hook(engine, state.cipher, production=settings.production),
+            *([jobs.start] if settings.job_runner else []),
+        ],
+        on_shutdown=[jobs.stop, _close_redis],
         openapi_config=OpenAPIConfig(
             title="UnionCard API",
             version="1.0.0",

@@ -113,8 +113,15 @@ def demo_banner() -> None:
 
 class UnionCardCLIPlugin(CLIPlugin):
     def on_cli_init(self, cli: click.Group) -> None:
+        from cardsvc.jobs.cli import jobs_group
+
         cli.add_command(staff_group)
         cli.add_command(demo_group)
+        from cardsvc.cards.cli import card_group, keys_group  # imports run_db from here
+
+        cli.add_command(keys_group)
+        cli.add_command(card_group)
+        cli.add_command(jobs_group)
 
 
 def main() -> None:

@@ -85,7 +85,13 @@ def import_all_models() -> None:
     """Import every package's models so that ``metadata`` is complete (Alembic, tests)."""
     import importlib
 
-    for name in ("cardsvc.models", "benefits.models", "merchants.models"):
+    for name in (
+        "cardsvc.models",
+        "cardsvc.jobs.models",
+        "cardsvc.roster.models",
+        "benefits.models",
+        "merchants.models",
+    ):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,8 +137,13 @@ def problem_response(request: Request[Any, Any, Any], err: AppError) -> Response
     }
     if err.errors:
         body["errors"] = [e.as_dict() for e in err.errors]
-    if request_id := request.scope.get("state", {}).get("request_id"):
-        body["request_id"] = request_id
+    # Routing errors (404/405) never reach the request-id middleware: take or make one here.
+    state = request.scope.setdefault("state", {})
+    if "request_id" not in state:
+        incoming = request.headers.get("x-request-id", "")
+        sane = 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable()
+        state["request_id"] = incoming if sane else secrets.token_hex(8)
+    body["request_id"] = state["request_id"]
     body.update(err.extra)
     return Response(
         content=body, status_code=err.status, media_type=PROBLEM_MEDIA_TYPE, headers=err.headers
@@ -215,9 +221,11 @@ def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     if status >= 500:
         return _internal_handler(request, exc)
     code, zh, en = _HTTP_CODES.get(status, ("bad_request", "请求无效", exc.detail or "Bad request"))
+    errors: list[FieldError] = []
     if status == 400 and re.search(r"JSON|truncated|decode|malformed", exc.detail or "", re.I):
         code, zh = "malformed_body", "请求体不是有效的 JSON"
-    err = AppError(code, zh, en, status=status, headers=dict(exc.headers or {}))
+        errors = [FieldError("body", zh, en)]
+    err = AppError(code, zh, en, status=status, headers=dict(exc.headers or {}), errors=errors)
     return problem_response(request, err)
 
 

@@ -1,8 +1,24 @@
 """Every table that cardsvc owns, imported in one place for Alembic and the tests."""
 
 from cardsvc.audit.models import AuditEntry
+from cardsvc.cards.models import Card, CardEvent, SigningKey
 from cardsvc.members.models import Member, NumberSequence
+from cardsvc.membership.models import InviteLink, JoinApplication, MembershipEvent, TransferRequest
 from cardsvc.orgs.models import Org
 from cardsvc.staff.models import RoleGrant, StaffUser
 
-__all__ = ["AuditEntry", "Member", "NumberSequence", "Org", "RoleGrant", "StaffUser"]
+__all__ = [
+    "AuditEntry",
+    "Card",
+    "CardEvent",
+    "InviteLink",
+    "JoinApplication",
+    "Member",
+    "MembershipEvent",
+    "NumberSequence",
+    "Org",
+    "RoleGrant",
+    "SigningKey",
+    "StaffUser",
+    "TransferRequest",
+]

@@ -55,7 +55,10 @@ def parse_data_keys(raw: str) -> dict[str, bytes]:
         kid, sep, b64 = part.strip().partition(":")
         if not sep or not kid.isalnum():
             raise SettingsError(f"{ENV_PREFIX}DATA_KEYS entries are kid:base64key, got {part!r}")
-        key = base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_")
+        try:
+            key = base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_", validate=True)
+        except ValueError as exc:
+            raise SettingsError(f"{ENV_PREFIX}DATA_KEYS key {kid!r} is not valid base64") from exc
         if len(key) != 32:
             raise SettingsError(f"{ENV_PREFIX}DATA_KEYS key {kid!r} must be 32 bytes")
         keys[kid] = key
@@ -115,6 +118,30 @@ class Settings:
     otp_max_attempts: int = 5
     otp_per_phone_hour: int = 5
     otp_per_ip_hour: int = 30
+    terminal_rate_limit_per_minute: int = 600
+    terminal_auth_cache_seconds: int = 5
+    terminal_key_rotation_grace_seconds: int = 0
+    reversal_window_seconds: int = 24 * 3600
+    static_card_redemptions_per_hour: int = 10
+    scan_log_retention_days: int = 90
+    upload_max_mb: int = 50
+    upload_dir: Path | None = None  # None: <var_dir>/uploads
+    job_runner: bool = True
+    job_poll_ms: int = 1000
+    job_heartbeat_seconds: int = 5
+    job_stale_seconds: int = 60
+    job_max_attempts: int = 3
+    roster_max_rows: int = 1_000_000
+    roster_batch_size: int = 1000
+    # Cards: a CJK font file for the printable card (None: the Debian fonts looked for in
+    # cardsvc/cards/render.py), token lifetimes, and the published status list's timing.
+    cjk_font: str | None = None
+    card_token_validity_seconds: int = 60
+    card_token_refresh_seconds: int = 30
+    card_static_validity_days: int = 3 * 365
+    card_status_list_ttl_seconds: int = 300
+    card_status_list_valid_seconds: int = 86400
+    card_publish_cache_seconds: int = 5
     # Secrets taken from var/keys.json rather than the environment (embedded/demo).
     demo_secrets: bool = False
 
@@ -175,12 +202,27 @@ class Settings:
                     f"{ENV_PREFIX}SECRET_KEY and {ENV_PREFIX}LOOKUP_KEY need ≥ 32 characters"
                 )
             keyfile = var_dir / KEYFILE_NAME
-            if keyfile.exists() and secret_key in keyfile.read_text():
-                raise SettingsError("production refuses the demo secret from var/keys.json")
+            if keyfile.exists():
+                demo = json.loads(keyfile.read_text())
+                demo_keys = set(parse_data_keys(demo["data_keys"]).values())
+                if (
+                    secret_key == demo["secret_key"]
+                    or lookup_key == demo["lookup_key"]
+                    or demo_keys & set(parse_data_keys(data_keys_raw).values())
+                ):
+                    raise SettingsError("production refuses the demo secrets from var/keys.json")
 
         log_format = (_env("LOG_FORMAT", "text") or "text").lower()
         if log_format not in {"text", "json"}:
             raise SettingsError(f"{ENV_PREFIX}LOG_FORMAT must be text or json")
+        validity = _int("CARD_TOKEN_VALIDITY_SECONDS", 60)
+        refresh = _int("CARD_TOKEN_REFRESH_SECONDS", 30)
+        if not 0 < refresh <= validity:
+            # A phone that refreshes after its code expired would show a dead code.
+            raise SettingsError(
+                f"{ENV_PREFIX}CARD_TOKEN_REFRESH_SECONDS must be > 0 and ≤ "
+                f"{ENV_PREFIX}CARD_TOKEN_VALIDITY_SECONDS"
+            )
         host = _env("HOST", "127.0.0.1") or "127.0.0.1"
         port = _int("PORT", 8000)
         return cls(
@@ -209,6 +251,28 @@ class Settings:
             otp_max_attempts=_int("OTP_MAX_ATTEMPTS", 5),
             otp_per_phone_hour=_int("OTP_PER_PHONE_HOUR", 5),
             otp_per_ip_hour=_int("OTP_PER_IP_HOUR", 30),
+            terminal_rate_limit_per_minute=_int("TERMINAL_RATE_LIMIT_PER_MINUTE", 600),
+            terminal_auth_cache_seconds=_int("TERMINAL_AUTH_CACHE_SECONDS", 5),
+            terminal_key_rotation_grace_seconds=_int("TERMINAL_KEY_ROTATION_GRACE_SECONDS", 0),
+            reversal_window_seconds=_int("REVERSAL_WINDOW_SECONDS", 24 * 3600),
+            static_card_redemptions_per_hour=_int("STATIC_CARD_REDEMPTIONS_PER_HOUR", 10),
+            scan_log_retention_days=_int("SCAN_LOG_RETENTION_DAYS", 90),
+            upload_max_mb=_int("UPLOAD_MAX_MB", 50),
+            upload_dir=Path(u).resolve() if (u := _env("UPLOAD_DIR")) else None,
+            job_runner=_bool("JOB_RUNNER", True),
+            job_poll_ms=_int("JOB_POLL_MS", 1000),
+            job_heartbeat_seconds=_int("JOB_HEARTBEAT_SECONDS", 5),
+            job_stale_seconds=_int("JOB_STALE_SECONDS", 60),
+            job_max_attempts=_int("JOB_MAX_ATTEMPTS", 3),
+            roster_max_rows=_int("ROSTER_MAX_ROWS", 1_000_000),
+            roster_batch_size=_int("ROSTER_BATCH_SIZE", 1000),
+            cjk_font=_env("CJK_FONT"),
+            card_token_validity_seconds=validity,
+            card_token_refresh_seconds=refresh,
+            card_static_validity_days=_int("CARD_STATIC_VALIDITY_DAYS", 3 * 365),
+            card_status_list_ttl_seconds=_int("CARD_STATUS_LIST_TTL_SECONDS", 300),
+            card_status_list_valid_seconds=_int("CARD_STATUS_LIST_VALID_SECONDS", 86400),
+            card_publish_cache_seconds=_int("CARD_PUBLISH_CACHE_SECONDS", 5),
             demo_secrets=demo_secrets,
         )
 

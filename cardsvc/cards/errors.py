@@ -11,19 +11,20 @@ from typing import Any, ClassVar
 
 from cardsvc.errors import AppError
 
-# code → (status, message_zh, message_en)
+# code → (status, message_zh, message_en). Token errors are 422, not 401: the request (and the
+# terminal's API key) is fine, the scanned code is not.
 TOKEN_ERRORS: dict[str, tuple[int, str, str]] = {
-    "malformed": (400, "会员卡码无法识别", "Not a valid UnionCard token"),
-    "unsupported_version": (400, "不支持的会员卡码版本", "Unsupported token format version"),
+    "malformed": (422, "会员卡码无法识别", "Not a valid UnionCard token"),
+    "unsupported_version": (422, "不支持的会员卡码版本", "Unsupported token format version"),
     "unknown_key": (
-        401,
+        422,
         "会员卡码的签名密钥未知或已停用",
         "Token signed by an unknown or retired key",
     ),
-    "signature_invalid": (401, "会员卡码签名无效", "Token signature is invalid"),
-    "token_expired": (401, "会员卡码已过期,请刷新后重试", "Token has expired, refresh the code"),
+    "signature_invalid": (422, "会员卡码签名无效", "Token signature is invalid"),
+    "token_expired": (422, "会员卡码已过期,请刷新后重试", "Token has expired, refresh the code"),
     "not_yet_valid": (
-        401,
+        422,
         "会员卡码尚未生效,请检查设备时间",
         "Token is not yet valid, check the device clock",
     ),
@@ -57,6 +58,7 @@ CARD_ERRORS: dict[str, tuple[int, str, str]] = {
         "吊销列表已过期,请联网更新",
         "Status list has expired, refresh it",
     ),
+    "qr_unreadable": (422, "图片中未识别到二维码", "No QR code found in the image"),
     "cjk_font_missing": (
         500,
         "缺少中文字体,无法生成卡面",

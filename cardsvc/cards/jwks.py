@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -102,6 +103,12 @@ def build_jwks(
         status = item[2] if len(item) > 2 else None  # type: ignore[misc]
         entries.append(jwk(kid, key, status=status))
     return {"keys": entries}
+
+
+def etag(document: Mapping[str, Any]) -> str:
+    """Strong ETag (quoted) of a JWKS or any JSON document: same keys → same tag."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return '"' + hashlib.sha256(canonical).hexdigest()[:32] + '"'
 
 
 def parse_jwks(jwks: Mapping[str, Any] | str | bytes) -> Keyset:

@@ -93,6 +93,20 @@ def qr_svg(text: str, *, ecc: Ecc = SCREEN_ECC, border: int = 4) -> str:
     )
 
 
+def read_qr(image: bytes | str | Path) -> str:
+    """Text of the (single) QR code in a PNG/JPEG given as bytes or a path (CLI ``--image``).
+
+    Raises ``qr_unreadable`` when the decoder finds no QR code.
+    """
+    import zxingcpp  # imported on first use: only the CLI and tests read images
+
+    with Image.open(io.BytesIO(image) if isinstance(image, bytes) else image) as img:
+        codes = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)
+    if not codes:
+        raise CardError("qr_unreadable")
+    return str(codes[0].text)
+
+
 # --- fonts ----------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ current time and is a parameter so tests and batch jobs can pin it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Sequence
@@ -92,6 +93,16 @@ async def current_card(session: AsyncSession, *, member_id: uuid.UUID) -> Card |
     return await session.scalar(
         select(Card).where(Card.member_id == member_id, Card.status != CardStatus.revoked)
     )
+
+
+async def member_card(session: AsyncSession, *, member_id: uuid.UUID) -> Card:
+    """The member's current card for the member's own views, or a clear error: ``card_revoked``
+    when every card they had is revoked (left, or revoked by staff), else ``card_not_found``."""
+    card = await current_card(session, member_id=member_id)
+    if card is not None:
+        return card
+    had_one = await session.scalar(select(Card.id).where(Card.member_id == member_id).limit(1))
+    raise CardError("card_revoked" if had_one is not None else "card_not_found")
 
 
 async def get_card(session: AsyncSession, *, card_id: uuid.UUID) -> Card:
@@ -218,10 +229,41 @@ async def issue_cards_for_active_members(
     return [await issue_card(session, member_id=mid, actor=actor, now=now) for mid in ids.all()]
 
 
-def _set_status(card: Card, status: CardStatus, reason: str | None, now: datetime) -> None:
-    card.status = status
-    card.status_reason = reason
+# (from states, to state, event) of each staff/member action on a card.
+_TRANSITIONS: dict[CardEventKind, tuple[frozenset[CardStatus], CardStatus]] = {
+    CardEventKind.suspended: (frozenset({CardStatus.active}), CardStatus.suspended),
+    CardEventKind.resumed: (frozenset({CardStatus.suspended}), CardStatus.active),
+    CardEventKind.revoked: (
+        frozenset({CardStatus.active, CardStatus.suspended}),
+        CardStatus.revoked,
+    ),
+}
+
+
+def _transition(
+    card: Card, event: CardEventKind, reason: str, actor: Actor, now: datetime
+) -> CardEvent:
+    allowed_from, to = _TRANSITIONS[event]
+    if card.status not in allowed_from:
+        raise CardError("card_state_conflict")
+    card.status = to
+    card.status_reason = reason[:255]
     card.status_changed_at = now
+    return _event(card, event, actor, now, reason[:255])
+
+
+async def _change(
+    session: AsyncSession,
+    card_id: uuid.UUID,
+    event: CardEventKind,
+    reason: str,
+    actor: Actor,
+    now: datetime | None,
+) -> Card:
+    card = await get_card(session, card_id=card_id)
+    session.add(_transition(card, event, reason, actor, _now(now)))
+    await session.flush()
+    return card
 
 
 async def reissue_card(
@@ -244,8 +286,7 @@ async def reissue_card(
     member = await session.get(Member, member_id)
     if member is None or member.status != MemberStatus.active:
         raise CardError("member_inactive")
-    _set_status(old, CardStatus.revoked, f"reissued: {reason}"[:255], now)
-    session.add(_event(old, CardEventKind.revoked, actor, now, f"reissued: {reason}"[:255]))
+    session.add(_transition(old, CardEventKind.revoked, f"reissued: {reason}", actor, now))
     await session.flush()  # the old row leaves the one-current-card index before the insert
     card = await _new_card(
         session, member_id=member_id, generation=old.generation + 1, previous_id=old.id, now=now
@@ -263,14 +304,8 @@ async def suspend_card(
     actor: Actor = SYSTEM,
     now: datetime | None = None,
 ) -> Card:
-    now = _now(now)
-    card = await get_card(session, card_id=card_id)
-    if card.status != CardStatus.active:
-        raise CardError("card_state_conflict")
-    _set_status(card, CardStatus.suspended, reason[:255], now)
-    session.add(_event(card, CardEventKind.suspended, actor, now, reason[:255]))
-    await session.flush()
-    return card
+    """Active → suspended (挂失): tokens are refused online and the status bit is set."""
+    return await _change(session, card_id, CardEventKind.suspended, reason, actor, now)
 
 
 async def resume_card(
@@ -281,14 +316,8 @@ async def resume_card(
     actor: Actor = SYSTEM,
     now: datetime | None = None,
 ) -> Card:
-    now = _now(now)
-    card = await get_card(session, card_id=card_id)
-    if card.status != CardStatus.suspended:
-        raise CardError("card_state_conflict")
-    _set_status(card, CardStatus.active, reason[:255], now)
-    session.add(_event(card, CardEventKind.resumed, actor, now, reason[:255]))
-    await session.flush()
-    return card
+    """Suspended → active: the same tokens work again."""
+    return await _change(session, card_id, CardEventKind.resumed, reason, actor, now)
 
 
 async def revoke_card(
@@ -299,14 +328,8 @@ async def revoke_card(
     actor: Actor = SYSTEM,
     now: datetime | None = None,
 ) -> Card:
-    now = _now(now)
-    card = await get_card(session, card_id=card_id)
-    if card.status == CardStatus.revoked:
-        raise CardError("card_state_conflict")
-    _set_status(card, CardStatus.revoked, reason[:255], now)
-    session.add(_event(card, CardEventKind.revoked, actor, now, reason[:255]))
-    await session.flush()
-    return card
+    """Active or suspended → revoked, for good."""
+    return await _change(session, card_id, CardEventKind.revoked, reason, actor, now)
 
 
 async def revoke_member_cards(
@@ -421,8 +444,12 @@ async def rotating_tokens_for_member(
     validity_seconds: int = ROTATING_VALIDITY_SECONDS,
     refresh_seconds: int = ROTATING_REFRESH_SECONDS,
 ) -> list[MintedToken]:
-    """For ``GET /api/v1/me/card/token``: fresh rotating token(s) for the member's card."""
-    card = _require_usable(await current_card(session, member_id=member_id))
+    """For ``GET /api/v1/me/card/token``: fresh rotating token(s) for the member's card.
+
+    Raises ``card_suspended``, ``card_revoked`` (no current card, an earlier one revoked) or
+    ``card_not_found``.
+    """
+    card = _require_usable(await member_card(session, member_id=member_id))
     signer = await keyring.signer(session)
     return mint_rotating_batch(
         card,
@@ -432,6 +459,28 @@ async def rotating_tokens_for_member(
         validity_seconds=validity_seconds,
         refresh_seconds=refresh_seconds,
     )
+
+
+async def rotating_token_for_card(
+    session: AsyncSession,
+    *,
+    card_id: uuid.UUID,
+    keyring: KeyRing,
+    now: datetime | None = None,
+    validity_seconds: int = ROTATING_VALIDITY_SECONDS,
+    refresh_seconds: int = ROTATING_REFRESH_SECONDS,
+) -> MintedToken:
+    """One rotating token for a given card (operations: ``unioncard card token``)."""
+    card = _require_usable(await session.get(Card, card_id))
+    signer = await keyring.signer(session)
+    [token] = mint_rotating_batch(
+        card,
+        signer,
+        now=_now(now),
+        validity_seconds=validity_seconds,
+        refresh_seconds=refresh_seconds,
+    )
+    return token
 
 
 async def static_token_for_card(
@@ -552,6 +601,52 @@ async def verify_online(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PrintableCard:
+    png: bytes
+    token: MintedToken
+    card_number: str
+
+
+async def printable_card(
+    session: AsyncSession,
+    *,
+    card_id: uuid.UUID,
+    keyring: KeyRing,
+    now: datetime | None = None,
+    validity_days: int = STATIC_VALIDITY_DAYS,
+    font_path: str | None = None,
+) -> PrintableCard:
+    """Staff: a fresh static token and the card image (union name, masked name, number, QR).
+
+    The image is drawn in a worker thread (CPU-bound, ~30 ms). Raises ``cjk_font_missing`` if no font covers the text.
+    """
+    from cardsvc.cards import render  # Pillow/qrcode only where images are made
+    from cardsvc.orgs.models import Org
+
+    token = await static_token_for_card(
+        session, card_id=card_id, keyring=keyring, now=now, validity_days=validity_days
+    )
+    card = await get_card(session, card_id=card_id)
+    row = (
+        await session.execute(
+            select(Member.name, Org.name)
+            .join(Org, Org.id == Member.org_id)
+            .where(Member.id == card.member_id)
+        )
+    ).one()
+    # CPU-bound (~30 ms): off the event loop, so other requests keep being served meanwhile.
+    png = await asyncio.to_thread(
+        render.card_png,
+        union_name=row[1],
+        member_name=row[0],
+        card_number=card.number,
+        token_text=token.text,
+        font_path=font_path,
+    )
+    return PrintableCard(png=png, token=token, card_number=card.number)
+
+
 def card_summary(card: Card) -> dict[str, object]:
     """Plain-data view for ``GET /api/v1/me/card`` and staff pages."""
     return {
@@ -573,6 +668,7 @@ def mask_card_number(number: str) -> str:
 __all__: Sequence[str] = (
     "Actor",
     "MintedToken",
+    "PrintableCard",
     "VerifiedCard",
     "build_status_list",
     "card_history",
@@ -582,13 +678,16 @@ __all__: Sequence[str] = (
     "get_card_by_number",
     "issue_card",
     "issue_cards_for_active_members",
+    "member_card",
     "member_cards",
     "mint_rotating_batch",
     "mint_token",
+    "printable_card",
     "reissue_card",
     "resume_card",
     "revoke_card",
     "revoke_member_cards",
+    "rotating_token_for_card",
     "rotating_tokens_for_member",
     "static_token_for_card",
     "suspend_card",

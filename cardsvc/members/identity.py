@@ -7,6 +7,7 @@ reason in Chinese and English.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ def _age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
+@functools.lru_cache(maxsize=4096)
 def _region_name(code: str) -> tuple[bool, str | None]:
     """Whether the province part is known, and the full place name if the code is known.
 

@@ -15,6 +15,7 @@ from cardsvc.errors import Conflict, FieldError, Forbidden, NotFound, Validation
 from cardsvc.members.identity import parse_phone, parse_resident_id, validate_name
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
+from cardsvc.membership.lifecycle import after_status_change
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 from cardsvc.pii import PiiCipher
 from cardsvc.sequences import allocate
@@ -152,6 +153,8 @@ async def create_member(
     )
     session.add(member)
     await session.flush()
+    if member.status == MemberStatus.active:
+        await after_status_change(session, member, None, actor, reason="登记入会")
     record(
         session,
         actor,
@@ -214,6 +217,8 @@ class MemberQuery:
 async def search_members(
     session: AsyncSession, viewer: Principal, cipher: PiiCipher, q: MemberQuery
 ) -> tuple[list[Member], int]:
+    if not viewer.can(Perm.member_read):
+        raise Forbidden("forbidden", "您的角色无权查看会员", "your role may not read members")
     conds: list[Any] = [viewer.scope_filter(Member.org_path, Perm.member_read)]
     if q.member_no:
         conds.append(Member.member_no == q.member_no.strip())
@@ -331,6 +336,7 @@ async def change_status(
     member.status_reason = (reason or "").strip() or None
     if status == MemberStatus.active and member.joined_on is None:
         member.joined_on = datetime.now(UTC).date()
+    await after_status_change(session, member, before, actor, reason=member.status_reason)
     record(
         session,
         actor,

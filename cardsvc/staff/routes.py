@@ -12,6 +12,7 @@ from litestar.datastructures import Cookie, State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
+from cardsvc.errors import AppError
 from cardsvc.staff.auth import SESSION_COOKIE
 from cardsvc.staff.models import Role, StaffUser
 from cardsvc.staff.permissions import ROLE_LABELS_ZH, Perm
@@ -95,13 +96,18 @@ class SessionController(Controller):
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession, data: LoginIn
     ) -> Response[MeOut]:
         settings = state.settings
-        user = await authenticate(
-            db_session,
-            username=data.username,
-            password=data.password,
-            max_failures=settings.login_max_failures,
-            lockout_seconds=settings.login_lockout_seconds,
-        )
+        try:
+            user = await authenticate(
+                db_session,
+                username=data.username,
+                password=data.password,
+                max_failures=settings.login_max_failures,
+                lockout_seconds=settings.login_lockout_seconds,
+            )
+        except AppError:
+            # The failure count must survive the error response (which rolls back).
+            await db_session.commit()
+            raise
         store = state.stores.get("sessions")
         old = request.cookies.get(SESSION_COOKIE)
         if old:
@@ -109,7 +115,12 @@ class SessionController(Controller):
         sess = await open_session(store, user.id, settings.session_max_age)
         actor = principal_of(user, ip=client_ip(request))
         record(
-            db_session, actor, "staff.login", target_type="staff", target_id=user.id, org_path=None
+            db_session,
+            actor,
+            "staff.login",
+            target_type="staff",
+            target_id=user.id,
+            org_path=min((g.org_path for g in user.grants), key=len, default=None),
         )
         return Response(
             _me(user, sess.csrf),

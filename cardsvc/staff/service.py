@@ -152,17 +152,16 @@ async def _add_grant(
     org = await session.get(Org, org_id)
     if org is None or not actor.can(Perm.staff_manage, org.path):
         raise NotFound("org_not_found", "未找到该组织", "Org not found")
-    # Nobody hands out more than they hold: a union admin cannot create federation admins.
-    if (
-        not actor.is_system
-        and role == Role.federation_admin
-        and not any(
-            g.role == Role.federation_admin and org.path.startswith(g.org_path)
-            for g in actor.grants
-        )
+    # Nobody hands out more than they hold: outside federation admins, a role can only be
+    # granted by someone who holds that same role over the org.
+    if not actor.is_system and not any(
+        g.role in (Role.federation_admin, role) and org.path.startswith(g.org_path)
+        for g in actor.grants
     ):
         raise ValidationError.field(
-            "grants", "无权授予总工会管理员角色", "you may not grant federation_admin"
+            "grants",
+            f"无权授予该角色:{role.value}",
+            f"you may not grant {role.value} on this org",
         )
     user.grants.append(RoleGrant(role=role, org_id=org.id, org_path=org.path))
 

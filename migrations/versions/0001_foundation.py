@@ -17,16 +17,19 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# The audit log is append-only: on PostgreSQL the database itself refuses UPDATE and DELETE.
-AUDIT_GUARD = """
-CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
+# The audit log is append-only: on PostgreSQL the database itself refuses UPDATE, DELETE and
+# TRUNCATE. (One statement per execute: asyncpg prepares each one.)
+AUDIT_GUARD = (
+    """CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
 BEGIN
     RAISE EXCEPTION 'audit_entry is append-only';
 END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry
-    FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only();
-"""
+$$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry
+    FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()""",
+    """CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()""",
+)
 
 
 def upgrade() -> None:
@@ -155,11 +158,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_role_grant_org_id'), ['org_id'], unique=False)
 
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(AUDIT_GUARD)
+        for statement in AUDIT_GUARD:
+            op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry")
         op.execute("DROP TRIGGER IF EXISTS audit_entry_append_only ON audit_entry")
         op.execute("DROP FUNCTION IF EXISTS audit_entry_append_only()")
     with op.batch_alter_table('role_grant', schema=None) as batch_op:

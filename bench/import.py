@@ -1,0 +1,268 @@
+"""Roster import throughput: 100,000 generated members into SQLite and into PostgreSQL.
+
+Run: ``.venv/bin/python bench/import.py`` (about 2 minutes; ``--rows N`` for another size).
+Each import runs in a fresh child process — the real job handler through ``JobRunner`` — so its
+peak RSS is its own. The same import of a tenth of the rows gives the memory baseline: flat
+memory means the peak barely moves with ten times the file. PostgreSQL: a scratch database
+(created and dropped here) on ``UNIONCARD_TEST_DATABASE_URL`` or ``postgresql://postgres@
+127.0.0.1:5432/postgres``. The last line is ``key=value`` figures; goal: pg_seconds < 60.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, select, text
+
+from cardsvc.db import import_all_models, make_engine, make_sessionmaker, metadata
+from cardsvc.jobs.kinds import all_handlers, services_for
+from cardsvc.jobs.runner import JobRunner
+from cardsvc.members.models import Member
+from cardsvc.orgs.models import OrgLevel
+from cardsvc.orgs.service import create_org
+from cardsvc.roster.files import StoredFile, UploadSink, upload_dir
+from cardsvc.roster.sample import sample_rows, write_csv, write_xlsx
+from cardsvc.roster.service import start_import
+from cardsvc.settings import Settings
+from cardsvc.staff.principal import SYSTEM
+
+UNIONS = 20
+PG_ADMIN = (
+    os.environ.get("UNIONCARD_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _asyncpg(url: str) -> str:
+    return "postgresql+asyncpg://" + url.split("://", 1)[1] if url.startswith("postgres") else url
+
+
+def _with_db(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def _settings(db_url: str, var_dir: Path) -> Settings:
+    return Settings(
+        environment="production",
+        var_dir=var_dir,
+        database_url=db_url,
+        secret_key="bench-secret-key-0123456789abcdef0123456789",
+        data_keys={"b1": b"b" * 32},
+        lookup_key=b"bench-lookup-key-0123456789abcdef",
+        log_level="WARNING",
+    )
+
+
+def _rss_mb() -> float:
+    """Resident memory now (not the process's lifetime peak, which imports dominate)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PeakRss(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = _rss_mb()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.02):
+            self.peak = max(self.peak, _rss_mb())
+
+
+# ---------------------------------------------------------------- child: one import
+
+
+def _store(path: Path, settings: Settings, fmt: str) -> StoredFile:
+    sink = UploadSink(upload_dir(settings), 1 << 30)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            sink.write(chunk)
+    return sink.keep(fmt)
+
+
+async def _child(db_url: str, path: Path, fmt: str, var_dir: Path) -> dict[str, Any]:
+    import_all_models()
+    settings = _settings(db_url, var_dir)
+    engine = make_engine(db_url, pool_size=4)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sm = make_sessionmaker(engine)
+    async with sm() as s, s.begin():
+        root = await create_org(
+            s,
+            SYSTEM,
+            code="BENCH",
+            name="基准测试总工会",
+            level=OrgLevel.provincial,
+            parent_id=None,
+        )
+        for i in range(UNIONS):
+            await create_org(
+                s,
+                SYSTEM,
+                code=f"BENCH-U{i:02d}",
+                name=f"基准基层工会{i:02d}",
+                level=OrgLevel.grassroots,
+                parent_id=root.id,
+            )
+        stored = _store(path, settings, fmt)
+        job = await start_import(
+            s,
+            settings,
+            SYSTEM,
+            stored=stored,
+            fmt=fmt,
+            filename=path.name,
+            dry_run=False,
+            org=root,
+        )
+        job_id = job.id
+    runner = JobRunner(engine, settings, all_handlers(), services=services_for(settings))
+    rss_before = _rss_mb()
+    sampler = PeakRss()
+    sampler.start()
+    cpu = time.process_time()
+    start = time.perf_counter()
+    assert await runner.run_once()
+    seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    sampler.stop.set()
+    sampler.join()
+    async with sm() as s:
+        members = (await s.execute(select(func.count()).select_from(Member))).scalar()
+        from cardsvc.jobs.models import Job
+
+        result = (await s.get(Job, job_id)).result  # type: ignore[union-attr]
+    await engine.dispose()
+    return {
+        "seconds": seconds,
+        "members": members,
+        "result": result,
+        "rss_before_mb": rss_before,
+        "rss_peak_mb": sampler.peak,
+        "cpu_seconds": cpu,
+    }
+
+
+def run_child(db_url: str, path: Path, fmt: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as var:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", db_url, str(path), fmt, var],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if out.returncode:
+        raise SystemExit(f"child failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- parent
+
+
+async def _pg(sql: str) -> None:
+    engine = make_engine(_asyncpg(PG_ADMIN))
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    ap.add_argument("--skip-sqlite", action="store_true")
+    ap.add_argument("--child", nargs=4, metavar=("DB", "FILE", "FMT", "VAR"))
+    args = ap.parse_args()
+    if args.child:
+        db, file, fmt, var = args.child
+        print(json.dumps(asyncio.run(_child(db, Path(file), fmt, Path(var))), default=str))
+        return
+
+    unions = [f"BENCH-U{i:02d}" for i in range(UNIONS)]
+    work = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    writer = write_xlsx if args.format == "xlsx" else write_csv
+    t = time.perf_counter()
+    big = writer(work / f"roster-{args.rows}.{args.format}", sample_rows(args.rows, unions, seed=3))
+    small_n = max(1, args.rows // 10)
+    small = writer(work / f"roster-{small_n}.{args.format}", sample_rows(small_n, unions, seed=4))
+    gen_s = time.perf_counter() - t
+    print(
+        f"generated {args.rows:,} + {small_n:,} rows as {args.format} in {gen_s:.1f} s "
+        f"({big.stat().st_size / 1e6:.1f} MB)"
+    )
+
+    runs: dict[str, dict[str, Any]] = {}
+    name = f"unioncard_bench_{os.getpid()}"
+    try:
+        if not args.skip_sqlite:
+            runs["sqlite"] = run_child(f"sqlite+aiosqlite:///{work / 'bench.db'}", big, args.format)
+        for label, rows_file in (("pg_small", small), ("pg", big)):
+            asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+            runs[label] = run_child(_with_db(_asyncpg(PG_ADMIN), name), rows_file, args.format)
+    finally:
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for p in work.iterdir():
+            p.unlink()
+        work.rmdir()
+
+    print()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{'run':<10} {'rows':>9} {'seconds':>8} {'cpu s':>6} {'rows/s':>8} "
+        f"{'rss before':>11} {'rss peak':>9}  result"
+    )
+    for label, r in runs.items():
+        n = r["result"]["rows"]
+        print(
+            f"{label:<10} {n:>9,} {r['seconds']:>8.1f} {r['cpu_seconds']:>6.1f} "
+            f"{n / r['seconds']:>8,.0f} "
+            f"{r['rss_before_mb']:>9.0f}MB {r['rss_peak_mb']:>7.0f}MB  "
+            f"created={r['result']['created']} errors={r['result']['errors']} members={r['members']}"
+        )
+        assert r["members"] == n and r["result"]["errors"] == 0
+    pg, small_run = runs["pg"], runs["pg_small"]
+    growth = (pg["rss_peak_mb"] - pg["rss_before_mb"]) - (
+        small_run["rss_peak_mb"] - small_run["rss_before_mb"]
+    )
+    figures = {
+        "rows": args.rows,
+        "format": args.format,
+        "pg_seconds": round(pg["seconds"], 1),
+        "pg_rows_per_s": round(args.rows / pg["seconds"]),
+        "pg_cpu_seconds": round(pg["cpu_seconds"], 1),
+        "pg_job_rss_mb": round(pg["rss_peak_mb"] - pg["rss_before_mb"]),
+        "pg_job_rss_tenth_mb": round(small_run["rss_peak_mb"] - small_run["rss_before_mb"]),
+        "rss_growth_10x_rows_mb": round(growth),
+    }
+    if "sqlite" in runs:
+        figures["sqlite_seconds"] = round(runs["sqlite"]["seconds"], 1)
+        figures["sqlite_rows_per_s"] = round(args.rows / runs["sqlite"]["seconds"])
+        figures["sqlite_job_rss_mb"] = round(
+            runs["sqlite"]["rss_peak_mb"] - runs["sqlite"]["rss_before_mb"]
+        )
+    figures["load_avg"] = round(os.getloadavg()[0], 1)
+    figures["goal_pg_under_60s"] = "yes" if pg["seconds"] < 60 else "no"
+    print()
+    print(" ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Tables of the benefits engine.
+
+Member, merchant, store, terminal, card and org ids are plain UUID columns: those rows belong to
+other packages, and the engine must not depend on their tables.
+
+* ``benefit_program``: the programme, its status and its working rules (the draft, or a copy of
+  the current version once published).
+* ``benefit_program_version``: immutable snapshot of the rules each time a programme is
+  published; redemptions point at the version they used.
+* ``benefit_counter``: one row per (programme, policy, metric, scope key, period key) holding
+  ``used`` and the ``limit`` in force; created on first use, charged with one conditional
+  upsert per redemption.
+* ``benefit_redemption``: the ledger, one immutable row per programme applied in a checkout;
+  ``takes`` records exactly which counters it charged and by how much.
+* ``benefit_reversal``: at most one per redemption row (unique), restoring its ``takes``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from advanced_alchemy.base import UUIDv7AuditBase, UUIDv7Base
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from benefits.errors import VersionImmutable
+
+
+class ProgramStatus(enum.StrEnum):
+    draft = "draft"
+    active = "active"
+    paused = "paused"
+    ended = "ended"
+
+
+class Program(UUIDv7AuditBase):
+    __tablename__ = "benefit_program"
+    __table_args__ = (
+        Index("ix_benefit_program_owner_path", "owner_org_path"),
+        Index("ix_benefit_program_status", "status"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    owner_org_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    # Materialised path of the owner ("<id>/<id>/…/"): members whose path starts with it apply.
+    owner_org_path: Mapped[str] = mapped_column(String(400))
+    status: Mapped[ProgramStatus] = mapped_column(
+        Enum(ProgramStatus, native_enum=False, length=16), default=ProgramStatus.draft
+    )
+    rules: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    current_version_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    version_number: Mapped[int] = mapped_column(Integer, default=0)
+    # Copies of the current rules for listing and filtering without parsing JSON.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    valid_from: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class ProgramVersion(UUIDv7Base):
+    """Immutable: the ORM refuses updates (see ``_refuse_version_update``)."""
+
+    __tablename__ = "benefit_program_version"
+    __table_args__ = (UniqueConstraint("program_id", "number"),)
+
+    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("benefit_program.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    published_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    published_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+
+class Counter(UUIDv7Base):
+    __tablename__ = "benefit_counter"
+    __table_args__ = (
+        UniqueConstraint(
+            "program_id",
+            "policy_key",
+            "metric",
+            "scope_key",
+            "period_key",
+            name="uq_benefit_counter_key",
+        ),
+    )
+
+    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("benefit_program.id"))
+    policy_key: Mapped[str] = mapped_column(String(32))
+    metric: Mapped[str] = mapped_column(String(8))
+    # "p" (programme), "m:<member>", "x:<merchant>", "mx:<member>:<merchant>" (hex ids)
+    scope_key: Mapped[str] = mapped_column(String(80))
+    period_key: Mapped[str] = mapped_column(String(16))
+    used: Mapped[int] = mapped_column(BigInteger, default=0)
+    limit: Mapped[int] = mapped_column(BigInteger)
+    # What the last clamped charge actually took (read back through RETURNING).
+    last_take: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Redemption(UUIDv7Base):
+    """One programme applied in one checkout; ``checkout_id`` is the id of line 0."""
+
+    __tablename__ = "benefit_redemption"
+    __table_args__ = (
+        UniqueConstraint(
+            "merchant_id", "idempotency_key", "line", name="uq_benefit_redemption_idem"
+        ),
+        UniqueConstraint("token_id", "line", name="uq_benefit_redemption_token"),
+        Index("ix_benefit_redemption_member", "member_id", "occurred_at"),
+        Index("ix_benefit_redemption_merchant", "merchant_id", "occurred_at"),
+        Index("ix_benefit_redemption_program", "program_id", "occurred_at"),
+        Index("ix_benefit_redemption_checkout", "checkout_id"),
+        # Reports filter "redemptions by members of a subtree" with a prefix LIKE: on
+        # PostgreSQL only a pattern-ops index serves LIKE 'prefix%' under a non-C collation.
+        Index(
+            "ix_benefit_redemption_member_org",
+            "member_org_path",
+            "occurred_at",
+            postgresql_ops={"member_org_path": "varchar_pattern_ops"},
+        ),
+    )
+
+    checkout_id: Mapped[uuid.UUID]
+    line: Mapped[int] = mapped_column(SmallInteger, default=0)
+    merchant_id: Mapped[uuid.UUID]
+    store_id: Mapped[uuid.UUID | None]
+    terminal_id: Mapped[uuid.UUID | None]
+    member_id: Mapped[uuid.UUID]
+    # The member's org path when redeemed (MemberFacts.org_path), copied so that reports of
+    # a subtree are a prefix filter here; a later transfer does not move past redemptions.
+    member_org_path: Mapped[str] = mapped_column(String(400))
+    card_id: Mapped[uuid.UUID | None]
+    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("benefit_program.id"))
+    program_version_id: Mapped[uuid.UUID] = mapped_column(
+        # named by hand: the conventional name is 64 characters, one over PostgreSQL's limit
+        ForeignKey("benefit_program_version.id", name="fk_benefit_redemption_version")
+    )
+    version_number: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # the amount this line applied to
+    discount_fen: Mapped[int] = mapped_column(BigInteger)
+    payable_fen: Mapped[int] = mapped_column(BigInteger)  # amount_fen - discount_fen
+    units: Mapped[int] = mapped_column(Integer)
+    subsidy_fen: Mapped[int] = mapped_column(BigInteger)
+    value_fen: Mapped[int] = mapped_column(BigInteger)  # what amount limits counted
+    occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    token_id: Mapped[str | None] = mapped_column(String(64))
+    # [{"p": policy, "m": metric, "s": scope key, "k": period key, "n": taken, "l": limit}]:
+    #   exactly what a reversal gives back and what reconciliation sums.
+    takes: Mapped[list[dict[str, Any]]] = mapped_column(JsonB)
+
+
+class Reversal(UUIDv7Base):
+    __tablename__ = "benefit_reversal"
+
+    redemption_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("benefit_redemption.id"), unique=True
+    )
+    checkout_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    merchant_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    terminal_id: Mapped[uuid.UUID | None]
+    reason: Mapped[str | None] = mapped_column(String(255))
+    reversed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+@event.listens_for(ProgramVersion, "before_update")
+@event.listens_for(Redemption, "before_update")
+@event.listens_for(Reversal, "before_update")
+def _refuse_version_update(_mapper: Any, _conn: Any, target: Any) -> None:
+    """Versions and ledger rows are facts: changing one in place is a programming error."""
+    raise VersionImmutable(
+        "已发布的版本和核销记录不可修改",
+        f"{type(target).__name__} rows are immutable",
+    )

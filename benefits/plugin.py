@@ -1,0 +1,49 @@
+"""The benefits package as one Litestar plugin: the staff and member routes and the CLI.
+
+``cardsvc/app.py`` (the composition root) adds ``BenefitsPlugin(...)`` to its plugins and
+hands in the providers of what the engine cannot know itself (it may not import cardsvc):
+
+* ``member_facts``: the signed-in member as :class:`~benefits.facts.MemberFacts`;
+* ``benefits_directory``: a :class:`~benefits.access.Directory` (org paths, member lookups);
+* ``benefits_audit``: an :class:`~benefits.access.Audit` writing to the request's transaction.
+
+The ``staff`` and ``db_session`` dependencies are the app's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from click import Group
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.plugins import CLIPlugin, InitPluginProtocol
+
+
+class BenefitsPlugin(InitPluginProtocol, CLIPlugin):
+    def __init__(
+        self,
+        *,
+        member_facts: Callable[..., Any],
+        directory: Callable[..., Any],
+        audit: Callable[..., Any],
+    ) -> None:
+        self._providers = {
+            "member_facts": member_facts,
+            "benefits_directory": directory,
+            "benefits_audit": audit,
+        }
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        from benefits.controllers import route_handlers
+
+        app_config.route_handlers.extend(route_handlers())
+        for name, fn in self._providers.items():
+            app_config.dependencies.setdefault(name, Provide(fn))
+        return app_config
+
+    def on_cli_init(self, cli: Group) -> None:
+        from benefits.cli import benefits_group
+
+        cli.add_command(benefits_group)

@@ -1,0 +1,68 @@
+"""Compiled programme versions, cached in-process.
+
+A published version never changes, so its parsed rules (and the zone and policy order derived
+from them) are cached by version id for the life of the process: the redemption hot path reads
+only the programme row and finds the rules here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from benefits.limits import plan_order
+from benefits.periods import zone
+from benefits.rules import LimitPolicy, ProgramRules
+from benefits.statements import SaStatements, Statements
+from benefits.validation import parse_rules
+
+_CACHE_MAX = 4096
+_cache: dict[uuid.UUID, CompiledRules] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRules:
+    version_id: uuid.UUID | None  # None: an unpublished draft
+    number: int
+    rules: ProgramRules
+    tz: ZoneInfo
+    policies: tuple[LimitPolicy, ...]  # in processing / locking order
+
+
+def compile_rules(
+    data: Mapping[str, Any], *, version_id: uuid.UUID | None = None, number: int = 0
+) -> CompiledRules:
+    rules = parse_rules(data)
+    return CompiledRules(version_id, number, rules, zone(rules.timezone), plan_order(rules.limits))
+
+
+def cached(version_id: uuid.UUID) -> CompiledRules | None:
+    return _cache.get(version_id)
+
+
+async def load_versions(
+    source: AsyncConnection | Statements, version_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, CompiledRules]:
+    """Compiled rules for ``version_ids``, from the cache or one query for the rest."""
+    out: dict[uuid.UUID, CompiledRules] = {}
+    missing: list[uuid.UUID] = []
+    for vid in version_ids:
+        hit = _cache.get(vid)
+        if hit is None:
+            missing.append(vid)
+        else:
+            out[vid] = hit
+    if missing:
+        statements = SaStatements(source) if isinstance(source, AsyncConnection) else source
+        for vid, number, rules in await statements.version_rows(missing):
+            compiled = compile_rules(rules, version_id=vid, number=number)
+            if len(_cache) >= _CACHE_MAX:
+                _cache.clear()  # crude but bounded; versions are cheap to reload
+            _cache[vid] = compiled
+            out[vid] = compiled
+    return out

@@ -1,0 +1,555 @@
+"""Card HTTP API: the member's own card and QR, staff card management, public verification
+material (JWKS, signed revocation list). Handlers stay thin: the work is in :mod:`.service`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.audit.service import record
+from cardsvc.cards import render, service
+from cardsvc.cards.errors import CardError
+from cardsvc.cards.keys import KeyRing
+from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
+from cardsvc.cards.published import JWKS_MEDIA_TYPE, STATUS_LIST_PATH, Published, PublishedCache
+from cardsvc.cards.statuslist import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
+from cardsvc.errors import Forbidden, ValidationError
+from cardsvc.members.models import Member
+from cardsvc.members.service import get_member
+from cardsvc.orgs.models import Org
+from cardsvc.settings import Settings
+from cardsvc.staff.permissions import Perm
+from cardsvc.staff.principal import Principal
+
+MAX_TOKEN_BATCH = 20  # ten minutes of 30-second codes: enough for a lift or a basement shop
+NO_STORE = {"Cache-Control": "no-store"}  # tokens are credentials: never in a shared cache
+
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["手机丢失"])]
+
+
+# --- shapes ---------------------------------------------------------------------------------
+
+
+class MyCardOut(msgspec.Struct):
+    number: str
+    number_masked: str
+    status: CardStatus
+    generation: int
+    issued_at: datetime
+    status_reason: str | None
+    member_no: str
+    member_name: str
+    union_name: str
+
+
+class TokenOut(msgspec.Struct):
+    text: str
+    kind: str
+    not_before: datetime
+    expires_at: datetime
+    refresh_at: datetime | None
+
+
+class TokenBatchOut(msgspec.Struct):
+    tokens: list[TokenOut]
+    refresh_seconds: int
+    validity_seconds: int
+    # The last token's expiry: the phone can show a valid code offline until then.
+    valid_until: datetime
+
+
+class CardOut(msgspec.Struct):
+    id: uuid.UUID
+    member_id: uuid.UUID
+    number: str
+    generation: int
+    status: CardStatus
+    issued_at: datetime
+    status_reason: str | None
+    status_changed_at: datetime | None
+    previous_id: uuid.UUID | None
+
+
+class CardEventOut(msgspec.Struct):
+    card_id: uuid.UUID
+    kind: CardEventKind
+    generation: int
+    reason: str | None
+    actor: str
+    at: datetime
+
+
+class MemberCardsOut(msgspec.Struct):
+    member_id: uuid.UUID
+    current: CardOut | None
+    cards: list[CardOut]
+    history: list[CardEventOut]
+
+
+class ReasonIn(msgspec.Struct):
+    reason: Reason
+
+
+class IssueIn(msgspec.Struct):
+    reason: Reason | None = None
+
+
+class StaticTokenOut(msgspec.Struct):
+    card_id: uuid.UUID
+    card_number: str
+    text: str
+    kind: str
+    not_before: datetime
+    expires_at: datetime
+
+
+def card_out(card: Card) -> CardOut:
+    return CardOut(
+        id=card.id,
+        member_id=card.member_id,
+        number=card.number,
+        generation=card.generation,
+        status=card.status,
+        issued_at=card.issued_at,
+        status_reason=card.status_reason,
+        status_changed_at=card.status_changed_at,
+        previous_id=card.previous_id,
+    )
+
+
+def event_out(e: CardEvent) -> CardEventOut:
+    return CardEventOut(e.card_id, e.kind, e.generation, e.reason, e.actor_name, e.at)
+
+
+def token_out(t: service.MintedToken) -> TokenOut:
+    return TokenOut(t.text, t.kind.name, t.not_before, t.expires_at, t.refresh_at)
+
+
+def _token_headers(t: service.MintedToken) -> dict[str, str]:
+    headers = {**NO_STORE, "X-Token-Expires-At": t.expires_at.isoformat()}
+    if t.refresh_at is not None:
+        headers["X-Token-Refresh-At"] = t.refresh_at.isoformat()
+    return headers
+
+
+# --- member: my card ------------------------------------------------------------------------
+
+
+async def _rotating(
+    db_session: AsyncSession, state: State, me: Member, count: int
+) -> list[service.MintedToken]:
+    settings: Settings = state.settings
+    return await service.rotating_tokens_for_member(
+        db_session,
+        member_id=me.id,
+        keyring=state.keyring,
+        count=count,
+        validity_seconds=settings.card_token_validity_seconds,
+        refresh_seconds=settings.card_token_refresh_seconds,
+    )
+
+
+class MyCardController(Controller):
+    path = "/api/v1/me/card"
+    tags = ["member: card"]
+
+    @get("/", summary="My membership card (full number, status, union)")
+    async def card(self, me: Member, db_session: AsyncSession) -> MyCardOut:
+        card = await service.member_card(db_session, member_id=me.id)
+        union = await db_session.scalar(select(Org.name).where(Org.id == me.org_id))
+        return MyCardOut(
+            number=card.number,
+            number_masked=service.mask_card_number(card.number),
+            status=card.status,
+            generation=card.generation,
+            issued_at=card.issued_at,
+            status_reason=card.status_reason,
+            member_no=me.member_no,
+            member_name=me.name,
+            union_name=union or "",
+        )
+
+    @get("/token", summary="A fresh rotating QR token (valid 60 s; show the next at refresh_at)")
+    async def token(self, me: Member, state: State, db_session: AsyncSession) -> Response[TokenOut]:
+        [t] = await _rotating(db_session, state, me, 1)
+        return Response(token_out(t), headers=NO_STORE)
+
+    @get("/tokens", summary="Upcoming rotating tokens, to keep showing a valid code offline")
+    async def tokens(
+        self,
+        me: Member,
+        state: State,
+        db_session: AsyncSession,
+        count: Annotated[
+            int, Parameter(ge=1, le=MAX_TOKEN_BATCH, description=f"1–{MAX_TOKEN_BATCH}")
+        ] = 10,
+    ) -> Response[TokenBatchOut]:
+        batch = await _rotating(db_session, state, me, count)
+        settings: Settings = state.settings
+        out = TokenBatchOut(
+            tokens=[token_out(t) for t in batch],
+            refresh_seconds=settings.card_token_refresh_seconds,
+            validity_seconds=settings.card_token_validity_seconds,
+            valid_until=batch[-1].expires_at,
+        )
+        return Response(out, headers=NO_STORE)
+
+    @get("/qr.png", summary="A fresh rotating token as a QR image (PNG, ECC M)")
+    async def qr_png(self, me: Member, state: State, db_session: AsyncSession) -> Response[bytes]:
+        [t] = await _rotating(db_session, state, me, 1)
+        png = await asyncio.to_thread(render.qr_png, t.text, ecc=render.SCREEN_ECC)
+        return Response(png, media_type="image/png", headers=_token_headers(t))
+
+    @get("/qr.svg", summary="A fresh rotating token as a QR image (SVG, ECC M)")
+    async def qr_svg(self, me: Member, state: State, db_session: AsyncSession) -> Response[str]:
+        [t] = await _rotating(db_session, state, me, 1)
+        svg = render.qr_svg(t.text, ecc=render.SCREEN_ECC)
+        return Response(svg, media_type="image/svg+xml", headers=_token_headers(t))
+
+
+# --- staff: a member's cards ----------------------------------------------------------------
+
+
+async def _member(
+    db_session: AsyncSession, staff: Principal, member_id: uuid.UUID, *, write: bool
+) -> Member:
+    """404 outside the viewer's subtrees; 403 where they may look but not change."""
+    member = await get_member(db_session, staff, member_id, Perm.member_read)
+    if write and not staff.can(Perm.member_write, member.org_path):
+        raise Forbidden(
+            "forbidden",
+            "您的角色无权管理该会员的会员卡",
+            "Your role may not manage this member's card",
+        )
+    return member
+
+
+async def _card_of(db_session: AsyncSession, member: Member, card_id: uuid.UUID) -> Card:
+    card = await db_session.get(Card, card_id)
+    if card is None or card.member_id != member.id:
+        raise CardError("card_not_found")
+    return card
+
+
+def _reason(text: str) -> str:
+    reason = text.strip()
+    if not reason:
+        raise ValidationError.field("reason", "不能为空", "must not be blank")
+    return reason
+
+
+def _actor(staff: Principal) -> service.Actor:
+    return service.Actor(staff.username, staff.id)
+
+
+class MemberCardController(Controller):
+    path = "/api/v1/members/{member_id:uuid}/cards"
+    tags = ["staff: cards"]
+
+    async def _done(
+        self,
+        db_session: AsyncSession,
+        state: State,
+        staff: Principal,
+        member: Member,
+        card: Card,
+        action: str,
+        **summary: Any,
+    ) -> CardOut:
+        """Audit, commit, then drop this worker's cached revocation list (after the commit,
+        so that a concurrent request cannot cache the list from before the change)."""
+        record(
+            db_session,
+            staff,
+            f"card.{action}",
+            target_type="card",
+            target_id=card.id,
+            org_path=member.org_path,
+            summary={"member_id": str(member.id), "generation": card.generation, **summary},
+        )
+        out = card_out(card)
+        await db_session.commit()
+        state.published.invalidate()
+        return out
+
+    @get("/", summary="A member's cards (every generation) and their history")
+    async def list_cards(
+        self, staff: Principal, db_session: AsyncSession, member_id: uuid.UUID
+    ) -> MemberCardsOut:
+        member = await _member(db_session, staff, member_id, write=False)
+        cards = await service.member_cards(db_session, member_id=member.id)
+        history = await service.card_history(db_session, member_id=member.id)
+        current = next((c for c in cards if c.status != CardStatus.revoked), None)
+        return MemberCardsOut(
+            member_id=member.id,
+            current=card_out(current) if current else None,
+            cards=[card_out(c) for c in cards],
+            history=[event_out(e) for e in history],
+        )
+
+    @post("/", summary="Issue a card to an active member who has none (e.g. after a revocation)")
+    async def issue(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        data: IssueIn | None = None,
+    ) -> CardOut:
+        member = await _member(db_session, staff, member_id, write=True)
+        reason = _reason(data.reason) if data and data.reason is not None else None
+        card = await service.issue_card(
+            db_session, member_id=member.id, actor=_actor(staff), reason=reason
+        )
+        return await self._done(db_session, state, staff, member, card, "issue", reason=reason)
+
+    @post(
+        "/reissue",
+        summary="Replace the current card (lost phone or card): new generation, old one revoked",
+    )
+    async def reissue(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        data: ReasonIn,
+    ) -> CardOut:
+        member = await _member(db_session, staff, member_id, write=True)
+        reason = _reason(data.reason)
+        old = await service.current_card(db_session, member_id=member.id)
+        card = await service.reissue_card(
+            db_session, member_id=member.id, reason=reason, actor=_actor(staff)
+        )
+        return await self._done(
+            db_session,
+            state,
+            staff,
+            member,
+            card,
+            "reissue",
+            reason=reason,
+            previous_id=str(old.id) if old else None,
+        )
+
+    async def _change(
+        self,
+        action: str,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        card_id: uuid.UUID,
+        data: ReasonIn,
+    ) -> CardOut:
+        member = await _member(db_session, staff, member_id, write=True)
+        card = await _card_of(db_session, member, card_id)
+        reason = _reason(data.reason)
+        change = {
+            "suspend": service.suspend_card,
+            "resume": service.resume_card,
+            "revoke": service.revoke_card,
+        }[action]
+        await change(db_session, card_id=card.id, reason=reason, actor=_actor(staff))
+        return await self._done(db_session, state, staff, member, card, action, reason=reason)
+
+    @post(
+        "/{card_id:uuid}/suspend",
+        summary="Suspend a card (挂失): refused until resumed",
+        status_code=200,
+    )
+    async def suspend(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        card_id: uuid.UUID,
+        data: ReasonIn,
+    ) -> CardOut:
+        return await self._change("suspend", staff, state, db_session, member_id, card_id, data)
+
+    @post("/{card_id:uuid}/resume", summary="Resume a suspended card", status_code=200)
+    async def resume(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        card_id: uuid.UUID,
+        data: ReasonIn,
+    ) -> CardOut:
+        return await self._change("resume", staff, state, db_session, member_id, card_id, data)
+
+    @post("/{card_id:uuid}/revoke", summary="Revoke a card for good", status_code=200)
+    async def revoke(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        card_id: uuid.UUID,
+        data: ReasonIn,
+    ) -> CardOut:
+        return await self._change("revoke", staff, state, db_session, member_id, card_id, data)
+
+    @post(
+        "/{card_id:uuid}/static-token",
+        summary="A long-lived static token for a printed card (audited)",
+        status_code=200,
+    )
+    async def static_token(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        card_id: uuid.UUID,
+    ) -> Response[StaticTokenOut]:
+        settings: Settings = state.settings
+        member = await _member(db_session, staff, member_id, write=True)
+        card = await _card_of(db_session, member, card_id)
+        t = await service.static_token_for_card(
+            db_session,
+            card_id=card.id,
+            keyring=state.keyring,
+            validity_days=settings.card_static_validity_days,
+        )
+        self._audit_static(db_session, staff, member, card, "static_token", t)
+        out = StaticTokenOut(card.id, card.number, t.text, t.kind.name, t.not_before, t.expires_at)
+        return Response(out, headers=NO_STORE)
+
+    @post(
+        "/{card_id:uuid}/printable",
+        summary="The printable card image (PNG, 300 dpi, QR at ECC Q) with a new static token",
+        status_code=200,
+        media_type="image/png",
+    )
+    async def printable(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+        card_id: uuid.UUID,
+    ) -> Response[bytes]:
+        settings: Settings = state.settings
+        member = await _member(db_session, staff, member_id, write=True)
+        card = await _card_of(db_session, member, card_id)
+        printed = await service.printable_card(
+            db_session,
+            card_id=card.id,
+            keyring=state.keyring,
+            validity_days=settings.card_static_validity_days,
+            font_path=settings.cjk_font,
+        )
+        self._audit_static(db_session, staff, member, card, "print", printed.token)
+        headers = {
+            **_token_headers(printed.token),
+            "Content-Disposition": f'attachment; filename="card-{card.number}.png"',
+        }
+        return Response(printed.png, media_type="image/png", headers=headers)
+
+    @staticmethod
+    def _audit_static(
+        db_session: AsyncSession,
+        staff: Principal,
+        member: Member,
+        card: Card,
+        action: str,
+        t: service.MintedToken,
+    ) -> None:
+        record(
+            db_session,
+            staff,
+            f"card.{action}",
+            target_type="card",
+            target_id=card.id,
+            org_path=member.org_path,
+            summary={
+                "member_id": str(member.id),
+                "generation": card.generation,
+                "token_id": t.token_id,
+                "expires_at": t.expires_at.isoformat(),
+            },
+        )
+
+
+# --- public verification material -----------------------------------------------------------
+
+
+def _matches(request: Request[Any, Any, Any], etag: str) -> bool:
+    """If-None-Match (RFC 9110 §13.1.2, weak comparison): ``*`` or any listed tag."""
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _published_response(
+    request: Request[Any, Any, Any], doc: Published, media_type: str, max_age: int
+) -> Response[bytes]:
+    headers = {"ETag": doc.etag, "Cache-Control": f"public, max-age={max_age}"}
+    if doc.issued_at is not None:
+        headers["Last-Modified"] = format_datetime(
+            datetime.fromtimestamp(doc.issued_at, UTC), usegmt=True
+        )
+    if _matches(request, doc.etag):
+        return Response(b"", status_code=304, headers=headers, media_type=media_type)
+    return Response(doc.body, media_type=media_type, headers=headers)
+
+
+class PublicCardController(Controller):
+    path = "/"
+    tags = ["public: card verification"]
+
+    @get(
+        "/.well-known/jwks.json",
+        summary="Public keys that verify card tokens and revocation lists (JWKS, Ed25519)",
+    )
+    async def jwks(
+        self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession
+    ) -> Response[bytes]:
+        cache: PublishedCache = state.published
+        doc = await cache.jwks(db_session)
+        return _published_response(request, doc, JWKS_MEDIA_TYPE, max_age=300)
+
+    @get(
+        STATUS_LIST_PATH,
+        summary="The signed revocation list (status list JWT, one bit per card)",
+        description=(
+            "`application/statuslist+jwt`, signed with a key of the JWKS; `iat` (also sent as "
+            "Last-Modified) says how fresh it is, `ttl` when to fetch again, `exp` when to stop "
+            "trusting it. See docs/token-format.md."
+        ),
+    )
+    async def revocations(
+        self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession
+    ) -> Response[bytes]:
+        settings: Settings = state.settings
+        cache: PublishedCache = state.published
+        keyring: KeyRing = state.keyring
+        doc = await cache.status_list(
+            db_session,
+            keyring=keyring,
+            ttl_seconds=settings.card_status_list_ttl_seconds,
+            valid_for_seconds=settings.card_status_list_valid_seconds,
+            subject=settings.public_url.rstrip("/") + STATUS_LIST_PATH,
+        )
+        max_age = max(0, settings.card_publish_cache_seconds)
+        return _published_response(request, doc, STATUS_LIST_MEDIA_TYPE, max_age=max_age)
+
+
+CARD_CONTROLLERS = [MyCardController, MemberCardController, PublicCardController]

@@ -1,0 +1,1 @@
+"""Background jobs: a ``job`` table, a runner per process, checkpoints, leases and heartbeats."""

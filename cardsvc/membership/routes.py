@@ -1,0 +1,559 @@
+"""Membership API: finding a union and applying (members), and the approval queue (staff)."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+import qrcode
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.errors import AppError, NotFound
+from cardsvc.memberauth.sessions import MemberSession
+from cardsvc.members.identity import mask_id_number, mask_name
+from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.service import get_member
+from cardsvc.membership.models import (
+    InviteLink,
+    JoinApplication,
+    MembershipEvent,
+    RequestStatus,
+    TransferRequest,
+)
+from cardsvc.membership.service import (
+    PRIVACY_VERSION,
+    ApplicationInput,
+    applications_for_phone,
+    approve_application,
+    approve_transfer,
+    create_invite,
+    get_application,
+    leave,
+    list_invites,
+    pending_applications,
+    pending_transfers,
+    reject_application,
+    reject_transfer,
+    request_transfer,
+    resolve_invite,
+    revoke_invite,
+    search_unions,
+    submit_application,
+    transfers_for_member,
+    withdraw_application,
+)
+from cardsvc.orgs.models import Org
+from cardsvc.pii import PiiCipher
+from cardsvc.schemas import Limit, Offset
+from cardsvc.staff.principal import Principal
+
+# --- shapes -----------------------------------------------------------------------------------
+
+
+class UnionOut(msgspec.Struct):
+    id: uuid.UUID
+    code: str
+    name: str
+    region: str | None
+
+
+class UnionPage(msgspec.Struct):
+    items: list[UnionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class InviteInfo(msgspec.Struct):
+    union: UnionOut
+    label: str | None
+    privacy_version: str
+
+
+class ApplicationIn(msgspec.Struct):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["王小明"])]
+    id_number: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    consent: bool
+    privacy_version: Annotated[str, msgspec.Meta(max_length=16, examples=[PRIVACY_VERSION])]
+    org_id: uuid.UUID | None = None
+    invite_token: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    employment_type: str | None = None
+    employer: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    job: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    categories: list[str] = []
+    hardship_level: int | None = None
+
+
+class ApplicationOut(msgspec.Struct):
+    id: uuid.UUID
+    union: UnionOut
+    status: RequestStatus
+    name: str
+    id_number_masked: str
+    employment_type: str | None
+    employer: str | None
+    job: str | None
+    categories: list[str]
+    source: str
+    submitted_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+    member_no: str | None = None
+
+
+class ApplicationPage(msgspec.Struct):
+    items: list[ApplicationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TransferIn(msgspec.Struct):
+    to_org_id: uuid.UUID
+    note: Annotated[str, msgspec.Meta(max_length=255)] | None = None
+
+
+class TransferOut(msgspec.Struct):
+    id: uuid.UUID
+    member_no: str
+    member_name: str
+    from_union: UnionOut
+    to_union: UnionOut
+    status: RequestStatus
+    note: str | None
+    submitted_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+
+
+class TransferPage(msgspec.Struct):
+    items: list[TransferOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ReasonIn(msgspec.Struct):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+
+
+class LeaveIn(msgspec.Struct):
+    reason: Annotated[str, msgspec.Meta(max_length=255)] = ""
+
+
+class BulkIn(msgspec.Struct):
+    ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=200)]
+
+
+class BulkItem(msgspec.Struct):
+    id: uuid.UUID
+    ok: bool
+    code: str | None = None
+    message: str | None = None
+    member_no: str | None = None
+
+
+class InviteIn(msgspec.Struct):
+    label: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    valid_days: int | None = None
+
+
+class InviteOut(msgspec.Struct):
+    id: uuid.UUID
+    org_id: uuid.UUID
+    url: str
+    label: str | None
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    uses: int
+
+
+class EventOut(msgspec.Struct):
+    kind: str
+    at: datetime
+    from_org_id: uuid.UUID | None
+    to_org_id: uuid.UUID | None
+    actor: str
+    reason: str | None
+
+
+class MemberStatusOut(msgspec.Struct):
+    member_no: str
+    status: MemberStatus
+    left_on: date | None = None
+
+
+def union_out(org: Org) -> UnionOut:
+    return UnionOut(org.id, org.code, org.name, org.region)
+
+
+async def _orgs(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Org]:
+    if not ids:
+        return {}
+    return {o.id: o for o in await session.scalars(select(Org).where(Org.id.in_(ids)))}
+
+
+async def applications_out(
+    session: AsyncSession, cipher: PiiCipher, apps: list[JoinApplication]
+) -> list[ApplicationOut]:
+    orgs = await _orgs(session, {a.org_id for a in apps})
+    member_ids = {a.member_id for a in apps if a.member_id}
+    numbers = (
+        dict(
+            (
+                await session.execute(
+                    select(Member.id, Member.member_no).where(Member.id.in_(member_ids))
+                )
+            ).all()
+        )
+        if member_ids
+        else {}
+    )
+    return [
+        ApplicationOut(
+            id=a.id,
+            union=union_out(orgs[a.org_id]),
+            status=a.status,
+            name=a.name,
+            id_number_masked=mask_id_number(cipher.decrypt("id_number", a.id_number_enc)),
+            employment_type=a.employment_type,
+            employer=a.employer,
+            job=a.job,
+            categories=list(a.categories or []),
+            source=a.source,
+            submitted_at=a.submitted_at,
+            decided_at=a.decided_at,
+            reason=a.reason,
+            member_no=numbers.get(a.member_id) if a.member_id else None,
+        )
+        for a in apps
+    ]
+
+
+async def transfers_out(session: AsyncSession, rows: list[TransferRequest]) -> list[TransferOut]:
+    orgs = await _orgs(session, {t.from_org_id for t in rows} | {t.to_org_id for t in rows})
+    members = (
+        {
+            m.id: m
+            for m in await session.scalars(
+                select(Member).where(Member.id.in_({t.member_id for t in rows}))
+            )
+        }
+        if rows
+        else {}
+    )
+    return [
+        TransferOut(
+            id=t.id,
+            member_no=members[t.member_id].member_no,
+            member_name=mask_name(members[t.member_id].name),
+            from_union=union_out(orgs[t.from_org_id]),
+            to_union=union_out(orgs[t.to_org_id]),
+            status=t.status,
+            note=t.note,
+            submitted_at=t.submitted_at,
+            decided_at=t.decided_at,
+            reason=t.reason,
+        )
+        for t in rows
+    ]
+
+
+def invite_out(invite: InviteLink, base_url: str) -> InviteOut:
+    return InviteOut(
+        id=invite.id,
+        org_id=invite.org_id,
+        url=f"{base_url}/m/join?invite={invite.token}",
+        label=invite.label,
+        created_by=invite.created_by,
+        expires_at=invite.expires_at,
+        revoked_at=invite.revoked_at,
+        uses=invite.uses,
+    )
+
+
+# --- members and applicants ----------------------------------------------------------------------
+
+
+class JoinController(Controller):
+    path = "/api/v1/join"
+    tags = ["member: joining"]
+
+    @get("/unions", summary="Find a grassroots union to join (by name or area)")
+    async def unions(
+        self,
+        db_session: AsyncSession,
+        q: str | None = None,
+        region: str | None = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
+    ) -> UnionPage:
+        rows, total = await search_unions(
+            db_session, q=q, region=region, limit=limit, offset=offset
+        )
+        return UnionPage([union_out(o) for o in rows], total, limit, offset)
+
+    @get("/invites/{token:str}", summary="The union behind an invite link or QR")
+    async def invite(self, db_session: AsyncSession, token: str) -> InviteInfo:
+        invite, org = await resolve_invite(db_session, token)
+        return InviteInfo(union_out(org), invite.label, PRIVACY_VERSION)
+
+
+class MyMembershipController(Controller):
+    path = "/api/v1/me"
+    tags = ["member: joining"]
+
+    @post("/applications", summary="Apply to join a union (网上入会)")
+    async def apply(
+        self,
+        state: State,
+        db_session: AsyncSession,
+        member_session: MemberSession,
+        data: ApplicationIn,
+    ) -> ApplicationOut:
+        cipher: PiiCipher = state.cipher
+        app = await submit_application(
+            db_session,
+            cipher,
+            phone=cipher.decrypt("phone", member_session.phone_enc),
+            data=ApplicationInput(
+                name=data.name,
+                id_number=data.id_number,
+                org_id=data.org_id,
+                invite_token=data.invite_token,
+                employment_type=data.employment_type,
+                employer=data.employer,
+                job=data.job,
+                categories=data.categories,
+                hardship_level=data.hardship_level,
+                privacy_version=data.privacy_version,
+                consent=data.consent,
+            ),
+        )
+        return (await applications_out(db_session, cipher, [app]))[0]
+
+    @get("/applications", summary="My applications, with status and the reason if rejected")
+    async def my_applications(
+        self, state: State, db_session: AsyncSession, member_session: MemberSession
+    ) -> list[ApplicationOut]:
+        apps = await applications_for_phone(db_session, member_session.phone_hash)
+        return await applications_out(db_session, state.cipher, apps)
+
+    @post(
+        "/applications/{app_id:uuid}/withdraw",
+        summary="Withdraw a pending application",
+        status_code=200,
+    )
+    async def withdraw(
+        self,
+        state: State,
+        db_session: AsyncSession,
+        member_session: MemberSession,
+        app_id: uuid.UUID,
+    ) -> ApplicationOut:
+        app = await withdraw_application(db_session, member_session.phone_hash, app_id)
+        return (await applications_out(db_session, state.cipher, [app]))[0]
+
+    @post("/transfers", summary="Ask to move to another union (转会)")
+    async def transfer(self, db_session: AsyncSession, me: Member, data: TransferIn) -> TransferOut:
+        t = await request_transfer(db_session, me, to_org_id=data.to_org_id, note=data.note)
+        return (await transfers_out(db_session, [t]))[0]
+
+    @get("/transfers", summary="My transfer requests")
+    async def my_transfers(self, db_session: AsyncSession, me: Member) -> list[TransferOut]:
+        return await transfers_out(db_session, await transfers_for_member(db_session, me.id))
+
+    @post("/leave", summary="End my membership (the card is revoked)", status_code=200)
+    async def leave(self, db_session: AsyncSession, me: Member, data: LeaveIn) -> MemberStatusOut:
+        from cardsvc.staff.principal import Principal as _P
+
+        member = await leave(
+            db_session,
+            me,
+            _P(id=None, username=f"member:{me.member_no}", display_name=me.name),
+            reason=data.reason,
+        )
+        return MemberStatusOut(member.member_no, member.status, date.today())
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+class ApprovalController(Controller):
+    path = "/api/v1/approvals"
+    tags = ["staff: approvals"]
+
+    @get("/applications", summary="Join applications in my subtrees (default: pending)")
+    async def applications(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        status: RequestStatus | None = RequestStatus.pending,
+        org_id: uuid.UUID | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> ApplicationPage:
+        rows, total = await pending_applications(
+            db_session, staff, status=status, org_id=org_id, limit=limit, offset=offset
+        )
+        return ApplicationPage(
+            await applications_out(db_session, state.cipher, rows), total, limit, offset
+        )
+
+    @get("/applications/{app_id:uuid}", summary="One application")
+    async def application(
+        self, staff: Principal, state: State, db_session: AsyncSession, app_id: uuid.UUID
+    ) -> ApplicationOut:
+        app = await get_application(db_session, staff, app_id)
+        return (await applications_out(db_session, state.cipher, [app]))[0]
+
+    @post(
+        "/applications/{app_id:uuid}/approve",
+        summary="Approve: member active, card issued",
+        status_code=200,
+    )
+    async def approve(
+        self, staff: Principal, state: State, db_session: AsyncSession, app_id: uuid.UUID
+    ) -> ApplicationOut:
+        await approve_application(db_session, staff, state.cipher, app_id)
+        app = await get_application(db_session, staff, app_id)
+        return (await applications_out(db_session, state.cipher, [app]))[0]
+
+    @post(
+        "/applications/{app_id:uuid}/reject",
+        summary="Reject with a reason the applicant sees",
+        status_code=200,
+    )
+    async def reject(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        app_id: uuid.UUID,
+        data: ReasonIn,
+    ) -> ApplicationOut:
+        app = await reject_application(db_session, staff, app_id, reason=data.reason)
+        return (await applications_out(db_session, state.cipher, [app]))[0]
+
+    @post(
+        "/applications/bulk-approve",
+        summary="Approve many; each one succeeds or fails alone",
+        status_code=200,
+    )
+    async def bulk_approve(
+        self, staff: Principal, state: State, db_session: AsyncSession, data: BulkIn
+    ) -> list[BulkItem]:
+        out: list[BulkItem] = []
+        for app_id in dict.fromkeys(data.ids):
+            try:
+                async with db_session.begin_nested():
+                    member = await approve_application(db_session, staff, state.cipher, app_id)
+                out.append(BulkItem(app_id, True, member_no=member.member_no))
+            except AppError as exc:
+                out.append(BulkItem(app_id, False, exc.code, exc.message_zh))
+        return out
+
+    @get("/transfers", summary="Transfer requests into (to decide) or out of my subtrees")
+    async def transfers(
+        self,
+        staff: Principal,
+        db_session: AsyncSession,
+        status: RequestStatus | None = RequestStatus.pending,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> TransferPage:
+        rows, total = await pending_transfers(
+            db_session, staff, status=status, limit=limit, offset=offset
+        )
+        return TransferPage(await transfers_out(db_session, rows), total, limit, offset)
+
+    @post(
+        "/transfers/{transfer_id:uuid}/approve", summary="Receiving union approves", status_code=200
+    )
+    async def approve_transfer(
+        self, staff: Principal, db_session: AsyncSession, transfer_id: uuid.UUID
+    ) -> TransferOut:
+        await approve_transfer(db_session, staff, transfer_id)
+        t = await db_session.get(TransferRequest, transfer_id)
+        assert t is not None
+        return (await transfers_out(db_session, [t]))[0]
+
+    @post(
+        "/transfers/{transfer_id:uuid}/reject", summary="Receiving union rejects", status_code=200
+    )
+    async def reject_transfer(
+        self, staff: Principal, db_session: AsyncSession, transfer_id: uuid.UUID, data: ReasonIn
+    ) -> TransferOut:
+        t = await reject_transfer(db_session, staff, transfer_id, reason=data.reason)
+        return (await transfers_out(db_session, [t]))[0]
+
+
+class InviteController(Controller):
+    path = "/api/v1"
+    tags = ["staff: approvals"]
+
+    @get("/orgs/{org_id:uuid}/invites", summary="A union's invite links")
+    async def list_invites(
+        self, staff: Principal, state: State, db_session: AsyncSession, org_id: uuid.UUID
+    ) -> list[InviteOut]:
+        rows = await list_invites(db_session, staff, org_id)
+        return [invite_out(i, state.settings.public_url) for i in rows]
+
+    @post("/orgs/{org_id:uuid}/invites", summary="Create an invite link / QR for a union")
+    async def create_invite(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: uuid.UUID,
+        data: InviteIn,
+    ) -> InviteOut:
+        invite = await create_invite(
+            db_session, staff, org_id=org_id, label=data.label, valid_days=data.valid_days
+        )
+        return invite_out(invite, state.settings.public_url)
+
+    @post("/invites/{invite_id:uuid}/revoke", summary="Revoke an invite link", status_code=200)
+    async def revoke(
+        self, staff: Principal, state: State, db_session: AsyncSession, invite_id: uuid.UUID
+    ) -> InviteOut:
+        return invite_out(
+            await revoke_invite(db_session, staff, invite_id), state.settings.public_url
+        )
+
+    @get(
+        "/invites/{invite_id:uuid}/qr.png",
+        summary="The invite link as a printable QR (PNG)",
+        media_type="image/png",
+    )
+    async def qr(
+        self, staff: Principal, state: State, db_session: AsyncSession, invite_id: uuid.UUID
+    ) -> Response[bytes]:
+        invite = await db_session.get(InviteLink, invite_id)
+        org = await db_session.get(Org, invite.org_id) if invite else None
+        if invite is None or org is None or not staff.sees(org.path):
+            raise NotFound("invite_not_found", "未找到该邀请链接", "Invite link not found")
+        img = qrcode.make(invite_out(invite, state.settings.public_url).url, box_size=8, border=2)
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        return Response(buf.getvalue(), media_type="image/png")
+
+    @get("/members/{member_id:uuid}/history", summary="A member's membership history")
+    async def history(
+        self, staff: Principal, db_session: AsyncSession, member_id: uuid.UUID
+    ) -> list[EventOut]:
+        member = await get_member(db_session, staff, member_id)
+        rows = await db_session.scalars(
+            select(MembershipEvent)
+            .where(MembershipEvent.member_id == member.id)
+            .order_by(MembershipEvent.at)
+        )
+        return [EventOut(e.kind, e.at, e.from_org_id, e.to_org_id, e.actor, e.reason) for e in rows]

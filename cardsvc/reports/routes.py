@@ -1,0 +1,187 @@
+"""Staff reports (members, joins, coverage, hardship) and the member export.
+
+Reports: ``GET /api/v1/reports/{members|joins|coverage|hardship}?org_id=&from=&to=`` with
+``format=json|csv|xlsx`` (or an Accept header). The viewer needs ``reports.read`` on the org;
+otherwise 404. Dates are days in the federation's zone (``UNIONCARD_TIME_ZONE``). The
+redemption and budget reports live in ``benefits.report_routes`` under the same prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.response import File, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.members.models import MemberStatus
+from cardsvc.orgs.models import Org
+from cardsvc.orgs.service import get_org
+from cardsvc.reports import files
+from cardsvc.reports.coverage import coverage_report
+from cardsvc.reports.doc import col, new_doc, section
+from cardsvc.reports.export import export_members
+from cardsvc.reports.joins import joins_report
+from cardsvc.reports.members import members_report
+from cardsvc.reports.period import ReportRange, report_range
+from cardsvc.staff.permissions import Perm
+from cardsvc.staff.principal import Principal
+
+OrgId = Annotated[uuid.UUID, Parameter(description="root of the subtree reported on")]
+From = Annotated[
+    date | None,
+    Parameter(query="from", description="first day (federation time zone); default 12 months"),
+]
+To = Annotated[date | None, Parameter(query="to", description="last day, inclusive; default today")]
+Format = Annotated[
+    str | None, Parameter(query="format", description="json (default), csv or xlsx; or use Accept")
+]
+
+
+async def _scope(
+    session: AsyncSession,
+    staff: Principal,
+    state: State,
+    org_id: uuid.UUID,
+    start: date | None,
+    end: date | None,
+) -> tuple[Org, ReportRange]:
+    org = await get_org(session, staff, org_id, Perm.reports_read)
+    return org, report_range(start, end, state.settings.time_zone)
+
+
+def _respond(
+    request: Request[Any, Any, Any], doc: dict[str, Any], fmt: str | None
+) -> Response[Any]:
+    return files.respond(
+        doc,
+        fmt=fmt,
+        accept=request.headers.get("accept"),
+        filename=f"{doc['report']}-{doc['from']}-{doc['to']}",
+    )
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["staff: reports"]
+    security = [{"staffSession": []}]
+
+    @get("/members", summary="Members: active, new per month, by category, employment, union")
+    async def members(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: OrgId,
+        date_from: From = None,
+        date_to: To = None,
+        fmt: Format = None,
+    ) -> Response[Any]:
+        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        return _respond(request, await members_report(db_session, org, rng), fmt)
+
+    @get("/joins", summary="Join applications: pending, decided, approval lead time per month")
+    async def joins(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: OrgId,
+        date_from: From = None,
+        date_to: To = None,
+        fmt: Format = None,
+    ) -> Response[Any]:
+        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        return _respond(request, await joins_report(db_session, org, rng), fmt)
+
+    @get("/coverage", summary="Grassroots unions nobody has joined online yet")
+    async def coverage(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: OrgId,
+        date_from: From = None,
+        date_to: To = None,
+        fmt: Format = None,
+    ) -> Response[Any]:
+        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        return _respond(request, await coverage_report(db_session, org, rng), fmt)
+
+    @get("/hardship", summary="Hardship assistance delivered (not available yet)")
+    async def hardship(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: OrgId,
+        date_from: From = None,
+        date_to: To = None,
+        fmt: Format = None,
+    ) -> Response[Any]:
+        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        doc = new_doc("hardship", "困难帮扶", "Hardship assistance", org, rng)
+        # Assistance is recorded by service requests, which are not built yet: an honest
+        # empty section rather than figures that look like "nobody was helped".
+        doc["sections"] = [
+            section(
+                "delivered",
+                "帮扶发放",
+                "Assistance delivered",
+                [
+                    col("month", "月份", "Month"),
+                    col("cases", "帮扶人次", "Cases"),
+                    col("amount_fen", "帮扶金额(分)", "Amount (fen)"),
+                ],
+                [],
+                note="服务申请(困难帮扶)功能尚未上线,暂无数据。",
+                note_en="Service requests (hardship assistance) are not available yet; no data.",
+            )
+        ]
+        return _respond(request, doc, fmt)
+
+
+class ExportController(Controller):
+    path = "/api/v1/exports"
+    tags = ["staff: reports"]
+    security = [{"staffSession": []}]
+
+    @get(
+        "/members",
+        summary="Members of a subtree as .xlsx (masked unless you may unmask and ask to; audited)",
+        media_type=files.XLSX_MEDIA,
+        description=(
+            "Needs `member.export` on the org (404 outside your subtrees, 403 without the role). "
+            "ID and phone numbers are masked unless `unmask=true` and your role may unmask on "
+            "the org; `X-Export-Masked` says which you got. Every export is audited."
+        ),
+    )
+    async def members(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: OrgId,
+        unmask: bool = False,
+        status: MemberStatus | None = None,
+    ) -> File:
+        out = await export_members(
+            db_session, staff, state.cipher, org_id, unmask=unmask, status=status
+        )
+        return File(
+            path=out.path,
+            filename=f"members-{out.org.code}.xlsx",
+            media_type=files.XLSX_MEDIA,
+            headers={"X-Export-Masked": str(out.masked).lower(), "X-Export-Count": str(out.count)},
+            background=BackgroundTask(os.unlink, out.path),
+        )

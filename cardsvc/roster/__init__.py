@@ -1,0 +1,1 @@
+"""Roster import (名册导入): template, upload, streamed parsing, validation, batched upsert."""

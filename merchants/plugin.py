@@ -1,0 +1,36 @@
+"""The merchants package as one Litestar plugin: routes, the ``terminal`` dependency, the CLI.
+
+``cardsvc/app.py`` (the composition root) adds ``MerchantsPlugin()`` to its plugins. The
+plugin reads ``settings`` and ``redis`` from the app state that the root provides and puts
+the terminal gate (key cache + rate limiter) into it as ``terminal_gate``.
+"""
+
+from __future__ import annotations
+
+from click import Group
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.plugins import CLIPlugin, InitPluginProtocol
+
+from merchants.auth import GATE_STATE_KEY, TerminalGate, provide_terminal
+from merchants.config import MerchantConfig
+
+
+class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
+    def __init__(self, config: MerchantConfig | None = None) -> None:
+        self._config = config
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        from merchants.routes import route_handlers
+
+        state = app_config.state
+        config = self._config or MerchantConfig.from_settings(state.get("settings"))
+        state[GATE_STATE_KEY] = TerminalGate(config, state.get("redis"))
+        app_config.route_handlers.extend(route_handlers())
+        app_config.dependencies.setdefault("terminal", Provide(provide_terminal))
+        return app_config
+
+    def on_cli_init(self, cli: Group) -> None:
+        from merchants.cli import merchants_group
+
+        cli.add_command(merchants_group)

@@ -1,0 +1,227 @@
+"""A terminal scans a member's QR code: who is it (masked), and what applies at this store.
+
+The answer shows only what a cashier needs: the masked name (张*明), the card number's tail,
+the union's name and the programmes usable here with their benefit and what is left. Never
+the member's categories, hardship level or why a programme does not apply (PIPL): the quote
+goes through ``benefits.redact_for_merchant`` and refusals for eligibility are left out.
+
+Every scan, refused ones included, writes a row to the scan log (personal data, purged after
+the retention period).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
+
+from benefits.facts import MemberFacts, MerchantContext
+from benefits.service import ProgramQuote, list_programs, quote, redact_for_merchant
+from cardsvc.cards.errors import CardError, TokenError
+from cardsvc.cards.service import VerifiedCard, verify_online
+from cardsvc.errors import AppError
+from cardsvc.members.identity import mask_card_number, mask_name
+from cardsvc.members.models import Member, MemberStatus
+from cardsvc.orgs.models import Org
+from merchants.auth import TerminalContext
+from merchants.contract_errors import MemberInactive, from_card
+from merchants.models import ScanLog
+from merchants.wiring import RedeemServices
+
+_SCAN_LOG = insert(ScanLog.__table__)
+_FACT_COLS = (
+    Member.status,
+    Member.org_path,
+    Member.categories,
+    Member.hardship_level,
+    Member.joined_on,
+    Member.birth_date,
+    Member.region,
+)
+_MEMBER_FACTS = select(*_FACT_COLS).where(Member.id == bindparam("mid"))
+_MEMBER_FACTS_NAMED = (
+    select(*_FACT_COLS, Member.name, Org.name)
+    .join(Org, Org.id == Member.org_id)
+    .where(Member.id == bindparam("mid"))
+)
+# Refusals a cashier may be told about (they concern the bill or the quota, not the person).
+_SHOWN_REFUSALS = frozenset({"quota_exhausted", "budget_exhausted", "below_min_spend"})
+
+
+def merchant_context(terminal: TerminalContext) -> MerchantContext:
+    return MerchantContext(
+        merchant_id=terminal.merchant_id,
+        store_id=terminal.store_id,
+        terminal_id=terminal.terminal_id,
+        category=terminal.category.value,
+        region=terminal.region,
+    )
+
+
+async def verify(
+    session: AsyncSession, services: RedeemServices, code: str, now: datetime
+) -> VerifiedCard:
+    """The card service's online check, its errors in the contract's codes."""
+    try:
+        return await verify_online(
+            session, code, keyring=services.keyring, now=now, skew_seconds=services.skew_seconds
+        )
+    except (TokenError, CardError) as exc:
+        raise from_card(exc) from None
+
+
+def is_static(card: VerifiedCard) -> bool:
+    """A printed card's long-lived code (not single-use), as opposed to the phone's."""
+    return card.kind.name == "static"
+
+
+def _facts(member_id: uuid.UUID, row: Any) -> MemberFacts:
+    if row is None or row[0] != MemberStatus.active:
+        raise MemberInactive()
+    return MemberFacts(
+        id=member_id,
+        status=str(row[0]),
+        org_path=row[1],
+        categories=frozenset(row[2] or ()),
+        hardship_level=row[3],
+        joined_on=row[4],
+        birth_date=row[5],
+        region=row[6],
+    )
+
+
+async def member_facts(session: AsyncSession, member_id: uuid.UUID) -> MemberFacts:
+    """What eligibility needs (one indexed SELECT); ``member_inactive`` unless active."""
+    row = (await session.execute(_MEMBER_FACTS, {"mid": member_id})).first()
+    return _facts(member_id, row)
+
+
+async def static_refusing(session: AsyncSession, org_path: str) -> set[uuid.UUID]:
+    """Programmes applying to a member at ``org_path`` that refuse static (printed) codes."""
+    views, _ = await list_programs(
+        session, member_org_path=org_path, status=["active", "paused"], limit=1000
+    )
+    return {v.id for v in views if v.rules.get("accept_static_tokens", True) is False}
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    scan_id: uuid.UUID
+    card: VerifiedCard
+    name_masked: str
+    union_name: str
+    amount_given: bool
+    applicable: tuple[ProgramQuote, ...]
+    unavailable: tuple[tuple[uuid.UUID, str, str, str], ...] = field(default=())
+    # (program id, code, name, error code): in scope here but not usable now
+
+
+async def log_scan(
+    session: AsyncSession,
+    terminal: TerminalContext,
+    at: datetime,
+    result: str,
+    *,
+    card_id: uuid.UUID | None = None,
+    member_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    scan_id = uuid7()
+    await session.execute(
+        _SCAN_LOG,
+        {
+            "id": scan_id,
+            "merchant_id": terminal.merchant_id,
+            "store_id": terminal.store_id,
+            "terminal_id": terminal.terminal_id,
+            "card_id": card_id,
+            "member_id": member_id,
+            "at": at,
+            "result": result[:32],
+        },
+    )
+    return scan_id
+
+
+async def scan(
+    session: AsyncSession,
+    services: RedeemServices,
+    terminal: TerminalContext,
+    *,
+    code: str,
+    amount_fen: int | None,
+    units: int,
+) -> ScanResult:
+    now = services.clock()
+    card: VerifiedCard | None = None
+    try:
+        card = await verify(session, services, code, now)
+        row = (await session.execute(_MEMBER_FACTS_NAMED, {"mid": card.member_id})).first()
+        member = _facts(card.member_id, row)
+        assert row is not None
+        q = redact_for_merchant(
+            await quote(
+                session,
+                member=member,
+                merchant=merchant_context(terminal),
+                amount_fen=amount_fen or 0,
+                units=units,
+                at=now,
+            )
+        )
+    except AppError as exc:
+        # The refusal is logged too (and committed: the request's own transaction is rolled
+        # back on an error response).
+        await log_scan(
+            session,
+            terminal,
+            now,
+            exc.code,
+            card_id=card.card_id if card else None,
+            member_id=card.member_id if card else None,
+        )
+        await session.commit()
+        raise
+    applicable = list(q.applicable)
+    unavailable = [
+        (r.program_id, r.code, r.name, r.error_code)
+        for r in q.not_applicable
+        # Without an amount, a minimum spend is not a refusal yet: the cashier sees it.
+        if r.error_code in _SHOWN_REFUSALS
+    ]
+    if is_static(card) and applicable:
+        refusing = await static_refusing(session, member.org_path)
+        for p in [p for p in applicable if p.program_id in refusing]:
+            applicable.remove(p)
+            unavailable.append((p.program_id, p.code, p.name, "static_token_refused"))
+    scan_id = await log_scan(
+        session, terminal, now, "ok", card_id=card.card_id, member_id=card.member_id
+    )
+    return ScanResult(
+        scan_id=scan_id,
+        card=card,
+        name_masked=mask_name(row[7]),
+        union_name=row[8],
+        amount_given=amount_fen is not None,
+        applicable=tuple(applicable),
+        unavailable=tuple(unavailable),
+    )
+
+
+def masked_card_number(card: VerifiedCard) -> str:
+    return mask_card_number(card.card_number)
+
+
+async def purge_scans(session: AsyncSession, *, older_than_days: int, now: datetime) -> int:
+    """Delete scan-log rows older than ``older_than_days``; returns how many."""
+    if older_than_days < 0:
+        raise ValueError("older_than_days must be >= 0")
+    cutoff = now - timedelta(days=older_than_days)
+    result = await session.execute(
+        delete(ScanLog).where(ScanLog.at < cutoff).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
