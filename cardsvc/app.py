@@ -24,6 +24,7 @@ from benefits.access import MemberRef
 from benefits.demo import seed_programs
 from benefits.errors import BenefitsError
 from benefits.facts import MemberFacts
+from benefits.models import Program
 from benefits.plugin import BenefitsPlugin
 from benefits.report_routes import BenefitReportController
 from cardsvc.audit.routes import AuditController
@@ -56,6 +57,7 @@ from cardsvc.membership.routes import (
 )
 from cardsvc.orgs.models import Org
 from cardsvc.orgs.routes import OrgController
+from cardsvc.orgs.service import register_path_columns
 from cardsvc.pii import PiiCipher
 from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
@@ -176,6 +178,10 @@ async def _request_id_header(message: Message, scope: Scope) -> None:
         headers = MutableScopeHeaders.from_message(message)
         if rid and REQUEST_ID_HEADER not in headers:
             headers[REQUEST_ID_HEADER] = rid
+
+
+# Programmes and merchants copy their owning org's path: they move with the org.
+register_path_columns(Program.owner_org_path, Merchant.org_path)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

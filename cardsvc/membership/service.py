@@ -234,6 +234,21 @@ def _require_pending(status: RequestStatus) -> None:
         raise Conflict("already_decided", "该申请已处理", "This request was already decided")
 
 
+def _rejection_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError.field("reason", "请填写不予批准的原因", "a reason is required")
+    return reason[:255]
+
+
+def _decide_rejected(
+    request: JoinApplication | TransferRequest, actor: Principal, reason: str
+) -> None:
+    _require_pending(request.status)
+    request.status, request.decided_at = RequestStatus.rejected, _now()
+    request.decided_by, request.reason = actor.username, reason
+
+
 async def approve_application(
     session: AsyncSession, actor: Principal, cipher: PiiCipher, app_id: uuid.UUID
 ) -> Member:
@@ -292,17 +307,9 @@ async def approve_application(
 async def reject_application(
     session: AsyncSession, actor: Principal, app_id: uuid.UUID, *, reason: str
 ) -> JoinApplication:
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError.field("reason", "请填写不予批准的原因", "a reason is required")
+    reason = _rejection_reason(reason)
     app = await get_application(session, actor, app_id)
-    _require_pending(app.status)
-    app.status, app.decided_at, app.decided_by, app.reason = (
-        RequestStatus.rejected,
-        _now(),
-        actor.username,
-        reason[:255],
-    )
+    _decide_rejected(app, actor, reason)
     record(
         session,
         actor,
@@ -412,19 +419,11 @@ async def approve_transfer(
 async def reject_transfer(
     session: AsyncSession, actor: Principal, transfer_id: uuid.UUID, *, reason: str
 ) -> TransferRequest:
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError.field("reason", "请填写不予批准的原因", "a reason is required")
+    reason = _rejection_reason(reason)
     t = await get_transfer(session, actor, transfer_id)
     if not actor.can(Perm.member_write, t.to_org_path):
         raise NotFound("transfer_not_found", "未找到该转会申请", "Transfer request not found")
-    _require_pending(t.status)
-    t.status, t.decided_at, t.decided_by, t.reason = (
-        RequestStatus.rejected,
-        _now(),
-        actor.username,
-        reason[:255],
-    )
+    _decide_rejected(t, actor, reason)
     record(
         session,
         actor,

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from uuid_utils.compat import uuid7
 
 from cardsvc.audit.service import record
 from cardsvc.errors import Conflict, FieldError, NotFound, ValidationError
 from cardsvc.members.models import Member, MemberStatus
+from cardsvc.membership.models import JoinApplication, TransferRequest
 from cardsvc.orgs.models import LEVEL_RANK, Org, OrgLevel, OrgStatus
 from cardsvc.staff.models import RoleGrant
 from cardsvc.staff.permissions import Perm
@@ -26,6 +28,25 @@ LEVEL_LABELS_ZH = {
     OrgLevel.district: "区县/产业工会",
     OrgLevel.grassroots: "基层工会",
 }
+
+
+_PATH_COLUMNS: tuple[InstrumentedAttribute[str], ...] = (
+    Org.path,
+    Member.org_path,
+    RoleGrant.org_path,
+    JoinApplication.org_path,
+    TransferRequest.from_org_path,
+    TransferRequest.to_org_path,
+)
+# Other packages' tables that copy an org path (programme owners, merchants); the
+# composition root registers them, since cardsvc may not import those packages.
+_extra_path_columns: list[InstrumentedAttribute[str]] = []
+
+
+def register_path_columns(*columns: InstrumentedAttribute[str]) -> None:
+    for col in columns:
+        if col not in _extra_path_columns:
+            _extra_path_columns.append(col)
 
 
 def child_path(parent: Org | None, org_id: uuid.UUID) -> str:
@@ -174,10 +195,10 @@ async def move_org(
     if old_path == new_path:
         return org
     n = len(old_path)
-    for model in (Org, Member, RoleGrant):
-        col = model.path if model is Org else model.org_path
+    # Every denormalised org path under the moved subtree follows it (scoping reads them).
+    for col in (*_PATH_COLUMNS, *_extra_path_columns):
         await session.execute(
-            update(model)
+            update(col.class_)
             .where(col.startswith(old_path, autoescape=True))
             .values({col.key: new_path + func.substr(col, n + 1)})
             .execution_options(synchronize_session=False)

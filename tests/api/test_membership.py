@@ -253,3 +253,20 @@ async def test_transfer_keeps_number_and_leave_ends_membership(
     ][0]["id"]
     kinds = [e["kind"] for e in (await client.get(f"/api/v1/members/{member_id}/history")).json()]
     assert "transferred" in kinds and kinds[-1] == "left"
+
+
+async def test_pending_application_follows_its_union_when_moved(
+    stack: AsyncExitStack, settings: Settings, client: AsyncTestClient, demo: Any
+) -> None:
+    worker = await stack.enter_async_context(member_client(settings, NEW_PHONE))
+    org_id = await _org_id(worker, "XL-NEWFORMS")
+    app_id = (await worker.post("/api/v1/me/applications", json=application(org_id))).json()["id"]
+    await login(client, "yc.admin")
+    wjg = (await client.get("/api/v1/orgs", params={"q": "HB-YC-WJG"})).json()["items"][0]["id"]
+    moved = await client.patch(f"/api/v1/orgs/{org_id}", json={"parent_id": wjg})
+    assert moved.status_code == 200, moved.text
+    await login(client, "wjg.admin")
+    queue = (await client.get("/api/v1/approvals/applications")).json()["items"]
+    assert app_id in [a["id"] for a in queue]
+    await login(client, "xl.admin")
+    assert (await client.post(f"/api/v1/approvals/applications/{app_id}/approve")).status_code == 404
