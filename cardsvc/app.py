@@ -70,6 +70,7 @@ from cardsvc.stores import make_redis, make_store_registry
 from cardsvc.web import REQUEST_ID_HEADER, request_id_middleware
 from merchants.demo import seed_merchants
 from merchants.models import Merchant
+from merchants.plugin import MerchantsPlugin
 
 logger = logging.getLogger("unioncard.app")
 
@@ -251,6 +252,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
             UnionCardCLIPlugin(),
+            MerchantsPlugin(),
             BenefitsPlugin(
                 member_facts=provide_member_facts,
                 directory=provide_benefits_directory,
