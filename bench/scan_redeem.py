@@ -143,47 +143,93 @@ async def seed(members: int, env: dict[str, str]) -> dict[str, Any]:
     async with maker() as session, session.begin():
         await session.execute(
             insert(Org),
-            [{"id": org_id, "code": "BENCH", "name": "基准测试总工会", "level": "provincial",
-              "path": org_path, "status": "active"}],
+            [
+                {
+                    "id": org_id,
+                    "code": "BENCH",
+                    "name": "基准测试总工会",
+                    "level": "provincial",
+                    "path": org_path,
+                    "status": "active",
+                }
+            ],
         )
         member_rows, card_rows = [], []
         for i in range(members):
             mid = uuid.uuid4()
             member_rows.append(
-                {"id": mid, "member_no": f"B{i:09d}", "name": "张三明", "id_number_enc": "x",
-                 "id_number_hash": f"{i:064x}", "data_key_id": "b1",
-                 "birth_date": date(1985, 1, 1), "gender": "M", "org_id": org_id,
-                 "org_path": org_path, "status": "active", "categories": [], "extra": {},
-                 "region": "420502", "joined_on": date(2020, 1, 1)}
+                {
+                    "id": mid,
+                    "member_no": f"B{i:09d}",
+                    "name": "张三明",
+                    "id_number_enc": "x",
+                    "id_number_hash": f"{i:064x}",
+                    "data_key_id": "b1",
+                    "birth_date": date(1985, 1, 1),
+                    "gender": "M",
+                    "org_id": org_id,
+                    "org_path": org_path,
+                    "status": "active",
+                    "categories": [],
+                    "extra": {},
+                    "region": "420502",
+                    "joined_on": date(2020, 1, 1),
+                }
             )
             card_rows.append(
-                {"id": uuid.uuid4(), "member_id": mid, "number": f"9{i:015d}",
-                 "generation": 1, "status": "active", "status_index": i + 1, "issued_at": now}
+                {
+                    "id": uuid.uuid4(),
+                    "member_id": mid,
+                    "number": f"9{i:015d}",
+                    "generation": 1,
+                    "status": "active",
+                    "status_index": i + 1,
+                    "issued_at": now,
+                }
             )
         for chunk in range(0, members, 5000):
             await session.execute(insert(Member), member_rows[chunk : chunk + 5000])
             await session.execute(insert(Card), card_rows[chunk : chunk + 5000])
         await ensure_signing_key(session, cipher)
         merchant = await create_merchant(
-            session, SYSTEM, cipher,
-            MerchantInput(org_id=org_id, legal_name="宜昌市基准测试餐饮有限公司",
-                          display_name="基准餐厅", uscc=USCC, category=MerchantCategory.dining,
-                          region="420502", contact_name="王师傅", contact_phone="13907170001"),
+            session,
+            SYSTEM,
+            cipher,
+            MerchantInput(
+                org_id=org_id,
+                legal_name="宜昌市基准测试餐饮有限公司",
+                display_name="基准餐厅",
+                uscc=USCC,
+                category=MerchantCategory.dining,
+                region="420502",
+                contact_name="王师傅",
+                contact_phone="13907170001",
+            ),
         )
         store = await create_store(
-            session, SYSTEM, merchant.id, name="基准门店", address="宜昌市西陵区解放路 1 号", region="420502"
+            session,
+            SYSTEM,
+            merchant.id,
+            name="基准门店",
+            address="宜昌市西陵区解放路 1 号",
+            region="420502",
         )
         _, issued = await create_terminal(session, SYSTEM, store.id, name="1 号收银台")
         signer = await load_signer(session, cipher)
     async with engine.connect() as conn:
         p = await create_program(
-            conn, code=PROGRAM_CODE, owner_org_id=org_id, owner_org_path=org_path,
-            rules={"name": "餐饮九折(基准)",
-                   "benefit": {"kind": "percent_off", "basis_points": 1000,
-                               "funded_by": "federation"},
-                   "scope": {"merchant_categories": ["dining"]},
-                   "limits": [{"metric": "count", "scope": "member", "period": "month",
-                               "limit": 1000}]},
+            conn,
+            code=PROGRAM_CODE,
+            owner_org_id=org_id,
+            owner_org_path=org_path,
+            rules={
+                "name": "餐饮九折(基准)",
+                "benefit": {"kind": "percent_off", "basis_points": 1000, "funded_by": "federation"},
+                "scope": {"merchant_categories": ["dining"]},
+                "limits": [
+                    {"metric": "count", "scope": "member", "period": "month", "limit": 1000}
+                ],
+            },
         )
         p = await publish_program(conn, program_id=p.id)
     async with engine.connect() as conn:
@@ -194,12 +240,21 @@ async def seed(members: int, env: dict[str, str]) -> dict[str, Any]:
     codes = [
         mint_token(
             SimpleNamespace(status_index=c["status_index"], generation=1),  # type: ignore[arg-type]
-            signer, kind=Kind.rotating, not_before=now, validity=timedelta(minutes=10),
+            signer,
+            kind=Kind.rotating,
+            not_before=now,
+            validity=timedelta(minutes=10),
         ).text
         for c in card_rows
     ]
-    return {"key": issued.plain, "program_id": str(p.id), "merchant_id": str(merchant.id),
-            "version_id": str(p.current_version_id), "store_id": str(store.id), "codes": codes}
+    return {
+        "key": issued.plain,
+        "program_id": str(p.id),
+        "merchant_id": str(merchant.id),
+        "version_id": str(p.current_version_id),
+        "store_id": str(store.id),
+        "codes": codes,
+    }
 
 
 # --- a lean HTTP/1.1 keep-alive client ----------------------------------------------------------
@@ -292,17 +347,21 @@ async def scan_redeem(
                 return
             t0 = time.perf_counter()
             s, body = await c.request(
-                "POST", "/api/v1/scans",
-                json.dumps({"code": code, "amount_fen": AMOUNT}).encode(), auth,
+                "POST",
+                "/api/v1/scans",
+                json.dumps({"code": code, "amount_fen": AMOUNT}).encode(),
+                auth,
             )
             t1 = time.perf_counter()
             if s != 200:
                 errors.append(f"scan {s} {body[:200]!r}")
                 continue
             r, body = await c.request(
-                "POST", "/api/v1/redemptions",
-                json.dumps({"code": code, "program_id": world["program_id"],
-                            "amount_fen": AMOUNT}).encode(),
+                "POST",
+                "/api/v1/redemptions",
+                json.dumps(
+                    {"code": code, "program_id": world["program_id"], "amount_fen": AMOUNT}
+                ).encode(),
                 auth + f"Idempotency-Key: {uuid.uuid4().hex}\r\n",
             )
             t2 = time.perf_counter()
@@ -318,8 +377,14 @@ async def scan_redeem(
     t0 = time.perf_counter()
     await asyncio.gather(*(loop() for _ in range(clients)))
     elapsed = time.perf_counter() - t0
-    return {"ok": ok, "elapsed": elapsed, "pair": pair_lat, "scan": scan_lat,
-            "redeem": redeem_lat, "errors": errors}
+    return {
+        "ok": ok,
+        "elapsed": elapsed,
+        "pair": pair_lat,
+        "scan": scan_lat,
+        "redeem": redeem_lat,
+        "errors": errors,
+    }
 
 
 # --- pgbench: the redemption's own SQL ------------------------------------------------------
@@ -362,9 +427,24 @@ def run_pgbench(db_url: str, world: dict[str, Any], clients: int, seconds: int) 
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
         fh.write(pgbench_script(world))
     out = subprocess.run(
-        ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(seconds),
-         "-f", fh.name, db_url],
-        capture_output=True, text=True, check=True,
+        [
+            "pgbench",
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            str(clients),
+            "-j",
+            "2",
+            "-T",
+            str(seconds),
+            "-f",
+            fh.name,
+            db_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     os.unlink(fh.name)
     m = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
@@ -399,19 +479,38 @@ def main() -> None:
         t = time.perf_counter()
         subprocess.run(
             [str(ROOT / ".venv/bin/unioncard"), "database", "upgrade", "--no-prompt"],
-            env={**env, "LITESTAR_APP": "cardsvc.app:create_app"}, cwd=ROOT, check=True,
+            env={**env, "LITESTAR_APP": "cardsvc.app:create_app"},
+            cwd=ROOT,
+            check=True,
             capture_output=True,
         )
         world = asyncio.run(seed(args.members, env))
-        print(f"setup: migrated and seeded {args.members} members in "
-              f"{time.perf_counter() - t:.1f} s", flush=True)
+        print(
+            f"setup: migrated and seeded {args.members} members in {time.perf_counter() - t:.1f} s",
+            flush=True,
+        )
 
         port = free_port()
         server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/granian"), "--interface", "asgi", "--factory",
-             "--workers", str(args.workers), "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log", "--log-level", "warning", "scan_redeem:make_app"],
-            env=env, cwd=ROOT / "bench", start_new_session=True,
+            [
+                str(ROOT / ".venv/bin/granian"),
+                "--interface",
+                "asgi",
+                "--factory",
+                "--workers",
+                str(args.workers),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "scan_redeem:make_app",
+            ],
+            env=env,
+            cwd=ROOT / "bench",
+            start_new_session=True,
         )
         wait_ready(port)
 
@@ -425,8 +524,13 @@ def main() -> None:
         stop_server(server)
         server = None
 
-        ledger = int(psql(db_url, f"SELECT count(*) FROM benefit_redemption "
-                                  f"WHERE merchant_id = '{world['merchant_id']}'"))
+        ledger = int(
+            psql(
+                db_url,
+                f"SELECT count(*) FROM benefit_redemption "
+                f"WHERE merchant_id = '{world['merchant_id']}'",
+            )
+        )
         tps = run_pgbench(db_url, world, args.clients, 10)
         expected = warm["ok"] + res["ok"]
         pairs = res["ok"] / res["elapsed"]
@@ -438,12 +542,18 @@ def main() -> None:
         print(f"{'pgbench redemption SQL, TPS (ceiling)':<44}{tps:>12.0f}")
         print(f"{'scan+redeem pairs/s (redemptions/s)':<44}{pairs:>12.0f}")
         print(f"{'HTTP requests/s (2 per pair)':<44}{2 * pairs:>12.0f}")
-        print(f"{'pair latency p50 / p99 (ms)':<44}"
-              f"{pct(res['pair'], 0.5):>6.1f} /{pct(res['pair'], 0.99):>5.1f}")
-        print(f"{'scan p50 / p99 (ms)':<44}"
-              f"{pct(res['scan'], 0.5):>6.1f} /{pct(res['scan'], 0.99):>5.1f}")
-        print(f"{'redeem p50 / p99 (ms)':<44}"
-              f"{pct(res['redeem'], 0.5):>6.1f} /{pct(res['redeem'], 0.99):>5.1f}")
+        print(
+            f"{'pair latency p50 / p99 (ms)':<44}"
+            f"{pct(res['pair'], 0.5):>6.1f} /{pct(res['pair'], 0.99):>5.1f}"
+        )
+        print(
+            f"{'scan p50 / p99 (ms)':<44}"
+            f"{pct(res['scan'], 0.5):>6.1f} /{pct(res['scan'], 0.99):>5.1f}"
+        )
+        print(
+            f"{'redeem p50 / p99 (ms)':<44}"
+            f"{pct(res['redeem'], 0.5):>6.1f} /{pct(res['redeem'], 0.99):>5.1f}"
+        )
         print(f"{'errors':<44}{errors:>12}")
         print(f"{'ledger rows / successful redemptions':<44}{ledger:>6} /{expected:>5}")
         print(f"{'redemptions/s ÷ pgbench TPS (goal ≥ 0.10)':<44}{ratio:>12.3f}")

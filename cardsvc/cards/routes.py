@@ -524,7 +524,9 @@ class PublicCardController(Controller):
     ) -> Response[bytes]:
         cache: PublishedCache = state.published
         doc = await cache.jwks(db_session)
-        return _published_response(request, doc, JWKS_MEDIA_TYPE, max_age=300)
+        # Short: a rotated key starts signing within a minute (KeyRing refresh); the ETag makes
+        # revalidation cheap.
+        return _published_response(request, doc, JWKS_MEDIA_TYPE, max_age=60)
 
     @get(
         STATUS_LIST_PATH,

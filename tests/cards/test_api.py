@@ -7,6 +7,7 @@ Offline checks use only what the app publishes: the JWKS and the signed status l
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -24,7 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cardsvc.app import create_app
 from cardsvc.cards import render
 from cardsvc.cards.errors import CardError, TokenError
+from cardsvc.cards.jwks import parse_jwks
 from cardsvc.cards.keys import rotate_key
+from cardsvc.cards.published import Published, PublishedCache
+from cardsvc.cards.statuslist import parse_status_list
 from cardsvc.cards.token import TEXT_LEN, Kind, parse
 from cardsvc.cards.verify import verify
 from cardsvc.db import make_sessionmaker
@@ -442,9 +446,6 @@ async def test_revocation_list_is_signed_timed_and_cached(
     assert resp.headers["content-type"].startswith("application/statuslist+jwt")
     assert resp.headers["last-modified"].endswith("GMT") and resp.headers["etag"]
     jwks = (await client.get(JWKS)).text
-    from cardsvc.cards.jwks import parse_jwks
-    from cardsvc.cards.statuslist import parse_status_list
-
     sl = parse_status_list(resp.text, parse_jwks(jwks))
     assert abs(sl.age_seconds(datetime.now(UTC))) < 120 and sl.ttl == 300
     assert sl.expires_at == sl.issued_at + 86400 and sl.subject and sl.subject.endswith(REVOCATIONS)
@@ -455,3 +456,27 @@ async def test_revocation_list_is_signed_timed_and_cached(
     # … and a terminal that already has it is told so without a body.
     not_modified = await client.get(REVOCATIONS, headers={"If-None-Match": resp.headers["etag"]})
     assert not_modified.status_code == 304 and not_modified.content == b""
+
+
+async def test_published_cache_builds_once_per_period() -> None:
+    """Concurrent misses share one build; invalidate and the period force a new one."""
+    clock = [0.0]
+    builds = 0
+
+    async def build() -> Published:
+        nonlocal builds
+        builds += 1
+        await asyncio.sleep(0.01)  # the database round trip: others arrive meanwhile
+        return Published(str(builds).encode(), f'"{builds}"')
+
+    cache = PublishedCache(5, clock=lambda: clock[0])
+    docs = await asyncio.gather(*(cache.get("sl", build) for _ in range(50)))
+    assert builds == 1 and {d.body for d in docs} == {b"1"}
+    clock[0] = 4.9
+    assert (await cache.get("sl", build)).body == b"1"
+    clock[0] = 5.0
+    assert (await cache.get("sl", build)).body == b"2"
+    cache.invalidate()
+    assert (await cache.get("sl", build)).body == b"3"
+    never = PublishedCache(0)
+    assert (await never.get("sl", build)).body != (await never.get("sl", build)).body
