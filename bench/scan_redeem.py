@@ -393,11 +393,14 @@ async def scan_redeem(
 def pgbench_script(world: dict[str, Any]) -> str:
     """BEGIN; head + idempotency probe; ledger INSERT; counter upsert; COMMIT — as redeem()."""
     period = datetime.now(UTC).strftime("M%Y-%m")
+    # The idempotency probe takes a bound value, as redeem() does: a volatile expression such as
+    # md5(random()) there would defeat the index and measure a sequential scan instead.
     return f"""\\set amount random(100, 10000)
+\\set probe random(1, 2000000000)
 BEGIN;
 SELECT p.id, p.code, p.status, p.current_version_id, p.owner_org_path,
        (SELECT r.checkout_id FROM benefit_redemption r
-         WHERE r.merchant_id = '{world["merchant_id"]}' AND r.idempotency_key = md5(random()::text)
+         WHERE r.merchant_id = '{world["merchant_id"]}' AND r.idempotency_key = 'probe-' || :probe
            AND r.line = 0) AS existing
 FROM benefit_program p WHERE p.id = '{world["program_id"]}';
 INSERT INTO benefit_redemption (id, checkout_id, line, merchant_id, store_id, terminal_id,
