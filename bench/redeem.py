@@ -76,9 +76,9 @@ INSERT_SQL = """
 INSERT INTO benefit_redemption (id, checkout_id, line, merchant_id, store_id, terminal_id,
     member_id, card_id, program_id, program_version_id, version_number, amount_fen,
     discount_fen, payable_fen, units, subsidy_fen, value_fen, occurred_at, idempotency_key,
-    fingerprint, token_id, takes)
+    fingerprint, token_id, takes, member_org_path)
 VALUES ($1, $1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17,
-        $18, $19)
+        $18, $19, $20)
 """
 
 Worker = tuple[Callable[[], Awaitable[bool]], Callable[[], Awaitable[None]]]
@@ -217,6 +217,7 @@ class Scenario:
                     "0" * 64,
                     None,
                     json.dumps(takes),
+                    ORG_PATH,
                 )
                 a = await conn.fetchrow(
                     UPSERT_SQL, uuid7(), prog.id, "daily", "count", mine, day, 1, BIG
