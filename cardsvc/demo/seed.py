@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.db import import_all_models, make_engine, make_sessionmaker
-from cardsvc.demo.people import DEMO_UNIONS, generate_people
+from cardsvc.demo.people import DEMO_UNIONS, DemoPerson, generate_people
 from cardsvc.members.models import Member, MemberStatus
-from cardsvc.members.service import MemberInput, create_member, find_by_id_number
+from cardsvc.members.service import ID_FIELD, MemberInput, create_member, find_by_id_number
+from cardsvc.membership.models import JoinApplication
+from cardsvc.membership.service import PRIVACY_VERSION, ApplicationInput, submit_application
 from cardsvc.orgs.models import Org, OrgLevel
 from cardsvc.orgs.service import create_org
 from cardsvc.pii import PiiCipher
@@ -31,6 +33,7 @@ from cardsvc.staff.service import create_staff
 
 DEMO_PASSWORD = "UnionCard-2026"
 DEMO_MEMBERS = 240
+DEMO_APPLICATIONS = 6  # waiting in the approval queue
 
 # (code, name, level, parent code, region)
 ORGS: tuple[tuple[str, str, OrgLevel, str | None, str], ...] = (
@@ -62,6 +65,34 @@ def union_code(key: str) -> str:
 
 async def _org_by_code(session: AsyncSession, code: str) -> Org | None:
     return await session.scalar(select(Org).where(Org.code == code))
+
+
+async def _apply(session: AsyncSession, cipher: PiiCipher, p: DemoPerson) -> bool:
+    """A join application from a demo person, unless one is already there."""
+    id_hash = cipher.lookup_hash(ID_FIELD, p.id_number)
+    if await session.scalar(
+        select(JoinApplication.id).where(JoinApplication.id_number_hash == id_hash)
+    ):
+        return False
+    org = await _org_by_code(session, union_code(p.union_key))
+    assert org is not None
+    await submit_application(
+        session,
+        cipher,
+        phone=p.phone,
+        data=ApplicationInput(
+            name=p.name,
+            id_number=p.id_number,
+            org_id=org.id,
+            employment_type=p.employment_type,
+            employer=p.employer,
+            job=p.job,
+            categories=[c for c in p.categories if c != "hardship"],
+            privacy_version=PRIVACY_VERSION,
+            consent=True,
+        ),
+    )
+    return True
 
 
 async def seed_federation(
@@ -113,9 +144,12 @@ async def seed_federation(
         created["staff"] += 1
 
     cipher = PiiCipher.from_settings(settings)
-    people = generate_people(DEMO_MEMBERS, seed=2026)
+    people = generate_people(DEMO_MEMBERS + DEMO_APPLICATIONS, seed=2026)
+    for p in people[DEMO_MEMBERS:]:
+        if await _apply(session, cipher, p):
+            created["applications"] += 1
     samples: list[dict[str, Any]] = []
-    for i, p in enumerate(people):
+    for i, p in enumerate(people[:DEMO_MEMBERS]):
         # A few applications still waiting, a few suspended or gone: the console has work.
         status = MemberStatus.pending if i % 40 == 7 else MemberStatus.active
         existing = await find_by_id_number(session, cipher, p.id_number)
@@ -208,6 +242,17 @@ def banner(settings: Settings) -> str:
         lines.append("  会员示例 / sample members:")
         for m in members:
             lines.append(f"    {m['member_no']}  {m['name']}  {m['union']}")
+    cards = demo.get("cards", [])[:1]
+    if cards:
+        lines.append("")
+        lines.append(
+            f"  会员手机登录 / member sign-in: phone {cards[0]['phone']} "
+            f"(card {cards[0]['number']}); 验证码打印在本窗口日志中 / the code is printed in this log"
+        )
+    terminals = demo.get("terminals", [])[:1]
+    if terminals:
+        t = terminals[0]
+        lines.append(f"  收银终端密钥 / terminal key ({t['merchant']}): {t['key']}")
     lines.append("")
     lines.append(
         "  登录示例 / sign in: curl -c jar -H 'content-type: application/json' "

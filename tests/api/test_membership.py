@@ -269,4 +269,6 @@ async def test_pending_application_follows_its_union_when_moved(
     queue = (await client.get("/api/v1/approvals/applications")).json()["items"]
     assert app_id in [a["id"] for a in queue]
     await login(client, "xl.admin")
-    assert (await client.post(f"/api/v1/approvals/applications/{app_id}/approve")).status_code == 404
+    assert (
+        await client.post(f"/api/v1/approvals/applications/{app_id}/approve")
+    ).status_code == 404
