@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -9,6 +10,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cardsvc.memberauth.otp import OtpPolicy
 from cardsvc.memberauth.senders import RecordingSender
 
 
@@ -85,3 +87,16 @@ async def test_bad_phone_is_a_field_error(client: AsyncTestClient, engine: Async
     resp = await client.post("/api/v1/me/otp", json={"phone": "12345"})
     assert resp.status_code == 422
     assert resp.json()["errors"][0]["field"] == "phone"
+
+
+async def test_expired_code_is_refused(
+    app: Litestar, client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    sender = _sender(app)
+    app.state.otp_policy = OtpPolicy(ttl=1)
+    phone = "13912345672"
+    await client.post("/api/v1/me/otp", json={"phone": phone})
+    code = _last_code(sender)
+    await asyncio.sleep(1.2)
+    late = await client.post("/api/v1/me/session", json={"phone": phone, "code": code})
+    assert late.status_code == 401 and late.json()["code"] == "otp_invalid"

@@ -248,6 +248,9 @@ async def test_transfer_keeps_number_and_leave_ends_membership(
     # Leaving ends the membership.
     left = await worker.post("/api/v1/me/leave", json={"reason": "离开宜昌"})
     assert left.status_code == 200 and left.json()["status"] == "left"
+    # …and revokes the card: no more codes for the phone.
+    card = await worker.get("/api/v1/me/card/token")
+    assert card.status_code == 403 and card.json()["code"] == "card_revoked"
     member_id = (await client.get("/api/v1/members", params={"member_no": me["member_no"]})).json()[
         "items"
     ][0]["id"]
