@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, literal, select, tuple_
+from sqlalchemy import String, bindparam, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benefits.benefit import Outcome, compute
@@ -44,6 +44,16 @@ _CAND_COLS = (
     _P.c.rules,
 )
 
+_ORDER = (_P.c.priority.desc(), _P.c.code)
+# The scan's case (active and paused programmes of the member's org or an ancestor), built
+# once: building a Select per request costs more Python than the query's round trip.
+_LIVE_FOR_ORG = (
+    select(*_CAND_COLS)
+    .where(_P.c.status.in_(["active", "paused"]))
+    .where(bindparam("org_path", type_=String()).like(_P.c.owner_org_path + "%"))
+    .order_by(*_ORDER)
+)
+
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
@@ -61,16 +71,19 @@ async def _candidates(
     program_ids: Sequence[uuid.UUID] | None,
     include_drafts: bool,
 ) -> list[_Candidate]:
-    stmt = select(*_CAND_COLS)
-    if program_ids is not None:
-        stmt = stmt.where(_P.c.id.in_(list(program_ids)))
+    if program_ids is None and not include_drafts and member_org_path is not None:
+        rows = (await conn.execute(_LIVE_FOR_ORG, {"org_path": member_org_path})).all()
     else:
-        statuses = ["active", "paused"] + (["draft"] if include_drafts else [])
-        stmt = stmt.where(_P.c.status.in_(statuses))
-        if member_org_path is not None:
-            # Programmes owned by the member's org or an ancestor of it.
-            stmt = stmt.where(literal(member_org_path).like(_P.c.owner_org_path + "%"))
-    rows = (await conn.execute(stmt.order_by(_P.c.priority.desc(), _P.c.code))).all()
+        stmt = select(*_CAND_COLS)
+        if program_ids is not None:
+            stmt = stmt.where(_P.c.id.in_(list(program_ids)))
+        else:
+            statuses = ["active", "paused"] + (["draft"] if include_drafts else [])
+            stmt = stmt.where(_P.c.status.in_(statuses))
+            if member_org_path is not None:
+                # Programmes owned by the member's org or an ancestor of it.
+                stmt = stmt.where(literal(member_org_path).like(_P.c.owner_org_path + "%"))
+        rows = (await conn.execute(stmt.order_by(*_ORDER))).all()
     versions = await load_versions(
         conn,
         [r.current_version_id for r in rows if r.current_version_id and str(r.status) != "draft"],

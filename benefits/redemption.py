@@ -507,7 +507,14 @@ async def find_redemption(
         if redemption_id is None:
             if merchant_id is None or idempotency_key is None:
                 raise ValueError("give redemption_id, or merchant_id and idempotency_key")
-            redemption_id = await st.find_checkout(merchant_id, idempotency_key)
+            if conn.dialect.driver == "asyncpg":
+                # Every redemption asks this first (almost always a miss): asyncpg directly.
+                driver = (await conn.get_raw_connection()).driver_connection
+                redemption_id = await PgStatements(driver).find_checkout(
+                    merchant_id, idempotency_key
+                )
+            else:
+                redemption_id = await st.find_checkout(merchant_id, idempotency_key)
             if redemption_id is None:
                 return None
         result = await _load_checkout(st, redemption_id)

@@ -65,10 +65,10 @@ from merchants.contract_errors import (
 from merchants.models import ReversalRequest
 from merchants.scanning import (
     is_static,
-    member_facts,
     merchant_context,
     static_refusing,
     verify,
+    verify_member,
 )
 from merchants.wiring import RedeemServices
 
@@ -155,8 +155,7 @@ async def redeem_at_terminal(
     if prior is not None:
         return await _retry(session, services, terminal, key, req, prior)
 
-    card = await verify(session, services, req.code, now)
-    member = await member_facts(session, card.member_id)
+    card, member = await verify_member(session, services, req.code, now)
     token_id: str | None = None
     if is_static(card):
         await _check_static(session, services, card, member, req.program_id)

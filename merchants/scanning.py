@@ -23,7 +23,13 @@ from uuid_utils.compat import uuid7
 from benefits.facts import MemberFacts, MerchantContext
 from benefits.service import ProgramQuote, list_programs, quote, redact_for_merchant
 from cardsvc.cards.errors import CardError, TokenError
-from cardsvc.cards.service import VerifiedCard, verify_online
+from cardsvc.cards.models import Card
+from cardsvc.cards.service import (
+    VERIFY_CARD_COLUMNS,
+    VerifiedCard,
+    verify_online,
+    verify_online_row,
+)
 from cardsvc.errors import AppError
 from cardsvc.members.identity import mask_card_number, mask_name
 from cardsvc.members.models import Member, MemberStatus
@@ -45,11 +51,20 @@ _FACT_COLS = (
     Member.region,
 )
 _MEMBER_FACTS = select(*_FACT_COLS).where(Member.id == bindparam("mid"))
-_MEMBER_FACTS_NAMED = (
-    select(*_FACT_COLS, Member.name, Org.name)
-    .join(Org, Org.id == Member.org_id)
-    .where(Member.id == bindparam("mid"))
+# The card with its member's facts (and, for a scan, name and union): one round trip. Outer
+# joins, so that a card without its member reads as an inactive member, as a second query would.
+_CARD_MEMBER = (
+    select(*VERIFY_CARD_COLUMNS, *_FACT_COLS)
+    .outerjoin(Member, Member.id == Card.member_id)
+    .where(Card.status_index == bindparam("idx"))
 )
+_CARD_MEMBER_NAMED = (
+    select(*VERIFY_CARD_COLUMNS, *_FACT_COLS, Member.name, Org.name)
+    .outerjoin(Member, Member.id == Card.member_id)
+    .outerjoin(Org, Org.id == Member.org_id)
+    .where(Card.status_index == bindparam("idx"))
+)
+_CARD_COLS = len(VERIFY_CARD_COLUMNS)
 # Refusals a cashier may be told about (they concern the bill or the quota, not the person).
 _SHOWN_REFUSALS = frozenset({"quota_exhausted", "budget_exhausted", "below_min_spend"})
 
@@ -76,6 +91,32 @@ async def verify(
         raise from_card(exc) from None
 
 
+async def verify_with_row(
+    session: AsyncSession, services: RedeemServices, code: str, now: datetime, statement: Any
+) -> tuple[VerifiedCard, Any]:
+    """:func:`verify` reading the card's member too (``statement``); the row's member part."""
+    try:
+        card, row = await verify_online_row(
+            session,
+            code,
+            keyring=services.keyring,
+            now=now,
+            skew_seconds=services.skew_seconds,
+            statement=statement,
+        )
+    except (TokenError, CardError) as exc:
+        raise from_card(exc) from None
+    return card, row[_CARD_COLS:]
+
+
+async def verify_member(
+    session: AsyncSession, services: RedeemServices, code: str, now: datetime
+) -> tuple[VerifiedCard, MemberFacts]:
+    """:func:`verify` then :func:`member_facts`, in one query."""
+    card, row = await verify_with_row(session, services, code, now, _CARD_MEMBER)
+    return card, _facts(card.member_id, row)
+
+
 def is_static(card: VerifiedCard) -> bool:
     """A printed card's long-lived code (not single-use), as opposed to the phone's."""
     return card.kind.name == "static"
@@ -98,7 +139,8 @@ def _facts(member_id: uuid.UUID, row: Any) -> MemberFacts:
 
 async def member_facts(session: AsyncSession, member_id: uuid.UUID) -> MemberFacts:
     """What eligibility needs (one indexed SELECT); ``member_inactive`` unless active."""
-    row = (await session.execute(_MEMBER_FACTS, {"mid": member_id})).first()
+    conn = await session.connection()
+    row = (await conn.execute(_MEMBER_FACTS, {"mid": member_id})).first()
     return _facts(member_id, row)
 
 
@@ -132,12 +174,13 @@ async def log_scan(
     member_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     scan_id = uuid7()
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
         # A scan-log row is a log line, not money: its transaction need not wait for the WAL
         # flush (a crash may lose the last few rows, never a redemption). This halves the
         # flushes per scan + redeem, which is what bounds them on PostgreSQL.
-        await session.execute(_ASYNC_COMMIT)
-    await session.execute(
+        await conn.execute(_ASYNC_COMMIT)
+    await conn.execute(
         _SCAN_LOG,
         {
             "id": scan_id,
@@ -165,10 +208,8 @@ async def scan(
     now = services.clock()
     card: VerifiedCard | None = None
     try:
-        card = await verify(session, services, code, now)
-        row = (await session.execute(_MEMBER_FACTS_NAMED, {"mid": card.member_id})).first()
+        card, row = await verify_with_row(session, services, code, now, _CARD_MEMBER_NAMED)
         member = _facts(card.member_id, row)
-        assert row is not None
         q = redact_for_merchant(
             await quote(
                 session,

@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import luhn
@@ -549,6 +550,11 @@ class VerifiedCard:
     claims: tokens.Claims
 
 
+# Built once: verify_online runs on every scan and redemption.
+VERIFY_CARD_COLUMNS = (Card.id, Card.member_id, Card.number, Card.generation, Card.status)
+_VERIFY_CARD = select(*VERIFY_CARD_COLUMNS).where(Card.status_index == bindparam("idx"))
+
+
 async def verify_online(
     session: AsyncSession,
     text: object,
@@ -565,6 +571,32 @@ async def verify_online(
     ``card_suspended``, ``static_token_refused``). Burning the token id for single use is
     the redemption's job (it is unique in the ledger).
     """
+    card, _ = await verify_online_row(
+        session,
+        text,
+        keyring=keyring,
+        now=now,
+        skew_seconds=skew_seconds,
+        accept_static=accept_static,
+        statement=_VERIFY_CARD,
+    )
+    return card
+
+
+async def verify_online_row(
+    session: AsyncSession,
+    text: object,
+    *,
+    keyring: KeyRing,
+    statement: Any,
+    now: datetime | None = None,
+    skew_seconds: int = tokens.DEFAULT_SKEW_SECONDS,
+    accept_static: bool = True,
+) -> tuple[VerifiedCard, Any]:
+    """:func:`verify_online` with the caller's SELECT, which starts with
+    :data:`VERIFY_CARD_COLUMNS`, filters on ``Card.status_index == bindparam("idx")`` and may
+    join more columns (e.g. the member's): the card and what else the caller needs in one
+    round trip. Returns the card and the row."""
     now = _now(now)
     keys = await keyring.verifying_keys(session)
     try:
@@ -575,30 +607,27 @@ async def verify_online(
             raise
         keys = await keyring.verifying_keys(session)
         claims = tokens.decode(text, keys, now=now, skew_seconds=skew_seconds)
-    row = (
-        await session.execute(
-            select(Card.id, Card.member_id, Card.number, Card.generation, Card.status).where(
-                Card.status_index == claims.card_index
-            )
-        )
-    ).one_or_none()
+    # Core on the session's connection: no ORM execution machinery on the hot path.
+    conn = await session.connection()
+    row = (await conn.execute(statement, {"idx": claims.card_index})).one_or_none()
     # A signed token for a row we do not have (or an older generation) is never accepted.
-    if row is None or row.generation != claims.generation or row.status == CardStatus.revoked:
+    if row is None or row[3] != claims.generation or row[4] == CardStatus.revoked:
         raise CardError("card_revoked")
-    if row.status == CardStatus.suspended:
+    if row[4] == CardStatus.suspended:
         raise CardError("card_suspended")
     if claims.kind == tokens.Kind.static and not accept_static:
         raise CardError("static_token_refused")
-    return VerifiedCard(
-        card_id=row.id,
-        member_id=row.member_id,
-        card_number=row.number,
-        generation=row.generation,
+    card = VerifiedCard(
+        card_id=row[0],
+        member_id=row[1],
+        card_number=row[2],
+        generation=row[3],
         token_id=claims.token_id,
         kind=claims.kind,
         expires_at=claims.expires_at,
         claims=claims,
     )
+    return card, row
 
 
 @dataclass(frozen=True, slots=True)
