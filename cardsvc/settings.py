@@ -124,6 +124,10 @@ class Settings:
     reversal_window_seconds: int = 24 * 3600
     static_card_redemptions_per_hour: int = 10
     scan_log_retention_days: int = 90
+    # Privacy: join applications that ended without membership (rejected, withdrawn) are
+    # deleted after this many days; the retention job runs every this many hours (0: never).
+    application_retention_days: int = 180
+    retention_interval_hours: int = 24
     upload_max_mb: int = 50
     upload_dir: Path | None = None  # None: <var_dir>/uploads
     job_runner: bool = True
@@ -257,6 +261,8 @@ class Settings:
             reversal_window_seconds=_int("REVERSAL_WINDOW_SECONDS", 24 * 3600),
             static_card_redemptions_per_hour=_int("STATIC_CARD_REDEMPTIONS_PER_HOUR", 10),
             scan_log_retention_days=_int("SCAN_LOG_RETENTION_DAYS", 90),
+            application_retention_days=_int("APPLICATION_RETENTION_DAYS", 180),
+            retention_interval_hours=_int("RETENTION_INTERVAL_HOURS", 24),
             upload_max_mb=_int("UPLOAD_MAX_MB", 50),
             upload_dir=Path(u).resolve() if (u := _env("UPLOAD_DIR")) else None,
             job_runner=_bool("JOB_RUNNER", True),
