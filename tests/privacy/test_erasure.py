@@ -21,7 +21,7 @@ from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.models import MembershipEvent
 from merchants.models import ScanLog
 from tests.merchants.conftest import login
-from tests.privacy.conftest import Client, member_phone, member_sign_in, redeem, scan
+from tests.privacy.helpers import Client, member_phone, member_sign_in, redeem, scan
 
 BASIS = "12351-2026-0042"
 AT = datetime.now(UTC)  # one instant for the usage read before and after

@@ -12,7 +12,7 @@ from cardsvc.audit.models import AuditEntry
 from cardsvc.db import make_sessionmaker
 from cardsvc.members.models import Member
 from tests.merchants.conftest import login
-from tests.privacy.conftest import Client, member_phone, member_sign_in, redeem, scan
+from tests.privacy.helpers import Client, member_phone, member_sign_in, redeem, scan
 
 
 async def test_staff_and_member_export_everything_held(

@@ -70,11 +70,7 @@ async def test_rotation_in_batches_keeps_every_row_readable(
     async with AsyncTestClient(app=app) as client:
         await login(client, "admin")
         listed = await client.get("/api/v1/members?limit=200")
-        assert (
-            listed.status_code == 200
-            and listed.json()["total"] == usage["member"]["t1"] // 2
-            or True
-        )
+        assert listed.status_code == 200, listed.text
         async with make_sessionmaker(engine)() as session:
             rows = (await session.execute(select(Member.id, Member.id_number_enc))).all()
         rotated = next(i for i, enc in rows if enc.startswith("t2."))
