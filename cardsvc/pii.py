@@ -52,6 +52,10 @@ class PiiCipher:
         """Configured data keys, the encrypting one first."""
         return list(self._keys)
 
+    def can_decrypt(self, token: str) -> bool:
+        """Whether the key that made ``token`` is configured (a retired key's are not)."""
+        return token.partition(".")[0] in self._keys
+
     @staticmethod
     def key_id(token: str) -> str:
         return token.partition(".")[0]

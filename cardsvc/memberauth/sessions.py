@@ -79,7 +79,8 @@ async def provide_member_session(request: Request[Any, Any, Any], state: State) 
     sess = await load_member_session(
         state.stores.get("sessions"), request.cookies.get(MEMBER_COOKIE, "")
     )
-    if sess is None:
+    if sess is None or not state.cipher.can_decrypt(sess.phone_enc):
+        # A session made under a data key retired since then: sign in again.
         raise Unauthorized("unauthorized", "请先用手机号登录", "Please sign in with your phone")
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")

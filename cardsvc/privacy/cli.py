@@ -243,9 +243,9 @@ def rotate_data_cmd(batch_size: int, max_batches: int | None) -> None:
     _emit(result)
     if result["complete"]:
         click.echo(
-            "every ciphertext is under the current key; retire the old key from "
-            "UNIONCARD_DATA_KEYS once member sessions opened before now have expired "
-            "(UNIONCARD_MEMBER_SESSION_MAX_AGE), then restart the workers",
+            "every ciphertext is under the current key: remove the old key from "
+            "UNIONCARD_DATA_KEYS and restart the workers (member sessions made under it sign "
+            "out; wait UNIONCARD_MEMBER_SESSION_MAX_AGE first to spare members that)",
             err=True,
         )
     else:

@@ -103,12 +103,12 @@ async def member_export(
         .where(MembershipEvent.member_id == member.id)
         .order_by(MembershipEvent.at)
     )
+    # By person (member id, ID number), never by phone: a recycled phone number must not
+    # hand a previous owner's application to the new one.
     app_conds: list[Any] = [
         JoinApplication.member_id == member.id,
         JoinApplication.id_number_hash == member.id_number_hash,
     ]
-    if member.phone_hash:
-        app_conds.append(JoinApplication.phone_hash == member.phone_hash)
     applications = list(
         await session.scalars(
             select(JoinApplication).where(or_(*app_conds)).order_by(JoinApplication.submitted_at)

@@ -147,3 +147,25 @@ def test_rotate_data_command_resumes_and_reports(cli_env: None) -> None:
     kid, _, b64 = fresh.stdout.strip().partition(":")
     assert kid == "d3" and len(base64.urlsafe_b64decode(b64)) == 32
     assert runner.invoke(keys_group, ["new-data-key", "--kid", "d-3"]).exit_code == 2
+
+
+@pytest.mark.redis
+async def test_sessions_under_a_retired_key_sign_out_cleanly(
+    settings: Settings, engine: AsyncEngine, demo: dict[str, Any], redis_url: str
+) -> None:
+    """A member session carries the phone encrypted at sign-in; once that key is retired the
+    session answers 401 (sign in again), not an error."""
+    from tests.privacy.helpers import member_sign_in
+
+    phone = demo["members"][0]["phone"]
+    on_redis = dataclasses.replace(settings, redis_url=redis_url)
+    app = create_app(on_redis)
+    async with AsyncTestClient(app=app) as client:
+        await member_sign_in(app, client, phone)
+        token = client.cookies["uc_member"]
+    for keys, status in (({"t2": NEW_KEY, **OLD}, 200), ({"t2": NEW_KEY}, 401)):
+        later = create_app(dataclasses.replace(on_redis, data_keys=keys))
+        async with AsyncTestClient(app=later) as client:
+            client.cookies["uc_member"] = token
+            r = await client.get("/api/v1/me")
+            assert r.status_code == status, r.text
