@@ -27,6 +27,7 @@ from benefits.facts import MemberFacts
 from benefits.models import Program
 from benefits.plugin import BenefitsPlugin
 from benefits.report_routes import BenefitReportController
+from benefits.service import list_redemptions
 from cardsvc.audit.routes import AuditController
 from cardsvc.audit.service import record
 from cardsvc.cards.demo import seed_cards
@@ -39,8 +40,9 @@ from cardsvc.db import import_all_models, make_engine, sqlalchemy_config
 from cardsvc.demo.seed import DemoStep
 from cardsvc.errors import AppError, FieldError, exception_handlers, problem_response
 from cardsvc.health import live, ready
-from cardsvc.jobs.kinds import all_handlers, services_for
+from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.runner import JobRunner
+from cardsvc.jobs.schedule import Scheduler
 from cardsvc.kv import RateLimiter, make_kv
 from cardsvc.logs import configure_logging
 from cardsvc.memberauth.otp import OtpPolicy
@@ -60,6 +62,8 @@ from cardsvc.orgs.routes import OrgController
 from cardsvc.orgs.service import register_path_columns
 from cardsvc.pages.plugin import PagesPlugin
 from cardsvc.pii import PiiCipher
+from cardsvc.privacy.parts import EncryptedTable, PrivacyParts, cardsvc_parts
+from cardsvc.privacy.routes import MyDataController, PrivacyController
 from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
 from cardsvc.roster.routes import RosterController
@@ -72,6 +76,8 @@ from cardsvc.web import REQUEST_ID_HEADER, request_id_middleware
 from merchants.demo import seed_merchants
 from merchants.models import Merchant
 from merchants.plugin import MerchantsPlugin
+from merchants.privacy import erase_member_scans, member_scans, purge_scan_batch
+from merchants.service import BANK_FIELD
 
 logger = logging.getLogger("unioncard.app")
 
@@ -182,6 +188,50 @@ async def _request_id_header(message: Message, scope: Scope) -> None:
             headers[REQUEST_ID_HEADER] = rid
 
 
+async def _member_redemptions(session: AsyncSession, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A member's ledger rows (with their reversal time) for the access export."""
+    out: list[dict[str, Any]] = []
+    while True:
+        page = await list_redemptions(session, member_id=member_id, limit=1000, offset=len(out))
+        out += [
+            {
+                "id": r.id,
+                "at": r.occurred_at,
+                "program": r.program_code,
+                "merchant_id": r.merchant_id,
+                "store_id": r.store_id,
+                "amount_fen": r.amount_fen,
+                "discount_fen": r.discount_fen,
+                "payable_fen": r.payable_fen,
+                "units": r.units,
+                "subsidy_fen": r.subsidy_fen,
+                "reversed_at": r.reversed_at,
+            }
+            for r in page
+        ]
+        if len(page) < 1000:
+            return out
+
+
+def privacy_parts() -> PrivacyParts:
+    """Personal data of every package, for retention, erasure, access export and key rotation.
+
+    The ledger is kept on erasure (it holds amounts under the member's id, nothing else).
+    """
+    return cardsvc_parts() + PrivacyParts(
+        export_sections={"redemptions": _member_redemptions, "scans": member_scans},
+        erase_hooks={"scans_deleted": erase_member_scans},
+        purges={"scan_log": purge_scan_batch},
+        encrypted=(
+            EncryptedTable(
+                Merchant.__table__,  # type: ignore[arg-type]
+                {"bank_account_enc": BANK_FIELD},
+                "data_key_id",
+            ),
+        ),
+    )
+
+
 # Programmes and merchants copy their owning org's path: they move with the org.
 register_path_columns(Program.owner_org_path, Merchant.org_path)
 
@@ -198,7 +248,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     kv = make_kv(redis)
     if settings.production and settings.sms_sender == "log":
         logger.warning("UNIONCARD_SMS_SENDER=log: sign-in codes go to the server log")
-    jobs = JobRunner(engine, settings, all_handlers(), services=services_for(settings))
+    jobs = JobRunner(
+        engine, settings, all_handlers(), services={**services_for(settings), "kv": kv}
+    )
+    # Periodic jobs (the privacy retention purge): first tick after a minute, then every minute.
+    schedule = Scheduler(engine, schedule_for(settings), runner=jobs)
     state = State(
         {
             "jobs": jobs,
@@ -248,6 +302,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportController,
             ExportController,
             BenefitReportController,
+            PrivacyController,
+            MyDataController,
             create_static_files_router(
                 path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
             ),
@@ -277,8 +333,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[
             signing_key_hook(engine, state.cipher, production=settings.production),
             *([jobs.start] if settings.job_runner else []),
+            *([schedule.start] if settings.job_runner else []),
         ],
-        on_shutdown=[jobs.stop, _close_redis],
+        on_shutdown=[schedule.stop, jobs.stop, _close_redis],
         openapi_config=OpenAPIConfig(
             title="UnionCard API",
             version="1.0.0",

@@ -122,6 +122,9 @@ class UnionCardCLIPlugin(CLIPlugin):
         cli.add_command(keys_group)
         cli.add_command(card_group)
         cli.add_command(jobs_group)
+        from cardsvc.privacy.cli import privacy_group
+
+        cli.add_command(privacy_group)
 
 
 def main() -> None:

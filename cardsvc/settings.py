@@ -126,6 +126,10 @@ class Settings:
     static_card_redemptions_per_hour: int = 10
     scan_log_retention_days: int = 90
     scan_log_flush_ms: int = 200  # scan-log rows are written in batches off the request path
+    # Privacy: join applications that ended without membership (rejected, withdrawn) are
+    # deleted after this many days; the retention job runs every this many hours (0: never).
+    application_retention_days: int = 180
+    retention_interval_hours: int = 24
     upload_max_mb: int = 50
     upload_dir: Path | None = None  # None: <var_dir>/uploads
     job_runner: bool = True
@@ -261,6 +265,8 @@ class Settings:
             static_card_redemptions_per_hour=_int("STATIC_CARD_REDEMPTIONS_PER_HOUR", 10),
             scan_log_retention_days=_int("SCAN_LOG_RETENTION_DAYS", 90),
             scan_log_flush_ms=_int("SCAN_LOG_FLUSH_MS", 200),
+            application_retention_days=_int("APPLICATION_RETENTION_DAYS", 180),
+            retention_interval_hours=_int("RETENTION_INTERVAL_HOURS", 24),
             upload_max_mb=_int("UPLOAD_MAX_MB", 50),
             upload_dir=Path(u).resolve() if (u := _env("UPLOAD_DIR")) else None,
             job_runner=_bool("JOB_RUNNER", True),

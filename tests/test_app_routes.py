@@ -20,6 +20,8 @@ EXPECTED = {
     ("POST", "/api/v1/redemptions"),
     ("GET", "/api/v1/reports/members"),
     ("POST", "/api/v1/roster/imports"),
+    ("POST", "/api/v1/members/{member_id:uuid}/erasure"),
+    ("GET", "/api/v1/me/personal-data"),
 }
 
 
