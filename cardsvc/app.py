@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swagger_ui_bundle import swagger_ui_path
 
 from benefits.access import MemberRef
+from benefits.counters import set_budget_stripes
 from benefits.demo import seed_programs
 from benefits.errors import BenefitsError
 from benefits.facts import MemberFacts
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_format, settings.log_level)
     import_all_models()
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    set_budget_stripes(settings.budget_stripes)
     redis = make_redis(settings)
     stores = make_store_registry(redis)
     kv = make_kv(redis)
