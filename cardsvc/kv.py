@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 logger = logging.getLogger("unioncard.kv")
@@ -85,13 +86,15 @@ class MemoryKV:
 
 @dataclass
 class RedisKV:
-    redis: Redis
+    redis: Redis | RedisCluster
     prefix: str = "uc:"
 
     async def incr(self, key: str, window: int) -> tuple[int, int]:
         k = self.prefix + key
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+            # Not MULTI/EXEC: one key, and EXPIRE NX makes the order of concurrent callers
+            # irrelevant; a plain pipeline also works on every Redis Cluster client.
+            async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.incr(k)
                 pipe.expire(k, window, nx=True)
                 pipe.ttl(k)
@@ -152,5 +155,5 @@ class RateLimiter:
         return ttl if count > limit else None
 
 
-def make_kv(redis: Redis | None) -> KV:
+def make_kv(redis: Redis | RedisCluster | None) -> KV:
     return RedisKV(redis) if redis is not None else MemoryKV()
