@@ -118,8 +118,8 @@ class SqlCounters:
 
     def planned(self, key: CounterKey, n: int) -> tuple[list[tuple[int, int]], int]:
         """The stripes a charge of ``n`` will take from if the first stripe has room."""
-        if key.scope_key != PROGRAM_SCOPE:
-            return [(0, n)], 1
+        if key.scope_key != PROGRAM_SCOPE or (n == 0 and key not in self.parts):
+            return [(0, n)], 1  # (nothing taken: nothing to name a stripe for)
         return self.parts.get(key, [(self.pick, n)]), self.layouts.get(key, self.stripes)
 
     async def take(

@@ -6,6 +6,7 @@ budget has enough left, reversals give back to the stripe taken from, reconcilia
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -329,3 +330,39 @@ async def test_mixed_traffic_on_stripes_keeps_counters_equal_to_the_ledger(
     spent = _total(await counters(engine, p.id), "budget")
     live = [r for r in await ledger(engine, p.id) if r.reversal_id is None]
     assert spent == sum(r.value_fen for r in live) <= 20_000
+
+
+async def test_one_row_and_stripes_side_by_side(
+    engine: AsyncEngine, stripes: int, record_property: Any
+) -> None:
+    """The concurrency test against a budget laid out as one row and as 4 stripes, in the same
+    run: both end exactly spent, never over. The throughput of each is recorded (a property of
+    the test report), not asserted: timings are for bench/stripes.py."""
+    rates: dict[int, float] = {}
+    for n in (1, 4):
+        set_budget_stripes(n)
+        p = await published(engine, benefit=OFF_300, limits=[{**BUDGET, "limit": 300 * 30}])
+        shop = merchant()
+        started = time.perf_counter()
+        results = await _race(
+            40,
+            lambda i, conn, p=p, shop=shop: redeem(
+                conn,
+                member=member(),
+                merchant=shop,
+                program_ids=p.id,
+                amount_fen=5000,
+                idempotency_key=f"k{i}",
+                at=NOON,
+            ),
+            engine,
+        )
+        rates[n] = len(results) / (time.perf_counter() - started)
+        assert sum(isinstance(r, RedemptionResult) for r in results) == 30
+        assert sum(isinstance(r, BudgetExhausted) for r in results) == 10
+        assert _total(await counters(engine, p.id), "budget") == 9000
+        assert len({s for _, s, _ in await counters(engine, p.id)}) == n
+    record_property("redemptions_per_s_one_row", round(rates[1]))
+    record_property("redemptions_per_s_4_stripes", round(rates[4]))
+    async with engine.connect() as conn:
+        assert (await reconcile(conn, fix=False)).ok
