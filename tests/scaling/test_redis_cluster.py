@@ -28,8 +28,8 @@ from redis.asyncio.cluster import RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
+from cardsvc.kv import KVUnavailable, RedisKV
 from cardsvc.kv import RateLimiter as KvRateLimiter
-from cardsvc.kv import RedisKV
 from cardsvc.memberauth.senders import RecordingSender
 from cardsvc.settings import Settings
 from cardsvc.stores import make_redis, make_store_registry
@@ -270,6 +270,25 @@ async def test_the_app_runs_on_the_cluster(
     assert any(k.startswith(b"unioncard_sessions:") for k in found)
     # The keys are spread over the nodes: this really ran on a cluster.
     assert sum(1 for ks in keys.values() if ks) >= 2, keys
+
+
+async def test_an_unreachable_cluster_degrades_like_an_unreachable_server() -> None:
+    # Nothing listens there: the cluster client's "no reachable node" is not a RedisError.
+    dead = make_redis(Settings(redis_url=f"redis+cluster://127.0.0.1:{_ports(1)[0]}"))
+    assert isinstance(dead, RedisCluster)
+    try:
+        kv = RedisKV(dead)
+        with pytest.raises(KVUnavailable):
+            await kv.set_nx("tok:{t}", b"x", 60)
+        assert await KvRateLimiter(kv).hit("otp-ip:1.2.3.4", 5, 60) is None  # in-process
+        limiter = RateLimiter(3, dead)
+        d = await limiter.hit("uck_down")
+        assert d.allowed and d.backend == "memory" and limiter.degraded
+        # The burn is skipped (the ledger's unique token id still refuses a replay).
+        burner = TokenBurner()
+        assert await burner.burn(SimpleNamespace(kv=kv), "t-9", b"r", 60)  # type: ignore[arg-type]
+    finally:
+        await dead.aclose()
 
 
 async def test_the_shared_test_redis_is_a_plain_server() -> None:
