@@ -26,8 +26,9 @@ limit exactly), so the stripes together can never hold more than the limit.
 
 * A redemption first tries one stripe, picked from its idempotency key (so a retry picks the
   same one), with the usual conditional statement: ``used + n <= share``.
-* If that stripe is short (or not created yet), it *walks* the stripes in ascending order,
-  taking from each what it can until it has ``n``. A ``reject`` policy that cannot gather ``n``
+* If that stripe is short (or not created yet), the transaction is rolled back and redone
+  walking (:class:`WalkNeeded`): it visits the stripes in ascending order, taking from each
+  what it can until it has ``n``. A ``reject`` policy that cannot gather ``n``
   is refused (the transaction, and with it the partial takes, rolls back); a ``clamp`` policy
   gets what the stripes had. So the programme never overspends, and a redemption is refused
   only when the stripes together have less than it needs. Near exhaustion most redemptions
@@ -101,6 +102,17 @@ def pick_stripe(idempotency_key: str, stripes: int) -> int:
     return zlib.crc32(idempotency_key.encode()) % stripes if stripes > 1 else 0
 
 
+class WalkNeeded(Exception):
+    """The first stripe tried was short: roll the transaction back and redo it walking.
+
+    Why not walk at once: on PostgreSQL a conditional UPDATE that had to wait for a concurrent
+    update of its row and then finds its condition false still holds the row's lock (the newest
+    version is locked before the condition is checked again). A walk that started while holding
+    some stripe could deadlock with a walker holding lower stripes. After the rollback the
+    transaction holds no stripe, and walks lock in ascending order only.
+    """
+
+
 class SqlCounters:
     """The :class:`~benefits.limits.CounterStore` of a redemption's transaction.
 
@@ -109,8 +121,11 @@ class SqlCounters:
     ledger must record for the reversal and for reconciliation.
     """
 
-    def __init__(self, statements: Statements, *, stripes: int = 1, pick: int = 0) -> None:
+    def __init__(
+        self, statements: Statements, *, stripes: int = 1, pick: int = 0, walk: bool = False
+    ) -> None:
         self.statements = statements
+        self.walk = walk  # a retry after WalkNeeded: every striped counter walks
         self.stripes = stripes
         self.pick = pick % stripes
         self.parts: dict[CounterKey, list[tuple[int, int]]] = {}
@@ -160,25 +175,33 @@ class SqlCounters:
     async def _take_striped(
         self, key: CounterKey, n: int, limit: int, clamp: bool
     ) -> tuple[int, int | None] | None:
+        if self.walk:
+            return await self._walk(key, n, limit, clamp)
         params = key_params(key)
         first, stripes = self.pick, self.stripes
         params.update(k_scope=stripe_scope(first), n=n, share=share(limit, stripes, first))
         params["stripes"] = stripes
-        row: tuple[int, int] | None = None
-        if params["share"] >= n:
-            if first == 0:
-                row = await self.statements.stripe0_upsert({**params, "k_id": uuid7()})
-            else:
-                row = await self.statements.stripe_take(False, params)
+        row = await self.statements.stripe_take(False, params) if params["share"] >= n else None
         if row is not None:
             self.parts[key], self.layouts[key] = [(first, n)], stripes
             return n, row[0] if stripes == 1 else None
+        if first != 0:
+            raise WalkNeeded()
+        # Stripe 0 (always, with one stripe) is the lowest: holding it, the walk still locks
+        # in ascending order, so it may go on in this transaction.
         return await self._walk(key, n, limit, clamp)
 
     async def _walk(
         self, key: CounterKey, n: int, limit: int, clamp: bool
     ) -> tuple[int, int | None] | None:
-        """Take ``n`` from the stripes in ascending order (the order every walker locks them)."""
+        """Take ``n`` from the stripes in ascending order (the order every walker locks them).
+
+        A walker holds no stripe of the counter when it starts (see :class:`WalkNeeded`). The
+        first redemption of a period creates all the stripes (stripe 0 first: a concurrent
+        creator waits on it, holding nothing) before it takes from any. So stripes are created
+        and locked in one order, and a redemption that took its first stripe takes no other:
+        redemptions cannot deadlock on stripes.
+        """
         base = key_params(key)
         query = {**base, "k_like": f"{PROGRAM_SCOPE}{_STRIPE_SEP}%"}
         rows = dict(await self.statements.stripe_rows(query))

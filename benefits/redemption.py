@@ -36,6 +36,7 @@ from uuid_utils.compat import uuid7
 from benefits.benefit import compute
 from benefits.counters import (
     SqlCounters,
+    WalkNeeded,
     budget_stripes,
     key_params,
     pick_stripe,
@@ -194,26 +195,33 @@ async def redeem(
     req = _prepare(
         member, merchant, program_ids, amount_fen, units, at, idempotency_key, card_id, token_id
     )
-    for attempt in range(3):
+    walk = False  # budget stripes: go straight to the ascending walk (benefits.counters)
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             async with _redeem_transaction(db) as statements:
-                done = await _redeem_in(statements, req)
+                done = await _redeem_in(statements, req, walk=walk)
             # Shaping the result happens after COMMIT: counter locks are held for no Python work.
             return done if isinstance(done, RedemptionResult) else _result(*done, replayed=False)
+        except WalkNeeded:
+            if walk:
+                raise AssertionError("walked and still asked to walk") from None
+            walk, attempt = True, attempt - 1  # rolled back, with any stripe it held; not a failure
+            continue
         except IntegrityError as exc:
             # A unique index caught a twin: the same key (a concurrent retry) or the same token.
             return await _after_unique_violation(db, req, exc)
         except DBAPIError as exc:
-            if attempt < 2 and _retryable(exc):
+            if attempt < 3 and _retryable(exc):
                 continue
             raise
         except asyncpg.PostgresError as exc:  # from the asyncpg path (PgStatements)
             if is_unique_violation(exc):
                 return await _after_unique_violation(db, req, exc)
-            if attempt < 2 and is_retryable(exc):
+            if attempt < 3 and is_retryable(exc):
                 continue
             raise
-    raise AssertionError("unreachable")
 
 
 def _driver(db: Db) -> str:
@@ -258,7 +266,7 @@ async def _after_unique_violation(db: Db, req: _Request, exc: Exception) -> Rede
 
 
 async def _redeem_in(
-    st: Statements, req: _Request
+    st: Statements, req: _Request, *, walk: bool = False
 ) -> RedemptionResult | tuple[list[dict[str, Any]], dict[uuid.UUID | None, CompiledRules]]:
     """The transaction's work: a replayed result, or the new ledger rows to shape a result from."""
     merchant_id, key = req.merchant.merchant_id, req.idempotency_key
@@ -306,7 +314,9 @@ async def _redeem_in(
     # then also waits on the ledger's unique index before it touches any counter. Clamps change
     # the benefit, so with clamps the counters are charged first and the ledger written after.
     stripes = budget_stripes()
-    store = SqlCounters(st, stripes=stripes, pick=pick_stripe(req.idempotency_key, stripes))
+    store = SqlCounters(
+        st, stripes=stripes, pick=pick_stripe(req.idempotency_key, stripes), walk=walk
+    )
     clamps = any(p.on_exceed is OnExceed.clamp for _, c in programs for p in c.policies)
     planner: CounterStore = store if clamps else _PLAN_ONLY
     checkout_id = uuid7()

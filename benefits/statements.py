@@ -113,17 +113,8 @@ _KEY_WHERE = (
     "program_id = :k_program AND policy_key = :k_policy AND metric = :k_metric"
     " AND scope_key = :k_scope AND period_key = :k_period"
 )
-# Stripe 0 is charged by an upsert (it creates the row and with it the layout); the others by a
-# plain UPDATE, which on PostgreSQL leaves a row it refuses unlocked (so the walk below can take
-# stripes in ascending order without deadlocking against anyone).
-STRIPE0_UPSERT_SQL = """
-INSERT INTO benefit_counter
-    (id, program_id, policy_key, metric, scope_key, period_key, used, "limit", last_take, stripes)
-VALUES (:k_id, :k_program, :k_policy, :k_metric, :k_scope, :k_period, :n, :share, :n, :stripes)
-ON CONFLICT (program_id, policy_key, metric, scope_key, period_key) DO UPDATE SET
-    used = benefit_counter.used + :n, last_take = :n, "limit" = :share
-WHERE benefit_counter.stripes = :stripes AND benefit_counter.used + :n <= :share
-RETURNING used, last_take"""
+# A stripe is charged with a plain UPDATE, which on PostgreSQL leaves a row it refuses
+# unlocked; the stripes are created by the walk (benefits.counters), all at once.
 STRIPE_TAKE_SQL = {
     False: f"""
 UPDATE benefit_counter SET used = used + :n, last_take = :n, "limit" = :share
@@ -157,7 +148,6 @@ _STRIPE_TYPES = (
     bindparam("share", type_=BigInteger),
     bindparam("stripes", type_=Integer),
 )
-_SA_STRIPE0 = text(STRIPE0_UPSERT_SQL).bindparams(*_STRIPE_TYPES)
 _SA_STRIPE_TAKE = {
     c: text(sql).bindparams(*_STRIPE_TYPES[1:]) for c, sql in STRIPE_TAKE_SQL.items()
 }
@@ -166,7 +156,6 @@ _SA_STRIPE_CREATE = text(STRIPE_CREATE_SQL).bindparams(*(b for b in _STRIPE_TYPE
 _SA_UPDATE_TAKES = text(UPDATE_TAKES_SQL).bindparams(
     bindparam("takes", type_=_R.c.takes.type), bindparam("line_id", type_=GUID())
 )
-_PG_STRIPE0 = to_asyncpg(STRIPE0_UPSERT_SQL)
 _PG_STRIPE_TAKE = {c: to_asyncpg(sql) for c, sql in STRIPE_TAKE_SQL.items()}
 _PG_STRIPE_ROWS = to_asyncpg(STRIPE_ROWS_SQL)
 _PG_STRIPE_CREATE = to_asyncpg(STRIPE_CREATE_SQL)
@@ -264,8 +253,6 @@ class Statements(Protocol):
 
     async def release_counter(self, params: dict[str, Any]) -> None: ...
 
-    async def stripe0_upsert(self, params: dict[str, Any]) -> tuple[int, int] | None: ...
-
     async def stripe_take(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
         """``(used, last_take)`` of the stripe, or ``None`` when it refused (or is missing)."""
         ...
@@ -315,10 +302,6 @@ class SaStatements:
 
     async def release_counter(self, params: dict[str, Any]) -> None:
         await self.conn.execute(_SA_RELEASE, params)
-
-    async def stripe0_upsert(self, params: dict[str, Any]) -> tuple[int, int] | None:
-        row = (await self.conn.execute(_SA_STRIPE0, params)).first()
-        return None if row is None else (row[0], row[1])
 
     async def stripe_take(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
         row = (await self.conn.execute(_SA_STRIPE_TAKE[clamp], params)).first()
@@ -383,10 +366,6 @@ class PgStatements:
     async def _row(self, compiled: tuple[str, tuple[str, ...]], params: dict[str, Any]) -> Any:
         sql, names = compiled
         return await self.driver.fetchrow(sql, *[params[n] for n in names])
-
-    async def stripe0_upsert(self, params: dict[str, Any]) -> tuple[int, int] | None:
-        row = await self._row(_PG_STRIPE0, params)
-        return None if row is None else (row[0], row[1])
 
     async def stripe_take(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
         row = await self._row(_PG_STRIPE_TAKE[clamp], params)

@@ -366,3 +366,43 @@ async def test_one_row_and_stripes_side_by_side(
     record_property("redemptions_per_s_4_stripes", round(rates[4]))
     async with engine.connect() as conn:
         assert (await reconcile(conn, fix=False)).ok
+
+
+async def test_racing_redemptions_and_reversals_near_exhaustion_never_deadlock(
+    engine: AsyncEngine,
+) -> None:
+    """Short stripes, walks, first attempts and reversals all at once: every outcome is a
+    result or a refusal (a deadlock would surface as a database error after the retries)."""
+    before = budget_stripes()
+    set_budget_stripes(8)
+    try:
+        for round_ in range(3):
+            p = await published(
+                engine, benefit=OFF_300, limits=[{**BUDGET, "limit": 300 * 25 + 150}]
+            )
+            shop = merchant()
+
+            async def act(
+                i: int, conn: Any, p: Any = p, shop: Any = shop, round_: int = round_
+            ) -> Any:
+                r = await redeem(
+                    conn,
+                    member=member(),
+                    merchant=shop,
+                    program_ids=p.id,
+                    amount_fen=5000,
+                    idempotency_key=f"r{round_}-{i}",
+                    at=NOON,
+                )
+                if i % 5 == 0:
+                    await reverse(conn, redemption_id=r.redemption_id, merchant_id=shop.merchant_id)
+                return r
+
+            results = await _race(40, act, engine)
+            odd = [r for r in results if not isinstance(r, RedemptionResult | BudgetExhausted)]
+            assert not odd, odd
+            assert _total(await counters(engine, p.id), "budget") <= 300 * 25 + 150
+    finally:
+        set_budget_stripes(before)
+    async with engine.connect() as conn:
+        assert (await reconcile(conn, fix=False)).ok
