@@ -16,6 +16,7 @@ from sqlalchemy import String, bindparam, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benefits.benefit import Outcome, compute
+from benefits.counters import PROGRAM_SCOPE, budget_stripes, stripe_index, stripe_scope
 from benefits.errors import Reason
 from benefits.evaluate import check_program
 from benefits.facts import MemberFacts, MerchantContext
@@ -101,16 +102,28 @@ async def _candidates(
 
 
 async def read_counters(conn: AsyncConnection, keys: Iterable[CounterKey]) -> dict[CounterKey, int]:
-    """Current ``used`` of the given counters (absent ones are simply not in the result)."""
+    """Current ``used`` of the given counters (absent ones are simply not in the result).
+
+    A programme-scope counter is the sum of its stripes (the configured number of them: after
+    the setting is lowered, stripes beyond it are not read until their period ends; redemption
+    itself always checks every stripe).
+    """
     wanted = list(dict.fromkeys(keys))
+    stripes = budget_stripes()
+    rows: list[tuple[Any, ...]] = []
+    for k in wanted:
+        rows.append((k.program_id, k.policy_key, k.metric, k.scope_key, k.period_key))
+        if k.scope_key == PROGRAM_SCOPE:
+            rows += [
+                (k.program_id, k.policy_key, k.metric, stripe_scope(i), k.period_key)
+                for i in range(1, stripes)
+            ]
     out: dict[CounterKey, int] = {}
-    for i in range(0, len(wanted), _CHUNK):
-        chunk = [
-            (k.program_id, k.policy_key, k.metric, k.scope_key, k.period_key)
-            for k in wanted[i : i + _CHUNK]
-        ]
-        for row in await conn.execute(_READ_COUNTERS, {"keys": chunk}):
-            out[CounterKey(row[0], row[1], row[2], row[3], row[4])] = row[5]
+    for i in range(0, len(rows), _CHUNK):
+        for row in await conn.execute(_READ_COUNTERS, {"keys": rows[i : i + _CHUNK]}):
+            scope = PROGRAM_SCOPE if stripe_index(row[3]) is not None else row[3]
+            key = CounterKey(row[0], row[1], row[2], scope, row[4])
+            out[key] = out.get(key, 0) + row[5]
     return out
 
 

@@ -8,6 +8,10 @@ sets the counters to the ledger's figures, creating missing ones.
 While it runs on PostgreSQL the counter table is locked against writes (SHARE ROW EXCLUSIVE:
 readers go on, redemptions and reversals wait a moment), so that no redemption can charge a
 counter between the ledger read and the fix. SQLite serialises writers anyway.
+
+Budget stripes (:mod:`benefits.counters`) are counters of their own: each stripe row is
+compared with the takes the ledger recorded on that stripe; a missing stripe is recreated with
+its share of the limit and the counter's layout (``T`` in the takes).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections import defaultdict
 from sqlalchemy import insert, select, text, update
 from uuid_utils.compat import uuid7
 
+from benefits.counters import share, stripe_index
 from benefits.limits import CounterKey
 from benefits.models import Counter, Redemption, Reversal
 from benefits.txn import Db, write_transaction
@@ -36,7 +41,7 @@ async def reconcile(
         if conn.dialect.name == "postgresql":
             await conn.execute(text("LOCK TABLE benefit_counter IN SHARE ROW EXCLUSIVE MODE"))
         expected: dict[CounterKey, int] = defaultdict(int)
-        limits: dict[CounterKey, int] = {}
+        limits: dict[CounterKey, tuple[int, int]] = {}
         stmt = (
             select(_R.c.program_id, _R.c.takes)
             .outerjoin(_RV, _RV.c.redemption_id == _R.c.id)
@@ -50,7 +55,7 @@ async def reconcile(
             for t in row.takes:
                 key = CounterKey(row.program_id, t["p"], t["m"], t["s"], t["k"])
                 expected[key] += int(t["n"])
-                limits[key] = int(t["l"])
+                limits[key] = (int(t["l"]), int(t.get("T", 1)))
         cstmt = select(
             _C.c.id,
             _C.c.program_id,
@@ -80,6 +85,10 @@ async def reconcile(
             if key in seen or want == 0:
                 continue
             drifts.append(_drift(key, 0, want))
+            limit, stripes = limits[key]
+            stripe = stripe_index(key.scope_key)
+            if stripe is not None:
+                limit = share(limit, stripes, stripe)
             if fix:
                 await conn.execute(
                     insert(_C).values(
@@ -90,8 +99,9 @@ async def reconcile(
                         scope_key=key.scope_key,
                         period_key=key.period_key,
                         used=want,
-                        limit=limits[key],
+                        limit=limit,
                         last_take=0,
+                        stripes=stripes if stripe is not None else 1,
                     )
                 )
     return ReconcileReport(

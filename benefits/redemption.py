@@ -34,7 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
 
 from benefits.benefit import compute
-from benefits.counters import SqlCounters, key_params
+from benefits.counters import (
+    SqlCounters,
+    WalkNeeded,
+    budget_stripes,
+    key_params,
+    pick_stripe,
+    stripe_index,
+    stripe_scope,
+)
 from benefits.errors import (
     AlreadyReversed,
     BudgetExhausted,
@@ -187,26 +195,33 @@ async def redeem(
     req = _prepare(
         member, merchant, program_ids, amount_fen, units, at, idempotency_key, card_id, token_id
     )
-    for attempt in range(3):
+    walk = False  # budget stripes: go straight to the ascending walk (benefits.counters)
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             async with _redeem_transaction(db) as statements:
-                done = await _redeem_in(statements, req)
+                done = await _redeem_in(statements, req, walk=walk)
             # Shaping the result happens after COMMIT: counter locks are held for no Python work.
             return done if isinstance(done, RedemptionResult) else _result(*done, replayed=False)
+        except WalkNeeded:
+            if walk:
+                raise AssertionError("walked and still asked to walk") from None
+            walk, attempt = True, attempt - 1  # rolled back, with any stripe it held; not a failure
+            continue
         except IntegrityError as exc:
             # A unique index caught a twin: the same key (a concurrent retry) or the same token.
             return await _after_unique_violation(db, req, exc)
         except DBAPIError as exc:
-            if attempt < 2 and _retryable(exc):
+            if attempt < 3 and _retryable(exc):
                 continue
             raise
         except asyncpg.PostgresError as exc:  # from the asyncpg path (PgStatements)
             if is_unique_violation(exc):
                 return await _after_unique_violation(db, req, exc)
-            if attempt < 2 and is_retryable(exc):
+            if attempt < 3 and is_retryable(exc):
                 continue
             raise
-    raise AssertionError("unreachable")
 
 
 def _driver(db: Db) -> str:
@@ -251,7 +266,7 @@ async def _after_unique_violation(db: Db, req: _Request, exc: Exception) -> Rede
 
 
 async def _redeem_in(
-    st: Statements, req: _Request
+    st: Statements, req: _Request, *, walk: bool = False
 ) -> RedemptionResult | tuple[list[dict[str, Any]], dict[uuid.UUID | None, CompiledRules]]:
     """The transaction's work: a replayed result, or the new ledger rows to shape a result from."""
     merchant_id, key = req.merchant.merchant_id, req.idempotency_key
@@ -298,7 +313,10 @@ async def _redeem_in(
     # statements before COMMIT: their row locks are held for one round trip. A concurrent retry
     # then also waits on the ledger's unique index before it touches any counter. Clamps change
     # the benefit, so with clamps the counters are charged first and the ledger written after.
-    store = SqlCounters(st)
+    stripes = budget_stripes()
+    store = SqlCounters(
+        st, stripes=stripes, pick=pick_stripe(req.idempotency_key, stripes), walk=walk
+    )
     clamps = any(p.on_exceed is OnExceed.clamp for _, c in programs for p in c.policies)
     planner: CounterStore = store if clamps else _PLAN_ONLY
     checkout_id = uuid7()
@@ -347,7 +365,7 @@ async def _redeem_in(
                 "idempotency_key": req.idempotency_key,
                 "fingerprint": req.fingerprint,
                 "token_id": req.token_id,
-                "takes": [_take_json(t) for t in takes],
+                "takes": _takes_json(store, takes),
             }
         )
         line_takes.append(takes)
@@ -362,9 +380,14 @@ async def _redeem_in(
                 if got is None:
                     raise _exhausted(LimitHit(t.policy, None), row.code)
                 t.used = got[1]
+        for d, takes in zip(values, line_takes, strict=True):
+            # A budget charged from other stripes than planned: the ledger row says which.
+            if (charged := _takes_json(store, takes)) != d["takes"]:
+                await st.update_takes(d["id"], charged)
+                d["takes"] = charged
     for (row, _), d, takes in zip(programs, values, line_takes, strict=True):
         d["program_code"] = row.code
-        d["takes"] = [_take_json(t) | {"u": t.used} for t in takes]
+        d["takes"] = _with_used(d["takes"], takes)
     return values, {c.version_id: c for _, c in programs}
 
 
@@ -388,17 +411,52 @@ def _exhausted(hit: LimitHit, program_code: str) -> QuotaExhausted | BudgetExhau
     return error([hit.reason()], program=program_code, policy=hit.policy.key)
 
 
-def _take_json(t: Take) -> dict[str, Any]:
-    """What the ledger stores of a take: enough to give it back and to reconcile."""
-    k = t.key
-    return {
-        "p": k.policy_key,
-        "m": k.metric,
-        "s": k.scope_key,
-        "k": k.period_key,
-        "n": t.n,
-        "l": t.limit,
-    }
+def _takes_json(store: SqlCounters, takes: list[Take]) -> list[dict[str, Any]]:
+    """What the ledger stores of the takes: enough to give them back and to reconcile.
+
+    One entry per counter row charged: a programme-scope counter split into stripes has one
+    entry per stripe taken from (``s`` names the stripe, ``T`` the counter's number of stripes
+    when it has more than one); ``l`` is always the policy's limit.
+    """
+    out: list[dict[str, Any]] = []
+    for t in takes:
+        k = t.key
+        parts, stripes = store.planned(k, t.n)
+        for i, n in parts:
+            entry = {
+                "p": k.policy_key,
+                "m": k.metric,
+                "s": stripe_scope(i) if stripe_index(k.scope_key) is not None else k.scope_key,
+                "k": k.period_key,
+                "n": n,
+                "l": t.limit,
+            }
+            if stripes > 1:
+                entry["T"] = stripes
+            out.append(entry)
+    return out
+
+
+def _with_used(entries: list[dict[str, Any]], takes: list[Take]) -> list[dict[str, Any]]:
+    """The result's view of the takes: one per policy, with the counter's ``used`` if known."""
+    used = {(t.key.policy_key, t.key.period_key): t.used for t in takes}
+    return [e | {"u": used.get((e["p"], e["k"]))} for e in _merge_stripes(entries)]
+
+
+def _merge_stripes(entries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Stripe entries of one policy as one: the member and the merchant see one budget."""
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for e in entries:
+        striped = stripe_index(e["s"]) is not None
+        key = (e["p"], "p" if striped else e["s"], e["k"])
+        if key in merged:
+            merged[key]["n"] += e["n"]
+            merged[key]["u"] = None  # several stripes: the budget's total is not at hand
+        else:
+            merged[key] = {**e, "s": key[1]}
+            if e.get("T", 1) > 1:
+                merged[key]["u"] = None
+    return list(merged.values())
 
 
 def _limit_state(
@@ -448,7 +506,10 @@ def _result(
                 units=d["units"],
                 subsidy_fen=d["subsidy_fen"],
                 value_fen=d["value_fen"],
-                limits=tuple(_limit_state(policies.get(t["p"]), t, compiled) for t in d["takes"]),
+                limits=tuple(
+                    _limit_state(policies.get(t["p"]), t, compiled)
+                    for t in _merge_stripes(d["takes"])
+                ),
             )
         )
     first, last = lines[0], lines[-1]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from advanced_alchemy.types import GUID
-from sqlalchemy import BigInteger, bindparam, insert, select, text
+from sqlalchemy import BigInteger, Integer, bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benefits.models import Program, ProgramVersion, Redemption, Reversal
@@ -103,6 +103,63 @@ _SA_RELEASE = text(RELEASE_SQL).bindparams(
 )
 _PG_UPSERT = {clamp: to_asyncpg(sql) for clamp, sql in UPSERT_SQL.items()}
 _PG_RELEASE = to_asyncpg(RELEASE_SQL)
+
+# --- budget stripes (benefits.counters) --------------------------------------------------------
+# A programme-scope counter split into stripes: rows "p" (stripe 0), "p#1" … "p#<M-1>", each
+# holding ``share`` of the limit; ``stripes`` (M) is the layout, fixed by stripe 0 when it is
+# created. Every statement checks the row's layout, so a process configured for another number
+# of stripes can never apply its shares to rows laid out differently.
+_KEY_WHERE = (
+    "program_id = :k_program AND policy_key = :k_policy AND metric = :k_metric"
+    " AND scope_key = :k_scope AND period_key = :k_period"
+)
+# A stripe is charged with a plain UPDATE, which on PostgreSQL leaves a row it refuses
+# unlocked; the stripes are created by the walk (benefits.counters), all at once.
+STRIPE_TAKE_SQL = {
+    False: f"""
+UPDATE benefit_counter SET used = used + :n, last_take = :n, "limit" = :share
+WHERE {_KEY_WHERE} AND stripes = :stripes AND used + :n <= :share
+RETURNING used, last_take""",
+    True: f"""
+UPDATE benefit_counter SET
+    used = CASE WHEN used + :n <= :share THEN used + :n ELSE :share END,
+    last_take = CASE WHEN used + :n <= :share THEN :n ELSE :share - used END,
+    "limit" = :share
+WHERE {_KEY_WHERE} AND stripes = :stripes AND used < :share
+RETURNING used, last_take""",
+}
+# The stripes of one counter: stripe 0 is "p", the others "p#<i>".
+STRIPE_ROWS_SQL = """
+SELECT scope_key, stripes FROM benefit_counter
+WHERE program_id = :k_program AND policy_key = :k_policy AND metric = :k_metric
+  AND period_key = :k_period AND (scope_key = :k_scope OR scope_key LIKE :k_like)"""
+STRIPE_CREATE_SQL = """
+INSERT INTO benefit_counter
+    (id, program_id, policy_key, metric, scope_key, period_key, used, "limit", last_take, stripes)
+VALUES (:k_id, :k_program, :k_policy, :k_metric, :k_scope, :k_period, 0, :share, 0, :stripes)
+ON CONFLICT (program_id, policy_key, metric, scope_key, period_key) DO NOTHING"""
+# A ledger row written before its counters were charged names the stripe it planned to take
+# from; when the charge had to come from other stripes, the same transaction corrects it.
+UPDATE_TAKES_SQL = "UPDATE benefit_redemption SET takes = :takes WHERE id = :line_id"
+_STRIPE_TYPES = (
+    bindparam("k_id", type_=GUID()),
+    bindparam("k_program", type_=GUID()),
+    bindparam("n", type_=BigInteger),
+    bindparam("share", type_=BigInteger),
+    bindparam("stripes", type_=Integer),
+)
+_SA_STRIPE_TAKE = {
+    c: text(sql).bindparams(*_STRIPE_TYPES[1:]) for c, sql in STRIPE_TAKE_SQL.items()
+}
+_SA_STRIPE_ROWS = text(STRIPE_ROWS_SQL).bindparams(bindparam("k_program", type_=GUID()))
+_SA_STRIPE_CREATE = text(STRIPE_CREATE_SQL).bindparams(*(b for b in _STRIPE_TYPES if b.key != "n"))
+_SA_UPDATE_TAKES = text(UPDATE_TAKES_SQL).bindparams(
+    bindparam("takes", type_=_R.c.takes.type), bindparam("line_id", type_=GUID())
+)
+_PG_STRIPE_TAKE = {c: to_asyncpg(sql) for c, sql in STRIPE_TAKE_SQL.items()}
+_PG_STRIPE_ROWS = to_asyncpg(STRIPE_ROWS_SQL)
+_PG_STRIPE_CREATE = to_asyncpg(STRIPE_CREATE_SQL)
+_PG_UPDATE_TAKES = to_asyncpg(UPDATE_TAKES_SQL)
 
 # --- programme head, idempotency probe, ledger -----------------------------------------------
 _EXISTING = (
@@ -196,6 +253,16 @@ class Statements(Protocol):
 
     async def release_counter(self, params: dict[str, Any]) -> None: ...
 
+    async def stripe_take(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
+        """``(used, last_take)`` of the stripe, or ``None`` when it refused (or is missing)."""
+        ...
+
+    async def stripe_rows(self, params: dict[str, Any]) -> list[tuple[str, int]]: ...
+
+    async def stripe_create(self, params: dict[str, Any]) -> None: ...
+
+    async def update_takes(self, line_id: uuid.UUID, takes: list[dict[str, Any]]) -> None: ...
+
     async def load_lines(self, checkout_id: uuid.UUID) -> list[dict[str, Any]]: ...
 
 
@@ -235,6 +302,19 @@ class SaStatements:
 
     async def release_counter(self, params: dict[str, Any]) -> None:
         await self.conn.execute(_SA_RELEASE, params)
+
+    async def stripe_take(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
+        row = (await self.conn.execute(_SA_STRIPE_TAKE[clamp], params)).first()
+        return None if row is None else (row[0], row[1])
+
+    async def stripe_rows(self, params: dict[str, Any]) -> list[tuple[str, int]]:
+        return [(r[0], r[1]) for r in await self.conn.execute(_SA_STRIPE_ROWS, params)]
+
+    async def stripe_create(self, params: dict[str, Any]) -> None:
+        await self.conn.execute(_SA_STRIPE_CREATE, params)
+
+    async def update_takes(self, line_id: uuid.UUID, takes: list[dict[str, Any]]) -> None:
+        await self.conn.execute(_SA_UPDATE_TAKES, {"line_id": line_id, "takes": takes})
 
     async def load_lines(self, checkout_id: uuid.UUID) -> list[dict[str, Any]]:
         return [
@@ -282,6 +362,27 @@ class PgStatements:
     async def release_counter(self, params: dict[str, Any]) -> None:
         sql, names = _PG_RELEASE
         await self.driver.execute(sql, *[params[n] for n in names])
+
+    async def _row(self, compiled: tuple[str, tuple[str, ...]], params: dict[str, Any]) -> Any:
+        sql, names = compiled
+        return await self.driver.fetchrow(sql, *[params[n] for n in names])
+
+    async def stripe_take(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
+        row = await self._row(_PG_STRIPE_TAKE[clamp], params)
+        return None if row is None else (row[0], row[1])
+
+    async def stripe_rows(self, params: dict[str, Any]) -> list[tuple[str, int]]:
+        sql, names = _PG_STRIPE_ROWS
+        return [(r[0], r[1]) for r in await self.driver.fetch(sql, *[params[n] for n in names])]
+
+    async def stripe_create(self, params: dict[str, Any]) -> None:
+        sql, names = _PG_STRIPE_CREATE
+        await self.driver.execute(sql, *[params[n] for n in names])
+
+    async def update_takes(self, line_id: uuid.UUID, takes: list[dict[str, Any]]) -> None:
+        sql, names = _PG_UPDATE_TAKES
+        args = {"takes": json.dumps(takes), "line_id": line_id}
+        await self.driver.execute(sql, *[args[n] for n in names])
 
     async def load_lines(self, checkout_id: uuid.UUID) -> list[dict[str, Any]]:
         return [dict(r) for r in await self.driver.fetch(_PG_LOAD_LINES, checkout_id)]

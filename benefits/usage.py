@@ -57,7 +57,10 @@ async def program_usage(
                     )
                 )
             ).one()
-            remaining = max(0, p.limit - int(total)) if p.scope.value == "program" else None
+            remaining = None
+            if p.scope.value == "program":
+                # One counter, whether or not it is split into stripes (benefits.counters).
+                remaining, n, most = max(0, p.limit - int(total)), min(int(n), 1), total
             policies.append(
                 PolicyUsage(
                     policy=p.key,

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swagger_ui_bundle import swagger_ui_path
 
 from benefits.access import MemberRef
+from benefits.counters import set_budget_stripes
 from benefits.demo import seed_programs
 from benefits.errors import BenefitsError
 from benefits.facts import MemberFacts
@@ -243,6 +244,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = make_engine(
         settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
     )
+    set_budget_stripes(settings.budget_stripes)
     redis = make_redis(settings)
     stores = make_store_registry(redis)
     kv = make_kv(redis)

@@ -13,9 +13,13 @@ import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 logger = logging.getLogger("unioncard.kv")
+# What "Redis is down" looks like: a cluster client that reaches no node raises
+# RedisClusterException, which is not a RedisError.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 
 
 class KVUnavailable(Exception):
@@ -94,49 +98,51 @@ class MemoryKV:
 
 @dataclass
 class RedisKV:
-    redis: Redis
+    redis: Redis | RedisCluster
     prefix: str = "uc:"
 
     async def incr(self, key: str, window: int) -> tuple[int, int]:
         k = self.prefix + key
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+            # Not MULTI/EXEC: one key, and EXPIRE NX makes the order of concurrent callers
+            # irrelevant; a plain pipeline also works on every Redis Cluster client.
+            async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.incr(k)
                 pipe.expire(k, window, nx=True)
                 pipe.ttl(k)
                 count, _, ttl = await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise KVUnavailable(str(exc)) from exc
         return int(count), max(1, int(ttl))
 
     async def set(self, key: str, value: bytes, ttl: int) -> None:
         try:
             await self.redis.set(self.prefix + key, value, ex=ttl)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise KVUnavailable(str(exc)) from exc
 
     async def set_nx(self, key: str, value: bytes, ttl: int) -> bool:
         try:
             return bool(await self.redis.set(self.prefix + key, value, ex=ttl, nx=True))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise KVUnavailable(str(exc)) from exc
 
     async def get(self, key: str) -> bytes | None:
         try:
             return await self.redis.get(self.prefix + key)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise KVUnavailable(str(exc)) from exc
 
     async def getdel(self, key: str) -> bytes | None:
         try:
             return await self.redis.getdel(self.prefix + key)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise KVUnavailable(str(exc)) from exc
 
     async def delete(self, key: str) -> None:
         try:
             await self.redis.delete(self.prefix + key)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise KVUnavailable(str(exc)) from exc
 
 
@@ -161,5 +167,5 @@ class RateLimiter:
         return ttl if count > limit else None
 
 
-def make_kv(redis: Redis | None) -> KV:
+def make_kv(redis: Redis | RedisCluster | None) -> KV:
     return RedisKV(redis) if redis is not None else MemoryKV()

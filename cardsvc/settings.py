@@ -91,6 +91,13 @@ def _sender() -> str:
     return sender
 
 
+def _budget_stripes() -> int:
+    stripes = _int("BUDGET_STRIPES", 1)
+    if not 1 <= stripes <= 64:
+        raise SettingsError(f"{ENV_PREFIX}BUDGET_STRIPES must be 1–64, got {stripes}")
+    return stripes
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     environment: str = "development"
@@ -148,6 +155,8 @@ class Settings:
     card_status_list_ttl_seconds: int = 300
     card_status_list_valid_seconds: int = 86400
     card_publish_cache_seconds: int = 5
+    # Programme-scope counters (budgets) split into this many rows (benefits.counters).
+    budget_stripes: int = 1
     # Secrets taken from var/keys.json rather than the environment (embedded/demo).
     demo_secrets: bool = False
 
@@ -283,6 +292,7 @@ class Settings:
             card_status_list_ttl_seconds=_int("CARD_STATUS_LIST_TTL_SECONDS", 300),
             card_status_list_valid_seconds=_int("CARD_STATUS_LIST_VALID_SECONDS", 86400),
             card_publish_cache_seconds=_int("CARD_PUBLISH_CACHE_SECONDS", 5),
+            budget_stripes=_budget_stripes(),
             demo_secrets=demo_secrets,
         )
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from merchants.config import REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS
 
@@ -128,7 +128,7 @@ class RateLimiter:
         if self._redis is not None and now >= self._redis_down_until:
             try:
                 d = await self._redis_hit(key, now)
-            except (RedisError, OSError, TimeoutError) as exc:
+            except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
                 self._redis_down_until = now + REDIS_RETRY_SECONDS
                 if not self._degraded:
                     logger.warning(

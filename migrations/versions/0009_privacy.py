@@ -1,7 +1,7 @@
 """Privacy (PIPL): members' erasure mark, birth date nullable once erased, periodic jobs.
 
 Revision ID: 0009_privacy
-Revises: 0006_scan_log
+Revises: 0008_budget_stripes
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_privacy"
-down_revision = "0006_scan_log"
+down_revision = "0008_budget_stripes"
 branch_labels = None
 depends_on = None
 
