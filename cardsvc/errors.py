@@ -257,6 +257,20 @@ def _db_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Respo
         )
     if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
         return _db_unavailable_handler(request, exc)
+    if str(getattr(exc.orig, "sqlstate", None) or "").startswith("22"):
+        # SQLSTATE class 22 (data exception): a value PostgreSQL cannot store or compare, such
+        # as a NUL character in text or a number out of range. The input's fault, not ours.
+        logger.info("data exception on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            request,
+            AppError(
+                "invalid_value",
+                "输入包含无法处理的值(如空字符或超出范围的数字)",
+                "The input holds a value that cannot be stored (a NUL character or an "
+                "out-of-range number)",
+                status=400,
+            ),
+        )
     return _internal_handler(request, exc)
 
 
