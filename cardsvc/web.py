@@ -7,10 +7,13 @@ import secrets
 from typing import Any
 
 from litestar import Request, Router, get
+from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from cardsvc.errors import AppError
 from cardsvc.logs import request_id_var
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -143,3 +146,23 @@ class SwaggerPage(SwaggerRenderPlugin):
             return _SWAGGER_INIT_JS
 
         router.register(swagger_init)
+
+
+# --- sign-in accepts JSON only ----------------------------------------------------------------
+
+
+def json_body_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: the body must be declared JSON. An HTML form on another site can post
+    ``text/plain`` or form-encoded bodies (which the JSON decoder would accept) without a
+    CORS preflight, but never ``application/json``: so another site cannot sign a browser in
+    to an account of its choosing (login CSRF) or send codes in its name."""
+    media = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise AppError(
+            "unsupported_media_type",
+            "请求体须为 JSON(Content-Type: application/json)",
+            "The body must be JSON (Content-Type: application/json)",
+            status=415,
+        )

@@ -22,7 +22,7 @@ from cardsvc.members.identity import mask_phone, parse_phone
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
 from cardsvc.pii import PiiCipher
-from cardsvc.web import client_ip, cookie_secure
+from cardsvc.web import client_ip, cookie_secure, json_body_only
 
 
 class OtpIn(msgspec.Struct):
@@ -75,7 +75,12 @@ class MemberAuthController(Controller):
     path = "/api/v1/me"
     tags = ["member: sign-in"]
 
-    @post("/otp", summary="Send a one-time sign-in code to a phone", status_code=202)
+    @post(
+        "/otp",
+        summary="Send a one-time sign-in code to a phone",
+        status_code=202,
+        guards=[json_body_only],
+    )
     async def send_code(self, request: Request[Any, Any, Any], state: State, data: OtpIn) -> OtpOut:
         cipher: PiiCipher = state.cipher
         phone = parse_phone(data.phone)
@@ -92,7 +97,12 @@ class MemberAuthController(Controller):
         )
         return OtpOut(sent=True, expires_in=policy.ttl, resend_after=policy.resend_after)
 
-    @post("/session", summary="Sign in with the phone and its one-time code", status_code=200)
+    @post(
+        "/session",
+        summary="Sign in with the phone and its one-time code",
+        status_code=200,
+        guards=[json_body_only],
+    )
     async def sign_in(
         self,
         request: Request[Any, Any, Any],

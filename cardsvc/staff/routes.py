@@ -26,7 +26,7 @@ from cardsvc.staff.service import (
     open_session,
     principal_of,
 )
-from cardsvc.web import client_ip, cookie_secure
+from cardsvc.web import client_ip, cookie_secure, json_body_only
 
 
 class LoginIn(msgspec.Struct):
@@ -91,7 +91,12 @@ class SessionController(Controller):
     path = "/api/v1/staff/session"
     tags = ["staff: sign-in"]
 
-    @post("/", summary="Sign in (sets the session cookie, returns the CSRF token)", status_code=200)
+    @post(
+        "/",
+        summary="Sign in (sets the session cookie, returns the CSRF token)",
+        status_code=200,
+        guards=[json_body_only],
+    )
     async def login(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession, data: LoginIn
     ) -> Response[MeOut]:

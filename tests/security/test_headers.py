@@ -52,7 +52,11 @@ async def test_headers_on_api_errors_pages_and_files(client: Client, demo: dict[
         r = await client.get(path)
         assert r.status_code in {200, 401, 404}, (path, r.status_code)
         assert_security_headers(r.headers)
-    r = await client.post("/api/v1/staff/session", content=b"{not json")
+    r = await client.post(
+        "/api/v1/staff/session",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 400
     assert_security_headers(r.headers)
     # Not over TLS: no HSTS (it would pin plain-HTTP development hosts).
