@@ -134,7 +134,7 @@ class SwaggerPage(SwaggerRenderPlugin):
         super().__init__(**kwargs)
 
     def receive_router(self, router: Router) -> None:
-        super().receive_router(router)
+        # Not Swagger's OAuth2 redirect page (an inline script; this API has no OAuth2).
 
         @get(
             f"/{SWAGGER_INIT_PATH}",
