@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import schemathesis
@@ -324,3 +326,59 @@ async def test_other_tenants_objects_answer_404(
                 leaks.append(f"{method} {url}: 404 that is not problem details")
     assert not leaks, "\n".join(leaks)
     assert swept >= len(SWEEP) + 6  # the mixed parent/child pairs were tried too
+
+
+async def test_org_filters_of_another_subtree_answer_404(
+    client: Client, app: Litestar, engine: AsyncEngine, demo: dict[str, Any], wjg_admin: str
+) -> None:
+    """Every list, report and export that takes ``org_id`` refuses an org outside the caller's
+    subtrees (404), rather than answering for it or silently widening the scope."""
+    spec = app.openapi_schema.to_schema()
+    xl = await _org(engine, "HB-YC-XL")
+    staff = await staff_caller(client, wjg_admin)
+    tried = []
+    for path, item in spec["paths"].items():
+        op = item.get("get")
+        if (
+            "{" in path
+            or not op
+            or path.startswith("/api/v1/me")
+            or path.startswith("/api/v1/join")
+        ):
+            continue
+        if not any(p["name"] == "org_id" and p["in"] == "query" for p in op.get("parameters", [])):
+            continue
+        r = await client.get(path, params={"org_id": str(xl.id)}, headers=staff.headers())
+        tried.append(path)
+        assert r.status_code == 404, (path, r.status_code, r.text[:200])
+    assert len(tried) >= 8, tried
+
+
+async def test_a_terminal_lists_only_its_merchants_redemptions(
+    client: Client, pos: Pos, demo: dict[str, Any]
+) -> None:
+    dining = await pos.program("OWN10")
+    r = await client.post(
+        "/api/v1/redemptions",
+        json={
+            "code": await pos.code(pos.member()),
+            "program_id": str(dining.id),
+            "amount_fen": 800,
+        },
+        headers=pos.headers(pos.terminal("dining"), uuid.uuid4().hex),
+    )
+    assert r.status_code == 201, r.text
+    theirs = r.json()["id"]
+    own = await client.get("/api/v1/redemptions", headers=pos.headers(pos.terminal("dining")))
+    assert theirs in {x["id"] for x in own.json()["items"]}  # the listing does show it …
+    other = await client.get("/api/v1/redemptions", headers=pos.headers(pos.terminal("retail")))
+    assert other.status_code == 200
+    assert theirs not in {x["id"] for x in other.json()["items"]}  # … to its own merchant only
+    occurred = datetime.fromisoformat(r.json()["occurred_at"].replace("Z", "+00:00"))
+    month = occurred.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # federation zone
+    mine = await client.get(f"/api/v1/settlements/{month}", headers=pos.headers(pos.terminal()))
+    assert mine.status_code == 200 and str(dining.id) in mine.text
+    s = await client.get(
+        f"/api/v1/settlements/{month}", headers=pos.headers(pos.terminal("retail"))
+    )
+    assert s.status_code == 200 and str(dining.id) not in s.text
