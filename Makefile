@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install assets fonts browser lint format bench clean
+.PHONY: demo test install assets fonts browser lint format bench clean audit lock
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 $(BIN)/python:
@@ -65,6 +65,16 @@ browser:
 test: lint fonts browser
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Known vulnerabilities in the locked dependency set fail the build (.ci/run runs this).
+audit: install
+	$(BIN)/python .ci/audit.py requirements.lock
+
+# Re-pin every dependency (and the test tools) to the newest allowed release.
+lock: install
+	$(BIN)/pip install -q pip-tools
+	$(BIN)/pip-compile --quiet --upgrade --extra test --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --no-emit-trusted-host -o requirements.lock pyproject.toml
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -71,8 +71,9 @@ STATUS_LABELS_ZH = {"draft": "草稿", "active": "进行中", "paused": "已暂�
 NO_MERCHANT = uuid.UUID(int=0)
 TARGET = "benefit_program"
 
+MAX_OFFSET = 1_000_000_000  # past the driver's 64-bit integers it was a 500
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1–200)")]
-Offset = Annotated[int, Parameter(ge=0, description="rows to skip")]
+Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description="rows to skip")]
 Staff = SkipValidation[StaffPrincipal]
 Dir = SkipValidation[Directory]
 AuditLog = SkipValidation[Audit]

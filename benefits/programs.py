@@ -28,6 +28,7 @@ from benefits.views import ProgramView, VersionView
 
 _P = Program.__table__
 _V = ProgramVersion.__table__
+_MAX_VERSION = 2**31 - 1  # version numbers are a 32-bit INTEGER column
 _CODE_RE = re.compile(r"^[A-Za-z0-9_\-]{2,32}$")
 
 _TRANSITIONS: dict[str, tuple[set[ProgramStatus], ProgramStatus]] = {
@@ -373,11 +374,14 @@ async def list_versions(db: Db, *, program_id: uuid.UUID) -> list[VersionView]:
 
 async def get_version(db: Db, *, program_id: uuid.UUID, number: int) -> VersionView:
     async with read_connection(db) as conn:
-        row = (
-            await conn.execute(
-                select(_V).where(_V.c.program_id == program_id, _V.c.number == number)
-            )
-        ).first()
+        row = None
+        # A number beyond the column's range cannot exist (and would overflow the driver).
+        if 1 <= number <= _MAX_VERSION:
+            row = (
+                await conn.execute(
+                    select(_V).where(_V.c.program_id == program_id, _V.c.number == number)
+                )
+            ).first()
         if row is None:
             raise NotFound(
                 "未找到该版本", "Version not found", program_id=str(program_id), number=number

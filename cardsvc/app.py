@@ -12,7 +12,6 @@ from litestar import Litestar, Request, Response
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import Message, Scope
@@ -39,7 +38,13 @@ from cardsvc.cards.startup import signing_key_hook
 from cardsvc.cli import UnionCardCLIPlugin
 from cardsvc.db import import_all_models, make_engine, sqlalchemy_config
 from cardsvc.demo.seed import DemoStep
-from cardsvc.errors import AppError, FieldError, exception_handlers, problem_response
+from cardsvc.errors import (
+    AppError,
+    FieldError,
+    ProblemDocsPlugin,
+    exception_handlers,
+    problem_response,
+)
 from cardsvc.health import live, ready
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.runner import JobRunner
@@ -73,7 +78,7 @@ from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.principal import Principal
 from cardsvc.staff.routes import SessionController, StaffController
 from cardsvc.stores import make_redis, make_store_registry
-from cardsvc.web import REQUEST_ID_HEADER, request_id_middleware
+from cardsvc.web import REQUEST_ID_HEADER, SwaggerPage, request_id_middleware, security_headers
 from merchants.demo import seed_merchants
 from merchants.models import Merchant
 from merchants.plugin import MerchantsPlugin
@@ -313,6 +318,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
             UnionCardCLIPlugin(),
+            ProblemDocsPlugin(),
             MerchantsPlugin(),
             PagesPlugin(settings.time_zone),
             BenefitsPlugin(
@@ -328,7 +334,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "report_host": Provide(report_host_provider(_merchant_names)),
         },
         exception_handlers={**exception_handlers, BenefitsError: _benefits_error},
-        before_send=[_request_id_header],
+        before_send=[_request_id_header, security_headers],
         middleware=[request_id_middleware],
         stores=stores,
         state=state,
@@ -349,9 +355,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             # Served by the app itself: federations run on intranets without CDN access.
             render_plugins=[
-                SwaggerRenderPlugin(
+                SwaggerPage(
                     path="/",
-                    favicon="<link rel='icon' href='data:,'>",
+                    favicon_url="/static/swagger/favicon-32x32.png",
                     js_url="/static/swagger/swagger-ui-bundle.js",
                     css_url="/static/swagger/swagger-ui.css",
                     standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -21,6 +22,10 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -252,6 +257,20 @@ def _db_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Respo
         )
     if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
         return _db_unavailable_handler(request, exc)
+    if str(getattr(exc.orig, "sqlstate", None) or "").startswith("22"):
+        # SQLSTATE class 22 (data exception): a value PostgreSQL cannot store or compare, such
+        # as a NUL character in text or a number out of range. The input's fault, not ours.
+        logger.info("data exception on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            request,
+            AppError(
+                "invalid_value",
+                "输入包含无法处理的值(如空字符或超出范围的数字)",
+                "The input holds a value that cannot be stored (a NUL character or an "
+                "out-of-range number)",
+                status=400,
+            ),
+        )
     return _internal_handler(request, exc)
 
 
@@ -273,3 +292,37 @@ exception_handlers: dict[Any, Any] = {
     DBAPIError: _db_error_handler,
     Exception: _internal_handler,
 }
+
+
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details as documented; members such as ``errors`` or ``retry_after``
+    may follow."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    message_zh: str
+    message_en: str
+    instance: str
+    request_id: str
+
+
+_BAD_REQUEST = ResponseSpec(
+    data_container=Problem,
+    media_type=PROBLEM_MEDIA_TYPE,
+    generate_examples=False,
+    description="Bad request: malformed body, parameters or cursor (`validation_error`, …)",
+)
+
+
+class ProblemDocsPlugin(ReceiveRoutePlugin):
+    """Litestar documents the 400 it adds to every handler as plain JSON of its own shape;
+    here every error is problem details, so each handler without its own 400 says so (clients
+    and contract tests read the schema)."""
+
+    def receive_route(self, route: BaseRoute) -> None:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler) and 400 not in (handler.responses or {}):
+                handler.responses = {**(handler.responses or {}), 400: _BAD_REQUEST}

@@ -56,8 +56,9 @@ TERMINAL = [{"terminalKey": []}]
 NO_STORE = CacheControlHeader(no_store=True)  # responses that carry a plain key
 KEY_NOTICE_ZH = "密钥仅显示这一次,请立即妥善保存;系统只保存其哈希,无法找回。"
 KEY_NOTICE_EN = "The key is shown this once: store it now. Only its hash is kept."
+MAX_OFFSET = 1_000_000_000  # past the driver's 64-bit integers it was a 500
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size (1–200)")]
-Offset = Annotated[int, Parameter(ge=0, description="rows to skip")]
+Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description="rows to skip")]
 Uscc = Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["91420502MA4F3XL01B"])]
 Region = Annotated[str, msgspec.Meta(max_length=6, examples=["420502"])]
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.service import list_redemptions
+from cardsvc.roster.cells import safe_cell
 from merchants.contract_errors import InvalidMonth
 from merchants.models import Store
 
@@ -156,7 +157,13 @@ def settlement_csv(s: Settlement) -> str:
     w.writerow(CSV_COLUMNS)
     for g in s.rows:
         w.writerow(
-            [str(g.program_id), g.program_code, str(g.store_id or ""), g.store_name]
+            # Store names and codes are typed by people: never a live formula in a spreadsheet.
+            [
+                str(g.program_id),
+                safe_cell(g.program_code),
+                str(g.store_id or ""),
+                safe_cell(g.store_name),
+            ]
             + [getattr(g, n) for n in _SUMMED]
         )
     if s.totals is not None:

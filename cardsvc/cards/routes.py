@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -205,13 +206,21 @@ class MyCardController(Controller):
         )
         return Response(out, headers=NO_STORE)
 
-    @get("/qr.png", summary="A fresh rotating token as a QR image (PNG, ECC M)")
+    @get(
+        "/qr.png",
+        summary="A fresh rotating token as a QR image (PNG, ECC M)",
+        media_type="image/png",
+    )
     async def qr_png(self, me: Member, state: State, db_session: AsyncSession) -> Response[bytes]:
         [t] = await _rotating(db_session, state, me, 1)
         png = await asyncio.to_thread(render.qr_png, t.text, ecc=render.SCREEN_ECC)
         return Response(png, media_type="image/png", headers=_token_headers(t))
 
-    @get("/qr.svg", summary="A fresh rotating token as a QR image (SVG, ECC M)")
+    @get(
+        "/qr.svg",
+        summary="A fresh rotating token as a QR image (SVG, ECC M)",
+        media_type="image/svg+xml",
+    )
     async def qr_svg(self, me: Member, state: State, db_session: AsyncSession) -> Response[str]:
         [t] = await _rotating(db_session, state, me, 1)
         svg = render.qr_svg(t.text, ecc=render.SCREEN_ECC)
@@ -511,6 +520,20 @@ def _published_response(
     return Response(doc.body, media_type=media_type, headers=headers)
 
 
+class JwkOut(msgspec.Struct):
+    kty: str
+    crv: str
+    kid: str
+    x: str
+    alg: str
+    use: str
+    status: str | None = None
+
+
+class JwksOut(msgspec.Struct):
+    keys: list[JwkOut]
+
+
 class PublicCardController(Controller):
     path = "/"
     tags = ["public: card verification"]
@@ -518,6 +541,15 @@ class PublicCardController(Controller):
     @get(
         "/.well-known/jwks.json",
         summary="Public keys that verify card tokens and revocation lists (JWKS, Ed25519)",
+        # The body is pre-serialised bytes (cached with its ETag); document what they hold.
+        responses={
+            200: ResponseSpec(
+                data_container=JwksOut,
+                media_type=JWKS_MEDIA_TYPE,
+                description="JWKS",
+                generate_examples=False,
+            )
+        },
     )
     async def jwks(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession
@@ -536,6 +568,7 @@ class PublicCardController(Controller):
             "Last-Modified) says how fresh it is, `ttl` when to fetch again, `exp` when to stop "
             "trusting it. See docs/token-format.md."
         ),
+        media_type=STATUS_LIST_MEDIA_TYPE,
     )
     async def revocations(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession

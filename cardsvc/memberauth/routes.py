@@ -22,7 +22,7 @@ from cardsvc.members.identity import mask_phone, parse_phone
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
 from cardsvc.pii import PiiCipher
-from cardsvc.web import client_ip
+from cardsvc.web import client_ip, cookie_secure, json_body_only
 
 
 class OtpIn(msgspec.Struct):
@@ -75,7 +75,12 @@ class MemberAuthController(Controller):
     path = "/api/v1/me"
     tags = ["member: sign-in"]
 
-    @post("/otp", summary="Send a one-time sign-in code to a phone", status_code=202)
+    @post(
+        "/otp",
+        summary="Send a one-time sign-in code to a phone",
+        status_code=202,
+        guards=[json_body_only],
+    )
     async def send_code(self, request: Request[Any, Any, Any], state: State, data: OtpIn) -> OtpOut:
         cipher: PiiCipher = state.cipher
         phone = parse_phone(data.phone)
@@ -92,7 +97,12 @@ class MemberAuthController(Controller):
         )
         return OtpOut(sent=True, expires_in=policy.ttl, resend_after=policy.resend_after)
 
-    @post("/session", summary="Sign in with the phone and its one-time code", status_code=200)
+    @post(
+        "/session",
+        summary="Sign in with the phone and its one-time code",
+        status_code=200,
+        guards=[json_body_only],
+    )
     async def sign_in(
         self,
         request: Request[Any, Any, Any],
@@ -127,21 +137,22 @@ class MemberAuthController(Controller):
             value=sess.token,
             httponly=True,
             samesite="lax",
-            secure=state.settings.secure_cookies,
+            secure=cookie_secure(request),
             max_age=state.settings.member_session_max_age,
             path="/",
         )
         return Response(body, cookies=[cookie])
 
-    @delete("/session", summary="Sign out", status_code=204)
-    async def sign_out(self, request: Request[Any, Any, Any], state: State) -> Response[None]:
+    @delete(
+        "/session",
+        summary="Sign out",
+        status_code=204,
+        # A static cookie on a None return: the 204 is documented without a body.
+        response_cookies=[Cookie(key=MEMBER_COOKIE, value="", max_age=0, path="/", httponly=True)],
+    )
+    async def sign_out(self, request: Request[Any, Any, Any], state: State) -> None:
         if token := request.cookies.get(MEMBER_COOKIE):
             await close_member_session(state.stores.get("sessions"), token)
-        return Response(
-            None,
-            status_code=204,
-            cookies=[Cookie(key=MEMBER_COOKIE, value="", max_age=0, path="/")],
-        )
 
     @get("/", summary="Who am I: the signed-in phone and its membership, if any")
     async def whoami(

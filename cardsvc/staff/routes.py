@@ -26,7 +26,7 @@ from cardsvc.staff.service import (
     open_session,
     principal_of,
 )
-from cardsvc.web import client_ip
+from cardsvc.web import client_ip, cookie_secure, json_body_only
 
 
 class LoginIn(msgspec.Struct):
@@ -91,7 +91,12 @@ class SessionController(Controller):
     path = "/api/v1/staff/session"
     tags = ["staff: sign-in"]
 
-    @post("/", summary="Sign in (sets the session cookie, returns the CSRF token)", status_code=200)
+    @post(
+        "/",
+        summary="Sign in (sets the session cookie, returns the CSRF token)",
+        status_code=200,
+        guards=[json_body_only],
+    )
     async def login(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession, data: LoginIn
     ) -> Response[MeOut]:
@@ -130,22 +135,23 @@ class SessionController(Controller):
                     value=sess.token,
                     httponly=True,
                     samesite="lax",
-                    secure=settings.secure_cookies,
+                    secure=cookie_secure(request),
                     max_age=settings.session_max_age,
                     path="/",
                 )
             ],
         )
 
-    @delete("/", summary="Sign out (the session is destroyed server-side)", status_code=204)
-    async def logout(self, request: Request[Any, Any, Any], state: State) -> Response[None]:
+    @delete(
+        "/",
+        summary="Sign out (the session is destroyed server-side)",
+        status_code=204,
+        # A static cookie on a None return: the 204 is documented without a body.
+        response_cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True)],
+    )
+    async def logout(self, request: Request[Any, Any, Any], state: State) -> None:
         if token := request.cookies.get(SESSION_COOKIE):
             await close_session(state.stores.get("sessions"), token)
-        return Response(
-            None,
-            status_code=204,
-            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
-        )
 
 
 class StaffController(Controller):

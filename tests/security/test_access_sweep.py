@@ -1,0 +1,384 @@
+"""Object-level access sweep: every endpoint that takes an object id, called by someone who may
+use the endpoint but not that object (staff of another org subtree, another member, another
+merchant's terminal), answers 404 — never the object, never a change to it.
+
+The routes come from the app itself: a new route with an ``{…id}`` path parameter fails
+``test_every_id_route_is_swept`` until it is added to ``SWEEP``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from benefits.service import create_program, publish_program
+from cardsvc.db import make_sessionmaker
+from cardsvc.demo.seed import DEMO_PASSWORD
+from cardsvc.orgs.models import Org
+from cardsvc.staff.models import Role
+from cardsvc.staff.principal import SYSTEM
+from cardsvc.staff.service import create_staff
+from tests.merchants.pos import Pos, pos_fixture  # noqa: F401 (fixture)
+from tests.security.conftest import (
+    Caller,
+    Client,
+    member_caller,
+    staff_caller,
+    terminal_caller,
+)
+
+ID_PARAM = re.compile(r"\{(\w*id)\}")
+
+# "METHOD /path" → who calls it: staff of another subtree, another member, another terminal.
+SWEEP: dict[str, str] = {
+    "GET /api/v1/orgs/{org_id}": "staff",
+    "PATCH /api/v1/orgs/{org_id}": "staff",
+    "POST /api/v1/orgs/{org_id}/close": "staff",
+    "GET /api/v1/orgs/{org_id}/invites": "staff",
+    "POST /api/v1/orgs/{org_id}/invites": "staff",
+    "GET /api/v1/members/{member_id}": "staff",
+    "PATCH /api/v1/members/{member_id}": "staff",
+    "GET /api/v1/members/{member_id}/identity": "staff",
+    "POST /api/v1/members/{member_id}/status": "staff",
+    "GET /api/v1/members/{member_id}/history": "staff",
+    "GET /api/v1/members/{member_id}/cards": "staff",
+    "POST /api/v1/members/{member_id}/cards": "staff",
+    "POST /api/v1/members/{member_id}/cards/reissue": "staff",
+    "POST /api/v1/members/{member_id}/cards/{card_id}/printable": "staff",
+    "POST /api/v1/members/{member_id}/cards/{card_id}/resume": "staff",
+    "POST /api/v1/members/{member_id}/cards/{card_id}/revoke": "staff",
+    "POST /api/v1/members/{member_id}/cards/{card_id}/static-token": "staff",
+    "POST /api/v1/members/{member_id}/cards/{card_id}/suspend": "staff",
+    "GET /api/v1/roster/imports/{import_id}": "staff",
+    "POST /api/v1/roster/imports/{import_id}/apply": "staff",
+    "POST /api/v1/roster/imports/{import_id}/cancel": "staff",
+    "GET /api/v1/roster/imports/{import_id}/errors": "staff",
+    "GET /api/v1/roster/imports/{import_id}/errors.csv": "staff",
+    "GET /api/v1/roster/imports/{import_id}/errors.xlsx": "staff",
+    "GET /api/v1/roster/imports/{import_id}/events": "staff",
+    "GET /api/v1/approvals/applications/{app_id}": "staff",
+    "POST /api/v1/approvals/applications/{app_id}/approve": "staff",
+    "POST /api/v1/approvals/applications/{app_id}/reject": "staff",
+    "POST /api/v1/approvals/transfers/{transfer_id}/approve": "staff",
+    "POST /api/v1/approvals/transfers/{transfer_id}/reject": "staff",
+    "GET /api/v1/invites/{invite_id}/qr.png": "staff",
+    "POST /api/v1/invites/{invite_id}/revoke": "staff",
+    "GET /api/v1/merchants/{merchant_id}": "staff",
+    "PATCH /api/v1/merchants/{merchant_id}": "staff",
+    "POST /api/v1/merchants/{merchant_id}/resume": "staff",
+    "POST /api/v1/merchants/{merchant_id}/suspend": "staff",
+    "POST /api/v1/merchants/{merchant_id}/terminate": "staff",
+    "GET /api/v1/merchants/{merchant_id}/stores": "staff",
+    "POST /api/v1/merchants/{merchant_id}/stores": "staff",
+    "GET /api/v1/merchants/{merchant_id}/redemptions": "staff",
+    "GET /api/v1/stores/{store_id}/terminals": "staff",
+    "POST /api/v1/stores/{store_id}/terminals": "staff",
+    "GET /api/v1/terminals/{terminal_id}": "staff",
+    "POST /api/v1/terminals/{terminal_id}/keys/rotate": "staff",
+    "POST /api/v1/terminals/{terminal_id}/keys/{key_id}/revoke": "staff",
+    "GET /api/v1/programs/{program_id}": "staff",
+    "PATCH /api/v1/programs/{program_id}": "staff",
+    "POST /api/v1/programs/{program_id}/end": "staff",
+    "POST /api/v1/programs/{program_id}/pause": "staff",
+    "POST /api/v1/programs/{program_id}/publish": "staff",
+    "POST /api/v1/programs/{program_id}/resume": "staff",
+    "GET /api/v1/programs/{program_id}/versions": "staff",
+    "GET /api/v1/programs/{program_id}/versions/{number}": "staff",
+    "POST /api/v1/me/applications/{app_id}/withdraw": "member",
+    "POST /api/v1/redemptions/{redemption_id}/reversal": "terminal",
+}
+
+
+def id_routes(app: Litestar) -> set[str]:
+    found: set[str] = set()
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not isinstance(handler, HTTPRouteHandler) or not ID_PARAM.search(route.path_format):
+                continue
+            for method in handler.http_methods - {"OPTIONS", "HEAD"}:
+                found.add(f"{method} {route.path_format}")
+    return found
+
+
+def test_every_id_route_is_swept(app: Litestar) -> None:
+    routes = id_routes(app)
+    assert routes - SWEEP.keys() == set(), "id routes missing from the access sweep"
+    assert SWEEP.keys() - routes == set(), "SWEEP lists routes that no longer exist"
+
+
+# --- the other tenant's objects --------------------------------------------------------------
+
+
+async def _org(engine: AsyncEngine, code: str) -> Org:
+    async with make_sessionmaker(engine)() as session:
+        org = await session.scalar(select(Org).where(Org.code == code))
+        assert org is not None
+        return org
+
+
+async def _json(client: Client, caller: Caller, url: str, **params: Any) -> Any:
+    r = await client.get(url, headers=caller.headers(mutation=False), params=params)
+    assert r.status_code == 200, f"{url}: {r.text[:300]}"
+    return r.json()
+
+
+async def _post(client: Client, caller: Caller, url: str, **kw: Any) -> Any:
+    r = await client.post(url, headers=caller.headers(), **kw)
+    assert r.status_code in {200, 201, 202}, f"{url}: {r.text[:300]}"
+    return r.json()
+
+
+async def foreign_objects(
+    client: Client, app: Litestar, engine: AsyncEngine, pos: Pos, demo: dict[str, Any]
+) -> dict[str, Any]:
+    """Objects of the 西陵区 (XL) subtree, made or found as the federation admin, plus a
+    redemption of one merchant and an application of one phone."""
+    admin = await staff_caller(client, "admin")
+    xl, yc = await _org(engine, "HB-YC-XL"), await _org(engine, "HB-YC")
+    ids: dict[str, Any] = {"org_id": [str(xl.id), str(yc.id)]}
+    phones = {c["member_no"]: c["phone"] for c in demo["cards"] if c["phone"]}
+    members = (await _json(client, admin, "/api/v1/members", org_id=str(xl.id), limit=200))["items"]
+    member = next(m for m in members if m["member_no"] in phones and m["status"] == "active")
+    ids["member_id"] = [member["id"]]
+    ids["member_no"] = member["member_no"]
+    cards = await _json(client, admin, f"/api/v1/members/{member['id']}/cards")
+    if not cards["cards"]:
+        await _post(client, admin, f"/api/v1/members/{member['id']}/cards", json={})
+        cards = await _json(client, admin, f"/api/v1/members/{member['id']}/cards")
+    ids["card_id"] = [cards["cards"][0]["id"]]
+    apps = await _json(client, admin, "/api/v1/approvals/applications", org_id=str(xl.id))
+    ids["app_id"] = [apps["items"][0]["id"]]
+    union = await _org(engine, "XL-JIDIAN")  # members join grassroots unions
+    invite = await _post(client, admin, f"/api/v1/orgs/{union.id}/invites", json={"label": "x"})
+    ids["invite_id"] = [invite["id"]]
+    roster = "姓名,身份证号,手机号\n张三,110101199003077777,13800138000\n".encode()
+    job = await _post(
+        client,
+        admin,
+        "/api/v1/roster/imports",
+        params={"org_id": str(union.id), "dry_run": "true"},
+        files={"file": ("roster.csv", roster, "text/csv")},
+    )
+    ids["import_id"] = [job["id"]]
+    merchants = (await _json(client, admin, "/api/v1/merchants", org_id=str(xl.id)))["items"]
+    ids["merchant_id"] = [merchants[0]["id"]]
+    stores = await _json(client, admin, f"/api/v1/merchants/{merchants[0]['id']}/stores")
+    ids["store_id"] = [stores["items"][0]["id"] if "items" in stores else stores[0]["id"]]
+    xl_terminal = next(t for t in demo["terminals"] if t["merchant_id"] == merchants[0]["id"])
+    ids["terminal_id"] = [xl_terminal["terminal_id"]]
+    detail = await _json(client, admin, f"/api/v1/terminals/{xl_terminal['terminal_id']}")
+    ids["key_id"] = [detail["keys"][0]["id"]]
+    async with engine.connect() as conn:
+        prog = await create_program(
+            conn,
+            code="XL-SWEEP",
+            owner_org_id=xl.id,
+            owner_org_path=xl.path,
+            rules={
+                "name": "西陵区测试项目",
+                "benefit": {"kind": "percent_off", "basis_points": 1000},
+                "scope": {"merchant_categories": ["dining"]},
+                "limits": [],
+            },
+        )
+        prog = await publish_program(conn, program_id=prog.id)
+    ids["program_id"] = [str(prog.id)]
+    ids["number"] = ["1"]
+    # A redemption at 老街面馆's till (the root programme applies to every member).
+    dining = await pos.program("SWEEP10")
+    r = await client.post(
+        "/api/v1/redemptions",
+        json={
+            "code": await pos.code(pos.member()),
+            "program_id": str(dining.id),
+            "amount_fen": 5000,
+        },
+        headers=pos.headers(pos.terminal("dining"), uuid.uuid4().hex),
+    )
+    assert r.status_code == 201, r.text
+    ids["redemption_id"] = [r.json()["id"]]
+    # An application of one phone, to be withdrawn by another.
+    ids["member_app_id"] = []
+    for a in (await _json(client, admin, "/api/v1/approvals/applications"))["items"]:
+        ids["member_app_id"].append(a["id"])
+    # The XL member's transfer to another XL union (not visible to 伍家岗区 either).
+    mover = await member_caller(client, app, phones[member["member_no"]])
+    other_union = await _org(engine, "XL-JIDIAN")
+    if member["org_id"] == str(other_union.id):
+        other_union = await _org(engine, "XL-HOSPITAL")
+    t = await _post(client, mover, "/api/v1/me/transfers", json={"to_org_id": str(other_union.id)})
+    ids["transfer_id"] = [t["id"]]
+    return ids
+
+
+def _bodies(schema: Any, method: str, path: str, n: int = 25) -> list[Any]:
+    """Schema-valid bodies for ``method path`` (the first one Litestar accepts is used)."""
+    op = schema[path][method]
+    if op.body is None or not len(op.body):
+        return [None]
+    found: list[Any] = []
+
+    @settings(
+        max_examples=n,
+        database=None,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+    @given(op.as_strategy())
+    def collect(case: Any) -> None:
+        found.append(case.body)
+
+    collect()
+    return [{}, *found]
+
+
+@pytest.fixture
+async def wjg_admin(engine: AsyncEngine, demo: dict[str, Any]) -> str:
+    """Every permission, on the 伍家岗区 (WJG) subtree only."""
+    async with make_sessionmaker(engine)() as session, session.begin():
+        org = await session.scalar(select(Org).where(Org.code == "HB-YC-WJG"))
+        assert org is not None
+        await create_staff(
+            session,
+            SYSTEM,
+            username="wjg.all",
+            display_name="伍家岗区全权管理员",
+            password=DEMO_PASSWORD,
+            grants=[(Role.federation_admin, org.id)],
+        )
+    return "wjg.all"
+
+
+async def test_other_tenants_objects_answer_404(
+    client: Client,
+    app: Litestar,
+    engine: AsyncEngine,
+    pos: Pos,
+    demo: dict[str, Any],
+    wjg_admin: str,
+) -> None:
+    ids = await foreign_objects(client, app, engine, pos, demo)
+    phones = {c["member_no"]: c["phone"] for c in demo["cards"] if c["phone"]}
+    member_no = ids["member_no"]
+    callers = {
+        "staff": await staff_caller(client, wjg_admin),
+        # A phone that is no applicant: someone else's application.
+        "member": await member_caller(
+            client, app, next(p for n, p in phones.items() if n != member_no)
+        ),
+        # Another merchant's till (惠民超市) reversing 老街面馆's redemption.
+        "terminal": terminal_caller(pos.terminal("retail")),
+    }
+    # The caller's own parent object with the other tenant's child: the child must still be
+    # looked up under its parent (a WJG member with an XL card, a WJG till with an XL key).
+    own = {
+        "member_id": (await _json(client, callers["staff"], "/api/v1/members", limit=1))["items"][
+            0
+        ]["id"],
+        "terminal_id": next(t for t in demo["terminals"] if t["category"] == "fitness")[
+            "terminal_id"
+        ],
+    }
+    schema = schemathesis.openapi.from_dict(app.openapi_schema.to_schema())
+    leaks: list[str] = []
+    swept = 0
+    for key, kind in sorted(SWEEP.items()):
+        method, path = key.split(" ", 1)
+        params = re.findall(r"\{(\w+)\}", path)
+        urls = []
+        for mixed in (False, True):
+            if mixed and not (len(params) == 2 and params[0] in own):
+                continue
+            url = path
+            for i, name in enumerate(params):
+                pool = ids["member_app_id"] if kind == "member" and name == "app_id" else ids[name]
+                value = own[name] if mixed and i == 0 else pool[0]
+                url = url.replace("{" + name + "}", value)
+            urls.append(url)
+        for url in urls:
+            statuses = []
+            for body in _bodies(schema, method.lower(), path) if method != "GET" else [None]:
+                headers = callers[kind].headers()
+                if kind == "terminal":
+                    headers["idempotency-key"] = uuid.uuid4().hex
+                kw: dict[str, Any] = {"json": body} if body is not None else {}
+                r = await client.request(method, url, headers=headers, **kw)
+                statuses.append(r.status_code)
+                if r.status_code not in {400, 422}:  # past request validation: the real answer
+                    break
+            swept += 1
+            if statuses[-1] != 404:
+                leaks.append(f"{method} {url} as {kind}: {statuses} {r.text[:200]}")
+            elif not r.headers["content-type"].startswith("application/problem+json"):
+                leaks.append(f"{method} {url}: 404 that is not problem details")
+    assert not leaks, "\n".join(leaks)
+    assert swept >= len(SWEEP) + 6  # the mixed parent/child pairs were tried too
+
+
+async def test_org_filters_of_another_subtree_answer_404(
+    client: Client, app: Litestar, engine: AsyncEngine, demo: dict[str, Any], wjg_admin: str
+) -> None:
+    """Every list, report and export that takes ``org_id`` refuses an org outside the caller's
+    subtrees (404), rather than answering for it or silently widening the scope."""
+    spec = app.openapi_schema.to_schema()
+    xl = await _org(engine, "HB-YC-XL")
+    staff = await staff_caller(client, wjg_admin)
+    tried = []
+    for path, item in spec["paths"].items():
+        op = item.get("get")
+        if (
+            "{" in path
+            or not op
+            or path.startswith("/api/v1/me")
+            or path.startswith("/api/v1/join")
+        ):
+            continue
+        if not any(p["name"] == "org_id" and p["in"] == "query" for p in op.get("parameters", [])):
+            continue
+        r = await client.get(path, params={"org_id": str(xl.id)}, headers=staff.headers())
+        tried.append(path)
+        assert r.status_code == 404, (path, r.status_code, r.text[:200])
+    assert len(tried) >= 8, tried
+
+
+async def test_a_terminal_lists_only_its_merchants_redemptions(
+    client: Client, pos: Pos, demo: dict[str, Any]
+) -> None:
+    dining = await pos.program("OWN10")
+    r = await client.post(
+        "/api/v1/redemptions",
+        json={
+            "code": await pos.code(pos.member()),
+            "program_id": str(dining.id),
+            "amount_fen": 800,
+        },
+        headers=pos.headers(pos.terminal("dining"), uuid.uuid4().hex),
+    )
+    assert r.status_code == 201, r.text
+    theirs = r.json()["id"]
+    own = await client.get("/api/v1/redemptions", headers=pos.headers(pos.terminal("dining")))
+    assert theirs in {x["id"] for x in own.json()["items"]}  # the listing does show it …
+    other = await client.get("/api/v1/redemptions", headers=pos.headers(pos.terminal("retail")))
+    assert other.status_code == 200
+    assert theirs not in {x["id"] for x in other.json()["items"]}  # … to its own merchant only
+    occurred = datetime.fromisoformat(r.json()["occurred_at"].replace("Z", "+00:00"))
+    month = occurred.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # federation zone
+    mine = await client.get(f"/api/v1/settlements/{month}", headers=pos.headers(pos.terminal()))
+    assert mine.status_code == 200 and str(dining.id) in mine.text
+    s = await client.get(
+        f"/api/v1/settlements/{month}", headers=pos.headers(pos.terminal("retail"))
+    )
+    assert s.status_code == 200 and str(dining.id) not in s.text
