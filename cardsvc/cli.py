@@ -130,6 +130,9 @@ class UnionCardCLIPlugin(CLIPlugin):
         cli.add_command(keys_group)
         cli.add_command(card_group)
         cli.add_command(jobs_group)
+        from cardsvc.servicereq.cli import service_group
+
+        cli.add_command(service_group)
 
 
 def main() -> None:

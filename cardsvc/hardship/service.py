@@ -113,9 +113,10 @@ async def apply(
         applied_by=staff.username,
         applied_at=now,
     )
-    session.add(rec)
     try:
+        # Added inside the savepoint: a refused insert leaves nothing pending behind.
         async with session.begin_nested():
+            session.add(rec)
             await session.flush()
     except IntegrityError:
         raise Conflict(
