@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.errors import NotFound
-
 from cardsvc.hardship import service as hs
 from cardsvc.hardship.models import HardshipCategory
 from cardsvc.reports.period import report_range
