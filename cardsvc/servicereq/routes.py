@@ -21,7 +21,12 @@ from cardsvc.members.service import get_member
 from cardsvc.orgs.service import get_org
 from cardsvc.schemas import Limit, Offset
 from cardsvc.servicereq import service as svc
-from cardsvc.servicereq.attachments import add_attachment, get_attachment, stored_path
+from cardsvc.servicereq.attachments import (
+    add_attachment,
+    check_room,
+    get_attachment,
+    stored_path,
+)
 from cardsvc.servicereq.models import KIND_LABELS_ZH, RequestKind, ServiceStatus
 from cardsvc.servicereq.queue import QueueFilter, list_queue, member_requests
 from cardsvc.servicereq.schemas import (
@@ -146,8 +151,6 @@ class MyServiceRequestController(Controller):
     ) -> AttachmentOut:
         settings: Settings = state.settings
         req = await svc.member_request(db_session, me, request_id)
-        from cardsvc.servicereq.attachments import check_room
-
         await check_room(db_session, settings, req)
         data, filename = await read_one_file(request, settings)
         att = await add_attachment(
@@ -433,8 +436,6 @@ class ServiceRequestController(Controller):
     ) -> AttachmentOut:
         settings: Settings = state.settings
         req = await svc.staff_request(db_session, staff, request_id)
-        from cardsvc.servicereq.attachments import check_room
-
         await check_room(db_session, settings, req)
         data, filename = await read_one_file(request, settings)
         att = await add_attachment(
@@ -449,7 +450,7 @@ class ServiceRequestController(Controller):
             actor=staff.username,
             note=att.filename,
         )
-        svc._audit(db_session, staff, "service.attach", req, {"sha256": att.sha256})
+        svc.audit_action(db_session, staff, "service.attach", req, {"sha256": att.sha256})
         return attachment_out(att)
 
     @get(

@@ -159,7 +159,7 @@ async def file_request(
     await tell_staff(session, req, org.id, "submitted", None)
     if staff is not None:
         tell_member(session, req, "submitted", f"由工作人员代为登记({req.channel.value})")
-        _audit(session, staff, "service.file", req, {"member_no": member.member_no})
+        audit_action(session, staff, "service.file", req, {"member_no": member.member_no})
     return req
 
 
@@ -190,7 +190,7 @@ async def staff_request(
     return req
 
 
-def _audit(
+def audit_action(
     session: AsyncSession, staff: Principal, action: str, req: ServiceRequest, summary: dict
 ) -> None:
     record(
@@ -232,7 +232,7 @@ async def accept(
         org_id=req.handling_org_id,
     )
     tell_member(session, req, "accepted", note)
-    _audit(session, staff, "service.accept", req, {})
+    audit_action(session, staff, "service.accept", req, {})
     return req
 
 
@@ -258,7 +258,7 @@ async def request_info(
         org_id=req.handling_org_id,
     )
     tell_member(session, req, "info_requested", note)
-    _audit(session, staff, "service.request_info", req, {"note": note})
+    audit_action(session, staff, "service.request_info", req, {"note": note})
     return req
 
 
@@ -322,7 +322,7 @@ async def record_handling(
         org_id=req.handling_org_id,
     )
     tell_member(session, req, kind, note)
-    _audit(session, staff, f"service.{kind}", req, {"amount_fen": amount_fen})
+    audit_action(session, staff, f"service.{kind}", req, {"amount_fen": amount_fen})
     return req
 
 
@@ -345,7 +345,7 @@ async def resolve(
         org_id=req.handling_org_id,
     )
     tell_member(session, req, "resolved", outcome)
-    _audit(session, staff, "service.resolve", req, {})
+    audit_action(session, staff, "service.resolve", req, {})
     return req
 
 
@@ -368,7 +368,7 @@ async def reject(
         org_id=req.handling_org_id,
     )
     tell_member(session, req, "rejected", reason)
-    _audit(session, staff, "service.reject", req, {"reason": reason})
+    audit_action(session, staff, "service.reject", req, {"reason": reason})
     return req
 
 
@@ -406,7 +406,7 @@ async def reopen(
         detail={"before": before},
     )
     tell_member(session, req, "reopened", reason)
-    _audit(session, staff, "service.reopen", req, {"reason": reason, "before": before})
+    audit_action(session, staff, "service.reopen", req, {"reason": reason, "before": before})
     return req
 
 
@@ -455,7 +455,7 @@ async def take_over(
         detail={"from_org_id": str(before), "org_name": target.name},
     )
     tell_member(session, req, "taken_over", f"由{target.name}接办")
-    _audit(
+    audit_action(
         session,
         staff,
         "service.take_over",
