@@ -468,6 +468,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--members", type=int, default=40_000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--profile", help="write py-spy collapsed stacks of each worker to this dir")
     args = ap.parse_args()
 
     name = f"uc_bench_scan_{os.getpid()}"
@@ -523,7 +524,32 @@ def main() -> None:
         warm = asyncio.run(scan_redeem(port, args.clients, 3, world, codes[:4000]))
         if warm["errors"]:
             raise RuntimeError(f"warm-up errors: {warm['errors'][:3]}")
+        workers = worker_pids(server.pid)
+        cpu_before = cpu_seconds(workers)
+        spies = [
+            subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "--duration",
+                    str(int(args.seconds)),
+                    "-o",
+                    f"{args.profile}/worker-{pid}.txt",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for pid in (workers if args.profile else [])
+        ]
         res = asyncio.run(scan_redeem(port, args.clients, args.seconds, world, codes[4000:]))
+        server_cpu = cpu_seconds(workers) - cpu_before
+        for spy in spies:
+            spy.wait(30)
         stop_server(server)
         server = None
 
@@ -557,6 +583,9 @@ def main() -> None:
             f"{'redeem p50 / p99 (ms)':<44}"
             f"{pct(res['redeem'], 0.5):>6.1f} /{pct(res['redeem'], 0.99):>5.1f}"
         )
+        print(
+            f"{'server CPU per pair (ms, both workers)':<44}{1000 * server_cpu / max(res['ok'], 1):>12.2f}"
+        )
         print(f"{'errors':<44}{errors:>12}")
         print(f"{'ledger rows / successful redemptions':<44}{ledger:>6} /{expected:>5}")
         print(f"{'redemptions/s ÷ pgbench TPS (goal ≥ 0.10)':<44}{ratio:>12.3f}")
@@ -566,7 +595,8 @@ def main() -> None:
             f"pairs_per_s={pairs:.0f} requests_per_s={2 * pairs:.0f} "
             f"p50_ms={pct(res['pair'], 0.5):.1f} p99_ms={pct(res['pair'], 0.99):.1f} "
             f"errors={errors} health_live_rps={live:.0f} pgbench_tps={tps:.0f} "
-            f"ledger_ok={int(ledger == expected)} ratio={ratio:.3f}"
+            f"ledger_ok={int(ledger == expected)} "
+            f"server_cpu_ms_per_pair={1000 * server_cpu / max(res['ok'], 1):.2f} ratio={ratio:.3f}"
         )
         if errors or ledger != expected:
             sys.exit(1)
@@ -575,6 +605,23 @@ def main() -> None:
             stop_server(server)
         psql(ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         subprocess.run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], capture_output=True)
+
+
+def worker_pids(root: int) -> list[int]:
+    """The server's worker processes (granian's children), whose CPU time we account."""
+    out = subprocess.run(["pgrep", "-P", str(root)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()] or [root]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def wait_ready(port: int, timeout: float = 60) -> None:

@@ -27,6 +27,7 @@ from benefits.facts import MemberFacts
 from benefits.models import Program
 from benefits.plugin import BenefitsPlugin
 from benefits.report_routes import BenefitReportController
+from benefits.service import list_redemptions
 from cardsvc.audit.routes import AuditController
 from cardsvc.audit.service import record
 from cardsvc.cards.demo import seed_cards
@@ -42,8 +43,9 @@ from cardsvc.hardship.models import HardshipRecord
 from cardsvc.hardship.routes import HardshipController, MyHardshipController
 from cardsvc.health import live, ready
 from cardsvc.inbox.routes import MyInboxController, StaffInboxController
-from cardsvc.jobs.kinds import all_handlers, all_periodic, services_for
+from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.runner import JobRunner
+from cardsvc.jobs.schedule import Scheduler
 from cardsvc.kv import RateLimiter, make_kv
 from cardsvc.logs import configure_logging
 from cardsvc.memberauth.otp import OtpPolicy
@@ -61,7 +63,10 @@ from cardsvc.membership.routes import (
 from cardsvc.orgs.models import Org
 from cardsvc.orgs.routes import OrgController
 from cardsvc.orgs.service import register_path_columns
+from cardsvc.pages.plugin import PagesPlugin
 from cardsvc.pii import PiiCipher
+from cardsvc.privacy.parts import EncryptedTable, PrivacyParts, cardsvc_parts
+from cardsvc.privacy.routes import MyDataController, PrivacyController
 from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
 from cardsvc.roster.routes import RosterController
@@ -81,6 +86,8 @@ from cardsvc.web import REQUEST_ID_HEADER, request_id_middleware
 from merchants.demo import seed_merchants
 from merchants.models import Merchant
 from merchants.plugin import MerchantsPlugin
+from merchants.privacy import erase_member_scans, member_scans, purge_scan_batch
+from merchants.service import BANK_FIELD
 
 logger = logging.getLogger("unioncard.app")
 
@@ -191,6 +198,50 @@ async def _request_id_header(message: Message, scope: Scope) -> None:
             headers[REQUEST_ID_HEADER] = rid
 
 
+async def _member_redemptions(session: AsyncSession, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A member's ledger rows (with their reversal time) for the access export."""
+    out: list[dict[str, Any]] = []
+    while True:
+        page = await list_redemptions(session, member_id=member_id, limit=1000, offset=len(out))
+        out += [
+            {
+                "id": r.id,
+                "at": r.occurred_at,
+                "program": r.program_code,
+                "merchant_id": r.merchant_id,
+                "store_id": r.store_id,
+                "amount_fen": r.amount_fen,
+                "discount_fen": r.discount_fen,
+                "payable_fen": r.payable_fen,
+                "units": r.units,
+                "subsidy_fen": r.subsidy_fen,
+                "reversed_at": r.reversed_at,
+            }
+            for r in page
+        ]
+        if len(page) < 1000:
+            return out
+
+
+def privacy_parts() -> PrivacyParts:
+    """Personal data of every package, for retention, erasure, access export and key rotation.
+
+    The ledger is kept on erasure (it holds amounts under the member's id, nothing else).
+    """
+    return cardsvc_parts() + PrivacyParts(
+        export_sections={"redemptions": _member_redemptions, "scans": member_scans},
+        erase_hooks={"scans_deleted": erase_member_scans},
+        purges={"scan_log": purge_scan_batch},
+        encrypted=(
+            EncryptedTable(
+                Merchant.__table__,  # type: ignore[arg-type]
+                {"bank_account_enc": BANK_FIELD},
+                "data_key_id",
+            ),
+        ),
+    )
+
+
 # Programmes and merchants copy their owning org's path: they move with the org.
 register_path_columns(Program.owner_org_path, Merchant.org_path)
 register_path_columns(
@@ -207,19 +258,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_format, settings.log_level)
     import_all_models()
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
+    )
     redis = make_redis(settings)
     stores = make_store_registry(redis)
     kv = make_kv(redis)
     if settings.production and settings.sms_sender == "log":
         logger.warning("UNIONCARD_SMS_SENDER=log: sign-in codes go to the server log")
     jobs = JobRunner(
-        engine,
-        settings,
-        all_handlers(),
-        services=services_for(settings),
-        periodic=all_periodic(settings),
+        engine, settings, all_handlers(), services={**services_for(settings), "kv": kv}
     )
+    # Periodic jobs (the privacy retention purge): first tick after a minute, then every minute.
+    schedule = Scheduler(engine, schedule_for(settings), runner=jobs)
     state = State(
         {
             "jobs": jobs,
@@ -269,6 +320,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportController,
             ExportController,
             BenefitReportController,
+            PrivacyController,
+            MyDataController,
             MyServiceRequestController,
             ServiceRequestController,
             ServiceLevelController,
@@ -284,6 +337,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
             UnionCardCLIPlugin(),
             MerchantsPlugin(),
+            PagesPlugin(settings.time_zone),
             BenefitsPlugin(
                 member_facts=provide_member_facts,
                 directory=provide_benefits_directory,
@@ -304,8 +358,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_startup=[
             signing_key_hook(engine, state.cipher, production=settings.production),
             *([jobs.start] if settings.job_runner else []),
+            *([schedule.start] if settings.job_runner else []),
         ],
-        on_shutdown=[jobs.stop, _close_redis],
+        on_shutdown=[schedule.stop, jobs.stop, _close_redis],
         openapi_config=OpenAPIConfig(
             title="UnionCard API",
             version="1.0.0",

@@ -133,6 +133,9 @@ class UnionCardCLIPlugin(CLIPlugin):
         from cardsvc.servicereq.cli import service_group
 
         cli.add_command(service_group)
+        from cardsvc.privacy.cli import privacy_group
+
+        cli.add_command(privacy_group)
 
 
 def main() -> None:

@@ -82,6 +82,15 @@ class MemoryKV:
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
 
+    async def sweep_expired(self) -> int:
+        """Drop every expired key now (retention job), not only when the store is full."""
+        now = time.monotonic()
+        async with self._lock:
+            dead = [k for k, (exp, _) in self._data.items() if exp <= now]
+            for k in dead:
+                del self._data[k]
+        return len(dead)
+
 
 @dataclass
 class RedisKV:

@@ -47,6 +47,15 @@ class PiiCipher:
         blob = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
         return aead.decrypt(blob[:_NONCE], blob[_NONCE:], field.encode()).decode()
 
+    @property
+    def key_ids(self) -> list[str]:
+        """Configured data keys, the encrypting one first."""
+        return list(self._keys)
+
+    def can_decrypt(self, token: str) -> bool:
+        """Whether the key that made ``token`` is configured (a retired key's are not)."""
+        return token.partition(".")[0] in self._keys
+
     @staticmethod
     def key_id(token: str) -> str:
         return token.partition(".")[0]

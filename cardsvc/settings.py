@@ -128,6 +128,7 @@ class Settings:
     log_level: str = "INFO"
     public_url: str = "http://127.0.0.1:8000"
     db_pool_size: int = 10
+    db_pre_ping: bool = False  # test each pooled connection before use (3 round trips on asyncpg)
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
     session_max_age: int = 8 * 3600
@@ -145,6 +146,11 @@ class Settings:
     reversal_window_seconds: int = 24 * 3600
     static_card_redemptions_per_hour: int = 10
     scan_log_retention_days: int = 90
+    scan_log_flush_ms: int = 200  # scan-log rows are written in batches off the request path
+    # Privacy: join applications that ended without membership (rejected, withdrawn) are
+    # deleted after this many days; the retention job runs every this many hours (0: never).
+    application_retention_days: int = 180
+    retention_interval_hours: int = 24
     upload_max_mb: int = 50
     upload_dir: Path | None = None  # None: <var_dir>/uploads
     job_runner: bool = True
@@ -170,7 +176,7 @@ class Settings:
     attachment_max_count: int = 6
     attachment_dir: Path | None = None  # None: <var_dir>/attachments
     hardship_review_days: int = 365
-    service_sweep_seconds: int = 60
+    service_sweep_seconds: int = 300
     # Secrets taken from var/keys.json rather than the environment (embedded/demo).
     demo_secrets: bool = False
 
@@ -269,6 +275,7 @@ class Settings:
             log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
             public_url=_env("PUBLIC_URL", f"http://{host}:{port}") or "",
             db_pool_size=_int("DB_POOL_SIZE", 10),
+            db_pre_ping=_bool("DB_PRE_PING", False),
             login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
             login_lockout_seconds=_int("LOGIN_LOCKOUT_SECONDS", 900),
             session_max_age=_int("SESSION_MAX_AGE", 8 * 3600),
@@ -286,6 +293,9 @@ class Settings:
             reversal_window_seconds=_int("REVERSAL_WINDOW_SECONDS", 24 * 3600),
             static_card_redemptions_per_hour=_int("STATIC_CARD_REDEMPTIONS_PER_HOUR", 10),
             scan_log_retention_days=_int("SCAN_LOG_RETENTION_DAYS", 90),
+            scan_log_flush_ms=_int("SCAN_LOG_FLUSH_MS", 200),
+            application_retention_days=_int("APPLICATION_RETENTION_DAYS", 180),
+            retention_interval_hours=_int("RETENTION_INTERVAL_HOURS", 24),
             upload_max_mb=_int("UPLOAD_MAX_MB", 50),
             upload_dir=Path(u).resolve() if (u := _env("UPLOAD_DIR")) else None,
             job_runner=_bool("JOB_RUNNER", True),
@@ -307,7 +317,7 @@ class Settings:
             attachment_max_count=_int("ATTACHMENT_MAX_COUNT", 6),
             attachment_dir=Path(a).resolve() if (a := _env("ATTACHMENT_DIR")) else None,
             hardship_review_days=_int("HARDSHIP_REVIEW_DAYS", 365),
-            service_sweep_seconds=_int("SERVICE_SWEEP_SECONDS", 60),
+            service_sweep_seconds=_int("SERVICE_SWEEP_SECONDS", 300),
             demo_secrets=demo_secrets,
         )
 

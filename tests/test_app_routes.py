@@ -28,6 +28,8 @@ EXPECTED = {
     ("GET", "/api/v1/me/inbox"),
     ("GET", "/api/v1/inbox"),
     ("GET", "/api/v1/reports/service-requests"),
+    ("POST", "/api/v1/members/{member_id:uuid}/erasure"),
+    ("GET", "/api/v1/me/personal-data"),
 }
 
 

@@ -62,9 +62,15 @@ def work() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        from cardsvc.jobs.kinds import schedule_for
+        from cardsvc.jobs.schedule import Scheduler
+
+        schedule = Scheduler(runner.engine, schedule_for(runner.settings), runner=runner)
         await runner.start()
+        await schedule.start()
         click.echo(f"job worker {runner.worker_id} running", err=True)
         await stop.wait()
+        await schedule.stop()
 
     _with_runner(_do)
 

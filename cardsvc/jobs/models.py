@@ -63,3 +63,18 @@ class Job(UUIDv7AuditBase):
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class JobSchedule(UUIDv7AuditBase):
+    """A periodic job (e.g. the daily privacy retention purge): when it is next due.
+
+    Every runner ticks the schedule; enqueuing is one conditional ``UPDATE … WHERE
+    next_run_at <= now``, so exactly one of several workers enqueues each run.
+    """
+
+    __tablename__ = "job_schedule"
+
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    next_run_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    last_job_id: Mapped[uuid.UUID | None] = mapped_column()

@@ -23,6 +23,8 @@ from cardsvc.staff.auth import SAFE_METHODS, CsrfFailed
 
 MEMBER_COOKIE = "uc_member"
 _PREFIX = "m:"
+# Index of a phone's session tokens, so that an erasure can end them all.
+_INDEX = "mi:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,23 @@ async def open_member_session(
     s = MemberSession(secrets.token_urlsafe(32), phone_hash, phone_enc, secrets.token_urlsafe(24))
     payload = {"ph": phone_hash, "pe": phone_enc, "csrf": s.csrf}
     await store.set(_PREFIX + s.token, json.dumps(payload), expires_in=max_age)
+    # Read-modify-write is fine here: one person signs in on a few devices, not concurrently.
+    raw = await store.get(_INDEX + phone_hash)
+    tokens = [t for t in (json.loads(raw) if raw else []) if await store.exists(_PREFIX + t)]
+    await store.set(_INDEX + phone_hash, json.dumps([*tokens, s.token]), expires_in=max_age)
     return s
+
+
+async def close_member_sessions(store: Store, phone_hash: str) -> int:
+    """End every session opened with this phone (erasure); returns how many were live."""
+    raw = await store.get(_INDEX + phone_hash)
+    ended = 0
+    for token in json.loads(raw) if raw else []:
+        if await store.exists(_PREFIX + token):
+            ended += 1
+        await store.delete(_PREFIX + token)
+    await store.delete(_INDEX + phone_hash)
+    return ended
 
 
 async def load_member_session(store: Store, token: str) -> MemberSession | None:
@@ -61,7 +79,8 @@ async def provide_member_session(request: Request[Any, Any, Any], state: State) 
     sess = await load_member_session(
         state.stores.get("sessions"), request.cookies.get(MEMBER_COOKIE, "")
     )
-    if sess is None:
+    if sess is None or not state.cipher.can_decrypt(sess.phone_enc):
+        # A session made under a data key retired since then: sign in again.
         raise Unauthorized("unauthorized", "请先用手机号登录", "Please sign in with your phone")
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("x-csrf-token", "")

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from advanced_alchemy.base import UUIDv7AuditBase
-from advanced_alchemy.types import JsonB
+from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import Date, Enum, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,8 +50,9 @@ class Member(UUIDv7AuditBase):
     phone_enc: Mapped[str | None] = mapped_column(String(255))
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     data_key_id: Mapped[str] = mapped_column(String(16), index=True)
-    birth_date: Mapped[date] = mapped_column(Date)
-    gender: Mapped[str] = mapped_column(String(1))  # "M" / "F", from the ID number
+    # None only once the member's personal data was erased (``erased_at``).
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(1))  # "M" / "F" from the ID number; "" if erased
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"), index=True)
     org_path: Mapped[str] = mapped_column(String(400))
@@ -67,6 +68,8 @@ class Member(UUIDv7AuditBase):
     region: Mapped[str | None] = mapped_column(String(64))
     joined_on: Mapped[date | None] = mapped_column(Date)
     extra: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+    # PIPL erasure: personal fields anonymised for good (cardsvc/privacy/erasure.py).
+    erased_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
 
 class NumberSequence(UUIDv7AuditBase):

@@ -38,7 +38,7 @@ class MemberOut(msgspec.Struct):
     id_number_masked: str
     phone_masked: str | None
     gender: str
-    birth_date: date
+    birth_date: date | None  # None once the personal data was erased
     org_id: uuid.UUID
     status: MemberStatus
     status_reason: str | None

@@ -276,6 +276,12 @@ async def update_member(
     data: MemberUpdate,
 ) -> Member:
     member = await get_member(session, actor, member_id, Perm.member_write)
+    if member.erased_at is not None:
+        raise Conflict(
+            "member_erased",
+            "该会员的个人信息已删除,不能再修改",
+            "this member's personal data was erased; it cannot be edited",
+        )
     changed: list[str] = []
     if "name" in data.fields_set and data.name is not None:
         member.name = validate_name(data.name)

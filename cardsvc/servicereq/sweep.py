@@ -1,8 +1,10 @@
 """The periodic sweep: escalate overdue requests, expire unreviewed hardship records, then
 send the outbound copies of notifications (after the commit that created them).
 
-Run by every job runner every ``UNIONCARD_SERVICE_SWEEP_SECONDS`` and once by
-``unioncard service sweep``; safe to run concurrently (every change is a conditional update).
+Enqueued as a ``service.sweep`` job by the job schedule every
+``UNIONCARD_SERVICE_SWEEP_SECONDS`` (once however many workers tick it) and run once by
+``unioncard service sweep``; safe to run concurrently anyway (every change is a conditional
+update).
 """
 
 from __future__ import annotations
@@ -48,10 +50,16 @@ async def run_sweep(
     return counts
 
 
-async def periodic_sweep(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, services: Any
-) -> dict[str, int]:
-    """The job runner's periodic hook."""
-    return await run_sweep(
-        sessionmaker, settings, sender=services.get("sender"), cipher=services.get("cipher")
+SERVICE_SWEEP = "service.sweep"
+
+
+async def run_sweep_job(ctx: Any) -> dict[str, Any]:
+    """The job handler (``cardsvc.jobs.runner.JobContext``)."""
+    return dict(
+        await run_sweep(
+            ctx.sessionmaker,
+            ctx.settings,
+            sender=ctx.services.get("sender"),
+            cipher=ctx.services.get("cipher"),
+        )
     )

@@ -14,6 +14,8 @@ class Perm(enum.StrEnum):
     member_write = "member.write"
     member_unmask = "member.unmask"
     member_export = "member.export"
+    # Data-subject requests (PIPL): export everything held about a member, erase it.
+    member_privacy = "member.privacy"
     staff_manage = "staff.manage"
     audit_read = "audit.read"
     benefits_read = "benefits.read"
@@ -37,6 +39,7 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.member_write: frozenset({Role.federation_admin, Role.union_admin}),
     Perm.member_unmask: frozenset({Role.federation_admin, Role.union_admin}),
     Perm.member_export: frozenset({Role.federation_admin, Role.union_admin, Role.auditor}),
+    Perm.member_privacy: frozenset({Role.federation_admin, Role.union_admin}),
     Perm.staff_manage: frozenset({Role.federation_admin, Role.union_admin}),
     Perm.audit_read: frozenset({Role.federation_admin, Role.auditor}),
     Perm.benefits_read: frozenset({Role.federation_admin, Role.benefits_manager, Role.auditor}),

@@ -14,14 +14,18 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from cardsvc.db import make_sessionmaker
 from cardsvc.inbox.models import Notification
 from cardsvc.inbox.service import deliver_pending
-from cardsvc.jobs.kinds import all_handlers, all_periodic, services_for
+from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
+from cardsvc.jobs.models import Job, JobStatus
 from cardsvc.jobs.runner import JobRunner
+from cardsvc.jobs.schedule import Scheduler
 from cardsvc.memberauth.senders import RecordingSender
 from cardsvc.pii import PiiCipher
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.models import ContactPreference, RequestKind
+from cardsvc.servicereq.sweep import SERVICE_SWEEP
 from tests.conftest import make_test_settings
 from tests.servicereq.conftest import member_in, staff
 
@@ -69,20 +73,26 @@ async def test_outbound_copies_go_once_and_retry_after_failure(
     assert await deliver_pending(session, again, cipher, t0) == 0 and again.sent == []
 
 
-async def test_the_job_runner_runs_the_sweep(
+async def test_the_schedule_enqueues_the_sweep_and_the_runner_runs_it(
     engine: AsyncEngine, demo: dict, var_dir: Path, db_url: str
 ) -> None:
     settings = make_test_settings(db_url, var_dir)
+    assert SERVICE_SWEEP in [p.kind for p in schedule_for(settings)]
+    only = [p for p in schedule_for(settings) if p.kind == SERVICE_SWEEP]
     runner = JobRunner(
         engine,
         settings,
         all_handlers(),
         services={**services_for(settings), "sender": RecordingSender()},
-        periodic=all_periodic(settings),
     )
-    assert await runner.run_periodic() == {}  # the first run waits one interval
-    out = await runner.run_periodic(force=True)
-    assert set(out["service_sweep"]) == {"escalated", "hardship_expired", "sent"}
+    scheduler = Scheduler(engine, only, runner=runner)
+    assert len(await scheduler.tick_once()) == 1
+    assert await scheduler.tick_once() == []  # once per period, however many ticks
+    assert await runner.run_once()
+    async with make_sessionmaker(engine)() as session:
+        job = await session.scalar(select(Job).where(Job.kind == SERVICE_SWEEP))
+        assert job is not None and job.status == JobStatus.succeeded, job.error_en
+        assert set(job.result or {}) == {"escalated", "hardship_expired", "sent"}
 
 
 def test_cli_sweep_once(db_url: str, demo: dict, tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Privacy duties (PIPL): retention purges, erasure, access export, data-key rotation."""

@@ -1,0 +1,154 @@
+"""Erasure (PIPL art. 47): anonymise a member's personal data for good, keep the ledger whole.
+
+What stays: the member row's id, number, org and join date (redemptions, counters and
+settlements reference the id, so usage totals and merchant settlements do not change), the
+redemption ledger itself, cards (revoked) and their history, membership events (without their
+free-text reasons) and the audit log (append-only; it records that the erasure happened).
+
+What goes: name, ID number, phone (ciphertext and lookup hashes), birth date, gender,
+categories and hardship level, employer, job, region, extra fields; join applications (the
+applicant's copy of the same data); transfer notes; the scan log (via the merchants' hook);
+live member sessions (the caller ends them with the returned phone hash).
+
+Irreversible: a second request for the same member is refused with ``member_already_erased``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.audit.service import record
+from cardsvc.cards import service as cards
+from cardsvc.errors import Conflict, NotFound, ValidationError
+from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.service import ID_FIELD
+from cardsvc.membership.lifecycle import add_event, after_status_change, card_actor
+from cardsvc.membership.models import JoinApplication, MembershipEvent, TransferRequest
+from cardsvc.pii import PiiCipher
+from cardsvc.privacy.parts import PrivacyParts
+from cardsvc.staff.permissions import Perm
+from cardsvc.staff.principal import Principal
+
+ERASED_NAME = "已注销"
+ERASED_REASON = "个人信息已删除"
+
+
+@dataclass(slots=True)
+class ErasureResult:
+    member_id: uuid.UUID
+    member_no: str
+    erased_at: datetime
+    phone_hash: str | None  # to end the member's sessions (not stored anywhere any more)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def erased_hash(member_id: uuid.UUID) -> str:
+    """Stands in for the ID number's lookup hash (unique, matches no real number)."""
+    return f"erased:{member_id.hex}"
+
+
+async def privacy_member(
+    session: AsyncSession, viewer: Principal, member_id: uuid.UUID, *, lock: bool = False
+) -> Member:
+    """The member if the viewer may handle data-subject requests for them; else 404."""
+    q = select(Member).where(Member.id == member_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    member = await session.scalar(q)
+    if member is None or not viewer.can(Perm.member_privacy, member.org_path):
+        raise NotFound("member_not_found", "未找到该会员", "Member not found")
+    return member
+
+
+async def erase_member(
+    session: AsyncSession,
+    actor: Principal,
+    cipher: PiiCipher,
+    member_id: uuid.UUID,
+    *,
+    reason: str,
+    parts: PrivacyParts,
+    now: datetime | None = None,
+) -> ErasureResult:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError.field(
+            "reason",
+            "请填写删除依据(如会员申请的受理编号)",
+            "give the basis of the erasure (e.g. the request's reference)",
+        )
+    member = await privacy_member(session, actor, member_id, lock=True)
+    if member.erased_at is not None:
+        raise Conflict(
+            "member_already_erased",
+            "该会员的个人信息已删除,不能再次删除",
+            "this member's personal data has already been erased",
+        )
+    now = now or datetime.now(UTC)
+    counts: dict[str, int] = {}
+    phone_hash, id_hash = member.phone_hash, member.id_number_hash
+
+    # Membership ends and the card is revoked (also offline, through the status list).
+    before = member.status
+    if before != MemberStatus.left:
+        member.status = MemberStatus.left
+        await after_status_change(session, member, before, actor, reason=ERASED_REASON)
+    else:
+        await cards.revoke_member_cards(
+            session, member_id=member.id, actor=card_actor(actor), reason=ERASED_REASON
+        )
+    member.status_reason = ERASED_REASON
+
+    member.name = ERASED_NAME
+    # An empty ciphertext keeps every reader working (it masks to ""), and matches nothing.
+    member.id_number_enc = cipher.encrypt(ID_FIELD, "")
+    member.id_number_hash = erased_hash(member.id)
+    member.phone_enc = member.phone_hash = None
+    member.data_key_id = cipher.active_kid
+    member.birth_date = None
+    member.gender = ""
+    member.categories = []
+    member.hardship_level = None
+    member.employment_type = member.employer = member.job = member.region = None
+    member.extra = {}
+    member.erased_at = now
+
+    conds: list[Any] = [JoinApplication.member_id == member.id]
+    conds.append(JoinApplication.id_number_hash == id_hash)
+    result = await session.execute(
+        delete(JoinApplication).where(or_(*conds)).execution_options(synchronize_session=False)
+    )
+    counts["join_applications_deleted"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    result = await session.execute(
+        update(TransferRequest)
+        .where(TransferRequest.member_id == member.id)
+        .values(note=None, reason=None)
+        .execution_options(synchronize_session=False)
+    )
+    counts["transfer_notes_cleared"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    await session.flush()
+    await session.execute(
+        update(MembershipEvent)
+        .where(MembershipEvent.member_id == member.id)
+        .values(reason=None, detail={})
+        .execution_options(synchronize_session=False)
+    )
+    for name, hook in parts.erase_hooks.items():
+        counts[name] = await hook(session, member.id)
+    add_event(session, member, "erased", actor, reason=ERASED_REASON)
+    record(
+        session,
+        actor,
+        "member.erase",
+        target_type="member",
+        target_id=member.id,
+        org_path=member.org_path,
+        summary={"member_no": member.member_no, "basis": reason[:255], **counts},
+    )
+    return ErasureResult(member.id, member.member_no, now, phone_hash, counts)

@@ -1,0 +1,201 @@
+"""Access requests (PIPL art. 45): everything held about one member, as one JSON document.
+
+Decrypted (it goes to the member, or to staff handling the member's request; both reads are
+audited). Sections of other packages (redemptions and reversals, scans) come from their
+parts. Member sessions are not listed: they are random tokens in the session store holding
+the phone (encrypted) and expire after ``UNIONCARD_MEMBER_SESSION_MAX_AGE``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.audit.models import AuditEntry
+from cardsvc.cards.models import Card, CardEvent
+from cardsvc.members.models import Member
+from cardsvc.members.service import ID_FIELD, PHONE_FIELD
+from cardsvc.membership.models import JoinApplication, MembershipEvent, TransferRequest
+from cardsvc.orgs.models import Org
+from cardsvc.pii import PiiCipher
+from cardsvc.privacy.parts import PrivacyParts
+
+EXPORT_FORMAT = "unioncard.member-data.v1"
+SESSIONS_NOTE = (
+    "登录会话只保存手机号(加密)与随机令牌,到期自动删除;删除个人信息时一并结束。 / "
+    "Sign-in sessions hold only the phone (encrypted) and a random token; they expire by "
+    "themselves and end when the data is erased."
+)
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: times as ISO 8601, ids as text, enums as their value."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _row(obj: Any, *names: str) -> dict[str, Any]:
+    return {n: plain(getattr(obj, n)) for n in names}
+
+
+def _decrypt(cipher: PiiCipher, field: str, token: str | None) -> str | None:
+    return cipher.decrypt(field, token) if token else None
+
+
+async def member_export(
+    session: AsyncSession,
+    cipher: PiiCipher,
+    member: Member,
+    parts: PrivacyParts,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    org = await session.get(Org, member.org_id)
+    profile = _row(
+        member,
+        "id",
+        "member_no",
+        "name",
+        "gender",
+        "birth_date",
+        "status",
+        "status_reason",
+        "categories",
+        "hardship_level",
+        "employment_type",
+        "employer",
+        "job",
+        "region",
+        "joined_on",
+        "extra",
+        "created_at",
+        "updated_at",
+        "erased_at",
+    )
+    profile["id_number"] = _decrypt(cipher, ID_FIELD, member.id_number_enc) or None
+    profile["phone"] = _decrypt(cipher, PHONE_FIELD, member.phone_enc)
+    profile["union"] = {"id": str(member.org_id), "name": org.name if org else None}
+
+    cards = await session.scalars(
+        select(Card).where(Card.member_id == member.id).order_by(Card.generation)
+    )
+    card_events = await session.scalars(
+        select(CardEvent).where(CardEvent.member_id == member.id).order_by(CardEvent.at)
+    )
+    events = await session.scalars(
+        select(MembershipEvent)
+        .where(MembershipEvent.member_id == member.id)
+        .order_by(MembershipEvent.at)
+    )
+    # By person (member id, ID number), never by phone: a recycled phone number must not
+    # hand a previous owner's application to the new one.
+    app_conds: list[Any] = [
+        JoinApplication.member_id == member.id,
+        JoinApplication.id_number_hash == member.id_number_hash,
+    ]
+    applications = list(
+        await session.scalars(
+            select(JoinApplication).where(or_(*app_conds)).order_by(JoinApplication.submitted_at)
+        )
+    )
+    transfers = await session.scalars(
+        select(TransferRequest)
+        .where(TransferRequest.member_id == member.id)
+        .order_by(TransferRequest.submitted_at)
+    )
+    about = [str(member.id), *(str(a.id) for a in applications)]
+    audit = await session.scalars(
+        select(AuditEntry).where(AuditEntry.target_id.in_(about)).order_by(AuditEntry.at)
+    )
+
+    doc: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "member": profile,
+        "cards": [
+            _row(
+                c,
+                "id",
+                "number",
+                "generation",
+                "status",
+                "issued_at",
+                "status_reason",
+                "status_changed_at",
+            )
+            for c in cards
+        ],
+        "card_events": [
+            _row(e, "card_id", "kind", "generation", "reason", "actor_name", "at")
+            for e in card_events
+        ],
+        "membership_events": [
+            _row(e, "kind", "at", "from_org_id", "to_org_id", "actor", "reason", "detail")
+            for e in events
+        ],
+        "join_applications": [
+            {
+                **_row(
+                    a,
+                    "id",
+                    "org_id",
+                    "status",
+                    "source",
+                    "name",
+                    "birth_date",
+                    "gender",
+                    "employment_type",
+                    "employer",
+                    "job",
+                    "categories",
+                    "hardship_level",
+                    "privacy_version",
+                    "consented_at",
+                    "submitted_at",
+                    "decided_at",
+                    "reason",
+                ),
+                "id_number": _decrypt(cipher, ID_FIELD, a.id_number_enc),
+                "phone": _decrypt(cipher, PHONE_FIELD, a.phone_enc),
+            }
+            for a in applications
+        ],
+        "transfers": [
+            _row(
+                t,
+                "id",
+                "from_org_id",
+                "to_org_id",
+                "status",
+                "note",
+                "submitted_at",
+                "decided_at",
+                "reason",
+            )
+            for t in transfers
+        ],
+        "audit": [
+            _row(e, "at", "action", "actor_name", "target_type", "target_id", "summary")
+            for e in audit
+        ],
+    }
+    for name, section in parts.export_sections.items():
+        doc[name] = [plain(r) for r in await section(session, member.id)]
+    doc["sessions"] = SESSIONS_NOTE
+    return doc

@@ -1,0 +1,115 @@
+"""What each package holds about a member, gathered in one place for the privacy duties.
+
+``cardsvc`` cannot import ``benefits`` or ``merchants`` outside its composition root, so the
+root (``cardsvc.app.privacy_parts``) hands their parts in: sections of the access export,
+erasure hooks, retention purges and the encrypted columns that a data-key rotation rewrites.
+A package that starts holding personal data adds its part there (and says so in
+docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.settings import Settings
+
+# Rows about one member, as JSON-ready dicts.
+ExportSection = Callable[[AsyncSession, uuid.UUID], Awaitable[list[dict[str, Any]]]]
+# Erase (delete or anonymise) what a package holds about one member; returns row counts.
+EraseHook = Callable[[AsyncSession, uuid.UUID], Awaitable[int]]
+# Delete at most ``limit`` rows past their retention; returns how many (0: nothing left).
+Purge = Callable[[AsyncSession, datetime, Settings, int], Awaitable[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedTable:
+    """A table with PiiCipher ciphertexts: ``fields`` maps column → the cipher's field name."""
+
+    table: Table
+    fields: Mapping[str, str]
+    key_id_column: str | None = None  # kept equal to the key that encrypted the row
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyParts:
+    export_sections: Mapping[str, ExportSection] = field(default_factory=dict)
+    erase_hooks: Mapping[str, EraseHook] = field(default_factory=dict)
+    purges: Mapping[str, Purge] = field(default_factory=dict)
+    encrypted: Sequence[EncryptedTable] = ()
+
+    def __add__(self, other: PrivacyParts) -> PrivacyParts:
+        return PrivacyParts(
+            {**self.export_sections, **other.export_sections},
+            {**self.erase_hooks, **other.erase_hooks},
+            {**self.purges, **other.purges},
+            (*self.encrypted, *other.encrypted),
+        )
+
+
+async def purge_older(session: AsyncSession, table: Table, conds: Sequence[Any], limit: int) -> int:
+    """Delete up to ``limit`` rows matching ``conds``: short transactions on big tables."""
+    ids = select(table.c.id).where(*conds).limit(limit)
+    result = await session.execute(
+        delete(table).where(table.c.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def _purge_applications(
+    session: AsyncSession, now: datetime, settings: Settings, limit: int
+) -> int:
+    """Join applications that never became a membership, past their retention."""
+    from cardsvc.membership.models import JoinApplication, RequestStatus
+
+    t = JoinApplication.__table__
+    cutoff = now - timedelta(days=settings.application_retention_days)
+    return await purge_older(
+        session,
+        t,  # type: ignore[arg-type]
+        [
+            t.c.status.in_([RequestStatus.rejected.value, RequestStatus.withdrawn.value]),
+            t.c.decided_at < cutoff,
+        ],
+        limit,
+    )
+
+
+def cardsvc_parts() -> PrivacyParts:
+    """The card service's own: members, applications and the card-signing keys."""
+    from cardsvc.cards.keys import PRIVATE_KEY_FIELD
+    from cardsvc.cards.models import SigningKey
+    from cardsvc.members.models import Member
+    from cardsvc.members.service import ID_FIELD, PHONE_FIELD
+    from cardsvc.membership.models import JoinApplication
+
+    identity = {"id_number_enc": ID_FIELD, "phone_enc": PHONE_FIELD}
+    return PrivacyParts(
+        purges={"join_applications": _purge_applications},
+        encrypted=(
+            EncryptedTable(Member.__table__, identity, "data_key_id"),  # type: ignore[arg-type]
+            EncryptedTable(JoinApplication.__table__, identity, "data_key_id"),  # type: ignore[arg-type]
+            EncryptedTable(
+                SigningKey.__table__,  # type: ignore[arg-type]
+                {"private_key_enc": PRIVATE_KEY_FIELD},
+                "data_key_id",
+            ),
+        ),
+    )
+
+
+def all_parts() -> PrivacyParts:
+    """Every package's parts, as the composition root wires them."""
+    from cardsvc.app import privacy_parts
+
+    return privacy_parts()
