@@ -21,6 +21,7 @@ from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.models import MembershipEvent
 from merchants.models import ScanLog
 from tests.merchants.conftest import login
+from tests.merchants.pos import scan_log
 from tests.privacy.helpers import Client, member_phone, member_sign_in, redeem, scan
 
 BASIS = "12351-2026-0042"
@@ -75,6 +76,7 @@ async def test_erasure_keeps_settlement_and_counters(
     )
     assert r.status_code == 201, r.text
     await scan(client, pos, victim, t)
+    await scan_log(engine, 1)  # scan-log rows are written in batches, off the request path
     await member_sign_in(app, client, await member_phone(engine, app, victim))
     assert (await client.get("/api/v1/me")).json()["member"] is not None
 
