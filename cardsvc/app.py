@@ -72,6 +72,7 @@ from cardsvc.reports.routes import ExportController, ReportController
 from cardsvc.roster.routes import RosterController
 from cardsvc.servicereq.demo import seed_service_requests
 from cardsvc.servicereq.models import ServiceLevel, ServiceRequest
+from cardsvc.servicereq.privacy import servicereq_parts
 from cardsvc.servicereq.routes import (
     MyServiceRequestController,
     ServiceLevelController,
@@ -228,17 +229,21 @@ def privacy_parts() -> PrivacyParts:
 
     The ledger is kept on erasure (it holds amounts under the member's id, nothing else).
     """
-    return cardsvc_parts() + PrivacyParts(
-        export_sections={"redemptions": _member_redemptions, "scans": member_scans},
-        erase_hooks={"scans_deleted": erase_member_scans},
-        purges={"scan_log": purge_scan_batch},
-        encrypted=(
-            EncryptedTable(
-                Merchant.__table__,  # type: ignore[arg-type]
-                {"bank_account_enc": BANK_FIELD},
-                "data_key_id",
+    return (
+        cardsvc_parts()
+        + servicereq_parts()
+        + PrivacyParts(
+            export_sections={"redemptions": _member_redemptions, "scans": member_scans},
+            erase_hooks={"scans_deleted": erase_member_scans},
+            purges={"scan_log": purge_scan_batch},
+            encrypted=(
+                EncryptedTable(
+                    Merchant.__table__,  # type: ignore[arg-type]
+                    {"bank_account_enc": BANK_FIELD},
+                    "data_key_id",
+                ),
             ),
-        ),
+        )
     )
 
 

@@ -124,3 +124,39 @@ def test_cli_sweep_once(db_url: str, demo: dict, tmp_path: Path) -> None:
         timeout=120,
     )
     assert bad.returncode != 0 and "time zone" in bad.stderr
+
+
+async def test_access_export_and_erasure_cover_requests_hardship_and_inbox(
+    session: AsyncSession, demo: dict, t0: datetime
+) -> None:
+    from cardsvc.app import privacy_parts
+    from cardsvc.hardship import service as hs
+    from cardsvc.hardship.models import HardshipCategory
+
+    member = await member_in(session, "XL-JIDIAN")
+    req = await svc.file_request(
+        session, member, svc.RequestInput(RequestKind.hardship, "t", "生活困难"), now=t0, sla={}
+    )
+    await svc.accept(session, await staff(session, "xl.jidian"), req, now=t0, sla={})
+    await hs.apply(
+        session,
+        await staff(session, "xl.jidian"),
+        member,
+        category=HardshipCategory.deep,
+        level=1,
+        circumstances="x",
+        now=t0,
+    )
+    await session.flush()
+    parts = privacy_parts()
+    exported = {
+        name: await fn(session, member.id)
+        for name, fn in parts.export_sections.items()
+        if name in ("service_requests", "hardship_records", "notifications")
+    }
+    assert any(r["description"] == "生活困难" for r in exported["service_requests"])
+    assert exported["hardship_records"] and exported["notifications"]
+    deleted = await parts.erase_hooks["service_requests_deleted"](session, member.id)
+    assert deleted >= 4
+    for name in ("service_requests", "hardship_records", "notifications"):
+        assert await parts.export_sections[name](session, member.id) == []
