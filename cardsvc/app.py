@@ -45,7 +45,10 @@ from cardsvc.errors import (
     exception_handlers,
     problem_response,
 )
+from cardsvc.hardship.models import HardshipRecord
+from cardsvc.hardship.routes import HardshipController, MyHardshipController
 from cardsvc.health import live, ready
+from cardsvc.inbox.routes import MyInboxController, StaffInboxController
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.jobs.schedule import Scheduler
@@ -73,6 +76,14 @@ from cardsvc.privacy.routes import MyDataController, PrivacyController
 from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
 from cardsvc.roster.routes import RosterController
+from cardsvc.servicereq.demo import seed_service_requests
+from cardsvc.servicereq.models import ServiceLevel, ServiceRequest
+from cardsvc.servicereq.privacy import servicereq_parts
+from cardsvc.servicereq.routes import (
+    MyServiceRequestController,
+    ServiceLevelController,
+    ServiceRequestController,
+)
 from cardsvc.settings import Settings, get_settings
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.principal import Principal
@@ -90,7 +101,7 @@ logger = logging.getLogger("unioncard.app")
 
 def demo_steps() -> list[DemoStep]:
     """Demo data of the other packages, seeded after the federation (``unioncard demo seed``)."""
-    return [seed_cards, seed_merchants, seed_programs]
+    return [seed_cards, seed_merchants, seed_programs, seed_service_requests]
 
 
 def _benefits_error(request: Request[Any, Any, Any], exc: BenefitsError) -> Response[Any]:
@@ -224,22 +235,34 @@ def privacy_parts() -> PrivacyParts:
 
     The ledger is kept on erasure (it holds amounts under the member's id, nothing else).
     """
-    return cardsvc_parts() + PrivacyParts(
-        export_sections={"redemptions": _member_redemptions, "scans": member_scans},
-        erase_hooks={"scans_deleted": erase_member_scans},
-        purges={"scan_log": purge_scan_batch},
-        encrypted=(
-            EncryptedTable(
-                Merchant.__table__,  # type: ignore[arg-type]
-                {"bank_account_enc": BANK_FIELD},
-                "data_key_id",
+    return (
+        cardsvc_parts()
+        + servicereq_parts()
+        + PrivacyParts(
+            export_sections={"redemptions": _member_redemptions, "scans": member_scans},
+            erase_hooks={"scans_deleted": erase_member_scans},
+            purges={"scan_log": purge_scan_batch},
+            encrypted=(
+                EncryptedTable(
+                    Merchant.__table__,  # type: ignore[arg-type]
+                    {"bank_account_enc": BANK_FIELD},
+                    "data_key_id",
+                ),
             ),
-        ),
+        )
     )
 
 
 # Programmes and merchants copy their owning org's path: they move with the org.
 register_path_columns(Program.owner_org_path, Merchant.org_path)
+register_path_columns(
+    ServiceRequest.org_path,
+    ServiceRequest.handling_org_path,
+    ServiceRequest.escalated_org_path,  # type: ignore[arg-type]
+    ServiceLevel.org_path,
+    HardshipRecord.org_path,
+    HardshipRecord.approver_org_path,
+)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -311,6 +334,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BenefitReportController,
             PrivacyController,
             MyDataController,
+            MyServiceRequestController,
+            ServiceRequestController,
+            ServiceLevelController,
+            HardshipController,
+            MyHardshipController,
+            MyInboxController,
+            StaffInboxController,
             create_static_files_router(
                 path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
             ),

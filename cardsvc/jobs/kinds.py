@@ -14,19 +14,32 @@ from cardsvc.settings import Settings
 def all_handlers() -> dict[str, JobHandler]:
     from cardsvc.privacy.retention import RETENTION_JOB, run_retention_job
     from cardsvc.roster.job import ROSTER_IMPORT, run_roster_import
+    from cardsvc.servicereq.sweep import SERVICE_SWEEP, run_sweep_job
 
-    return {ROSTER_IMPORT: run_roster_import, RETENTION_JOB: run_retention_job}
+    return {
+        ROSTER_IMPORT: run_roster_import,
+        RETENTION_JOB: run_retention_job,
+        SERVICE_SWEEP: run_sweep_job,
+    }
 
 
 def schedule_for(settings: Settings) -> list[Periodic]:
-    """Periodic jobs: the privacy retention purge (off when its interval is 0)."""
+    """Periodic jobs: the privacy retention purge and the service-request sweep (each off when
+    its interval is 0)."""
     from cardsvc.privacy.retention import RETENTION_JOB
+    from cardsvc.servicereq.sweep import SERVICE_SWEEP
 
-    if settings.retention_interval_hours <= 0:
-        return []
-    every = timedelta(hours=settings.retention_interval_hours)
-    return [Periodic("privacy.retention", RETENTION_JOB, every)]
+    out: list[Periodic] = []
+    if settings.retention_interval_hours > 0:
+        every = timedelta(hours=settings.retention_interval_hours)
+        out.append(Periodic("privacy.retention", RETENTION_JOB, every))
+    if settings.service_sweep_seconds > 0:
+        every = timedelta(seconds=settings.service_sweep_seconds)
+        out.append(Periodic("service.sweep", SERVICE_SWEEP, every))
+    return out
 
 
 def services_for(settings: Settings) -> dict[str, Any]:
-    return {"cipher": PiiCipher.from_settings(settings)}
+    from cardsvc.memberauth.senders import make_sender
+
+    return {"cipher": PiiCipher.from_settings(settings), "sender": make_sender(settings.sms_sender)}

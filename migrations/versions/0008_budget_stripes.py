@@ -1,7 +1,7 @@
 """Benefits: programme budget counters may be split into stripes (benefit_counter.stripes).
 
 Revision ID: 0008_budget_stripes
-Revises: 0006_scan_log
+Revises: 0007_service_requests
 Create Date: 2026-11-27
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_budget_stripes"
-down_revision = "0006_scan_log"
+down_revision = "0007_service_requests"
 branch_labels = None
 depends_on = None
 

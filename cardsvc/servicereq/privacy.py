@@ -1,0 +1,114 @@
+"""What service requests, hardship records and the inbox hold about a member, for the access
+export and erasure (``cardsvc.privacy``). Attachment files are content-addressed and may be
+shared by identical uploads, so erasure removes their rows; unreferenced files are left for
+an operator's sweep of the attachment folder (noted in docs/service-requests.md)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.hardship.models import HardshipRecord
+from cardsvc.inbox.models import Notification
+from cardsvc.privacy.parts import PrivacyParts
+from cardsvc.servicereq.models import ServiceAttachment, ServiceRequest, ServiceStep
+
+
+def _iso(v: Any) -> Any:
+    return v.isoformat() if hasattr(v, "isoformat") else v
+
+
+async def export_requests(session: AsyncSession, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    out = []
+    for r in await session.scalars(
+        select(ServiceRequest).where(ServiceRequest.member_id == member_id)
+    ):
+        steps = await session.scalars(
+            select(ServiceStep).where(ServiceStep.request_id == r.id).order_by(ServiceStep.at)
+        )
+        files = await session.scalars(
+            select(ServiceAttachment).where(ServiceAttachment.request_id == r.id)
+        )
+        out.append(
+            {
+                "ref_no": r.ref_no,
+                "kind": r.kind.value,
+                "status": r.status.value,
+                "title": r.title,
+                "description": r.description,
+                "outcome": r.outcome,
+                "rating": r.rating,
+                "submitted_at": _iso(r.submitted_at),
+                "closed_at": _iso(r.closed_at),
+                "steps": [
+                    {"kind": s.kind, "at": _iso(s.at), "note": s.note, "amount_fen": s.amount_fen}
+                    for s in steps
+                ],
+                "attachments": [
+                    {"filename": a.filename, "media_type": a.media_type, "sha256": a.sha256}
+                    for a in files
+                ],
+            }
+        )
+    return out
+
+
+async def export_hardship(session: AsyncSession, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [
+        {
+            "status": h.status.value,
+            "category": h.category.value,
+            "level": h.level,
+            "circumstances": h.circumstances,
+            "applied_at": _iso(h.applied_at),
+            "decided_at": _iso(h.decided_at),
+            "review_on": _iso(h.review_on),
+        }
+        for h in await session.scalars(
+            select(HardshipRecord).where(HardshipRecord.member_id == member_id)
+        )
+    ]
+
+
+async def export_notifications(session: AsyncSession, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [
+        {"topic": n.topic, "title": n.title, "body": n.body, "at": _iso(n.created_at)}
+        for n in await session.scalars(
+            select(Notification).where(Notification.member_id == member_id)
+        )
+    ]
+
+
+async def erase_member(session: AsyncSession, member_id: uuid.UUID) -> int:
+    """Delete the member's requests (with steps and attachment rows), hardship records and
+    notifications; returns the rows deleted."""
+    ids = list(
+        await session.scalars(
+            select(ServiceRequest.id).where(ServiceRequest.member_id == member_id)
+        )
+    )
+    n = 0
+    for stmt in (
+        delete(Notification).where(Notification.member_id == member_id),
+        delete(HardshipRecord).where(HardshipRecord.member_id == member_id),
+        delete(ServiceStep).where(ServiceStep.request_id.in_(ids)),
+        delete(ServiceAttachment).where(ServiceAttachment.request_id.in_(ids)),
+        delete(ServiceRequest).where(ServiceRequest.id.in_(ids)),
+    ):
+        result = await session.execute(stmt.execution_options(synchronize_session=False))
+        n += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return n
+
+
+def servicereq_parts() -> PrivacyParts:
+    return PrivacyParts(
+        export_sections={
+            "service_requests": export_requests,
+            "hardship_records": export_hardship,
+            "notifications": export_notifications,
+        },
+        erase_hooks={"service_requests_deleted": erase_member},
+    )
