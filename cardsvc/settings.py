@@ -107,6 +107,7 @@ class Settings:
     log_level: str = "INFO"
     public_url: str = "http://127.0.0.1:8000"
     db_pool_size: int = 10
+    db_pre_ping: bool = True
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
     session_max_age: int = 8 * 3600
@@ -240,6 +241,7 @@ class Settings:
             log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
             public_url=_env("PUBLIC_URL", f"http://{host}:{port}") or "",
             db_pool_size=_int("DB_POOL_SIZE", 10),
+            db_pre_ping=_bool("DB_PRE_PING", True),
             login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
             login_lockout_seconds=_int("LOGIN_LOCKOUT_SECONDS", 900),
             session_max_age=_int("SESSION_MAX_AGE", 8 * 3600),
