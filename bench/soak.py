@@ -9,8 +9,9 @@
 3. Baseline in the same run: ``GET /health/live`` requests/s for a few seconds.
 4. CLIENTS concurrent clients for SECONDS, each picking, per request: a scan (25 %), a
    redemption with a fresh rotating code (30 %), a retry of an earlier redemption with its
-   Idempotency-Key (10 %, must replay), a reversal of an earlier redemption (5 %), a member's
-   card-token refresh (20 %) and a staff report query (10 %, redemptions or members report).
+   Idempotency-Key (10 %, must replay), a used phone code under a new key (3 %, must be
+   refused as ``token_replayed``), a reversal of an earlier redemption (5 %), a member's
+   card-token refresh (20 %) and a staff report query (7 %, redemptions or members report).
    A redemption or reversal that gets no answer (connection dropped) or a 503 is retried with
    the same Idempotency-Key, as a till would; a 401 on a member or staff request signs in
    again (sessions live in Redis).
@@ -63,12 +64,21 @@ from _harness import (
 
 PHONES = 200
 # (endpoint, weight): the traffic mix
-MIX = [("scan", 25), ("redeem", 30), ("retry", 10), ("reversal", 5), ("token", 20), ("report", 10)]
+MIX = [
+    ("scan", 25),
+    ("redeem", 30),
+    ("retry", 10),
+    ("replay", 3),
+    ("reversal", 5),
+    ("token", 20),
+    ("report", 7),
+]
 # Answers that are the expected outcome of each request kind (anything else is counted).
 EXPECTED = {
     "scan": {200},
     "redeem": {200, 201},  # 200: a retry after a dropped connection found it committed
     "retry": {200},
+    "replay": {409},  # a used phone code under a new key: token_replayed
     "reversal": {200, 201},
     "token": {200},
     "report": {200},
@@ -84,6 +94,7 @@ class Stats:
     series: dict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     dropped: Counter[str] = field(default_factory=Counter)  # connection lost, no answer
     signins: int = 0
+    wrong_refusals: int = 0
     redeemed: set[str] = field(default_factory=set)  # idempotency keys told "done"
     samples: list[str] = field(default_factory=list)
 
@@ -180,7 +191,7 @@ async def client(world: World, stats: Stats, stop: float, seed_: int) -> None:
     weights = [w for _, w in MIX]
     while time.time() < stop:
         kind = rnd.choices(kinds, weights)[0]
-        if kind in ("retry", "reversal") and not world.done:
+        if kind in ("retry", "replay", "reversal") and not world.done:
             kind = "redeem"
         if kind == "scan":
             code = world.mint(rnd.randrange(world.members))
@@ -214,6 +225,20 @@ async def client(world: World, stats: Stats, stop: float, seed_: int) -> None:
                 body_s.encode(),
                 auth + f"Idempotency-Key: {key}\r\n",
             )
+        elif kind == "replay":
+            _, body_s, _ = rnd.choice(world.done)
+            got = await timed(
+                conn,
+                stats,
+                "replay",
+                "POST",
+                "/api/v1/redemptions",
+                body_s.encode(),
+                auth + f"Idempotency-Key: replay-{uuid.uuid4().hex}\r\n",
+            )
+            if got is not None and got[0] == 409 and b"token_replayed" not in got[1]:
+                stats.wrong_refusals += 1  # refused, but not as a replay
+                stats.samples.append(f"replay 409 {got[1][:200]!r}")
         elif kind == "reversal":
             _, _, rid = world.done.popleft()
             body = json.dumps({"reason": "顾客退单 soak"}).encode()
@@ -343,7 +368,7 @@ def run(args: argparse.Namespace, db_url: str) -> bool:
     rps = total / elapsed
     five = sum(n for c in stats.status.values() for s, n in c.items() if s >= 500)
     status500 = sum(c[500] for c in stats.status.values())
-    unexpected = sum(
+    unexpected = stats.wrong_refusals + sum(
         n for ep, c in stats.status.items() for s, n in c.items() if s not in EXPECTED[ep]
     )
     redemptions = stats.status["redeem"][201]

@@ -202,3 +202,37 @@ def http_get(port: int, path: str, timeout: float = 5) -> tuple[int, bytes]:
         return 0, b""
     head, _, body = data.partition(b"\r\n\r\n")
     return (int(head[9:12]) if len(head) >= 12 else 0), body
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (granian's workers), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def answers_between(summary: dict[str, Any], start: float, end: float) -> dict[str, int]:
+    """``"endpoint status" -> count`` of the answers given in wall-clock seconds [start, end)."""
+    total: dict[str, int] = {}
+    for second, counts in summary["series"].items():
+        if start <= int(second) < end:
+            for k, n in counts.items():
+                total[k] = total.get(k, 0) + n
+    return total
+
+
+def server_errors(summary: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Answers with a 5xx status, per endpoint."""
+    return {
+        ep: {s: n for s, n in counts.items() if int(s) >= 500}
+        for ep, counts in summary["status"].items()
+        if any(int(s) >= 500 for s in counts)
+    }
