@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install fonts lint format bench clean
+.PHONY: demo test install assets fonts browser lint format bench clean
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 $(BIN)/python:
@@ -15,7 +15,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The pages' JavaScript, pinned by package-lock.json, fetched from the npm registry (no Node.js
+# needed; see scripts/vendor_assets.py) into cardsvc/pages/static/vendor/.
+assets: $(BIN)/python
+	$(BIN)/python scripts/vendor_assets.py
+
+install: $(STAMP) assets
 
 # The printable card needs a CJK font (else it is refused with cjk_font_missing, never drawn
 # with boxes). Installed with apt-get when missing and we are root; otherwise say what to do.
@@ -45,7 +50,19 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint fonts
+# Browser tests drive Debian's Chromium; installed with apt-get when missing and we are root.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium (browser tests)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
+	  || { echo "chromium could not be installed"; exit 1; }; \
+	else \
+	  echo "note: no chromium; browser tests will be skipped. run: sudo apt-get install chromium"; \
+	fi
+
+test: lint fonts browser
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 

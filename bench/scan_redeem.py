@@ -40,6 +40,8 @@ from _harness import (
     AMOUNT,
     REDIS_URL,
     Conn,
+    children,
+    cpu_seconds,
     flush_redis,
     free_port,
     health_ceiling,
@@ -192,6 +194,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--members", type=int, default=40_000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--profile", help="write py-spy collapsed stacks of each worker to this dir")
     args = ap.parse_args()
 
     flush_redis(REDIS_URL)
@@ -222,7 +225,32 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         warm = asyncio.run(scan_redeem(port, args.clients, 3, world, codes[:4000]))
         if warm["errors"]:
             raise RuntimeError(f"warm-up errors: {warm['errors'][:3]}")
+        workers = children(server.pid) or [server.pid]
+        cpu_before = cpu_seconds(workers)
+        spies = [
+            subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "--duration",
+                    str(int(args.seconds)),
+                    "-o",
+                    f"{args.profile}/worker-{pid}.txt",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for pid in (workers if args.profile else [])
+        ]
         res = asyncio.run(scan_redeem(port, args.clients, args.seconds, world, codes[4000:]))
+        server_cpu = cpu_seconds(workers) - cpu_before
+        for spy in spies:
+            spy.wait(30)
     finally:
         stop_server(server)
 
@@ -254,6 +282,9 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         f"{'redeem p50 / p99 (ms)':<44}"
         f"{pct(res['redeem'], 0.5):>6.1f} /{pct(res['redeem'], 0.99):>5.1f}"
     )
+    print(
+        f"{'server CPU per pair (ms, both workers)':<44}{1000 * server_cpu / max(res['ok'], 1):>12.2f}"
+    )
     print(f"{'errors':<44}{errors:>12}")
     print(f"{'ledger rows / successful redemptions':<44}{ledger:>6} /{expected:>5}")
     print(f"{'redemptions/s ÷ pgbench TPS (goal ≥ 0.10)':<44}{ratio:>12.3f}")
@@ -263,7 +294,8 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         f"pairs_per_s={pairs:.0f} requests_per_s={2 * pairs:.0f} "
         f"p50_ms={pct(res['pair'], 0.5):.1f} p99_ms={pct(res['pair'], 0.99):.1f} "
         f"errors={errors} health_live_rps={live:.0f} pgbench_tps={tps:.0f} "
-        f"ledger_ok={int(ledger == expected)} ratio={ratio:.3f}"
+        f"ledger_ok={int(ledger == expected)} "
+        f"server_cpu_ms_per_pair={1000 * server_cpu / max(res['ok'], 1):.2f} ratio={ratio:.3f}"
     )
     return not errors and ledger == expected
 

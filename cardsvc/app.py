@@ -58,6 +58,7 @@ from cardsvc.membership.routes import (
 from cardsvc.orgs.models import Org
 from cardsvc.orgs.routes import OrgController
 from cardsvc.orgs.service import register_path_columns
+from cardsvc.pages.plugin import PagesPlugin
 from cardsvc.pii import PiiCipher
 from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
@@ -255,6 +256,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
             UnionCardCLIPlugin(),
             MerchantsPlugin(),
+            PagesPlugin(settings.time_zone),
             BenefitsPlugin(
                 member_facts=provide_member_facts,
                 directory=provide_benefits_directory,

@@ -65,8 +65,15 @@ def _drop_closed_connections(engine: AsyncEngine) -> None:
 
 
 def make_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = True
+    url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = False
 ) -> AsyncEngine:
+    """The process's engine. Without ``pre_ping`` (the default) a connection is not tested on
+    every checkout (on asyncpg that test is BEGIN, a query and ROLLBACK: three round trips per
+    request); a connection that turns out dead fails its request with a 503
+    ``database_unavailable`` and SQLAlchemy then invalidates the whole pool, so after a
+    database restart each worker fails one request, not every one. The redemption hot path
+    speaks asyncpg directly, out of SQLAlchemy's sight: there a connection the server closed
+    is dropped at its next checkout instead (``_drop_closed_connections``)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -88,7 +95,9 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 def sqlalchemy_config(
     settings: Settings, engine: AsyncEngine | None = None
 ) -> SQLAlchemyAsyncConfig:
-    engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = engine or make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
+    )
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
         session_config=AsyncSessionConfig(expire_on_commit=False),

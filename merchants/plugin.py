@@ -8,12 +8,21 @@ the terminal gate (key cache + rate limiter) into it as ``terminal_gate``.
 from __future__ import annotations
 
 from click import Group
+from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.plugins import CLIPlugin, InitPluginProtocol
 
 from merchants.auth import GATE_STATE_KEY, TerminalGate, provide_terminal
 from merchants.config import MerchantConfig
+from merchants.wiring import STATE_KEY
+
+
+async def _flush_scan_log(app: Litestar) -> None:
+    """Write the scan-log rows still queued in this worker before it exits."""
+    services = app.state.get(STATE_KEY)
+    if services is not None and services.scan_log is not None:
+        await services.scan_log.close()
 
 
 class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
@@ -28,6 +37,7 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
         state[GATE_STATE_KEY] = TerminalGate(config, state.get("redis"))
         app_config.route_handlers.extend(route_handlers())
         app_config.dependencies.setdefault("terminal", Provide(provide_terminal))
+        app_config.on_shutdown.append(_flush_scan_log)
         return app_config
 
     def on_cli_init(self, cli: Group) -> None:

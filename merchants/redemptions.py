@@ -66,6 +66,7 @@ from merchants.models import ReversalRequest
 from merchants.scanning import (
     is_static,
     merchant_context,
+    read_only,
     static_refusing,
     verify,
     verify_member,
@@ -150,7 +151,9 @@ async def redeem_at_terminal(
 ) -> Redeemed:
     key = check_idempotency_key(idempotency_key)
     now = services.clock()
-    await _begin(session)
+    # The reads before the engine's transaction (retry probe, card, member) need none of
+    # their own: the engine re-checks what matters under its counters' locks.
+    await read_only(session)
     prior = await find_redemption(session, merchant_id=terminal.merchant_id, idempotency_key=key)
     if prior is not None:
         return await _retry(session, services, terminal, key, req, prior)
@@ -161,8 +164,8 @@ async def redeem_at_terminal(
         await _check_static(session, services, card, member, req.program_id)
     else:
         token_id = card.token_id
-    # The engine runs (and commits) its own transaction; end ours (it may hold the terminal
-    # key's last-used stamp) so that the engine can take its fast path.
+    # The engine runs (and commits) its own transaction; end the session's (it may hold the
+    # terminal key's last-used stamp) so that the engine can take its fast path.
     await session.commit()
     owner = f"{terminal.merchant_id.hex}:{key}".encode()
     if token_id is not None:
@@ -233,6 +236,7 @@ async def _retry(
     )
     if not same_code:
         raise IdempotencyConflict(idempotency_key=key)
+    await session.commit()  # as in redeem_at_terminal: the engine opens its own transaction
     try:
         result = await redeem(
             session,

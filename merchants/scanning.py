@@ -14,11 +14,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
-from uuid_utils.compat import uuid7
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from benefits.facts import MemberFacts, MerchantContext
 from benefits.service import ProgramQuote, list_programs, quote, redact_for_merchant
@@ -37,10 +36,9 @@ from cardsvc.orgs.models import Org
 from merchants.auth import TerminalContext
 from merchants.contract_errors import MemberInactive, from_card
 from merchants.models import ScanLog
+from merchants.scanlog import ScanLogWriter
 from merchants.wiring import RedeemServices
 
-_SCAN_LOG = insert(ScanLog.__table__)
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 _FACT_COLS = (
     Member.status,
     Member.org_path,
@@ -164,8 +162,9 @@ class ScanResult:
     # (program id, code, name, error code): in scope here but not usable now
 
 
-async def log_scan(
+def log_scan(
     session: AsyncSession,
+    services: RedeemServices,
     terminal: TerminalContext,
     at: datetime,
     result: str,
@@ -173,27 +172,28 @@ async def log_scan(
     card_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    scan_id = uuid7()
-    conn = await session.connection()
-    if conn.dialect.name == "postgresql":
-        # A scan-log row is a log line, not money: its transaction need not wait for the WAL
-        # flush (a crash may lose the last few rows, never a redemption). This halves the
-        # flushes per scan + redeem, which is what bounds them on PostgreSQL.
-        await conn.execute(_ASYNC_COMMIT)
-    await conn.execute(
-        _SCAN_LOG,
-        {
-            "id": scan_id,
-            "merchant_id": terminal.merchant_id,
-            "store_id": terminal.store_id,
-            "terminal_id": terminal.terminal_id,
-            "card_id": card_id,
-            "member_id": member_id,
-            "at": at,
-            "result": result[:32],
-        },
+    """Queue the scan's log row (written in a batch off the request path: scanlog.py)."""
+    if services.scan_log is None:
+        services.scan_log = ScanLogWriter(cast(AsyncEngine, session.bind))
+    return services.scan_log.add(
+        merchant_id=terminal.merchant_id,
+        store_id=terminal.store_id,
+        terminal_id=terminal.terminal_id,
+        at=at,
+        result=result,
+        card_id=card_id,
+        member_id=member_id,
     )
-    return scan_id
+
+
+async def read_only(session: AsyncSession) -> None:
+    """Run the request's reads without a transaction (no BEGIN/COMMIT round trips).
+
+    A scan only reads, and each of its reads stands alone (the card, then the quote); the
+    redemption re-checks everything in its own transaction.
+    """
+    if not session.in_transaction():
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 async def scan(
@@ -207,6 +207,7 @@ async def scan(
 ) -> ScanResult:
     now = services.clock()
     card: VerifiedCard | None = None
+    await read_only(session)
     try:
         card, row = await verify_with_row(session, services, code, now, _CARD_MEMBER_NAMED)
         member = _facts(card.member_id, row)
@@ -221,17 +222,15 @@ async def scan(
             )
         )
     except AppError as exc:
-        # The refusal is logged too (and committed: the request's own transaction is rolled
-        # back on an error response).
-        await log_scan(
+        log_scan(
             session,
+            services,
             terminal,
             now,
             exc.code,
             card_id=card.card_id if card else None,
             member_id=card.member_id if card else None,
         )
-        await session.commit()
         raise
     applicable = list(q.applicable)
     unavailable = [
@@ -245,8 +244,8 @@ async def scan(
         for p in [p for p in applicable if p.program_id in refusing]:
             applicable.remove(p)
             unavailable.append((p.program_id, p.code, p.name, "static_token_refused"))
-    scan_id = await log_scan(
-        session, terminal, now, "ok", card_id=card.card_id, member_id=card.member_id
+    scan_id = log_scan(
+        session, services, terminal, now, "ok", card_id=card.card_id, member_id=card.member_id
     )
     return ScanResult(
         scan_id=scan_id,

@@ -18,6 +18,7 @@ from litestar.datastructures import State
 
 from cardsvc.cards.keys import KeyRing
 from cardsvc.kv import KV, RateLimiter, make_kv
+from merchants.scanlog import ScanLogWriter
 
 logger = logging.getLogger("unioncard.merchants")
 
@@ -26,6 +27,7 @@ REVERSAL_WINDOW_SECONDS = 24 * 3600
 STATIC_CARD_REDEMPTIONS_PER_HOUR = 10
 SCAN_LOG_RETENTION_DAYS = 90
 CLOCK_SKEW_SECONDS = 30
+SCAN_LOG_FLUSH_MS = 200
 
 
 def utc_now() -> datetime:
@@ -44,6 +46,8 @@ class RedeemServices:
     # The clock of every decision (token validity, redemption time, reversal window); tests
     # move it instead of sleeping.
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Set on first use from the request's engine when the app state has none.
+    scan_log: ScanLogWriter | None = None
 
 
 def _setting(settings: Any, name: str, default: Any) -> Any:
@@ -63,6 +67,8 @@ def services_of(state: State) -> RedeemServices:
     if kv is None:
         kv = make_kv(state.get("redis"))
     limiter = state.get("limiter") or RateLimiter(kv)
+    engine = state.get("engine")
+    flush_ms = int(_setting(settings, "scan_log_flush_ms", SCAN_LOG_FLUSH_MS))
     services = RedeemServices(
         keyring=keyring,
         kv=kv,
@@ -75,6 +81,7 @@ def services_of(state: State) -> RedeemServices:
         static_per_hour=int(
             _setting(settings, "static_card_redemptions_per_hour", STATIC_CARD_REDEMPTIONS_PER_HOUR)
         ),
+        scan_log=ScanLogWriter(engine, interval=flush_ms / 1000) if engine is not None else None,
     )
     state[STATE_KEY] = services
     return services

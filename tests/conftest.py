@@ -56,12 +56,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and ("postgres" in report.keywords or "redis" in report.keywords):
+    if report.skipped and any(k in report.keywords for k in ("postgres", "redis", "browser")):
         _service_skips.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """CI: a PostgreSQL/Redis test that skipped is a failure, not a pass."""
+    """CI: a PostgreSQL, Redis or browser test that skipped is a failure, not a pass."""
     if REQUIRE_SERVICES and _service_skips:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -7,6 +7,7 @@ module (``from tests.merchants.pos import pos_fixture``) to use it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from cardsvc.cards.service import (
 from cardsvc.db import make_sessionmaker
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
+from merchants.models import ScanLog
 from merchants.wiring import RedeemServices, services_of
 
 ROOT_ORG = "HB"
@@ -150,3 +152,15 @@ async def pos_fixture(engine: AsyncEngine, app: Litestar, demo: dict[str, Any]) 
 def later(seconds: float) -> Any:
     """A clock ``seconds`` ahead of the real one (for ``services.clock``)."""
     return lambda: datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+async def scan_log(engine: AsyncEngine, expect: int, within: float = 5.0) -> list[ScanLog]:
+    """The scan-log rows once ``expect`` of them are written (the app writes them in batches,
+    off the request path, within ``UNIONCARD_SCAN_LOG_FLUSH_MS``)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        async with make_sessionmaker(engine)() as session:
+            rows = list((await session.scalars(select(ScanLog).order_by(ScanLog.at))).all())
+        if len(rows) >= expect or asyncio.get_running_loop().time() > deadline:
+            return rows
+        await asyncio.sleep(0.05)

@@ -13,7 +13,7 @@ from typing import Any
 from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from benefits.service import merchant_settlement
 from cardsvc.app import create_app
@@ -24,7 +24,7 @@ from merchants.cli import merchants_group
 from merchants.models import ScanLog
 from merchants.settlement import month_bounds
 from tests.merchants.conftest import login, standalone_app
-from tests.merchants.pos import Pos, later, pos_fixture  # noqa: F401 (fixture)
+from tests.merchants.pos import Pos, later, pos_fixture, scan_log  # noqa: F401 (fixture)
 
 Client = AsyncTestClient[Litestar]
 
@@ -247,8 +247,7 @@ async def test_purge_scans_command(client: Client, pos: Pos, settings: Settings)
     pos.services.clock = later(-100 * 86400)  # a scan 100 days ago
     r = await client.post("/api/v1/scans", json={"code": "garbage"}, headers=pos.headers(t))
     assert r.status_code == 422
-    async with make_sessionmaker(pos.engine)() as session:
-        assert await session.scalar(select(func.count()).select_from(ScanLog)) == 2
+    assert len(await scan_log(pos.engine, 2)) == 2
     result = await asyncio.to_thread(
         CliRunner().invoke,
         merchants_group,

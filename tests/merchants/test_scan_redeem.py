@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 
 from benefits.models import Redemption
 from cardsvc.db import make_sessionmaker
-from merchants.models import ScanLog
-from tests.merchants.pos import Pos, pos_fixture  # noqa: F401 (fixture)
+from tests.merchants.pos import Pos, pos_fixture, scan_log  # noqa: F401 (fixture)
 
 Client = AsyncTestClient[Litestar]
 
@@ -46,8 +45,7 @@ async def test_scan_shows_masked_member_and_applicable_benefits(client: Client, 
     assert b["benefit"] == {"discount_fen": 880, "payable_fen": 7920, "units": 1, "subsidy_fen": 0}
     assert b["remaining"][0]["left"] == 4 and b["remaining"][0]["period"] == "month"
     assert "categories" not in r.text and "hardship" not in r.text
-    async with make_sessionmaker(pos.engine)() as session:
-        log = (await session.scalars(select(ScanLog))).all()
+    log = await scan_log(pos.engine, 1)
     assert [(str(x.id), x.member_id, x.result) for x in log] == [(body["scan_id"], mid, "ok")]
     assert str(log[0].store_id) == t["store_id"] and str(log[0].terminal_id) == t["terminal_id"]
 
