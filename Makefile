@@ -76,8 +76,10 @@ lock: install
 	$(BIN)/pip-compile --quiet --upgrade --extra test --strip-extras --no-emit-index-url \
 	  --no-emit-find-links --no-emit-trusted-host -o requirements.lock pyproject.toml
 
+# Every bench/*.py, then one table of figures beside their same-run baselines (bench/all.py).
+# The soak runs 10 minutes: make bench BENCH_ARGS='--soak-seconds 60' for a shorter one.
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

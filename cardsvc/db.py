@@ -17,6 +17,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from cardsvc.settings import Settings
@@ -48,6 +49,21 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _drop_closed_connections(engine: AsyncEngine) -> None:
+    """At checkout, replace a pooled asyncpg connection whose socket the server closed.
+
+    A local flag, no round trip: it catches backends ended by a restart, a failover or
+    ``pg_terminate_backend`` while idle, with or without ``pool_pre_ping`` (which also catches
+    silently dead peers, for one round trip per checkout). The pool retries with a fresh one.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        is_closed = getattr(getattr(dbapi_conn, "driver_connection", None), "is_closed", None)
+        if is_closed is not None and is_closed():
+            raise DisconnectionError("connection closed by the server")
+
+
 def make_engine(
     url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = False
 ) -> AsyncEngine:
@@ -55,7 +71,9 @@ def make_engine(
     every checkout (on asyncpg that test is BEGIN, a query and ROLLBACK: three round trips per
     request); a connection that turns out dead fails its request with a 503
     ``database_unavailable`` and SQLAlchemy then invalidates the whole pool, so after a
-    database restart each worker fails one request, not every one."""
+    database restart each worker fails one request, not every one. The redemption hot path
+    speaks asyncpg directly, out of SQLAlchemy's sight: there a connection the server closed
+    is dropped at its next checkout instead (``_drop_closed_connections``)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -63,9 +81,11 @@ def make_engine(
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _sqlite_pragmas(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
     )
+    _drop_closed_connections(engine)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:

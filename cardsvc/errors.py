@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from asyncpg.exceptions import (
+    ConnectionDoesNotExistError,
+    OperatorInterventionError,
+    PostgresConnectionError,
+)
+from asyncpg.exceptions import InterfaceError as AsyncpgInterfaceError
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -26,8 +32,12 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from cardsvc.kv import KVUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("unioncard.errors")
@@ -247,6 +257,38 @@ def _db_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> 
     )
 
 
+def _store_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Redis down: sessions and one-time codes cannot be read. Terminal requests do not get
+    here (their rate limit and code burn degrade in-process); staff and member ones answer
+    503 until it is back."""
+    logger.warning("session store unavailable: %s", exc)
+    return problem_response(
+        request,
+        ServiceUnavailable(
+            "session_store_unavailable",
+            "会话服务暂时不可用,请稍后重试",
+            "Session store temporarily unavailable, retry later",
+            headers={"Retry-After": "2"},
+        ),
+    )
+
+
+_LOST = (ConnectionDoesNotExistError, PostgresConnectionError, OperatorInterventionError, OSError)
+
+
+def _asyncpg_interface_handler(
+    request: Request[Any, Any, Any], exc: AsyncpgInterfaceError
+) -> Response[Any]:
+    """asyncpg's client-side errors: a lost connection (often reported by a transaction's
+    ``__aexit__`` while the server's error is the context) is 503; anything else is a bug."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _LOST) or "connection is closed" in str(seen):
+            return _db_unavailable_handler(request, exc)
+        seen = seen.__cause__ or seen.__context__
+    return _internal_handler(request, exc)
+
+
 def _db_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     if isinstance(exc, IntegrityError):
         # A uniqueness race the domain code did not pre-empt: still the client's conflict.
@@ -289,6 +331,14 @@ exception_handlers: dict[Any, Any] = {
     HTTPException: _http_handler,
     PoolTimeoutError: _db_unavailable_handler,
     OSError: _db_unavailable_handler,
+    # The redemption hot path speaks asyncpg directly: its connection errors are not wrapped.
+    PostgresConnectionError: _db_unavailable_handler,  # SQLSTATE class 08
+    OperatorInterventionError: _db_unavailable_handler,  # class 57: admin shutdown, cancel
+    ConnectionDoesNotExistError: _db_unavailable_handler,  # closed in the middle of a query
+    AsyncpgInterfaceError: _asyncpg_interface_handler,
+    RedisConnectionError: _store_unavailable_handler,
+    RedisTimeoutError: _store_unavailable_handler,
+    KVUnavailable: _store_unavailable_handler,
     DBAPIError: _db_error_handler,
     Exception: _internal_handler,
 }
