@@ -1,0 +1,52 @@
+"""The shop till in Chromium: sign in with the terminal key, scan with a keyboard-wedge
+scanner, redeem, see what is left; the quota, expired, replayed and rate-limited messages."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Live, shot
+from tests.browser.shop_helpers import Member, member_phone, sign_in_till, terminal, wedge_scan
+
+
+def test_wedge_scan_redeem_then_quota_message(live: Live, page: Page) -> None:
+    """Issue flow 2: the cashier types the member's code as a wedge scanner would, redeems,
+    and the member has one fewer left; past the limit the quota message shows in Chinese."""
+    member = Member(live, member_phone(live))
+    # The member's own figure before: 2 cinema tickets a month.
+    assert member.left("YC-CINEMA", "monthly_tickets") == 2
+    sign_in_till(page, live, terminal(live, "cinema")["key"])
+    shot(page, "shop-scan-empty")
+
+    wedge_scan(page, member.token(), amount="45")
+    benefit = page.locator(".shop-benefit[data-program='YC-CINEMA']")
+    expect(benefit).to_be_visible()
+    expect(benefit.locator("[data-policy='monthly_tickets'] .left")).to_have_text("2 份")
+    expect(page.locator(".shop-member .shop-name")).to_contain_text("*")
+    expect(page.get_by_label("会员卡码")).to_be_focused()  # ready for the next scan
+    shot(page, "shop-scan-result")
+
+    benefit.get_by_role("button", name="核销 · 职工观影补贴").click()
+    done = page.locator(".shop-done")
+    expect(done).to_contain_text("核销成功")
+    expect(done.locator("[data-policy='monthly_tickets'] .left")).to_have_text("1 份")
+    expect(done).to_contain_text("¥20.00")  # the subsidy of one ticket
+    expect(page.get_by_label("会员卡码")).to_be_focused()
+    shot(page, "shop-redeem-done")
+    # The member's benefits page is being built by another helper (pages-member); until it
+    # lands, "one fewer left" is checked through the JSON API it will show (lead: switch this
+    # to the /m/ page when merged).
+    assert member.left("YC-CINEMA", "monthly_tickets") == 1
+
+    # A new code; two tickets when one is left: refused with the quota message, in Chinese.
+    wedge_scan(page, member.token(), amount="90")
+    benefit = page.locator(".shop-benefit[data-program='YC-CINEMA']")
+    expect(benefit.locator("[data-policy='monthly_tickets'] .left")).to_have_text("1 份")
+    benefit.get_by_label("数量").fill("2")
+    benefit.get_by_role("button", name="核销 · 职工观影补贴").click()
+    flash = page.locator("#flash")
+    expect(flash).to_contain_text("额度已用完")
+    expect(flash.locator("[data-code='quota_exhausted']")).to_be_visible()
+    shot(page, "shop-quota-exhausted")
+    assert member.left("YC-CINEMA", "monthly_tickets") == 1
+    member.close()
