@@ -67,3 +67,36 @@ def wedge_scan(page: Page, code: str, amount: str = "") -> None:
         page.get_by_label("会员卡码").focus()
     page.keyboard.type(code, delay=0)
     page.keyboard.press("Enter")
+
+
+class Staff:
+    """A demo staff member signed in through the staff API (to revoke keys, suspend)."""
+
+    def __init__(self, live: Live, username: str = "yc.merchants") -> None:
+        login = next(s for s in live.demo["staff"] if s["username"] == username)
+        self.client = httpx.Client(base_url=live.url, timeout=10)
+        r = self.client.post(
+            "/api/v1/staff/session",
+            json={"username": login["username"], "password": login["password"]},
+        )
+        r.raise_for_status()
+        self.client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = self.client.post(path, json=body)
+        assert r.status_code < 300, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    def get(self, path: str) -> dict[str, Any]:
+        r = self.client.get(path)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def redeem_button(page: Page, program: str = "YC-CINEMA") -> Any:
+    return page.locator(f".shop-benefit[data-program='{program}']").get_by_role(
+        "button", name=re.compile("^核销")
+    )
