@@ -62,9 +62,11 @@ def sign_in_till(page: Page, live: Live, key: str) -> None:
 
 def wedge_scan(page: Page, code: str, amount: str = "") -> None:
     """What a keyboard-wedge scanner does: the code typed into the focused input, then Enter."""
+    wedge = page.get_by_label("会员卡码")
+    expect(wedge).to_be_focused()  # the page is ready for the next scan (after any result)
     if amount:
         page.get_by_label("消费金额(元,可先填)").fill(amount)
-        page.get_by_label("会员卡码").focus()
+        wedge.focus()
     page.keyboard.type(code, delay=0)
     page.keyboard.press("Enter")
 

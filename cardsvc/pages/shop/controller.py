@@ -396,6 +396,7 @@ class ShopController(Controller):
                 )
             ],
         )
-        return Template(
-            "shop/_void_done.html", context=_context(shop, row=row, replayed=done.replayed)
+        ctx = _context(
+            shop, row=row, replayed=done.replayed, in_result=field(form, "view") == "result"
         )
+        return Template("shop/_void_done.html", context=ctx)

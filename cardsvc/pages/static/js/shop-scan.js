@@ -10,12 +10,13 @@
 
   // --- the wedge input: always ready for the next scan ------------------------------------
   // A keyboard-wedge scanner types the code and presses Enter into whatever has focus, so
-  // after every result (or error) the focus goes back to the code input, emptied.
+  // after every result (or error) the focus goes back to the code input. It is emptied when
+  // its code is sent (htmx has read the form by then), never later: the next scan may
+  // already be arriving.
   function focusWedge() {
     var input = $("f-code");
-    if (!input) return;
-    input.value = "";
-    input.focus();
+    // Without scrolling: on a phone the result is below the input and must stay in view.
+    if (input && document.activeElement !== input) input.focus({ preventScroll: true });
   }
   shop.focusWedge = focusWedge;
 
@@ -28,12 +29,20 @@
     if (!fromShopForm(evt)) return;
     var flash = $("flash");
     if (flash) flash.innerHTML = ""; // an old message must not stand next to a new result
+    var input = $("f-code");
+    if (input && evt.detail.elt.id === "scan-form") input.value = "";
   });
+
+  function failed(evt) {
+    // app.js swaps problem details in (isError = false), so "successful" cannot tell.
+    var xhr = evt.detail && evt.detail.xhr;
+    return !xhr || xhr.status >= 400 || !evt.detail.successful;
+  }
 
   document.addEventListener("htmx:afterRequest", function (evt) {
     // A refused scan must not leave the previous member's benefits on screen.
     var elt = evt.detail && evt.detail.elt;
-    if (!evt.detail.successful && elt && elt.id === "scan-form") {
+    if (elt && elt.id === "scan-form" && failed(evt)) {
       var result = $("result");
       if (result) result.innerHTML = "";
       focusWedge();
@@ -41,21 +50,33 @@
   });
 
   // After every swap (a scan's benefits, a redemption, a void, an error message in #flash).
-  // Listened to on the swapped target, which stays in the page: a redeem form that was
-  // replaced by its result no longer bubbles its own events up to the document.
+  // Listened to on the swapped-in content, which is in the page: a redeem or void form that
+  // was replaced by its answer no longer bubbles its own events up to the document.
   document.addEventListener("htmx:afterSettle", function (evt) {
-    var target = evt.detail && evt.detail.target;
-    if (!target || !target.closest || !target.closest("#main")) return;
-    if (target.id === "result" && target.querySelector(".shop-done")) {
-      var amount = $("f-amount");
-      if (amount) amount.value = "";
+    var el = evt.target;
+    if (!el || !el.closest || !el.closest("#main")) return;
+    var result = $("result");
+    if (result && result.contains(el)) {
+      if (result.querySelector(".shop-done")) {
+        var amount = $("f-amount");
+        if (amount) amount.value = "";
+      }
+      // One column (a phone): bring the answer into view; the input keeps the focus.
+      var rect = result.getBoundingClientRect();
+      if (rect.top > window.innerHeight * 0.6 || rect.top < 0) {
+        result.scrollIntoView({ block: "start" });
+      }
     }
     focusWedge();
   });
 
   // Escape anywhere: back to the scanner input.
   document.addEventListener("keydown", function (evt) {
-    if (evt.key === "Escape") focusWedge();
+    if (evt.key === "Escape") {
+      var input = $("f-code");
+      if (input) input.value = "";
+      focusWedge();
+    }
   });
 
   // --- decoding with zxing-wasm -------------------------------------------------------------
