@@ -3,10 +3,20 @@ scanner, redeem, see what is left; the quota, expired, replayed and rate-limited
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import re
+from typing import Any
+
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Live, shot
-from tests.browser.shop_helpers import Member, member_phone, sign_in_till, terminal, wedge_scan
+from tests.browser.shop_helpers import (
+    Member,
+    member_phone,
+    redeem_button,
+    sign_in_till,
+    terminal,
+    wedge_scan,
+)
 
 
 def test_wedge_scan_redeem_then_quota_message(live: Live, page: Page) -> None:
@@ -49,4 +59,29 @@ def test_wedge_scan_redeem_then_quota_message(live: Live, page: Page) -> None:
     expect(flash.locator("[data-code='quota_exhausted']")).to_be_visible()
     shot(page, "shop-quota-exhausted")
     assert member.left("YC-CINEMA", "monthly_tickets") == 1
+    member.close()
+
+
+def test_without_javascript_the_forms_still_work(
+    live: Live, browser: Browser, browser_context_args: dict[str, Any]
+) -> None:
+    """Plain form posts (no htmx): whole pages come back, the CSRF token rides in the form."""
+    context = browser.new_context(**browser_context_args, java_script_enabled=False)
+    page = context.new_page()
+    member = Member(live, member_phone(live, 3))
+    page.goto(live.url + "/shop/login")
+    page.get_by_label("终端密钥").fill(terminal(live, "cinema")["key"])
+    page.get_by_role("button", name="登录").click()
+    page.get_by_label("会员卡码").fill(member.token())
+    page.get_by_label("消费金额(元,可先填)").fill("45")
+    page.get_by_role("button", name="查询权益").click()
+    redeem_button(page).click()
+    expect(page.locator(".shop-done")).to_contain_text("核销成功")
+    assert member.left("YC-CINEMA", "monthly_tickets") == 1
+    page.get_by_text("撤销这笔核销").click()
+    page.get_by_role("button", name="确认撤销").click()
+    expect(page).to_have_url(re.compile(r"/shop/today$"))
+    expect(page.locator(".shop-item .badge.err")).to_have_text("已撤销")
+    assert member.left("YC-CINEMA", "monthly_tickets") == 2
+    context.close()
     member.close()
