@@ -55,10 +55,22 @@ def test_wedge_scan_redeem_then_quota_message(live: Live, page: Page) -> None:
     benefit.get_by_label("数量").fill("2")
     benefit.get_by_role("button", name="核销 · 职工观影补贴").click()
     flash = page.locator("#flash")
-    expect(flash).to_contain_text("额度已用完")
+    expect(flash).to_contain_text("本期额度不足:每人本月限 2 份,本次需要 2 份")
     expect(flash.locator("[data-code='quota_exhausted']")).to_be_visible()
     shot(page, "shop-quota-exhausted")
     assert member.left("YC-CINEMA", "monthly_tickets") == 1
+
+    # The last ticket (the same form, one ticket), then a new scan: the programme is listed
+    # as not usable, with the reason a cashier may tell.
+    benefit.get_by_label("数量").fill("1")
+    benefit.get_by_role("button", name="核销 · 职工观影补贴").click()
+    expect(page.locator(".shop-done")).to_contain_text("核销成功")
+    assert member.left("YC-CINEMA", "monthly_tickets") == 0
+    wedge_scan(page, member.token())
+    unavailable = page.locator(".shop-unavailable [data-program='YC-CINEMA']")
+    expect(unavailable).to_contain_text("本期额度已用完")
+    expect(page.locator(".shop-benefit")).to_have_count(0)
+    shot(page, "shop-scan-nothing-left")
     member.close()
 
 

@@ -143,6 +143,70 @@ async def _rows(
     return out
 
 
+_PERIODS = {
+    "day": ("今日", "today"),
+    "week": ("本周", "this week"),
+    "month": ("本月", "this month"),
+    "year": ("本年", "this year"),
+    "lifetime": ("累计", "in total"),
+}
+
+
+def _quantity(metric: str, n: int) -> tuple[str, str]:
+    if metric == "units":
+        return f"{n} 份", f"{n} unit{'s' if n != 1 else ''}"
+    if metric == "count":
+        return f"{n} 次", f"{n} time{'s' if n != 1 else ''}"
+    yuan = f"¥{n // 100:,}.{n % 100:02d}"
+    return yuan, yuan
+
+
+_SCOPES = {
+    "member": ("每人", "per member"),
+    "member_merchant": ("每人在本店", "per member at this store"),
+    "merchant": ("本店", "for this store"),
+    "program": ("项目", "for the programme"),
+}
+
+
+def _for_cashier(exc: AppError, units: int) -> AppError:
+    """The engine's quota refusal names the rule's key (``规则 monthly_tickets``); a cashier
+    needs the limit against what was asked. Same code, status and details otherwise."""
+    if exc.code != "quota_exhausted":
+        return exc
+    detail = next(
+        (
+            r.get("detail")
+            for r in exc.extra.get("reasons") or []
+            if isinstance(r, dict) and r.get("code") == "quota_exhausted" and r.get("detail")
+        ),
+        None,
+    )
+    zh, en = "本期额度已用完", "The quota for this period is used up"
+    if isinstance(detail, dict) and isinstance(detail.get("limit"), int):
+        metric = str(detail.get("metric", "count"))
+        need = units if metric == "units" else 1
+        if metric == "units" and need > 1:
+            zh, en = "本期额度不足", "Not enough quota left this period"
+        period_zh, period_en = _PERIODS.get(str(detail.get("period")), ("本期", "this period"))
+        scope_zh, scope_en = _SCOPES.get(str(detail.get("scope")), ("", ""))
+        limit_zh, limit_en = _quantity(metric, detail["limit"])
+        zh += f":{scope_zh}{period_zh}限 {limit_zh}"
+        en += f" (at most {limit_en} {scope_en} {period_en}"
+        if isinstance(detail.get("remaining"), int):
+            left_zh, left_en = _quantity(metric, detail["remaining"])
+            zh += f",剩余 {left_zh}"
+            en += f", {left_en} left"
+        en += ")"
+        if metric in ("units", "count"):
+            need_zh, need_en = _quantity(metric, need)
+            zh += f",本次需要 {need_zh}"
+            en += f"; {need_en} asked"
+    return AppError(
+        exc.code, zh, en, status=exc.status, errors=exc.errors, headers=exc.headers, **exc.extra
+    )
+
+
 def _context(shop: Shop, **extra: Any) -> dict[str, Any]:
     return {
         "terminal": shop.terminal,
@@ -279,13 +343,16 @@ class ShopController(Controller):
         units = units_of(field(form, "units"))
         key = idempotency_key_of(field(form, "idem"))
         services = services_of(state)
-        done = await redeem_at_terminal(
-            db_session,
-            services,
-            shop.terminal,
-            idempotency_key=key,
-            req=RedeemRequest(code, program_id, amount, units),
-        )
+        try:
+            done = await redeem_at_terminal(
+                db_session,
+                services,
+                shop.terminal,
+                idempotency_key=key,
+                req=RedeemRequest(code, program_id, amount, units),
+            )
+        except AppError as exc:
+            raise _for_cashier(exc, units) from None
         out = redemption_out(done)
         line = done.result.lines[0]
         row = Row(
