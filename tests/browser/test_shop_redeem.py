@@ -150,6 +150,13 @@ def test_expired_replayed_and_rate_limited_codes_in_chinese(live: Live, page: Pa
     member.close()
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button, video, summary')]
+  .filter(el => el.type !== 'hidden')
+  .filter(el => !((el.labels && el.labels.length) || el.getAttribute('aria-label')
+                  || el.getAttribute('aria-labelledby') || el.textContent.trim()))
+  .map(el => el.outerHTML.slice(0, 80))"""
+
+
 def test_the_till_fits_a_360px_phone(live: Live, page: Page) -> None:
     page.set_viewport_size({"width": 360, "height": 740})
     member = Member(live, member_phone(live))
@@ -161,6 +168,7 @@ def test_the_till_fits_a_360px_phone(live: Live, page: Page) -> None:
     wedge_scan(page, member.token(), amount="45")
     expect(page.locator(".shop-benefit")).to_be_visible()
     assert no_horizontal_scroll(page)
+    assert page.evaluate(UNLABELLED) == []  # every control has an accessible name
     shot(page, "shop-scan-result-360")
     redeem_button(page).click()
     expect(page.locator(".shop-done")).to_be_visible()
@@ -169,5 +177,6 @@ def test_the_till_fits_a_360px_phone(live: Live, page: Page) -> None:
     page.goto(live.url + "/shop/today")
     expect(page.locator(".shop-item")).to_have_count(1)
     assert no_horizontal_scroll(page)
+    assert page.evaluate(UNLABELLED) == []
     shot(page, "shop-today-360")
     member.close()
