@@ -38,6 +38,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
             if not Path(CHROMIUM).exists():
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} not installed"))
+    # Last: Playwright's sync API leaves an event loop running on this thread for the rest of
+    # the session, and every later test that calls asyncio.run() would fail.
+    items.sort(key=lambda item: here in Path(str(item.fspath)).parents)
 
 
 @pytest.fixture(scope="session")
