@@ -1,0 +1,14 @@
+"""The staff console (/console/): thin page controllers over the staff domain functions.
+
+Each section is a small module with one controller; ``CONSOLE_CONTROLLERS`` is what the pages
+plugin mounts. Handlers take the same ``staff`` dependency as the JSON API (so subtree scoping,
+CSRF on mutations and auditing hold) and call the same domain functions, rendering HTML.
+"""
+
+from __future__ import annotations
+
+from cardsvc.pages.console.approvals import ApprovalPages
+from cardsvc.pages.console.auth import SignInPages
+from cardsvc.pages.console.dashboard import DashboardPages
+
+CONSOLE_CONTROLLERS: list[type] = [SignInPages, DashboardPages, ApprovalPages]
