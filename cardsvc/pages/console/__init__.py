@@ -10,5 +10,6 @@ from __future__ import annotations
 from cardsvc.pages.console.approvals import ApprovalPages
 from cardsvc.pages.console.auth import SignInPages
 from cardsvc.pages.console.dashboard import DashboardPages
+from cardsvc.pages.console.programmes import ProgrammePages
 
-CONSOLE_CONTROLLERS: list[type] = [SignInPages, DashboardPages, ApprovalPages]
+CONSOLE_CONTROLLERS: list[type] = [SignInPages, DashboardPages, ApprovalPages, ProgrammePages]
