@@ -15,16 +15,9 @@ from cardsvc.cards.published import STATUS_LIST_PATH
 from cardsvc.cards.verify import verify
 from cardsvc.membership.service import PRIVACY_VERSION
 from tests.browser.conftest import Live, shot
-from tests.browser.console_support import sign_in
+from tests.browser.console_support import resident_id, sign_in
 
 WORKER_PHONE = "13900001234"
-
-
-def _resident_id(body17: str) -> str:
-    """A resident ID number with its GB 11643 check character."""
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights, strict=True)) % 11]
-    return body17 + check
 
 
 def test_wrong_password_is_shown_on_the_form(live: Live, page: Page) -> None:
@@ -66,7 +59,7 @@ def test_flow1_worker_applies_officer_approves_card_qr_verifies(live: Live, page
         "/api/v1/me/applications",
         json={
             "name": "骑手测试",
-            "id_number": _resident_id("42050219950505123"),
+            "id_number": resident_id("42050219950505123"),
             "org_id": unions[0]["id"],
             "consent": True,
             "privacy_version": PRIVACY_VERSION,

@@ -11,5 +11,12 @@ from cardsvc.pages.console.approvals import ApprovalPages
 from cardsvc.pages.console.auth import SignInPages
 from cardsvc.pages.console.dashboard import DashboardPages
 from cardsvc.pages.console.programmes import ProgrammePages
+from cardsvc.pages.console.roster import RosterPages
 
-CONSOLE_CONTROLLERS: list[type] = [SignInPages, DashboardPages, ApprovalPages, ProgrammePages]
+CONSOLE_CONTROLLERS: list[type] = [
+    SignInPages,
+    DashboardPages,
+    ApprovalPages,
+    ProgrammePages,
+    RosterPages,
+]
