@@ -10,6 +10,8 @@ from __future__ import annotations
 from cardsvc.pages.console.approvals import ApprovalPages
 from cardsvc.pages.console.auth import SignInPages
 from cardsvc.pages.console.dashboard import DashboardPages
+from cardsvc.pages.console.members import MemberPages
+from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programmes import ProgrammePages
 from cardsvc.pages.console.roster import RosterPages
 
@@ -19,4 +21,6 @@ CONSOLE_CONTROLLERS: list[type] = [
     ApprovalPages,
     ProgrammePages,
     RosterPages,
+    MemberPages,
+    OrgPages,
 ]
