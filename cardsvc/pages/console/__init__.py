@@ -11,6 +11,7 @@ from cardsvc.pages.console.approvals import ApprovalPages
 from cardsvc.pages.console.auth import SignInPages
 from cardsvc.pages.console.dashboard import DashboardPages
 from cardsvc.pages.console.members import MemberPages
+from cardsvc.pages.console.merchants import MerchantPages, TerminalPages
 from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programmes import ProgrammePages
 from cardsvc.pages.console.roster import RosterPages
@@ -23,4 +24,6 @@ CONSOLE_CONTROLLERS: list[type] = [
     RosterPages,
     MemberPages,
     OrgPages,
+    MerchantPages,
+    TerminalPages,
 ]
