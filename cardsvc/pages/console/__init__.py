@@ -8,12 +8,14 @@ CSRF on mutations and auditing hold) and call the same domain functions, renderi
 from __future__ import annotations
 
 from cardsvc.pages.console.approvals import ApprovalPages
+from cardsvc.pages.console.audit import AuditPages
 from cardsvc.pages.console.auth import SignInPages
 from cardsvc.pages.console.dashboard import DashboardPages
 from cardsvc.pages.console.members import MemberPages
 from cardsvc.pages.console.merchants import MerchantPages, TerminalPages
 from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programmes import ProgrammePages
+from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
 
 CONSOLE_CONTROLLERS: list[type] = [
@@ -26,4 +28,6 @@ CONSOLE_CONTROLLERS: list[type] = [
     OrgPages,
     MerchantPages,
     TerminalPages,
+    ReportPages,
+    AuditPages,
 ]
