@@ -11,12 +11,14 @@ from cardsvc.pages.console.approvals import ApprovalPages
 from cardsvc.pages.console.audit import AuditPages
 from cardsvc.pages.console.auth import SignInPages
 from cardsvc.pages.console.dashboard import DashboardPages
+from cardsvc.pages.console.hardship import HardshipPages
 from cardsvc.pages.console.members import MemberPages
 from cardsvc.pages.console.merchants import MerchantPages, TerminalPages
 from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programmes import ProgrammePages
 from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
+from cardsvc.pages.console.service import ServicePages
 
 CONSOLE_CONTROLLERS: list[type] = [
     SignInPages,
@@ -30,4 +32,6 @@ CONSOLE_CONTROLLERS: list[type] = [
     TerminalPages,
     ReportPages,
     AuditPages,
+    ServicePages,
+    HardshipPages,
 ]

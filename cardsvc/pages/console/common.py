@@ -24,6 +24,8 @@ ROLE_LABELS_EN = {
     "benefits_manager": "Benefits manager",
     "merchant_manager": "Merchant manager",
     "auditor": "Auditor (read-only)",
+    "service_agent": "Service agent",
+    "hardship_officer": "Hardship officer",
 }
 
 
@@ -45,6 +47,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("orgs", "/console/orgs", "组织架构", "Union tree", Perm.org_read),
     NavItem("programmes", "/console/programmes", "普惠项目", "Programmes", Perm.benefits_read),
     NavItem("merchants", "/console/merchants", "商户门店", "Merchants", Perm.merchants_read),
+    NavItem("service", "/console/service", "服务申请", "Service requests", Perm.service_handle),
+    NavItem(
+        "hardship", "/console/hardship", "困难职工档案", "Hardship records", Perm.hardship_read
+    ),
     NavItem("reports", "/console/reports", "统计报表", "Reports", Perm.reports_read),
     NavItem("audit", "/console/audit", "审计日志", "Audit log", Perm.audit_read),
 )
@@ -65,7 +71,8 @@ async def csrf_of(request: Request[Any, Any, Any], state: State) -> str:
 
 def roles_text(staff: Principal, request: Request[Any, Any, Any]) -> str:
     en = lang_of(request) == "en"
-    labels = {(ROLE_LABELS_EN if en else ROLE_LABELS_ZH)[g.role] for g in staff.grants}  # type: ignore[index]
+    names: dict[Any, str] = ROLE_LABELS_EN if en else ROLE_LABELS_ZH  # type: ignore[assignment]
+    labels = {names.get(g.role, str(g.role)) for g in staff.grants}
     return "、".join(sorted(labels)) if not en else ", ".join(sorted(labels))
 
 
