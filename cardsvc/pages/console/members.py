@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy import select
@@ -133,14 +133,13 @@ class MemberPages(ConsoleController):
             can_unmask=staff.can(Perm.member_unmask, member.org_path),
         )
 
-    @get("/{member_id:uuid}/identity")
+    @post("/{member_id:uuid}/identity", status_code=200)
     async def identity(
         self, state: State, staff: Principal, db_session: AsyncSession, member_id: uuid.UUID
     ) -> Template:
         """The full ID number and phone, for roles that may unmask; the read is audited.
 
-        A GET that writes an audit row: the reveal itself is the audited event (as in the API);
-        the row commits because the response is a 2xx.
+        A POST (so the CSRF token is checked) that writes the audit row of the reveal.
         """
         member = await get_member(db_session, staff, member_id)
         plain = reveal(db_session, staff, state.cipher, member)

@@ -84,7 +84,7 @@ def _split(text: str) -> list[str]:
     return [p for p in re.split(r"[\s,,、;;]+", text) if p]
 
 
-class _Reader:
+class Reader:
     """Reads form texts into engine values, collecting the fields it cannot read."""
 
     def __init__(self, values: Values) -> None:
@@ -157,7 +157,7 @@ def limit_rows(values: Values) -> int:
 
 def rules_from_values(values: Values) -> tuple[dict[str, Any], list[FieldError]]:
     """The rule JSON the form describes, and the inputs that could not be read as typed."""
-    r = _Reader(values)
+    r = Reader(values)
     zone = r.text("timezone") or "Asia/Shanghai"
     rules: dict[str, Any] = {
         "name": r.text("name"),

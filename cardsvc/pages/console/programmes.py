@@ -427,7 +427,7 @@ class ProgrammePages(ConsoleController):
         program = await get_program(db_session, program_id=program_id)
         ensure_readable(staff, program)
         values = pf.form_values(await request.form())
-        r = pf._Reader(values)
+        r = pf.Reader(values)
         amount = r.decimal("amount", 100)
         units = r.integer("units") or 1
         member_no = r.text("member_no")
