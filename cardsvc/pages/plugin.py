@@ -8,12 +8,13 @@ from litestar.plugins import InitPluginProtocol
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
+from cardsvc.pages.console import CONSOLE_CONTROLLERS
 from cardsvc.pages.home import HomeController
 from cardsvc.pages.shop import ShopController
 from cardsvc.pages.templating import ASSETS_PATH, STATIC, template_config
 
 # Each area adds its controllers here (member /m/, shop /shop/, console /console/).
-PAGE_CONTROLLERS: list[type] = [HomeController, ShopController]
+PAGE_CONTROLLERS: list[type] = [HomeController, ShopController, *CONSOLE_CONTROLLERS]
 
 
 class PagesPlugin(InitPluginProtocol):

@@ -33,14 +33,17 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
+    browser: list[pytest.Item] = []
     for item in items:
         if here in Path(str(item.fspath)).parents:
+            browser.append(item)
             item.add_marker(pytest.mark.browser)
             if not Path(CHROMIUM).exists():
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} not installed"))
-    # Last: Playwright's sync API leaves an event loop running on this thread for the rest of
-    # the session, and every later test that calls asyncio.run() would fail.
-    items.sort(key=lambda item: here in Path(str(item.fspath)).parents)
+    # Last: Playwright's sync API keeps an event loop running on the main thread for the rest
+    # of the session, and any asyncio test after it would fail to start its own loop.
+    chosen = set(map(id, browser))
+    items[:] = [i for i in items if id(i) not in chosen] + browser
 
 
 @pytest.fixture(scope="session")

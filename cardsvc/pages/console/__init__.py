@@ -1,0 +1,37 @@
+"""The staff console (/console/): thin page controllers over the staff domain functions.
+
+Each section is a small module with one controller; ``CONSOLE_CONTROLLERS`` is what the pages
+plugin mounts. Handlers take the same ``staff`` dependency as the JSON API (so subtree scoping,
+CSRF on mutations and auditing hold) and call the same domain functions, rendering HTML.
+"""
+
+from __future__ import annotations
+
+from cardsvc.pages.console.approvals import ApprovalPages
+from cardsvc.pages.console.audit import AuditPages
+from cardsvc.pages.console.auth import SignInPages
+from cardsvc.pages.console.dashboard import DashboardPages
+from cardsvc.pages.console.hardship import HardshipPages
+from cardsvc.pages.console.members import MemberPages
+from cardsvc.pages.console.merchants import MerchantPages, TerminalPages
+from cardsvc.pages.console.orgs import OrgPages
+from cardsvc.pages.console.programmes import ProgrammePages
+from cardsvc.pages.console.reports import ReportPages
+from cardsvc.pages.console.roster import RosterPages
+from cardsvc.pages.console.service import ServicePages
+
+CONSOLE_CONTROLLERS: list[type] = [
+    SignInPages,
+    DashboardPages,
+    ApprovalPages,
+    ProgrammePages,
+    RosterPages,
+    MemberPages,
+    OrgPages,
+    MerchantPages,
+    TerminalPages,
+    ReportPages,
+    AuditPages,
+    ServicePages,
+    HardshipPages,
+]

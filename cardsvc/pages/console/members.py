@@ -1,0 +1,146 @@
+"""Member search and detail: identity masked; full ID number only for roles that may unmask
+(each reveal audited by ``reveal``, as in the API)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.cards import service as cards
+from cardsvc.errors import ValidationError
+from cardsvc.members.models import MemberStatus
+from cardsvc.members.routes import member_out
+from cardsvc.members.service import MemberQuery, get_member, reveal, search_members
+from cardsvc.membership.models import MembershipEvent
+from cardsvc.orgs.models import Org
+from cardsvc.pages.console.common import ConsoleController, page, require
+from cardsvc.staff.permissions import Perm
+from cardsvc.staff.principal import Principal
+
+PAGE_SIZE = 50
+STATUS_LABELS = {
+    "pending": ("待审核", "Pending"),
+    "active": ("正常", "Active"),
+    "suspended": ("暂停", "Suspended"),
+    "left": ("已离会", "Left"),
+}
+EVENT_LABELS = {
+    "joined": ("入会", "Joined"),
+    "transferred": ("转会", "Transferred"),
+    "suspended": ("暂停", "Suspended"),
+    "reactivated": ("恢复", "Reactivated"),
+    "left": ("离会", "Left"),
+}
+
+
+class MemberPages(ConsoleController):
+    path = "/console/members"
+
+    @get("/")
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+        member_no: str | None = None,
+        name: str | None = None,
+        id_number: str | None = None,
+        phone: str | None = None,
+        org_id: str | None = None,
+        status: str | None = None,
+        category: str | None = None,
+        offset: int = 0,
+    ) -> Template:
+        require(staff, Perm.member_read, "您的角色无权查看会员", "Your role may not view members")
+        try:
+            org = uuid.UUID(org_id) if org_id else None
+        except ValueError:
+            raise ValidationError.field("org_id", "组织无效", "invalid org") from None
+        q = MemberQuery(
+            member_no=(member_no or "").strip() or None,
+            id_number=(id_number or "").strip() or None,
+            phone=(phone or "").strip() or None,
+            name=(name or "").strip() or None,
+            org_id=org,
+            status=MemberStatus(status) if status in STATUS_LABELS else None,
+            category=category or None,
+            limit=PAGE_SIZE,
+            offset=max(offset, 0),
+        )
+        rows, total = await search_members(db_session, staff, state.cipher, q)
+        orgs = {
+            o.id: o
+            for o in await db_session.scalars(
+                select(Org).where(Org.id.in_({m.org_id for m in rows}))
+            )
+        }
+        unions = await db_session.scalars(
+            select(Org).where(staff.scope_filter(Org.path, Perm.member_read)).order_by(Org.path)
+        )
+        return await page(
+            request,
+            state,
+            staff,
+            "console/members.html",
+            "members",
+            items=[member_out(m, state.cipher) for m in rows],
+            orgs=orgs,
+            unions=list(unions),
+            total=total,
+            offset=q.offset,
+            limit=PAGE_SIZE,
+            q=request.query_params,
+            statuses=STATUS_LABELS,
+        )
+
+    @get("/{member_id:uuid}")
+    async def detail(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+        member_id: uuid.UUID,
+    ) -> Template:
+        member = await get_member(db_session, staff, member_id)
+        org = await db_session.get(Org, member.org_id)
+        member_cards = await cards.member_cards(db_session, member_id=member.id)
+        events = await db_session.scalars(
+            select(MembershipEvent)
+            .where(MembershipEvent.member_id == member.id)
+            .order_by(MembershipEvent.at)
+        )
+        return await page(
+            request,
+            state,
+            staff,
+            "console/member.html",
+            "members",
+            m=member_out(member, state.cipher),
+            org=org,
+            cards=member_cards,
+            mask_card=cards.mask_card_number,
+            events=list(events),
+            event_labels=EVENT_LABELS,
+            statuses=STATUS_LABELS,
+            can_unmask=staff.can(Perm.member_unmask, member.org_path),
+        )
+
+    @post("/{member_id:uuid}/identity", status_code=200)
+    async def identity(
+        self, state: State, staff: Principal, db_session: AsyncSession, member_id: uuid.UUID
+    ) -> Template:
+        """The full ID number and phone, for roles that may unmask; the read is audited.
+
+        A POST (so the CSRF token is checked) that writes the audit row of the reveal.
+        """
+        member = await get_member(db_session, staff, member_id)
+        plain = reveal(db_session, staff, state.cipher, member)
+        return Template("console/_identity.html", context={"plain": plain})

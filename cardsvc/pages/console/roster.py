@@ -1,0 +1,173 @@
+"""Roster import: upload (.xlsx/.csv), a live progress bar, and the per-row error report.
+
+The upload is streamed to disk by the API's own reader and queued by the same service calls
+(``start_import``); the progress fragment is polled by htmx (``every 1s``) until the job is
+finished, then shows the counts and the row errors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.response import Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.errors import NotFound
+from cardsvc.jobs import service as jobs
+from cardsvc.jobs.models import TERMINAL
+from cardsvc.orgs.models import Org
+from cardsvc.pages.console.common import ConsoleController, page, require
+from cardsvc.roster import service
+from cardsvc.roster.errors import RosterFileError
+from cardsvc.roster.job import ROSTER_IMPORT
+from cardsvc.roster.routes import _receive_upload, _truthy, import_out
+from cardsvc.settings import Settings
+from cardsvc.staff.permissions import Perm
+from cardsvc.staff.principal import Principal
+
+ERRORS_PAGE = 100
+NO_IMPORT = ("您的角色无权导入会员", "Your role may not import members")
+STATUS_LABELS = {
+    "queued": ("排队中", "Queued"),
+    "running": ("导入中", "Importing"),
+    "succeeded": ("已完成", "Finished"),
+    "failed": ("失败", "Failed"),
+    "cancelled": ("已取消", "Cancelled"),
+}
+
+
+async def _target_orgs(db: AsyncSession, staff: Principal) -> list[Org]:
+    rows = await db.scalars(
+        select(Org).where(staff.scope_filter(Org.path, Perm.member_write)).order_by(Org.path)
+    )
+    return list(rows)
+
+
+class RosterPages(ConsoleController):
+    path = "/console/roster"
+
+    @get("/")
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+    ) -> Template:
+        require(staff, Perm.member_write, *NO_IMPORT)
+        rows, _ = await jobs.list_jobs(db_session, staff, kind=ROSTER_IMPORT, limit=20, offset=0)
+        return await page(
+            request,
+            state,
+            staff,
+            "console/roster.html",
+            "roster",
+            imports=[import_out(j) for j in rows],
+            orgs=await _target_orgs(db_session, staff),
+            statuses=STATUS_LABELS,
+        )
+
+    @post("/", status_code=200, request_max_body_size=None)
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+    ) -> Response[Any]:
+        """Same steps as ``POST /api/v1/roster/imports``: streamed to disk, checked, queued."""
+        require(staff, Perm.member_write, *NO_IMPORT)
+        settings: Settings = state.settings
+        sink, filename, fields = await _receive_upload(request, settings)
+        try:
+            raw = fields.get("org_id")
+            try:
+                wanted = uuid.UUID(raw) if raw else None
+            except ValueError:
+                raise NotFound("org_not_found", "未找到该组织", "Org not found") from None
+            org = await service.target_org(db_session, staff, wanted)
+            fmt = service.sniff(sink.head, filename)
+        except BaseException:
+            sink.discard()
+            raise
+        stored = sink.keep(fmt)
+        try:
+            service.check_package(stored, fmt)
+        except RosterFileError:
+            stored.path.unlink(missing_ok=True)
+            raise
+        job = await service.start_import(
+            db_session,
+            settings,
+            staff,
+            stored=stored,
+            fmt=fmt,
+            filename=service.clean_filename(filename),
+            dry_run=bool(_truthy(fields.get("dry_run"))),
+            org=org,
+        )
+        await db_session.commit()
+        if runner := getattr(state, "jobs", None):
+            runner.wake()
+        await service.purge_uploads(db_session, settings)
+        return Response("", headers={"HX-Redirect": f"/console/roster/{job.id}"})
+
+    @get("/{import_id:uuid}")
+    async def detail(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+        import_id: uuid.UUID,
+    ) -> Template:
+        job = await jobs.get_visible_job(db_session, staff, import_id, kind=ROSTER_IMPORT)
+        return await page(
+            request,
+            state,
+            staff,
+            "console/roster_import.html",
+            "roster",
+            **await self._progress(db_session, job, 0),
+        )
+
+    @get("/{import_id:uuid}/progress")
+    async def progress(
+        self, staff: Principal, db_session: AsyncSession, import_id: uuid.UUID, offset: int = 0
+    ) -> Template:
+        job = await jobs.get_visible_job(db_session, staff, import_id, kind=ROSTER_IMPORT)
+        return Template(
+            "console/_roster_progress.html",
+            context=await self._progress(db_session, job, max(offset, 0)),
+        )
+
+    @staticmethod
+    async def _progress(db: AsyncSession, job: Any, offset: int) -> dict[str, Any]:
+        done = job.status in TERMINAL
+        errors, total = (
+            await service.error_page(db, job, limit=ERRORS_PAGE, offset=offset) if done else ([], 0)
+        )
+        return {
+            "job": import_out(job),
+            "done": done,
+            "row_errors": errors,
+            "errors_total": total,
+            "offset": offset,
+            "limit": ERRORS_PAGE,
+            "statuses": STATUS_LABELS,
+        }
+
+    @post("/{import_id:uuid}/apply", status_code=200)
+    async def apply(
+        self, state: State, staff: Principal, db_session: AsyncSession, import_id: uuid.UUID
+    ) -> Response[Any]:
+        dry = await jobs.get_visible_job(db_session, staff, import_id, kind=ROSTER_IMPORT)
+        job = await service.apply_dry_run(db_session, state.settings, staff, dry)
+        await db_session.commit()
+        if runner := getattr(state, "jobs", None):
+            runner.wake()
+        return Response("", headers={"HX-Redirect": f"/console/roster/{job.id}"})
