@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import Cookie, ResponseHeader, State
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -49,6 +49,7 @@ from cardsvc.pages.shop.session import (
     provide_shop,
     sessions_of,
 )
+from cardsvc.web import CONTENT_SECURITY_POLICY
 from merchants.redemptions import (
     RedeemRequest,
     redeem_at_terminal,
@@ -224,6 +225,16 @@ class ShopController(Controller):
     path = "/shop"
     include_in_schema = False
     exception_handlers = page_exception_handlers
+    # The app's policy, plus WebAssembly for the camera's QR reader (zxing-wasm): the .wasm is
+    # served by the app itself; nothing else is relaxed.
+    response_headers = [
+        ResponseHeader(
+            name="content-security-policy",
+            value=CONTENT_SECURITY_POLICY.replace(
+                "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'"
+            ),
+        )
+    ]
     dependencies = {"shop": Provide(provide_shop)}
 
     # --- sign-in ----------------------------------------------------------------------------
