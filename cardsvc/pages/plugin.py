@@ -9,10 +9,11 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from cardsvc.pages.home import HomeController
+from cardsvc.pages.member import MEMBER_CONTROLLERS
 from cardsvc.pages.templating import ASSETS_PATH, STATIC, template_config
 
 # Each area adds its controllers here (member /m/, shop /shop/, console /console/).
-PAGE_CONTROLLERS: list[type] = [HomeController]
+PAGE_CONTROLLERS: list[type] = [HomeController, *MEMBER_CONTROLLERS]
 
 
 class PagesPlugin(InitPluginProtocol):
