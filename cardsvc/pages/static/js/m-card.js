@@ -61,6 +61,7 @@
   function tick() {
     var now = Date.now();
     codes = codes.filter(function (c) { return c.expires > now; });
+    box.classList.toggle("is-problem", !!problem);
     if (problem) {
       show(null);
       setStatus(text(problem), "error");
