@@ -32,6 +32,7 @@ async def _context(
     union = await db_session.get(Org, member.org_id)
     unions, _ = await search_unions(db_session, q=None, region=None, limit=20, offset=0)
     transfers = await transfers_out(db_session, await transfers_for_member(db_session, member.id))
+    defaults: dict[str, Any] = {"transfer_errors": {}, "leave_errors": {}, "values": {}}
     return page_context(
         member_session,
         member,
@@ -40,10 +41,7 @@ async def _context(
         unions=[u for u in unions if u.id != member.org_id],
         transfers=transfers,
         pending_transfer=any(t.status == "pending" for t in transfers),
-        transfer_errors={},
-        leave_errors={},
-        values={},
-        **extra,
+        **(defaults | extra),
     )
 
 
@@ -81,7 +79,7 @@ class MemberAccountController(Controller):
         if not errors:
             try:
                 await request_transfer(db_session, me, to_org_id=to_org_id, note=values["note"])
-                return go(request, AREA + "/account#transfers")
+                return go(request, AREA + "/account")
             except AppError as exc:
                 errors = field_errors(request, exc)
         ctx = await _context(db_session, member_session, me, transfer_errors=errors, values=values)
