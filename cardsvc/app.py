@@ -39,8 +39,11 @@ from cardsvc.cli import UnionCardCLIPlugin
 from cardsvc.db import import_all_models, make_engine, sqlalchemy_config
 from cardsvc.demo.seed import DemoStep
 from cardsvc.errors import AppError, FieldError, exception_handlers, problem_response
+from cardsvc.hardship.models import HardshipRecord
+from cardsvc.hardship.routes import HardshipController, MyHardshipController
 from cardsvc.health import live, ready
-from cardsvc.jobs.kinds import all_handlers, services_for
+from cardsvc.inbox.routes import MyInboxController, StaffInboxController
+from cardsvc.jobs.kinds import all_handlers, all_periodic, services_for
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.kv import RateLimiter, make_kv
 from cardsvc.logs import configure_logging
@@ -65,6 +68,13 @@ from cardsvc.pii import PiiCipher
 from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
 from cardsvc.roster.routes import RosterController
+from cardsvc.servicereq.demo import seed_service_requests
+from cardsvc.servicereq.models import ServiceLevel, ServiceRequest
+from cardsvc.servicereq.routes import (
+    MyServiceRequestController,
+    ServiceLevelController,
+    ServiceRequestController,
+)
 from cardsvc.settings import Settings, get_settings
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.principal import Principal
@@ -80,7 +90,7 @@ logger = logging.getLogger("unioncard.app")
 
 def demo_steps() -> list[DemoStep]:
     """Demo data of the other packages, seeded after the federation (``unioncard demo seed``)."""
-    return [seed_cards, seed_merchants, seed_programs]
+    return [seed_cards, seed_merchants, seed_programs, seed_service_requests]
 
 
 def _benefits_error(request: Request[Any, Any, Any], exc: BenefitsError) -> Response[Any]:
@@ -207,6 +217,14 @@ async def _request_id_header(message: Message, scope: Scope) -> None:
 
 # Programmes and merchants copy their owning org's path: they move with the org.
 register_path_columns(Program.owner_org_path, Merchant.org_path)
+register_path_columns(
+    ServiceRequest.org_path,
+    ServiceRequest.handling_org_path,
+    ServiceRequest.escalated_org_path,  # type: ignore[arg-type]
+    ServiceLevel.org_path,
+    HardshipRecord.org_path,
+    HardshipRecord.approver_org_path,
+)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -219,7 +237,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     kv = make_kv(redis)
     if settings.production and settings.sms_sender == "log":
         logger.warning("UNIONCARD_SMS_SENDER=log: sign-in codes go to the server log")
-    jobs = JobRunner(engine, settings, all_handlers(), services=services_for(settings))
+    jobs = JobRunner(
+        engine,
+        settings,
+        all_handlers(),
+        services=services_for(settings),
+        periodic=all_periodic(settings),
+    )
     state = State(
         {
             "jobs": jobs,
@@ -269,6 +293,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReportController,
             ExportController,
             BenefitReportController,
+            MyServiceRequestController,
+            ServiceRequestController,
+            ServiceLevelController,
+            HardshipController,
+            MyHardshipController,
+            MyInboxController,
+            StaffInboxController,
             create_static_files_router(
                 path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
             ),

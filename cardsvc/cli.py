@@ -48,7 +48,15 @@ def staff_group() -> None:
     default=["federation_admin"],
     show_default=True,
     type=click.Choice(
-        ["federation_admin", "union_admin", "benefits_manager", "merchant_manager", "auditor"]
+        [
+            "federation_admin",
+            "union_admin",
+            "benefits_manager",
+            "merchant_manager",
+            "auditor",
+            "service_agent",
+            "hardship_officer",
+        ]
     ),
 )
 @click.option("--password", envvar="UNIONCARD_NEW_STAFF_PASSWORD", help="or prompt")
@@ -122,6 +130,9 @@ class UnionCardCLIPlugin(CLIPlugin):
         cli.add_command(keys_group)
         cli.add_command(card_group)
         cli.add_command(jobs_group)
+        from cardsvc.servicereq.cli import service_group
+
+        cli.add_command(service_group)
 
 
 def main() -> None:

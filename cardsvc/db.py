@@ -89,6 +89,9 @@ def import_all_models() -> None:
         "cardsvc.models",
         "cardsvc.jobs.models",
         "cardsvc.roster.models",
+        "cardsvc.servicereq.models",
+        "cardsvc.hardship.models",
+        "cardsvc.inbox.models",
         "benefits.models",
         "merchants.models",
     ):

@@ -84,6 +84,27 @@ def _load_or_create_keyfile(var_dir: Path) -> dict[str, str]:
     return data
 
 
+def parse_service_sla(raw: str) -> dict[str, tuple[int, int]]:
+    """``kind=accept/resolve[,…]`` hours → {kind: (accept, resolve)}; overrides the built-in
+    defaults of ``cardsvc.servicereq.sla`` for those kinds."""
+    out: dict[str, tuple[int, int]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        kind, _, hours = part.partition("=")
+        accept, _, resolve = hours.partition("/")
+        try:
+            a, r = int(accept), int(resolve)
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_PREFIX}SERVICE_SLA entries are kind=accept/resolve hours, got {part!r}"
+            ) from None
+        if not kind.strip() or not 0 < a <= r:
+            raise SettingsError(
+                f"{ENV_PREFIX}SERVICE_SLA {part!r}: hours must be > 0 and accept ≤ resolve"
+            )
+        out[kind.strip()] = (a, r)
+    return out
+
+
 def _sender() -> str:
     sender = (_env("SMS_SENDER", "log") or "log").lower()
     if sender not in {"log", "memory"}:
@@ -142,6 +163,14 @@ class Settings:
     card_status_list_ttl_seconds: int = 300
     card_status_list_valid_seconds: int = 86400
     card_publish_cache_seconds: int = 5
+    # Service requests: SLA defaults per kind ("kind=accept/resolve" hours; staff override per
+    # org), attachment limits and folder, the hardship review period, the sweep's interval.
+    service_sla: dict[str, tuple[int, int]] = field(default_factory=dict)
+    attachment_max_mb: int = 10
+    attachment_max_count: int = 6
+    attachment_dir: Path | None = None  # None: <var_dir>/attachments
+    hardship_review_days: int = 365
+    service_sweep_seconds: int = 60
     # Secrets taken from var/keys.json rather than the environment (embedded/demo).
     demo_secrets: bool = False
 
@@ -273,6 +302,12 @@ class Settings:
             card_status_list_ttl_seconds=_int("CARD_STATUS_LIST_TTL_SECONDS", 300),
             card_status_list_valid_seconds=_int("CARD_STATUS_LIST_VALID_SECONDS", 86400),
             card_publish_cache_seconds=_int("CARD_PUBLISH_CACHE_SECONDS", 5),
+            service_sla=parse_service_sla(_env("SERVICE_SLA") or ""),
+            attachment_max_mb=_int("ATTACHMENT_MAX_MB", 10),
+            attachment_max_count=_int("ATTACHMENT_MAX_COUNT", 6),
+            attachment_dir=Path(a).resolve() if (a := _env("ATTACHMENT_DIR")) else None,
+            hardship_review_days=_int("HARDSHIP_REVIEW_DAYS", 365),
+            service_sweep_seconds=_int("SERVICE_SWEEP_SECONDS", 60),
             demo_secrets=demo_secrets,
         )
 

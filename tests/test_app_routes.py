@@ -20,6 +20,14 @@ EXPECTED = {
     ("POST", "/api/v1/redemptions"),
     ("GET", "/api/v1/reports/members"),
     ("POST", "/api/v1/roster/imports"),
+    ("POST", "/api/v1/me/service-requests"),
+    ("GET", "/api/v1/service-requests"),
+    ("POST", "/api/v1/service-requests/{request_id:uuid}/take-over"),
+    ("GET", "/api/v1/orgs/{org_id:uuid}/service-levels"),
+    ("GET", "/api/v1/hardship/records"),
+    ("GET", "/api/v1/me/inbox"),
+    ("GET", "/api/v1/inbox"),
+    ("GET", "/api/v1/reports/service-requests"),
 }
 
 

@@ -70,6 +70,14 @@ class JobContext:
 
 
 JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
+# Work that every runner does every N seconds besides jobs (the service-request sweep):
+# (name, interval seconds, fn(sessionmaker, settings, services)). It must be safe to run in
+# several processes at once.
+Periodic = tuple[
+    str,
+    float,
+    Callable[[async_sessionmaker[AsyncSession], Settings, Mapping[str, Any]], Awaitable[Any]],
+]
 
 _TRANSIENT = (OperationalError, InterfaceError, OSError, ConnectionError, TimeoutError)
 
@@ -96,6 +104,7 @@ class JobRunner:
         poll_interval: float | None = None,
         heartbeat: float | None = None,
         stale_after: float | None = None,
+        periodic: list[Periodic] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -115,6 +124,8 @@ class JobRunner:
         self._stopping = False
         self._current: asyncio.Task[Any] | None = None
         self._reason: str | None = None  # why the current handler task was cancelled
+        self.periodic = list(periodic or [])
+        self._periodic_last: dict[str, float] = {}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -148,6 +159,7 @@ class JobRunner:
                 if loop.time() - last_recover >= self.stale_after.total_seconds() / 2:
                     last_recover = loop.time()
                     await self.recover()
+                await self.run_periodic()
                 if await self.run_once():
                     continue
             except asyncio.CancelledError:
@@ -157,6 +169,25 @@ class JobRunner:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def run_periodic(self, *, force: bool = False) -> dict[str, Any]:
+        """Run the periodic tasks that are due (all with ``force``); one failing does not
+        stop the others or the runner."""
+        now = asyncio.get_running_loop().time()
+        out: dict[str, Any] = {}
+        for name, interval, fn in self.periodic:
+            # The first run comes one interval after start (a restart loop stays quiet).
+            last = self._periodic_last.setdefault(name, now)
+            if not force and now - last < interval:
+                continue
+            self._periodic_last[name] = now
+            try:
+                out[name] = await fn(self.sessionmaker, self.settings, self.services)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("periodic task %s failed", name)
+        return out
 
     # ------------------------------------------------------------ one step
 

@@ -1,6 +1,6 @@
-"""Staff reports (members, joins, coverage, hardship) and the member export.
+"""Staff reports (members, joins, coverage, hardship, service requests) and the member export.
 
-Reports: ``GET /api/v1/reports/{members|joins|coverage|hardship}?org_id=&from=&to=`` with
+Reports: ``GET /api/v1/reports/{members|joins|coverage|hardship|service-requests}?org_id=&from=&to=`` with
 ``format=json|csv|xlsx`` (or an Accept header). The viewer needs ``reports.read`` on the org;
 otherwise 404. Dates are days in the federation's zone (``UNIONCARD_TIME_ZONE``). The
 redemption and budget reports live in ``benefits.report_routes`` under the same prefix.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
@@ -25,11 +25,11 @@ from cardsvc.orgs.models import Org
 from cardsvc.orgs.service import get_org
 from cardsvc.reports import files
 from cardsvc.reports.coverage import coverage_report
-from cardsvc.reports.doc import col, new_doc, section
 from cardsvc.reports.export import export_members
 from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.period import ReportRange, report_range
+from cardsvc.servicereq.report import hardship_report, service_report
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 
@@ -117,7 +117,7 @@ class ReportController(Controller):
         org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
         return _respond(request, await coverage_report(db_session, org, rng), fmt)
 
-    @get("/hardship", summary="Hardship assistance delivered (not available yet)")
+    @get("/hardship", summary="Hardship assistance delivered and hardship records")
     async def hardship(
         self,
         request: Request[Any, Any, Any],
@@ -130,24 +130,26 @@ class ReportController(Controller):
         fmt: Format = None,
     ) -> Response[Any]:
         org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
-        doc = new_doc("hardship", "困难帮扶", "Hardship assistance", org, rng)
-        # Assistance is recorded by service requests, which are not built yet: an honest
-        # empty section rather than figures that look like "nobody was helped".
-        doc["sections"] = [
-            section(
-                "delivered",
-                "帮扶发放",
-                "Assistance delivered",
-                [
-                    col("month", "月份", "Month"),
-                    col("cases", "帮扶人次", "Cases"),
-                    col("amount_fen", "帮扶金额(分)", "Amount (fen)"),
-                ],
-                [],
-                note="服务申请(困难帮扶)功能尚未上线,暂无数据。",
-                note_en="Service requests (hardship assistance) are not available yet; no data.",
-            )
-        ]
+        return _respond(request, await hardship_report(db_session, org, rng), fmt)
+
+    @get(
+        "/service-requests",
+        summary="Service requests: per kind and child org, time to accept/resolve, "
+        "overdue, escalated, satisfaction",
+    )
+    async def service_requests(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: OrgId,
+        date_from: From = None,
+        date_to: To = None,
+        fmt: Format = None,
+    ) -> Response[Any]:
+        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        doc = await service_report(db_session, org, rng, datetime.now(UTC))
         return _respond(request, doc, fmt)
 
 

@@ -16,6 +16,8 @@ class Role(enum.StrEnum):
     benefits_manager = "benefits_manager"
     merchant_manager = "merchant_manager"
     auditor = "auditor"
+    service_agent = "service_agent"  # handles members' service requests
+    hardship_officer = "hardship_officer"  # hardship records (sensitive) and requests
 
 
 class StaffUser(UUIDv7AuditBase):

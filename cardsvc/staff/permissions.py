@@ -21,6 +21,10 @@ class Perm(enum.StrEnum):
     merchants_read = "merchants.read"
     merchants_write = "merchants.write"
     reports_read = "reports.read"
+    service_handle = "service.handle"
+    service_settings = "service.settings"
+    hardship_read = "hardship.read"
+    hardship_write = "hardship.write"
 
 
 _ALL = frozenset(Role)
@@ -40,6 +44,15 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.merchants_read: frozenset({Role.federation_admin, Role.merchant_manager, Role.auditor}),
     Perm.merchants_write: frozenset({Role.federation_admin, Role.merchant_manager}),
     Perm.reports_read: _ALL,
+    Perm.service_handle: frozenset(
+        {Role.federation_admin, Role.union_admin, Role.service_agent, Role.hardship_officer}
+    ),
+    Perm.service_settings: frozenset({Role.federation_admin, Role.union_admin}),
+    # Hardship records are sensitive (PIPL): only the roles that handle them, not auditors.
+    Perm.hardship_read: frozenset({Role.federation_admin, Role.union_admin, Role.hardship_officer}),
+    Perm.hardship_write: frozenset(
+        {Role.federation_admin, Role.union_admin, Role.hardship_officer}
+    ),
 }
 
 ROLE_LABELS_ZH = {
@@ -48,4 +61,6 @@ ROLE_LABELS_ZH = {
     Role.benefits_manager: "普惠项目管理员",
     Role.merchant_manager: "商户管理员",
     Role.auditor: "审计员(只读)",
+    Role.service_agent: "服务专员",
+    Role.hardship_officer: "帮扶专员",
 }

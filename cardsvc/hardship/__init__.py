@@ -1,0 +1,1 @@
+"""Hardship records (困难职工档案): applied for, approved one level up, reviewed, expired."""

@@ -1,0 +1,1 @@
+"""In-app notifications for members and staff, with outbound delivery (SMS/WeChat)."""

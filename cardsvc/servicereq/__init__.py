@@ -1,0 +1,1 @@
+"""Member service requests: filed online, handled offline, escalated up the union tree."""

@@ -1,0 +1,192 @@
+"""Demo data: a handful of service requests in every state (one overdue and escalated) and
+one approved hardship record, so that the demo and the console pages have something to show.
+
+Idempotent: nothing is added when any service request exists. The first demo card's member
+(the phone the banner prints) gets two of the requests, so signing in shows them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.hardship import service as hardship
+from cardsvc.hardship.models import HardshipCategory, HardshipRecord
+from cardsvc.members.models import Category, Member, MemberStatus
+from cardsvc.orgs.models import Org, OrgLevel
+from cardsvc.servicereq import service as svc
+from cardsvc.servicereq.escalation import escalate_due
+from cardsvc.servicereq.models import ContactPreference, RequestKind, ServiceRequest
+from cardsvc.settings import Settings
+from cardsvc.staff.models import StaffUser
+from cardsvc.staff.principal import SYSTEM, Principal
+from cardsvc.staff.service import principal_of
+
+
+async def _staff(session: AsyncSession, username: str) -> Principal:
+    user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
+    return principal_of(user) if user is not None else SYSTEM
+
+
+async def seed_service_requests(
+    session: AsyncSession, settings: Settings, demo: dict[str, Any]
+) -> dict[str, Any]:
+    if await session.scalar(select(ServiceRequest.id).limit(1)) is not None:
+        return {"service_requests": 0}
+    sla = settings.service_sla
+    now = datetime.now(UTC)
+    members = list(
+        await session.scalars(
+            select(Member)
+            .join(Org, Org.id == Member.org_id)
+            .where(Member.status == MemberStatus.active, Org.level == OrgLevel.grassroots)
+            .order_by(Member.member_no)
+            .limit(40)
+        )
+    )
+    if len(members) < 6:
+        return {"service_requests": 0}
+    first = members[0]  # demo["cards"][0] is the first active member by number as well
+    others = [m for m in members[1:] if Category.hardship.value not in (m.categories or [])]
+    staff = await _staff(session, "xl.admin")
+    district = await _staff(session, "yc.admin")
+
+    async def file(
+        m: Member,
+        kind: RequestKind,
+        title: str,
+        text: str,
+        ago: timedelta,
+        pref: ContactPreference = ContactPreference.in_app,
+    ) -> ServiceRequest:
+        return await svc.file_request(
+            session, m, svc.RequestInput(kind, title, text, pref), now=now - ago, sla=sla
+        )
+
+    # 1. Just filed, waiting to be accepted.
+    await file(
+        first,
+        RequestKind.legal_aid,
+        "被拖欠三个月工资",
+        "所在物流公司已拖欠三个月工资共 1.2 万元,希望工会帮助维权。",
+        timedelta(hours=2),
+    )
+    # 2. Resolved, with a visit and a payment, rated 5.
+    r = await file(
+        first,
+        RequestKind.hardship,
+        "家人重病,生活困难",
+        "爱人住院手术,医药费负担重,申请困难帮扶。",
+        timedelta(days=20),
+    )
+    await svc.accept(session, staff, r, now=now - timedelta(days=19, hours=20), sla=sla)
+    await svc.record_handling(
+        session, staff, r, now=now - timedelta(days=17), kind="visit", note="上门走访核实家庭情况"
+    )
+    await svc.record_handling(
+        session,
+        staff,
+        r,
+        now=now - timedelta(days=12),
+        kind="payment",
+        note="发放困难帮扶金",
+        amount_fen=200000,
+    )
+    await svc.resolve(
+        session,
+        staff,
+        r,
+        now=now - timedelta(days=12),
+        outcome="已发放帮扶金 2000 元,并纳入困难职工建档",
+    )
+    await svc.rate(session, first, r, now=now - timedelta(days=11), rating=5, comment="感谢工会")
+    # 3. Accepted; staff asked for more, the clock is stopped.
+    r = await file(
+        others[0],
+        RequestKind.childcare,
+        "孩子入托补贴",
+        "双职工家庭,申请暑期托管补贴。",
+        timedelta(days=2),
+    )
+    await svc.accept(session, staff, r, now=now - timedelta(days=1, hours=20), sla=sla)
+    await svc.request_info(
+        session, staff, r, now=now - timedelta(days=1), note="请上传孩子的出生证明或户口本页"
+    )
+    # 4. Accepted, being handled (a call recorded).
+    r = await file(
+        others[1],
+        RequestKind.training,
+        "报名电工技能培训",
+        "希望参加市总组织的电工证培训。",
+        timedelta(days=3),
+    )
+    await svc.accept(session, staff, r, now=now - timedelta(days=2), sla=sla)
+    await svc.record_handling(
+        session, staff, r, now=now - timedelta(days=1), kind="call", note="已电话确认报名信息"
+    )
+    # 5. Rejected.
+    r = await file(
+        others[2], RequestKind.other, "申请购房补贴", "申请工会购房补贴。", timedelta(days=8)
+    )
+    await svc.reject(
+        session,
+        staff,
+        r,
+        now=now - timedelta(days=7),
+        reason="工会暂无购房补贴项目,已告知可咨询住房公积金政策",
+    )
+    # 6. Never accepted: escalated to the district federation, and overdue there as well
+    #    (the running demo's sweep escalates it once more, to the city).
+    await file(
+        others[3],
+        RequestKind.medical_aid,
+        "住院医疗互助报销",
+        "去年 12 月住院,申请职工医疗互助金。",
+        timedelta(days=6),
+        ContactPreference.sms,
+    )
+    escalated = await escalate_due(session, now - timedelta(hours=95), sla)
+    # 7. Hardship record approved one level up, for a member already in the hardship category.
+    approved = 0
+    holder = await session.scalar(
+        select(Member)
+        .join(Org, Org.id == Member.org_id)
+        .where(
+            Member.status == MemberStatus.active,
+            Member.hardship_level.is_not(None),
+            Org.level == OrgLevel.grassroots,
+        )
+        .order_by(Member.member_no)
+        .limit(1)
+    )
+    if (
+        holder is not None
+        and await session.scalar(
+            select(HardshipRecord.id).where(HardshipRecord.member_id == holder.id)
+        )
+        is None
+    ):
+        rec = await hardship.apply(
+            session,
+            SYSTEM,
+            holder,
+            category=HardshipCategory.relative,
+            level=holder.hardship_level or 2,
+            circumstances="单亲家庭,子女就学,收入低于当地低保标准 1.5 倍(演示数据)",
+            now=now - timedelta(days=30),
+        )
+        today = now.astimezone(ZoneInfo(settings.time_zone)).date()
+        await hardship.approve(
+            session,
+            district,
+            rec,
+            now=now - timedelta(days=28),
+            today=today,
+            review_days=settings.hardship_review_days,
+        )
+        approved = 1
+    return {"service_requests": 6, "escalated": escalated, "hardship_records": approved}

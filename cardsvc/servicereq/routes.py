@@ -1,0 +1,546 @@
+"""Service request API: members file and follow their requests; staff work the queue.
+
+Members: ``/api/v1/me/service-requests…``; staff: ``/api/v1/service-requests…`` (scoped to
+the subtrees where they hold ``service.handle``; anything else is 404); service-level
+times: ``/api/v1/orgs/{org_id}/service-levels``. See docs/service-requests.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.members.models import Member
+from cardsvc.members.service import get_member
+from cardsvc.orgs.service import get_org
+from cardsvc.schemas import Limit, Offset
+from cardsvc.servicereq import service as svc
+from cardsvc.servicereq.attachments import add_attachment, get_attachment, stored_path
+from cardsvc.servicereq.models import KIND_LABELS_ZH, RequestKind, ServiceStatus
+from cardsvc.servicereq.queue import QueueFilter, list_queue, member_requests
+from cardsvc.servicereq.schemas import (
+    AttachmentOut,
+    HandlingIn,
+    NoteIn,
+    OptionalNoteIn,
+    OutcomeIn,
+    QueuePage,
+    RatingIn,
+    ReasonIn,
+    RequestDetail,
+    RequestIn,
+    RequestPage,
+    StaffRequestIn,
+    TakeOverIn,
+    WithdrawIn,
+    attachment_out,
+    request_detail,
+    requests_out,
+)
+from cardsvc.servicereq.sla import BUILTIN_SLA, effective_sla, set_sla
+from cardsvc.servicereq.steps import add_step
+from cardsvc.servicereq.uploads import read_one_file
+from cardsvc.settings import Settings
+from cardsvc.staff.permissions import Perm
+from cardsvc.staff.principal import Principal
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _file_response(
+    state: State, session: AsyncSession, req: Any, attachment_id: uuid.UUID
+) -> Response[bytes]:
+    att = await get_attachment(session, req, attachment_id)
+    path = stored_path(state.settings, att.sha256)
+    data = path.read_bytes()
+    return Response(
+        data,
+        media_type=att.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(att.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+_UPLOAD_DOC = (
+    "multipart/form-data with one file in the field `file`: JPEG, PNG, WebP, HEIC or PDF "
+    "(checked by content), at most `UNIONCARD_ATTACHMENT_MAX_MB`, at most "
+    "`UNIONCARD_ATTACHMENT_MAX_COUNT` per request. Errors: 413 `attachment_too_large`, 415 "
+    "`attachment_type`, 409 `too_many_attachments` / `request_closed`."
+)
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+class MyServiceRequestController(Controller):
+    path = "/api/v1/me/service-requests"
+    tags = ["member: service requests"]
+
+    @post("/", summary="File a service request (线上受理); routed to my union")
+    async def create(
+        self, state: State, db_session: AsyncSession, me: Member, data: RequestIn
+    ) -> RequestDetail:
+        now = _now()
+        req = await svc.file_request(
+            db_session,
+            me,
+            svc.RequestInput(data.kind, data.title, data.description, data.contact_preference),
+            now=now,
+            sla=state.settings.service_sla,
+        )
+        return await request_detail(db_session, req, now, staff_view=False)
+
+    @get("/", summary="My service requests, newest first")
+    async def list_mine(
+        self,
+        db_session: AsyncSession,
+        me: Member,
+        status: ServiceStatus | None = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
+    ) -> RequestPage:
+        rows, total = await member_requests(
+            db_session, me, status=status, limit=limit, offset=offset
+        )
+        return RequestPage(
+            await requests_out(db_session, rows, _now(), staff_view=False), total, limit, offset
+        )
+
+    @get("/{request_id:uuid}", summary="One of my requests with every step and attachment")
+    async def detail(
+        self, db_session: AsyncSession, me: Member, request_id: uuid.UUID
+    ) -> RequestDetail:
+        req = await svc.member_request(db_session, me, request_id)
+        return await request_detail(db_session, req, _now(), staff_view=False)
+
+    @post(
+        "/{request_id:uuid}/attachments",
+        summary="Attach an image or PDF",
+        description=_UPLOAD_DOC,
+        request_max_body_size=None,  # read with our own limit (clear 413 code)
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: AsyncSession,
+        me: Member,
+        request_id: uuid.UUID,
+    ) -> AttachmentOut:
+        settings: Settings = state.settings
+        req = await svc.member_request(db_session, me, request_id)
+        from cardsvc.servicereq.attachments import check_room
+
+        await check_room(db_session, settings, req)
+        data, filename = await read_one_file(request, settings)
+        att = await add_attachment(
+            db_session,
+            settings,
+            req,
+            data=data,
+            filename=filename,
+            uploaded_by=svc.member_actor(me),
+        )
+        add_step(
+            db_session,
+            req,
+            "attachment",
+            now=_now(),
+            actor_type="member",
+            actor=svc.member_actor(me),
+            note=att.filename,
+        )
+        return attachment_out(att)
+
+    @get(
+        "/{request_id:uuid}/attachments/{attachment_id:uuid}",
+        summary="Download an attachment",
+        media_type="application/octet-stream",
+    )
+    async def download(
+        self,
+        state: State,
+        db_session: AsyncSession,
+        me: Member,
+        request_id: uuid.UUID,
+        attachment_id: uuid.UUID,
+    ) -> Response[bytes]:
+        req = await svc.member_request(db_session, me, request_id)
+        return await _file_response(state, db_session, req, attachment_id)
+
+    @post(
+        "/{request_id:uuid}/reply", summary="Give the information staff asked for", status_code=200
+    )
+    async def reply(
+        self, db_session: AsyncSession, me: Member, request_id: uuid.UUID, data: NoteIn
+    ) -> RequestDetail:
+        req = await svc.member_request(db_session, me, request_id)
+        now = _now()
+        await svc.member_reply(db_session, me, req, now=now, note=data.note)
+        return await request_detail(db_session, req, now, staff_view=False)
+
+    @post("/{request_id:uuid}/withdraw", summary="Withdraw an open request", status_code=200)
+    async def withdraw(
+        self, db_session: AsyncSession, me: Member, request_id: uuid.UUID, data: WithdrawIn
+    ) -> RequestDetail:
+        req = await svc.member_request(db_session, me, request_id)
+        now = _now()
+        await svc.withdraw(db_session, me, req, now=now, reason=data.reason)
+        return await request_detail(db_session, req, now, staff_view=False)
+
+    @post("/{request_id:uuid}/rating", summary="Rate the outcome (1–5), once", status_code=200)
+    async def rating(
+        self, db_session: AsyncSession, me: Member, request_id: uuid.UUID, data: RatingIn
+    ) -> RequestDetail:
+        req = await svc.member_request(db_session, me, request_id)
+        now = _now()
+        await svc.rate(db_session, me, req, now=now, rating=data.rating, comment=data.comment)
+        return await request_detail(db_session, req, now, staff_view=False)
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+class ServiceRequestController(Controller):
+    path = "/api/v1/service-requests"
+    tags = ["staff: service requests"]
+    security = [{"staffSession": []}]
+
+    @get("/", summary="The queue of my subtrees: filters, counts, overdue first")
+    async def queue(
+        self,
+        staff: Principal,
+        db_session: AsyncSession,
+        org_id: uuid.UUID | None = None,
+        kind: RequestKind | None = None,
+        status: ServiceStatus | None = None,
+        open_only: bool = False,
+        overdue: bool | None = None,
+        escalated: bool | None = None,
+        handling_here: bool = False,
+        q: str | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> QueuePage:
+        now = _now()
+        rows, total, counts = await list_queue(
+            db_session,
+            staff,
+            QueueFilter(org_id, kind, status, open_only, overdue, escalated, handling_here, q),
+            now=now,
+            limit=limit,
+            offset=offset,
+        )
+        return QueuePage(
+            await requests_out(db_session, rows, now, staff_view=True), total, limit, offset, counts
+        )
+
+    @post("/", summary="File a request for a member (walk-in or hotline)")
+    async def create(
+        self, staff: Principal, state: State, db_session: AsyncSession, data: StaffRequestIn
+    ) -> RequestDetail:
+        member = await get_member(db_session, staff, data.member_id, Perm.service_handle)
+        now = _now()
+        req = await svc.file_request(
+            db_session,
+            member,
+            svc.RequestInput(data.kind, data.title, data.description, data.contact_preference),
+            now=now,
+            sla=state.settings.service_sla,
+            staff=staff,
+            channel=data.channel,
+        )
+        return await request_detail(db_session, req, now, staff_view=True)
+
+    @get("/{request_id:uuid}", summary="One request with its timeline and attachments")
+    async def detail(
+        self, staff: Principal, db_session: AsyncSession, request_id: uuid.UUID
+    ) -> RequestDetail:
+        req = await svc.staff_request(db_session, staff, request_id)
+        return await request_detail(db_session, req, _now(), staff_view=True)
+
+    async def _act(
+        self, staff: Principal, db_session: AsyncSession, request_id: uuid.UUID, fn: Any
+    ) -> RequestDetail:
+        req = await svc.staff_request(db_session, staff, request_id)
+        now = _now()
+        await fn(req, now)
+        return await request_detail(db_session, req, now, staff_view=True)
+
+    @post("/{request_id:uuid}/accept", summary="Accept (受理)", status_code=200)
+    async def accept(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        request_id: uuid.UUID,
+        data: OptionalNoteIn | None = None,
+    ) -> RequestDetail:
+        note = data.note if data else None
+        return await self._act(
+            staff,
+            db_session,
+            request_id,
+            lambda r, now: svc.accept(
+                db_session, staff, r, now=now, sla=state.settings.service_sla, note=note
+            ),
+        )
+
+    @post(
+        "/{request_id:uuid}/request-info",
+        summary="Ask the member for more (the clock stops)",
+        status_code=200,
+    )
+    async def request_info(
+        self, staff: Principal, db_session: AsyncSession, request_id: uuid.UUID, data: NoteIn
+    ) -> RequestDetail:
+        return await self._act(
+            staff,
+            db_session,
+            request_id,
+            lambda r, now: svc.request_info(db_session, staff, r, now=now, note=data.note),
+        )
+
+    @post(
+        "/{request_id:uuid}/handling",
+        summary="Record offline handling: visit, call, payment, note",
+        status_code=200,
+    )
+    async def handling(
+        self, staff: Principal, db_session: AsyncSession, request_id: uuid.UUID, data: HandlingIn
+    ) -> RequestDetail:
+        return await self._act(
+            staff,
+            db_session,
+            request_id,
+            lambda r, now: svc.record_handling(
+                db_session,
+                staff,
+                r,
+                now=now,
+                kind=data.kind,
+                note=data.note,
+                amount_fen=data.amount_fen,
+            ),
+        )
+
+    @post(
+        "/{request_id:uuid}/resolve",
+        summary="Resolve with the outcome the member sees",
+        status_code=200,
+    )
+    async def resolve(
+        self, staff: Principal, db_session: AsyncSession, request_id: uuid.UUID, data: OutcomeIn
+    ) -> RequestDetail:
+        return await self._act(
+            staff,
+            db_session,
+            request_id,
+            lambda r, now: svc.resolve(db_session, staff, r, now=now, outcome=data.outcome),
+        )
+
+    @post("/{request_id:uuid}/reject", summary="Reject with a reason", status_code=200)
+    async def reject(
+        self, staff: Principal, db_session: AsyncSession, request_id: uuid.UUID, data: ReasonIn
+    ) -> RequestDetail:
+        return await self._act(
+            staff,
+            db_session,
+            request_id,
+            lambda r, now: svc.reject(db_session, staff, r, now=now, reason=data.reason),
+        )
+
+    @post(
+        "/{request_id:uuid}/reopen",
+        summary="Reopen a resolved or rejected request (audited)",
+        status_code=200,
+    )
+    async def reopen(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        request_id: uuid.UUID,
+        data: ReasonIn,
+    ) -> RequestDetail:
+        return await self._act(
+            staff,
+            db_session,
+            request_id,
+            lambda r, now: svc.reopen(
+                db_session, staff, r, now=now, sla=state.settings.service_sla, reason=data.reason
+            ),
+        )
+
+    @post(
+        "/{request_id:uuid}/take-over",
+        summary="The level above takes the request over",
+        status_code=200,
+    )
+    async def take_over(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        request_id: uuid.UUID,
+        data: TakeOverIn,
+    ) -> RequestDetail:
+        return await self._act(
+            staff,
+            db_session,
+            request_id,
+            lambda r, now: svc.take_over(
+                db_session,
+                staff,
+                r,
+                now=now,
+                sla=state.settings.service_sla,
+                org_id=data.org_id,
+                note=data.note,
+            ),
+        )
+
+    @post(
+        "/{request_id:uuid}/attachments",
+        summary="Attach an image or PDF",
+        description=_UPLOAD_DOC,
+        request_max_body_size=None,
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        request_id: uuid.UUID,
+    ) -> AttachmentOut:
+        settings: Settings = state.settings
+        req = await svc.staff_request(db_session, staff, request_id)
+        from cardsvc.servicereq.attachments import check_room
+
+        await check_room(db_session, settings, req)
+        data, filename = await read_one_file(request, settings)
+        att = await add_attachment(
+            db_session, settings, req, data=data, filename=filename, uploaded_by=staff.username
+        )
+        add_step(
+            db_session,
+            req,
+            "attachment",
+            now=_now(),
+            actor_type="staff",
+            actor=staff.username,
+            note=att.filename,
+        )
+        svc._audit(db_session, staff, "service.attach", req, {"sha256": att.sha256})
+        return attachment_out(att)
+
+    @get(
+        "/{request_id:uuid}/attachments/{attachment_id:uuid}",
+        summary="Download an attachment",
+        media_type="application/octet-stream",
+    )
+    async def download(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        request_id: uuid.UUID,
+        attachment_id: uuid.UUID,
+    ) -> Response[bytes]:
+        req = await svc.staff_request(db_session, staff, request_id)
+        return await _file_response(state, db_session, req, attachment_id)
+
+
+# --- service-level times ------------------------------------------------------------------------
+
+
+class SlaOut(msgspec.Struct):
+    kind: RequestKind
+    kind_label: str
+    accept_hours: int
+    resolve_hours: int
+    source: str  # org (set here or above), settings, default
+    set_on_org_id: uuid.UUID | None
+
+
+class SlaIn(msgspec.Struct):
+    accept_hours: int
+    resolve_hours: int
+
+
+class ServiceLevelController(Controller):
+    path = "/api/v1/orgs/{org_id:uuid}/service-levels"
+    tags = ["staff: service requests"]
+    security = [{"staffSession": []}]
+
+    async def _all(self, db_session: AsyncSession, settings: Settings, path: str) -> list[SlaOut]:
+        out = []
+        for kind in BUILTIN_SLA:
+            s = await effective_sla(db_session, path, kind, settings.service_sla)
+            out.append(
+                SlaOut(
+                    kind, KIND_LABELS_ZH[kind], s.accept_hours, s.resolve_hours, s.source, s.org_id
+                )
+            )
+        return out
+
+    @get("/", summary="Service-level times in force for this org, per kind")
+    async def list_levels(
+        self, staff: Principal, state: State, db_session: AsyncSession, org_id: uuid.UUID
+    ) -> list[SlaOut]:
+        org = await get_org(db_session, staff, org_id, Perm.service_handle)
+        return await self._all(db_session, state.settings, org.path)
+
+    @put("/{kind:str}", summary="Set this org's times for a kind (holds for its subtree)")
+    async def put_level(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: uuid.UUID,
+        kind: RequestKind,
+        data: SlaIn,
+    ) -> list[SlaOut]:
+        org = await get_org(db_session, staff, org_id, Perm.service_settings)
+        await set_sla(
+            db_session,
+            staff,
+            org,
+            kind,
+            accept_hours=data.accept_hours,
+            resolve_hours=data.resolve_hours,
+        )
+        return await self._all(db_session, state.settings, org.path)
+
+    @delete(
+        "/{kind:str}", summary="Remove this org's times for a kind (inherit again)", status_code=200
+    )
+    async def delete_level(
+        self,
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: uuid.UUID,
+        kind: RequestKind,
+    ) -> list[SlaOut]:
+        org = await get_org(db_session, staff, org_id, Perm.service_settings)
+        await set_sla(db_session, staff, org, kind, accept_hours=None, resolve_hours=None)
+        return await self._all(db_session, state.settings, org.path)

@@ -1,0 +1,538 @@
+"""The life of a service request: filed → accepted → (more info ↔ reply) → resolved/rejected,
+with offline handling recorded on the way, withdrawal, rating, reopening and take-over.
+
+Every function takes the session, the actor, the clock (``now``) and plain values; staff
+actions are audited; every step lands in the request's timeline, which the member sees.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.audit.service import record
+from cardsvc.errors import AppError, Conflict, NotFound, ValidationError
+from cardsvc.members.models import Member, MemberStatus
+from cardsvc.orgs.models import Org
+from cardsvc.sequences import allocate
+from cardsvc.servicereq.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Channel,
+    ContactPreference,
+    RequestKind,
+    ServiceRequest,
+    ServiceStatus,
+)
+from cardsvc.servicereq.sla import effective_sla
+from cardsvc.servicereq.steps import HANDLING_KINDS, add_step, tell_member, tell_staff
+from cardsvc.staff.permissions import Perm
+from cardsvc.staff.principal import Principal
+
+SlaDefaults = dict[str, tuple[int, int]]
+MAX_DESCRIPTION = 4000
+MAX_NOTE = 2000
+
+
+class RequestClosed(Conflict):
+    code = "request_closed"
+    message_zh = "该申请已办结或已关闭,如需变更请先重新办理"
+    message_en = "The request is closed; reopen it to change it"
+
+
+def _bad_status(req: ServiceRequest, action_zh: str, action_en: str) -> AppError:
+    if req.status in CLOSED_STATUSES:
+        return RequestClosed()
+    return Conflict(
+        "invalid_status",
+        f"当前状态({req.status.value})不能{action_zh}",
+        f"cannot {action_en} a request that is {req.status.value}",
+        status_now=req.status.value,
+    )
+
+
+def _text(value: str | None, field: str, max_len: int, *, required: bool = True) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise ValidationError.field(field, "不能为空", "must not be empty")
+        return None
+    if len(value) > max_len:
+        raise ValidationError.field(field, f"不能超过 {max_len} 字", f"at most {max_len} chars")
+    return value
+
+
+def member_actor(member: Member) -> str:
+    return f"member:{member.member_no}"
+
+
+async def _deadline(
+    session: AsyncSession, sla: SlaDefaults, req: ServiceRequest, now: datetime
+) -> datetime:
+    """The running stage's deadline under the handling org's times."""
+    times = await effective_sla(session, req.handling_org_path, req.kind, sla)
+    hours = times.accept_hours if req.status == ServiceStatus.submitted else times.resolve_hours
+    return now + timedelta(hours=hours)
+
+
+def _start_clock(req: ServiceRequest, due: datetime) -> None:
+    req.due_at = req.escalate_at = due
+    req.paused_seconds = None
+
+
+def _stop_clock(req: ServiceRequest) -> None:
+    req.due_at = req.escalate_at = req.paused_seconds = None
+
+
+# --- filing ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RequestInput:
+    kind: RequestKind
+    title: str
+    description: str
+    contact_preference: ContactPreference = ContactPreference.in_app
+
+
+async def file_request(
+    session: AsyncSession,
+    member: Member,
+    data: RequestInput,
+    *,
+    now: datetime,
+    sla: SlaDefaults,
+    staff: Principal | None = None,
+    channel: Channel = Channel.app,
+) -> ServiceRequest:
+    """A member's request, routed to their grassroots union. ``staff`` files a walk-in or
+    hotline request on the member's behalf (needs ``service.handle`` on the member)."""
+    if staff is not None and not staff.can(Perm.service_handle, member.org_path):
+        raise NotFound("member_not_found", "未找到该会员", "Member not found")
+    if member.status != MemberStatus.active:
+        raise Conflict(
+            "member_inactive",
+            "会员状态不是有效,不能提交服务申请",
+            "Only active members can file service requests",
+        )
+    title = _text(data.title, "title", 100)
+    description = _text(data.description, "description", MAX_DESCRIPTION)
+    org = await session.get(Org, member.org_id)
+    assert org is not None
+    (number,) = await allocate(session, "service_request")
+    req = ServiceRequest(
+        ref_no=f"SR{now.year:04d}{number:07d}",
+        member_id=member.id,
+        kind=data.kind,
+        status=ServiceStatus.submitted,
+        title=title,
+        description=description,
+        contact_preference=data.contact_preference,
+        channel=channel if staff is not None else Channel.app,
+        filed_by=staff.username if staff is not None else None,
+        org_id=org.id,
+        org_path=org.path,
+        handling_org_id=org.id,
+        handling_org_path=org.path,
+        escalations=0,
+        reopened=0,
+        submitted_at=now,
+    )
+    session.add(req)
+    _start_clock(req, await _deadline(session, sla, req, now))
+    await session.flush()
+    actor_type, actor = ("staff", staff.username) if staff else ("member", member_actor(member))
+    add_step(
+        session,
+        req,
+        "submitted",
+        now=now,
+        actor_type=actor_type,
+        actor=actor,
+        org_id=org.id,
+        detail={"channel": req.channel.value, "due_at": req.due_at.isoformat()},  # type: ignore[union-attr]
+    )
+    await tell_staff(session, req, org.id, "submitted", None)
+    if staff is not None:
+        tell_member(session, req, "submitted", f"由工作人员代为登记({req.channel.value})")
+        _audit(session, staff, "service.file", req, {"member_no": member.member_no})
+    return req
+
+
+# --- finding ---------------------------------------------------------------------------------
+
+
+def _not_found() -> NotFound:
+    return NotFound("request_not_found", "未找到该服务申请", "Service request not found")
+
+
+async def member_request(
+    session: AsyncSession, member: Member, request_id: uuid.UUID
+) -> ServiceRequest:
+    """The member's own request; anybody else's is 404."""
+    req = await session.get(ServiceRequest, request_id)
+    if req is None or req.member_id != member.id:
+        raise _not_found()
+    return req
+
+
+async def staff_request(
+    session: AsyncSession, staff: Principal, request_id: uuid.UUID
+) -> ServiceRequest:
+    """A request in the staff member's subtree (filed there); elsewhere 404."""
+    req = await session.get(ServiceRequest, request_id)
+    if req is None or not staff.can(Perm.service_handle, req.org_path):
+        raise _not_found()
+    return req
+
+
+def _audit(
+    session: AsyncSession, staff: Principal, action: str, req: ServiceRequest, summary: dict
+) -> None:
+    record(
+        session,
+        staff,
+        action,
+        target_type="service_request",
+        target_id=req.id,
+        org_path=req.org_path,
+        summary={"ref_no": req.ref_no, "status": req.status.value, **summary},
+    )
+
+
+# --- staff handling ---------------------------------------------------------------------------
+
+
+async def accept(
+    session: AsyncSession,
+    staff: Principal,
+    req: ServiceRequest,
+    *,
+    now: datetime,
+    sla: SlaDefaults,
+    note: str | None = None,
+) -> ServiceRequest:
+    if req.status != ServiceStatus.submitted:
+        raise _bad_status(req, "受理", "accept")
+    note = _text(note, "note", MAX_NOTE, required=False)
+    req.status, req.accepted_at, req.assignee = ServiceStatus.accepted, now, staff.username
+    _start_clock(req, await _deadline(session, sla, req, now))
+    add_step(
+        session,
+        req,
+        "accepted",
+        now=now,
+        actor_type="staff",
+        actor=staff.username,
+        note=note,
+        org_id=req.handling_org_id,
+    )
+    tell_member(session, req, "accepted", note)
+    _audit(session, staff, "service.accept", req, {})
+    return req
+
+
+async def request_info(
+    session: AsyncSession, staff: Principal, req: ServiceRequest, *, now: datetime, note: str
+) -> ServiceRequest:
+    """Ask the member for more; the resolve clock stops until they reply."""
+    if req.status != ServiceStatus.accepted:
+        raise _bad_status(req, "要求补充材料", "ask for more information on")
+    note = _text(note, "note", MAX_NOTE)
+    assert req.due_at is not None
+    req.paused_seconds = max(0, int((req.due_at - now).total_seconds()))
+    req.due_at = req.escalate_at = None
+    req.status = ServiceStatus.info_requested
+    add_step(
+        session,
+        req,
+        "info_requested",
+        now=now,
+        actor_type="staff",
+        actor=staff.username,
+        note=note,
+        org_id=req.handling_org_id,
+    )
+    tell_member(session, req, "info_requested", note)
+    _audit(session, staff, "service.request_info", req, {"note": note})
+    return req
+
+
+async def member_reply(
+    session: AsyncSession, member: Member, req: ServiceRequest, *, now: datetime, note: str
+) -> ServiceRequest:
+    if req.status != ServiceStatus.info_requested:
+        raise _bad_status(req, "补充材料", "reply to")
+    note = _text(note, "note", MAX_NOTE)
+    req.status = ServiceStatus.accepted
+    _start_clock(req, now + timedelta(seconds=req.paused_seconds or 0))
+    add_step(
+        session,
+        req,
+        "member_reply",
+        now=now,
+        actor_type="member",
+        actor=member_actor(member),
+        note=note,
+    )
+    await tell_staff(session, req, req.handling_org_id, "member_reply", None)
+    return req
+
+
+async def record_handling(
+    session: AsyncSession,
+    staff: Principal,
+    req: ServiceRequest,
+    *,
+    now: datetime,
+    kind: str,
+    note: str,
+    amount_fen: int | None = None,
+) -> ServiceRequest:
+    """Offline work: a visit, a call, a payment (amount in fen), or a note."""
+    if kind not in HANDLING_KINDS:
+        raise ValidationError.field(
+            "kind", "应为 visit、call、payment 或 note", "must be visit, call, payment or note"
+        )
+    if req.status not in (ServiceStatus.accepted, ServiceStatus.info_requested):
+        raise _bad_status(req, "登记办理记录", "record handling on")
+    note = _text(note, "note", MAX_NOTE)
+    if kind == "payment":
+        if amount_fen is None or amount_fen <= 0:
+            raise ValidationError.field(
+                "amount_fen", "发放金额应为正整数(分)", "a payment needs a positive amount in fen"
+            )
+    elif amount_fen is not None:
+        raise ValidationError.field(
+            "amount_fen", "只有发放记录可以填写金额", "only a payment has an amount"
+        )
+    add_step(
+        session,
+        req,
+        kind,
+        now=now,
+        actor_type="staff",
+        actor=staff.username,
+        note=note,
+        amount_fen=amount_fen,
+        org_id=req.handling_org_id,
+    )
+    tell_member(session, req, kind, note)
+    _audit(session, staff, f"service.{kind}", req, {"amount_fen": amount_fen})
+    return req
+
+
+async def resolve(
+    session: AsyncSession, staff: Principal, req: ServiceRequest, *, now: datetime, outcome: str
+) -> ServiceRequest:
+    if req.status not in (ServiceStatus.accepted, ServiceStatus.info_requested):
+        raise _bad_status(req, "办结", "resolve")
+    outcome = _text(outcome, "outcome", MAX_NOTE)
+    req.status, req.closed_at, req.outcome = ServiceStatus.resolved, now, outcome
+    _stop_clock(req)
+    add_step(
+        session,
+        req,
+        "resolved",
+        now=now,
+        actor_type="staff",
+        actor=staff.username,
+        note=outcome,
+        org_id=req.handling_org_id,
+    )
+    tell_member(session, req, "resolved", outcome)
+    _audit(session, staff, "service.resolve", req, {})
+    return req
+
+
+async def reject(
+    session: AsyncSession, staff: Principal, req: ServiceRequest, *, now: datetime, reason: str
+) -> ServiceRequest:
+    if req.status not in OPEN_STATUSES:
+        raise _bad_status(req, "驳回", "reject")
+    reason = _text(reason, "reason", MAX_NOTE)
+    req.status, req.closed_at, req.outcome = ServiceStatus.rejected, now, reason
+    _stop_clock(req)
+    add_step(
+        session,
+        req,
+        "rejected",
+        now=now,
+        actor_type="staff",
+        actor=staff.username,
+        note=reason,
+        org_id=req.handling_org_id,
+    )
+    tell_member(session, req, "rejected", reason)
+    _audit(session, staff, "service.reject", req, {"reason": reason})
+    return req
+
+
+async def reopen(
+    session: AsyncSession,
+    staff: Principal,
+    req: ServiceRequest,
+    *,
+    now: datetime,
+    sla: SlaDefaults,
+    reason: str,
+) -> ServiceRequest:
+    """The only way to change a resolved or rejected request: back to ``accepted`` with a
+    fresh resolve deadline; the old outcome and rating stay in the timeline (audited)."""
+    if req.status not in (ServiceStatus.resolved, ServiceStatus.rejected):
+        raise Conflict(
+            "not_closed", "只有已办结或已驳回的申请可以重新办理", "only closed requests reopen"
+        )
+    reason = _text(reason, "reason", MAX_NOTE)
+    before = {"status": req.status.value, "outcome": req.outcome, "rating": req.rating}
+    req.status, req.closed_at, req.outcome = ServiceStatus.accepted, None, None
+    req.rating = req.rating_comment = req.rated_at = None  # type: ignore[assignment]
+    req.accepted_at = req.accepted_at or now
+    req.reopened += 1
+    _start_clock(req, await _deadline(session, sla, req, now))
+    add_step(
+        session,
+        req,
+        "reopened",
+        now=now,
+        actor_type="staff",
+        actor=staff.username,
+        note=reason,
+        org_id=req.handling_org_id,
+        detail={"before": before},
+    )
+    tell_member(session, req, "reopened", reason)
+    _audit(session, staff, "service.reopen", req, {"reason": reason, "before": before})
+    return req
+
+
+async def take_over(
+    session: AsyncSession,
+    staff: Principal,
+    req: ServiceRequest,
+    *,
+    now: datetime,
+    sla: SlaDefaults,
+    org_id: uuid.UUID | None = None,
+    note: str | None = None,
+) -> ServiceRequest:
+    """The level above takes the request over: it becomes the handling union and gets a
+    fresh deadline for the current stage. ``org_id`` defaults to the org it was escalated to,
+    else the handling union's parent; it must be strictly above the handling union and the
+    staff member must handle requests there."""
+    if req.status not in OPEN_STATUSES:
+        raise _bad_status(req, "接办", "take over")
+    if org_id is None:
+        org_id = req.escalated_org_id or _parent_id(req.handling_org_path)
+    target = await session.get(Org, org_id) if org_id else None
+    if target is None or not staff.can(Perm.service_handle, target.path):
+        raise NotFound("org_not_found", "未找到该组织", "Org not found")
+    if not (req.handling_org_path.startswith(target.path) and target.path != req.handling_org_path):
+        raise ValidationError.field(
+            "org_id",
+            "只能由当前承办工会的上级工会接办",
+            "only a union above the handling union can take the request over",
+        )
+    note = _text(note, "note", MAX_NOTE, required=False)
+    before = req.handling_org_id
+    req.handling_org_id, req.handling_org_path = target.id, target.path
+    req.assignee = staff.username
+    if req.status != ServiceStatus.info_requested:
+        _start_clock(req, await _deadline(session, sla, req, now))
+    add_step(
+        session,
+        req,
+        "taken_over",
+        now=now,
+        actor_type="staff",
+        actor=staff.username,
+        note=note,
+        org_id=target.id,
+        detail={"from_org_id": str(before), "org_name": target.name},
+    )
+    tell_member(session, req, "taken_over", f"由{target.name}接办")
+    _audit(
+        session,
+        staff,
+        "service.take_over",
+        req,
+        {"from_org_id": str(before), "to_org_id": str(target.id)},
+    )
+    return req
+
+
+def _parent_id(path: str) -> uuid.UUID | None:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return uuid.UUID(hex=parts[-2]) if len(parts) >= 2 else None
+
+
+# --- member actions ---------------------------------------------------------------------------
+
+
+async def withdraw(
+    session: AsyncSession, member: Member, req: ServiceRequest, *, now: datetime, reason: str | None
+) -> ServiceRequest:
+    if req.status not in OPEN_STATUSES:
+        raise _bad_status(req, "撤回", "withdraw")
+    reason = _text(reason, "reason", MAX_NOTE, required=False)
+    req.status, req.closed_at, req.outcome = ServiceStatus.withdrawn, now, reason
+    _stop_clock(req)
+    add_step(
+        session,
+        req,
+        "withdrawn",
+        now=now,
+        actor_type="member",
+        actor=member_actor(member),
+        note=reason,
+    )
+    await tell_staff(session, req, req.handling_org_id, "withdrawn", reason)
+    return req
+
+
+async def rate(
+    session: AsyncSession,
+    member: Member,
+    req: ServiceRequest,
+    *,
+    now: datetime,
+    rating: int,
+    comment: str | None,
+) -> ServiceRequest:
+    """The member rates the outcome (1–5) once per closing."""
+    if req.status not in (ServiceStatus.resolved, ServiceStatus.rejected):
+        raise Conflict("not_closed", "办结后才能评价", "only a closed request can be rated")
+    if req.rating is not None:
+        raise Conflict("already_rated", "您已评价过该申请", "You already rated this request")
+    if not 1 <= rating <= 5:
+        raise ValidationError.field("rating", "评分应为 1–5", "rating must be 1–5")
+    comment = _text(comment, "comment", 500, required=False)
+    req.rating, req.rating_comment, req.rated_at = rating, comment, now
+    add_step(
+        session,
+        req,
+        "rated",
+        now=now,
+        actor_type="member",
+        actor=member_actor(member),
+        note=comment,
+        detail={"rating": rating},
+    )
+    await tell_staff(session, req, req.handling_org_id, "rated", f"{rating} 星")
+    return req
+
+
+async def org_of(session: AsyncSession, org_id: uuid.UUID) -> Org:
+    org = await session.get(Org, org_id)
+    assert org is not None
+    return org
+
+
+async def orgs_by_id(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Org]:
+    if not ids:
+        return {}
+    return {o.id: o for o in await session.scalars(select(Org).where(Org.id.in_(ids)))}

@@ -1,0 +1,57 @@
+"""The periodic sweep: escalate overdue requests, expire unreviewed hardship records, then
+send the outbound copies of notifications (after the commit that created them).
+
+Run by every job runner every ``UNIONCARD_SERVICE_SWEEP_SECONDS`` and once by
+``unioncard service sweep``; safe to run concurrently (every change is a conditional update).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cardsvc.hardship.service import expire_due
+from cardsvc.inbox.service import deliver_pending
+from cardsvc.memberauth.senders import Sender
+from cardsvc.pii import PiiCipher
+from cardsvc.servicereq.escalation import escalate_due
+from cardsvc.settings import Settings
+
+
+async def sweep_once(session: AsyncSession, settings: Settings, *, now: datetime) -> dict[str, int]:
+    """The database part, in the caller's transaction."""
+    today = now.astimezone(ZoneInfo(settings.time_zone)).date()
+    return {
+        "escalated": await escalate_due(session, now, settings.service_sla),
+        "hardship_expired": await expire_due(session, today=today, now=now),
+    }
+
+
+async def run_sweep(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    sender: Sender | None,
+    cipher: PiiCipher | None,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    now = now or datetime.now(UTC)
+    async with sessionmaker() as session, session.begin():
+        counts = await sweep_once(session, settings, now=now)
+    counts["sent"] = 0
+    if sender is not None and cipher is not None:
+        async with sessionmaker() as session, session.begin():
+            counts["sent"] = await deliver_pending(session, sender, cipher, now)
+    return counts
+
+
+async def periodic_sweep(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, services: Any
+) -> dict[str, int]:
+    """The job runner's periodic hook."""
+    return await run_sweep(
+        sessionmaker, settings, sender=services.get("sender"), cipher=services.get("cipher")
+    )
