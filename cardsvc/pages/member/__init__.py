@@ -1,5 +1,5 @@
 """The member H5 pages (/m/): sign-in, joining, the card with its rotating QR, benefits,
-history, transfer and leaving. Handlers call the same domain functions as the member JSON API
+history, transfer and leaving, service requests and the inbox. Handlers call the same domain functions as the member JSON API
 (docs/membership.md) with the same dependencies, and render HTML."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from cardsvc.pages.member.auth import MemberSignInController
 from cardsvc.pages.member.benefits import MemberBenefitsController
 from cardsvc.pages.member.card import MemberCardController
 from cardsvc.pages.member.join import MemberJoinController
+from cardsvc.pages.member.requests import MemberRequestsController
 
 MEMBER_CONTROLLERS: list[type] = [
     MemberSignInController,
@@ -16,4 +17,5 @@ MEMBER_CONTROLLERS: list[type] = [
     MemberCardController,
     MemberBenefitsController,
     MemberAccountController,
+    MemberRequestsController,
 ]
