@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -105,3 +106,39 @@ def test_offline_then_online_and_revoked(live: Live, page: Page) -> None:
     shot(page, "member-card-revoked")
     page.reload()
     expect(page.get_by_role("alert")).to_contain_text("会员卡已注销")
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def test_member_pages_work_under_a_strict_csp(live: Live, page: Page) -> None:
+    """The CSP that is coming (no inline script or style): nothing refused, the QR still shows
+    and refreshes, the htmx forms still swap their errors in."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+
+    def with_csp(route: Any) -> None:
+        resp = route.fetch()
+        route.fulfill(response=resp, headers={**resp.headers, "content-security-policy": CSP})
+
+    page.route("**/m/**", with_csp)
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.clock.install()
+    sign_in(page, live, live.demo["members"][4]["phone"])
+    page.goto(live.url + "/m/card")
+    left = _countdown(page)
+    first = read_qr(page)
+    page.clock.run_for((left + 1) * 1000)
+    _next_qr(page, first)
+    page.goto(live.url + "/m/account")
+    page.get_by_role("button", name="申请离会").click()
+    expect(page.locator("#e-confirm")).to_be_visible()
+    page.goto(live.url + "/m/benefits")
+    expect(page.get_by_role("heading", name="我的权益")).to_be_visible()
+    assert violations == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Response, get
@@ -96,7 +96,8 @@ class MemberCardController(Controller):
         now = datetime.now(UTC)
 
         def ms(at: datetime | None) -> int | None:
-            return None if at is None else int((at - now).total_seconds() * 1000)
+            # Floor division: codes a whole period apart stay exactly that many ms apart.
+            return None if at is None else (at - now) // timedelta(milliseconds=1)
 
         return Response(
             {
