@@ -98,6 +98,7 @@ def test_pages_in_english(live: Live, page: Page) -> None:
     page.get_by_role("link", name="Card", exact=True).click()
     expect(page.get_by_text("Refreshes in")).to_be_visible()
     expect(page.get_by_text("Card number")).to_be_visible()
+    assert no_horizontal_scroll(page)
     shot(page, "member-card-en")
     page.get_by_role("link", name="中文").click()
     expect(page.get_by_text("秒后自动刷新")).to_be_visible()
