@@ -33,6 +33,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
+    # Playwright's sync API keeps an event loop running on the main thread for the rest of
+    # the session, so no async test can start after a browser test: browser tests go last.
+    items.sort(key=lambda item: here in Path(str(item.fspath)).parents)
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
