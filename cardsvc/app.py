@@ -27,7 +27,7 @@ from benefits.facts import MemberFacts
 from benefits.models import Program
 from benefits.plugin import BenefitsPlugin
 from benefits.report_routes import BenefitReportController
-from benefits.service import list_redemptions
+from benefits.service import list_redemptions, member_benefits
 from cardsvc.audit.routes import AuditController
 from cardsvc.audit.service import record
 from cardsvc.cards.demo import seed_cards
@@ -69,6 +69,7 @@ from cardsvc.membership.routes import (
 from cardsvc.orgs.models import Org
 from cardsvc.orgs.routes import OrgController
 from cardsvc.orgs.service import register_path_columns
+from cardsvc.pages.member.ports import BenefitsFunctions, member_benefits_provider
 from cardsvc.pages.plugin import PagesPlugin
 from cardsvc.pii import PiiCipher
 from cardsvc.privacy.parts import EncryptedTable, PrivacyParts, cardsvc_parts
@@ -91,7 +92,7 @@ from cardsvc.staff.routes import SessionController, StaffController
 from cardsvc.stores import make_redis, make_store_registry
 from cardsvc.web import REQUEST_ID_HEADER, SwaggerPage, request_id_middleware, security_headers
 from merchants.demo import seed_merchants
-from merchants.models import Merchant
+from merchants.models import Merchant, Store
 from merchants.plugin import MerchantsPlugin
 from merchants.privacy import erase_member_scans, member_scans, purge_scan_batch
 from merchants.service import BANK_FIELD
@@ -194,6 +195,27 @@ async def _merchant_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> di
         select(Merchant.id, Merchant.display_name).where(Merchant.id.in_(list(ids)))
     )
     return {r[0]: r[1] for r in rows}
+
+
+async def _program_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = await session.execute(select(Program.id, Program.name).where(Program.id.in_(list(ids))))
+    return {r[0]: r[1] for r in rows}
+
+
+async def _store_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    rows = await session.execute(select(Store.id, Store.name).where(Store.id.in_(list(ids))))
+    return {r[0]: r[1] for r in rows}
+
+
+# The member pages' view of the engine and the merchants (cardsvc.pages may not import them).
+_MEMBER_BENEFITS = BenefitsFunctions(
+    facts=_member_facts,
+    member_benefits=member_benefits,
+    list_redemptions=list_redemptions,
+    program_names=_program_names,
+    merchant_names=_merchant_names,
+    store_names=_store_names,
+)
 
 
 async def _request_id_header(message: Message, scope: Scope) -> None:
@@ -362,6 +384,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "member_session": Provide(provide_member_session),
             "me": Provide(provide_me),
             "report_host": Provide(report_host_provider(_merchant_names)),
+            "member_benefits_view": Provide(member_benefits_provider(_MEMBER_BENEFITS)),
         },
         exception_handlers={**exception_handlers, BenefitsError: _benefits_error},
         before_send=[_request_id_header, security_headers],

@@ -10,11 +10,17 @@ from litestar.static_files import create_static_files_router
 
 from cardsvc.pages.console import CONSOLE_CONTROLLERS
 from cardsvc.pages.home import HomeController
+from cardsvc.pages.member import MEMBER_CONTROLLERS
 from cardsvc.pages.shop import ShopController
 from cardsvc.pages.templating import ASSETS_PATH, STATIC, template_config
 
 # Each area adds its controllers here (member /m/, shop /shop/, console /console/).
-PAGE_CONTROLLERS: list[type] = [HomeController, ShopController, *CONSOLE_CONTROLLERS]
+PAGE_CONTROLLERS: list[type] = [
+    HomeController,
+    *MEMBER_CONTROLLERS,
+    ShopController,
+    *CONSOLE_CONTROLLERS,
+]
 
 
 class PagesPlugin(InitPluginProtocol):

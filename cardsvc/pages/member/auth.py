@@ -1,0 +1,142 @@
+"""Member sign-in with phone + one-time code (the same functions as ``/api/v1/me/session``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.response import Template
+
+from cardsvc.errors import AppError
+from cardsvc.memberauth.otp import request_code, verify_code
+from cardsvc.memberauth.sessions import (
+    MEMBER_COOKIE,
+    close_member_session,
+    load_member_session,
+    open_member_session,
+)
+from cardsvc.members.identity import parse_phone
+from cardsvc.pages.errors import page_exception_handlers
+from cardsvc.pages.member.common import AREA, field_errors, go, local_path
+from cardsvc.pii import PiiCipher
+from cardsvc.web import client_ip
+
+
+def _form(
+    next_url: str,
+    phone: str = "",
+    errors: dict[str, str] | None = None,
+    sent: bool = False,
+    resend_after: int = 0,
+    status_code: int = 200,
+) -> Template:
+    return Template(
+        "m/_login_form.html",
+        context={
+            "next": next_url,
+            "phone": phone,
+            "errors": errors or {},
+            "sent": sent,
+            "resend_after": resend_after,
+        },
+        status_code=status_code,
+    )
+
+
+class MemberSignInController(Controller):
+    path = AREA
+    include_in_schema = False
+    exception_handlers = page_exception_handlers
+
+    @get("/login", media_type=MediaType.HTML)
+    async def login_page(self, request: Request[Any, Any, Any], state: State) -> Any:
+        next_url = local_path(request.query_params.get("next"))
+        sess = await load_member_session(
+            state.stores.get("sessions"), request.cookies.get(MEMBER_COOKIE, "")
+        )
+        if sess is not None:  # already signed in: straight on
+            return go(request, next_url)
+        # csrf_token: none before signing in (the template would otherwise see Litestar's).
+        return Template(
+            "m/login.html",
+            context={"next": next_url, "errors": {}, "phone": "", "csrf_token": ""},
+        )
+
+    @post("/login/code", status_code=200, media_type=MediaType.HTML)
+    async def send_code(self, request: Request[Any, Any, Any], state: State) -> Template:
+        form = await request.form()
+        raw = str(form.get("phone", "")).strip()
+        next_url = local_path(str(form.get("next", "")))
+        try:
+            phone = parse_phone(raw)
+            cipher: PiiCipher = state.cipher
+            await request_code(
+                state.kv,
+                state.limiter,
+                state.sender,
+                secret=state.settings.secret_key.encode(),
+                phone=phone,
+                phone_hash=cipher.lookup_hash("phone", phone),
+                ip=client_ip(request),
+                policy=state.otp_policy,
+            )
+        except AppError as exc:
+            errors = field_errors(request, exc)
+            if "phone" not in errors:  # rate limits: shown by the phone field all the same
+                errors = {"phone": next(iter(errors.values()))}
+            return _form(next_url, raw, errors, status_code=exc.status)
+        return _form(next_url, raw, sent=True, resend_after=state.otp_policy.resend_after)
+
+    @post("/login", status_code=200, media_type=MediaType.HTML)
+    async def sign_in(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
+        form = await request.form()
+        raw = str(form.get("phone", "")).strip()
+        code = str(form.get("code", "")).strip()
+        next_url = local_path(str(form.get("next", "")))
+        cipher: PiiCipher = state.cipher
+        try:
+            phone = parse_phone(raw)
+            phone_hash = cipher.lookup_hash("phone", phone)
+            await verify_code(
+                state.kv,
+                state.limiter,
+                secret=state.settings.secret_key.encode(),
+                phone_hash=phone_hash,
+                code=code,
+                policy=state.otp_policy,
+            )
+        except AppError as exc:
+            errors = field_errors(request, exc)
+            if "phone" not in errors:  # a wrong or expired code
+                errors = {"code": next(iter(errors.values()))}
+            return _form(next_url, raw, errors, sent=True, status_code=exc.status)
+        store = state.stores.get("sessions")
+        if old := request.cookies.get(MEMBER_COOKIE):
+            await close_member_session(store, old)
+        sess = await open_member_session(
+            store,
+            phone_hash=phone_hash,
+            phone_enc=cipher.encrypt("phone", phone),
+            max_age=state.settings.member_session_max_age,
+        )
+        resp = go(request, next_url)
+        resp.set_cookie(
+            MEMBER_COOKIE,
+            sess.token,
+            httponly=True,
+            samesite="lax",
+            secure=state.settings.secure_cookies,
+            max_age=state.settings.member_session_max_age,
+            path="/",
+        )
+        return resp
+
+    @post("/logout", status_code=200, media_type=MediaType.HTML)
+    async def sign_out(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
+        # Signing out needs no CSRF check: the worst a forged request does is sign you out.
+        if token := request.cookies.get(MEMBER_COOKIE):
+            await close_member_session(state.stores.get("sessions"), token)
+        resp = go(request, AREA + "/login")
+        resp.delete_cookie(MEMBER_COOKIE, path="/")
+        return resp
