@@ -42,3 +42,12 @@ def test_assets_are_served_by_the_app(live: Live, page: Page) -> None:
 def test_language_switch_never_redirects_off_site(live: Live, page: Page) -> None:
     resp = page.goto(live.url + "/lang/en?next=//evil.example/")
     assert resp is not None and resp.url.startswith(live.url)
+
+
+def test_language_switch_keeps_the_query(live: Live, page: Page) -> None:
+    """An invite link's token survives switching the language."""
+    page.goto(live.url + "/?invite=ABC123")
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("link", name="I am a member")).to_be_visible()
+    assert page.url.endswith("/?invite=ABC123")
+    assert page.locator('meta[name="csrf-token"]').get_attribute("content") == ""
