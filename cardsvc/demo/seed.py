@@ -228,6 +228,10 @@ def banner(settings: Settings) -> str:
     lines = [
         "",
         "UnionCard 演示环境已就绪 / demo federation ready",
+        f"  首页 / start page:         {base}/",
+        f"  会员 H5 / member pages:    {base}/m/",
+        f"  商户收银 / shop till:      {base}/shop/",
+        f"  管理后台 / staff console:  {base}/console/",
         f"  API 文档 / OpenAPI:        {base}/schema",
         f"  健康检查 / health:         {base}/health/ready",
         f"  演示数据 / demo data:      {path}",
