@@ -151,16 +151,25 @@ async def redeem_at_terminal(
 ) -> Redeemed:
     key = check_idempotency_key(idempotency_key)
     now = services.clock()
-    # The reads before the engine's transaction (retry probe, card, member) need none of
-    # their own: the engine re-checks what matters under its counters' locks.
+    # The reads before the engine's transaction (card, member) need none of their own: the
+    # engine re-checks what matters under its counters' locks.
     await read_only(session)
-    prior = await find_redemption(session, merchant_id=terminal.merchant_id, idempotency_key=key)
-    if prior is not None:
-        return await _retry(session, services, terminal, key, req, prior)
-
-    card, member = await verify_member(session, services, req.code, now)
+    try:
+        card, member = await verify_member(session, services, req.code, now)
+    except AppError:
+        # A retry may come after its code expired or its member left: the stored answer.
+        # (A retry whose code still verifies is answered by the engine below, which looks the
+        # key up in its own transaction: no separate look-up on the common path.)
+        prior = await _prior(session, terminal, key)
+        if prior is not None:
+            return await _retry(session, services, terminal, key, req, prior)
+        raise
     token_id: str | None = None
     if is_static(card):
+        # A printed card's retry must not count against the card's hourly limit again.
+        prior = await _prior(session, terminal, key)
+        if prior is not None:
+            return await _retry(session, services, terminal, key, req, prior)
         await _check_static(session, services, card, member, req.program_id)
     else:
         token_id = card.token_id
@@ -191,8 +200,20 @@ async def redeem_at_terminal(
         if exc.code == "token_replayed":
             raise TokenReplayed() from None
         raise from_benefits(exc) from None
-    # A concurrent twin (same key and body) that committed first: its result, as a replay.
+    if result.replayed and result.token_id != token_id:
+        # The key was used before with another code: a different request (this code was
+        # never used, so it is released again).
+        if token_id is not None:
+            await burner.release(services, token_id)
+        raise IdempotencyConflict(idempotency_key=key)
+    # A retry, or a concurrent twin (same key and body) that committed first: its result.
     return Redeemed(result, card, replayed=result.replayed)
+
+
+async def _prior(
+    session: AsyncSession, terminal: TerminalContext, key: str
+) -> RedemptionResult | None:
+    return await find_redemption(session, merchant_id=terminal.merchant_id, idempotency_key=key)
 
 
 async def _check_static(

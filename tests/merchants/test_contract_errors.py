@@ -268,6 +268,13 @@ async def test_idempotency_conflict(client: Client, pos: Pos) -> None:
     problem(
         await redeem(client, pos, other, prog.id, key="k", amount=100), 409, "idempotency_conflict"
     )
+    # The same member's next code, same key and body: not a retry of that redemption either;
+    # the new code is left unused (a new key can still redeem it).
+    fresh = await pos.code(mid)
+    problem(
+        await redeem(client, pos, fresh, prog.id, key="k", amount=100), 409, "idempotency_conflict"
+    )
+    assert (await redeem(client, pos, fresh, prog.id, key="k2", amount=100)).status_code == 201
 
 
 async def test_validation_error(client: Client, pos: Pos) -> None:
