@@ -252,6 +252,8 @@ async def seed(
         "codes": [mint(i) for i in range(members)] if codes else [],
         "mint": mint,
         "phone_hashes": [f"bench-phone-{i:08d}" for i in range(phones)],
+        # A session's phone is stored encrypted; the app refuses one it cannot decrypt.
+        "phone_enc": cipher.encrypt("phone", "+8613800000000"),
     }
 
 

@@ -115,6 +115,7 @@ class World:
     members: int
     mint: Any
     phone_hashes: list[str]
+    phone_enc: str
     redis_url: str
     staff_cookie: str = ""
     member_cookies: dict[int, str] = field(default_factory=dict)
@@ -133,7 +134,7 @@ async def member_signin(world: World, slot: int, stats: Stats) -> None:
         s = await open_member_session(
             make_store_registry(redis).get("sessions"),
             phone_hash=world.phone_hashes[slot],
-            phone_enc="bench",
+            phone_enc=world.phone_enc,
             max_age=3600,
         )
         world.member_cookies[slot] = s.token
@@ -342,6 +343,7 @@ def run(args: argparse.Namespace, db_url: str) -> bool:
         members=args.members,
         mint=seeded["mint"],
         phone_hashes=seeded["phone_hashes"],
+        phone_enc=seeded["phone_enc"],
         redis_url=args.redis_url,
     )
     try:
