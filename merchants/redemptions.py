@@ -180,6 +180,11 @@ async def redeem_at_terminal(
     if token_id is not None:
         ttl = max(1, math.ceil((card.expires_at - now).total_seconds())) + services.skew_seconds
         if not await burner.burn(services, token_id, owner, ttl):
+            # Burned under another key. A retry of ours still gets its stored answer (Redis
+            # may have lost our burn and seen a replay's first); anything else is a replay.
+            prior = await _prior(session, terminal, key)
+            if prior is not None:
+                return await _retry(session, services, terminal, key, req, prior)
             raise TokenReplayed()
     try:
         result = await redeem(

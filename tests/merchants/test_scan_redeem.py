@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from benefits.models import Redemption
 from cardsvc.db import make_sessionmaker
+from merchants.redemptions import burner
+from merchants.scanning import verify
 from tests.merchants.pos import Pos, pos_fixture, scan_log  # noqa: F401 (fixture)
 
 Client = AsyncTestClient[Litestar]
@@ -95,4 +97,29 @@ async def test_concurrent_retries_make_one_ledger_row(client: Client, pos: Pos) 
     ids = {r.json()["id"] for r in results if r.status_code in (200, 201)}
     assert len(ids) == 1
     assert all(r.status_code in (200, 201) or r.json()["code"] == "token_replayed" for r in results)
+    assert await ledger_rows(pos) == 1
+
+
+async def test_retry_after_redis_lost_the_burn_to_a_replay(client: Client, pos: Pos) -> None:
+    """Redis restarted empty and a replayed screenshot burned the code first (under its own
+    key): the till's retry with the original key still gets its stored answer."""
+    prog = await pos.program("DINE10")
+    t = pos.terminal("dining")
+    code = await pos.code(pos.member())
+    body = {"code": code, "program_id": str(prog.id), "amount_fen": 8800}
+    r = await client.post("/api/v1/redemptions", json=body, headers=pos.headers(t, "k-1"))
+    assert r.status_code == 201, r.text
+    first = r.json()
+
+    async with make_sessionmaker(pos.engine)() as session:
+        card = await verify(session, pos.services, code, pos.services.clock())
+    burned = burner.key(card.token_id)
+    await pos.services.kv.delete(burned)
+    assert await pos.services.kv.set_nx(burned, b"another-key", 60)
+
+    r = await client.post("/api/v1/redemptions", json=body, headers=pos.headers(t, "k-1"))
+    assert r.status_code == 200, r.text
+    assert r.headers["Idempotent-Replayed"] == "true" and r.json()["id"] == first["id"]
+    r = await client.post("/api/v1/redemptions", json=body, headers=pos.headers(t, "k-9"))
+    assert r.status_code == 409 and r.json()["code"] == "token_replayed", r.text
     assert await ledger_rows(pos) == 1
