@@ -260,3 +260,44 @@ async def test_every_cookie_mutation_needs_the_csrf_token(
         headers={"origin": "https://evil.example", "access-control-request-method": "DELETE"},
     )
     assert "access-control-allow-origin" not in r.headers
+
+
+async def test_page_sign_in_forms_refuse_a_cross_site_post(
+    client: Client, app: Litestar, demo: dict[str, Any]
+) -> None:
+    """Login CSRF on the pages: their sign-in forms must be form posts (so the API's JSON-only
+    rule cannot apply); a post the browser marks as coming from another site is refused, and
+    no session or code results. The same post from the page itself goes through."""
+    phone = demo["cards"][8]["phone"]
+    forms = [
+        ("/console/login", {"username": "admin", "password": DEMO_PASSWORD}, "uc_staff"),
+        ("/shop/login", {"key": demo["terminals"][0]["key"]}, "uc_shop"),
+        ("/m/login/code", {"phone": phone}, None),
+    ]
+    sender = app.state.sender
+    for url, form, cookie in forms:
+        sent = len(sender.sent)
+        r = await client.post(
+            url, data=form, headers={"sec-fetch-site": "cross-site"}, follow_redirects=False
+        )
+        assert r.status_code == 403 and "<code>cross_site_form</code>" in r.text, url
+        assert cookie is None or cookie not in r.cookies, url
+        assert len(sender.sent) == sent, url  # no code sent in the victim's name
+        client.cookies.clear()
+        r = await client.post(
+            url, data=form, headers={"sec-fetch-site": "same-origin"}, follow_redirects=False
+        )
+        assert r.status_code in {200, 303}, (url, r.status_code, r.text[:200])
+        assert cookie is None or cookie in r.cookies, url
+        client.cookies.clear()
+    # The code-entry form too: a cross-site post with the right code signs no one in.
+    code = last_code(app, phone)
+    r = await client.post(
+        "/m/login",
+        data={"phone": phone, "code": code},
+        headers={"sec-fetch-site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "uc_member" not in r.cookies
+    r = await client.post("/m/login", data={"phone": phone, "code": code}, follow_redirects=False)
+    assert r.status_code in {200, 303} and "uc_member" in r.cookies, r.text[:200]
