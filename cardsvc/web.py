@@ -151,6 +151,19 @@ class SwaggerPage(SwaggerRenderPlugin):
 # --- sign-in accepts JSON only ----------------------------------------------------------------
 
 
+def same_site_form(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for the pages' sign-in forms (login CSRF): a form that another site posts is
+    refused. Browsers mark such a request ``Sec-Fetch-Site: cross-site``; the header is set by
+    the browser itself (no page can forge it) and survives proxies that rewrite ``Host``."""
+    if connection.headers.get("sec-fetch-site", "").lower() == "cross-site":
+        raise AppError(
+            "cross_site_form",
+            "请在本站页面上登录",
+            "Sign in from this site's own page",
+            status=403,
+        )
+
+
 def json_body_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: the body must be declared JSON. An HTML form on another site can post
     ``text/plain`` or form-encoded bodies (which the JSON decoder would accept) without a

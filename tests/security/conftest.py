@@ -102,3 +102,16 @@ async def member_caller(client: Client, app: Litestar, phone: str) -> Caller:
 
 def terminal_caller(terminal: dict[str, Any]) -> Caller:
     return Caller("terminal", bearer=terminal["key"], extra=terminal)
+
+
+async def shop_caller(client: Client, key: str) -> Caller:
+    """A till signed in to the till pages: its session cookie and the pages' CSRF token."""
+    client.cookies.clear()
+    r = await client.post("/shop/login", data={"key": key}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    cookie = f"uc_shop={r.cookies['uc_shop']}"
+    client.cookies.clear()
+    page = await client.get("/shop/", headers={"cookie": cookie})
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert page.status_code == 200 and match, page.text[:300]
+    return Caller("shop", cookie=cookie, csrf=match.group(1))

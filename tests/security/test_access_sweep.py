@@ -34,9 +34,11 @@ from tests.security.conftest import (
     Caller,
     Client,
     member_caller,
+    shop_caller,
     staff_caller,
     terminal_caller,
 )
+from tests.servicereq.test_api import png
 
 ID_PARAM = re.compile(r"\{(\w*id)\}")
 
@@ -97,6 +99,77 @@ SWEEP: dict[str, str] = {
     "GET /api/v1/programs/{program_id}/versions/{number}": "staff",
     "POST /api/v1/me/applications/{app_id}/withdraw": "member",
     "POST /api/v1/redemptions/{redemption_id}/reversal": "terminal",
+    # Privacy: a member's export and erasure.
+    "GET /api/v1/members/{member_id}/personal-data": "staff",
+    "POST /api/v1/members/{member_id}/erasure": "staff",
+    # Service requests, their attachments and service-level times; hardship records.
+    "GET /api/v1/service-requests/{request_id}": "staff",
+    "POST /api/v1/service-requests/{request_id}/accept": "staff",
+    "POST /api/v1/service-requests/{request_id}/attachments": "staff",
+    "GET /api/v1/service-requests/{request_id}/attachments/{attachment_id}": "staff",
+    "POST /api/v1/service-requests/{request_id}/handling": "staff",
+    "POST /api/v1/service-requests/{request_id}/reject": "staff",
+    "POST /api/v1/service-requests/{request_id}/reopen": "staff",
+    "POST /api/v1/service-requests/{request_id}/request-info": "staff",
+    "POST /api/v1/service-requests/{request_id}/resolve": "staff",
+    "POST /api/v1/service-requests/{request_id}/take-over": "staff",
+    "GET /api/v1/orgs/{org_id}/service-levels": "staff",
+    "PUT /api/v1/orgs/{org_id}/service-levels/{kind}": "staff",
+    "DELETE /api/v1/orgs/{org_id}/service-levels/{kind}": "staff",
+    "GET /api/v1/hardship/records/{record_id}": "staff",
+    "POST /api/v1/hardship/records/{record_id}/approve": "staff",
+    "POST /api/v1/hardship/records/{record_id}/reject": "staff",
+    "POST /api/v1/hardship/records/{record_id}/review": "staff",
+    "POST /api/v1/hardship/records/{record_id}/revoke": "staff",
+    "GET /api/v1/me/service-requests/{request_id}": "member",
+    "POST /api/v1/me/service-requests/{request_id}/attachments": "member",
+    "GET /api/v1/me/service-requests/{request_id}/attachments/{attachment_id}": "member",
+    "POST /api/v1/me/service-requests/{request_id}/rating": "member",
+    "POST /api/v1/me/service-requests/{request_id}/reply": "member",
+    "POST /api/v1/me/service-requests/{request_id}/withdraw": "member",
+    # The staff console: the same staff cookie, HTML answers.
+    "POST /console/approvals/{app_id}/approve": "staff",
+    "POST /console/approvals/{app_id}/reject": "staff",
+    "GET /console/hardship/{record_id}": "staff",
+    "POST /console/hardship/{record_id}/{action}": "staff",
+    "GET /console/members/{member_id}": "staff",
+    "POST /console/members/{member_id}/identity": "staff",
+    "GET /console/merchants/{merchant_id}": "staff",
+    "POST /console/merchants/{merchant_id}/status/{action}": "staff",
+    "POST /console/merchants/{merchant_id}/stores": "staff",
+    "GET /console/orgs/{org_id}": "staff",
+    "GET /console/programmes/{program_id}": "staff",
+    "POST /console/programmes/{program_id}": "staff",
+    "POST /console/programmes/{program_id}/publish": "staff",
+    "POST /console/programmes/{program_id}/simulate": "staff",
+    "POST /console/programmes/{program_id}/{action}": "staff",
+    "GET /console/roster/{import_id}": "staff",
+    "POST /console/roster/{import_id}/apply": "staff",
+    "GET /console/roster/{import_id}/progress": "staff",
+    "GET /console/service/{request_id}": "staff",
+    "POST /console/service/{request_id}/{action}": "staff",
+    "POST /console/stores/{store_id}/terminals": "staff",
+    "POST /console/stores/{store_id}/terminals/{terminal_id}/keys/{key_id}/revoke": "staff",
+    "POST /console/stores/{store_id}/terminals/{terminal_id}/rotate": "staff",
+    # Member pages (/m/): the same member cookie.
+    "POST /m/applications/{app_id}/withdraw": "member",
+    "GET /m/requests/{request_id}": "member",
+    "POST /m/requests/{request_id}/photos": "member",
+    "POST /m/requests/{request_id}/rating": "member",
+    "POST /m/requests/{request_id}/reply": "member",
+    "POST /m/requests/{request_id}/withdraw": "member",
+    # Till pages (/shop/): another merchant's till, signed in to the pages with its key.
+    "POST /shop/redemptions/{redemption_id}/void": "shop",
+}
+
+PAGE_AREAS = ("/console/", "/m/", "/shop/")
+# Path parameters that name no object: a valid value, so that the handler gets to the lookup.
+FIXED = {
+    "/console/hardship/": {"action": "approve"},
+    "/console/service/": {"action": "accept"},
+    "/console/merchants/": {"action": "suspend"},
+    "/console/programmes/": {"action": "pause"},
+    "/api/v1/orgs/": {"kind": "legal_aid"},
 }
 
 
@@ -212,8 +285,36 @@ async def foreign_objects(
     ids["member_app_id"] = []
     for a in (await _json(client, admin, "/api/v1/approvals/applications"))["items"]:
         ids["member_app_id"].append(a["id"])
-    # The XL member's transfer to another XL union (not visible to 伍家岗区 either).
+    # The XL member's service request with a photo, and a hardship record for them.
     mover = await member_caller(client, app, phones[member["member_no"]])
+    req = await _post(
+        client,
+        mover,
+        "/api/v1/me/service-requests",
+        json={"kind": "legal_aid", "title": "工资拖欠", "description": "三个月未发工资"},
+    )
+    req = req["request"]
+    ids["request_id"] = [req["id"]]
+    att = await _post(
+        client,
+        mover,
+        f"/api/v1/me/service-requests/{req['id']}/attachments",
+        files={"file": ("photo.png", png(), "image/png")},
+    )
+    ids["attachment_id"] = [att["id"]]
+    rec = await _post(
+        client,
+        admin,
+        "/api/v1/hardship/records",
+        json={
+            "member_id": member["id"],
+            "category": "relative",
+            "level": 2,
+            "circumstances": "家人重病",
+        },
+    )
+    ids["record_id"] = [rec["id"]]
+    # The XL member's transfer to another XL union (not visible to 伍家岗区 either).
     other_union = await _org(engine, "XL-JIDIAN")
     if member["org_id"] == str(other_union.id):
         other_union = await _org(engine, "XL-HOSPITAL")
@@ -281,16 +382,34 @@ async def test_other_tenants_objects_answer_404(
         ),
         # Another merchant's till (惠民超市) reversing 老街面馆's redemption.
         "terminal": terminal_caller(pos.terminal("retail")),
+        # The same till signed in to the till pages.
+        "shop": await shop_caller(client, pos.terminal("retail")["key"]),
     }
     # The caller's own parent object with the other tenant's child: the child must still be
-    # looked up under its parent (a WJG member with an XL card, a WJG till with an XL key).
-    own = {
-        "member_id": (await _json(client, callers["staff"], "/api/v1/members", limit=1))["items"][
-            0
-        ]["id"],
-        "terminal_id": next(t for t in demo["terminals"] if t["category"] == "fitness")[
-            "terminal_id"
-        ],
+    # looked up under its parent (a WJG member with an XL card, a WJG till with an XL key, a
+    # request of one's own with the XL request's attachment).
+    own_member = (await _json(client, callers["staff"], "/api/v1/members", limit=1))["items"][0]
+    staff_req = await _post(
+        client,
+        callers["staff"],
+        "/api/v1/service-requests",
+        json={"member_id": own_member["id"], "kind": "other", "title": "咨询", "description": "x"},
+    )
+    member_req = await _post(
+        client,
+        callers["member"],
+        "/api/v1/me/service-requests",
+        json={"kind": "other", "title": "咨询", "description": "x"},
+    )
+    own: dict[str, dict[str, str]] = {
+        "staff": {
+            "member_id": own_member["id"],
+            "terminal_id": next(t for t in demo["terminals"] if t["category"] == "fitness")[
+                "terminal_id"
+            ],
+            "request_id": staff_req["request"]["id"],
+        },
+        "member": {"request_id": member_req["request"]["id"]},
     }
     schema = schemathesis.openapi.from_dict(app.openapi_schema.to_schema())
     leaks: list[str] = []
@@ -299,22 +418,33 @@ async def test_other_tenants_objects_answer_404(
         method, path = key.split(" ", 1)
         params = re.findall(r"\{(\w+)\}", path)
         urls = []
+        page = path.startswith(PAGE_AREAS)
+        fixed = next((v for k, v in FIXED.items() if path.startswith(k)), {})
         for mixed in (False, True):
-            if mixed and not (len(params) == 2 and params[0] in own):
+            # (Only where the second parameter is an object too, not an action or kind.)
+            if mixed and not (
+                len(params) == 2 and params[0] in own.get(kind, {}) and params[1] not in fixed
+            ):
                 continue
             url = path
             for i, name in enumerate(params):
+                if name in fixed:
+                    url = url.replace("{" + name + "}", fixed[name])
+                    continue
                 pool = ids["member_app_id"] if kind == "member" and name == "app_id" else ids[name]
-                value = own[name] if mixed and i == 0 else pool[0]
+                value = own[kind][name] if mixed and i == 0 else pool[0]
                 url = url.replace("{" + name + "}", value)
             urls.append(url)
         for url in urls:
             statuses = []
-            for body in _bodies(schema, method.lower(), path) if method != "GET" else [None]:
+            bodies = [None] if method == "GET" or page else _bodies(schema, method.lower(), path)
+            for body in bodies:
                 headers = callers[kind].headers()
                 if kind == "terminal":
                     headers["idempotency-key"] = uuid.uuid4().hex
                 kw: dict[str, Any] = {"json": body} if body is not None else {}
+                if kind == "shop":  # the till's form: a fresh idempotency key per void
+                    kw = {"data": {"idem": uuid.uuid4().hex}}
                 r = await client.request(method, url, headers=headers, **kw)
                 statuses.append(r.status_code)
                 if r.status_code not in {400, 422}:  # past request validation: the real answer
@@ -322,10 +452,15 @@ async def test_other_tenants_objects_answer_404(
             swept += 1
             if statuses[-1] != 404:
                 leaks.append(f"{method} {url} as {kind}: {statuses} {r.text[:200]}")
+            elif page:  # pages show the problem as an error page
+                if not r.headers["content-type"].startswith("text/html") or (
+                    "not_found" not in r.text
+                ):
+                    leaks.append(f"{method} {url}: 404 that is no error page")
             elif not r.headers["content-type"].startswith("application/problem+json"):
                 leaks.append(f"{method} {url}: 404 that is not problem details")
     assert not leaks, "\n".join(leaks)
-    assert swept >= len(SWEEP) + 6  # the mixed parent/child pairs were tried too
+    assert swept >= len(SWEEP) + 8  # the mixed parent/child pairs were tried too
 
 
 async def test_org_filters_of_another_subtree_answer_404(

@@ -3,7 +3,9 @@ no wildcard, no extra rows), and names with markup never reach a page unescaped.
 
 from __future__ import annotations
 
+import html
 import re
+import uuid
 from typing import Any
 
 from litestar import Litestar
@@ -14,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cardsvc.db import make_sessionmaker
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
-from tests.security.conftest import Caller, Client, member_caller, staff_caller
+from merchants.models import Merchant
+from tests.security.conftest import Caller, Client, member_caller, shop_caller, staff_caller
 
 SQL_PAYLOADS = [
     "' OR '1'='1",
@@ -78,58 +81,121 @@ async def test_sql_metacharacters_in_search_match_literally(
 MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
+PAGE_AREAS = ("/console", "/m", "/shop")
+
+
 def html_pages(app: Litestar) -> list[str]:
-    """GET routes that render HTML and need no path parameter."""
+    """GET routes that render HTML: declared so, or in a page area (the console and the till
+    pages return templates without declaring a media type). Some take path parameters."""
     pages = []
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
-            if (
-                isinstance(handler, HTTPRouteHandler)
-                and "GET" in handler.http_methods
-                and str(getattr(handler.media_type, "value", handler.media_type)).startswith(
-                    "text/html"
-                )
-                and "{" not in route.path_format
-            ):
-                pages.append(route.path_format)
+            if not isinstance(handler, HTTPRouteHandler) or "GET" not in handler.http_methods:
+                continue
+            path = route.path_format
+            media = str(getattr(handler.media_type, "value", handler.media_type))
+            in_area = any(path == a or path.startswith(a + "/") for a in PAGE_AREAS)
+            if media.startswith("text/html") or in_area:
+                pages.append(path)
     return sorted(set(pages))
+
+
+async def _created(client: Client, caller: Caller, url: str, **kw: Any) -> Any:
+    r = await client.post(url, headers=caller.headers(), **kw)
+    assert r.status_code in {200, 201, 202}, f"{url}: {r.text[:300]}"
+    return r.json()
 
 
 async def test_names_with_markup_are_escaped_on_every_page(
     client: Client, app: Litestar, engine: AsyncEngine, demo: dict[str, Any]
 ) -> None:
-    """Markup planted in a member's and a union's name: every HTML page, as staff and as that
-    member, shows it as text; JSON answers are JSON (with nosniff, never rendered)."""
+    """Markup planted in a member's, a union's and a merchant's name, a service request, a
+    hardship record and a roster file: every HTML page (those with path parameters on the
+    objects that carry it), as staff, as that member and as a till, shows it as text; JSON
+    answers are JSON (with nosniff, never rendered)."""
     card = demo["cards"][0]
     async with make_sessionmaker(engine)() as session, session.begin():
-        member_id = (
+        member_id, org_id = (
             await session.execute(
                 update(Member)
                 .where(Member.member_no == card["member_no"])
                 .values(name=MARKUP)
-                .returning(Member.org_id)
+                .returning(Member.id, Member.org_id)
             )
-        ).scalar_one()
-        await session.execute(update(Org).where(Org.id == member_id).values(name=MARKUP + "工会"))
-    callers: list[Caller] = [
-        await staff_caller(client, "admin"),
-        await member_caller(client, app, card["phone"]),
-    ]
-    me = await client.get("/api/v1/me", headers=callers[1].headers())
+        ).one()
+        await session.execute(update(Org).where(Org.id == org_id).values(name=MARKUP + "工会"))
+        # The merchant of the till that signs in below: its pages show the name too.
+        merchant_id = demo["terminals"][0]["merchant_id"]
+        await session.execute(
+            update(Merchant)
+            .where(Merchant.id == uuid.UUID(merchant_id))
+            .values(display_name=MARKUP, legal_name=MARKUP)
+        )
+    admin = await staff_caller(client, "admin")
+    member = await member_caller(client, app, card["phone"])
+    callers: list[Caller] = [admin, member, await shop_caller(client, demo["terminals"][0]["key"])]
+    me = await client.get("/api/v1/me", headers=member.headers())
     assert me.json()["member"]["name"] == MARKUP  # the value is stored and served as data
     assert me.headers["content-type"].startswith("application/json")
     assert me.headers["x-content-type-options"] == "nosniff"
+    req = await _created(
+        client,
+        member,
+        "/api/v1/me/service-requests",
+        json={"kind": "other", "title": MARKUP, "description": MARKUP},
+    )
+    rec = await _created(
+        client,
+        admin,
+        "/api/v1/hardship/records",
+        json={
+            "member_id": str(member_id),
+            "category": "relative",
+            "level": 2,
+            "circumstances": MARKUP,
+        },
+    )
+    roster = f"姓名,身份证号,手机号\n{MARKUP},110101199003077777,13800138000\n".encode()
+    job = await _created(
+        client,
+        admin,
+        "/api/v1/roster/imports",
+        params={"org_id": str(org_id), "dry_run": "true"},
+        files={"file": ("roster.csv", roster, "text/csv")},
+    )
+    programs = await client.get("/api/v1/programs", headers=admin.headers())
+    # Path parameter → the object that carries the markup (or, for programmes, any).
+    values = {
+        "member_id": str(member_id),
+        "org_id": str(org_id),
+        "merchant_id": str(merchant_id),
+        "request_id": req["request"]["id"],
+        "record_id": rec["id"],
+        "import_id": job["id"],
+        "program_id": programs.json()["items"][0]["id"],
+        "path": "swagger",
+    }
     pages = html_pages(app)
-    assert "/schema" in pages
-    checked = 0
+    assert "/schema" in pages and "/console/members/{member_id}" in pages
+    checked: set[str] = set()
     for page in pages:
+        url = page
+        for name in re.findall(r"\{(\w+)(?::\w+)?\}", page):
+            assert name in values, f"{page}: no object to show for {{{name}}}"
+            url = url.replace("{" + name + "}", values[name])
         for caller in callers:
-            r = await client.get(page, headers=caller.headers(mutation=False))
+            # Not following redirects: another area's sign-in page is not the page.
+            r = await client.get(
+                url, headers=caller.headers(mutation=False), follow_redirects=False
+            )
             if r.status_code != 200 or not r.headers["content-type"].startswith("text/html"):
                 continue
-            checked += 1
+            checked.add(page)
             assert MARKUP not in r.text and "<script>alert" not in r.text, page
+            assert "<function" not in html.unescape(r.text), f"{page}: a Python repr"
             assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>\s*\S", r.text), (
                 f"{page}: inline script"
             )
-    assert checked >= 2  # at least the API documentation page, for both callers
+    # Every page with a path parameter was really shown to someone.
+    assert {p for p in pages if "{" in p and p.startswith(PAGE_AREAS)} - checked == set()
+    assert {"/schema", "/console", "/shop", "/m/card"} <= checked

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import uuid
 from typing import Any
 
 import pytest
+from litestar import Litestar
 
 from cardsvc.demo.seed import DEMO_PASSWORD
-from tests.security.conftest import Client, staff_caller
+from tests.security.conftest import Client, member_caller, shop_caller, staff_caller
 
 
 async def test_version_number_beyond_the_column_is_404_not_500(
@@ -95,3 +98,31 @@ async def test_openapi_documents_problem_details_and_media_types(client: Client)
     jwks = ok["/.well-known/jwks.json"]["get"]["responses"]["200"]["content"]["application/json"]
     assert jwks["schema"]["$ref"].endswith("JwksOut")
     assert "content" not in ok["/api/v1/staff/session"]["delete"]["responses"]["204"]
+
+
+async def test_page_error_pages_show_no_function_repr(
+    client: Client, app: Litestar, demo: dict[str, Any]
+) -> None:
+    """An error page of each page area carries an empty CSRF meta tag, not Litestar's
+    ``csrf_token`` template callable printed as ``<function csrf_token at 0x…>``."""
+    missing = uuid.uuid4()
+    tries = [
+        (await staff_caller(client, "admin"), "GET", f"/console/members/{missing}"),
+        (
+            await member_caller(client, app, demo["cards"][1]["phone"]),
+            "GET",
+            f"/m/requests/{missing}",
+        ),
+        (
+            await shop_caller(client, demo["terminals"][0]["key"]),
+            "POST",
+            f"/shop/redemptions/{missing}/void",
+        ),
+    ]
+    for caller, method, url in tries:
+        r = await client.request(
+            method, url, headers=caller.headers(), data={"idem": uuid.uuid4().hex}
+        )
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), url
+        assert "<function" not in html.unescape(r.text), url
+        assert '<meta name="csrf-token" content="">' in r.text, url

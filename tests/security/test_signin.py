@@ -4,6 +4,8 @@ cookie-authenticated mutation, login CSRF, and sign-out that really ends the ses
 from __future__ import annotations
 
 import dataclasses
+import re
+import uuid
 from typing import Any
 
 import schemathesis
@@ -12,7 +14,13 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 
 from cardsvc.demo.seed import DEMO_PASSWORD
-from tests.security.conftest import Client, last_code, member_caller, staff_caller
+from tests.security.conftest import (
+    Client,
+    last_code,
+    member_caller,
+    shop_caller,
+    staff_caller,
+)
 
 STAFF = "/api/v1/staff/session"
 
@@ -144,10 +152,28 @@ async def test_sign_in_refuses_bodies_a_cross_site_form_can_send(
 
 # --- CSRF on every cookie-authenticated mutation ----------------------------------------------
 
-SIGN_IN = {"POST /api/v1/staff/session", "POST /api/v1/me/otp", "POST /api/v1/me/session"}
+SIGN_IN = {
+    "POST /api/v1/staff/session",
+    "POST /api/v1/me/otp",
+    "POST /api/v1/me/session",
+    # The pages' sign-in forms: no session (hence no token) exists yet.
+    "POST /console/login",
+    "POST /m/login",
+    "POST /m/login/code",
+    "POST /shop/login",
+}
 # Sign-out needs no token: it only ends the caller's own session, and another site cannot send
-# a DELETE without a CORS preflight, which this API never grants (checked below).
-SIGN_OUT = {"DELETE /api/v1/staff/session", "DELETE /api/v1/me/session"}
+# a DELETE without a CORS preflight, which this API never grants (checked below). The pages'
+# sign-out is a form POST: the worst a forged one does is sign the caller out.
+SIGN_OUT = {
+    "DELETE /api/v1/staff/session",
+    "DELETE /api/v1/me/session",
+    "POST /console/logout",
+    "POST /m/logout",
+    "POST /shop/logout",
+}
+# Path parameters of pages that name no object: a value the handler accepts.
+PAGE_PARAMS = {"action": "approve"}
 TERMINAL = ("/api/v1/scans", "/api/v1/redemptions", "/api/v1/settlements", "/api/v1/terminal")
 
 
@@ -165,7 +191,10 @@ def mutations(app: Litestar) -> list[tuple[str, str]]:
 
 
 def _example_url(schema: Any, method: str, path: str) -> str:
-    """``path`` with its parameters filled by a generated example (ids that exist or not)."""
+    """``path`` with its parameters filled by a generated example (ids that exist or not);
+    pages (not in the OpenAPI document) get a random id."""
+    if path.startswith(("/console", "/m/", "/shop")):
+        return re.sub(r"\{(\w+)\}", lambda m: PAGE_PARAMS.get(m.group(1), str(uuid.uuid4())), path)
     op = schema[path][method.lower()]
     found: list[Any] = []
 
@@ -190,11 +219,18 @@ async def test_every_cookie_mutation_needs_the_csrf_token(
 ) -> None:
     staff = await staff_caller(client, "admin")
     member = await member_caller(client, app, demo["cards"][7]["phone"])
+    shop = await shop_caller(client, demo["terminals"][0]["key"])
     schema = schemathesis.openapi.from_dict(app.openapi_schema.to_schema())
     checked = []
     for method, path in mutations(app):
         url = _example_url(schema, method, path)
-        caller = member if path == "/api/v1/me" or path.startswith("/api/v1/me/") else staff
+        page = path.startswith(("/console", "/m/", "/shop"))
+        if path == "/api/v1/me" or path.startswith(("/api/v1/me/", "/m/")):
+            caller = member
+        elif path.startswith("/shop"):
+            caller = shop
+        else:
+            caller = staff
         # No token; a forged one; for members, a staff token (the two are not interchangeable).
         tries: list[str | None] = [None, "forged-" + caller.csrf[7:]]
         if caller is member:
@@ -204,7 +240,11 @@ async def test_every_cookie_mutation_needs_the_csrf_token(
             if csrf is not None:
                 headers["x-csrf-token"] = csrf
             r = await client.request(method, url, headers=headers, content=b"{}")
-            assert r.status_code == 403 and r.json()["code"] == "csrf_failed", (
+            # Pages show the same problem as an error page.
+            code = (
+                "<code>csrf_failed</code>" in r.text if page else r.json()["code"] == "csrf_failed"
+            )
+            assert r.status_code == 403 and code, (
                 method,
                 url,
                 csrf,
@@ -213,8 +253,51 @@ async def test_every_cookie_mutation_needs_the_csrf_token(
             )
         checked.append((method, path))
     assert len(checked) >= 40 and ("POST", "/api/v1/me/leave") in checked
+    assert {("POST", "/console/members/{member_id}/identity"), ("POST", "/m/leave")} <= set(checked)
+    assert ("POST", "/shop/redemptions/{redemption_id}/void") in checked
     r = await client.options(
         "/api/v1/staff/session",
         headers={"origin": "https://evil.example", "access-control-request-method": "DELETE"},
     )
     assert "access-control-allow-origin" not in r.headers
+
+
+async def test_page_sign_in_forms_refuse_a_cross_site_post(
+    client: Client, app: Litestar, demo: dict[str, Any]
+) -> None:
+    """Login CSRF on the pages: their sign-in forms must be form posts (so the API's JSON-only
+    rule cannot apply); a post the browser marks as coming from another site is refused, and
+    no session or code results. The same post from the page itself goes through."""
+    phone = demo["cards"][8]["phone"]
+    forms = [
+        ("/console/login", {"username": "admin", "password": DEMO_PASSWORD}, "uc_staff"),
+        ("/shop/login", {"key": demo["terminals"][0]["key"]}, "uc_shop"),
+        ("/m/login/code", {"phone": phone}, None),
+    ]
+    sender = app.state.sender
+    for url, form, cookie in forms:
+        sent = len(sender.sent)
+        r = await client.post(
+            url, data=form, headers={"sec-fetch-site": "cross-site"}, follow_redirects=False
+        )
+        assert r.status_code == 403 and "<code>cross_site_form</code>" in r.text, url
+        assert cookie is None or cookie not in r.cookies, url
+        assert len(sender.sent) == sent, url  # no code sent in the victim's name
+        client.cookies.clear()
+        r = await client.post(
+            url, data=form, headers={"sec-fetch-site": "same-origin"}, follow_redirects=False
+        )
+        assert r.status_code in {200, 303}, (url, r.status_code, r.text[:200])
+        assert cookie is None or cookie in r.cookies, url
+        client.cookies.clear()
+    # The code-entry form too: a cross-site post with the right code signs no one in.
+    code = last_code(app, phone)
+    r = await client.post(
+        "/m/login",
+        data={"phone": phone, "code": code},
+        headers={"sec-fetch-site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "uc_member" not in r.cookies
+    r = await client.post("/m/login", data={"phone": phone, "code": code}, follow_redirects=False)
+    assert r.status_code in {200, 303} and "uc_member" in r.cookies, r.text[:200]

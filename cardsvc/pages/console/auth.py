@@ -14,7 +14,7 @@ from cardsvc.errors import AppError
 from cardsvc.pages.console.common import ConsoleController, message_of
 from cardsvc.staff.auth import SESSION_COOKIE
 from cardsvc.staff.service import authenticate, close_session, open_session, principal_of
-from cardsvc.web import client_ip
+from cardsvc.web import client_ip, same_site_form
 
 
 def local_next(target: str | None) -> str:
@@ -34,7 +34,7 @@ class SignInPages(ConsoleController):
             context={"next": local_next(request.query_params.get("next")), "username": ""},
         )
 
-    @post("/login", status_code=200)
+    @post("/login", status_code=200, guards=[same_site_form])
     async def login(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession
     ) -> Response[Any]:

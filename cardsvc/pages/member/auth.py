@@ -20,7 +20,7 @@ from cardsvc.members.identity import parse_phone
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.member.common import AREA, field_errors, go, local_path
 from cardsvc.pii import PiiCipher
-from cardsvc.web import client_ip
+from cardsvc.web import client_ip, same_site_form
 
 
 def _form(
@@ -63,7 +63,7 @@ class MemberSignInController(Controller):
             context={"next": next_url, "errors": {}, "phone": "", "csrf_token": ""},
         )
 
-    @post("/login/code", status_code=200, media_type=MediaType.HTML)
+    @post("/login/code", status_code=200, media_type=MediaType.HTML, guards=[same_site_form])
     async def send_code(self, request: Request[Any, Any, Any], state: State) -> Template:
         form = await request.form()
         raw = str(form.get("phone", "")).strip()
@@ -88,7 +88,7 @@ class MemberSignInController(Controller):
             return _form(next_url, raw, errors, status_code=exc.status)
         return _form(next_url, raw, sent=True, resend_after=state.otp_policy.resend_after)
 
-    @post("/login", status_code=200, media_type=MediaType.HTML)
+    @post("/login", status_code=200, media_type=MediaType.HTML, guards=[same_site_form])
     async def sign_in(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         form = await request.form()
         raw = str(form.get("phone", "")).strip()

@@ -49,7 +49,7 @@ from cardsvc.pages.shop.session import (
     provide_shop,
     sessions_of,
 )
-from cardsvc.web import CONTENT_SECURITY_POLICY
+from cardsvc.web import CONTENT_SECURITY_POLICY, same_site_form
 from merchants.redemptions import (
     RedeemRequest,
     redeem_at_terminal,
@@ -243,7 +243,7 @@ class ShopController(Controller):
     async def login_page(self, next: str | None = None) -> Template:
         return Template("shop/login.html", context={"next": _next(next)})
 
-    @post("/login", status_code=200)
+    @post("/login", status_code=200, guards=[same_site_form])
     async def sign_in(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession
     ) -> Template | Redirect:
