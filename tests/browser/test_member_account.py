@@ -17,8 +17,10 @@ def test_transfer_request_then_approved_by_the_new_union(live: Live, page: Page)
     page.get_by_role("button", name="提交转会申请").click()
     expect(page.locator("#e-to_org_id")).to_have_text("请选择要转入的工会")
 
-    page.get_by_label("搜索工会", exact=True).fill("物流")
-    expect(page.locator("#transfer-unions li")).to_have_count(1)
+    # Typed key by key: the form was just swapped in with its errors, and htmx may still be
+    # wiring the search box when the first key lands (a person types slower than that).
+    page.get_by_label("搜索工会", exact=True).press_sequentially("物流", delay=150)
+    expect(page.locator("#transfer-unions li")).to_have_count(1, timeout=10_000)
     page.get_by_label("宜昌三峡物流园有限公司工会").check()
     page.get_by_label("说明(选填)").fill("换到物流园上班")
     page.get_by_role("button", name="提交转会申请").click()

@@ -94,8 +94,9 @@ def test_join_form_shows_each_error_beside_its_field(live: Live, page: Page) -> 
     expect(page.get_by_label("姓名")).to_have_attribute("aria-invalid", "true")
 
     # Search narrows the unions; a bad ID number is told by its field, the rest is kept.
-    page.get_by_label("搜索工会").fill("医院")
-    expect(page.locator("#union-list li")).to_have_count(1)
+    # Key by key, as a person types: the form with its errors was just swapped in.
+    page.get_by_label("搜索工会").press_sequentially("医院", delay=150)
+    expect(page.locator("#union-list li")).to_have_count(1, timeout=10_000)
     page.get_by_label("西陵区中心医院工会").check()
     page.get_by_label("姓名").fill("李四")
     page.get_by_label("身份证号码").fill("420502199001011234")
