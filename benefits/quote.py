@@ -24,6 +24,7 @@ from benefits.limits import CounterKey, LimitHit, MemoryCounters, apply_limits, 
 from benefits.models import Counter, Program
 from benefits.periods import period_bounds
 from benefits.rules import rules_to_json
+from benefits.statements import PgStatements
 from benefits.txn import Db, as_utc, read_connection
 from benefits.versions import CompiledRules, compile_rules, load_versions
 from benefits.views import LimitState, MemberBenefit, ProgramQuote, ProgramRefusal, Quote
@@ -85,23 +86,30 @@ async def _candidates(
                 # Programmes owned by the member's org or an ancestor of it.
                 stmt = stmt.where(literal(member_org_path).like(_P.c.owner_org_path + "%"))
         rows = (await conn.execute(stmt.order_by(*_ORDER))).all()
-    versions = await load_versions(
-        conn,
-        [r.current_version_id for r in rows if r.current_version_id and str(r.status) != "draft"],
-    )
+    return await _with_rules(conn, rows, include_drafts=include_drafts)
+
+
+async def _with_rules(
+    source: AsyncConnection | PgStatements, rows: Sequence[Any], *, include_drafts: bool
+) -> list[_Candidate]:
+    """Candidates from rows of ``_CAND_COLS`` (by position: SQLAlchemy rows or asyncpg
+    records), with their current version's compiled rules (from the version cache)."""
+    versions = await load_versions(source, [r[3] for r in rows if r[3] and str(r[2]) != "draft"])
     out: list[_Candidate] = []
     for r in rows:
-        status = str(r.status)
+        status = str(r[2])
         compiled: CompiledRules | None
         if status == "draft":
-            compiled = compile_rules(r.rules) if include_drafts else None
+            compiled = compile_rules(r[5]) if include_drafts else None
         else:
-            compiled = versions.get(r.current_version_id) if r.current_version_id else None
-        out.append(_Candidate(r.id, r.code, status, r.owner_org_path, compiled))
+            compiled = versions.get(r[3]) if r[3] else None
+        out.append(_Candidate(r[0], r[1], status, r[4], compiled))
     return out
 
 
-async def read_counters(conn: AsyncConnection, keys: Iterable[CounterKey]) -> dict[CounterKey, int]:
+async def read_counters(
+    conn: AsyncConnection | PgStatements, keys: Iterable[CounterKey]
+) -> dict[CounterKey, int]:
     """Current ``used`` of the given counters (absent ones are simply not in the result).
 
     A programme-scope counter is the sum of its stripes (the configured number of them: after
@@ -120,7 +128,13 @@ async def read_counters(conn: AsyncConnection, keys: Iterable[CounterKey]) -> di
             ]
     out: dict[CounterKey, int] = {}
     for i in range(0, len(rows), _CHUNK):
-        for row in await conn.execute(_READ_COUNTERS, {"keys": rows[i : i + _CHUNK]}):
+        chunk = rows[i : i + _CHUNK]
+        found = (
+            await conn.counters(chunk)
+            if isinstance(conn, PgStatements)
+            else await conn.execute(_READ_COUNTERS, {"keys": chunk})
+        )
+        for row in found:
             scope = PROGRAM_SCOPE if stripe_index(row[3]) is not None else row[3]
             key = CounterKey(row[0], row[1], row[2], scope, row[4])
             out[key] = out.get(key, 0) + row[5]
@@ -138,7 +152,7 @@ def _draft_refusal(c: _Candidate) -> ProgramRefusal:
 
 
 async def _evaluate(
-    conn: AsyncConnection,
+    conn: AsyncConnection | PgStatements,
     candidates: list[_Candidate],
     *,
     member: MemberFacts,
@@ -279,16 +293,31 @@ async def quote(
     units: int = 1,
     at: datetime | None = None,
     program_ids: Sequence[uuid.UUID] | None = None,
+    pg: Any | None = None,
 ) -> Quote:
     """Programmes that apply to ``member`` at ``merchant``'s store for this bill, each with the
     benefit and every limit's remaining amount, and the others with the reasons they don't.
 
     Without ``program_ids`` it considers the active and paused programmes owned by the
-    member's org or its ancestors.
+    member's org or its ancestors. ``pg``, an asyncpg connection, reads there instead of on
+    ``db`` (a terminal's scan: see ``cardsvc.db.driver_connection``).
     """
     at = as_utc(at)
     if amount_fen < 0 or units < 1:
         raise ValueError("amount_fen must be >= 0 and units >= 1")
+    if pg is not None and program_ids is None:
+        st = PgStatements(pg)
+        rows = await st.live_programs(member.org_path)
+        return await _evaluate(
+            st,
+            await _with_rules(st, rows, include_drafts=False),
+            member=member,
+            merchant=merchant,
+            amount_fen=amount_fen,
+            units=units,
+            at=at,
+            ignore_status=False,
+        )
     async with read_connection(db) as conn:
         cands = await _candidates(
             conn, member_org_path=member.org_path, program_ids=program_ids, include_drafts=False

@@ -185,8 +185,12 @@ async def redeem(
     at: datetime | None = None,
     card_id: uuid.UUID | None = None,
     token_id: str | None = None,
+    pg: Any | None = None,
 ) -> RedemptionResult:
     """Apply one programme (or several stackable ones) to a bill, exactly once per key.
+
+    ``pg``, an asyncpg connection outside any transaction, runs the transaction instead of
+    ``db`` (which then serves only the rare after-conflict reads).
 
     Raises ``program_inactive``, ``not_eligible``, ``not_in_scope``, ``below_min_spend``,
     ``quota_exhausted``/``budget_exhausted`` (naming the policy), ``stacking_conflict``,
@@ -200,7 +204,7 @@ async def redeem(
     while True:
         attempt += 1
         try:
-            async with _redeem_transaction(db) as statements:
+            async with _redeem_transaction(db, pg) as statements:
                 done = await _redeem_in(statements, req, walk=walk)
             # Shaping the result happens after COMMIT: counter locks are held for no Python work.
             return done if isinstance(done, RedemptionResult) else _result(*done, replayed=False)
@@ -231,14 +235,18 @@ def _driver(db: Db) -> str:
 
 
 @asynccontextmanager
-async def _redeem_transaction(db: Db) -> AsyncIterator[Statements]:
+async def _redeem_transaction(db: Db, pg: Any | None = None) -> AsyncIterator[Statements]:
     """The redemption's transaction and the statements to run in it.
 
     On PostgreSQL with no transaction open, asyncpg runs the transaction itself (BEGIN …
-    COMMIT on the connection SQLAlchemy lent us): the hot path pays nothing for SQLAlchemy.
-    Otherwise SQLAlchemy does, in a savepoint of the caller's transaction if there is one.
+    COMMIT on ``pg`` or on the connection SQLAlchemy lent us): the hot path pays nothing for
+    SQLAlchemy. Otherwise SQLAlchemy does, in a savepoint of the caller's transaction if
+    there is one.
     """
-    if _driver(db) == "asyncpg" and not db.in_transaction():
+    if pg is not None:
+        async with pg.transaction():
+            yield PgStatements(pg)
+    elif _driver(db) == "asyncpg" and not db.in_transaction():
         conn = db if isinstance(db, AsyncConnection) else await db.connection()
         driver = (await conn.get_raw_connection()).driver_connection
         try:

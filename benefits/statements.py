@@ -209,6 +209,22 @@ _PG_FIND_CHECKOUT = (
     "SELECT checkout_id FROM benefit_redemption"
     " WHERE merchant_id = $1 AND idempotency_key = $2 AND line = 0"
 )
+# The scan's reads (benefits.quote): a member's live programmes (their rules come from the
+# version cache) and the current ``used`` of a list of counters.
+_PG_LIVE_FOR_ORG = """
+SELECT id, code, status, current_version_id, owner_org_path, NULL AS rules
+FROM benefit_program
+WHERE status IN ('active', 'paused') AND $1::varchar LIKE owner_org_path || '%'
+ORDER BY priority DESC, code
+"""
+_PG_READ_COUNTERS = """
+SELECT c.program_id, c.policy_key, c.metric, c.scope_key, c.period_key, c.used
+FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[])
+     AS k(program_id, policy_key, metric, scope_key, period_key)
+JOIN benefit_counter c
+  ON (c.program_id, c.policy_key, c.metric, c.scope_key, c.period_key)
+   = (k.program_id, k.policy_key, k.metric, k.scope_key, k.period_key)
+"""
 _PG_VERSIONS = "SELECT id, number, rules FROM benefit_program_version WHERE id = ANY($1::uuid[])"
 _PG_LOAD_LINES = """
 SELECT r.*, p.code AS program_code, v.id AS reversal_id
@@ -346,6 +362,17 @@ class PgStatements:
 
     async def version_rows(self, ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, int, Any]]:
         return [(r[0], r[1], r[2]) for r in await self.driver.fetch(_PG_VERSIONS, ids)]
+
+    async def live_programs(self, org_path: str) -> list[Any]:
+        """Active and paused programmes owned by ``org_path`` or an ancestor (no rules)."""
+        return list(await self.driver.fetch(_PG_LIVE_FOR_ORG, org_path))
+
+    async def counters(self, keys: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """``(program_id, policy_key, metric, scope_key, period_key, used)`` of those that exist
+        among ``keys`` (tuples of the first five)."""
+        if not keys:
+            return []
+        return list(await self.driver.fetch(_PG_READ_COUNTERS, *map(list, zip(*keys, strict=True))))
 
     async def insert_lines(self, lines: list[dict[str, Any]]) -> None:
         for line in lines:  # executemany() costs extra round trips for one row

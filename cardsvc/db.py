@@ -6,8 +6,10 @@ UTC ``created_at``/``updated_at``) and so share one metadata.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from advanced_alchemy.base import orm_registry
 from advanced_alchemy.extensions.litestar import (
@@ -17,8 +19,16 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.sql import Executable
+from sqlalchemy.util import greenlet_spawn
 
 from cardsvc.settings import Settings
 
@@ -86,6 +96,50 @@ def make_engine(
     )
     _drop_closed_connections(engine)
     return engine
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any | None]:
+    """The asyncpg connection of one connection from the engine's pool; ``None`` unless the
+    engine speaks asyncpg (then callers take their SQLAlchemy path).
+
+    For requests of a few hot statements (a terminal's scan and redemption): per statement,
+    SQLAlchemy's session and execution layers cost more CPU than the round trip. The pool's
+    size limit and checkout events still apply. A connection left inside a transaction (a
+    request cancelled mid-way) is closed rather than returned, since the pool cannot see a
+    transaction begun on the driver.
+    """
+    if engine.dialect.driver != "asyncpg":
+        yield None
+        return
+    pooled = await engine.raw_connection()
+    try:
+        yield pooled.driver_connection
+    finally:
+        driver = pooled.driver_connection
+        if driver is None or driver.is_closed() or driver.is_in_transaction():
+            await greenlet_spawn(pooled.invalidate)
+        await greenlet_spawn(pooled.close)
+
+
+def engine_of(session: AsyncSession) -> AsyncEngine:
+    """The engine a request's session is bound to."""
+    return cast(AsyncEngine, session.bind)
+
+
+_ASYNCPG_DIALECT = asyncpg_dialect()
+_compiled: dict[int, tuple[Executable, str, tuple[str, ...]]] = {}
+
+
+def asyncpg_sql(statement: Executable) -> tuple[str, tuple[str, ...]]:
+    """A Core statement as asyncpg's SQL and its parameter names in argument order, compiled
+    once: the SQL of :func:`driver_connection`'s callers is written once, as SQLAlchemy Core.
+    (Result rows come back without SQLAlchemy's type processing.)"""
+    hit = _compiled.get(id(statement))
+    if hit is None or hit[0] is not statement:
+        c = statement.compile(dialect=_ASYNCPG_DIALECT)
+        hit = _compiled[id(statement)] = (statement, str(c), tuple(c.positiontup or ()))
+    return hit[1], hit[2]
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -29,6 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -148,14 +149,19 @@ async def redeem_at_terminal(
     *,
     idempotency_key: str | None,
     req: RedeemRequest,
+    pg: Any | None = None,
 ) -> Redeemed:
+    """``pg`` (PostgreSQL): the asyncpg connection the common path's statements run on,
+    bypassing the session (``cardsvc.db.driver_connection``); the rare paths (a retry, a
+    printed card) use the session."""
     key = check_idempotency_key(idempotency_key)
     now = services.clock()
     # The reads before the engine's transaction (card, member) need none of their own: the
     # engine re-checks what matters under its counters' locks.
-    await read_only(session)
+    if pg is None:
+        await read_only(session)
     try:
-        card, member = await verify_member(session, services, req.code, now)
+        card, member = await verify_member(session, services, req.code, now, pg)
     except AppError:
         # A retry may come after its code expired or its member left: the stored answer.
         # (A retry whose code still verifies is answered by the engine below, which looks the
@@ -175,7 +181,8 @@ async def redeem_at_terminal(
         token_id = card.token_id
     # The engine runs (and commits) its own transaction; end the session's (it may hold the
     # terminal key's last-used stamp) so that the engine can take its fast path.
-    await session.commit()
+    if session.in_transaction():
+        await session.commit()
     owner = f"{terminal.merchant_id.hex}:{key}".encode()
     if token_id is not None:
         ttl = max(1, math.ceil((card.expires_at - now).total_seconds())) + services.skew_seconds
@@ -198,6 +205,7 @@ async def redeem_at_terminal(
             at=now,
             card_id=card.card_id,
             token_id=token_id,
+            pg=pg,
         )
     except BenefitsError as exc:
         if token_id is not None and exc.code not in ("token_replayed", "idempotency_conflict"):

@@ -90,9 +90,15 @@ async def verify(
 
 
 async def verify_with_row(
-    session: AsyncSession, services: RedeemServices, code: str, now: datetime, statement: Any
+    session: AsyncSession,
+    services: RedeemServices,
+    code: str,
+    now: datetime,
+    statement: Any,
+    pg: Any | None = None,
 ) -> tuple[VerifiedCard, Any]:
-    """:func:`verify` reading the card's member too (``statement``); the row's member part."""
+    """:func:`verify` reading the card's member too (``statement``); the row's member part.
+    ``pg``: the asyncpg connection to read on instead of the session's."""
     try:
         card, row = await verify_online_row(
             session,
@@ -101,6 +107,7 @@ async def verify_with_row(
             now=now,
             skew_seconds=services.skew_seconds,
             statement=statement,
+            pg=pg,
         )
     except (TokenError, CardError) as exc:
         raise from_card(exc) from None
@@ -108,10 +115,14 @@ async def verify_with_row(
 
 
 async def verify_member(
-    session: AsyncSession, services: RedeemServices, code: str, now: datetime
+    session: AsyncSession,
+    services: RedeemServices,
+    code: str,
+    now: datetime,
+    pg: Any | None = None,
 ) -> tuple[VerifiedCard, MemberFacts]:
     """:func:`verify` then :func:`member_facts`, in one query."""
-    card, row = await verify_with_row(session, services, code, now, _CARD_MEMBER)
+    card, row = await verify_with_row(session, services, code, now, _CARD_MEMBER, pg)
     return card, _facts(card.member_id, row)
 
 
@@ -204,12 +215,16 @@ async def scan(
     code: str,
     amount_fen: int | None,
     units: int,
+    pg: Any | None = None,
 ) -> ScanResult:
+    """``pg`` (PostgreSQL): the asyncpg connection the reads run on, bypassing the session
+    (``cardsvc.db.driver_connection``); without it they run on the session."""
     now = services.clock()
     card: VerifiedCard | None = None
-    await read_only(session)
+    if pg is None:
+        await read_only(session)
     try:
-        card, row = await verify_with_row(session, services, code, now, _CARD_MEMBER_NAMED)
+        card, row = await verify_with_row(session, services, code, now, _CARD_MEMBER_NAMED, pg)
         member = _facts(card.member_id, row)
         q = redact_for_merchant(
             await quote(
@@ -219,6 +234,7 @@ async def scan(
                 amount_fen=amount_fen or 0,
                 units=units,
                 at=now,
+                pg=pg,
             )
         )
     except AppError as exc:

@@ -18,6 +18,7 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.service import LimitState, RedemptionRecord
+from cardsvc.db import driver_connection, engine_of
 from cardsvc.errors import PROBLEM_MEDIA_TYPE
 from cardsvc.members.identity import mask_card_number
 from cardsvc.staff.permissions import Perm
@@ -552,14 +553,16 @@ class TerminalRedeemController(Controller):
             msgspec.Meta(examples=[{"code": EXAMPLE_CODE, "amount_fen": 8800, "units": 1}]),
         ],
     ) -> ScanOut:
-        result = await scan(
-            db_session,
-            services_of(state),
-            terminal,
-            code=data.code,
-            amount_fen=data.amount_fen,
-            units=data.units,
-        )
+        async with driver_connection(engine_of(db_session)) as pg:
+            result = await scan(
+                db_session,
+                services_of(state),
+                terminal,
+                code=data.code,
+                amount_fen=data.amount_fen,
+                units=data.units,
+                pg=pg,
+            )
         return scan_out(result)
 
     @post(
@@ -585,13 +588,15 @@ class TerminalRedeemController(Controller):
         data: RedeemIn,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[RedemptionOut]:
-        done = await redeem_at_terminal(
-            db_session,
-            services_of(state),
-            terminal,
-            idempotency_key=idempotency_key,
-            req=RedeemRequest(data.code, data.program_id, data.amount_fen, data.units),
-        )
+        async with driver_connection(engine_of(db_session)) as pg:
+            done = await redeem_at_terminal(
+                db_session,
+                services_of(state),
+                terminal,
+                idempotency_key=idempotency_key,
+                req=RedeemRequest(data.code, data.program_id, data.amount_fen, data.units),
+                pg=pg,
+            )
         return _replayed(redemption_out(done), done.replayed)
 
     @post(

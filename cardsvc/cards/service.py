@@ -25,6 +25,7 @@ from cardsvc.cards import token as tokens
 from cardsvc.cards.errors import CardError, TokenError
 from cardsvc.cards.keys import KeyRing, Signer
 from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
+from cardsvc.db import asyncpg_sql
 from cardsvc.members.models import Member, MemberStatus, NumberSequence
 
 ROTATING_VALIDITY_SECONDS = 60
@@ -592,11 +593,13 @@ async def verify_online_row(
     now: datetime | None = None,
     skew_seconds: int = tokens.DEFAULT_SKEW_SECONDS,
     accept_static: bool = True,
+    pg: Any | None = None,
 ) -> tuple[VerifiedCard, Any]:
     """:func:`verify_online` with the caller's SELECT, which starts with
     :data:`VERIFY_CARD_COLUMNS`, filters on ``Card.status_index == bindparam("idx")`` and may
     join more columns (e.g. the member's): the card and what else the caller needs in one
-    round trip. Returns the card and the row."""
+    round trip. Returns the card and the row. ``pg``, an asyncpg connection, runs the SELECT
+    there instead (``cardsvc.db.driver_connection``)."""
     now = _now(now)
     keys = await keyring.verifying_keys(session)
     try:
@@ -607,9 +610,13 @@ async def verify_online_row(
             raise
         keys = await keyring.verifying_keys(session)
         claims = tokens.decode(text, keys, now=now, skew_seconds=skew_seconds)
-    # Core on the session's connection: no ORM execution machinery on the hot path.
-    conn = await session.connection()
-    row = (await conn.execute(statement, {"idx": claims.card_index})).one_or_none()
+    if pg is not None:
+        sql, _ = asyncpg_sql(statement)  # its one parameter is idx
+        row = await pg.fetchrow(sql, claims.card_index)
+    else:
+        # Core on the session's connection: no ORM execution machinery on the hot path.
+        conn = await session.connection()
+        row = (await conn.execute(statement, {"idx": claims.card_index})).one_or_none()
     # A signed token for a row we do not have (or an older generation) is never accepted.
     if row is None or row[3] != claims.generation or row[4] == CardStatus.revoked:
         raise CardError("card_revoked")
