@@ -24,6 +24,7 @@ from benefits.models import Program, ProgramStatus, ProgramVersion
 from benefits.rules import ProgramRules, rules_to_json
 from benefits.txn import Db, as_utc, read_connection, write_transaction
 from benefits.validation import parse_rules
+from benefits.versions import forget_live_programs
 from benefits.views import ProgramView, VersionView
 
 _P = Program.__table__
@@ -235,6 +236,7 @@ async def _publish(
     ).scalar_one_or_none()
     if number is None:
         raise _transition_error(str(row.status), "publish")
+    forget_live_programs()
     await conn.execute(
         insert(_V).values(
             id=version_id,
@@ -263,6 +265,7 @@ async def _transition(
         if result.first() is None:
             row = await _get_row(conn, program_id)
             raise _transition_error(str(row.status), action)
+        forget_live_programs()
         return _view(await _get_row(conn, program_id))
 
 

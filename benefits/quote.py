@@ -26,7 +26,13 @@ from benefits.periods import period_bounds
 from benefits.rules import rules_to_json
 from benefits.statements import PgStatements
 from benefits.txn import Db, as_utc, read_connection
-from benefits.versions import CompiledRules, compile_rules, load_versions
+from benefits.versions import (
+    CompiledRules,
+    compile_rules,
+    live_programs_cached,
+    load_versions,
+    remember_live_programs,
+)
 from benefits.views import LimitState, MemberBenefit, ProgramQuote, ProgramRefusal, Quote
 
 _P = Program.__table__
@@ -307,7 +313,10 @@ async def quote(
         raise ValueError("amount_fen must be >= 0 and units >= 1")
     if pg is not None and program_ids is None:
         st = PgStatements(pg)
-        rows = await st.live_programs(member.org_path)
+        rows = live_programs_cached(member.org_path)
+        if rows is None:
+            rows = await st.live_programs(member.org_path)
+            remember_live_programs(member.org_path, rows)
         return await _evaluate(
             st,
             await _with_rules(st, rows, include_drafts=False),

@@ -7,6 +7,7 @@ only the programme row and finds the rules here.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -66,3 +67,29 @@ async def load_versions(
             _cache[vid] = compiled
             out[vid] = compiled
     return out
+
+
+# --- the scan's candidates --------------------------------------------------------------------
+# Which programmes are live for an org changes only when staff publish, pause, resume or end
+# one, yet every scan asks: each worker keeps the answer per org path for a few seconds. A scan
+# on another worker may so show a programme's old status that long; a redemption never relies
+# on it (it re-reads status and current version in its own transaction). Changes made in this
+# process forget the cache at once (benefits.programs).
+LIVE_TTL_SECONDS = 2.0
+_LIVE_MAX = 4096
+_live: dict[str, tuple[float, list[Any]]] = {}
+
+
+def live_programs_cached(org_path: str) -> list[Any] | None:
+    hit = _live.get(org_path)
+    return hit[1] if hit is not None and time.monotonic() < hit[0] else None
+
+
+def remember_live_programs(org_path: str, rows: list[Any]) -> None:
+    if len(_live) >= _LIVE_MAX:
+        _live.clear()
+    _live[org_path] = (time.monotonic() + LIVE_TTL_SECONDS, rows)
+
+
+def forget_live_programs() -> None:
+    _live.clear()

@@ -6,7 +6,7 @@ UTC ``created_at``/``updated_at``) and so share one metadata.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -18,6 +18,11 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
+from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
+from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import (
+    autocommit_handler_maker,
+)
+from litestar.types import Message, Scope
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DisconnectionError
@@ -146,22 +151,45 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def commit_before_send(scope_key: str) -> Callable[[Message, Scope], Awaitable[None]]:
+    """advanced-alchemy's ``autocommit`` handler (commit on 2xx, else roll back; then close),
+    except for a request whose session never began a transaction and holds no changes (a
+    terminal's scan or redemption, which talk to the driver directly): that one is simply
+    dropped, since committing it would first begin, then end, a transaction in the ORM."""
+    autocommit = autocommit_handler_maker(session_scope_key=scope_key)
+
+    async def handler(message: Message, scope: Scope) -> None:
+        session = get_aa_scope_state(scope, scope_key)
+        if (
+            session is not None
+            and not session.in_transaction()
+            and not (session.new or session.dirty or session.deleted)
+        ):
+            delete_aa_scope_state(scope, scope_key)
+            return
+        await autocommit(message, scope)
+
+    return handler
+
+
 def sqlalchemy_config(
     settings: Settings, engine: AsyncEngine | None = None
 ) -> SQLAlchemyAsyncConfig:
     engine = engine or make_engine(
         settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
     )
-    return SQLAlchemyAsyncConfig(
+    config = SQLAlchemyAsyncConfig(
         engine_instance=engine,
         session_config=AsyncSessionConfig(expire_on_commit=False),
         engine_config=EngineConfig(),
-        before_send_handler="autocommit",
         alembic_config=AlembicAsyncConfig(
             script_location=str(MIGRATIONS_DIR), version_table_name="alembic_version"
         ),
         create_all=False,
     )
+    # Made from the config's own scope key: advanced-alchemy makes it unique per config.
+    config.before_send_handler = commit_before_send(config.session_scope_key)
+    return config
 
 
 def import_all_models() -> None:
