@@ -6,7 +6,8 @@
    budget row, so redemptions of distinct members do not serialise).
 2. Starts the app with granian, 2 workers, production settings (Redis, JSON logs off, terminal
    rate limit off, no background job runner).
-3. Measures, on that server: ``GET /health/live`` (the framework's ceiling), then 32 concurrent
+3. Measures, on that server: ``GET /health/live`` (the framework's ceiling), warms up for 3 s
+   and ANALYZEs (statistics as autovacuum keeps them in service), then 32 concurrent
    clients for 20 s, each doing a scan and a redemption per member (distinct members and cards,
    rotating codes minted beforehand). Clients speak HTTP/1.1 keep-alive over raw asyncio streams,
    so the client costs the shared 2 cores as little as possible.
@@ -15,7 +16,9 @@
    ceiling.
 5. Checks that the ledger holds exactly the successful redemptions.
 
-Usage: ``.venv/bin/python bench/scan_redeem.py [--seconds 20] [--clients 32]``
+Usage: ``.venv/bin/python bench/scan_redeem.py [--seconds 20] [--clients 32] [--profile DIR]``
+(``--profile`` samples each worker with py-spy, ``pip install py-spy``, counting only the
+thread that holds the GIL: where the workers' CPU goes.)
 Env: ``BENCH_PG`` (admin URL, default postgresql://postgres@127.0.0.1:5432/test),
 ``BENCH_REDIS`` (default redis://127.0.0.1:6379/13, flushed).
 """
@@ -234,7 +237,7 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         spies = [
             subprocess.Popen(
                 [
-                    "py-spy",
+                    os.path.join(os.path.dirname(sys.executable), "py-spy"),  # the venv's
                     "record",
                     "--pid",
                     str(pid),

@@ -23,7 +23,7 @@ from benefits.facts import MemberFacts, MerchantContext
 from benefits.limits import CounterKey, LimitHit, MemoryCounters, apply_limits, counter_key
 from benefits.models import Counter, Program
 from benefits.periods import period_bounds
-from benefits.rules import rules_to_json
+from benefits.rules import ProgramRules, rules_to_json
 from benefits.statements import PgStatements
 from benefits.txn import Db, as_utc, read_connection
 from benefits.versions import (
@@ -111,6 +111,20 @@ async def _with_rules(
             compiled = versions.get(r[3]) if r[3] else None
         out.append(_Candidate(r[0], r[1], status, r[4], compiled))
     return out
+
+
+async def _live(st: PgStatements, org_path: str) -> list[_Candidate]:
+    rows = live_programs_cached(org_path)
+    if rows is None:
+        rows = await st.live_programs(org_path)
+        remember_live_programs(org_path, rows)
+    return await _with_rules(st, rows, include_drafts=False)
+
+
+async def live_rules(pg: Any, org_path: str) -> dict[uuid.UUID, ProgramRules]:
+    """The current rules of the active and paused programmes owned by ``org_path`` or an
+    ancestor, read on an asyncpg connection (what a scan considers; cached briefly)."""
+    return {c.id: c.compiled.rules for c in await _live(PgStatements(pg), org_path) if c.compiled}
 
 
 async def read_counters(
@@ -313,13 +327,9 @@ async def quote(
         raise ValueError("amount_fen must be >= 0 and units >= 1")
     if pg is not None and program_ids is None:
         st = PgStatements(pg)
-        rows = live_programs_cached(member.org_path)
-        if rows is None:
-            rows = await st.live_programs(member.org_path)
-            remember_live_programs(member.org_path, rows)
         return await _evaluate(
             st,
-            await _with_rules(st, rows, include_drafts=False),
+            await _live(st, member.org_path),
             member=member,
             merchant=merchant,
             amount_fen=amount_fen,

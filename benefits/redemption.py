@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
@@ -75,7 +75,6 @@ from benefits.views import LimitState, RedemptionLine, RedemptionResult, Reversa
 
 _R = Redemption.__table__
 _RV = Reversal.__table__
-_FIND_TOKEN = select(_R.c.checkout_id).where(_R.c.token_id == bindparam("token_id")).limit(1)
 _INSERT_REVERSAL = insert(_RV)
 
 
@@ -215,14 +214,14 @@ async def redeem(
             continue
         except IntegrityError as exc:
             # A unique index caught a twin: the same key (a concurrent retry) or the same token.
-            return await _after_unique_violation(db, req, exc)
+            return await _after_unique_violation(db, req, exc, pg)
         except DBAPIError as exc:
             if attempt < 3 and _retryable(exc):
                 continue
             raise
         except asyncpg.PostgresError as exc:  # from the asyncpg path (PgStatements)
             if is_unique_violation(exc):
-                return await _after_unique_violation(db, req, exc)
+                return await _after_unique_violation(db, req, exc, pg)
             if attempt < 3 and is_retryable(exc):
                 continue
             raise
@@ -261,15 +260,23 @@ async def _redeem_transaction(db: Db, pg: Any | None = None) -> AsyncIterator[St
             yield SaStatements(conn)
 
 
-async def _after_unique_violation(db: Db, req: _Request, exc: Exception) -> RedemptionResult:
+async def _after_unique_violation(
+    db: Db, req: _Request, exc: Exception, pg: Any | None = None
+) -> RedemptionResult:
+    if pg is not None:
+        return await _twin(PgStatements(pg), req, exc)
     async with read_connection(db) as conn:
-        statements = SaStatements(conn)
-        checkout_id = await statements.find_checkout(req.merchant.merchant_id, req.idempotency_key)
-        if checkout_id is not None:
-            return await _replay(statements, req, checkout_id)
-        token = {"token_id": req.token_id}
-        if req.token_id is not None and (await conn.execute(_FIND_TOKEN, token)).first():
-            raise TokenReplayed() from exc
+        return await _twin(SaStatements(conn), req, exc)
+
+
+async def _twin(st: Statements, req: _Request, exc: Exception) -> RedemptionResult:
+    """The result of the request a unique index says came first: the same key's (a retry),
+    else ``token_replayed`` if it was the same token."""
+    checkout_id = await st.find_checkout(req.merchant.merchant_id, req.idempotency_key)
+    if checkout_id is not None:
+        return await _replay(st, req, checkout_id)
+    if req.token_id is not None and await st.token_used(req.token_id):
+        raise TokenReplayed() from exc
     raise exc
 
 
@@ -567,29 +574,38 @@ async def find_redemption(
     redemption_id: uuid.UUID | None = None,
     merchant_id: uuid.UUID | None = None,
     idempotency_key: str | None = None,
+    pg: Any | None = None,
 ) -> RedemptionResult | None:
     """A stored checkout by id, or by merchant + idempotency key (to answer a retry before
     doing anything else, e.g. before burning a QR token). ``merchant_id`` restricts an id
-    lookup to that merchant's own redemptions."""
+    lookup to that merchant's own redemptions. ``pg``: an asyncpg connection to read on
+    instead of ``db``."""
+    if redemption_id is None and (merchant_id is None or idempotency_key is None):
+        raise ValueError("give redemption_id, or merchant_id and idempotency_key")
+    if pg is not None:
+        return await _find(PgStatements(pg), redemption_id, merchant_id, idempotency_key)
     async with read_connection(db) as conn:
-        st = SaStatements(conn)
+        st: Statements = SaStatements(conn)
+        if conn.dialect.driver == "asyncpg":
+            st = PgStatements((await conn.get_raw_connection()).driver_connection)
+        return await _find(st, redemption_id, merchant_id, idempotency_key)
+
+
+async def _find(
+    st: Statements,
+    redemption_id: uuid.UUID | None,
+    merchant_id: uuid.UUID | None,
+    idempotency_key: str | None,
+) -> RedemptionResult | None:
+    if redemption_id is None:
+        assert merchant_id is not None and idempotency_key is not None
+        redemption_id = await st.find_checkout(merchant_id, idempotency_key)
         if redemption_id is None:
-            if merchant_id is None or idempotency_key is None:
-                raise ValueError("give redemption_id, or merchant_id and idempotency_key")
-            if conn.dialect.driver == "asyncpg":
-                # Every redemption asks this first (almost always a miss): asyncpg directly.
-                driver = (await conn.get_raw_connection()).driver_connection
-                redemption_id = await PgStatements(driver).find_checkout(
-                    merchant_id, idempotency_key
-                )
-            else:
-                redemption_id = await st.find_checkout(merchant_id, idempotency_key)
-            if redemption_id is None:
-                return None
-        result = await _load_checkout(st, redemption_id)
-        if result is None or (merchant_id is not None and result.merchant_id != merchant_id):
             return None
-        return result
+    result = await _load_checkout(st, redemption_id)
+    if result is None or (merchant_id is not None and result.merchant_id != merchant_id):
+        return None
+    return result
 
 
 async def reverse(

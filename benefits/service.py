@@ -51,7 +51,7 @@ from benefits.programs import (
     update_program,
     validate_rules,
 )
-from benefits.quote import member_benefits, quote, redact_for_merchant, simulate
+from benefits.quote import live_rules, member_benefits, quote, redact_for_merchant, simulate
 from benefits.reconcile import reconcile
 from benefits.redemption import find_redemption, redeem, reverse
 from benefits.rules import MEMBER_CATEGORIES, BenefitKind, MerchantCategory, rules_to_json
@@ -122,6 +122,7 @@ __all__ = [
     "list_programs",
     "list_redemptions",
     "list_versions",
+    "live_rules",
     "member_benefits",
     "merchant_settlement",
     "pause_program",

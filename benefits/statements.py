@@ -193,6 +193,7 @@ SA_LOAD_LINES = (
     .where(_R.c.checkout_id == bindparam("cid"))
     .order_by(_R.c.line)
 )
+_SA_TOKEN_USED = select(_R.c.checkout_id).where(_R.c.token_id == bindparam("token_id")).limit(1)
 _SA_VERSIONS = select(_V.c.id, _V.c.number, _V.c.rules).where(
     _V.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -225,6 +226,7 @@ JOIN benefit_counter c
   ON (c.program_id, c.policy_key, c.metric, c.scope_key, c.period_key)
    = (k.program_id, k.policy_key, k.metric, k.scope_key, k.period_key)
 """
+_PG_TOKEN_USED = "SELECT 1 FROM benefit_redemption WHERE token_id = $1 LIMIT 1"
 _PG_VERSIONS = "SELECT id, number, rules FROM benefit_program_version WHERE id = ANY($1::uuid[])"
 _PG_LOAD_LINES = """
 SELECT r.*, p.code AS program_code, v.id AS reversal_id
@@ -260,6 +262,10 @@ class Statements(Protocol):
     async def find_checkout(self, merchant_id: uuid.UUID, idem: str) -> uuid.UUID | None: ...
 
     async def version_rows(self, ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, int, Any]]: ...
+
+    async def token_used(self, token_id: str) -> bool:
+        """Whether a ledger row carries this QR token id."""
+        ...
 
     async def insert_lines(self, lines: list[dict[str, Any]]) -> None: ...
 
@@ -308,6 +314,9 @@ class SaStatements:
 
     async def version_rows(self, ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, int, Any]]:
         return [(r[0], r[1], r[2]) for r in await self.conn.execute(_SA_VERSIONS, {"ids": ids})]
+
+    async def token_used(self, token_id: str) -> bool:
+        return (await self.conn.execute(_SA_TOKEN_USED, {"token_id": token_id})).first() is not None
 
     async def insert_lines(self, lines: list[dict[str, Any]]) -> None:
         await self.conn.execute(_SA_INSERT_LINE, lines)
@@ -362,6 +371,9 @@ class PgStatements:
 
     async def version_rows(self, ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, int, Any]]:
         return [(r[0], r[1], r[2]) for r in await self.driver.fetch(_PG_VERSIONS, ids)]
+
+    async def token_used(self, token_id: str) -> bool:
+        return await self.driver.fetchval(_PG_TOKEN_USED, token_id) is not None
 
     async def live_programs(self, org_path: str) -> list[Any]:
         """Active and paused programmes owned by ``org_path`` or an ancestor (no rules)."""

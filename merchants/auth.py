@@ -274,5 +274,9 @@ async def provide_terminal(
     """Litestar dependency ``terminal``: the authenticated, rate-limited terminal."""
     gate = gate_of(state)
     terminal = await gate.authenticate(db_session, request.headers.get("authorization"))
+    if db_session.in_transaction():
+        # A key looked up or its last use stamped: commit now and give the connection back
+        # (the scan and redemption borrow their own: cardsvc.db.driver_connection).
+        await db_session.commit()
     await gate.throttle(terminal)
     return terminal

@@ -166,17 +166,17 @@ async def redeem_at_terminal(
         # A retry may come after its code expired or its member left: the stored answer.
         # (A retry whose code still verifies is answered by the engine below, which looks the
         # key up in its own transaction: no separate look-up on the common path.)
-        prior = await _prior(session, terminal, key)
+        prior = await _prior(session, terminal, key, pg)
         if prior is not None:
-            return await _retry(session, services, terminal, key, req, prior)
+            return await _retry(session, services, terminal, key, req, prior, pg)
         raise
     token_id: str | None = None
     if is_static(card):
         # A printed card's retry must not count against the card's hourly limit again.
-        prior = await _prior(session, terminal, key)
+        prior = await _prior(session, terminal, key, pg)
         if prior is not None:
-            return await _retry(session, services, terminal, key, req, prior)
-        await _check_static(session, services, card, member, req.program_id)
+            return await _retry(session, services, terminal, key, req, prior, pg)
+        await _check_static(session, services, card, member, req.program_id, pg)
     else:
         token_id = card.token_id
     # The engine runs (and commits) its own transaction; end the session's (it may hold the
@@ -189,9 +189,9 @@ async def redeem_at_terminal(
         if not await burner.burn(services, token_id, owner, ttl):
             # Burned under another key. A retry of ours still gets its stored answer (Redis
             # may have lost our burn and seen a replay's first); anything else is a replay.
-            prior = await _prior(session, terminal, key)
+            prior = await _prior(session, terminal, key, pg)
             if prior is not None:
-                return await _retry(session, services, terminal, key, req, prior)
+                return await _retry(session, services, terminal, key, req, prior, pg)
             raise TokenReplayed()
     try:
         result = await redeem(
@@ -224,9 +224,11 @@ async def redeem_at_terminal(
 
 
 async def _prior(
-    session: AsyncSession, terminal: TerminalContext, key: str
+    session: AsyncSession, terminal: TerminalContext, key: str, pg: Any | None = None
 ) -> RedemptionResult | None:
-    return await find_redemption(session, merchant_id=terminal.merchant_id, idempotency_key=key)
+    return await find_redemption(
+        session, merchant_id=terminal.merchant_id, idempotency_key=key, pg=pg
+    )
 
 
 async def _check_static(
@@ -235,8 +237,9 @@ async def _check_static(
     card: VerifiedCard,
     member: MemberFacts,
     program_id: uuid.UUID,
+    pg: Any | None = None,
 ) -> None:
-    if program_id in await static_refusing(session, member.org_path):
+    if program_id in await static_refusing(session, member.org_path, pg):
         raise from_card(CardError("static_token_refused"))
     if services.static_per_hour > 0:
         wait = await services.limiter.hit(f"card:{card.card_id}", services.static_per_hour, 3600)
@@ -251,6 +254,7 @@ async def _retry(
     key: str,
     req: RedeemRequest,
     prior: RedemptionResult,
+    pg: Any | None = None,
 ) -> Redeemed:
     """A request whose key is in the ledger: the stored result if the body is the same.
 
@@ -260,7 +264,7 @@ async def _retry(
     or refuses with ``idempotency_conflict``. Nothing is burned or charged.
     """
     try:
-        card = await verify(session, services, req.code, prior.occurred_at)
+        card = await verify(session, services, req.code, prior.occurred_at, pg)
     except AppError as exc:
         if exc.code in ("card_revoked", "card_suspended"):
             raise
@@ -270,7 +274,8 @@ async def _retry(
     )
     if not same_code:
         raise IdempotencyConflict(idempotency_key=key)
-    await session.commit()  # as in redeem_at_terminal: the engine opens its own transaction
+    if session.in_transaction():
+        await session.commit()  # as in redeem_at_terminal: the engine opens its own transaction
     try:
         result = await redeem(
             session,
@@ -284,6 +289,7 @@ async def _retry(
             at=prior.occurred_at,
             card_id=card.card_id,
             token_id=prior.token_id,
+            pg=pg,
         )
     except BenefitsError as exc:
         if exc.code == "idempotency_conflict":

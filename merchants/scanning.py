@@ -20,7 +20,13 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from benefits.facts import MemberFacts, MerchantContext
-from benefits.service import ProgramQuote, list_programs, quote, redact_for_merchant
+from benefits.service import (
+    ProgramQuote,
+    list_programs,
+    live_rules,
+    quote,
+    redact_for_merchant,
+)
 from cardsvc.cards.errors import CardError, TokenError
 from cardsvc.cards.models import Card
 from cardsvc.cards.service import (
@@ -78,12 +84,21 @@ def merchant_context(terminal: TerminalContext) -> MerchantContext:
 
 
 async def verify(
-    session: AsyncSession, services: RedeemServices, code: str, now: datetime
+    session: AsyncSession,
+    services: RedeemServices,
+    code: str,
+    now: datetime,
+    pg: Any | None = None,
 ) -> VerifiedCard:
     """The card service's online check, its errors in the contract's codes."""
     try:
         return await verify_online(
-            session, code, keyring=services.keyring, now=now, skew_seconds=services.skew_seconds
+            session,
+            code,
+            keyring=services.keyring,
+            now=now,
+            skew_seconds=services.skew_seconds,
+            pg=pg,
         )
     except (TokenError, CardError) as exc:
         raise from_card(exc) from None
@@ -153,8 +168,14 @@ async def member_facts(session: AsyncSession, member_id: uuid.UUID) -> MemberFac
     return _facts(member_id, row)
 
 
-async def static_refusing(session: AsyncSession, org_path: str) -> set[uuid.UUID]:
+async def static_refusing(
+    session: AsyncSession, org_path: str, pg: Any | None = None
+) -> set[uuid.UUID]:
     """Programmes applying to a member at ``org_path`` that refuse static (printed) codes."""
+    if pg is not None:
+        return {
+            pid for pid, r in (await live_rules(pg, org_path)).items() if not r.accept_static_tokens
+        }
     views, _ = await list_programs(
         session, member_org_path=org_path, status=["active", "paused"], limit=1000
     )
@@ -256,7 +277,7 @@ async def scan(
         if r.error_code in _SHOWN_REFUSALS
     ]
     if is_static(card) and applicable:
-        refusing = await static_refusing(session, member.org_path)
+        refusing = await static_refusing(session, member.org_path, pg)
         for p in [p for p in applicable if p.program_id in refusing]:
             applicable.remove(p)
             unavailable.append((p.program_id, p.code, p.name, "static_token_refused"))

@@ -9,6 +9,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from benefits.models import Redemption
+from benefits.service import pause_program, resume_program
 from cardsvc.db import make_sessionmaker
 from merchants.redemptions import burner
 from merchants.scanning import verify
@@ -50,6 +51,27 @@ async def test_scan_shows_masked_member_and_applicable_benefits(client: Client, 
     log = await scan_log(pos.engine, 1)
     assert [(str(x.id), x.member_id, x.result) for x in log] == [(body["scan_id"], mid, "ok")]
     assert str(log[0].store_id) == t["store_id"] and str(log[0].terminal_id) == t["terminal_id"]
+
+
+async def test_scan_sees_a_pause_and_a_resume_at_once(client: Client, pos: Pos) -> None:
+    """The worker's live-programme cache (2 s) is forgotten when this process changes one."""
+    prog = await pos.program("DINE10")
+    t = pos.terminal("dining")
+    mid = pos.member()
+
+    async def listed() -> set[str]:
+        body = {"code": await pos.code(mid), "amount_fen": 1000}
+        r = await client.post("/api/v1/scans", json=body, headers=pos.headers(t))
+        assert r.status_code == 200, r.text
+        return {b["program_code"] for b in r.json()["benefits"]}
+
+    assert "DINE10" in await listed()
+    async with pos.engine.connect() as conn:
+        await pause_program(conn, program_id=prog.id)
+    assert "DINE10" not in await listed()
+    async with pos.engine.connect() as conn:
+        await resume_program(conn, program_id=prog.id)
+    assert "DINE10" in await listed()
 
 
 async def test_redeem_then_retry_and_replay(client: Client, pos: Pos) -> None:
