@@ -325,32 +325,16 @@ async def quote(
     at = as_utc(at)
     if amount_fen < 0 or units < 1:
         raise ValueError("amount_fen must be >= 0 and units >= 1")
+    bill = {"member": member, "merchant": merchant, "amount_fen": amount_fen, "units": units}
     if pg is not None and program_ids is None:
         st = PgStatements(pg)
-        return await _evaluate(
-            st,
-            await _live(st, member.org_path),
-            member=member,
-            merchant=merchant,
-            amount_fen=amount_fen,
-            units=units,
-            at=at,
-            ignore_status=False,
-        )
+        cands = await _live(st, member.org_path)
+        return await _evaluate(st, cands, **bill, at=at, ignore_status=False)
     async with read_connection(db) as conn:
         cands = await _candidates(
             conn, member_org_path=member.org_path, program_ids=program_ids, include_drafts=False
         )
-        return await _evaluate(
-            conn,
-            cands,
-            member=member,
-            merchant=merchant,
-            amount_fen=amount_fen,
-            units=units,
-            at=at,
-            ignore_status=False,
-        )
+        return await _evaluate(conn, cands, **bill, at=at, ignore_status=False)
 
 
 _GENERIC_NOT_ELIGIBLE = Reason(

@@ -151,9 +151,9 @@ async def redeem_at_terminal(
     req: RedeemRequest,
     pg: Any | None = None,
 ) -> Redeemed:
-    """``pg`` (PostgreSQL): the asyncpg connection the common path's statements run on,
-    bypassing the session (``cardsvc.db.driver_connection``); the rare paths (a retry, a
-    printed card) use the session."""
+    """``pg`` (PostgreSQL): the asyncpg connection the statements run on, bypassing the
+    session (``cardsvc.db.driver_connection``), the rare paths' (a retry, a printed card)
+    too; without it they run on the session."""
     key = check_idempotency_key(idempotency_key)
     now = services.clock()
     # The reads before the engine's transaction (card, member) need none of their own: the

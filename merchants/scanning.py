@@ -32,7 +32,6 @@ from cardsvc.cards.models import Card
 from cardsvc.cards.service import (
     VERIFY_CARD_COLUMNS,
     VerifiedCard,
-    verify_online,
     verify_online_row,
 )
 from cardsvc.errors import AppError
@@ -54,6 +53,7 @@ _FACT_COLS = (
     Member.birth_date,
     Member.region,
 )
+_CARD = select(*VERIFY_CARD_COLUMNS).where(Card.status_index == bindparam("idx"))
 _MEMBER_FACTS = select(*_FACT_COLS).where(Member.id == bindparam("mid"))
 # The card with its member's facts (and, for a scan, name and union): one round trip. Outer
 # joins, so that a card without its member reads as an inactive member, as a second query would.
@@ -91,17 +91,8 @@ async def verify(
     pg: Any | None = None,
 ) -> VerifiedCard:
     """The card service's online check, its errors in the contract's codes."""
-    try:
-        return await verify_online(
-            session,
-            code,
-            keyring=services.keyring,
-            now=now,
-            skew_seconds=services.skew_seconds,
-            pg=pg,
-        )
-    except (TokenError, CardError) as exc:
-        raise from_card(exc) from None
+    card, _ = await verify_with_row(session, services, code, now, _CARD, pg)
+    return card
 
 
 async def verify_with_row(

@@ -564,7 +564,6 @@ async def verify_online(
     now: datetime | None = None,
     skew_seconds: int = tokens.DEFAULT_SKEW_SECONDS,
     accept_static: bool = True,
-    pg: Any | None = None,
 ) -> VerifiedCard:
     """Decode and check a scanned token against the current card state.
 
@@ -581,7 +580,6 @@ async def verify_online(
         skew_seconds=skew_seconds,
         accept_static=accept_static,
         statement=_VERIFY_CARD,
-        pg=pg,
     )
     return card
 
