@@ -104,6 +104,8 @@ def test_join_approve_show_card_redeem_at_shop_see_one_fewer(
     # 6. Past the limit (two tickets with one left): the quota message, in Chinese.
     wedge_scan(cashier, _fresh_code(worker, live), amount="90")
     benefit = cashier.locator(".shop-benefit[data-program='YC-CINEMA']")
+    # This scan's answer, not the last one's panel (a slow swap under load).
+    expect(benefit.locator("[data-policy='monthly_tickets'] .left")).to_have_text("1 份")
     benefit.get_by_label("数量").fill("2")
     benefit.get_by_role("button", name="核销 · 职工观影补贴").click()
     expect(cashier.locator("#flash")).to_contain_text("本期额度不足")

@@ -40,6 +40,7 @@ def test_zxing_decodes_the_members_qr_from_app_assets(live: Live, page: Page) ->
     # The QR image the member's phone shows (the card service's own rendering).
     png = member.client.get("/api/v1/me/card/qr.png")
     assert png.status_code == 200
+    page.wait_for_function("() => window.uc && window.uc.shop && window.uc.shop.decode")
     text = page.evaluate(DECODE_PNG, base64.b64encode(png.content).decode())
     assert isinstance(text, str) and text.startswith("UC1") and len(text) == 147
     # And a code we know, rendered the same way: decoded to exactly that text.
