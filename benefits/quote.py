@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, literal, select, tuple_
+from sqlalchemy import String, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benefits.benefit import Outcome, compute
@@ -21,10 +21,10 @@ from benefits.errors import Reason
 from benefits.evaluate import check_program
 from benefits.facts import MemberFacts, MerchantContext
 from benefits.limits import CounterKey, LimitHit, MemoryCounters, apply_limits, counter_key
-from benefits.models import Counter, Program
+from benefits.models import Program
 from benefits.periods import period_bounds
 from benefits.rules import ProgramRules, rules_to_json
-from benefits.statements import PgStatements
+from benefits.statements import PgStatements, SaStatements, Statements
 from benefits.txn import Db, as_utc, read_connection
 from benefits.versions import (
     CompiledRules,
@@ -36,13 +36,8 @@ from benefits.versions import (
 from benefits.views import LimitState, MemberBenefit, ProgramQuote, ProgramRefusal, Quote
 
 _P = Program.__table__
-_C = Counter.__table__
 _CHUNK = 400
 
-_KEY_TUPLE = tuple_(_C.c.program_id, _C.c.policy_key, _C.c.metric, _C.c.scope_key, _C.c.period_key)
-_READ_COUNTERS = select(
-    _C.c.program_id, _C.c.policy_key, _C.c.metric, _C.c.scope_key, _C.c.period_key, _C.c.used
-).where(_KEY_TUPLE.in_(bindparam("keys", expanding=True)))
 _CAND_COLS = (
     _P.c.id,
     _P.c.code,
@@ -128,7 +123,7 @@ async def live_rules(pg: Any, org_path: str) -> dict[uuid.UUID, ProgramRules]:
 
 
 async def read_counters(
-    conn: AsyncConnection | PgStatements, keys: Iterable[CounterKey]
+    conn: AsyncConnection | Statements, keys: Iterable[CounterKey]
 ) -> dict[CounterKey, int]:
     """Current ``used`` of the given counters (absent ones are simply not in the result).
 
@@ -146,15 +141,10 @@ async def read_counters(
                 (k.program_id, k.policy_key, k.metric, stripe_scope(i), k.period_key)
                 for i in range(1, stripes)
             ]
+    st = SaStatements(conn) if isinstance(conn, AsyncConnection) else conn
     out: dict[CounterKey, int] = {}
     for i in range(0, len(rows), _CHUNK):
-        chunk = rows[i : i + _CHUNK]
-        found = (
-            await conn.counters(chunk)
-            if isinstance(conn, PgStatements)
-            else await conn.execute(_READ_COUNTERS, {"keys": chunk})
-        )
-        for row in found:
+        for row in await st.counters(rows[i : i + _CHUNK]):
             scope = PROGRAM_SCOPE if stripe_index(row[3]) is not None else row[3]
             key = CounterKey(row[0], row[1], row[2], scope, row[4])
             out[key] = out.get(key, 0) + row[5]
@@ -172,7 +162,7 @@ def _draft_refusal(c: _Candidate) -> ProgramRefusal:
 
 
 async def _evaluate(
-    conn: AsyncConnection | PgStatements,
+    conn: AsyncConnection | Statements,
     candidates: list[_Candidate],
     *,
     member: MemberFacts,

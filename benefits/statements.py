@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from advanced_alchemy.types import GUID
-from sqlalchemy import BigInteger, Integer, bindparam, insert, select, text
+from sqlalchemy import BigInteger, Integer, bindparam, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from benefits.models import Program, ProgramVersion, Redemption, Reversal
+from benefits.models import Counter, Program, ProgramVersion, Redemption, Reversal
 
 _P = Program.__table__
 _V = ProgramVersion.__table__
@@ -193,6 +193,14 @@ SA_LOAD_LINES = (
     .where(_R.c.checkout_id == bindparam("cid"))
     .order_by(_R.c.line)
 )
+_C = Counter.__table__
+_SA_READ_COUNTERS = select(
+    _C.c.program_id, _C.c.policy_key, _C.c.metric, _C.c.scope_key, _C.c.period_key, _C.c.used
+).where(
+    tuple_(_C.c.program_id, _C.c.policy_key, _C.c.metric, _C.c.scope_key, _C.c.period_key).in_(
+        bindparam("keys", expanding=True)
+    )
+)
 _SA_TOKEN_USED = select(_R.c.checkout_id).where(_R.c.token_id == bindparam("token_id")).limit(1)
 _SA_VERSIONS = select(_V.c.id, _V.c.number, _V.c.rules).where(
     _V.c.id.in_(bindparam("ids", expanding=True))
@@ -267,6 +275,11 @@ class Statements(Protocol):
         """Whether a ledger row carries this QR token id."""
         ...
 
+    async def counters(self, keys: Sequence[tuple[Any, ...]]) -> Sequence[Any]:
+        """``(program_id, policy_key, metric, scope_key, period_key, used)`` of those that exist
+        among ``keys`` (tuples of the first five)."""
+        ...
+
     async def insert_lines(self, lines: list[dict[str, Any]]) -> None: ...
 
     async def upsert_counter(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
@@ -317,6 +330,9 @@ class SaStatements:
 
     async def token_used(self, token_id: str) -> bool:
         return (await self.conn.execute(_SA_TOKEN_USED, {"token_id": token_id})).first() is not None
+
+    async def counters(self, keys: Sequence[tuple[Any, ...]]) -> Sequence[Any]:
+        return (await self.conn.execute(_SA_READ_COUNTERS, {"keys": list(keys)})).all()
 
     async def insert_lines(self, lines: list[dict[str, Any]]) -> None:
         await self.conn.execute(_SA_INSERT_LINE, lines)
@@ -379,9 +395,7 @@ class PgStatements:
         """Active and paused programmes owned by ``org_path`` or an ancestor (no rules)."""
         return list(await self.driver.fetch(_PG_LIVE_FOR_ORG, org_path))
 
-    async def counters(self, keys: Sequence[tuple[Any, ...]]) -> list[Any]:
-        """``(program_id, policy_key, metric, scope_key, period_key, used)`` of those that exist
-        among ``keys`` (tuples of the first five)."""
+    async def counters(self, keys: Sequence[tuple[Any, ...]]) -> Sequence[Any]:
         if not keys:
             return []
         return list(await self.driver.fetch(_PG_READ_COUNTERS, *map(list, zip(*keys, strict=True))))
