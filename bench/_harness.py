@@ -96,20 +96,20 @@ async def seed(
     from sqlalchemy import insert, text
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    from benefits.service import create_program, publish_program
+    from benefits.public import create_program, publish_program
     from cardsvc.cards.keys import ensure_signing_key, load_signer
     from cardsvc.cards.models import Card
     from cardsvc.cards.service import mint_token
     from cardsvc.cards.token import Kind
-    from cardsvc.db import import_all_models, make_engine
+    from cardsvc.kernel.db import import_all_models, make_engine
+    from cardsvc.kernel.pii import PiiCipher
+    from cardsvc.kernel.settings import Settings
     from cardsvc.members.models import Member
     from cardsvc.orgs.models import Org
-    from cardsvc.pii import PiiCipher
-    from cardsvc.settings import Settings
     from cardsvc.staff.principal import SYSTEM
     from merchants.models import MerchantCategory
-    from merchants.service import MerchantInput, create_merchant, create_store
-    from merchants.terminals import create_terminal
+    from merchants.onboarding.service import MerchantInput, create_merchant, create_store
+    from merchants.onboarding.terminals import create_terminal
 
     import_all_models()
     settings = Settings.from_env()

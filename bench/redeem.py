@@ -44,9 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from advanced_alchemy.base import orm_registry
 
 import benefits.models  # noqa: F401  (registers the tables)
-from benefits.facts import MemberFacts, MerchantContext
-from benefits.periods import Period, period_key, zone
-from benefits.service import ProgramView, create_program, publish_program, redeem
+from benefits.public import ProgramView, create_program, publish_program, redeem
+from benefits.rules.facts import MemberFacts, MerchantContext
+from benefits.rules.periods import Period, period_key, zone
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ORG = uuid.UUID("00000000-0000-7000-8000-0000000000aa")

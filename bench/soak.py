@@ -126,8 +126,8 @@ async def member_signin(world: World, slot: int, stats: Stats) -> None:
     """A member session, as the phone sign-in leaves it (written straight into Redis)."""
     from redis.asyncio import Redis
 
+    from cardsvc.kernel.stores import make_store_registry
     from cardsvc.memberauth.sessions import open_member_session
-    from cardsvc.stores import make_store_registry
 
     redis = Redis.from_url(world.redis_url, socket_timeout=2, socket_connect_timeout=2)
     try:

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from benefits.engine.results import ProgramView
 from benefits.errors import BenefitsError, NotFound
-from benefits.facts import MemberFacts
-from benefits.views import ProgramView
+from benefits.rules.facts import MemberFacts
 
 READ = "benefits.read"
 WRITE = "benefits.write"

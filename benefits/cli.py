@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from benefits.errors import BenefitsError
 from benefits.models import Program, ProgramStatus
-from benefits.service import list_programs, reconcile
+from benefits.public import list_programs, reconcile
 
 T = TypeVar("T")
 _P = Program.__table__

@@ -19,9 +19,9 @@ from advanced_alchemy.types import GUID
 from sqlalchemy import String, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from benefits.engine.txn import utc_now
 from benefits.models import Program, ProgramStatus
-from benefits.programs import create_program, publish_program
-from benefits.txn import utc_now
+from benefits.programmes.lifecycle import create_program, publish_program
 
 OWNER_CODE = "HB-YC"
 _ORG = table("org", column("id", GUID()), column("code", String), column("path", String))

@@ -1,7 +1,7 @@
 """Domain errors of the benefits engine, each with a stable ``code``.
 
 ``benefits`` may not import ``cardsvc``, so it has its own base class with the same attributes
-as ``cardsvc.errors.AppError`` (``code``, ``message_zh``, ``message_en``, ``status``, ``errors``,
+as ``cardsvc.kernel.errors.AppError`` (``code``, ``message_zh``, ``message_en``, ``status``, ``errors``,
 ``extra``); the application registers a handler that renders it as RFC 9457 problem details.
 """
 

@@ -10,7 +10,7 @@ other packages, and the engine must not depend on their tables.
 * ``benefit_counter``: one row per (programme, policy, metric, scope key, period key) holding
   ``used`` and the ``limit`` in force; created on first use, charged with one conditional
   upsert per redemption. A programme-scope counter may be split into stripes, one row each
-  (scope keys ``p``, ``p#1``…; see ``benefits.counters``).
+  (scope keys ``p``, ``p#1``…; see ``benefits.engine.counters``).
 * ``benefit_redemption``: the ledger, one immutable row per programme applied in a checkout;
   ``takes`` records exactly which counters it charged and by how much.
 * ``benefit_reversal``: at most one per redemption row (unique), restoring its ``takes``.
@@ -111,7 +111,7 @@ class Counter(UUIDv7Base):
     limit: Mapped[int] = mapped_column(BigInteger)
     # What the last clamped charge actually took (read back through RETURNING).
     last_take: Mapped[int] = mapped_column(BigInteger, default=0)
-    # Programme-scope counters split into stripes (benefits.counters): the number of stripes
+    # Programme-scope counters split into stripes (benefits.engine.counters): the number of stripes
     # of this counter, fixed by its stripe 0; 1 for every other counter.
     stripes: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 

@@ -3,7 +3,7 @@
 ``cardsvc/app.py`` (the composition root) adds ``BenefitsPlugin(...)`` to its plugins and
 hands in the providers of what the engine cannot know itself (it may not import cardsvc):
 
-* ``member_facts``: the signed-in member as :class:`~benefits.facts.MemberFacts`;
+* ``member_facts``: the signed-in member as :class:`~benefits.rules.facts.MemberFacts`;
 * ``benefits_directory``: a :class:`~benefits.access.Directory` (org paths, member lookups);
 * ``benefits_audit``: an :class:`~benefits.access.Audit` writing to the request's transaction.
 
@@ -36,7 +36,7 @@ class BenefitsPlugin(InitPluginProtocol, CLIPlugin):
         }
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        from benefits.controllers import route_handlers
+        from benefits.routes.programmes import route_handlers
 
         app_config.route_handlers.extend(route_handlers())
         for name, fn in self._providers.items():

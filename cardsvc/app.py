@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from swagger_ui_bundle import swagger_ui_path
 
 from benefits.access import MemberRef
-from benefits.counters import set_budget_stripes
 from benefits.demo import seed_programs
+from benefits.engine.counters import set_budget_stripes
 from benefits.errors import BenefitsError
-from benefits.facts import MemberFacts
 from benefits.models import Program
 from benefits.plugin import BenefitsPlugin
-from benefits.report_routes import BenefitReportController
-from benefits.service import list_redemptions, member_benefits
+from benefits.public import list_redemptions, member_benefits
+from benefits.routes.reports import BenefitReportController
+from benefits.rules.facts import MemberFacts
 from cardsvc.audit.routes import AuditController
 from cardsvc.audit.service import record
 from cardsvc.cards.demo import seed_cards
@@ -36,24 +36,33 @@ from cardsvc.cards.published import PublishedCache
 from cardsvc.cards.routes import MemberCardController, MyCardController, PublicCardController
 from cardsvc.cards.startup import signing_key_hook
 from cardsvc.cli import UnionCardCLIPlugin
-from cardsvc.db import import_all_models, make_engine, sqlalchemy_config
 from cardsvc.demo.seed import DemoStep
-from cardsvc.errors import (
+from cardsvc.hardship.models import HardshipRecord
+from cardsvc.hardship.routes import HardshipController, MyHardshipController
+from cardsvc.inbox.routes import MyInboxController, StaffInboxController
+from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
+from cardsvc.jobs.runner import JobRunner
+from cardsvc.jobs.schedule import Scheduler
+from cardsvc.kernel.db import import_all_models, make_engine, sqlalchemy_config
+from cardsvc.kernel.errors import (
     AppError,
     FieldError,
     ProblemDocsPlugin,
     exception_handlers,
     problem_response,
 )
-from cardsvc.hardship.models import HardshipRecord
-from cardsvc.hardship.routes import HardshipController, MyHardshipController
-from cardsvc.health import live, ready
-from cardsvc.inbox.routes import MyInboxController, StaffInboxController
-from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
-from cardsvc.jobs.runner import JobRunner
-from cardsvc.jobs.schedule import Scheduler
-from cardsvc.kv import RateLimiter, make_kv
-from cardsvc.logs import configure_logging
+from cardsvc.kernel.health import live, ready
+from cardsvc.kernel.kv import RateLimiter, make_kv
+from cardsvc.kernel.logs import configure_logging
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings, get_settings
+from cardsvc.kernel.stores import make_redis, make_store_registry
+from cardsvc.kernel.web import (
+    REQUEST_ID_HEADER,
+    SwaggerPage,
+    request_id_middleware,
+    security_headers,
+)
 from cardsvc.memberauth.otp import OtpPolicy
 from cardsvc.memberauth.routes import MemberAuthController
 from cardsvc.memberauth.senders import make_sender
@@ -71,7 +80,6 @@ from cardsvc.orgs.routes import OrgController
 from cardsvc.orgs.service import register_path_columns
 from cardsvc.pages.member.ports import BenefitsFunctions, member_benefits_provider
 from cardsvc.pages.plugin import PagesPlugin
-from cardsvc.pii import PiiCipher
 from cardsvc.privacy.parts import EncryptedTable, PrivacyParts, cardsvc_parts
 from cardsvc.privacy.routes import MyDataController, PrivacyController
 from cardsvc.reports.host import report_host_provider
@@ -85,17 +93,14 @@ from cardsvc.servicereq.routes import (
     ServiceLevelController,
     ServiceRequestController,
 )
-from cardsvc.settings import Settings, get_settings
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.principal import Principal
 from cardsvc.staff.routes import SessionController, StaffController
-from cardsvc.stores import make_redis, make_store_registry
-from cardsvc.web import REQUEST_ID_HEADER, SwaggerPage, request_id_middleware, security_headers
 from merchants.demo import seed_merchants
 from merchants.models import Merchant, Store
+from merchants.onboarding.service import BANK_FIELD
 from merchants.plugin import MerchantsPlugin
 from merchants.privacy import erase_member_scans, member_scans, purge_scan_batch
-from merchants.service import BANK_FIELD
 
 logger = logging.getLogger("unioncard.app")
 

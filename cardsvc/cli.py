@@ -17,8 +17,8 @@ T = TypeVar("T")
 
 def run_db(fn: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``fn(session)`` in one transaction on the configured database, then dispose."""
-    from cardsvc.db import import_all_models, make_engine, make_sessionmaker
-    from cardsvc.settings import get_settings
+    from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
+    from cardsvc.kernel.settings import get_settings
 
     async def _main() -> T:
         import_all_models()
@@ -87,7 +87,7 @@ def staff_create(
         )
         return str(user.id)
 
-    from cardsvc.errors import AppError
+    from cardsvc.kernel.errors import AppError
 
     try:
         staff_id = run_db(_do)
@@ -105,7 +105,7 @@ def demo_group() -> None:
 def demo_seed() -> None:
     from cardsvc.app import demo_steps
     from cardsvc.demo.seed import seed_demo
-    from cardsvc.settings import get_settings
+    from cardsvc.kernel.settings import get_settings
 
     summary = asyncio.run(seed_demo(get_settings(), steps=demo_steps()))
     click.echo(json.dumps(summary, ensure_ascii=False))
@@ -114,7 +114,7 @@ def demo_seed() -> None:
 @demo_group.command(name="banner", help="Print the demo URLs and logins")
 def demo_banner() -> None:
     from cardsvc.demo.seed import banner
-    from cardsvc.settings import get_settings
+    from cardsvc.kernel.settings import get_settings
 
     click.echo(banner(get_settings()))
 

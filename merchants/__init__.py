@@ -3,5 +3,5 @@
 Public surface for the composition root: ``merchants.plugin.MerchantsPlugin`` (routes, the
 ``terminal`` dependency, the ``merchants`` CLI group) and ``merchants.demo.seed_merchants``
 (a demo seed step). Handlers of the terminal API declare ``terminal: TerminalContext``
-(``merchants.auth``).
+(``merchants.terminal.auth``).
 """

@@ -19,13 +19,12 @@ from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
 from cardsvc.orgs.models import Org
 from cardsvc.staff.principal import SYSTEM
 from merchants.errors import MerchantNotFound
 from merchants.models import Merchant, MerchantCategory, MerchantStatus
-from merchants.scanning import purge_scans
-from merchants.service import (
+from merchants.onboarding.service import (
     MerchantInput,
     MerchantQuery,
     change_status,
@@ -34,8 +33,9 @@ from merchants.service import (
     find_by_uscc,
     search_merchants,
 )
-from merchants.terminals import create_terminal, revoke_key, rotate_key
-from merchants.wiring import SCAN_LOG_RETENTION_DAYS
+from merchants.onboarding.terminals import create_terminal, revoke_key, rotate_key
+from merchants.terminal.scan import purge_scans
+from merchants.terminal.wiring import SCAN_LOG_RETENTION_DAYS
 
 T = TypeVar("T")
 

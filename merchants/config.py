@@ -1,6 +1,6 @@
 """Merchant API settings, read from the app's ``Settings`` with defaults until it has them.
 
-The fields the lead adds to ``cardsvc.settings.Settings`` (env ``UNIONCARD_<NAME>``):
+The fields the lead adds to ``cardsvc.kernel.settings.Settings`` (env ``UNIONCARD_<NAME>``):
 
 | Settings field | env | default | meaning |
 |---|---|---|---|

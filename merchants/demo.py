@@ -19,14 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import uscc as stdnum_uscc
 
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import Org
-from cardsvc.pii import PiiCipher
-from cardsvc.settings import Settings
 from cardsvc.staff.principal import SYSTEM
 from merchants.keys import matches
 from merchants.models import Merchant, MerchantCategory, Store, Terminal, TerminalKey
-from merchants.service import MerchantInput, create_merchant, create_store, find_by_uscc
-from merchants.terminals import create_terminal, key_is_live, rotate_key
+from merchants.onboarding.service import MerchantInput, create_merchant, create_store, find_by_uscc
+from merchants.onboarding.terminals import create_terminal, key_is_live, rotate_key
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cardsvc.errors import AppError, NotFound
+from cardsvc.kernel.errors import AppError, NotFound
 
 
 class TerminalUnauthorized(AppError):

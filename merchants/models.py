@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 
 class MerchantCategory(enum.StrEnum):
-    # Same values as benefits.rules.MerchantCategory: a programme's scope names these.
+    # Same values as benefits.rules.programme.MerchantCategory: a programme's scope names these.
     dining = "dining"
     retail = "retail"
     cinema = "cinema"

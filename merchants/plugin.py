@@ -13,9 +13,9 @@ from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.plugins import CLIPlugin, InitPluginProtocol
 
-from merchants.auth import GATE_STATE_KEY, TerminalGate, provide_terminal
 from merchants.config import MerchantConfig
-from merchants.wiring import STATE_KEY
+from merchants.terminal.auth import GATE_STATE_KEY, TerminalGate, provide_terminal
+from merchants.terminal.wiring import STATE_KEY
 
 
 async def _flush_scan_log(app: Litestar) -> None:
@@ -30,7 +30,7 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
         self._config = config
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        from merchants.routes import route_handlers
+        from merchants.onboarding.routes import route_handlers
 
         state = app_config.state
         config = self._config or MerchantConfig.from_settings(state.get("settings"))

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from merchants.models import Merchant, ScanLog, Store
-from merchants.wiring import SCAN_LOG_RETENTION_DAYS
+from merchants.terminal.wiring import SCAN_LOG_RETENTION_DAYS
 
 _T = ScanLog.__table__
 

@@ -6,8 +6,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from cardsvc.db import import_all_models, make_engine, metadata
-from cardsvc.settings import get_settings
+from cardsvc.kernel.db import import_all_models, make_engine, metadata
+from cardsvc.kernel.settings import get_settings
 
 import_all_models()
 config: Any = context.config

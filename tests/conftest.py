@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cardsvc.db import import_all_models, make_engine, make_sessionmaker, metadata
-from cardsvc.settings import Settings
+from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker, metadata
+from cardsvc.kernel.settings import Settings
 
 PG_URL = os.environ.get("UNIONCARD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("UNIONCARD_TEST_REDIS_URL")

@@ -1,4 +1,4 @@
-"""The terminal hot path's database plumbing (cardsvc.db): the pooled driver connection, Core
+"""The terminal hot path's database plumbing (cardsvc.kernel.db): the pooled driver connection, Core
 statements compiled for asyncpg, and the before-send handler that drops unused sessions."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state, set_
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.db import asyncpg_sql, commit_before_send, driver_connection, make_sessionmaker
+from cardsvc.kernel.db import asyncpg_sql, commit_before_send, driver_connection, make_sessionmaker
 from cardsvc.orgs.models import Org, OrgLevel
 
 KEY = "_test_session_scope"

@@ -26,7 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import NUMERIC, inspect, text
 from sqlalchemy.engine import Connection
 
-from cardsvc.db import MIGRATIONS_DIR, import_all_models, make_engine, metadata
+from cardsvc.kernel.db import MIGRATIONS_DIR, import_all_models, make_engine, metadata
 
 import_all_models()
 

@@ -8,8 +8,8 @@ import hashlib
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from cardsvc.pii import PiiCipher, PiiError
-from cardsvc.settings import Settings
+from cardsvc.kernel.pii import PiiCipher, PiiError
+from cardsvc.kernel.settings import Settings
 
 ID_NUMBER = "420502199001011238"
 OLD, NEW = b"o" * 32, b"n" * 32

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cardsvc.settings import Settings, SettingsError, parse_data_keys
+from cardsvc.kernel.settings import Settings, SettingsError, parse_data_keys
 
 
 def key_b64(byte: bytes = b"a") -> str:

@@ -11,8 +11,8 @@ from litestar import Controller, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import list_entries
-from cardsvc.errors import Forbidden
-from cardsvc.schemas import Limit, Offset
+from cardsvc.kernel.errors import Forbidden
+from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

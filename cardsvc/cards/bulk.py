@@ -22,8 +22,8 @@ from cardsvc.cards.service import (
     Actor,
     card_number,
 )
+from cardsvc.kernel.sequences import allocate
 from cardsvc.members.models import Member, MemberStatus
-from cardsvc.sequences import allocate
 
 
 async def issue_cards_for_members(

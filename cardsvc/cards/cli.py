@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from cardsvc.cli import run_db
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
 
 
 def _fail(exc: AppError) -> NoReturn:
@@ -24,8 +24,8 @@ def _fail(exc: AppError) -> NoReturn:
 
 
 def _cipher() -> Any:
-    from cardsvc.pii import PiiCipher
-    from cardsvc.settings import get_settings
+    from cardsvc.kernel.pii import PiiCipher
+    from cardsvc.kernel.settings import get_settings
 
     return PiiCipher.from_settings(get_settings())
 
@@ -142,7 +142,7 @@ def card_group() -> None:
 def card_token(card_number: str, static: bool, png_path: Path | None) -> None:
     from cardsvc.cards import service
     from cardsvc.cards.keys import KeyRing
-    from cardsvc.settings import get_settings
+    from cardsvc.kernel.settings import get_settings
 
     settings = get_settings()
     keyring = KeyRing(_cipher())
@@ -208,7 +208,7 @@ def card_verify(
     from cardsvc.cards.jwks import parse_jwks
     from cardsvc.cards.statuslist import parse_status_list
     from cardsvc.cards.verify import verify
-    from cardsvc.settings import get_settings
+    from cardsvc.kernel.settings import get_settings
 
     if (text is None) == (image is None):
         raise click.UsageError("give either TEXT or --image FILE")
@@ -249,7 +249,7 @@ def card_verify(
 def card_status_list() -> None:
     from cardsvc.cards import service
     from cardsvc.cards.keys import KeyRing
-    from cardsvc.settings import get_settings
+    from cardsvc.kernel.settings import get_settings
 
     settings = get_settings()
     keyring = KeyRing(_cipher())

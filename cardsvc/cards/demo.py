@@ -17,10 +17,10 @@ from cardsvc.cards.keys import ensure_signing_key
 from cardsvc.cards.models import Card, CardStatus
 from cardsvc.cards.published import STATUS_LIST_PATH
 from cardsvc.cards.service import Actor, issue_cards_for_active_members
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import PHONE_FIELD
-from cardsvc.pii import PiiCipher
-from cardsvc.settings import Settings
 
 DEMO_CARD_SAMPLE = 20
 

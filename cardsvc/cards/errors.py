@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
 
 # code → (status, message_zh, message_en). Token errors are 422, not 401: the request (and the
 # terminal's API key) is fine, the scanned code is not.

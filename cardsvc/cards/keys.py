@@ -23,7 +23,7 @@ from cardsvc.cards import token as tokens
 from cardsvc.cards.errors import CardError
 from cardsvc.cards.jwks import MAX_KID, b64url_decode, b64url_encode, build_jwks, raw_public_key
 from cardsvc.cards.models import KeyStatus, SigningKey
-from cardsvc.pii import PiiCipher
+from cardsvc.kernel.pii import PiiCipher
 
 PRIVATE_KEY_FIELD = "signing_key"
 

@@ -25,11 +25,11 @@ from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
 from cardsvc.cards.published import JWKS_MEDIA_TYPE, STATUS_LIST_PATH, Published, PublishedCache
 from cardsvc.cards.statuslist import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
-from cardsvc.errors import Forbidden, ValidationError
+from cardsvc.kernel.errors import Forbidden, ValidationError
+from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
-from cardsvc.settings import Settings
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

@@ -25,7 +25,7 @@ from cardsvc.cards import token as tokens
 from cardsvc.cards.errors import CardError, TokenError
 from cardsvc.cards.keys import KeyRing, Signer
 from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
-from cardsvc.db import asyncpg_sql
+from cardsvc.kernel.db import asyncpg_sql
 from cardsvc.members.models import Member, MemberStatus, NumberSequence
 
 ROTATING_VALIDITY_SECONDS = 60
@@ -599,7 +599,7 @@ async def verify_online_row(
     :data:`VERIFY_CARD_COLUMNS`, filters on ``Card.status_index == bindparam("idx")`` and may
     join more columns (e.g. the member's): the card and what else the caller needs in one
     round trip. Returns the card and the row. ``pg``, an asyncpg connection, runs the SELECT
-    there instead (``cardsvc.db.driver_connection``)."""
+    there instead (``cardsvc.kernel.db.driver_connection``)."""
     now = _now(now)
     keys = await keyring.verifying_keys(session)
     try:

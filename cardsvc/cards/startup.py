@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.cards.keys import ensure_signing_key
 from cardsvc.cards.models import KeyStatus, SigningKey
-from cardsvc.db import make_sessionmaker
-from cardsvc.pii import PiiCipher
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.pii import PiiCipher
 
 logger = logging.getLogger("unioncard.cards")
 

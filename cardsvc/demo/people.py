@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 from stdnum.cn import ric
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.members.identity import parse_phone, region_name
 
 T = TypeVar("T")

@@ -21,11 +21,11 @@ from cardsvc.hardship.models import (
     HardshipRecord,
     HardshipStatus,
 )
+from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.members.identity import mask_name
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
-from cardsvc.schemas import Limit, Offset
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record as audit
-from cardsvc.errors import Conflict, Forbidden, NotFound, ValidationError
 from cardsvc.hardship.models import (
     CATEGORY_LABELS_ZH,
     HardshipCategory,
@@ -23,6 +22,7 @@ from cardsvc.hardship.models import (
     HardshipStatus,
 )
 from cardsvc.inbox.service import notify_member, notify_org_staff
+from cardsvc.kernel.errors import Conflict, Forbidden, NotFound, ValidationError
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.orgs.models import Org
 from cardsvc.servicereq.models import RequestKind, ServiceRequest

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.inbox.models import Notification
 from cardsvc.inbox.service import inbox, mark_read
+from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.members.models import Member
-from cardsvc.schemas import Limit, Offset
 from cardsvc.staff.principal import Principal
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.inbox.models import Notification
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.memberauth.senders import Sender
 from cardsvc.members.models import Member
-from cardsvc.pii import PiiCipher
 from cardsvc.staff.models import RoleGrant, StaffUser
 from cardsvc.staff.permissions import PERMISSIONS, Perm
 

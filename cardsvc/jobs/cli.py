@@ -14,11 +14,11 @@ T = TypeVar("T")
 
 
 def _with_runner(fn: Callable[[Any], Awaitable[T]]) -> T:
-    from cardsvc.db import import_all_models, make_engine
     from cardsvc.jobs.kinds import all_handlers, services_for
     from cardsvc.jobs.runner import JobRunner
-    from cardsvc.logs import configure_logging
-    from cardsvc.settings import get_settings
+    from cardsvc.kernel.db import import_all_models, make_engine
+    from cardsvc.kernel.logs import configure_logging
+    from cardsvc.kernel.settings import get_settings
 
     async def _main() -> T:
         import_all_models()

@@ -7,8 +7,8 @@ from typing import Any
 
 from cardsvc.jobs.runner import JobHandler
 from cardsvc.jobs.schedule import Periodic
-from cardsvc.pii import PiiCipher
-from cardsvc.settings import Settings
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings
 
 
 def all_handlers() -> dict[str, JobHandler]:

@@ -28,12 +28,12 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from cardsvc.db import make_sessionmaker
-from cardsvc.errors import AppError
 from cardsvc.jobs import service
 from cardsvc.jobs.models import JobStatus
 from cardsvc.jobs.service import Claim, JobCancelled, LeaseLost
-from cardsvc.settings import Settings
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.settings import Settings
 
 logger = logging.getLogger("unioncard.jobs")
 

@@ -22,9 +22,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cardsvc.db import make_sessionmaker
 from cardsvc.jobs.models import JobSchedule
 from cardsvc.jobs.service import enqueue
+from cardsvc.kernel.db import make_sessionmaker
 
 logger = logging.getLogger("unioncard.jobs")
 

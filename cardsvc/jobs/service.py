@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import Conflict, NotFound
 from cardsvc.jobs.models import TERMINAL, Job, JobStatus
+from cardsvc.kernel.errors import Conflict, NotFound
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

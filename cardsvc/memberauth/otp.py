@@ -8,8 +8,8 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from cardsvc.errors import AppError, Unauthorized
-from cardsvc.kv import KV, RateLimiter
+from cardsvc.kernel.errors import AppError, Unauthorized
+from cardsvc.kernel.kv import KV, RateLimiter
 from cardsvc.memberauth.senders import Sender
 
 

@@ -10,6 +10,8 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.web import client_ip, cookie_secure, json_body_only
 from cardsvc.memberauth.otp import request_code, verify_code
 from cardsvc.memberauth.sessions import (
     MEMBER_COOKIE,
@@ -21,8 +23,6 @@ from cardsvc.memberauth.sessions import (
 from cardsvc.members.identity import mask_phone, parse_phone
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
-from cardsvc.pii import PiiCipher
-from cardsvc.web import client_ip, cookie_secure, json_body_only
 
 
 class OtpIn(msgspec.Struct):

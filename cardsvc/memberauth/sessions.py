@@ -17,7 +17,7 @@ from litestar.stores.base import Store
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import NotFound, Unauthorized
+from cardsvc.kernel.errors import NotFound, Unauthorized
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.staff.auth import SAFE_METHODS, CsrfFailed
 

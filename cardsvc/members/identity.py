@@ -1,7 +1,7 @@
 """Member identity: parse and validate resident ID numbers, phones and names; mask them.
 
 Pure functions (no I/O), so the API, the roster import and the demo seed share one set of rules.
-Each rejection is a :class:`cardsvc.errors.ValidationError` naming the field and the specific
+Each rejection is a :class:`cardsvc.kernel.errors.ValidationError` naming the field and the specific
 reason in Chinese and English.
 """
 
@@ -19,7 +19,7 @@ from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 
 # Birthdays and ages are civil dates in China, not UTC dates.
 _CN_TZ = ZoneInfo("Asia/Shanghai")

@@ -14,7 +14,7 @@ import re
 
 from stdnum import luhn
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 
 MEMBER_NO_LENGTH = 11
 _MEMBER_SEQ_DIGITS = MEMBER_NO_LENGTH - 1

@@ -11,6 +11,8 @@ from litestar import Controller, get, patch, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.pagination import Limit, Offset
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.identity import mask_id_number, mask_phone
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import (
@@ -26,8 +28,6 @@ from cardsvc.members.service import (
     search_members,
     update_member,
 )
-from cardsvc.pii import PiiCipher
-from cardsvc.schemas import Limit, Offset
 from cardsvc.staff.principal import Principal
 
 

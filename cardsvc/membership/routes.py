@@ -14,7 +14,9 @@ from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import AppError, NotFound
+from cardsvc.kernel.errors import AppError, NotFound
+from cardsvc.kernel.pagination import Limit, Offset
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.identity import mask_id_number, mask_name
 from cardsvc.members.models import Member, MemberStatus
@@ -49,8 +51,6 @@ from cardsvc.membership.service import (
     withdraw_application,
 )
 from cardsvc.orgs.models import Org
-from cardsvc.pii import PiiCipher
-from cardsvc.schemas import Limit, Offset
 from cardsvc.staff.principal import Principal
 
 # --- shapes -----------------------------------------------------------------------------------

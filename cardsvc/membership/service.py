@@ -13,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
-from cardsvc.errors import AppError, Conflict, FieldError, NotFound, ValidationError
+from cardsvc.kernel.errors import AppError, Conflict, FieldError, NotFound, ValidationError
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.sequences import allocate
 from cardsvc.members.identity import parse_resident_id, validate_name
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
@@ -28,8 +30,6 @@ from cardsvc.members.service import (
 from cardsvc.membership.lifecycle import add_event, after_status_change
 from cardsvc.membership.models import InviteLink, JoinApplication, RequestStatus, TransferRequest
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
-from cardsvc.pii import PiiCipher
-from cardsvc.sequences import allocate
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

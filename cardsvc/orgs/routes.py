@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 from cardsvc.orgs.service import (
     LEVEL_LABELS_ZH,
@@ -21,7 +22,6 @@ from cardsvc.orgs.service import (
     move_org,
     rename_org,
 )
-from cardsvc.schemas import Limit, Offset
 from cardsvc.staff.principal import Principal
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from uuid_utils.compat import uuid7
 
 from cardsvc.audit.service import record
-from cardsvc.errors import Conflict, FieldError, NotFound, ValidationError
+from cardsvc.kernel.errors import Conflict, FieldError, NotFound, ValidationError
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.models import JoinApplication, TransferRequest
 from cardsvc.orgs.models import LEVEL_RANK, Org, OrgLevel, OrgStatus

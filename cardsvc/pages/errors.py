@@ -14,7 +14,7 @@ from urllib.parse import quote
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 
-from cardsvc.errors import exception_handlers
+from cardsvc.kernel.errors import exception_handlers
 
 AREAS = ("/m", "/shop", "/console")
 

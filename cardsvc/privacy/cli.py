@@ -16,15 +16,15 @@ from typing import Any, TypeVar
 
 import click
 
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
 
 T = TypeVar("T")
 
 
 def _with_engine(fn: Callable[[Any, Any], Awaitable[T]]) -> T:
     """``fn(engine, settings)`` on the configured database, then dispose."""
-    from cardsvc.db import import_all_models, make_engine
-    from cardsvc.settings import get_settings
+    from cardsvc.kernel.db import import_all_models, make_engine
+    from cardsvc.kernel.settings import get_settings
 
     async def _main() -> T:
         import_all_models()
@@ -48,7 +48,7 @@ def _emit(obj: Any) -> None:
 async def _member_by_no(session: Any, member_no: str) -> Any:
     from sqlalchemy import select
 
-    from cardsvc.errors import NotFound
+    from cardsvc.kernel.errors import NotFound
     from cardsvc.members.models import Member
 
     member = await session.scalar(select(Member).where(Member.member_no == member_no.strip()))
@@ -67,7 +67,7 @@ def privacy_group() -> None:
     help="Delete personal data past its retention now (scan log, ended applications, codes)",
 )
 def purge_cmd() -> None:
-    from cardsvc.db import make_sessionmaker
+    from cardsvc.kernel.db import make_sessionmaker
     from cardsvc.privacy.retention import run_retention
 
     async def _do(engine: Any, settings: Any) -> dict[str, Any]:
@@ -85,13 +85,13 @@ def purge_cmd() -> None:
 @click.argument("member_no")
 @click.option("--reason", required=True, help="basis, e.g. the request's reference number")
 def erase_cmd(member_no: str, reason: str) -> None:
-    from cardsvc.db import make_sessionmaker
+    from cardsvc.kernel.db import make_sessionmaker
+    from cardsvc.kernel.pii import PiiCipher
+    from cardsvc.kernel.stores import make_redis, make_store_registry
     from cardsvc.memberauth.sessions import close_member_sessions
-    from cardsvc.pii import PiiCipher
     from cardsvc.privacy.erasure import erase_member
     from cardsvc.privacy.parts import all_parts
     from cardsvc.staff.principal import SYSTEM
-    from cardsvc.stores import make_redis, make_store_registry
 
     async def _do(engine: Any, settings: Any) -> dict[str, Any]:
         async with make_sessionmaker(engine)() as session, session.begin():
@@ -135,8 +135,8 @@ def export_cmd(member_no: str, out: Path | None) -> None:
     import os
 
     from cardsvc.audit.service import record
-    from cardsvc.db import make_sessionmaker
-    from cardsvc.pii import PiiCipher
+    from cardsvc.kernel.db import make_sessionmaker
+    from cardsvc.kernel.pii import PiiCipher
     from cardsvc.privacy.export import member_export
     from cardsvc.privacy.parts import all_parts
     from cardsvc.staff.principal import SYSTEM
@@ -182,8 +182,8 @@ def export_cmd(member_no: str, out: Path | None) -> None:
 )
 def rotate_data_cmd(batch_size: int, max_batches: int | None) -> None:
     from cardsvc.audit.service import record
-    from cardsvc.db import make_sessionmaker
-    from cardsvc.pii import PiiCipher
+    from cardsvc.kernel.db import make_sessionmaker
+    from cardsvc.kernel.pii import PiiCipher
     from cardsvc.privacy.parts import all_parts
     from cardsvc.privacy.rotate import RotationStats, key_usage, rotate_data
     from cardsvc.staff.principal import SYSTEM
@@ -255,7 +255,7 @@ def rotate_data_cmd(batch_size: int, max_batches: int | None) -> None:
 
 @click.command(name="data-usage", help="How many ciphertexts each data key encrypts, per table")
 def data_usage_cmd() -> None:
-    from cardsvc.pii import PiiCipher
+    from cardsvc.kernel.pii import PiiCipher
     from cardsvc.privacy.parts import all_parts
     from cardsvc.privacy.rotate import key_usage
 

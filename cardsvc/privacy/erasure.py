@@ -25,12 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
 from cardsvc.cards import service as cards
-from cardsvc.errors import Conflict, NotFound, ValidationError
+from cardsvc.kernel.errors import Conflict, NotFound, ValidationError
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import ID_FIELD
 from cardsvc.membership.lifecycle import add_event, after_status_change, card_actor
 from cardsvc.membership.models import JoinApplication, MembershipEvent, TransferRequest
-from cardsvc.pii import PiiCipher
 from cardsvc.privacy.parts import PrivacyParts
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal

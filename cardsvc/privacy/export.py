@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.models import AuditEntry
 from cardsvc.cards.models import Card, CardEvent
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.models import Member
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.membership.models import JoinApplication, MembershipEvent, TransferRequest
 from cardsvc.orgs.models import Org
-from cardsvc.pii import PiiCipher
 from cardsvc.privacy.parts import PrivacyParts
 
 EXPORT_FORMAT = "unioncard.member-data.v1"

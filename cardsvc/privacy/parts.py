@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.settings import Settings
+from cardsvc.kernel.settings import Settings
 
 # Rows about one member, as JSON-ready dicts.
 ExportSection = Callable[[AsyncSession, uuid.UUID], Awaitable[list[dict[str, Any]]]]

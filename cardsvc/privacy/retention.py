@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cardsvc.kv import KV, KVUnavailable, MemoryKV, RedisKV
+from cardsvc.kernel.kv import KV, KVUnavailable, MemoryKV, RedisKV
+from cardsvc.kernel.settings import Settings
 from cardsvc.privacy.parts import PrivacyParts, all_parts
-from cardsvc.settings import Settings
 
 logger = logging.getLogger("unioncard.privacy")
 

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.db import make_sessionmaker
-from cardsvc.pii import PiiCipher
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.privacy.parts import EncryptedTable
 
 

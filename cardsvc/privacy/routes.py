@@ -16,13 +16,13 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
+from cardsvc.kernel.web import client_ip
 from cardsvc.memberauth.sessions import close_member_sessions
 from cardsvc.members.models import Member
 from cardsvc.privacy.erasure import erase_member, privacy_member
 from cardsvc.privacy.export import member_export
 from cardsvc.privacy.parts import all_parts
 from cardsvc.staff.principal import Principal
-from cardsvc.web import client_ip
 
 
 class ErasureIn(msgspec.Struct):

@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
-from cardsvc.errors import Forbidden, NotFound
+from cardsvc.kernel.errors import Forbidden, NotFound
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.identity import mask_id_number, mask_phone
 from cardsvc.members.models import CATEGORY_LABELS_ZH, Category, Member, MemberStatus
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.orgs.models import Org
-from cardsvc.pii import PiiCipher
 from cardsvc.reports.members import STATUS_LABELS
 from cardsvc.roster.cells import safe_cell
 from cardsvc.roster.columns import EMPLOYMENT_LABELS_ZH

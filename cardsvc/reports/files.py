@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.roster.cells import safe_cell
 
 JSON, CSV, XLSX = "json", "csv", "xlsx"

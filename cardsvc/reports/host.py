@@ -1,6 +1,6 @@
 """What the benefits reports get from the host: org paths, the zone, merchants' names, files.
 
-``benefits`` may not import ``cardsvc`` (nor ``merchants``), so ``benefits.report_routes``
+``benefits`` may not import ``cardsvc`` (nor ``merchants``), so ``benefits.routes.reports``
 declares a ``ReportHost`` protocol and the composition root provides this class for it as the
 ``report_host`` dependency, with the merchant name lookup it alone may write.
 """

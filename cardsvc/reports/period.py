@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 
 MAX_DAYS = 3660  # ten years: the longest range a report accepts
 

@@ -3,7 +3,7 @@
 Reports: ``GET /api/v1/reports/{members|joins|coverage|hardship|service-requests}?org_id=&from=&to=`` with
 ``format=json|csv|xlsx`` (or an Accept header). The viewer needs ``reports.read`` on the org;
 otherwise 404. Dates are days in the federation's zone (``UNIONCARD_TIME_ZONE``). The
-redemption and budget reports live in ``benefits.report_routes`` under the same prefix.
+redemption and budget reports live in ``benefits.routes.reports`` under the same prefix.
 """
 
 from __future__ import annotations

@@ -19,13 +19,13 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from cardsvc.kernel.sequences import allocate
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 from cardsvc.roster.columns import HEADER_OF
 from cardsvc.roster.models import RosterImportError
 from cardsvc.roster.rows import CellError, ValidRow
-from cardsvc.sequences import allocate
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
 
 
 class RosterFileError(AppError):

@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from cardsvc.errors import AppError
-from cardsvc.settings import Settings
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.settings import Settings
 
 DRY_RUN_KEEP_SECONDS = 24 * 3600
 

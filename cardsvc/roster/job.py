@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from cardsvc.audit.service import record
-from cardsvc.errors import AppError
 from cardsvc.jobs.models import TERMINAL, Job
 from cardsvc.jobs.runner import JobContext
 from cardsvc.jobs.service import JobCancelled
-from cardsvc.pii import PiiCipher
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.roster.apply import BatchScope, apply_batch, save_errors
 from cardsvc.roster.errors import file_error
 from cardsvc.roster.files import remove, source_problem, spool_path

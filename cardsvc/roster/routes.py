@@ -26,18 +26,18 @@ from litestar.response import File, Response, ServerSentEvent, ServerSentEventMe
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.db import make_sessionmaker
-from cardsvc.errors import AppError, Forbidden, NotFound
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import TERMINAL, Job, JobStatus
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.errors import AppError, Forbidden, NotFound
+from cardsvc.kernel.pagination import Limit, Offset
+from cardsvc.kernel.settings import Settings
 from cardsvc.roster import service
 from cardsvc.roster.errors import RosterFileError
 from cardsvc.roster.files import UploadSink, UploadTooLarge, upload_dir
 from cardsvc.roster.job import COUNT_KEYS, ROSTER_IMPORT
 from cardsvc.roster.report import csv_chunks, xlsx_file
 from cardsvc.roster.template import template_csv, template_xlsx
-from cardsvc.schemas import Limit, Offset
-from cardsvc.settings import Settings
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.identity import (
     mask_id_number,
     mask_phone,
@@ -23,7 +24,6 @@ from cardsvc.members.identity import (
     validate_name,
 )
 from cardsvc.members.service import HARDSHIP_LEVELS, ID_FIELD, PHONE_FIELD, validate_categories
-from cardsvc.pii import PiiCipher
 from cardsvc.roster.columns import (
     CATEGORY_ALIASES,
     COLUMNS,

@@ -11,16 +11,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import Conflict, NotFound, ValidationError
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import Job, JobStatus
+from cardsvc.kernel.errors import Conflict, NotFound, ValidationError
+from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import Org
 from cardsvc.roster.files import StoredFile, purge_old
 from cardsvc.roster.job import ROSTER_IMPORT, import_params
 from cardsvc.roster.models import RosterImportError
 from cardsvc.roster.readers import XLSX, check_zip, sniff_format
 from cardsvc.roster.rows import today_in
-from cardsvc.settings import Settings
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import AppError, Conflict, NotFound
+from cardsvc.kernel.errors import AppError, Conflict, NotFound
+from cardsvc.kernel.settings import Settings
 from cardsvc.servicereq.models import OPEN_STATUSES, ServiceAttachment, ServiceRequest
-from cardsvc.settings import Settings
 
 
 class AttachmentTooLarge(AppError):

@@ -21,11 +21,11 @@ def service_group() -> None:
 )
 @click.option("--at", "at", default=None, help="sweep as of this ISO time (default: now)")
 def sweep(at: str | None) -> None:
-    from cardsvc.db import import_all_models, make_engine, make_sessionmaker
+    from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
+    from cardsvc.kernel.pii import PiiCipher
+    from cardsvc.kernel.settings import get_settings
     from cardsvc.memberauth.senders import make_sender
-    from cardsvc.pii import PiiCipher
     from cardsvc.servicereq.sweep import run_sweep
-    from cardsvc.settings import get_settings
 
     try:
         now = datetime.fromisoformat(at) if at else datetime.now(UTC)

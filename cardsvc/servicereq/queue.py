@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import NotFound
+from cardsvc.kernel.errors import NotFound
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from cardsvc.servicereq.models import OPEN_STATUSES, RequestKind, ServiceRequest, ServiceStatus

@@ -16,10 +16,11 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.pagination import Limit, Offset
+from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
 from cardsvc.orgs.service import get_org
-from cardsvc.schemas import Limit, Offset
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.attachments import (
     add_attachment,
@@ -51,7 +52,6 @@ from cardsvc.servicereq.schemas import (
 from cardsvc.servicereq.sla import BUILTIN_SLA, effective_sla, set_sla
 from cardsvc.servicereq.steps import add_step
 from cardsvc.servicereq.uploads import read_one_file
-from cardsvc.settings import Settings
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

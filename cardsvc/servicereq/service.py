@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
-from cardsvc.errors import AppError, Conflict, NotFound, ValidationError
+from cardsvc.kernel.errors import AppError, Conflict, NotFound, ValidationError
+from cardsvc.kernel.sequences import allocate
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
-from cardsvc.sequences import allocate
 from cardsvc.servicereq.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.orgs.models import Org
 from cardsvc.servicereq.models import RequestKind, ServiceLevel
 from cardsvc.staff.principal import Principal

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cardsvc.hardship.service import expire_due
 from cardsvc.inbox.service import deliver_pending
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import Sender
-from cardsvc.pii import PiiCipher
 from cardsvc.servicereq.escalation import escalate_due
-from cardsvc.settings import Settings
 
 
 async def sweep_once(session: AsyncSession, settings: Settings, *, now: datetime) -> dict[str, int]:

@@ -7,9 +7,9 @@ from typing import Any
 from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.settings import Settings
 from cardsvc.servicereq.attachments import too_large
-from cardsvc.settings import Settings
 
 
 async def read_one_file(

@@ -9,11 +9,11 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import AppError, Unauthorized
+from cardsvc.kernel.errors import AppError, Unauthorized
+from cardsvc.kernel.web import client_ip
 from cardsvc.staff.models import StaffUser
 from cardsvc.staff.principal import Principal
 from cardsvc.staff.service import load_session, principal_of
-from cardsvc.web import client_ip
 
 SESSION_COOKIE = "uc_staff"
 CSRF_HEADER = "x-csrf-token"

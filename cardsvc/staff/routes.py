@@ -12,7 +12,8 @@ from litestar.datastructures import Cookie, State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.web import client_ip, cookie_secure, json_body_only
 from cardsvc.staff.auth import SESSION_COOKIE
 from cardsvc.staff.models import Role, StaffUser
 from cardsvc.staff.permissions import ROLE_LABELS_ZH, Perm
@@ -26,7 +27,6 @@ from cardsvc.staff.service import (
     open_session,
     principal_of,
 )
-from cardsvc.web import client_ip, cookie_secure, json_body_only
 
 
 class LoginIn(msgspec.Struct):

@@ -16,7 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
-from cardsvc.errors import AppError, Conflict, FieldError, NotFound, Unauthorized, ValidationError
+from cardsvc.kernel.errors import (
+    AppError,
+    Conflict,
+    FieldError,
+    NotFound,
+    Unauthorized,
+    ValidationError,
+)
 from cardsvc.orgs.models import Org
 from cardsvc.staff.models import Role, RoleGrant, StaffUser
 from cardsvc.staff.permissions import Perm

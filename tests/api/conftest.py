@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
 from cardsvc.demo.seed import DEMO_PASSWORD
-from cardsvc.settings import Settings
+from cardsvc.kernel.settings import Settings
 from tests.conftest import make_test_settings
 
 PASSWORD = DEMO_PASSWORD

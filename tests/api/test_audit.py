@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.db import MIGRATIONS_DIR, make_engine, make_sessionmaker
+from cardsvc.kernel.db import MIGRATIONS_DIR, make_engine, make_sessionmaker
 from cardsvc.orgs.models import Org
 from tests.api.conftest import login
 

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import Org
-from cardsvc.settings import Settings
 from cardsvc.staff.models import StaffUser
 from tests.api.conftest import PASSWORD, login
 

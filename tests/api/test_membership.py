@@ -11,9 +11,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from cardsvc.app import create_app
+from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
 from cardsvc.membership.service import PRIVACY_VERSION
-from cardsvc.settings import Settings
 from tests.api.conftest import login
 
 NEW_PHONE = "13687170001"

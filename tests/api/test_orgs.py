@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from tests.api.conftest import login

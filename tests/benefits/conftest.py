@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.facts import MemberFacts, MerchantContext
 from benefits.models import Counter, Redemption, Reversal
-from benefits.service import ProgramView, create_program, publish_program
+from benefits.public import ProgramView, create_program, publish_program
+from benefits.rules.facts import MemberFacts, MerchantContext
 
 ROOT = uuid.UUID("00000000-0000-7000-8000-000000000001")
 CITY = uuid.UUID("00000000-0000-7000-8000-000000000002")

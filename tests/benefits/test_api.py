@@ -16,14 +16,14 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.facts import MerchantContext
-from benefits.service import redeem
+from benefits.public import redeem
+from benefits.rules.facts import MerchantContext
 from cardsvc.audit.models import AuditEntry
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org, OrgLevel
 from cardsvc.orgs.service import create_org
-from cardsvc.settings import Settings
 from cardsvc.staff.models import Role
 from cardsvc.staff.principal import SYSTEM
 from cardsvc.staff.service import create_staff
@@ -389,7 +389,7 @@ async def test_staff_api_needs_a_signed_in_staff_member(
 
 async def _member(engine: AsyncEngine, pred: Any) -> Any:
     """MemberFacts of the first active demo member (by member number) matching ``pred``."""
-    from benefits.facts import MemberFacts
+    from benefits.rules.facts import MemberFacts
 
     async with make_sessionmaker(engine)() as s:
         rows = (

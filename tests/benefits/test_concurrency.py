@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.errors import AlreadyReversed, BenefitsError, BudgetExhausted, QuotaExhausted
-from benefits.service import RedemptionResult, reconcile, redeem, reverse
+from benefits.public import RedemptionResult, reconcile, redeem, reverse
 
 from .conftest import NOON, counters, ledger, member, merchant, published
 

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.cli import benefits_group
 from benefits.demo import demo_rules, seed_programs
-from benefits.facts import MemberFacts, MerchantContext
 from benefits.models import Counter, Program
-from benefits.service import redeem
+from benefits.public import redeem
+from benefits.rules.facts import MemberFacts, MerchantContext
 from cardsvc.app import create_app
-from cardsvc.db import make_sessionmaker
-from cardsvc.settings import Settings
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.settings import Settings
 from tests.api import conftest as api_fixtures
 
 settings = api_fixtures.settings
@@ -73,7 +73,7 @@ async def test_demo_programmes_are_published_and_idempotent(
 
 
 def test_demo_rules_are_valid_for_publishing() -> None:
-    from benefits.service import validate_rules
+    from benefits.public import validate_rules
 
     for code, rules in demo_rules(2026):
         parsed = validate_rules(rules, for_publish=True)

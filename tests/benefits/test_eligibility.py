@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from benefits.eligibility import age_on, check_eligibility
-from benefits.rules import Eligibility, MerchantCategory, Scope
-from benefits.scope import check_scope
+from benefits.rules.eligibility import age_on, check_eligibility
+from benefits.rules.programme import Eligibility, MerchantCategory, Scope
+from benefits.rules.scope import check_scope
 
 from .conftest import CITY, CITY_PATH, OTHER_PATH, TOWN, member, merchant
 

@@ -7,10 +7,10 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benefits.benefit import Outcome, compute, with_fewer_units, with_value_cap
 from benefits.errors import Reason
-from benefits.money import div_half_up, format_yuan, percent_of, prorate
-from benefits.rules import Benefit, BenefitKind, Funding
+from benefits.rules.benefit import Outcome, compute, with_fewer_units, with_value_cap
+from benefits.rules.money import div_half_up, format_yuan, percent_of, prorate
+from benefits.rules.programme import Benefit, BenefitKind, Funding
 
 fen = st.integers(min_value=0, max_value=10**11)
 units = st.integers(min_value=1, max_value=50)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benefits.periods import Period, local_date, period_bounds, period_key, zone
+from benefits.rules.periods import Period, local_date, period_bounds, period_key, zone
 
 SHANGHAI = zone("Asia/Shanghai")
 BERLIN = zone("Europe/Berlin")

@@ -16,7 +16,7 @@ from benefits.errors import (
     VersionImmutable,
 )
 from benefits.models import ProgramVersion
-from benefits.service import (
+from benefits.public import (
     create_program,
     end_program,
     get_program,
@@ -29,7 +29,7 @@ from benefits.service import (
     resume_program,
     update_program,
 )
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 
 from .conftest import (
     CITY,

@@ -24,14 +24,14 @@ from benefits.errors import (
     ValidationError,
 )
 from benefits.models import Counter
-from benefits.service import (
+from benefits.public import (
     find_redemption,
     quote,
     redeem,
     reverse,
     update_program,
 )
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 
 from .conftest import NOON, counters, ledger, member, merchant, published, rules
 

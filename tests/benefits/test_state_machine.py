@@ -27,8 +27,7 @@ from benefits.errors import (
     QuotaExhausted,
 )
 from benefits.models import Counter, Redemption, Reversal
-from benefits.periods import Period, period_key, zone
-from benefits.service import (
+from benefits.public import (
     RedemptionResult,
     create_program,
     publish_program,
@@ -36,7 +35,8 @@ from benefits.service import (
     redeem,
     reverse,
 )
-from cardsvc.db import make_engine, metadata
+from benefits.rules.periods import Period, period_key, zone
+from cardsvc.kernel.db import make_engine, metadata
 
 from .conftest import CITY, CITY_PATH, member, merchant, rules
 

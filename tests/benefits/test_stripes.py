@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.counters import budget_stripes, pick_stripe, set_budget_stripes, share
+from benefits.engine.counters import budget_stripes, pick_stripe, set_budget_stripes, share
 from benefits.errors import AlreadyReversed, BudgetExhausted, QuotaExhausted
 from benefits.models import Counter
-from benefits.service import RedemptionResult, program_usage, quote, reconcile, redeem, reverse
+from benefits.public import RedemptionResult, program_usage, quote, reconcile, redeem, reverse
 
 from .conftest import NOON, counters, ledger, member, merchant, published
 from .test_concurrency import _race

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.models import Counter
-from benefits.service import (
+from benefits.public import (
     create_program,
     list_redemptions,
     member_benefits,

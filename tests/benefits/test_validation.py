@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from benefits.errors import ValidationError
-from benefits.rules import rules_to_json
-from benefits.validation import parse_rules
+from benefits.rules.programme import rules_to_json
+from benefits.rules.validation import parse_rules
 
 from .conftest import rules
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.pages.shop.forms import (
     fen_to_yuan_text,
     idempotency_key_of,

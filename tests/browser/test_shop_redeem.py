@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from merchants.auth import gate_of
-from merchants.ratelimit import RateLimiter
-from merchants.wiring import services_of
+from merchants.terminal.auth import gate_of
+from merchants.terminal.ratelimit import RateLimiter
+from merchants.terminal.wiring import services_of
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
 from tests.browser.shop_helpers import (
     Member,

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import cardsvc.cards.models  # noqa: F401  (registers the card tables)
 from cardsvc.cards.keys import KeyRing, ensure_signing_key
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org, OrgLevel
-from cardsvc.pii import PiiCipher
 from tests.cards.support import NOW, MakeMember
 
 

@@ -31,10 +31,10 @@ from cardsvc.cards.published import Published, PublishedCache
 from cardsvc.cards.statuslist import parse_status_list
 from cardsvc.cards.token import TEXT_LEN, Kind, parse
 from cardsvc.cards.verify import verify
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
-from cardsvc.pii import PiiCipher
-from cardsvc.settings import Settings
 from tests.api.conftest import login
 from tests.conftest import make_test_settings
 

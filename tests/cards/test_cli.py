@@ -23,8 +23,8 @@ from click.testing import CliRunner, Result
 from cardsvc.cards import render, service
 from cardsvc.cards.cli import card_group, keys_group
 from cardsvc.cards.token import parse
-from cardsvc.db import make_engine, make_sessionmaker
-from cardsvc.settings import get_settings
+from cardsvc.kernel.db import make_engine, make_sessionmaker
+from cardsvc.kernel.settings import get_settings
 from tests.conftest import make_test_settings
 
 

@@ -27,8 +27,8 @@ from cardsvc.cards.models import Card, CardEventKind, CardStatus, KeyStatus, Sig
 from cardsvc.cards.statuslist import parse_status_list
 from cardsvc.cards.token import Kind
 from cardsvc.cards.verify import parse_jwks, verify
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.models import MemberStatus
-from cardsvc.pii import PiiCipher
 from tests.cards.support import NOW, MakeMember
 
 STAFF = service.Actor("王科员")
@@ -396,7 +396,7 @@ async def test_concurrent_issuance_allocates_distinct_indices(
 ) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
-    from cardsvc.db import make_sessionmaker
+    from cardsvc.kernel.db import make_sessionmaker
 
     members = [await make_member() for _ in range(8)]
     await session.commit()

@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.models import Counter, Redemption
-from benefits.service import reconcile
+from benefits.public import reconcile
 from cardsvc.app import create_app
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 from tests.conftest import make_test_settings
 from tests.hardening.faults_support import pg_demo_db_url, plain_pg_url  # noqa: F401 (fixture)
 from tests.merchants.pos import make_pos

@@ -21,20 +21,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
-from cardsvc.db import make_engine, make_sessionmaker, sqlalchemy_config
-from cardsvc.errors import exception_handlers
+from cardsvc.kernel.db import make_engine, make_sessionmaker, sqlalchemy_config
+from cardsvc.kernel.errors import exception_handlers
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings
+from cardsvc.kernel.stores import make_redis, make_store_registry
+from cardsvc.kernel.web import request_id_middleware
 from cardsvc.orgs.models import Org
-from cardsvc.pii import PiiCipher
-from cardsvc.settings import Settings
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.models import Role
 from cardsvc.staff.principal import SYSTEM
 from cardsvc.staff.routes import SessionController
 from cardsvc.staff.service import create_staff
-from cardsvc.stores import make_redis, make_store_registry
-from cardsvc.web import request_id_middleware
-from merchants.auth import GATE_STATE_KEY, TerminalGate
 from merchants.plugin import MerchantsPlugin
+from merchants.terminal.auth import GATE_STATE_KEY, TerminalGate
 from tests.api.conftest import PASSWORD, login  # noqa: F401 (helpers for the tests)
 from tests.conftest import make_test_settings
 

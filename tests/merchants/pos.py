@@ -1,7 +1,7 @@
 """Point-of-sale fixtures for the scan / redeem tests: cards, codes and a published programme.
 
 Cards and programmes come from the services themselves (``cardsvc.cards.service``,
-``benefits.service``), the terminals from the demo seed. Import the ``pos`` fixture into a test
+``benefits.public``), the terminals from the demo seed. Import the ``pos`` fixture into a test
 module (``from tests.merchants.pos import pos_fixture``) to use it.
 """
 
@@ -18,7 +18,7 @@ from litestar import Litestar
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.service import ProgramView, create_program, publish_program
+from benefits.public import ProgramView, create_program, publish_program
 from cardsvc.cards.keys import KeyRing, ensure_signing_key
 from cardsvc.cards.models import Card
 from cardsvc.cards.service import (
@@ -27,11 +27,11 @@ from cardsvc.cards.service import (
     rotating_tokens_for_member,
     static_token_for_card,
 )
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
 from merchants.models import ScanLog
-from merchants.wiring import RedeemServices, services_of
+from merchants.terminal.wiring import RedeemServices, services_of
 
 ROOT_ORG = "HB"
 

@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from cardsvc.app import create_app
 from cardsvc.audit.models import AuditEntry
-from cardsvc.db import make_engine, make_sessionmaker
-from cardsvc.settings import Settings
-from merchants.auth import GATE_STATE_KEY
+from cardsvc.kernel.db import make_engine, make_sessionmaker
+from cardsvc.kernel.settings import Settings
 from merchants.cli import merchants_group
 from merchants.keys import hash_key
 from merchants.models import TerminalKey
+from merchants.terminal.auth import GATE_STATE_KEY
 from tests.merchants.conftest import USCC, standalone_app
 
 

@@ -16,13 +16,13 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 
-from benefits.service import pause_program
+from benefits.public import pause_program
 from cardsvc.cards.keys import Signer
 from cardsvc.cards.service import mint_token, revoke_card, suspend_card
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import MemberStatus
-from merchants.auth import TerminalGate
 from merchants.models import Merchant, MerchantStatus
+from merchants.terminal.auth import TerminalGate
 from tests.merchants.pos import Pos, later, pos_fixture  # noqa: F401 (fixture)
 
 Client = AsyncTestClient[Litestar]

@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from stdnum.cn import uscc
 
-from cardsvc.db import make_sessionmaker
-from cardsvc.errors import AppError
-from cardsvc.settings import Settings
-from merchants.auth import TerminalGate
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.settings import Settings
 from merchants.config import MerchantConfig
 from merchants.demo import DEMO_MERCHANTS, seed_merchants
 from merchants.models import Merchant, Terminal, TerminalKey
+from merchants.terminal.auth import TerminalGate
 
 
 async def _step(

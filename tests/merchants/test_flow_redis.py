@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.models import Redemption, Reversal
 from cardsvc.app import create_app
-from cardsvc.db import make_sessionmaker
-from cardsvc.settings import Settings
-from merchants.auth import GATE_STATE_KEY
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.settings import Settings
+from merchants.terminal.auth import GATE_STATE_KEY
 from tests.merchants.conftest import login, onboard, org_id, standalone_app
 from tests.merchants.pos import make_pos
 

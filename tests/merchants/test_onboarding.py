@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.audit.models import AuditEntry
-from cardsvc.db import make_sessionmaker
-from cardsvc.pii import PiiCipher
-from cardsvc.settings import Settings
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings
 from merchants.models import Merchant
 from tests.merchants.conftest import USCC, USCC_2, login, merchant_body, onboard, org_id
 

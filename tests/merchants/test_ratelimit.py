@@ -11,9 +11,9 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from merchants.auth import GATE_STATE_KEY, TerminalGate
 from merchants.config import MerchantConfig
-from merchants.ratelimit import RateLimiter
+from merchants.terminal.auth import GATE_STATE_KEY, TerminalGate
+from merchants.terminal.ratelimit import RateLimiter
 from tests.merchants.conftest import USCC_2, bearer, login, onboard, org_id
 
 Client = AsyncTestClient[Litestar]

@@ -15,14 +15,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from benefits.service import merchant_settlement
+from benefits.public import merchant_settlement
 from cardsvc.app import create_app
-from cardsvc.db import make_sessionmaker
-from cardsvc.settings import Settings
-from merchants.auth import GATE_STATE_KEY
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.settings import Settings
 from merchants.cli import merchants_group
 from merchants.models import ScanLog
-from merchants.settlement import month_bounds
+from merchants.terminal.auth import GATE_STATE_KEY
+from merchants.terminal.settlement import month_bounds
 from tests.merchants.conftest import login, standalone_app
 from tests.merchants.pos import Pos, later, pos_fixture, scan_log  # noqa: F401 (fixture)
 

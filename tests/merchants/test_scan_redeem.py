@@ -9,10 +9,10 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from benefits.models import Redemption
-from benefits.service import pause_program, resume_program
-from cardsvc.db import make_sessionmaker
-from merchants.redemptions import burner
-from merchants.scanning import verify
+from benefits.public import pause_program, resume_program
+from cardsvc.kernel.db import make_sessionmaker
+from merchants.terminal.redeem import burner
+from merchants.terminal.scan import verify
 from tests.merchants.pos import Pos, pos_fixture, scan_log  # noqa: F401 (fixture)
 
 Client = AsyncTestClient[Litestar]

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 from merchants.models import Terminal
-from merchants.scanlog import ScanLogWriter
+from merchants.terminal.scanlog import ScanLogWriter
 from tests.merchants.pos import scan_log
 
 

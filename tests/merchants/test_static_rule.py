@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from benefits.errors import ValidationError
-from benefits.rules import rules_to_json
-from benefits.validation import parse_rules
+from benefits.rules.programme import rules_to_json
+from benefits.rules.validation import parse_rules
 
 BASE = {
     "name": "仅限手机码",

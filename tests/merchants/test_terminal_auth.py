@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.audit.models import AuditEntry
-from cardsvc.db import make_sessionmaker
-from merchants.auth import GATE_STATE_KEY, TerminalGate
+from cardsvc.kernel.db import make_sessionmaker
 from merchants.config import MerchantConfig
 from merchants.models import TerminalKey
+from merchants.terminal.auth import GATE_STATE_KEY, TerminalGate
 from tests.merchants.conftest import bearer, login, onboard, org_id
 
 Client = AsyncTestClient[Litestar]

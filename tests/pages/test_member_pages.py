@@ -16,8 +16,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
+from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
-from cardsvc.settings import Settings
 from tests.api.conftest import login
 from tests.conftest import make_test_settings
 

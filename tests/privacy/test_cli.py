@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select
 
-from cardsvc.db import make_engine, make_sessionmaker
+from cardsvc.kernel.db import make_engine, make_sessionmaker
+from cardsvc.kernel.settings import get_settings
 from cardsvc.members.models import Member
 from cardsvc.privacy.cli import privacy_group
-from cardsvc.settings import get_settings
 from merchants.models import ScanLog
 from tests.conftest import make_test_settings
 

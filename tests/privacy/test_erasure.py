@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.models import Redemption
-from benefits.service import program_usage, reconcile
+from benefits.public import program_usage, reconcile
 from cardsvc.audit.models import AuditEntry
 from cardsvc.cards.models import Card, CardStatus
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.models import MembershipEvent
 from merchants.models import ScanLog

@@ -13,15 +13,15 @@ from redis.asyncio import Redis
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.db import make_sessionmaker
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.models import Job, JobSchedule, JobStatus
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.jobs.schedule import Periodic, Scheduler, tick
-from cardsvc.kv import MemoryKV, RedisKV
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.kv import MemoryKV, RedisKV
+from cardsvc.kernel.settings import Settings
 from cardsvc.membership.models import JoinApplication, RequestStatus
 from cardsvc.privacy.retention import RETENTION_JOB, purge_otp, run_retention
-from cardsvc.settings import Settings
 from merchants.models import ScanLog
 
 NOW = datetime.now(UTC)

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cardsvc.app import create_app
 from cardsvc.cards.cli import keys_group
 from cardsvc.cards.keys import KeyRing
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings, get_settings
 from cardsvc.members.models import Member
 from cardsvc.membership.models import JoinApplication
-from cardsvc.pii import PiiCipher
 from cardsvc.privacy.parts import all_parts
 from cardsvc.privacy.rotate import key_usage, rotate_data
-from cardsvc.settings import Settings, get_settings
 from tests.conftest import make_test_settings
 from tests.merchants.conftest import login
 

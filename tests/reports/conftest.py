@@ -46,17 +46,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from stdnum.cn import ric
 
-from benefits.facts import MemberFacts, MerchantContext
-from benefits.service import create_program, publish_program, redeem, reverse
-from cardsvc.db import make_sessionmaker
+from benefits.public import create_program, publish_program, redeem, reverse
+from benefits.rules.facts import MemberFacts, MerchantContext
 from cardsvc.demo.seed import DEMO_PASSWORD
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import MemberInput, create_member
 from cardsvc.membership.models import JoinApplication, RequestStatus
 from cardsvc.orgs.models import Org, OrgLevel
 from cardsvc.orgs.service import create_org
-from cardsvc.pii import PiiCipher
-from cardsvc.settings import Settings
 from cardsvc.staff.models import Role
 from cardsvc.staff.principal import SYSTEM
 from cardsvc.staff.service import create_staff

@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
-from cardsvc.db import make_sessionmaker
 from cardsvc.jobs.kinds import all_handlers, services_for
 from cardsvc.jobs.runner import JobRunner
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.roster.sample import sample_rows, write_csv, write_xlsx
-from cardsvc.settings import Settings
 from tests.api.conftest import login
 from tests.conftest import make_test_settings
 

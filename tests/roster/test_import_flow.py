@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.audit.models import AuditEntry
-from cardsvc.db import make_sessionmaker
 from cardsvc.jobs.runner import JobRunner
+from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member
 from cardsvc.roster import hooks
 from cardsvc.roster.columns import HEADERS

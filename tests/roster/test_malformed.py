@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
-from cardsvc.db import make_sessionmaker
 from cardsvc.jobs.runner import JobRunner
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.settings import Settings
 from cardsvc.roster.models import RosterImportError
 from cardsvc.roster.sample import write_xlsx
-from cardsvc.settings import Settings
 from tests.roster.conftest import (
     IMPORTS,
     csv_bytes,

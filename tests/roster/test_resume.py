@@ -19,18 +19,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.audit.models import AuditEntry
-from cardsvc.db import make_engine, make_sessionmaker
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.kinds import all_handlers, services_for
 from cardsvc.jobs.models import Job, JobStatus
 from cardsvc.jobs.runner import JobRunner
+from cardsvc.kernel.db import make_engine, make_sessionmaker
+from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import OrgLevel
 from cardsvc.orgs.service import create_org
 from cardsvc.roster import hooks
 from cardsvc.roster.files import UploadSink, upload_dir
 from cardsvc.roster.sample import sample_rows, write_csv
 from cardsvc.roster.service import start_import
-from cardsvc.settings import Settings
 from cardsvc.staff.principal import SYSTEM
 from tests.conftest import _truncate_all, make_test_settings
 from tests.roster.conftest import (

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.counters import budget_stripes, set_budget_stripes
+from benefits.engine.counters import budget_stripes, set_budget_stripes
 from benefits.models import Counter, Redemption, Reversal
-from benefits.service import reconcile, redeem, reverse
-from cardsvc.db import make_engine
+from benefits.public import reconcile, redeem, reverse
+from cardsvc.kernel.db import make_engine
 from tests.benefits.conftest import NOON, member, merchant, published
 from tests.conftest import PG_URL, _asyncpg_url, _pg_admin, _replace_db
 from tests.test_migrations import _alembic, _run, _version

@@ -28,13 +28,13 @@ from redis.asyncio.cluster import RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
-from cardsvc.kv import KVUnavailable, RedisKV
-from cardsvc.kv import RateLimiter as KvRateLimiter
+from cardsvc.kernel.kv import KVUnavailable, RedisKV
+from cardsvc.kernel.kv import RateLimiter as KvRateLimiter
+from cardsvc.kernel.settings import Settings
+from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.memberauth.senders import RecordingSender
-from cardsvc.settings import Settings
-from cardsvc.stores import make_redis, make_store_registry
-from merchants.ratelimit import RateLimiter
-from merchants.redemptions import TokenBurner
+from merchants.terminal.ratelimit import RateLimiter
+from merchants.terminal.redeem import TokenBurner
 from tests.api.conftest import login
 from tests.conftest import REDIS_URL, make_test_settings
 from tests.merchants.pos import make_pos

@@ -9,8 +9,8 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from cardsvc.settings import Settings, SettingsError
-from cardsvc.stores import cluster_options, is_cluster_url, make_redis
+from cardsvc.kernel.settings import Settings, SettingsError
+from cardsvc.kernel.stores import cluster_options, is_cluster_url, make_redis
 
 
 def test_cluster_urls() -> None:

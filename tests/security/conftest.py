@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
 from cardsvc.demo.seed import DEMO_PASSWORD
+from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
-from cardsvc.settings import Settings
 from tests.conftest import make_test_settings
 
 Client = AsyncTestClient[Litestar]

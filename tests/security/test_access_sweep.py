@@ -22,9 +22,9 @@ from litestar.handlers import HTTPRouteHandler
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.service import create_program, publish_program
-from cardsvc.db import make_sessionmaker
+from benefits.public import create_program, publish_program
 from cardsvc.demo.seed import DEMO_PASSWORD
+from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.orgs.models import Org
 from cardsvc.staff.models import Role
 from cardsvc.staff.principal import SYSTEM

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.models import Program
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from merchants.models import Merchant, Store

@@ -11,8 +11,8 @@ from litestar.testing import AsyncTestClient
 
 from cardsvc.app import create_app
 from cardsvc.demo.seed import DEMO_PASSWORD
+from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
-from cardsvc.settings import Settings
 from tests.security.conftest import Client, last_code
 
 CSP_DIRECTIVES = {

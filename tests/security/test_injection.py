@@ -13,7 +13,7 @@ from litestar.handlers import HTTPRouteHandler
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.db import make_sessionmaker
+from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from merchants.models import Merchant

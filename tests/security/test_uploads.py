@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cardsvc.app import create_app
 from cardsvc.demo.seed import DEMO_PASSWORD as PASSWORD
 from cardsvc.jobs.runner import JobRunner
-from cardsvc.settings import Settings
+from cardsvc.kernel.settings import Settings
 from tests.roster.conftest import IMPORTS, member_count, rows, run_jobs, xlsx_bytes
 from tests.roster.conftest import runner as runner
 from tests.security.conftest import Client, staff_caller

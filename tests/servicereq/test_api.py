@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.audit.models import AuditEntry
-from cardsvc.db import make_sessionmaker
-from cardsvc.settings import Settings
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.settings import Settings
 from tests.api.conftest import login
 from tests.api.test_membership import member_client
 

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 import pytest
 from litestar.testing import AsyncTestClient
 
-from cardsvc.settings import Settings
+from cardsvc.kernel.settings import Settings
 from tests.api.conftest import login
 from tests.api.test_membership import NEW_PHONE, member_client
 

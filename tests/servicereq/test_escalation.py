@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import AppError, NotFound, ValidationError
+from cardsvc.kernel.errors import AppError, NotFound, ValidationError
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
 from cardsvc.servicereq.models import RequestKind, ServiceStatus, ServiceStep

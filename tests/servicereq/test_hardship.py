@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.quote import member_benefits
+from benefits.engine.quote import member_benefits
 from cardsvc.app import _member_facts
 from cardsvc.audit.models import AuditEntry
-from cardsvc.errors import AppError, Conflict, Forbidden, NotFound
 from cardsvc.hardship import service as hs
 from cardsvc.hardship.models import HardshipCategory, HardshipStatus
+from cardsvc.kernel.errors import AppError, Conflict, Forbidden, NotFound
 from cardsvc.servicereq.sweep import sweep_once
 from tests.conftest import make_test_settings
 from tests.servicereq.conftest import member_in, staff

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import NotFound
 from cardsvc.hardship import service as hs
 from cardsvc.hardship.models import HardshipCategory
+from cardsvc.kernel.errors import NotFound
 from cardsvc.reports.period import report_range
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due

@@ -14,15 +14,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from cardsvc.db import make_sessionmaker
 from cardsvc.inbox.models import Notification
 from cardsvc.inbox.service import deliver_pending
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.models import Job, JobStatus
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.jobs.schedule import Scheduler
+from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.memberauth.senders import RecordingSender
-from cardsvc.pii import PiiCipher
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.models import ContactPreference, RequestKind
 from cardsvc.servicereq.sweep import SERVICE_SWEEP

@@ -18,7 +18,7 @@ from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programmes import ProgrammePages
 from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
-from cardsvc.pages.console.service import ServicePages
+from cardsvc.pages.console.service_requests import ServicePages
 
 CONSOLE_CONTROLLERS: list[type] = [
     SignInPages,

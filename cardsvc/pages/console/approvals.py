@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.membership.models import RequestStatus
 from cardsvc.membership.routes import applications_out
 from cardsvc.membership.service import (

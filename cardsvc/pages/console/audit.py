@@ -12,7 +12,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import list_entries
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal

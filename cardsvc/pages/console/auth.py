@@ -10,11 +10,11 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.web import client_ip, same_site_form
 from cardsvc.pages.console.common import ConsoleController, message_of
 from cardsvc.staff.auth import SESSION_COOKIE
 from cardsvc.staff.service import authenticate, close_session, open_session, principal_of
-from cardsvc.web import client_ip, same_site_form
 
 
 def local_next(target: str | None) -> str:

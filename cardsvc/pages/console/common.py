@@ -10,7 +10,7 @@ from litestar import Controller, Request
 from litestar.datastructures import State
 from litestar.response import Template
 
-from cardsvc.errors import AppError, FieldError, Forbidden
+from cardsvc.kernel.errors import AppError, FieldError, Forbidden
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of, pick
 from cardsvc.staff.auth import SESSION_COOKIE
@@ -113,7 +113,7 @@ def message_of(exc: AppError, request: Request[Any, Any, Any]) -> str:
 
 
 def as_uuid(value: str | None, field: str) -> uuid.UUID | None:
-    from cardsvc.errors import ValidationError
+    from cardsvc.kernel.errors import ValidationError
 
     if not value:
         return None

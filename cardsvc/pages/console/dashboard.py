@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.models import Redemption, Reversal
-from benefits.reports import budget_figures, date_range, redemption_figures
+from benefits.programmes.reports import budget_figures, date_range, redemption_figures
 from cardsvc.membership.models import RequestStatus
 from cardsvc.membership.service import pending_applications
 from cardsvc.orgs.models import Org

@@ -13,10 +13,10 @@ from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import ValidationError
 from cardsvc.hardship import service as hs
 from cardsvc.hardship.models import HardshipStatus
 from cardsvc.hardship.routes import records_out
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards import service as cards
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.members.models import MemberStatus
 from cardsvc.members.routes import member_out
 from cardsvc.members.service import MemberQuery, get_member, reveal, search_members

@@ -1,6 +1,6 @@
 """Merchants, their stores, and the stores' terminals and API keys.
 
-The same service calls as ``merchants.routes`` (so the subtree checks and the audit rows are
+The same service calls as ``merchants.onboarding.routes`` (so the subtree checks and the audit rows are
 the API's); after a status change or a key change the terminal gate's cache is told, as the
 API does. A new or rotated key is shown once, in the response fragment only.
 """
@@ -17,16 +17,15 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
 from cardsvc.pages.i18n import lang_of, pick
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
-from merchants.auth import gate_of
 from merchants.models import CATEGORY_LABELS_ZH, MerchantCategory, MerchantStatus
-from merchants.routes import merchant_out, store_out, terminal_out
-from merchants.service import (
+from merchants.onboarding.routes import merchant_out, store_out, terminal_out
+from merchants.onboarding.service import (
     MerchantInput,
     MerchantQuery,
     change_status,
@@ -36,12 +35,13 @@ from merchants.service import (
     list_stores,
     search_merchants,
 )
-from merchants.terminals import (
+from merchants.onboarding.terminals import (
     create_terminal,
     list_terminals,
     revoke_key,
     rotate_key,
 )
+from merchants.terminal.auth import gate_of
 
 CATEGORY_EN = {
     "dining": "Dining",

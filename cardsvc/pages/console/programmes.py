@@ -1,7 +1,7 @@
 """Benefit programmes: list, the editor with field validation, publishing, the simulator.
 
 The handlers call the benefits engine's public functions with the same scope checks as
-``benefits.controllers`` (``ensure_readable`` / ``ensure_writable``, owner org in the staff's
+``benefits.routes.programmes`` (``ensure_readable`` / ``ensure_writable``, owner org in the staff's
 subtree) and write the same audit rows (``program.create``, ``program.update``, …).
 """
 
@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.access import READ, WRITE, Directory, ensure_readable, ensure_writable, read_prefixes
+from benefits.engine.txn import utc_now
 from benefits.errors import BenefitsError, FieldError, ValidationError
-from benefits.facts import MerchantContext
 from benefits.models import ProgramStatus
-from benefits.service import (
+from benefits.public import (
     create_program,
     end_program,
     get_program,
@@ -33,10 +33,10 @@ from benefits.service import (
     simulate,
     update_program,
 )
-from benefits.txn import utc_now
+from benefits.rules.facts import MerchantContext
 from cardsvc.audit.service import record
-from cardsvc.errors import AppError, Forbidden
-from cardsvc.errors import FieldError as AppFieldError
+from cardsvc.kernel.errors import AppError, Forbidden
+from cardsvc.kernel.errors import FieldError as AppFieldError
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console import programme_form as pf
 from cardsvc.pages.console.common import ConsoleController, page, require

@@ -12,8 +12,8 @@ from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.reports import budget_figures, date_range, redemption_figures
-from cardsvc.errors import ValidationError
+from benefits.programmes.reports import budget_figures, date_range, redemption_figures
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.pages.console.dashboard import chosen_org, report_roots

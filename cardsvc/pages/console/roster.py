@@ -16,16 +16,16 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import NotFound
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import TERMINAL
+from cardsvc.kernel.errors import NotFound
+from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.roster import service
 from cardsvc.roster.errors import RosterFileError
 from cardsvc.roster.job import ROSTER_IMPORT
 from cardsvc.roster.routes import _receive_upload, _truthy, import_out
-from cardsvc.settings import Settings
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 

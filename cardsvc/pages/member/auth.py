@@ -8,7 +8,9 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Template
 
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.web import client_ip, same_site_form
 from cardsvc.memberauth.otp import request_code, verify_code
 from cardsvc.memberauth.sessions import (
     MEMBER_COOKIE,
@@ -19,8 +21,6 @@ from cardsvc.memberauth.sessions import (
 from cardsvc.members.identity import parse_phone
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.member.common import AREA, field_errors, go, local_path
-from cardsvc.pii import PiiCipher
-from cardsvc.web import client_ip, same_site_form
 
 
 def _form(

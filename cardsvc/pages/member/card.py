@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards import render, service
 from cardsvc.cards.errors import CardError
-from cardsvc.errors import NotFound
-from cardsvc.errors import exception_handlers as api_exception_handlers
+from cardsvc.kernel.errors import NotFound
+from cardsvc.kernel.errors import exception_handlers as api_exception_handlers
+from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import MemberStatus
 from cardsvc.orgs.models import Org
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.member.common import AREA, current_member, page_context
-from cardsvc.settings import Settings
 
 # Codes fetched at once: the phone keeps showing a valid code this many refresh periods
 # without network (a lift, a basement shop). Each costs one QR render (~10 ms).

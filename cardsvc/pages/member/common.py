@@ -8,7 +8,7 @@ from litestar import Request, Response
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
 from cardsvc.memberauth.sessions import MemberSession, member_for_phone
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.pages.i18n import lang_of, pick

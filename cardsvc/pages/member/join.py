@@ -11,7 +11,8 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import AppError
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.pii import PiiCipher
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.identity import parse_resident_id, validate_name
 from cardsvc.members.models import MemberStatus
@@ -36,7 +37,6 @@ from cardsvc.pages.member.common import (
     message,
     page_context,
 )
-from cardsvc.pii import PiiCipher
 
 # (value, 中文, English): the employment types of cardsvc.members.service.EMPLOYMENT_TYPES.
 EMPLOYMENT = (

@@ -40,9 +40,9 @@ class HistoryLine:
 class BenefitsFunctions:
     """The engine's member functions and the name lookups, given by the composition root."""
 
-    facts: Callable[[Member], Any]  # Member → benefits.facts.MemberFacts
-    member_benefits: Callable[..., Awaitable[list[Any]]]  # benefits.service.member_benefits
-    list_redemptions: Callable[..., Awaitable[list[Any]]]  # benefits.service.list_redemptions
+    facts: Callable[[Member], Any]  # Member → benefits.rules.facts.MemberFacts
+    member_benefits: Callable[..., Awaitable[list[Any]]]  # benefits.public.member_benefits
+    list_redemptions: Callable[..., Awaitable[list[Any]]]  # benefits.public.list_redemptions
     program_names: NameLookup
     merchant_names: NameLookup
     store_names: NameLookup
@@ -56,7 +56,7 @@ class MemberBenefitsView:
         self._fns = fns
 
     async def benefits(self, member: Member) -> list[Any]:
-        """``benefits.views.MemberBenefit`` rows: the same data as ``GET /api/v1/me/benefits``."""
+        """``benefits.engine.results.MemberBenefit`` rows: the same data as ``GET /api/v1/me/benefits``."""
         return await self._fns.member_benefits(
             self._session, member=self._fns.facts(member), at=datetime.now(UTC)
         )

@@ -15,8 +15,9 @@ from litestar.datastructures import State, UploadFile
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import AppError
 from cardsvc.inbox.service import inbox, mark_read
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import Member
 from cardsvc.pages.errors import page_exception_handlers
@@ -41,7 +42,6 @@ from cardsvc.servicereq.models import (
 from cardsvc.servicereq.queue import member_requests
 from cardsvc.servicereq.schemas import request_detail, requests_out
 from cardsvc.servicereq.steps import add_step
-from cardsvc.settings import Settings
 
 KINDS = (
     (RequestKind.hardship, "困难帮扶", "Hardship help"),

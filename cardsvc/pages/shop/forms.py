@@ -9,7 +9,7 @@ from typing import Any
 
 from uuid_utils.compat import uuid7
 
-from cardsvc.errors import ValidationError
+from cardsvc.kernel.errors import ValidationError
 
 MAX_CODE = 512  # as the API (the real codes are 147 characters)
 MAX_FEN = 10**12

@@ -24,11 +24,11 @@ from litestar.datastructures import State
 from litestar.stores.base import Store
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.errors import Unauthorized
-from cardsvc.pii import PiiCipher, PiiError
+from cardsvc.kernel.errors import Unauthorized
+from cardsvc.kernel.pii import PiiCipher, PiiError
 from cardsvc.staff.auth import SAFE_METHODS, CsrfFailed
-from merchants.auth import TerminalContext, gate_of
 from merchants.errors import TerminalUnauthorized
+from merchants.terminal.auth import TerminalContext, gate_of
 
 SHOP_COOKIE = "uc_shop"
 SHOP_SESSION_SECONDS = 12 * 3600  # a long shift at the till; the key itself does not expire

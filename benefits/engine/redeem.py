@@ -1,0 +1,678 @@
+"""Redeem and reverse: the engine's hot path, exact under concurrency and retries.
+
+``redeem`` does, in one transaction:
+
+1. one SELECT for the programme rows *and* any earlier redemption under the same merchant +
+   idempotency key (a retry returns the stored result without touching a counter; a different
+   request under the same key is ``idempotency_conflict``);
+2. re-checks status, window, eligibility and scope against the *current* version (rules come
+   from the in-process version cache);
+3. one conditional upsert per limit counter (``benefits.engine.counters``), in a fixed order;
+4. one INSERT of the ledger row(s), whose unique (merchant, key) index makes concurrent retries
+   collapse into one: the loser rolls back (its counter charges with it) and returns the
+   winner's result.
+
+Nothing is read and then written back, and no lock is held across anything but these
+statements. ``reverse`` inserts the reversal row first (unique per redemption, so only one of
+two concurrent reversals wins) and then gives back exactly the recorded takes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy import insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from uuid_utils.compat import uuid7
+
+from benefits.engine.counters import (
+    SqlCounters,
+    WalkNeeded,
+    budget_stripes,
+    key_params,
+    pick_stripe,
+    stripe_index,
+    stripe_scope,
+)
+from benefits.engine.evaluate import check_program, check_stacking, refusal_error
+from benefits.engine.results import LimitState, RedemptionLine, RedemptionResult, ReversalResult
+from benefits.engine.statements import (
+    SA_LOAD_LINES,
+    PgStatements,
+    SaStatements,
+    Statements,
+    is_retryable,
+    is_unique_violation,
+)
+from benefits.engine.txn import Db, as_utc, read_connection, write_transaction
+from benefits.engine.versions import CompiledRules, load_versions
+from benefits.errors import (
+    AlreadyReversed,
+    BudgetExhausted,
+    IdempotencyConflict,
+    NotFound,
+    ProgramInactive,
+    QuotaExhausted,
+    Reason,
+    TokenReplayed,
+    ValidationError,
+)
+from benefits.models import Redemption, Reversal
+from benefits.rules.benefit import compute
+from benefits.rules.facts import MemberFacts, MerchantContext
+from benefits.rules.limits import CounterKey, CounterStore, LimitHit, Take, apply_limits
+from benefits.rules.periods import end_of_key
+from benefits.rules.programme import LimitPolicy, OnExceed
+from benefits.rules.validation import MAX_FEN
+
+_R = Redemption.__table__
+_RV = Reversal.__table__
+_INSERT_REVERSAL = insert(_RV)
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    member: MemberFacts
+    merchant: MerchantContext
+    program_ids: tuple[uuid.UUID, ...]
+    amount_fen: int
+    units: int
+    at: datetime
+    idempotency_key: str
+    card_id: uuid.UUID | None
+    token_id: str | None
+    fingerprint: str
+
+
+def request_fingerprint(
+    *,
+    member_id: uuid.UUID,
+    store_id: uuid.UUID | None,
+    program_ids: Sequence[uuid.UUID],
+    amount_fen: int,
+    units: int,
+) -> str:
+    """What makes two requests "the same" for idempotency (not the time, terminal or token)."""
+    parts = [
+        "v1",
+        member_id.hex,
+        store_id.hex if store_id else "-",
+        ",".join(sorted(p.hex for p in program_ids)),
+        str(amount_fen),
+        str(units),
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _prepare(
+    member: MemberFacts,
+    merchant: MerchantContext,
+    program_ids: Sequence[uuid.UUID] | uuid.UUID,
+    amount_fen: int,
+    units: int,
+    at: datetime | None,
+    idempotency_key: str,
+    card_id: uuid.UUID | None,
+    token_id: str | None,
+) -> _Request:
+    ids = (program_ids,) if isinstance(program_ids, uuid.UUID) else tuple(program_ids)
+    if not ids:
+        raise ValidationError.field(
+            "program_ids", "至少选择一个项目", "name at least one programme"
+        )
+    if len(set(ids)) != len(ids):
+        raise ValidationError.field("program_ids", "项目重复", "lists a programme twice")
+    if (
+        isinstance(amount_fen, bool)
+        or not isinstance(amount_fen, int)
+        or not 0 <= amount_fen <= MAX_FEN
+    ):
+        raise ValidationError.field(
+            "amount_fen", "金额必须为非负整数(分)", "must be a whole number of fen >= 0"
+        )
+    if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= 10_000:
+        raise ValidationError.field(
+            "units", "数量必须为 1–10000 的整数", "must be an integer from 1 to 10000"
+        )
+    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 128:
+        raise ValidationError.field(
+            "idempotency_key", "必须为 1–128 个字符", "must be 1–128 characters"
+        )
+    if token_id is not None and not 1 <= len(token_id) <= 64:
+        raise ValidationError.field("token_id", "必须为 1–64 个字符", "must be 1–64 characters")
+    return _Request(
+        member=member,
+        merchant=merchant,
+        program_ids=ids,
+        amount_fen=amount_fen,
+        units=units,
+        at=as_utc(at),
+        idempotency_key=idempotency_key,
+        card_id=card_id,
+        token_id=token_id,
+        fingerprint=request_fingerprint(
+            member_id=member.id,
+            store_id=merchant.store_id,
+            program_ids=ids,
+            amount_fen=amount_fen,
+            units=units,
+        ),
+    )
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    return is_retryable(exc.orig)
+
+
+async def redeem(
+    db: Db,
+    *,
+    member: MemberFacts,
+    merchant: MerchantContext,
+    program_ids: Sequence[uuid.UUID] | uuid.UUID,
+    amount_fen: int,
+    idempotency_key: str,
+    units: int = 1,
+    at: datetime | None = None,
+    card_id: uuid.UUID | None = None,
+    token_id: str | None = None,
+    pg: Any | None = None,
+) -> RedemptionResult:
+    """Apply one programme (or several stackable ones) to a bill, exactly once per key.
+
+    ``pg``, an asyncpg connection outside any transaction, runs the transaction instead of
+    ``db`` (which then serves only the rare after-conflict reads).
+
+    Raises ``program_inactive``, ``not_eligible``, ``not_in_scope``, ``below_min_spend``,
+    ``quota_exhausted``/``budget_exhausted`` (naming the policy), ``stacking_conflict``,
+    ``idempotency_conflict``, ``token_replayed``, ``not_found``, ``validation_error``.
+    """
+    req = _prepare(
+        member, merchant, program_ids, amount_fen, units, at, idempotency_key, card_id, token_id
+    )
+    walk = False  # budget stripes: go straight to the ascending walk (benefits.engine.counters)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            async with _redeem_transaction(db, pg) as statements:
+                done = await _redeem_in(statements, req, walk=walk)
+            # Shaping the result happens after COMMIT: counter locks are held for no Python work.
+            return done if isinstance(done, RedemptionResult) else _result(*done, replayed=False)
+        except WalkNeeded:
+            if walk:
+                raise AssertionError("walked and still asked to walk") from None
+            walk, attempt = True, attempt - 1  # rolled back, with any stripe it held; not a failure
+            continue
+        except IntegrityError as exc:
+            # A unique index caught a twin: the same key (a concurrent retry) or the same token.
+            return await _after_unique_violation(db, req, exc, pg)
+        except DBAPIError as exc:
+            if attempt < 3 and _retryable(exc):
+                continue
+            raise
+        except asyncpg.PostgresError as exc:  # from the asyncpg path (PgStatements)
+            if is_unique_violation(exc):
+                return await _after_unique_violation(db, req, exc, pg)
+            if attempt < 3 and is_retryable(exc):
+                continue
+            raise
+
+
+def _driver(db: Db) -> str:
+    if isinstance(db, AsyncConnection):
+        return db.dialect.driver
+    return db.bind.dialect.driver if db.bind is not None else ""
+
+
+@asynccontextmanager
+async def _redeem_transaction(db: Db, pg: Any | None = None) -> AsyncIterator[Statements]:
+    """The redemption's transaction and the statements to run in it.
+
+    On PostgreSQL with no transaction open, asyncpg runs the transaction itself (BEGIN …
+    COMMIT on ``pg`` or on the connection SQLAlchemy lent us): the hot path pays nothing for
+    SQLAlchemy. Otherwise SQLAlchemy does, in a savepoint of the caller's transaction if
+    there is one.
+    """
+    if pg is not None:
+        async with pg.transaction():
+            yield PgStatements(pg)
+    elif _driver(db) == "asyncpg" and not db.in_transaction():
+        conn = db if isinstance(db, AsyncConnection) else await db.connection()
+        driver = (await conn.get_raw_connection()).driver_connection
+        try:
+            async with driver.transaction():
+                yield PgStatements(driver)
+        finally:
+            if isinstance(db, AsyncSession):
+                # Ends the session's (empty) SQLAlchemy transaction; nothing reaches the server.
+                await db.commit()
+    else:
+        async with write_transaction(db) as conn:
+            yield SaStatements(conn)
+
+
+async def _after_unique_violation(
+    db: Db, req: _Request, exc: Exception, pg: Any | None = None
+) -> RedemptionResult:
+    if pg is not None:
+        return await _twin(PgStatements(pg), req, exc)
+    async with read_connection(db) as conn:
+        return await _twin(SaStatements(conn), req, exc)
+
+
+async def _twin(st: Statements, req: _Request, exc: Exception) -> RedemptionResult:
+    """The result of the request a unique index says came first: the same key's (a retry),
+    else ``token_replayed`` if it was the same token."""
+    checkout_id = await st.find_checkout(req.merchant.merchant_id, req.idempotency_key)
+    if checkout_id is not None:
+        return await _replay(st, req, checkout_id)
+    if req.token_id is not None and await st.token_used(req.token_id):
+        raise TokenReplayed() from exc
+    raise exc
+
+
+async def _redeem_in(
+    st: Statements, req: _Request, *, walk: bool = False
+) -> RedemptionResult | tuple[list[dict[str, Any]], dict[uuid.UUID | None, CompiledRules]]:
+    """The transaction's work: a replayed result, or the new ledger rows to shape a result from."""
+    merchant_id, key = req.merchant.merchant_id, req.idempotency_key
+    rows = await st.head(req.program_ids, merchant_id, key)
+    existing = rows[0].existing if rows else await st.find_checkout(merchant_id, key)
+    if existing is not None:
+        return await _replay(st, req, existing)
+    if len(rows) != len(req.program_ids):
+        found = {r.id for r in rows}
+        missing = [str(p) for p in req.program_ids if p not in found]
+        raise NotFound("未找到该普惠项目", "Programme not found", program_ids=missing)
+
+    versions = await load_versions(
+        st, [r.current_version_id for r in rows if r.current_version_id is not None]
+    )
+    programs: list[tuple[Any, CompiledRules]] = []
+    for row in rows:
+        compiled = versions.get(row.current_version_id) if row.current_version_id else None
+        if compiled is None:  # never published
+            raise ProgramInactive(
+                [Reason("program_draft", "项目尚未发布", "The programme is not published yet")],
+                program=row.code,
+            )
+        refused = check_program(
+            status=row.status,
+            compiled=compiled,
+            owner_org_path=row.owner_org_path,
+            member=req.member,
+            merchant=req.merchant,
+            at=req.at,
+        )
+        if refused is not None:
+            raise refusal_error(refused[0], refused[1], program=row.code)
+        programs.append((row, compiled))
+    if len(programs) > 1:
+        if (stacking := check_stacking([(r.code, c) for r, c in programs])) is not None:
+            raise stacking
+        # Highest priority first; the id breaks ties so that every transaction charges (and
+        # locks) counters in the same order.
+        programs.sort(key=lambda p: (-p[1].rules.priority, p[0].id))
+
+    # Without clamp policies the benefit is final before any counter is charged, so the ledger
+    # row goes in first and the counter upserts (shared budget rows last) are the final
+    # statements before COMMIT: their row locks are held for one round trip. A concurrent retry
+    # then also waits on the ledger's unique index before it touches any counter. Clamps change
+    # the benefit, so with clamps the counters are charged first and the ledger written after.
+    stripes = budget_stripes()
+    store = SqlCounters(
+        st, stripes=stripes, pick=pick_stripe(req.idempotency_key, stripes), walk=walk
+    )
+    clamps = any(p.on_exceed is OnExceed.clamp for _, c in programs for p in c.policies)
+    planner: CounterStore = store if clamps else _PLAN_ONLY
+    checkout_id = uuid7()
+    base = req.amount_fen
+    values: list[dict[str, Any]] = []
+    line_takes: list[list[Take]] = []
+    for i, (row, compiled) in enumerate(programs):
+        outcome = compute(compiled.rules.benefit, base, req.units)
+        if isinstance(outcome, Reason):
+            raise refusal_error("below_min_spend", [outcome], program=row.code)
+        try:
+            outcome, takes = await apply_limits(
+                planner,
+                program_id=row.id,
+                policies=compiled.policies,
+                benefit=compiled.rules.benefit,
+                outcome=outcome,
+                member_id=req.member.id,
+                merchant_id=req.merchant.merchant_id,
+                at=req.at,
+                tz=compiled.tz,
+            )
+        except LimitHit as hit:
+            raise _exhausted(hit, row.code) from None
+        values.append(
+            {
+                "id": checkout_id if i == 0 else uuid7(),
+                "checkout_id": checkout_id,
+                "line": i,
+                "merchant_id": req.merchant.merchant_id,
+                "store_id": req.merchant.store_id,
+                "terminal_id": req.merchant.terminal_id,
+                "member_id": req.member.id,
+                "member_org_path": req.member.org_path,
+                "card_id": req.card_id,
+                "program_id": row.id,
+                "program_version_id": compiled.version_id,
+                "version_number": compiled.number,
+                "amount_fen": base,
+                "discount_fen": outcome.discount_fen,
+                "payable_fen": base - outcome.discount_fen,
+                "units": outcome.units,
+                "subsidy_fen": outcome.subsidy_fen,
+                "value_fen": outcome.value_fen,
+                "occurred_at": req.at,
+                "idempotency_key": req.idempotency_key,
+                "fingerprint": req.fingerprint,
+                "token_id": req.token_id,
+                "takes": _takes_json(store, takes),
+            }
+        )
+        line_takes.append(takes)
+        base -= outcome.discount_fen
+    await st.insert_lines(values)
+    if not clamps:
+        for (row, _), takes in zip(programs, line_takes, strict=True):
+            for t in takes:
+                if t.n == 0:
+                    continue
+                got = await store.take(t.key, t.n, t.limit, False)
+                if got is None:
+                    raise _exhausted(LimitHit(t.policy, None), row.code)
+                t.used = got[1]
+        for d, takes in zip(values, line_takes, strict=True):
+            # A budget charged from other stripes than planned: the ledger row says which.
+            if (charged := _takes_json(store, takes)) != d["takes"]:
+                await st.update_takes(d["id"], charged)
+                d["takes"] = charged
+    for (row, _), d, takes in zip(programs, values, line_takes, strict=True):
+        d["program_code"] = row.code
+        d["takes"] = _with_used(d["takes"], takes)
+    return values, {c.version_id: c for _, c in programs}
+
+
+class _PlanOnly:
+    """A counter store that grants everything: works out a redemption's takes, charges none."""
+
+    async def take(
+        self, key: CounterKey, n: int, limit: int, clamp: bool
+    ) -> tuple[int, int | None] | None:
+        return n, None
+
+    async def give_back(self, key: CounterKey, n: int) -> None:
+        return None
+
+
+_PLAN_ONLY = _PlanOnly()
+
+
+def _exhausted(hit: LimitHit, program_code: str) -> QuotaExhausted | BudgetExhausted:
+    error = BudgetExhausted if hit.policy.is_budget else QuotaExhausted
+    return error([hit.reason()], program=program_code, policy=hit.policy.key)
+
+
+def _takes_json(store: SqlCounters, takes: list[Take]) -> list[dict[str, Any]]:
+    """What the ledger stores of the takes: enough to give them back and to reconcile.
+
+    One entry per counter row charged: a programme-scope counter split into stripes has one
+    entry per stripe taken from (``s`` names the stripe, ``T`` the counter's number of stripes
+    when it has more than one); ``l`` is always the policy's limit.
+    """
+    out: list[dict[str, Any]] = []
+    for t in takes:
+        k = t.key
+        parts, stripes = store.planned(k, t.n)
+        for i, n in parts:
+            entry = {
+                "p": k.policy_key,
+                "m": k.metric,
+                "s": stripe_scope(i) if stripe_index(k.scope_key) is not None else k.scope_key,
+                "k": k.period_key,
+                "n": n,
+                "l": t.limit,
+            }
+            if stripes > 1:
+                entry["T"] = stripes
+            out.append(entry)
+    return out
+
+
+def _with_used(entries: list[dict[str, Any]], takes: list[Take]) -> list[dict[str, Any]]:
+    """The result's view of the takes: one per policy, with the counter's ``used`` if known."""
+    used = {(t.key.policy_key, t.key.period_key): t.used for t in takes}
+    return [e | {"u": used.get((e["p"], e["k"]))} for e in _merge_stripes(entries)]
+
+
+def _merge_stripes(entries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Stripe entries of one policy as one: the member and the merchant see one budget."""
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for e in entries:
+        striped = stripe_index(e["s"]) is not None
+        key = (e["p"], "p" if striped else e["s"], e["k"])
+        if key in merged:
+            merged[key]["n"] += e["n"]
+            merged[key]["u"] = None  # several stripes: the budget's total is not at hand
+        else:
+            merged[key] = {**e, "s": key[1]}
+            if e.get("T", 1) > 1:
+                merged[key]["u"] = None
+    return list(merged.values())
+
+
+def _limit_state(
+    policy: LimitPolicy | None, take: Mapping[str, Any], compiled: CompiledRules
+) -> LimitState:
+    used, limit, n = take.get("u"), take["l"], take["n"]
+    after = None if used is None else max(0, limit - used)
+    return LimitState(
+        policy=take["p"],
+        metric=take["m"],
+        scope=policy.scope.value if policy else "",
+        period=policy.period.value if policy else "",
+        on_exceed=policy.on_exceed.value if policy else "",
+        is_budget=policy.is_budget if policy else False,
+        limit=limit,
+        period_key=take["k"],
+        period_ends_at=end_of_key(policy.period, take["k"], compiled.tz) if policy else None,
+        remaining_before=None if after is None else after + n,
+        take=n,
+        remaining_after=after,
+    )
+
+
+def _result(
+    lines: list[Mapping[str, Any]],
+    versions: Mapping[uuid.UUID | None, CompiledRules],
+    *,
+    replayed: bool,
+    reversed_: bool = False,
+) -> RedemptionResult:
+    out: list[RedemptionLine] = []
+    for d in lines:
+        compiled = versions[d["program_version_id"]]
+        policies = {p.key: p for p in compiled.rules.limits}
+        out.append(
+            RedemptionLine(
+                id=d["id"],
+                line=d["line"],
+                program_id=d["program_id"],
+                program_code=d["program_code"],
+                program_name=compiled.rules.name,
+                version_id=d["program_version_id"],
+                version_number=d["version_number"],
+                amount_fen=d["amount_fen"],
+                discount_fen=d["discount_fen"],
+                payable_fen=d["payable_fen"],
+                units=d["units"],
+                subsidy_fen=d["subsidy_fen"],
+                value_fen=d["value_fen"],
+                limits=tuple(
+                    _limit_state(policies.get(t["p"]), t, compiled)
+                    for t in _merge_stripes(d["takes"])
+                ),
+            )
+        )
+    first, last = lines[0], lines[-1]
+    return RedemptionResult(
+        redemption_id=first["checkout_id"],
+        merchant_id=first["merchant_id"],
+        store_id=first["store_id"],
+        terminal_id=first["terminal_id"],
+        member_id=first["member_id"],
+        card_id=first["card_id"],
+        token_id=first["token_id"],
+        occurred_at=first["occurred_at"],
+        idempotency_key=first["idempotency_key"],
+        amount_fen=first["amount_fen"],
+        discount_fen=sum(d["discount_fen"] for d in lines),
+        payable_fen=last["payable_fen"],
+        subsidy_fen=sum(d["subsidy_fen"] for d in lines),
+        lines=tuple(out),
+        replayed=replayed,
+        reversed=reversed_,
+    )
+
+
+async def _load_checkout(
+    st: Statements, checkout_id: uuid.UUID, *, fingerprint: str | None = None
+) -> RedemptionResult | None:
+    """The stored result of a checkout; with ``fingerprint``, only if the request matches."""
+    rows = await st.load_lines(checkout_id)
+    if not rows:
+        return None
+    if fingerprint is not None and rows[0]["fingerprint"] != fingerprint:
+        raise IdempotencyConflict(idempotency_key=rows[0]["idempotency_key"])
+    versions = await load_versions(st, {r["program_version_id"] for r in rows})
+    reversed_ = any(r["reversal_id"] is not None for r in rows)
+    return _result(rows, versions, replayed=True, reversed_=reversed_)
+
+
+async def _replay(st: Statements, req: _Request, checkout_id: uuid.UUID) -> RedemptionResult:
+    result = await _load_checkout(st, checkout_id, fingerprint=req.fingerprint)
+    assert result is not None
+    return result
+
+
+async def find_redemption(
+    db: Db,
+    *,
+    redemption_id: uuid.UUID | None = None,
+    merchant_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+    pg: Any | None = None,
+) -> RedemptionResult | None:
+    """A stored checkout by id, or by merchant + idempotency key (to answer a retry before
+    doing anything else, e.g. before burning a QR token). ``merchant_id`` restricts an id
+    lookup to that merchant's own redemptions. ``pg``: an asyncpg connection to read on
+    instead of ``db``."""
+    if redemption_id is None and (merchant_id is None or idempotency_key is None):
+        raise ValueError("give redemption_id, or merchant_id and idempotency_key")
+    if pg is not None:
+        return await _find(PgStatements(pg), redemption_id, merchant_id, idempotency_key)
+    async with read_connection(db) as conn:
+        st: Statements = SaStatements(conn)
+        if conn.dialect.driver == "asyncpg":
+            st = PgStatements((await conn.get_raw_connection()).driver_connection)
+        return await _find(st, redemption_id, merchant_id, idempotency_key)
+
+
+async def _find(
+    st: Statements,
+    redemption_id: uuid.UUID | None,
+    merchant_id: uuid.UUID | None,
+    idempotency_key: str | None,
+) -> RedemptionResult | None:
+    if redemption_id is None:
+        assert merchant_id is not None and idempotency_key is not None
+        redemption_id = await st.find_checkout(merchant_id, idempotency_key)
+        if redemption_id is None:
+            return None
+    result = await _load_checkout(st, redemption_id)
+    if result is None or (merchant_id is not None and result.merchant_id != merchant_id):
+        return None
+    return result
+
+
+async def reverse(
+    db: Db,
+    *,
+    redemption_id: uuid.UUID,
+    merchant_id: uuid.UUID | None = None,
+    terminal_id: uuid.UUID | None = None,
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> ReversalResult:
+    """Void a checkout: give back exactly what each of its lines took, once.
+
+    ``merchant_id`` (the merchant API always passes it) limits this to the merchant's own
+    redemptions; another merchant's id is ``not_found``. A second reversal is
+    ``already_reversed``, also when two race.
+    """
+    at = as_utc(at)
+    if reason is not None and len(reason) > 255:
+        raise ValidationError.field(
+            "reason", "不能超过 255 个字符", "must be at most 255 characters"
+        )
+    try:
+        async with write_transaction(db) as conn:
+            st = SaStatements(conn)
+            rows = (await conn.execute(SA_LOAD_LINES, {"cid": redemption_id})).all()
+            if not rows or (merchant_id is not None and rows[0].merchant_id != merchant_id):
+                raise NotFound(
+                    "未找到该核销记录", "Redemption not found", redemption_id=str(redemption_id)
+                )
+            if any(r.reversal_id is not None for r in rows):
+                raise AlreadyReversed(redemption_id=str(redemption_id))
+            # The unique index on redemption_id is what makes a reversal happen once: a
+            # concurrent second one fails here, before it touches a counter.
+            await conn.execute(
+                _INSERT_REVERSAL,
+                [
+                    {
+                        "id": uuid7(),
+                        "redemption_id": r.id,
+                        "checkout_id": r.checkout_id,
+                        "merchant_id": r.merchant_id,
+                        "terminal_id": terminal_id,
+                        "reason": reason,
+                        "reversed_at": at,
+                    }
+                    for r in rows
+                ],
+            )
+            restored: list[dict[str, Any]] = []
+            for r in rows:
+                for t in r.takes:
+                    if t["n"] <= 0:
+                        continue
+                    key = CounterKey(r.program_id, t["p"], t["m"], t["s"], t["k"])
+                    await st.release_counter({**key_params(key), "n": t["n"]})
+                    restored.append(
+                        {
+                            "program_id": str(r.program_id),
+                            "policy": t["p"],
+                            "scope_key": t["s"],
+                            "period_key": t["k"],
+                            "n": t["n"],
+                        }
+                    )
+    except IntegrityError:
+        raise AlreadyReversed(redemption_id=str(redemption_id)) from None
+    return ReversalResult(
+        redemption_id=redemption_id, reversed_at=at, reason=reason, restored=tuple(restored)
+    )

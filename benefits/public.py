@@ -1,0 +1,141 @@
+"""The benefits engine's public API: everything other packages may call, and nothing else.
+
+Every function is ``async``, takes an ``AsyncSession`` or ``AsyncConnection`` first and plain
+values as keyword arguments, and returns frozen dataclasses (:mod:`benefits.engine.results`).
+Write functions are atomic: inside a caller's open transaction they use a savepoint and leave
+the commit to the caller; otherwise they commit themselves. Refusals raise
+:class:`~benefits.errors.BenefitsError` subclasses with a stable ``code``.
+
+Merchant API: ``quote`` (then ``redact_for_merchant``), ``redeem``, ``find_redemption``,
+``reverse``, ``list_redemptions``, ``merchant_settlement``.
+Staff: ``create_program``, ``update_program``, ``validate_rules``, ``publish_program``,
+``pause_program``, ``resume_program``, ``end_program``, ``get_program``, ``list_programs``,
+``list_versions``, ``get_version``, ``program_usage``, ``simulate``, ``reconcile``.
+Member: ``member_benefits``, ``list_redemptions(member_id=…)``.
+"""
+
+from __future__ import annotations
+
+from benefits.engine.quote import live_rules, member_benefits, quote, redact_for_merchant, simulate
+from benefits.engine.reconcile import reconcile
+from benefits.engine.redeem import find_redemption, redeem, reverse
+from benefits.engine.results import (
+    LimitState,
+    MemberBenefit,
+    PolicyUsage,
+    ProgramQuote,
+    ProgramRefusal,
+    ProgramUsage,
+    ProgramView,
+    Quote,
+    ReconcileReport,
+    RedemptionLine,
+    RedemptionRecord,
+    RedemptionResult,
+    ReversalResult,
+    SettlementLine,
+    VersionView,
+)
+from benefits.errors import (
+    AlreadyReversed,
+    BelowMinSpend,
+    BenefitsError,
+    BudgetExhausted,
+    Conflict,
+    FieldError,
+    IdempotencyConflict,
+    InvalidTransition,
+    NotEligible,
+    NotFound,
+    NotInScope,
+    ProgramInactive,
+    QuotaExhausted,
+    Reason,
+    RefusalError,
+    StackingConflict,
+    TokenReplayed,
+    ValidationError,
+    VersionImmutable,
+)
+from benefits.programmes.lifecycle import (
+    create_program,
+    end_program,
+    get_program,
+    get_version,
+    list_programs,
+    list_versions,
+    pause_program,
+    publish_program,
+    resume_program,
+    update_program,
+    validate_rules,
+)
+from benefits.programmes.usage import list_redemptions, merchant_settlement, program_usage
+from benefits.rules.facts import MemberFacts, MerchantContext
+from benefits.rules.programme import MEMBER_CATEGORIES, BenefitKind, MerchantCategory, rules_to_json
+
+__all__ = [
+    "MEMBER_CATEGORIES",
+    "AlreadyReversed",
+    "BelowMinSpend",
+    "BenefitKind",
+    "BenefitsError",
+    "BudgetExhausted",
+    "Conflict",
+    "FieldError",
+    "IdempotencyConflict",
+    "InvalidTransition",
+    "LimitState",
+    "MemberBenefit",
+    "MemberFacts",
+    "MerchantCategory",
+    "MerchantContext",
+    "NotEligible",
+    "NotFound",
+    "NotInScope",
+    "PolicyUsage",
+    "ProgramInactive",
+    "ProgramQuote",
+    "ProgramRefusal",
+    "ProgramUsage",
+    "ProgramView",
+    "QuotaExhausted",
+    "Quote",
+    "Reason",
+    "ReconcileReport",
+    "RedemptionLine",
+    "RedemptionRecord",
+    "RedemptionResult",
+    "RefusalError",
+    "ReversalResult",
+    "SettlementLine",
+    "StackingConflict",
+    "TokenReplayed",
+    "ValidationError",
+    "VersionImmutable",
+    "VersionView",
+    "create_program",
+    "end_program",
+    "find_redemption",
+    "get_program",
+    "get_version",
+    "list_programs",
+    "list_redemptions",
+    "list_versions",
+    "live_rules",
+    "member_benefits",
+    "merchant_settlement",
+    "pause_program",
+    "program_usage",
+    "publish_program",
+    "quote",
+    "reconcile",
+    "redact_for_merchant",
+    "redeem",
+    "resume_program",
+    "reverse",
+    "rules_to_json",
+    "simulate",
+    "update_program",
+    "validate_rules",
+]

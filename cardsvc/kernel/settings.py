@@ -1,0 +1,337 @@
+"""The one settings object, read from ``UNIONCARD_*`` environment variables.
+
+Embedded default (no variables set): SQLite and generated keys under the var folder, in-process
+stores. Production (``UNIONCARD_ENVIRONMENT=production``): every secret must come from the
+environment (or a ``*_FILE`` path) and demo secrets are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ENV_PREFIX = "UNIONCARD_"
+KEYFILE_NAME = "keys.json"
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used; the message says which variable and why."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    """Read ``UNIONCARD_<name>``, or the file named by ``UNIONCARD_<name>_FILE``."""
+    value = os.environ.get(ENV_PREFIX + name)
+    if value is None and (path := os.environ.get(ENV_PREFIX + name + "_FILE")):
+        value = Path(path).read_text().strip()
+    return default if value in (None, "") else value
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_data_keys(raw: str) -> dict[str, bytes]:
+    """``kid:base64key[,kid:base64key…]`` → ordered dict; the first key encrypts."""
+    keys: dict[str, bytes] = {}
+    for part in raw.split(","):
+        kid, sep, b64 = part.strip().partition(":")
+        if not sep or not kid.isalnum():
+            raise SettingsError(f"{ENV_PREFIX}DATA_KEYS entries are kid:base64key, got {part!r}")
+        try:
+            key = base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_", validate=True)
+        except ValueError as exc:
+            raise SettingsError(f"{ENV_PREFIX}DATA_KEYS key {kid!r} is not valid base64") from exc
+        if len(key) != 32:
+            raise SettingsError(f"{ENV_PREFIX}DATA_KEYS key {kid!r} must be 32 bytes")
+        keys[kid] = key
+    if not keys:
+        raise SettingsError(f"{ENV_PREFIX}DATA_KEYS is empty")
+    return keys
+
+
+def _load_or_create_keyfile(var_dir: Path) -> dict[str, str]:
+    """Embedded mode: secrets generated once under var/ with mode 0600."""
+    path = var_dir / KEYFILE_NAME
+    if path.exists():
+        return json.loads(path.read_text())
+    var_dir.mkdir(parents=True, exist_ok=True)
+    data = {
+        "secret_key": secrets.token_urlsafe(48),
+        "data_keys": "d1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "lookup_key": secrets.token_urlsafe(32),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    return data
+
+
+def parse_service_sla(raw: str) -> dict[str, tuple[int, int]]:
+    """``kind=accept/resolve[,…]`` hours → {kind: (accept, resolve)}; overrides the built-in
+    defaults of ``cardsvc.servicereq.sla`` for those kinds."""
+    out: dict[str, tuple[int, int]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        kind, _, hours = part.partition("=")
+        accept, _, resolve = hours.partition("/")
+        try:
+            a, r = int(accept), int(resolve)
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_PREFIX}SERVICE_SLA entries are kind=accept/resolve hours, got {part!r}"
+            ) from None
+        if not kind.strip() or not 0 < a <= r:
+            raise SettingsError(
+                f"{ENV_PREFIX}SERVICE_SLA {part!r}: hours must be > 0 and accept ≤ resolve"
+            )
+        out[kind.strip()] = (a, r)
+    return out
+
+
+def _sender() -> str:
+    sender = (_env("SMS_SENDER", "log") or "log").lower()
+    if sender not in {"log", "memory"}:
+        raise SettingsError(f"{ENV_PREFIX}SMS_SENDER must be log or memory, got {sender!r}")
+    return sender
+
+
+def _budget_stripes() -> int:
+    stripes = _int("BUDGET_STRIPES", 1)
+    if not 1 <= stripes <= 64:
+        raise SettingsError(f"{ENV_PREFIX}BUDGET_STRIPES must be 1–64, got {stripes}")
+    return stripes
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    environment: str = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    data_keys: dict[str, bytes] = field(default_factory=dict)
+    lookup_key: bytes = b""
+    time_zone: str = "Asia/Shanghai"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_format: str = "text"
+    log_level: str = "INFO"
+    public_url: str = "http://127.0.0.1:8000"
+    db_pool_size: int = 10
+    db_pre_ping: bool = False  # test each pooled connection before use (3 round trips on asyncpg)
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    session_max_age: int = 8 * 3600
+    secure_cookies: bool = False
+    clock_skew_seconds: int = 30
+    member_session_max_age: int = 30 * 24 * 3600
+    sms_sender: str = "log"
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_per_phone_hour: int = 5
+    otp_per_ip_hour: int = 30
+    terminal_rate_limit_per_minute: int = 600
+    terminal_auth_cache_seconds: int = 5
+    terminal_key_rotation_grace_seconds: int = 0
+    reversal_window_seconds: int = 24 * 3600
+    static_card_redemptions_per_hour: int = 10
+    scan_log_retention_days: int = 90
+    scan_log_flush_ms: int = 200  # scan-log rows are written in batches off the request path
+    # Privacy: join applications that ended without membership (rejected, withdrawn) are
+    # deleted after this many days; the retention job runs every this many hours (0: never).
+    application_retention_days: int = 180
+    retention_interval_hours: int = 24
+    upload_max_mb: int = 50
+    upload_dir: Path | None = None  # None: <var_dir>/uploads
+    job_runner: bool = True
+    job_poll_ms: int = 1000
+    job_heartbeat_seconds: int = 5
+    job_stale_seconds: int = 60
+    job_max_attempts: int = 3
+    roster_max_rows: int = 1_000_000
+    roster_batch_size: int = 1000
+    # Cards: a CJK font file for the printable card (None: the Debian fonts looked for in
+    # cardsvc/cards/render.py), token lifetimes, and the published status list's timing.
+    cjk_font: str | None = None
+    card_token_validity_seconds: int = 60
+    card_token_refresh_seconds: int = 30
+    card_static_validity_days: int = 3 * 365
+    card_status_list_ttl_seconds: int = 300
+    card_status_list_valid_seconds: int = 86400
+    card_publish_cache_seconds: int = 5
+    # Programme-scope counters (budgets) split into this many rows (benefits.engine.counters).
+    budget_stripes: int = 1
+    # Service requests: SLA defaults per kind ("kind=accept/resolve" hours; staff override per
+    # org), attachment limits and folder, the hardship review period, the sweep's interval.
+    service_sla: dict[str, tuple[int, int]] = field(default_factory=dict)
+    attachment_max_mb: int = 10
+    attachment_max_count: int = 6
+    attachment_dir: Path | None = None  # None: <var_dir>/attachments
+    hardship_review_days: int = 365
+    service_sweep_seconds: int = 300
+    # Secrets taken from var/keys.json rather than the environment (embedded/demo).
+    demo_secrets: bool = False
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def active_data_key_id(self) -> str:
+        return next(iter(self.data_keys))
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        environment = (_env("ENVIRONMENT", "development") or "development").lower()
+        if environment not in {"development", "production", "test"}:
+            raise SettingsError(
+                f"{ENV_PREFIX}ENVIRONMENT must be development, production or test, "
+                f"got {environment!r}"
+            )
+        var_dir = Path(_env("VAR_DIR", "var") or "var").resolve()
+        database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'unioncard.db'}"
+        if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
+            database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+
+        secret_key, data_keys_raw, lookup_key = (
+            _env("SECRET_KEY"),
+            _env("DATA_KEYS"),
+            _env("LOOKUP_KEY"),
+        )
+        demo_secrets = not (secret_key and data_keys_raw and lookup_key)
+        if demo_secrets:
+            if environment == "production":
+                missing = [
+                    ENV_PREFIX + n
+                    for n, v in (
+                        ("SECRET_KEY", secret_key),
+                        ("DATA_KEYS", data_keys_raw),
+                        ("LOOKUP_KEY", lookup_key),
+                    )
+                    if not v
+                ]
+                raise SettingsError(
+                    "production refuses to start with generated demo secrets; set "
+                    + ", ".join(missing)
+                )
+            generated = _load_or_create_keyfile(var_dir)
+            secret_key = secret_key or generated["secret_key"]
+            data_keys_raw = data_keys_raw or generated["data_keys"]
+            lookup_key = lookup_key or generated["lookup_key"]
+        assert secret_key and data_keys_raw and lookup_key
+        if environment == "production":
+            if len(secret_key) < 32 or len(lookup_key) < 32:
+                raise SettingsError(
+                    f"{ENV_PREFIX}SECRET_KEY and {ENV_PREFIX}LOOKUP_KEY need ≥ 32 characters"
+                )
+            keyfile = var_dir / KEYFILE_NAME
+            if keyfile.exists():
+                demo = json.loads(keyfile.read_text())
+                demo_keys = set(parse_data_keys(demo["data_keys"]).values())
+                if (
+                    secret_key == demo["secret_key"]
+                    or lookup_key == demo["lookup_key"]
+                    or demo_keys & set(parse_data_keys(data_keys_raw).values())
+                ):
+                    raise SettingsError("production refuses the demo secrets from var/keys.json")
+
+        log_format = (_env("LOG_FORMAT", "text") or "text").lower()
+        if log_format not in {"text", "json"}:
+            raise SettingsError(f"{ENV_PREFIX}LOG_FORMAT must be text or json")
+        validity = _int("CARD_TOKEN_VALIDITY_SECONDS", 60)
+        refresh = _int("CARD_TOKEN_REFRESH_SECONDS", 30)
+        if not 0 < refresh <= validity:
+            # A phone that refreshes after its code expired would show a dead code.
+            raise SettingsError(
+                f"{ENV_PREFIX}CARD_TOKEN_REFRESH_SECONDS must be > 0 and ≤ "
+                f"{ENV_PREFIX}CARD_TOKEN_VALIDITY_SECONDS"
+            )
+        host = _env("HOST", "127.0.0.1") or "127.0.0.1"
+        port = _int("PORT", 8000)
+        return cls(
+            environment=environment,
+            var_dir=var_dir,
+            database_url=database_url,
+            redis_url=_env("REDIS_URL"),
+            secret_key=secret_key,
+            data_keys=parse_data_keys(data_keys_raw),
+            lookup_key=lookup_key.encode(),
+            time_zone=_env("TIME_ZONE", "Asia/Shanghai") or "Asia/Shanghai",
+            host=host,
+            port=port,
+            log_format=log_format,
+            log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
+            public_url=_env("PUBLIC_URL", f"http://{host}:{port}") or "",
+            db_pool_size=_int("DB_POOL_SIZE", 10),
+            db_pre_ping=_bool("DB_PRE_PING", False),
+            login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
+            login_lockout_seconds=_int("LOGIN_LOCKOUT_SECONDS", 900),
+            session_max_age=_int("SESSION_MAX_AGE", 8 * 3600),
+            secure_cookies=_bool("SECURE_COOKIES", environment == "production"),
+            clock_skew_seconds=_int("CLOCK_SKEW_SECONDS", 30),
+            member_session_max_age=_int("MEMBER_SESSION_MAX_AGE", 30 * 24 * 3600),
+            sms_sender=_sender(),
+            otp_ttl_seconds=_int("OTP_TTL_SECONDS", 300),
+            otp_max_attempts=_int("OTP_MAX_ATTEMPTS", 5),
+            otp_per_phone_hour=_int("OTP_PER_PHONE_HOUR", 5),
+            otp_per_ip_hour=_int("OTP_PER_IP_HOUR", 30),
+            terminal_rate_limit_per_minute=_int("TERMINAL_RATE_LIMIT_PER_MINUTE", 600),
+            terminal_auth_cache_seconds=_int("TERMINAL_AUTH_CACHE_SECONDS", 5),
+            terminal_key_rotation_grace_seconds=_int("TERMINAL_KEY_ROTATION_GRACE_SECONDS", 0),
+            reversal_window_seconds=_int("REVERSAL_WINDOW_SECONDS", 24 * 3600),
+            static_card_redemptions_per_hour=_int("STATIC_CARD_REDEMPTIONS_PER_HOUR", 10),
+            scan_log_retention_days=_int("SCAN_LOG_RETENTION_DAYS", 90),
+            scan_log_flush_ms=_int("SCAN_LOG_FLUSH_MS", 200),
+            application_retention_days=_int("APPLICATION_RETENTION_DAYS", 180),
+            retention_interval_hours=_int("RETENTION_INTERVAL_HOURS", 24),
+            upload_max_mb=_int("UPLOAD_MAX_MB", 50),
+            upload_dir=Path(u).resolve() if (u := _env("UPLOAD_DIR")) else None,
+            job_runner=_bool("JOB_RUNNER", True),
+            job_poll_ms=_int("JOB_POLL_MS", 1000),
+            job_heartbeat_seconds=_int("JOB_HEARTBEAT_SECONDS", 5),
+            job_stale_seconds=_int("JOB_STALE_SECONDS", 60),
+            job_max_attempts=_int("JOB_MAX_ATTEMPTS", 3),
+            roster_max_rows=_int("ROSTER_MAX_ROWS", 1_000_000),
+            roster_batch_size=_int("ROSTER_BATCH_SIZE", 1000),
+            cjk_font=_env("CJK_FONT"),
+            card_token_validity_seconds=validity,
+            card_token_refresh_seconds=refresh,
+            card_static_validity_days=_int("CARD_STATIC_VALIDITY_DAYS", 3 * 365),
+            card_status_list_ttl_seconds=_int("CARD_STATUS_LIST_TTL_SECONDS", 300),
+            card_status_list_valid_seconds=_int("CARD_STATUS_LIST_VALID_SECONDS", 86400),
+            card_publish_cache_seconds=_int("CARD_PUBLISH_CACHE_SECONDS", 5),
+            budget_stripes=_budget_stripes(),
+            service_sla=parse_service_sla(_env("SERVICE_SLA") or ""),
+            attachment_max_mb=_int("ATTACHMENT_MAX_MB", 10),
+            attachment_max_count=_int("ATTACHMENT_MAX_COUNT", 6),
+            attachment_dir=Path(a).resolve() if (a := _env("ATTACHMENT_DIR")) else None,
+            hardship_review_days=_int("HARDSHIP_REVIEW_DAYS", 365),
+            service_sweep_seconds=_int("SERVICE_SWEEP_SECONDS", 300),
+            demo_secrets=demo_secrets,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

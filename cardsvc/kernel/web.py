@@ -1,0 +1,181 @@
+"""Request plumbing shared by every package's routes: request ids, client address, stores."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from typing import Any
+
+from litestar import Request, Router, get
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.logs import request_id_var
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Take the caller's X-Request-ID (if sane) or make one; echo it and log with it."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.isascii() else secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = rid
+        token = request_id_var.set(rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = rid
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+    return middleware
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+# --- security headers -------------------------------------------------------------------------
+
+# Pages load scripts and styles only from this origin (no inline script), cannot be framed, and
+# post forms only here; images may also be data: URLs (QR codes, Swagger UI's icons). A handler
+# may set its own, stricter policy; it is then left alone.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'; img-src 'self' data:"
+)
+SECURITY_HEADERS: dict[str, str] = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    # Invite links carry their token in the path: never hand it to another site.
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",  # frame-ancestors for browsers without CSP level 2
+}
+HSTS = "max-age=31536000"
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """``before_send``: the security headers on every response, 404s and errors included."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        if name not in headers:
+            headers[name] = value
+    if scope.get("scheme") == "https" and "strict-transport-security" not in headers:
+        headers["strict-transport-security"] = HSTS
+
+
+def cookie_secure(request: Request[Any, Any, Any]) -> bool:
+    """``Secure`` on session cookies: always in production (``UNIONCARD_SECURE_COOKIES``), and
+    whenever this request came over TLS (directly, or as the ASGI server reports it from a
+    trusted proxy's X-Forwarded-Proto, e.g. granian/uvicorn ``--forwarded-allow-ips``)."""
+    return bool(request.app.state.settings.secure_cookies) or request.url.scheme == "https"
+
+
+# --- API documentation page without inline script ---------------------------------------------
+
+SWAGGER_INIT_PATH = "swagger-init.js"
+_SWAGGER_INIT_JS = b"""\
+// Starts Swagger UI on the served schema (a file, so that the page needs no inline script).
+window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({
+    url: document.getElementById("swagger-container").dataset.specUrl,
+    dom_id: "#swagger-container",
+    deepLinking: true,
+    showExtensions: true,
+    showCommonExtensions: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+  });
+});
+"""
+
+
+class SwaggerPage(SwaggerRenderPlugin):
+    """Swagger UI from local files, started by a script file instead of an inline script (which
+    the content security policy refuses); the schema is fetched from ``openapi.json``."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        title = html.escape(str(openapi_schema["info"]["title"]))
+        base = request.app.openapi_config.path.rstrip("/")  # type: ignore[union-attr]
+        return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="icon" href="{html.escape(self._favicon_url)}">
+<link rel="stylesheet" href="{html.escape(self.css_url)}">
+<script src="{html.escape(self.js_url)}"></script>
+<script src="{html.escape(self.standalone_preset_js_url)}"></script>
+<script src="{base}/{SWAGGER_INIT_PATH}"></script>
+</head>
+<body>
+<div id="swagger-container" data-spec-url="{base}/openapi.json"></div>
+</body>
+</html>
+""".encode()
+
+    def __init__(self, *, favicon_url: str, **kwargs: Any) -> None:
+        self._favicon_url = favicon_url
+        super().__init__(**kwargs)
+
+    def receive_router(self, router: Router) -> None:
+        # Not Swagger's OAuth2 redirect page (an inline script; this API has no OAuth2).
+
+        @get(
+            f"/{SWAGGER_INIT_PATH}",
+            media_type="text/javascript",
+            include_in_schema=False,
+            sync_to_thread=False,
+        )
+        def swagger_init() -> bytes:
+            return _SWAGGER_INIT_JS
+
+        router.register(swagger_init)
+
+
+# --- sign-in accepts JSON only ----------------------------------------------------------------
+
+
+def same_site_form(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for the pages' sign-in forms (login CSRF): a form that another site posts is
+    refused. Browsers mark such a request ``Sec-Fetch-Site: cross-site``; the header is set by
+    the browser itself (no page can forge it) and survives proxies that rewrite ``Host``."""
+    if connection.headers.get("sec-fetch-site", "").lower() == "cross-site":
+        raise AppError(
+            "cross_site_form",
+            "请在本站页面上登录",
+            "Sign in from this site's own page",
+            status=403,
+        )
+
+
+def json_body_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: the body must be declared JSON. An HTML form on another site can post
+    ``text/plain`` or form-encoded bodies (which the JSON decoder would accept) without a
+    CORS preflight, but never ``application/json``: so another site cannot sign a browser in
+    to an account of its choosing (login CSRF) or send codes in its name."""
+    media = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise AppError(
+            "unsupported_media_type",
+            "请求体须为 JSON(Content-Type: application/json)",
+            "The body must be JSON (Content-Type: application/json)",
+            status=415,
+        )

@@ -1,0 +1,171 @@
+"""A merchant's monthly settlement: per programme and store, from the ledger.
+
+The month is a calendar month in the federation's time zone (``settings.time_zone``).
+A redemption counts in the month it happened; a reversed one is netted out (it stays visible
+as ``reversed`` with its amounts, and adds nothing to what the federation owes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from benefits.public import list_redemptions
+from cardsvc.roster.cells import safe_cell
+from merchants.models import Store
+from merchants.terminal.errors import InvalidMonth
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PAGE = 1000
+
+
+def month_bounds(month: str, time_zone: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` of ``YYYY-MM`` in ``time_zone``, as UTC instants."""
+    m = _MONTH.match(month or "")
+    if m is None or not 2000 <= int(m.group(1)) <= 2999:
+        raise InvalidMonth(month=month)
+    year, mon = int(m.group(1)), int(m.group(2))
+    tz = ZoneInfo(time_zone)
+    start = datetime(year, mon, 1, tzinfo=tz)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+@dataclass
+class SettlementRow:
+    program_id: uuid.UUID
+    program_code: str
+    store_id: uuid.UUID | None
+    store_name: str = ""
+    redemptions: int = 0  # ledger rows in the month, reversed ones included
+    reversed: int = 0
+    count: int = 0  # redemptions − reversed
+    gross_fen: int = 0  # bill amounts of the counted ones
+    discount_fen: int = 0
+    payable_fen: int = 0
+    subsidy_fen: int = 0  # owed by the federation
+    units: int = 0
+    reversed_gross_fen: int = 0
+    reversed_discount_fen: int = 0
+    reversed_subsidy_fen: int = 0
+
+
+@dataclass
+class Settlement:
+    merchant_id: uuid.UUID
+    month: str
+    time_zone: str
+    since: datetime
+    until: datetime
+    rows: list[SettlementRow] = field(default_factory=list)
+    totals: SettlementRow | None = None
+
+
+_SUMMED = (
+    "redemptions",
+    "reversed",
+    "count",
+    "gross_fen",
+    "discount_fen",
+    "payable_fen",
+    "subsidy_fen",
+    "units",
+    "reversed_gross_fen",
+    "reversed_discount_fen",
+    "reversed_subsidy_fen",
+)
+
+
+async def monthly_settlement(
+    session: AsyncSession,
+    *,
+    merchant_id: uuid.UUID,
+    month: str,
+    time_zone: str,
+    now: datetime,
+) -> Settlement:
+    since, until = month_bounds(month, time_zone)
+    # Rows arriving while we page (this month's) are after ``now``: a stable window.
+    upper = min(until, now)
+    groups: dict[tuple[uuid.UUID, uuid.UUID | None], SettlementRow] = {}
+    offset = 0
+    while upper > since:
+        page = await list_redemptions(
+            session, merchant_id=merchant_id, since=since, until=upper, limit=_PAGE, offset=offset
+        )
+        for r in page:
+            g = groups.get((r.program_id, r.store_id))
+            if g is None:
+                g = groups[(r.program_id, r.store_id)] = SettlementRow(
+                    r.program_id, r.program_code, r.store_id
+                )
+            g.redemptions += 1
+            if r.reversed_at is not None:
+                g.reversed += 1
+                g.reversed_gross_fen += r.amount_fen
+                g.reversed_discount_fen += r.discount_fen
+                g.reversed_subsidy_fen += r.subsidy_fen
+                continue
+            g.count += 1
+            g.gross_fen += r.amount_fen
+            g.discount_fen += r.discount_fen
+            g.payable_fen += r.payable_fen
+            g.subsidy_fen += r.subsidy_fen
+            g.units += r.units
+        if len(page) < _PAGE:
+            break
+        offset += _PAGE
+    names = dict(
+        (
+            await session.execute(
+                select(Store.id, Store.name).where(Store.merchant_id == merchant_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    rows = sorted(groups.values(), key=lambda g: (g.program_code, str(g.store_id)))
+    totals = SettlementRow(uuid.UUID(int=0), "", None, store_name="")
+    for g in rows:
+        g.store_name = names.get(g.store_id, "") if g.store_id else ""
+        for name in _SUMMED:
+            setattr(totals, name, getattr(totals, name) + getattr(g, name))
+    return Settlement(merchant_id, month, time_zone, since, until, rows, totals)
+
+
+CSV_COLUMNS = (
+    "program_id",
+    "program_code",
+    "store_id",
+    "store_name",
+    *_SUMMED,
+)
+
+
+def settlement_csv(s: Settlement) -> str:
+    """One line per programme and store, then a ``TOTAL`` line; amounts in fen."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(CSV_COLUMNS)
+    for g in s.rows:
+        w.writerow(
+            # Store names and codes are typed by people: never a live formula in a spreadsheet.
+            [
+                str(g.program_id),
+                safe_cell(g.program_code),
+                str(g.store_id or ""),
+                safe_cell(g.store_name),
+            ]
+            + [getattr(g, n) for n in _SUMMED]
+        )
+    if s.totals is not None:
+        w.writerow(["TOTAL", "", "", ""] + [getattr(s.totals, n) for n in _SUMMED])
+    return out.getvalue()
