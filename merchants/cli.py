@@ -11,7 +11,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +18,7 @@ from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError
 from cardsvc.orgs.models import Org
 from cardsvc.staff.principal import SYSTEM
@@ -248,7 +248,7 @@ def purge_scans_cmd(days: int | None) -> None:
     )
 
     async def _do(session: AsyncSession) -> dict[str, Any]:
-        deleted = await purge_scans(session, older_than_days=keep, now=datetime.now(UTC))
+        deleted = await purge_scans(session, older_than_days=keep, now=utc_now())
         return {"deleted": deleted, "retention_days": keep}
 
     emit(run(_do))

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import uscc as stdnum_uscc
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import Org
@@ -161,7 +161,7 @@ def _previous_keys(settings: Settings) -> dict[str, str]:
 
 
 async def _known_key_still_valid(session: AsyncSession, terminal: Terminal, plain: str) -> bool:
-    now = datetime.now(UTC)
+    now = utc_now()
     keys = await session.scalars(select(TerminalKey).where(TerminalKey.terminal_id == terminal.id))
     return any(key_is_live(k, now) and matches(plain, k.secret_hash) for k in keys)
 

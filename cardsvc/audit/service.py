@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.models import AuditEntry
+from cardsvc.kernel.clock import utc_now
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 
@@ -26,7 +27,7 @@ def record(
 ) -> AuditEntry:
     """Add an audit row to the caller's transaction: it commits or rolls back with the change."""
     entry = AuditEntry(
-        at=datetime.now(UTC),
+        at=utc_now(),
         actor_id=actor.id,
         actor_name=actor.username,
         action=action,

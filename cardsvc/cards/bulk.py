@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,7 @@ from cardsvc.cards.service import (
     Actor,
     card_number,
 )
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.models import Member, MemberStatus
 
@@ -65,7 +65,7 @@ async def issue_cards_for_members(
     # The status list counts from 0; the sequence's first value is 1.
     indexes = await allocate(session, STATUS_INDEX_SEQUENCE, len(todo))
     numbers = await allocate(session, CARD_NUMBER_SEQUENCE, len(todo))
-    now = datetime.now(UTC)
+    now = utc_now()
     cards, events = [], []
     for member_id, index, seq in zip(todo, indexes, numbers, strict=True):
         card_id = uuid7()

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from cardsvc.cli import run_db
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError
 
 
@@ -212,7 +213,7 @@ def card_verify(
 
     if (text is None) == (image is None):
         raise click.UsageError("give either TEXT or --image FILE")
-    now = datetime.now(UTC)
+    now = utc_now()
     try:
         if image is not None:
             from cardsvc.cards.render import read_qr

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -23,6 +23,7 @@ from cardsvc.cards import token as tokens
 from cardsvc.cards.errors import CardError
 from cardsvc.cards.jwks import MAX_KID, b64url_decode, b64url_encode, build_jwks, raw_public_key
 from cardsvc.cards.models import KeyStatus, SigningKey
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
 
 PRIVATE_KEY_FIELD = "signing_key"
@@ -37,10 +38,6 @@ class Signer:
 
     def sign_token(self, claims: tokens.Claims) -> str:
         return tokens.encode(claims, self.private_key)
-
-
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
 
 
 def _public_key(row: SigningKey) -> Ed25519PublicKey:
@@ -91,7 +88,7 @@ async def ensure_signing_key(
         return active
     try:
         async with session.begin_nested():
-            return await _new_key(session, cipher, _now(now))
+            return await _new_key(session, cipher, (now or utc_now()))
     except IntegrityError:
         active = await session.scalar(
             select(SigningKey).where(SigningKey.status == KeyStatus.active)
@@ -105,7 +102,7 @@ async def rotate_key(
     session: AsyncSession, cipher: PiiCipher, *, now: datetime | None = None
 ) -> SigningKey:
     """New active key; the previous active key becomes retiring (still verifies)."""
-    now = _now(now)
+    now = now or utc_now()
     await session.execute(
         update(SigningKey)
         .where(SigningKey.status == KeyStatus.active)
@@ -124,7 +121,7 @@ async def retire_key(session: AsyncSession, kid: int, *, now: datetime | None = 
         raise CardError("key_active")
     if row.status == KeyStatus.retired:
         raise CardError("key_retired")
-    now = _now(now)
+    now = now or utc_now()
     row.status = KeyStatus.retired
     row.retired_at = now
     await session.flush()

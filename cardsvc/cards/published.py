@@ -15,7 +15,6 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +23,7 @@ from cardsvc.cards import keys as signing_keys
 from cardsvc.cards import service
 from cardsvc.cards.jwks import etag as document_etag
 from cardsvc.cards.keys import KeyRing
+from cardsvc.kernel.clock import utc_now
 
 JWKS_MEDIA_TYPE = "application/json"
 STATUS_LIST_PATH = "/api/v1/cards/revocations"
@@ -93,7 +93,7 @@ class PublishedCache:
         subject: str | None,
     ) -> Published:
         async def build() -> Published:
-            now = datetime.now(UTC)
+            now = utc_now()
             jwt = await service.build_status_list(
                 session,
                 keyring=keyring,

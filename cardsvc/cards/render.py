@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_H, ERROR_CORRECT_L, ERROR_CORRECT_M, ERROR_CORRECT_Q
 
 from cardsvc.cards.errors import CardError
+from cardsvc.kernel.masking import mask_name
 
 Ecc = Literal["L", "M", "Q", "H"]
 _ECC = {"L": ERROR_CORRECT_L, "M": ERROR_CORRECT_M, "Q": ERROR_CORRECT_Q, "H": ERROR_CORRECT_H}
@@ -163,16 +164,6 @@ def find_cjk_font(
 
 
 # --- card image -----------------------------------------------------------------------------
-
-
-def mask_name(name: str) -> str:
-    """张三明 → 张*明, 张三 → 张*, 欧阳娜娜 → 欧**娜: first and last character kept."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def group_card_number(number: str) -> str:

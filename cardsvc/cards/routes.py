@@ -26,6 +26,7 @@ from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
 from cardsvc.cards.published import JWKS_MEDIA_TYPE, STATUS_LIST_PATH, Published, PublishedCache
 from cardsvc.cards.statuslist import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
 from cardsvc.kernel.errors import Forbidden, ValidationError
+from cardsvc.kernel.masking import mask_card_number
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
@@ -171,7 +172,7 @@ class MyCardController(Controller):
         union = await db_session.scalar(select(Org.name).where(Org.id == me.org_id))
         return MyCardOut(
             number=card.number,
-            number_masked=service.mask_card_number(card.number),
+            number_masked=mask_card_number(card.number),
             status=card.status,
             generation=card.generation,
             issued_at=card.issued_at,

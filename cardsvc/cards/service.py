@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -25,7 +25,9 @@ from cardsvc.cards import token as tokens
 from cardsvc.cards.errors import CardError, TokenError
 from cardsvc.cards.keys import KeyRing, Signer
 from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.db import asyncpg_sql
+from cardsvc.kernel.masking import mask_card_number
 from cardsvc.members.models import Member, MemberStatus, NumberSequence
 
 ROTATING_VALIDITY_SECONDS = 60
@@ -47,10 +49,6 @@ class Actor:
 
 
 SYSTEM = Actor("system")
-
-
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
 
 
 # --- numbers --------------------------------------------------------------------------------
@@ -195,7 +193,7 @@ async def issue_card(
     Raises ``member_not_found``, ``member_inactive`` or ``card_exists`` (use
     :func:`reissue_card` to replace a current card).
     """
-    now = _now(now)
+    now = now or utc_now()
     member = await session.get(Member, member_id)
     if member is None:
         raise CardError("member_not_found")
@@ -263,7 +261,7 @@ async def _change(
     now: datetime | None,
 ) -> Card:
     card = await get_card(session, card_id=card_id)
-    session.add(_transition(card, event, reason, actor, _now(now)))
+    session.add(_transition(card, event, reason, actor, (now or utc_now())))
     await session.flush()
     return card
 
@@ -281,7 +279,7 @@ async def reissue_card(
     The old row is revoked (its status-list bit goes to 1, so its tokens fail offline too) and
     a new row with generation + 1, a new number and a new index is issued.
     """
-    now = _now(now)
+    now = now or utc_now()
     old = await current_card(session, member_id=member_id)
     if old is None:
         raise CardError("card_not_found")
@@ -456,7 +454,7 @@ async def rotating_tokens_for_member(
     return mint_rotating_batch(
         card,
         signer,
-        now=_now(now),
+        now=(now or utc_now()),
         count=count,
         validity_seconds=validity_seconds,
         refresh_seconds=refresh_seconds,
@@ -478,7 +476,7 @@ async def rotating_token_for_card(
     [token] = mint_rotating_batch(
         card,
         signer,
-        now=_now(now),
+        now=(now or utc_now()),
         validity_seconds=validity_seconds,
         refresh_seconds=refresh_seconds,
     )
@@ -500,7 +498,7 @@ async def static_token_for_card(
         card,
         signer,
         kind=tokens.Kind.static,
-        not_before=_now(now),
+        not_before=(now or utc_now()),
         validity=timedelta(days=validity_days),
     )
 
@@ -529,7 +527,7 @@ async def build_status_list(
         bitmap,
         kid=signer.kid,
         private_key=signer.private_key,
-        issued_at=int(_now(now).timestamp()),
+        issued_at=int((now or utc_now()).timestamp()),
         ttl=ttl_seconds,
         valid_for=valid_for_seconds,
         subject=subject,
@@ -600,7 +598,7 @@ async def verify_online_row(
     join more columns (e.g. the member's): the card and what else the caller needs in one
     round trip. Returns the card and the row. ``pg``, an asyncpg connection, runs the SELECT
     there instead (``cardsvc.kernel.db.driver_connection``)."""
-    now = _now(now)
+    now = now or utc_now()
     keys = await keyring.verifying_keys(session)
     try:
         claims = tokens.decode(text, keys, now=now, skew_seconds=skew_seconds)
@@ -694,11 +692,6 @@ def card_summary(card: Card) -> dict[str, object]:
         "issued_at": card.issued_at.isoformat(),
         "status_reason": card.status_reason,
     }
-
-
-def mask_card_number(number: str) -> str:
-    """Merchant-facing form: only the last four digits."""
-    return "*" * (len(number) - 4) + number[-4:]
 
 
 __all__: Sequence[str] = (

@@ -11,13 +11,13 @@ import json
 import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.demo.people import DEMO_UNIONS, DemoPerson, generate_people
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings
@@ -201,7 +201,7 @@ async def seed_demo(settings: Settings, steps: Sequence[DemoStep] = ()) -> dict[
     engine = make_engine(settings.database_url)
     demo: dict[str, Any] = {
         "base_url": settings.public_url,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_at": utc_now().isoformat(timespec="seconds"),
     }
     summary: dict[str, Any] = {}
     try:

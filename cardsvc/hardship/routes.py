@@ -4,7 +4,7 @@ and the member's own view of their record."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -21,8 +21,9 @@ from cardsvc.hardship.models import (
     HardshipRecord,
     HardshipStatus,
 )
+from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.masking import mask_name
 from cardsvc.kernel.pagination import Limit, Offset
-from cardsvc.members.identity import mask_name
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
@@ -168,7 +169,7 @@ class HardshipController(Controller):
             category=data.category,
             level=data.level,
             circumstances=data.circumstances,
-            now=datetime.now(UTC),
+            now=utc_now(),
             request_id=data.request_id,
         )
         return (await records_out(db_session, [rec]))[0]
@@ -194,7 +195,7 @@ class HardshipController(Controller):
         data: DecideIn | None = None,
     ) -> RecordOut:
         rec = await hs.get_record(db_session, staff, record_id, audit_read=False)
-        now = datetime.now(UTC)
+        now = utc_now()
         await hs.approve(
             db_session,
             staff,
@@ -212,7 +213,7 @@ class HardshipController(Controller):
         self, staff: Principal, db_session: AsyncSession, record_id: uuid.UUID, data: ReasonIn
     ) -> RecordOut:
         rec = await hs.get_record(db_session, staff, record_id, audit_read=False)
-        await hs.reject(db_session, staff, rec, now=datetime.now(UTC), reason=data.reason)
+        await hs.reject(db_session, staff, rec, now=utc_now(), reason=data.reason)
         return (await records_out(db_session, [rec]))[0]
 
     @post(
@@ -229,7 +230,7 @@ class HardshipController(Controller):
         data: DecideIn,
     ) -> RecordOut:
         rec = await hs.get_record(db_session, staff, record_id, audit_read=False)
-        now = datetime.now(UTC)
+        now = utc_now()
         await hs.review(
             db_session,
             staff,
@@ -251,7 +252,7 @@ class HardshipController(Controller):
         self, staff: Principal, db_session: AsyncSession, record_id: uuid.UUID, data: ReasonIn
     ) -> RecordOut:
         rec = await hs.get_record(db_session, staff, record_id, audit_read=False)
-        await hs.revoke(db_session, staff, rec, now=datetime.now(UTC), reason=data.reason)
+        await hs.revoke(db_session, staff, rec, now=utc_now(), reason=data.reason)
         return (await records_out(db_session, [rec]))[0]
 
 

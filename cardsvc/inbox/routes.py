@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.inbox.models import Notification
 from cardsvc.inbox.service import inbox, mark_read
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.members.models import Member
 from cardsvc.staff.principal import Principal
@@ -79,9 +80,7 @@ class MyInboxController(Controller):
 
     @post("/read", summary="Mark notifications read (all without ids)", status_code=200)
     async def read(self, db_session: AsyncSession, me: Member, data: ReadIn) -> ReadOut:
-        return ReadOut(
-            await mark_read(db_session, datetime.now(UTC), member_id=me.id, ids=data.ids)
-        )
+        return ReadOut(await mark_read(db_session, utc_now(), member_id=me.id, ids=data.ids))
 
 
 class StaffInboxController(Controller):
@@ -105,6 +104,4 @@ class StaffInboxController(Controller):
 
     @post("/read", summary="Mark notifications read (all without ids)", status_code=200)
     async def read(self, staff: Principal, db_session: AsyncSession, data: ReadIn) -> ReadOut:
-        return ReadOut(
-            await mark_read(db_session, datetime.now(UTC), staff_id=staff.id, ids=data.ids)
-        )
+        return ReadOut(await mark_read(db_session, utc_now(), staff_id=staff.id, ids=data.ids))

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cardsvc.jobs.models import JobSchedule
 from cardsvc.jobs.service import enqueue
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.db import make_sessionmaker
 
 logger = logging.getLogger("unioncard.jobs")
@@ -41,7 +42,7 @@ async def tick(
     session: AsyncSession, entries: Sequence[Periodic], now: datetime | None = None
 ) -> list[uuid.UUID]:
     """Enqueue the entries that are due; returns the new jobs' ids. Caller commits."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     made: list[uuid.UUID] = []
     for e in entries:
         exists = await session.scalar(select(JobSchedule.id).where(JobSchedule.name == e.name))

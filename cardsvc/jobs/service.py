@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.jobs.models import TERMINAL, Job, JobStatus
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, NotFound
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
@@ -24,10 +25,6 @@ from cardsvc.staff.principal import Principal
 # Why a job ended without finishing, in the words staff read.
 STALE_FAILED_ZH = "后台任务所在进程多次中断(重启或崩溃),已停止重试"
 STALE_FAILED_EN = "the worker running this job stopped repeatedly (restart or crash); gave up"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class LeaseLost(Exception):
@@ -114,7 +111,7 @@ async def request_cancel(session: AsyncSession, job: Job) -> Job:
         res = await session.execute(
             update(Job)
             .where(Job.id == job.id, Job.status == JobStatus.queued)
-            .values(status=JobStatus.cancelled, finished_at=now(), cancel_requested=True)
+            .values(status=JobStatus.cancelled, finished_at=utc_now(), cancel_requested=True)
         )
         if res.rowcount:  # type: ignore[attr-defined]
             await session.refresh(job)
@@ -138,7 +135,7 @@ async def claim_next(
     job_id = await session.scalar(pick)
     if job_id is None:
         return None
-    ts = now()
+    ts = utc_now()
     row = (
         await session.execute(
             update(Job)
@@ -183,7 +180,7 @@ def _fenced(job_id: uuid.UUID, attempt: int) -> Any:
 
 async def heartbeat(session: AsyncSession, job_id: uuid.UUID, attempt: int) -> bool:
     """Refresh the lease. Returns whether staff asked to cancel; raises LeaseLost."""
-    ts = now()
+    ts = utc_now()
     cancel = await session.scalar(
         update(Job)
         .where(_fenced(job_id, attempt))
@@ -202,7 +199,7 @@ async def save_progress(
 
     Raises LeaseLost (the caller's transaction must roll back) or JobCancelled.
     """
-    values["heartbeat_at"] = now()
+    values["heartbeat_at"] = utc_now()
     cancel = await session.scalar(
         update(Job).where(_fenced(job_id, attempt)).values(**values).returning(Job.cancel_requested)
     )
@@ -221,7 +218,7 @@ async def finish(
     result: dict[str, Any] | None = None,
     error: tuple[str, str, str] | None = None,
 ) -> bool:
-    values: dict[str, Any] = {"status": status, "finished_at": now(), "worker": None}
+    values: dict[str, Any] = {"status": status, "finished_at": utc_now(), "worker": None}
     if result is not None:
         values["result"] = result
     if status == JobStatus.succeeded:
@@ -248,14 +245,14 @@ async def release(
 
 async def recover_stale(session: AsyncSession, stale_after: timedelta) -> dict[str, int]:
     """Jobs whose runner stopped heart-beating: requeue (resume) or fail after max attempts."""
-    cutoff = now() - stale_after
+    cutoff = utc_now() - stale_after
     stale = and_(Job.status == JobStatus.running, Job.heartbeat_at < cutoff)
     failed = await session.execute(
         update(Job)
         .where(stale, Job.attempts >= Job.max_attempts)
         .values(
             status=JobStatus.failed,
-            finished_at=now(),
+            finished_at=utc_now(),
             worker=None,
             error_code="job_abandoned",
             error=STALE_FAILED_ZH,

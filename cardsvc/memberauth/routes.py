@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.masking import mask_phone
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.web import client_ip, cookie_secure, json_body_only
 from cardsvc.memberauth.otp import request_code, verify_code
@@ -20,7 +21,7 @@ from cardsvc.memberauth.sessions import (
     member_for_phone,
     open_member_session,
 )
-from cardsvc.members.identity import mask_phone, parse_phone
+from cardsvc.members.identity import parse_phone
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
 

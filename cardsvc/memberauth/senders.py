@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from cardsvc.members.identity import mask_phone
+from cardsvc.kernel.masking import mask_phone
 
 logger = logging.getLogger("unioncard.sender")
 

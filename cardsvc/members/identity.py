@@ -20,6 +20,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
 
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.masking import is_cjk, is_latin_letter, normalize_id_number
 
 # Birthdays and ages are civil dates in China, not UTC dates.
 _CN_TZ = ZoneInfo("Asia/Shanghai")
@@ -31,7 +32,6 @@ _PHONE_FIELD = "phone"
 _NAME_FIELD = "name"
 
 # Separators people type inside numbers; removed before validating.
-_NUMBER_SEPARATORS = re.compile(r"[\s\-‐‑–—]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +90,6 @@ def _region_name(code: str) -> tuple[bool, str | None]:
 def region_name(code: str) -> str | None:
     """``"420502"`` → ``"湖北省宜昌市西陵区"``; None when the code is not in the table."""
     return _region_name(code)[1]
-
-
-def normalize_id_number(raw: str) -> str:
-    """Full-width to ASCII, separators removed, check character upper-case (no validation)."""
-    text = unicodedata.normalize("NFKC", raw or "")
-    return _NUMBER_SEPARATORS.sub("", text).upper()
 
 
 def parse_resident_id(
@@ -222,14 +216,6 @@ _NAME_MAX = 32
 _LATIN_PUNCT = " '-."  # O'Brien, Jean-Pierre, John F. Kennedy
 
 
-def _is_cjk(ch: str) -> bool:
-    return unicodedata.name(ch, "").startswith("CJK UNIFIED IDEOGRAPH") or ch == "〇"
-
-
-def _is_latin_letter(ch: str) -> bool:
-    return ch.isalpha() and "LATIN" in unicodedata.name(ch, "")
-
-
 def validate_name(raw: str) -> str:
     """A person's name: Chinese characters or Latin letters, ``·`` between parts; normalised."""
     text = unicodedata.normalize("NFC", raw or "")
@@ -240,7 +226,7 @@ def validate_name(raw: str) -> str:
     text = " ".join(text.split()).translate(_DOT_VARIANTS)
     # "买买提 · 艾力" → "买买提·艾力"
     text = re.sub(r"\s*·\s*", "·", text)
-    if any(_is_cjk(ch) for ch in text) and not any(_is_latin_letter(ch) for ch in text):
+    if any(is_cjk(ch) for ch in text) and not any(is_latin_letter(ch) for ch in text):
         # Rosters pad two-character names to line up with three ("张　三"): not part of the name.
         text = text.replace(" ", "")
     if not text:
@@ -254,7 +240,7 @@ def validate_name(raw: str) -> str:
     if any(ch.isdigit() for ch in text):
         raise ValidationError.field(_NAME_FIELD, "姓名不能包含数字", "Name must not contain digits")
     for ch in text:
-        if not (_is_cjk(ch) or _is_latin_letter(ch) or ch == "·" or ch in _LATIN_PUNCT):
+        if not (is_cjk(ch) or is_latin_letter(ch) or ch == "·" or ch in _LATIN_PUNCT):
             raise ValidationError.field(
                 _NAME_FIELD,
                 f"姓名包含不允许的字符“{ch}”",
@@ -270,69 +256,10 @@ def validate_name(raw: str) -> str:
             "间隔号“·”只能用在姓名各部分之间",
             "The separator '·' may only appear between parts of the name",
         )
-    if any(_is_cjk(ch) for ch in text) and any(ch in _LATIN_PUNCT for ch in text):
+    if any(is_cjk(ch) for ch in text) and any(ch in _LATIN_PUNCT for ch in text):
         raise ValidationError.field(
             _NAME_FIELD,
             "中文姓名中不能有空格或标点,各部分请用“·”分隔",
             "A Chinese name has no spaces or punctuation; separate parts with '·'",
         )
     return text
-
-
-# ---------------------------------------------------------------- masking
-
-
-def _mask_middle(chars: str, keep: set[int]) -> str:
-    return "".join(ch if i in keep or ch in "· '-" else "*" for i, ch in enumerate(chars))
-
-
-def mask_name(name: str) -> str:
-    """``张三明`` → ``张*明``, ``张三`` → ``张*``, ``欧阳娜娜`` → ``欧**娜``.
-
-    ``John Smith`` → ``J*** S****``.
-
-    Chinese names keep the first and the last character (and ``·`` separators); Latin names
-    keep each word's initial, which is what a cashier needs to match a face to a card.
-    """
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return name
-    if any(_is_latin_letter(ch) for ch in name) and not any(_is_cjk(ch) for ch in name):
-        return " ".join(w[0] + "*" * (len(w) - 1) for w in name.split())
-    if len(name) == 2:
-        return name[0] + "*"
-    return _mask_middle(name, {0, len(name) - 1})
-
-
-def mask_id_number(number: str) -> str:
-    """``11010519491231002X`` → ``110***********002X`` (first 3 and last 4 characters)."""
-    number = normalize_id_number(number)
-    if len(number) <= 7:
-        return "*" * len(number)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
-
-
-def mask_phone(phone: str) -> str:
-    """``+8613856785678`` or ``13856785678`` → ``138****5678``."""
-    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", phone or ""))
-    if len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    elif len(digits) == 15 and digits.startswith("0086"):
-        digits = digits[4:]
-    if len(digits) <= 7:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-
-
-def mask_card_number(card_no: str) -> str:
-    """Only the last four digits: ``9123510000000019`` → ``**** **** **** 0019``."""
-    digits = re.sub(r"\s", "", card_no or "")
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    masked = "*" * (len(digits) - 4) + digits[-4:]
-    # Group in fours from the right so the visible tail is one group.
-    head = len(masked) % 4
-    groups = ([masked[:head]] if head else []) + [
-        masked[i : i + 4] for i in range(head, len(masked), 4)
-    ]
-    return " ".join(groups)

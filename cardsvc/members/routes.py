@@ -11,9 +11,9 @@ from litestar import Controller, get, patch, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.pii import PiiCipher
-from cardsvc.members.identity import mask_id_number, mask_phone
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import (
     ID_FIELD,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.sequences import allocate
@@ -147,7 +148,7 @@ async def create_member(
         employer=(data.employer or "").strip() or None,
         job=(data.job or "").strip() or None,
         region=data.region or org.region,
-        joined_on=(data.joined_on or datetime.now(UTC).date())
+        joined_on=(data.joined_on or utc_now().date())
         if data.status == MemberStatus.active
         else None,
     )
@@ -341,7 +342,7 @@ async def change_status(
     member.status = status
     member.status_reason = (reason or "").strip() or None
     if status == MemberStatus.active and member.joined_on is None:
-        member.joined_on = datetime.now(UTC).date()
+        member.joined_on = utc_now().date()
     await after_status_change(session, member, before, actor, reason=member.status_reason)
     record(
         session,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards import service as cards
 from cardsvc.cards.models import CardStatus
+from cardsvc.kernel.clock import utc_now
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.models import MembershipEvent
 from cardsvc.staff.principal import Principal
@@ -33,7 +33,7 @@ def add_event(
         MembershipEvent(
             member_id=member.id,
             kind=kind,
-            at=datetime.now(UTC),
+            at=utc_now(),
             from_org_id=from_org_id,
             to_org_id=to_org_id,
             actor=actor.username,

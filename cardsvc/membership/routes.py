@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import AppError, NotFound
+from cardsvc.kernel.masking import mask_id_number, mask_name
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.memberauth.sessions import MemberSession
-from cardsvc.members.identity import mask_id_number, mask_name
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import get_member
 from cardsvc.membership.models import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError, Conflict, FieldError, NotFound, ValidationError
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.sequences import allocate
@@ -35,10 +36,6 @@ from cardsvc.staff.principal import Principal
 
 # The privacy notice an applicant consents to; bump when its text changes.
 PRIVACY_VERSION = "2026-01"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- finding a union -------------------------------------------------------------------------
@@ -65,7 +62,7 @@ async def resolve_invite(session: AsyncSession, token: str) -> tuple[InviteLink,
     invite = await session.scalar(select(InviteLink).where(InviteLink.token == token))
     if invite is None or invite.revoked_at is not None:
         raise NotFound("invite_not_found", "邀请链接无效或已撤销", "Invite link invalid or revoked")
-    if invite.expires_at is not None and invite.expires_at <= _now():
+    if invite.expires_at is not None and invite.expires_at <= utc_now():
         raise AppError("invite_expired", "邀请链接已过期", "Invite link expired", status=410)
     org = await session.get(Org, invite.org_id)
     assert org is not None
@@ -152,7 +149,7 @@ async def submit_application(
             "An application with this ID number is already waiting for approval",
             errors=[FieldError("id_number", "已有待审核申请", "application pending")],
         )
-    now = _now()
+    now = utc_now()
     app = JoinApplication(
         org_id=org.id,
         org_path=org.path,
@@ -212,7 +209,7 @@ async def withdraw_application(
             "application_decided", "该申请已处理,不能撤回", "The application was already decided"
         )
     app.status = RequestStatus.withdrawn
-    app.decided_at = _now()
+    app.decided_at = utc_now()
     app.decided_by = "applicant"
     return app
 
@@ -245,7 +242,7 @@ def _decide_rejected(
     request: JoinApplication | TransferRequest, actor: Principal, reason: str
 ) -> None:
     _require_pending(request.status)
-    request.status, request.decided_at = RequestStatus.rejected, _now()
+    request.status, request.decided_at = RequestStatus.rejected, utc_now()
     request.decided_by, request.reason = actor.username, reason
 
 
@@ -261,7 +258,7 @@ async def approve_application(
     await assert_accepts_members(session, org)
     id_number = cipher.decrypt(ID_FIELD, app.id_number_enc)
     returning = await _assert_not_member(session, cipher, id_number)
-    today = _now().date()
+    today = utc_now().date()
     if returning is not None:
         member, before = returning, returning.status
         member.org_id, member.org_path = org.id, org.path
@@ -289,7 +286,7 @@ async def approve_application(
     member.categories, member.hardship_level = list(app.categories), app.hardship_level
     member.employment_type, member.employer, member.job = app.employment_type, app.employer, app.job
     await session.flush()
-    app.status, app.decided_at, app.decided_by = RequestStatus.approved, _now(), actor.username
+    app.status, app.decided_at, app.decided_by = RequestStatus.approved, utc_now(), actor.username
     app.member_id = member.id
     await after_status_change(session, member, before, actor, reason="入会申请批准")
     record(
@@ -346,7 +343,7 @@ async def request_transfer(
         to_org_path=to_org.path,
         status=RequestStatus.pending,
         note=(note or "").strip()[:255] or None,
-        submitted_at=_now(),
+        submitted_at=utc_now(),
     )
     session.add(transfer)
     try:
@@ -402,7 +399,7 @@ async def approve_transfer(
     await assert_accepts_members(session, to_org)
     # Member number, card and tenure (joined_on) are kept; only the union changes.
     member.org_id, member.org_path = to_org.id, to_org.path
-    t.status, t.decided_at, t.decided_by = RequestStatus.approved, _now(), actor.username
+    t.status, t.decided_at, t.decided_by = RequestStatus.approved, utc_now(), actor.username
     add_event(session, member, "transferred", actor, from_org_id=t.from_org_id, to_org_id=to_org.id)
     record(
         session,
@@ -543,7 +540,7 @@ async def create_invite(
         token=secrets.token_urlsafe(12),
         label=(label or "").strip()[:64] or None,
         created_by=actor.username,
-        expires_at=_now() + timedelta(days=valid_days) if valid_days else None,
+        expires_at=utc_now() + timedelta(days=valid_days) if valid_days else None,
     )
     session.add(invite)
     await session.flush()
@@ -579,7 +576,7 @@ async def revoke_invite(
     if invite is None or org is None or not actor.can(Perm.member_write, org.path):
         raise NotFound("invite_not_found", "未找到该邀请链接", "Invite link not found")
     if invite.revoked_at is None:
-        invite.revoked_at = _now()
+        invite.revoked_at = utc_now()
         record(
             session,
             actor,

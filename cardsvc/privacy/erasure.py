@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
 from cardsvc.cards import service as cards
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, NotFound, ValidationError
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.models import Member, MemberStatus
@@ -90,7 +91,7 @@ async def erase_member(
             "该会员的个人信息已删除,不能再次删除",
             "this member's personal data has already been erased",
         )
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     counts: dict[str, int] = {}
     phone_hash, id_hash = member.phone_hash, member.id_number_hash
 

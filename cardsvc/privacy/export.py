@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.models import AuditEntry
 from cardsvc.cards.models import Card, CardEvent
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.models import Member
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
@@ -126,7 +127,7 @@ async def member_export(
 
     doc: dict[str, Any] = {
         "format": EXPORT_FORMAT,
-        "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "generated_at": (now or utc_now()).isoformat(timespec="seconds"),
         "member": profile,
         "cards": [
             _row(

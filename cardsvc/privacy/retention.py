@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.kv import KV, KVUnavailable, MemoryKV, RedisKV
 from cardsvc.kernel.settings import Settings
 from cardsvc.privacy.parts import PrivacyParts, all_parts
@@ -61,7 +62,7 @@ async def run_retention(
 ) -> dict[str, Any]:
     """Every purge until nothing is left; one transaction per batch. Returns counts."""
     parts = parts or all_parts()
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     out: dict[str, Any] = {}
     for name, purge in parts.purges.items():
         total = 0

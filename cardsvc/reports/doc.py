@@ -11,9 +11,9 @@ module)::
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.orgs.models import Org
 from cardsvc.reports.period import ReportRange
 
@@ -57,7 +57,7 @@ def new_doc(report: str, title: str, title_en: str, org: Org, rng: ReportRange) 
         "from": rng.start.isoformat(),
         "to": rng.end.isoformat(),
         "time_zone": rng.time_zone,
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_at": utc_now().isoformat(timespec="seconds"),
         "summary": [],
         "sections": [],
     }

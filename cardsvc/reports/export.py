@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
 from cardsvc.kernel.errors import Forbidden, NotFound
+from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.pii import PiiCipher
-from cardsvc.members.identity import mask_id_number, mask_phone
 from cardsvc.members.models import CATEGORY_LABELS_ZH, Category, Member, MemberStatus
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.orgs.models import Org

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
@@ -20,6 +20,7 @@ from litestar.params import Parameter
 from litestar.response import File, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.members.models import MemberStatus
 from cardsvc.orgs.models import Org
 from cardsvc.orgs.service import get_org
@@ -149,7 +150,7 @@ class ReportController(Controller):
         fmt: Format = None,
     ) -> Response[Any]:
         org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
-        doc = await service_report(db_session, org, rng, datetime.now(UTC))
+        doc = await service_report(db_session, org, rng, utc_now())
         return _respond(request, doc, fmt)
 
 

@@ -12,13 +12,14 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
@@ -257,7 +258,7 @@ async def apply_batch(
 
     if new_rows:
         numbers = await allocate(session, MEMBER_SEQUENCE, count=len(new_rows))
-        ts = datetime.now(UTC)
+        ts = utc_now()
         values = []
         for (r, org), seq in zip(new_rows, numbers, strict=True):
             member_id = uuid7()
@@ -296,9 +297,7 @@ async def apply_batch(
         stmt = (
             update(table)  # type: ignore[arg-type]
             .where(table.c.id == bindparam("b_id"))
-            .values(
-                {**{k: bindparam(f"b_{k}") for k in _UPDATABLE}, "updated_at": datetime.now(UTC)}
-            )
+            .values({**{k: bindparam(f"b_{k}") for k in _UPDATABLE}, "updated_at": utc_now()})
         )
         await session.execute(stmt, updates)
     return out

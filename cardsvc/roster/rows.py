@@ -14,10 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.identity import (
-    mask_id_number,
-    mask_phone,
     normalize_id_number,
     parse_phone,
     parse_resident_id,

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import click
 
+from cardsvc.kernel.clock import utc_now
+
 
 @click.group(name="service", help="Service requests and hardship records")
 def service_group() -> None:
@@ -28,7 +30,7 @@ def sweep(at: str | None) -> None:
     from cardsvc.servicereq.sweep import run_sweep
 
     try:
-        now = datetime.fromisoformat(at) if at else datetime.now(UTC)
+        now = datetime.fromisoformat(at) if at else utc_now()
     except ValueError as exc:
         raise click.BadParameter(f"not an ISO time: {at}") from exc
     if now.tzinfo is None:

@@ -7,7 +7,7 @@ Idempotent: nothing is added when any service request exists. The first demo car
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.hardship import service as hardship
 from cardsvc.hardship.models import HardshipCategory, HardshipRecord
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.orgs.models import Org, OrgLevel
@@ -38,7 +39,7 @@ async def seed_service_requests(
     if await session.scalar(select(ServiceRequest.id).limit(1)) is not None:
         return {"service_requests": 0}
     sla = settings.service_sla
-    now = datetime.now(UTC)
+    now = utc_now()
     members = list(
         await session.scalars(
             select(Member)

@@ -8,7 +8,6 @@ times: ``/api/v1/orgs/{org_id}/service-levels``. See docs/service-requests.md.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -16,6 +15,7 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
@@ -54,10 +54,6 @@ from cardsvc.servicereq.steps import add_step
 from cardsvc.servicereq.uploads import read_one_file
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _file_response(
@@ -102,7 +98,7 @@ class MyServiceRequestController(Controller):
     async def create(
         self, state: State, db_session: AsyncSession, me: Member, data: RequestIn
     ) -> RequestDetail:
-        now = _now()
+        now = utc_now()
         req = await svc.file_request(
             db_session,
             me,
@@ -125,7 +121,7 @@ class MyServiceRequestController(Controller):
             db_session, me, status=status, limit=limit, offset=offset
         )
         return RequestPage(
-            await requests_out(db_session, rows, _now(), staff_view=False), total, limit, offset
+            await requests_out(db_session, rows, utc_now(), staff_view=False), total, limit, offset
         )
 
     @get("/{request_id:uuid}", summary="One of my requests with every step and attachment")
@@ -133,7 +129,7 @@ class MyServiceRequestController(Controller):
         self, db_session: AsyncSession, me: Member, request_id: uuid.UUID
     ) -> RequestDetail:
         req = await svc.member_request(db_session, me, request_id)
-        return await request_detail(db_session, req, _now(), staff_view=False)
+        return await request_detail(db_session, req, utc_now(), staff_view=False)
 
     @post(
         "/{request_id:uuid}/attachments",
@@ -165,7 +161,7 @@ class MyServiceRequestController(Controller):
             db_session,
             req,
             "attachment",
-            now=_now(),
+            now=utc_now(),
             actor_type="member",
             actor=svc.member_actor(me),
             note=att.filename,
@@ -195,7 +191,7 @@ class MyServiceRequestController(Controller):
         self, db_session: AsyncSession, me: Member, request_id: uuid.UUID, data: NoteIn
     ) -> RequestDetail:
         req = await svc.member_request(db_session, me, request_id)
-        now = _now()
+        now = utc_now()
         await svc.member_reply(db_session, me, req, now=now, note=data.note)
         return await request_detail(db_session, req, now, staff_view=False)
 
@@ -204,7 +200,7 @@ class MyServiceRequestController(Controller):
         self, db_session: AsyncSession, me: Member, request_id: uuid.UUID, data: WithdrawIn
     ) -> RequestDetail:
         req = await svc.member_request(db_session, me, request_id)
-        now = _now()
+        now = utc_now()
         await svc.withdraw(db_session, me, req, now=now, reason=data.reason)
         return await request_detail(db_session, req, now, staff_view=False)
 
@@ -213,7 +209,7 @@ class MyServiceRequestController(Controller):
         self, db_session: AsyncSession, me: Member, request_id: uuid.UUID, data: RatingIn
     ) -> RequestDetail:
         req = await svc.member_request(db_session, me, request_id)
-        now = _now()
+        now = utc_now()
         await svc.rate(db_session, me, req, now=now, rating=data.rating, comment=data.comment)
         return await request_detail(db_session, req, now, staff_view=False)
 
@@ -242,7 +238,7 @@ class ServiceRequestController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> QueuePage:
-        now = _now()
+        now = utc_now()
         rows, total, counts = await list_queue(
             db_session,
             staff,
@@ -260,7 +256,7 @@ class ServiceRequestController(Controller):
         self, staff: Principal, state: State, db_session: AsyncSession, data: StaffRequestIn
     ) -> RequestDetail:
         member = await get_member(db_session, staff, data.member_id, Perm.service_handle)
-        now = _now()
+        now = utc_now()
         req = await svc.file_request(
             db_session,
             member,
@@ -277,13 +273,13 @@ class ServiceRequestController(Controller):
         self, staff: Principal, db_session: AsyncSession, request_id: uuid.UUID
     ) -> RequestDetail:
         req = await svc.staff_request(db_session, staff, request_id)
-        return await request_detail(db_session, req, _now(), staff_view=True)
+        return await request_detail(db_session, req, utc_now(), staff_view=True)
 
     async def _act(
         self, staff: Principal, db_session: AsyncSession, request_id: uuid.UUID, fn: Any
     ) -> RequestDetail:
         req = await svc.staff_request(db_session, staff, request_id)
-        now = _now()
+        now = utc_now()
         await fn(req, now)
         return await request_detail(db_session, req, now, staff_view=True)
 
@@ -445,7 +441,7 @@ class ServiceRequestController(Controller):
             db_session,
             req,
             "attachment",
-            now=_now(),
+            now=utc_now(),
             actor_type="staff",
             actor=staff.username,
             note=att.filename,

@@ -10,7 +10,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.members.identity import mask_name
+from cardsvc.kernel.masking import mask_name
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from cardsvc.servicereq.attachments import list_attachments

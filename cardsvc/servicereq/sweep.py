@@ -9,7 +9,7 @@ update).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cardsvc.hardship.service import expire_due
 from cardsvc.inbox.service import deliver_pending
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import Sender
@@ -40,7 +41,7 @@ async def run_sweep(
     cipher: PiiCipher | None,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     async with sessionmaker() as session, session.begin():
         counts = await sweep_once(session, settings, now=now)
     counts["sent"] = 0

@@ -7,7 +7,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import (
     AppError,
     Conflict,
@@ -75,7 +76,7 @@ async def authenticate(
     now: datetime | None = None,
 ) -> StaffUser:
     """Check the password; count failures and lock the account after ``max_failures``."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     user = await session.scalar(select(StaffUser).where(StaffUser.username == username.strip()))
     if user is None or not user.active:
         with contextlib.suppress(VerificationError):

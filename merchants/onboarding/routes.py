@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -13,6 +13,8 @@ from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.masking import mask_account
 from cardsvc.staff.principal import Principal
 from merchants.keys import IssuedKey
 from merchants.models import (
@@ -35,7 +37,6 @@ from merchants.onboarding.service import (
     create_store,
     get_merchant,
     list_stores,
-    mask_account,
     search_merchants,
     update_merchant,
 )
@@ -225,7 +226,7 @@ def store_out(s: Store) -> StoreOut:
 
 
 def terminal_out(t: Terminal, keys: list[TerminalKey], now: datetime | None = None) -> TerminalOut:
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     return TerminalOut(
         id=t.id,
         store_id=t.store_id,
@@ -405,7 +406,7 @@ class TerminalAdminController(Controller):
     async def terminals(
         self, staff: Principal, db_session: AsyncSession, store_id: uuid.UUID
     ) -> list[TerminalOut]:
-        now = datetime.now(UTC)
+        now = utc_now()
         rows = await list_terminals(db_session, staff, store_id)
         return [terminal_out(t, keys, now) for t, keys in rows]
 

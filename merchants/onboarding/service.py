@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from cardsvc.orgs.models import Org, OrgStatus
 from cardsvc.staff.permissions import Perm
@@ -52,10 +53,6 @@ def require(viewer: Principal, perm: Perm) -> None:
             "您的角色无权管理商户",
             "Your role does not allow managing merchants",
         )
-
-
-def mask_account(last4: str | None) -> str | None:
-    return f"**** **** {last4}" if last4 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +327,7 @@ async def change_status(
             f"商户当前状态为“{_STATUS_ZH[m.status]}”,不能执行该操作",
             f"cannot {action} a merchant that is {m.status.value}",
         )
-    now = datetime.now(UTC)
+    now = utc_now()
     before = m.status
     m.status, m.status_reason, m.status_changed_at = target, reason, now
     revoked = 0

@@ -8,12 +8,13 @@ return value of the call that made it.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, FieldError, ValidationError
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
@@ -164,7 +165,7 @@ async def rotate_key(
             f"宽限期应为 0–{MAX_ROTATION_GRACE_SECONDS} 秒",
             f"grace_seconds must be 0–{MAX_ROTATION_GRACE_SECONDS}",
         )
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     terminal, store, merchant = await get_terminal(
         session, actor, terminal_id, Perm.merchants_write
     )
@@ -210,7 +211,7 @@ async def revoke_key(
     now: datetime | None = None,
 ) -> tuple[TerminalKey, Merchant]:
     """Revoke one key now (by id or by its printed prefix); a key still in grace ends now."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     require(actor, Perm.merchants_write)
     stmt = (
         select(TerminalKey, Terminal, Merchant)

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Request
@@ -27,6 +27,7 @@ from litestar.datastructures import State
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import utc_now
 from merchants.config import LAST_USED_RESOLUTION_SECONDS, MerchantConfig
 from merchants.errors import MerchantSuspended, RateLimited, TerminalUnauthorized
 from merchants.keys import matches, parse_prefix
@@ -162,7 +163,7 @@ class TerminalGate:
         redis: Any | None = None,
         *,
         monotonic: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = lambda: utc_now(),
         limiter: RateLimiter | None = None,
     ) -> None:
         self.config = config

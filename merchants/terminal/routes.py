@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from benefits.public import LimitState, RedemptionRecord
 from cardsvc.kernel.db import driver_connection, engine_of
 from cardsvc.kernel.errors import PROBLEM_MEDIA_TYPE
-from cardsvc.members.identity import mask_card_number
+from cardsvc.kernel.masking import mask_card_number
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 from merchants.onboarding.service import get_merchant

@@ -35,7 +35,7 @@ from cardsvc.cards.service import (
     verify_online_row,
 )
 from cardsvc.kernel.errors import AppError
-from cardsvc.members.identity import mask_card_number, mask_name
+from cardsvc.kernel.masking import mask_card_number, mask_name
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
 from merchants.models import ScanLog

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from litestar.datastructures import State
 
 from cardsvc.cards.keys import KeyRing
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.kv import KV, RateLimiter, make_kv
 from merchants.terminal.scanlog import ScanLogWriter
 
@@ -28,10 +29,6 @@ STATIC_CARD_REDEMPTIONS_PER_HOUR = 10
 SCAN_LOG_RETENTION_DAYS = 90
 CLOCK_SKEW_SECONDS = 30
 SCAN_LOG_FLUSH_MS = 200
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from PIL import Image
 from cardsvc.cards import render
 from cardsvc.cards.errors import CardError
 from cardsvc.cards.token import Claims, Kind, encode
+from cardsvc.kernel.masking import mask_name
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 T0 = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
@@ -113,7 +114,7 @@ def test_installed_cjk_font_covers_common_text() -> None:
     [("张三明", "张*明"), ("张三", "张*"), ("欧阳娜娜", "欧**娜"), ("王", "*"), (" 李四 ", "李*")],
 )
 def test_mask_name(name: str, masked: str) -> None:
-    assert render.mask_name(name) == masked
+    assert mask_name(name) == masked
 
 
 def test_read_qr_from_bytes_and_path(tmp_path) -> None:  # type: ignore[no-untyped-def]

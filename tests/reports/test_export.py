@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.audit.models import AuditEntry
-from cardsvc.members.identity import mask_id_number, mask_phone
+from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.reports.export import HEADERS
 from tests.reports.conftest import U3_NAME, Dataset, login
 

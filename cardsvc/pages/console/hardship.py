@@ -4,7 +4,7 @@ read is audited by the domain functions (``list_records``, ``get_record``)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.hardship import service as hs
 from cardsvc.hardship.models import HardshipStatus
 from cardsvc.hardship.routes import records_out
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.staff.permissions import Perm
@@ -131,7 +132,7 @@ class HardshipPages(ConsoleController):
         form = await request.form()
         text = {k: str(form.get(k, "")).strip() for k in form}
         rec = await hs.get_record(db_session, staff, record_id, audit_read=False)
-        now = datetime.now(UTC)
+        now = utc_now()
         today = now.astimezone(ZoneInfo(state.settings.time_zone)).date()
         days = state.settings.hardship_review_days
         if action == "approve":

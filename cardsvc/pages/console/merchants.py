@@ -8,7 +8,6 @@ API does. A new or rotated key is shown once, in the response fragment only.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -17,6 +16,7 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
@@ -224,7 +224,7 @@ class MerchantPages(ConsoleController):
     ) -> Template:
         m = await get_merchant(db_session, staff, merchant_id)
         stores = await list_stores(db_session, staff, merchant_id)
-        now = datetime.now(UTC)
+        now = utc_now()
         terminals = {
             s.id: [
                 terminal_out(t, keys, now)
@@ -311,7 +311,7 @@ class TerminalPages(ConsoleController):
         issued: Any = None,
         errors: dict[str, str] | None = None,
     ) -> Template:
-        now = datetime.now(UTC)
+        now = utc_now()
         rows = [terminal_out(t, keys, now) for t, keys in await list_terminals(db, staff, store_id)]
         return Template(
             "console/_terminals.html",

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.access import READ, WRITE, Directory, ensure_readable, ensure_writable, read_prefixes
-from benefits.engine.txn import utc_now
 from benefits.errors import BenefitsError, FieldError, ValidationError
 from benefits.models import ProgramStatus
 from benefits.public import (
@@ -35,6 +34,7 @@ from benefits.public import (
 )
 from benefits.rules.facts import MerchantContext
 from cardsvc.audit.service import record
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError, Forbidden
 from cardsvc.kernel.errors import FieldError as AppFieldError
 from cardsvc.orgs.models import Org

@@ -7,7 +7,6 @@ Same domain calls as ``cardsvc.servicereq.routes`` (``list_queue``, ``staff_requ
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,6 +15,7 @@ from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.servicereq import service as svc
@@ -58,10 +58,6 @@ HANDLING_KINDS = {
 NO_SERVICE = ("您的角色无权处理服务申请", "Your role may not handle service requests")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _fen(text: str) -> int | None:
     text = text.strip().replace("¥", "").replace(",", "")
     if not text:
@@ -94,7 +90,7 @@ class ServicePages(ConsoleController):
     ) -> Template:
         require(staff, Perm.service_handle, *NO_SERVICE)
         tab = tab if tab in TABS else "open"
-        now = _now()
+        now = utc_now()
         rows, total, counts = await list_queue(
             db_session,
             staff,
@@ -143,7 +139,7 @@ class ServicePages(ConsoleController):
             staff,
             "console/service_request.html",
             "service",
-            d=await request_detail(db_session, req, _now(), staff_view=True),
+            d=await request_detail(db_session, req, utc_now(), staff_view=True),
             kinds=KINDS,
             statuses=STATUS_LABELS,
             handling_kinds=HANDLING_KINDS,
@@ -163,7 +159,7 @@ class ServicePages(ConsoleController):
         form = await request.form()
         text = {k: str(form.get(k, "")).strip() for k in form}
         req = await svc.staff_request(db_session, staff, request_id)
-        now, sla = _now(), state.settings.service_sla
+        now, sla = utc_now(), state.settings.service_sla
         if action == "accept":
             await svc.accept(
                 db_session, staff, req, now=now, sla=sla, note=text.get("note") or None

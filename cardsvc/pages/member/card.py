@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Response, get
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards import render, service
 from cardsvc.cards.errors import CardError
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import NotFound
 from cardsvc.kernel.errors import exception_handlers as api_exception_handlers
 from cardsvc.kernel.settings import Settings
@@ -93,7 +94,7 @@ class MemberCardController(Controller):
             refresh_seconds=settings.card_token_refresh_seconds,
         )
         svgs = await asyncio.to_thread(_svgs, [t.text for t in tokens])
-        now = datetime.now(UTC)
+        now = utc_now()
 
         def ms(at: datetime | None) -> int | None:
             # Floor division: codes a whole period apart stay exactly that many ms apart.

@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.members.models import Member
 
 NameLookup = Callable[[AsyncSession, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, str]]]
@@ -58,7 +59,7 @@ class MemberBenefitsView:
     async def benefits(self, member: Member) -> list[Any]:
         """``benefits.engine.results.MemberBenefit`` rows: the same data as ``GET /api/v1/me/benefits``."""
         return await self._fns.member_benefits(
-            self._session, member=self._fns.facts(member), at=datetime.now(UTC)
+            self._session, member=self._fns.facts(member), at=utc_now()
         )
 
     async def history(self, member: Member, *, limit: int, offset: int) -> list[HistoryLine]:

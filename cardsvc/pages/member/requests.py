@@ -7,7 +7,6 @@ The same functions as ``/api/v1/me/service-requests`` and ``/api/v1/me/inbox``
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -16,6 +15,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.inbox.service import inbox, mark_read
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.sessions import MemberSession
@@ -69,10 +69,6 @@ STATUS = {
 MAX_FORM_BYTES = 80 * 1024 * 1024
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _choices() -> dict[str, Any]:
     return {"kinds": KINDS, "contacts": CONTACTS, "status_labels": STATUS}
 
@@ -95,7 +91,7 @@ class MemberRequestsController(Controller):
                 member_session,
                 member,
                 "requests",
-                requests=await requests_out(db_session, rows, _now(), staff_view=False),
+                requests=await requests_out(db_session, rows, utc_now(), staff_view=False),
                 total=total,
                 unread=unread,
                 **_choices(),
@@ -157,7 +153,7 @@ class MemberRequestsController(Controller):
                         db_session,
                         me,
                         svc.RequestInput(kind, values["title"], values["description"], contact),
-                        now=_now(),
+                        now=utc_now(),
                         sla=settings.service_sla,
                     )
                     try:
@@ -236,7 +232,7 @@ class MemberRequestsController(Controller):
         req = await svc.member_request(db_session, me, request_id)
         note = str((await request.form()).get("note", "")).strip()
         try:
-            await svc.member_reply(db_session, me, req, now=_now(), note=note)
+            await svc.member_reply(db_session, me, req, now=utc_now(), note=note)
         except AppError as exc:
             ctx = await _detail(
                 db_session, member_session, me, request_id, reply_error=message(request, exc)
@@ -253,7 +249,7 @@ class MemberRequestsController(Controller):
         request_id: uuid.UUID,
     ) -> Response[Any]:
         req = await svc.member_request(db_session, me, request_id)
-        await svc.withdraw(db_session, me, req, now=_now(), reason=None)
+        await svc.withdraw(db_session, me, req, now=utc_now(), reason=None)
         return go(request, f"{AREA}/requests/{request_id}")
 
     @post("/requests/{request_id:uuid}/rating", status_code=200, media_type=MediaType.HTML)
@@ -274,7 +270,7 @@ class MemberRequestsController(Controller):
                 raise AppError(
                     "validation_error", "请选择评分(1–5 星)", "Choose a rating (1–5 stars)"
                 )
-            await svc.rate(db_session, me, req, now=_now(), rating=int(raw), comment=comment)
+            await svc.rate(db_session, me, req, now=utc_now(), rating=int(raw), comment=comment)
         except AppError as exc:
             ctx = await _detail(
                 db_session, member_session, me, request_id, rating_error=message(request, exc)
@@ -301,7 +297,7 @@ class MemberRequestsController(Controller):
     async def read_all(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, me: Member
     ) -> Response[Any]:
-        await mark_read(db_session, _now(), member_id=me.id, ids=None)
+        await mark_read(db_session, utc_now(), member_id=me.id, ids=None)
         return go(request, AREA + "/inbox")
 
 
@@ -332,7 +328,7 @@ async def _store_photos(
             db_session,
             req,
             "attachment",
-            now=_now(),
+            now=utc_now(),
             actor_type="member",
             actor=actor,
             note=att.filename,
@@ -349,7 +345,7 @@ async def _detail(
     **extra: Any,
 ) -> dict[str, Any]:
     req = await svc.member_request(db_session, member, request_id)
-    d = await request_detail(db_session, req, _now(), staff_view=False)
+    d = await request_detail(db_session, req, utc_now(), staff_view=False)
     status = d.request.status
     defaults: dict[str, Any] = {"photo_error": "", "reply_error": "", "rating_error": ""}
     return page_context(

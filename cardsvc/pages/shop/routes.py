@@ -25,8 +25,8 @@ from benefits.models import Program
 from benefits.public import RedemptionRecord
 from cardsvc.cards.models import Card
 from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.masking import mask_card_number, mask_name
 from cardsvc.kernel.web import CONTENT_SECURITY_POLICY, same_site_form
-from cardsvc.members.identity import mask_card_number, mask_name
 from cardsvc.members.models import Member
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.shop.forms import (
