@@ -87,7 +87,9 @@ class Forbidden(BenefitsError):
 
 
 def program_not_found(program_id: uuid.UUID | str) -> NotFound:
-    return NotFound("未找到该普惠项目", "Programme not found", program_id=str(program_id))
+    return NotFound(
+        message_zh="未找到该普惠项目", message_en="Programme not found", program_id=str(program_id)
+    )
 
 
 def minimal_paths(paths: Sequence[str]) -> list[str]:
@@ -114,4 +116,7 @@ def ensure_readable(staff: StaffPrincipal, program: ProgramView) -> None:
 def ensure_writable(staff: StaffPrincipal, program: ProgramView) -> None:
     ensure_readable(staff, program)
     if not staff.can(WRITE, program.owner_org_path):
-        raise Forbidden("您对该项目只有查看权限", "You may view this programme but not change it")
+        raise Forbidden(
+            message_zh="您对该项目只有查看权限",
+            message_en="You may view this programme but not change it",
+        )

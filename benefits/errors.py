@@ -1,8 +1,9 @@
 """Domain errors of the benefits engine, each with a stable ``code``.
 
-``benefits`` may not import ``cardsvc``, so it has its own base class with the same attributes
-as ``cardsvc.kernel.errors.AppError`` (``code``, ``message_zh``, ``message_en``, ``status``, ``errors``,
-``extra``); the application registers a handler that renders it as RFC 9457 problem details.
+``benefits`` may not import ``cardsvc``, so it has its own base class with the same fields and
+the same constructor as ``cardsvc.kernel.errors.AppError`` (``code``, ``message_zh``,
+``message_en``, ``status``, ``errors``, ``headers``, ``extra``); the application renders both with
+the one problem-details handler (``cardsvc.kernel.errors.problem_handler``).
 """
 
 from __future__ import annotations
@@ -53,12 +54,13 @@ class BenefitsError(Exception):
 
     def __init__(
         self,
+        code: str | None = None,
         message_zh: str | None = None,
         message_en: str | None = None,
         *,
-        code: str | None = None,
         status: int | None = None,
         errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
         self.code = code or self.code
@@ -66,6 +68,7 @@ class BenefitsError(Exception):
         self.message_en = message_en or self.message_en
         self.status = status or self.status
         self.errors = errors or []
+        self.headers = headers or {}
         self.extra = extra
         super().__init__(f"{self.code}: {self.message_en}")
 
@@ -80,7 +83,9 @@ class ValidationError(BenefitsError):
     def from_fields(cls, errors: list[FieldError]) -> ValidationError:
         first = errors[0]
         return cls(
-            f"{first.field}:{first.reason_zh}", f"{first.field}: {first.reason_en}", errors=errors
+            message_zh=f"{first.field}:{first.reason_zh}",
+            message_en=f"{first.field}: {first.reason_en}",
+            errors=errors,
         )
 
     @classmethod
@@ -118,7 +123,9 @@ class RefusalError(BenefitsError):
         if self.expose_reasons:
             extra["reasons"] = [r.as_dict() for r in reasons]
         super().__init__(
-            first.message_zh if first else None, first.message_en if first else None, **extra
+            message_zh=first.message_zh if first else None,
+            message_en=first.message_en if first else None,
+            **extra,
         )
         self.reasons = reasons
 

@@ -189,6 +189,6 @@ class Reversal(UUIDv7Base):
 def _refuse_version_update(_mapper: Any, _conn: Any, target: Any) -> None:
     """Versions and ledger rows are facts: changing one in place is a programming error."""
     raise VersionImmutable(
-        "已发布的版本和核销记录不可修改",
-        f"{type(target).__name__} rows are immutable",
+        message_zh="已发布的版本和核销记录不可修改",
+        message_en=f"{type(target).__name__} rows are immutable",
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar, Request, Response
+from litestar import Litestar
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -45,11 +45,9 @@ from cardsvc.jobs.runner import JobRunner
 from cardsvc.jobs.schedule import Scheduler
 from cardsvc.kernel.db import import_all_models, make_engine, sqlalchemy_config
 from cardsvc.kernel.errors import (
-    AppError,
-    FieldError,
     ProblemDocsPlugin,
     exception_handlers,
-    problem_response,
+    problem_handler,
 )
 from cardsvc.kernel.health import live, ready
 from cardsvc.kernel.kv import RateLimiter, make_kv
@@ -108,19 +106,6 @@ logger = logging.getLogger("unioncard.app")
 def demo_steps() -> list[DemoStep]:
     """Demo data of the other packages, seeded after the federation (``unioncard demo seed``)."""
     return [seed_cards, seed_merchants, seed_programs, seed_service_requests]
-
-
-def _benefits_error(request: Request[Any, Any, Any], exc: BenefitsError) -> Response[Any]:
-    """The engine has its own error type (it may not import cardsvc); render it the same way."""
-    err = AppError(
-        exc.code,
-        exc.message_zh,
-        exc.message_en,
-        status=exc.status,
-        errors=[FieldError(e.field, e.reason_zh, e.reason_en) for e in exc.errors],
-        **exc.extra,
-    )
-    return problem_response(request, err)
 
 
 def _member_facts(m: Member) -> MemberFacts:
@@ -391,7 +376,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "report_host": Provide(report_host_provider(_merchant_names)),
             "member_benefits_view": Provide(member_benefits_provider(_MEMBER_BENEFITS)),
         },
-        exception_handlers={**exception_handlers, BenefitsError: _benefits_error},
+        exception_handlers={**exception_handlers, BenefitsError: problem_handler},
         before_send=[_request_id_header, security_headers],
         middleware=[request_id_middleware],
         stores=stores,

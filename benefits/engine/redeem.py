@@ -292,7 +292,9 @@ async def _redeem_in(
     if len(rows) != len(req.program_ids):
         found = {r.id for r in rows}
         missing = [str(p) for p in req.program_ids if p not in found]
-        raise NotFound("未找到该普惠项目", "Programme not found", program_ids=missing)
+        raise NotFound(
+            message_zh="未找到该普惠项目", message_en="Programme not found", program_ids=missing
+        )
 
     versions = await load_versions(
         st, [r.current_version_id for r in rows if r.current_version_id is not None]
@@ -634,7 +636,9 @@ async def reverse(
             rows = (await conn.execute(SA_LOAD_LINES, {"cid": redemption_id})).all()
             if not rows or (merchant_id is not None and rows[0].merchant_id != merchant_id):
                 raise NotFound(
-                    "未找到该核销记录", "Redemption not found", redemption_id=str(redemption_id)
+                    message_zh="未找到该核销记录",
+                    message_en="Redemption not found",
+                    redemption_id=str(redemption_id),
                 )
             if any(r.reversal_id is not None for r in rows):
                 raise AlreadyReversed(redemption_id=str(redemption_id))

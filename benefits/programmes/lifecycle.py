@@ -83,7 +83,11 @@ async def _get_row(conn: AsyncConnection, program_id: uuid.UUID, *, lock: bool =
         stmt = stmt.with_for_update()
     row = (await conn.execute(stmt)).first()
     if row is None:
-        raise NotFound("未找到该普惠项目", "Programme not found", program_id=str(program_id))
+        raise NotFound(
+            message_zh="未找到该普惠项目",
+            message_en="Programme not found",
+            program_id=str(program_id),
+        )
     return row
 
 
@@ -100,8 +104,8 @@ def _transition_error(status: str, action: str) -> InvalidTransition:
     zh = _STATUS_ZH.get(status, status)
     verb_zh, verb_en = _ACTIONS[action]
     return InvalidTransition(
-        f"项目状态为“{zh}”,不能{verb_zh}",
-        f"A programme that is {status} cannot be {verb_en}",
+        message_zh=f"项目状态为“{zh}”,不能{verb_zh}",
+        message_en=f"A programme that is {status} cannot be {verb_en}",
         errors=[FieldError("status", f"当前状态:{zh}", f"current status: {status}")],
         current_status=status,
         action=action,
@@ -176,8 +180,8 @@ async def update_program(
         row = await _get_row(conn, program_id, lock=True)
         if expected_version is not None and row.version_number != expected_version:
             raise InvalidTransition(
-                "项目已被他人修改,请刷新后重试",
-                "The programme was changed meanwhile; reload and retry",
+                message_zh="项目已被他人修改,请刷新后重试",
+                message_en="The programme was changed meanwhile; reload and retry",
                 code="version_conflict",
                 errors=[FieldError("expected_version", "版本不一致", "does not match")],
                 current_version=row.version_number,
@@ -387,6 +391,9 @@ async def get_version(db: Db, *, program_id: uuid.UUID, number: int) -> VersionV
             ).first()
         if row is None:
             raise NotFound(
-                "未找到该版本", "Version not found", program_id=str(program_id), number=number
+                message_zh="未找到该版本",
+                message_en="Version not found",
+                program_id=str(program_id),
+                number=number,
             )
         return _version_view(row)

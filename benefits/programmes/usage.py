@@ -33,7 +33,11 @@ async def program_usage(
     async with read_connection(db) as conn:
         row = (await conn.execute(select(_P).where(_P.c.id == program_id))).first()
         if row is None:
-            raise NotFound("未找到该普惠项目", "Programme not found", program_id=str(program_id))
+            raise NotFound(
+                message_zh="未找到该普惠项目",
+                message_en="Programme not found",
+                program_id=str(program_id),
+            )
         compiled: CompiledRules
         if row.current_version_id is not None:
             compiled = (await load_versions(conn, [row.current_version_id]))[row.current_version_id]

@@ -384,8 +384,8 @@ def rules_in_body() -> Iterator[None]:
 
 def _org_not_found(field: str) -> NotFound:
     return NotFound(
-        "未找到该组织",
-        "Org not found",
+        message_zh="未找到该组织",
+        message_en="Org not found",
         code="org_not_found",
         errors=[FieldError(field, "组织不存在或不在您的管理范围内", "no such org in your scope")],
     )
@@ -452,7 +452,10 @@ class ProgramController(Controller):
         if path is None or not staff.can(READ, path):
             raise _org_not_found("owner_org_id")
         if not staff.can(WRITE, path):
-            raise Forbidden("您在该组织只有查看权限", "You may only view programmes of this org")
+            raise Forbidden(
+                message_zh="您在该组织只有查看权限",
+                message_en="You may only view programmes of this org",
+            )
         with rules_in_body():
             view = await create_program(
                 db_session,
@@ -710,8 +713,8 @@ async def _simulation_members(
     ref = await directory.find_member(member_id=data.member_id, member_no=data.member_no)
     if ref is None or not staff.can(READ, ref.facts.org_path):
         raise NotFound(
-            "未找到该会员",
-            "Member not found",
+            message_zh="未找到该会员",
+            message_en="Member not found",
             code="member_not_found",
             errors=[
                 FieldError(given[0], "会员不存在或不在您的管理范围内", "no such member in scope")

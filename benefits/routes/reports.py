@@ -143,7 +143,9 @@ class BenefitReportController(Controller):
     ) -> tuple[str, DateRange]:
         path = await host.org_path(org_id)
         if path is None or not staff.can(REPORTS_READ, path):
-            raise NotFound("未找到该组织", "Org not found", code="org_not_found")
+            raise NotFound(
+                message_zh="未找到该组织", message_en="Org not found", code="org_not_found"
+            )
         return path, default_range(start, end, host.time_zone)
 
     @get(

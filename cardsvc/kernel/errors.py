@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 import msgspec
 from asyncpg.exceptions import (
@@ -138,7 +139,22 @@ def _wants_english(request: Request[Any, Any, Any]) -> bool:
     return lang.lower().startswith("en")
 
 
-def problem_response(request: Request[Any, Any, Any], err: AppError) -> Response[dict[str, Any]]:
+class ProblemError(Protocol):
+    """What every package's error base carries (``AppError`` here, ``BenefitsError`` in the
+    engine, which may not import cardsvc): the one shape rendered as problem details."""
+
+    status: int
+    code: str
+    message_zh: str
+    message_en: str
+    errors: Sequence[Any]  # each with ``as_dict()``
+    headers: dict[str, str]
+    extra: dict[str, Any]
+
+
+def problem_response(
+    request: Request[Any, Any, Any], err: ProblemError
+) -> Response[dict[str, Any]]:
     english = _wants_english(request)
     body: dict[str, Any] = {
         "type": f"urn:unioncard:problem:{err.code}",
@@ -165,8 +181,9 @@ def problem_response(request: Request[Any, Any, Any], err: AppError) -> Response
     )
 
 
-def _app_error_handler(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
-    return problem_response(request, exc)
+def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The exception handler for every error class of :class:`ProblemError`'s shape."""
+    return problem_response(request, cast("ProblemError", exc))
 
 
 _MSGSPEC_ZH: list[tuple[re.Pattern[str], str]] = [
@@ -323,7 +340,7 @@ def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 
 exception_handlers: dict[Any, Any] = {
-    AppError: _app_error_handler,
+    AppError: problem_handler,
     ValidationException: _validation_handler,
     NotAuthorizedException: _http_handler,
     PermissionDeniedException: _http_handler,

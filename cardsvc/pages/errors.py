@@ -14,7 +14,8 @@ from urllib.parse import quote
 from litestar import Request, Response
 from litestar.response import Redirect, Template
 
-from cardsvc.kernel.errors import exception_handlers
+from benefits.errors import BenefitsError
+from cardsvc.kernel.errors import exception_handlers, problem_handler
 
 AREAS = ("/m", "/shop", "/console")
 
@@ -56,5 +57,6 @@ def _page(handler: Callable[..., Response[Any]]) -> Callable[..., Response[Any]]
 
 
 page_exception_handlers: dict[Any, Any] = {
-    exc_type: _page(handler) for exc_type, handler in exception_handlers.items()
+    exc_type: _page(handler)
+    for exc_type, handler in {**exception_handlers, BenefitsError: problem_handler}.items()
 }

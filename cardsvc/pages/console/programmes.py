@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.access import READ, WRITE, Directory, ensure_readable, ensure_writable, read_prefixes
-from benefits.errors import BenefitsError, FieldError, ValidationError
+from benefits.errors import FieldError, ValidationError
 from benefits.models import ProgramStatus
 from benefits.public import (
     create_program,
@@ -35,8 +35,7 @@ from benefits.public import (
 from benefits.rules.facts import MerchantContext
 from cardsvc.audit.service import record
 from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.errors import AppError, Forbidden
-from cardsvc.kernel.errors import FieldError as AppFieldError
+from cardsvc.kernel.errors import Forbidden
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console import programme_form as pf
 from cardsvc.pages.console.common import ConsoleController, page, require
@@ -54,21 +53,6 @@ STATUS_LABELS = {
     "ended": ("已结束", "Ended"),
 }
 Dir = SkipValidation[Directory]
-
-
-def as_app_error(exc: BenefitsError) -> AppError:
-    return AppError(
-        exc.code,
-        exc.message_zh,
-        exc.message_en,
-        status=exc.status,
-        errors=[AppFieldError(e.field, e.reason_zh, e.reason_en) for e in exc.errors],
-    )
-
-
-def _benefits_page_error(request: Request[Any, Any, Any], exc: BenefitsError) -> Response[Any]:
-    """The engine's own errors shown like every other page error."""
-    return page_exception_handlers[AppError](request, as_app_error(exc))  # type: ignore[no-any-return]
 
 
 def _errors_by_field(errors: list[FieldError], request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -103,7 +87,7 @@ def _form_context(request: Request[Any, Any, Any], values: pf.Values) -> dict[st
 
 class ProgrammePages(ConsoleController):
     path = "/console/programmes"
-    exception_handlers = {**page_exception_handlers, BenefitsError: _benefits_page_error}
+    exception_handlers = page_exception_handlers
 
     @get("/")
     async def index(
