@@ -50,9 +50,10 @@ from cardsvc.kernel.errors import (
     problem_handler,
 )
 from cardsvc.kernel.health import live, ready
-from cardsvc.kernel.kv import RateLimiter, make_kv
+from cardsvc.kernel.kv import make_kv
 from cardsvc.kernel.logs import configure_logging
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.ratelimit import RateLimiter
 from cardsvc.kernel.settings import Settings, get_settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.kernel.web import (
@@ -303,7 +304,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "redis": redis,
             "stores": stores,
             "kv": kv,
-            "limiter": RateLimiter(kv),
+            "limiter": RateLimiter(redis),
             "sender": make_sender(settings.sms_sender),
             "otp_policy": OtpPolicy(
                 ttl=settings.otp_ttl_seconds,

@@ -20,10 +20,6 @@ ROTATION_GRACE_SECONDS = 0
 MAX_ROTATION_GRACE_SECONDS = 7 * 24 * 3600
 # last_used_at is written at most this often per key, so authentication stays read-only.
 LAST_USED_RESOLUTION_SECONDS = 60
-# After a Redis error the limiter stays in-process this long before trying Redis again.
-REDIS_RETRY_SECONDS = 5.0
-# A Redis call slower than this counts as down (the limiter must not stall redemptions).
-REDIS_TIMEOUT_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,23 +149,5 @@ class RedisKV:
 KV = MemoryKV | RedisKV
 
 
-class RateLimiter:
-    """Fixed-window counters. If Redis is down, limits fall back to this process's counters
-    (so a multi-worker deployment is briefly per-worker) instead of failing requests."""
-
-    def __init__(self, kv: KV) -> None:
-        self.kv = kv
-        self._fallback = MemoryKV()
-
-    async def hit(self, key: str, limit: int, window: int) -> int | None:
-        """Count one hit; return seconds to wait if over ``limit`` in ``window``, else None."""
-        try:
-            count, ttl = await self.kv.incr(f"rl:{{{key}}}", window)
-        except KVUnavailable as exc:
-            logger.warning("rate limit store unavailable, limiting per process: %s", exc)
-            count, ttl = await self._fallback.incr(f"rl:{{{key}}}", window)
-        return ttl if count > limit else None
-
-
 def make_kv(redis: Redis | RedisCluster | None) -> KV:
     return RedisKV(redis) if redis is not None else MemoryKV()

@@ -29,6 +29,11 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 
 from cardsvc.kernel.settings import Settings, SettingsError
 
+# Hot-path Redis calls (rate limits, token burns) slower than this count as Redis being down:
+# they must not stall a redemption. After a failure, the caller works without Redis this long.
+REDIS_TIMEOUT_SECONDS = 0.5
+REDIS_RETRY_SECONDS = 5.0
+
 STORE_NAMES = ("sessions", "ratelimit", "nonces", "otp")
 
 

@@ -9,7 +9,8 @@ import secrets
 from dataclasses import dataclass
 
 from cardsvc.kernel.errors import AppError, Unauthorized
-from cardsvc.kernel.kv import KV, RateLimiter
+from cardsvc.kernel.kv import KV
+from cardsvc.kernel.ratelimit import RateLimiter
 from cardsvc.memberauth.senders import Sender
 
 
@@ -50,7 +51,8 @@ async def request_code(
         (f"otp-phone:{phone_hash}", policy.per_phone_hour, 3600),
         (f"otp-ip:{ip or '-'}", policy.per_ip_hour, 3600),
     ):
-        if (wait := await limiter.hit(key, limit, window)) is not None:
+        if not (d := await limiter.hit(key, limit, window)).allowed:
+            wait = d.retry_after
             raise OtpRateLimited(headers={"Retry-After": str(wait)}, retry_after=wait)
     code = "".join(secrets.choice("0123456789") for _ in range(policy.length))
     record = {"h": _digest(secret, phone_hash, code)}
@@ -70,9 +72,9 @@ async def verify_code(
 ) -> None:
     """Raise unless ``code`` is the live code for the phone; a correct code is consumed."""
     wrong = Unauthorized("otp_invalid", "验证码错误或已过期", "Wrong or expired code")
-    if (
-        wait := await limiter.hit(f"otp-try:{phone_hash}", policy.max_attempts, policy.ttl)
-    ) is not None:
+    tried = await limiter.hit(f"otp-try:{phone_hash}", policy.max_attempts, policy.ttl)
+    if not tried.allowed:
+        wait = tried.retry_after
         # Too many guesses: the live code is void; the member must request a new one.
         await kv.delete(f"otp:{{{phone_hash}}}")
         raise OtpRateLimited(

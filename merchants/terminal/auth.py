@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.ratelimit import RateLimiter
 from merchants.config import LAST_USED_RESOLUTION_SECONDS, MerchantConfig
 from merchants.errors import MerchantSuspended, RateLimited, TerminalUnauthorized
 from merchants.keys import matches, parse_prefix
@@ -41,7 +42,6 @@ from merchants.models import (
     TerminalKey,
     TerminalStatus,
 )
-from merchants.terminal.ratelimit import RateLimiter
 
 GATE_STATE_KEY = "terminal_gate"
 
@@ -167,7 +167,7 @@ class TerminalGate:
         limiter: RateLimiter | None = None,
     ) -> None:
         self.config = config
-        self.limiter = limiter or RateLimiter(config.rate_limit_per_minute, redis)
+        self.limiter = limiter or RateLimiter(redis)
         self._monotonic = monotonic
         self._now = now
         # prefix -> (expires at, record or None for "no such key")
@@ -209,7 +209,7 @@ class TerminalGate:
         return record.context
 
     async def throttle(self, terminal: TerminalContext) -> None:
-        decision = await self.limiter.hit(terminal.key_prefix)
+        decision = await self.limiter.hit(terminal.key_prefix, self.config.rate_limit_per_minute)
         if not decision.allowed:
             raise RateLimited(decision.retry_after, decision.limit)
 

@@ -50,7 +50,7 @@ from cardsvc.cards.errors import CardError
 from cardsvc.cards.service import VerifiedCard
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.kv import KVUnavailable
-from merchants.config import REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS
+from cardsvc.kernel.stores import REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS
 from merchants.models import ReversalRequest
 from merchants.terminal.auth import TerminalContext
 from merchants.terminal.errors import (
@@ -242,9 +242,9 @@ async def _check_static(
     if program_id in await static_refusing(session, member.org_path, pg):
         raise from_card(CardError("static_token_refused"))
     if services.static_per_hour > 0:
-        wait = await services.limiter.hit(f"card:{card.card_id}", services.static_per_hour, 3600)
-        if wait is not None:
-            raise CardVelocityLimited(wait, services.static_per_hour)
+        d = await services.limiter.hit(f"card:{card.card_id}", services.static_per_hour, 3600)
+        if not d.allowed:
+            raise CardVelocityLimited(d.retry_after, services.static_per_hour)
 
 
 async def _retry(

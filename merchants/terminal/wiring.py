@@ -18,7 +18,8 @@ from litestar.datastructures import State
 
 from cardsvc.cards.keys import KeyRing
 from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.kv import KV, RateLimiter, make_kv
+from cardsvc.kernel.kv import KV, make_kv
+from cardsvc.kernel.ratelimit import RateLimiter
 from merchants.terminal.scanlog import ScanLogWriter
 
 logger = logging.getLogger("unioncard.merchants")
@@ -63,7 +64,7 @@ def services_of(state: State) -> RedeemServices:
     kv = state.get("kv")
     if kv is None:
         kv = make_kv(state.get("redis"))
-    limiter = state.get("limiter") or RateLimiter(kv)
+    limiter = state.get("limiter") or RateLimiter(state.get("redis"))
     engine = state.get("engine")
     flush_ms = int(_setting(settings, "scan_log_flush_ms", SCAN_LOG_FLUSH_MS))
     services = RedeemServices(

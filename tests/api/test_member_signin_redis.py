@@ -55,8 +55,9 @@ async def test_code_single_use_and_rate_limits_on_redis(
     # The limits live in Redis, and the code is stored only hashed.
     inspect = Redis.from_url(redis_url)
     try:
-        keys = [k async for k in inspect.scan_iter("uc:*")]
-        assert any(b"otp-resend" in k for k in keys)
+        limits = [k async for k in inspect.scan_iter("unioncard:{rl:*")]  # the rate limiter's
+        assert any(b"otp-resend" in k for k in limits)
+        keys = limits + [k async for k in inspect.scan_iter("uc:*")]  # and short-lived keys
         for k in keys:
             assert code.encode() not in (await inspect.get(k) or b"")
     finally:

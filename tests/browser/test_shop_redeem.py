@@ -3,12 +3,13 @@ messages a cashier gets for an expired, replayed or rate-limited scan (in Chines
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
+from cardsvc.kernel.ratelimit import RateLimiter
 from merchants.terminal.auth import gate_of
-from merchants.terminal.ratelimit import RateLimiter
 from merchants.terminal.wiring import services_of
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
 from tests.browser.shop_helpers import (
@@ -139,7 +140,8 @@ def test_expired_replayed_and_rate_limited_codes_in_chinese(live: Live, page: Pa
 
     # Rate-limited: the same per-key limit as the API.
     gate = gate_of(live.app.state)
-    gate.limiter = RateLimiter(1)
+    gate.limiter = RateLimiter()  # in-process, fresh
+    gate.config = replace(gate.config, rate_limit_per_minute=1)
     code = member.token()
     wedge_scan(page, code)
     expect(page.locator(".shop-benefit")).to_have_count(1)

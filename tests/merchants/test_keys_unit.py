@@ -7,8 +7,8 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cardsvc.kernel.ratelimit import WINDOW_SECONDS, MemoryCounter, decide
 from merchants.keys import KEY_PREFIX, generate_key, hash_key, matches, parse_prefix
-from merchants.terminal.ratelimit import WINDOW_SECONDS, MemoryCounter, decide
 
 
 def test_key_format() -> None:

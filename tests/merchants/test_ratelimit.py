@@ -11,9 +11,9 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cardsvc.kernel.ratelimit import RateLimiter
 from merchants.config import MerchantConfig
 from merchants.terminal.auth import GATE_STATE_KEY, TerminalGate
-from merchants.terminal.ratelimit import RateLimiter
 from tests.merchants.conftest import USCC_2, bearer, login, onboard, org_id
 
 Client = AsyncTestClient[Litestar]
@@ -21,8 +21,8 @@ Client = AsyncTestClient[Litestar]
 T0 = 60 * 20_000 + 10.0
 
 
-def _gate(limiter: RateLimiter) -> TerminalGate:
-    return TerminalGate(MerchantConfig(rate_limit_per_minute=limiter.limit), limiter=limiter)
+def _gate(limiter: RateLimiter, limit: int) -> TerminalGate:
+    return TerminalGate(MerchantConfig(rate_limit_per_minute=limit), limiter=limiter)
 
 
 async def _two_terminals(client: Client, engine: AsyncEngine) -> tuple[str, str]:
@@ -50,7 +50,7 @@ async def test_in_process_limit(
     app: Litestar, client: Client, engine: AsyncEngine, demo: dict[str, Any]
 ) -> None:
     key, other = await _two_terminals(client, engine)
-    app.state[GATE_STATE_KEY] = _gate(RateLimiter(3, None, clock=lambda: T0))
+    app.state[GATE_STATE_KEY] = _gate(RateLimiter(None, clock=lambda: T0), 3)
     await _expect_limit(client, key, other, 3)
 
 
@@ -61,25 +61,25 @@ async def test_redis_limit_is_shared_by_workers(
     key, other = await _two_terminals(client, engine)
     redis = Redis.from_url(redis_url)
     try:
-        worker_a = RateLimiter(3, redis, clock=lambda: T0)
-        worker_b = RateLimiter(3, redis, clock=lambda: T0)
-        assert (await worker_a.hit("uck_shared00")).allowed
-        assert (await worker_b.hit("uck_shared00")).allowed
-        assert (await worker_a.hit("uck_shared00")).backend == "redis"
-        refused = await worker_b.hit("uck_shared00")
+        worker_a = RateLimiter(redis, clock=lambda: T0)
+        worker_b = RateLimiter(redis, clock=lambda: T0)
+        assert (await worker_a.hit("uck_shared00", 3)).allowed
+        assert (await worker_b.hit("uck_shared00", 3)).allowed
+        assert (await worker_a.hit("uck_shared00", 3)).backend == "redis"
+        refused = await worker_b.hit("uck_shared00", 3)
         assert not refused.allowed and refused.backend == "redis"
         # The counter key is hash-tagged by the key's prefix and expires.
         names = sorted(k.decode() for k in await redis.keys("unioncard:*"))
-        assert names == [f"unioncard:{{rl:uck_shared00}}:{int(T0 // 60)}"]
+        assert names == [f"unioncard:{{rl:uck_shared00}}:60:{int(T0 // 60)}"]
         assert int(await redis.get(names[0])) == 3  # the refused hit is not counted
         assert 0 < await redis.ttl(names[0]) <= 121
 
         # The app runs on the test client's own event loop: it gets its own Redis client.
         app_redis = Redis.from_url(redis_url)
-        app.state[GATE_STATE_KEY] = _gate(RateLimiter(3, app_redis, clock=lambda: T0))
+        app.state[GATE_STATE_KEY] = _gate(RateLimiter(app_redis, clock=lambda: T0), 3)
         await _expect_limit(client, key, other, 3)
         prefix = key[:12]
-        assert await redis.exists(f"unioncard:{{rl:{prefix}}}:{int(T0 // 60)}")
+        assert await redis.exists(f"unioncard:{{rl:{prefix}}}:60:{int(T0 // 60)}")
     finally:
         await redis.aclose()
 
@@ -93,9 +93,9 @@ async def test_redis_down_degrades_to_in_process(
 ) -> None:
     key, other = await _two_terminals(client, engine)
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
-    limiter = RateLimiter(3, dead, clock=lambda: T0)
-    app.state[GATE_STATE_KEY] = _gate(limiter)
-    with caplog.at_level(logging.WARNING, logger="unioncard.merchants.ratelimit"):
+    limiter = RateLimiter(dead, clock=lambda: T0)
+    app.state[GATE_STATE_KEY] = _gate(limiter, 3)
+    with caplog.at_level(logging.WARNING, logger="unioncard.ratelimit"):
         await _expect_limit(client, key, other, 3)  # requests succeed, and are still limited
     assert limiter.degraded
     warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
@@ -107,6 +107,6 @@ async def test_zero_disables_the_limit(
     app: Litestar, client: Client, engine: AsyncEngine, demo: dict[str, Any]
 ) -> None:
     key, _ = await _two_terminals(client, engine)
-    app.state[GATE_STATE_KEY] = _gate(RateLimiter(0, None, clock=lambda: T0))
+    app.state[GATE_STATE_KEY] = _gate(RateLimiter(None, clock=lambda: T0), 0)
     for _ in range(5):
         assert (await client.get("/api/v1/terminal", headers=bearer(key))).status_code == 200

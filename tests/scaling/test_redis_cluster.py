@@ -29,11 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
 from cardsvc.kernel.kv import KVUnavailable, RedisKV
-from cardsvc.kernel.kv import RateLimiter as KvRateLimiter
+from cardsvc.kernel.ratelimit import RateLimiter
 from cardsvc.kernel.settings import Settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.memberauth.senders import RecordingSender
-from merchants.terminal.ratelimit import RateLimiter
 from merchants.terminal.redeem import TokenBurner
 from tests.api.conftest import login
 from tests.conftest import REDIS_URL, make_test_settings
@@ -180,9 +179,12 @@ async def test_short_lived_keys_and_limits_on_the_cluster(rc: RedisCluster) -> N
     assert [(await kv.incr("rl:{x}", 30))[0] for _ in range(3)] == [1, 2, 3]
     assert 0 < await rc.ttl("uc:rl:{x}") <= 30
 
-    limiter = KvRateLimiter(kv)
-    assert [await limiter.hit("otp-phone:p1", 2, 60) for _ in range(2)] == [None, None]
-    assert (await limiter.hit("otp-phone:p1", 2, 60) or 0) > 0
+    limiter = RateLimiter(rc)
+    assert [(await limiter.hit("otp-phone:p1", 2, 60)).allowed for _ in range(3)] == [
+        True,
+        True,
+        False,
+    ]
 
     # Replay protection of rotating card codes: one owner per token id.
     burner, services = TokenBurner(), SimpleNamespace(kv=kv)
@@ -195,13 +197,13 @@ async def test_short_lived_keys_and_limits_on_the_cluster(rc: RedisCluster) -> N
 
 async def test_terminal_rate_limit_keys_share_a_slot(rc: RedisCluster) -> None:
     t0 = 1_800_000_030.0
-    limiter = RateLimiter(3, rc, clock=lambda: t0)
-    decisions = [await limiter.hit("uck_cluster1") for _ in range(4)]
+    limiter = RateLimiter(rc, clock=lambda: t0)
+    decisions = [await limiter.hit("uck_cluster1", 3) for _ in range(4)]
     assert [d.allowed for d in decisions] == [True, True, True, False]
     assert {d.backend for d in decisions} == {"redis"} and not limiter.degraded
     # The minute counters read together (one pipeline) live in one slot.
     window = int(t0 // 60)
-    names = [f"unioncard:{{rl:uck_cluster1}}:{w}" for w in (window, window - 1)]
+    names = [f"unioncard:{{rl:uck_cluster1}}:60:{w}" for w in (window, window - 1)]
     assert rc.keyslot(names[0]) == rc.keyslot(names[1])
     assert int(await rc.get(names[0])) == 3
 
@@ -280,9 +282,8 @@ async def test_an_unreachable_cluster_degrades_like_an_unreachable_server() -> N
         kv = RedisKV(dead)
         with pytest.raises(KVUnavailable):
             await kv.set_nx("tok:{t}", b"x", 60)
-        assert await KvRateLimiter(kv).hit("otp-ip:1.2.3.4", 5, 60) is None  # in-process
-        limiter = RateLimiter(3, dead)
-        d = await limiter.hit("uck_down")
+        limiter = RateLimiter(dead)
+        d = await limiter.hit("uck_down", 3)
         assert d.allowed and d.backend == "memory" and limiter.degraded
         # The burn is skipped (the ledger's unique token id still refuses a replay).
         burner = TokenBurner()

@@ -1,13 +1,14 @@
-"""Per-key request limits: a sliding-window counter in Redis, or in-process when embedded.
+"""The one rate limiter: a sliding-window counter per key in Redis, or in-process when embedded.
 
-The window is one minute. The estimate is ``previous minute × (share of it still inside the
-sliding window) + this minute`` — two counters per key instead of a log of timestamps, and no
-burst of 2× the limit across a minute boundary as with a fixed window.
+Terminal keys (per minute), sign-in codes (per phone and address, per hour) and printed cards
+(per hour) are all limited here. The estimate is ``previous window × (share of it still inside
+the sliding window) + this window`` — two counters per key instead of a log of timestamps, and
+no burst of 2× the limit across a window boundary as with a fixed window.
 
-Redis: one pipeline per request (``INCR`` + ``EXPIRE`` on this minute's counter, ``GET`` of
-the previous one); the keys ``unioncard:{rl:<key prefix>}:<minute>`` share a hash tag, so on
-Redis Cluster both live in one slot. A refused request is not counted (``DECR``), so a client
-that waits ``Retry-After`` gets through.
+Redis: one pipeline per hit (``INCR`` + ``EXPIRE`` on this window's counter, ``GET`` of the
+previous one); the keys ``unioncard:{rl:<key>}:<window>:<index>`` share a hash tag, so on
+Redis Cluster both live in one slot. A refused hit is not counted (``DECR``), so a client that
+waits ``Retry-After`` gets through.
 
 If Redis fails or is slow, the limiter logs it and counts in-process for a few seconds before
 trying Redis again: requests are never failed because of the limiter. While degraded, each
@@ -26,10 +27,10 @@ from typing import Any
 
 from redis.exceptions import RedisClusterException, RedisError
 
-from merchants.config import REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS
+from cardsvc.kernel.stores import REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS
 
 WINDOW_SECONDS = 60
-logger = logging.getLogger("unioncard.merchants.ratelimit")
+logger = logging.getLogger("unioncard.ratelimit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,44 +73,47 @@ class MemoryCounter:
     MAX_KEYS = 100_000
 
     def __init__(self) -> None:
-        self._counts: dict[str, list[int]] = {}  # key -> [window, count, previous count]
+        # (key, window length) -> [window index, count, previous count]
+        self._counts: dict[tuple[str, int], list[int]] = {}
 
-    def hit(self, key: str, now: float, limit: int) -> Decision:
-        window = int(now // WINDOW_SECONDS)
-        slot = self._counts.get(key)
+    def hit(self, key: str, now: float, limit: int, window: int = WINDOW_SECONDS) -> Decision:
+        index = int(now // window)
+        slot = self._counts.get((key, window))
         if slot is None:
             if len(self._counts) >= self.MAX_KEYS:
-                self._prune(window)
-            slot = self._counts[key] = [window, 0, 0]
-        if slot[0] != window:
-            prev = slot[1] if slot[0] == window - 1 else 0
-            slot[:] = [window, 0, prev]
+                self._prune(now)
+            slot = self._counts[(key, window)] = [index, 0, 0]
+        if slot[0] != index:
+            prev = slot[1] if slot[0] == index - 1 else 0
+            slot[:] = [index, 0, prev]
         slot[1] += 1
         d = decide(
             prev=slot[2],
             curr=slot[1],
-            elapsed=now - window * WINDOW_SECONDS,
+            elapsed=now - index * window,
             limit=limit,
             backend="memory",
+            window=window,
         )
         if not d.allowed:
             slot[1] -= 1
         return d
 
-    def _prune(self, window: int) -> None:
-        for k in [k for k, v in self._counts.items() if v[0] < window - 1]:
+    def _prune(self, now: float) -> None:
+        """Forget keys whose counts no longer matter (both windows over)."""
+        for k in [k for k, v in self._counts.items() if v[0] < int(now // k[1]) - 1]:
             del self._counts[k]
 
 
 class RateLimiter:
+    """``hit(key, limit, window)``: count one request for ``key``; a limit of 0 turns it off."""
+
     def __init__(
         self,
-        limit_per_minute: int,
         redis: Any | None = None,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.limit = limit_per_minute
         self._redis = redis
         self._clock = clock
         self._memory = MemoryCounter()
@@ -121,13 +125,13 @@ class RateLimiter:
         """True while Redis is configured but the in-process counter stands in for it."""
         return self._degraded
 
-    async def hit(self, key: str) -> Decision:
-        if self.limit <= 0:
+    async def hit(self, key: str, limit: int, window: int = WINDOW_SECONDS) -> Decision:
+        if limit <= 0:
             return Decision(True, 0, 0, 0, "off")
         now = self._clock()
         if self._redis is not None and now >= self._redis_down_until:
             try:
-                d = await self._redis_hit(key, now)
+                d = await self._redis_hit(key, now, limit, window)
             except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
                 self._redis_down_until = now + REDIS_RETRY_SECONDS
                 if not self._degraded:
@@ -142,24 +146,25 @@ class RateLimiter:
                     logger.warning("rate limiter: Redis is back; limiting in Redis again")
                     self._degraded = False
                 return d
-        return self._memory.hit(key, now, self.limit)
+        return self._memory.hit(key, now, limit, window)
 
-    async def _redis_hit(self, key: str, now: float) -> Decision:
-        window = int(now // WINDOW_SECONDS)
-        base = f"unioncard:{{rl:{key}}}:"
-        cur, prev = f"{base}{window}", f"{base}{window - 1}"
+    async def _redis_hit(self, key: str, now: float, limit: int, window: int) -> Decision:
+        index = int(now // window)
+        base = f"unioncard:{{rl:{key}}}:{window}:"
+        cur, prev = f"{base}{index}", f"{base}{index - 1}"
         async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
             pipe = self._redis.pipeline(transaction=False)
             pipe.incr(cur)
-            pipe.expire(cur, 2 * WINDOW_SECONDS + 1)
+            pipe.expire(cur, 2 * window + 1)
             pipe.get(prev)
             count, _, previous = await pipe.execute()
         d = decide(
             prev=int(previous or 0),
             curr=int(count),
-            elapsed=now - window * WINDOW_SECONDS,
-            limit=self.limit,
+            elapsed=now - index * window,
+            limit=limit,
             backend="redis",
+            window=window,
         )
         if not d.allowed:
             async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
