@@ -2,7 +2,8 @@
 
 from cardsvc.audit.models import AuditEntry
 from cardsvc.cards.models import Card, CardEvent, SigningKey
-from cardsvc.members.models import Member, NumberSequence
+from cardsvc.kernel.sequences import NumberSequence
+from cardsvc.members.models import Member
 from cardsvc.membership.models import InviteLink, JoinApplication, MembershipEvent, TransferRequest
 from cardsvc.orgs.models import Org
 from cardsvc.staff.models import RoleGrant, StaffUser

@@ -15,13 +15,11 @@ from typing import Any, TypeVar
 
 import click
 from litestar import Litestar
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError
-from cardsvc.orgs.models import Org
-from cardsvc.staff.principal import SYSTEM
+from cardsvc.public import SYSTEM, find_org_by_code
 from merchants.errors import MerchantNotFound
 from merchants.models import Merchant, MerchantCategory, MerchantStatus
 from merchants.onboarding.service import (
@@ -105,7 +103,7 @@ def merchants_group() -> None:
 )
 def create_cmd(org_code: str, **opts: Any) -> None:
     async def _do(session: AsyncSession) -> dict[str, Any]:
-        org = await session.scalar(select(Org).where(Org.code == org_code.strip().upper()))
+        org = await find_org_by_code(session, org_code)
         if org is None:
             raise click.ClickException(f"no org with code {org_code}")
         m = await create_merchant(

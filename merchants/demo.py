@@ -21,8 +21,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings
-from cardsvc.orgs.models import Org
-from cardsvc.staff.principal import SYSTEM
+from cardsvc.public import SYSTEM, find_org_by_code
 from merchants.keys import matches
 from merchants.models import Merchant, MerchantCategory, Store, Terminal, TerminalKey
 from merchants.onboarding.service import MerchantInput, create_merchant, create_store, find_by_uscc
@@ -177,7 +176,7 @@ async def seed_merchants(
     for d in DEMO_MERCHANTS:
         merchant = await find_by_uscc(session, d.uscc)
         if merchant is None:
-            org = await session.scalar(select(Org).where(Org.code == d.org))
+            org = await find_org_by_code(session, d.org)
             if org is None:
                 raise RuntimeError(f"demo org {d.org} missing: run the federation step first")
             merchant = await create_merchant(

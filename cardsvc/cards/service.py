@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import luhn
 
@@ -28,7 +27,8 @@ from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.db import asyncpg_sql
 from cardsvc.kernel.masking import mask_card_number
-from cardsvc.members.models import Member, MemberStatus, NumberSequence
+from cardsvc.kernel.sequences import allocate
+from cardsvc.members.models import Member, MemberStatus
 
 ROTATING_VALIDITY_SECONDS = 60
 ROTATING_REFRESH_SECONDS = 30
@@ -52,26 +52,6 @@ SYSTEM = Actor("system")
 
 
 # --- numbers --------------------------------------------------------------------------------
-
-
-async def _next_value(session: AsyncSession, name: str) -> int:
-    """Next value of a named counter: one conditional UPDATE … RETURNING, no read-then-write."""
-    stmt = (
-        update(NumberSequence)
-        .where(NumberSequence.name == name)
-        .values(value=NumberSequence.value + 1)
-        .returning(NumberSequence.value)
-        .execution_options(synchronize_session=False)
-    )
-    value = (await session.execute(stmt)).scalar_one_or_none()
-    if value is not None:
-        return int(value)
-    try:
-        async with session.begin_nested():
-            session.add(NumberSequence(name=name, value=1))
-        return 1
-    except IntegrityError:  # another transaction created it first
-        return int((await session.execute(stmt)).scalar_one())
 
 
 def card_number(sequence: int) -> str:
@@ -162,10 +142,10 @@ async def _new_card(
     previous_id: uuid.UUID | None,
     now: datetime,
 ) -> Card:
-    index = await _next_value(session, STATUS_INDEX_SEQUENCE) - 1  # first index is 0
+    index = (await allocate(session, STATUS_INDEX_SEQUENCE))[0] - 1  # first index is 0
     if index > MAX_STATUS_INDEX:
         raise CardError("card_state_conflict", "Status-list index space exhausted (u32)")
-    number = card_number(await _next_value(session, CARD_NUMBER_SEQUENCE))
+    number = card_number((await allocate(session, CARD_NUMBER_SEQUENCE))[0])
     card = Card(
         member_id=member_id,
         number=number,

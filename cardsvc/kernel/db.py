@@ -37,7 +37,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from cardsvc.kernel.settings import Settings
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 metadata = orm_registry.metadata
 
 

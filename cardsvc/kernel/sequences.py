@@ -6,12 +6,21 @@ statement, and two writers can never receive the same number.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from advanced_alchemy.base import UUIDv7AuditBase
+from sqlalchemy import String, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 from uuid_utils.compat import uuid7
 
-from cardsvc.members.models import NumberSequence
+
+class NumberSequence(UUIDv7AuditBase):
+    """Named counters (member numbers, card numbers): one ``UPDATE … RETURNING`` per block."""
+
+    __tablename__ = "number_sequence"
+
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    value: Mapped[int] = mapped_column(default=0)
 
 
 def upsert_ignore(session: AsyncSession, model: type, values: dict[str, object]):  # type: ignore[no-untyped-def]

@@ -70,12 +70,3 @@ class Member(UUIDv7AuditBase):
     extra: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
     # PIPL erasure: personal fields anonymised for good (cardsvc/privacy/erasure.py).
     erased_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
-
-
-class NumberSequence(UUIDv7AuditBase):
-    """Named counters (member numbers, card numbers): one ``UPDATE … RETURNING`` per block."""
-
-    __tablename__ = "number_sequence"
-
-    name: Mapped[str] = mapped_column(String(32), unique=True)
-    value: Mapped[int] = mapped_column(default=0)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import record
+from cardsvc.kernel.cells import safe_cell
 from cardsvc.kernel.errors import Forbidden, NotFound
 from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.pii import PiiCipher
@@ -30,7 +31,6 @@ from cardsvc.members.models import CATEGORY_LABELS_ZH, Category, Member, MemberS
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.orgs.models import Org
 from cardsvc.reports.members import STATUS_LABELS
-from cardsvc.roster.cells import safe_cell
 from cardsvc.roster.columns import EMPLOYMENT_LABELS_ZH
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal

@@ -2,7 +2,7 @@
 
 CSV and XLSX hold the same figures as the JSON: a header block (report, org, range, zone),
 the summary, then each section as a titled table. Every text cell goes through
-:func:`cardsvc.roster.cells.safe_cell`, so a union or merchant named ``=HYPERLINK(…)`` stays
+:func:`cardsvc.kernel.cells.safe_cell`, so a union or merchant named ``=HYPERLINK(…)`` stays
 text when the file is opened in Excel or WPS. CSV starts with a UTF-8 BOM so Excel reads the
 Chinese correctly.
 """
@@ -20,8 +20,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from cardsvc.kernel.cells import safe_cell
 from cardsvc.kernel.errors import ValidationError
-from cardsvc.roster.cells import safe_cell
 
 JSON, CSV, XLSX = "json", "csv", "xlsx"
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

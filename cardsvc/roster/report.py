@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from cardsvc.roster.cells import safe_cell
+from cardsvc.kernel.cells import safe_cell
 
 REPORT_HEADERS = ("行号", "列", "单元格内容", "错误原因", "Reason")
 

@@ -16,12 +16,9 @@ from typing import Any, Protocol
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
-from cardsvc.orgs.models import Org, OrgStatus
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
+from cardsvc.public import Org, OrgStatus, Perm, Principal, find_org, record
 from merchants.errors import MerchantNotFound, StoreNotFound
 from merchants.models import (
     Merchant,
@@ -89,7 +86,7 @@ EDITABLE = frozenset(
 
 
 async def _owner_org(session: AsyncSession, actor: Principal, org_id: uuid.UUID) -> Org:
-    org = await session.get(Org, org_id)
+    org = await find_org(session, org_id)
     if org is None or not actor.can(Perm.merchants_write, org.path):
         raise NotFound("org_not_found", "未找到该组织", "Org not found")
     if org.status != OrgStatus.active:
@@ -382,7 +379,7 @@ async def search_merchants(
     if query.region:
         conds.append(Merchant.region.startswith(query.region.strip(), autoescape=True))
     if query.org_id:
-        org = await session.get(Org, query.org_id)
+        org = await find_org(session, query.org_id)
         if org is None or not viewer.sees(org.path):
             raise NotFound("org_not_found", "未找到该组织", "Org not found")
         conds.append(Merchant.org_path.startswith(org.path, autoescape=True))

@@ -13,11 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, FieldError, ValidationError
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
+from cardsvc.public import Perm, Principal, record
 from merchants.config import MAX_ROTATION_GRACE_SECONDS
 from merchants.errors import KeyNotFound, TerminalNotFound
 from merchants.keys import IssuedKey, generate_key

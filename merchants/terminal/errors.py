@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from benefits.errors import BenefitsError
-from cardsvc.cards.errors import CardError, TokenError
 from cardsvc.kernel.errors import AppError, FieldError, NotFound
+from cardsvc.public import CardError, TokenError
 
 MAX_IDEMPOTENCY_KEY = 128  # the ledger's column
 

@@ -46,11 +46,10 @@ from benefits.public import (
     reverse,
 )
 from benefits.rules.facts import MemberFacts
-from cardsvc.cards.errors import CardError
-from cardsvc.cards.service import VerifiedCard
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.kv import KVUnavailable
 from cardsvc.kernel.stores import REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS
+from cardsvc.public import CardError, VerifiedCard
 from merchants.models import ReversalRequest
 from merchants.terminal.auth import TerminalContext
 from merchants.terminal.errors import (

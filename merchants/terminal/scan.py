@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from benefits.public import (
@@ -27,48 +27,26 @@ from benefits.public import (
     redact_for_merchant,
 )
 from benefits.rules.facts import MemberFacts, MerchantContext
-from cardsvc.cards.errors import CardError, TokenError
-from cardsvc.cards.models import Card
-from cardsvc.cards.service import (
-    VERIFY_CARD_COLUMNS,
+from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.masking import mask_card_number, mask_name
+from cardsvc.public import (
+    CARD_BY_INDEX,
+    CARD_COLUMN_COUNT,
+    CARD_WITH_MEMBER,
+    CARD_WITH_MEMBER_NAMED,
+    MEMBER_FACTS,
+    CardError,
+    MemberStatus,
+    TokenError,
     VerifiedCard,
     verify_online_row,
 )
-from cardsvc.kernel.errors import AppError
-from cardsvc.kernel.masking import mask_card_number, mask_name
-from cardsvc.members.models import Member, MemberStatus
-from cardsvc.orgs.models import Org
 from merchants.models import ScanLog
 from merchants.terminal.auth import TerminalContext
 from merchants.terminal.errors import MemberInactive, from_card
 from merchants.terminal.scanlog import ScanLogWriter
 from merchants.terminal.wiring import RedeemServices
 
-_FACT_COLS = (
-    Member.status,
-    Member.org_path,
-    Member.categories,
-    Member.hardship_level,
-    Member.joined_on,
-    Member.birth_date,
-    Member.region,
-)
-_CARD = select(*VERIFY_CARD_COLUMNS).where(Card.status_index == bindparam("idx"))
-_MEMBER_FACTS = select(*_FACT_COLS).where(Member.id == bindparam("mid"))
-# The card with its member's facts (and, for a scan, name and union): one round trip. Outer
-# joins, so that a card without its member reads as an inactive member, as a second query would.
-_CARD_MEMBER = (
-    select(*VERIFY_CARD_COLUMNS, *_FACT_COLS)
-    .outerjoin(Member, Member.id == Card.member_id)
-    .where(Card.status_index == bindparam("idx"))
-)
-_CARD_MEMBER_NAMED = (
-    select(*VERIFY_CARD_COLUMNS, *_FACT_COLS, Member.name, Org.name)
-    .outerjoin(Member, Member.id == Card.member_id)
-    .outerjoin(Org, Org.id == Member.org_id)
-    .where(Card.status_index == bindparam("idx"))
-)
-_CARD_COLS = len(VERIFY_CARD_COLUMNS)
 # Refusals a cashier may be told about (they concern the bill or the quota, not the person).
 _SHOWN_REFUSALS = frozenset({"quota_exhausted", "budget_exhausted", "below_min_spend"})
 
@@ -91,7 +69,7 @@ async def verify(
     pg: Any | None = None,
 ) -> VerifiedCard:
     """The card service's online check, its errors in the contract's codes."""
-    card, _ = await verify_with_row(session, services, code, now, _CARD, pg)
+    card, _ = await verify_with_row(session, services, code, now, CARD_BY_INDEX, pg)
     return card
 
 
@@ -117,7 +95,7 @@ async def verify_with_row(
         )
     except (TokenError, CardError) as exc:
         raise from_card(exc) from None
-    return card, row[_CARD_COLS:]
+    return card, row[CARD_COLUMN_COUNT:]
 
 
 async def verify_member(
@@ -128,7 +106,7 @@ async def verify_member(
     pg: Any | None = None,
 ) -> tuple[VerifiedCard, MemberFacts]:
     """:func:`verify` then :func:`member_facts`, in one query."""
-    card, row = await verify_with_row(session, services, code, now, _CARD_MEMBER, pg)
+    card, row = await verify_with_row(session, services, code, now, CARD_WITH_MEMBER, pg)
     return card, _facts(card.member_id, row)
 
 
@@ -155,7 +133,7 @@ def _facts(member_id: uuid.UUID, row: Any) -> MemberFacts:
 async def member_facts(session: AsyncSession, member_id: uuid.UUID) -> MemberFacts:
     """What eligibility needs (one indexed SELECT); ``member_inactive`` unless active."""
     conn = await session.connection()
-    row = (await conn.execute(_MEMBER_FACTS, {"mid": member_id})).first()
+    row = (await conn.execute(MEMBER_FACTS, {"mid": member_id})).first()
     return _facts(member_id, row)
 
 
@@ -236,7 +214,7 @@ async def scan(
     if pg is None:
         await read_only(session)
     try:
-        card, row = await verify_with_row(session, services, code, now, _CARD_MEMBER_NAMED, pg)
+        card, row = await verify_with_row(session, services, code, now, CARD_WITH_MEMBER_NAMED, pg)
         member = _facts(card.member_id, row)
         q = redact_for_merchant(
             await quote(

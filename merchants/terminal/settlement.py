@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.public import list_redemptions
-from cardsvc.roster.cells import safe_cell
+from cardsvc.kernel.cells import safe_cell
 from merchants.models import Store
 from merchants.terminal.errors import InvalidMonth
 

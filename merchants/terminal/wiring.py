@@ -16,10 +16,10 @@ from typing import Any
 
 from litestar.datastructures import State
 
-from cardsvc.cards.keys import KeyRing
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.kv import KV, make_kv
 from cardsvc.kernel.ratelimit import RateLimiter
+from cardsvc.public import KeyRing
 from merchants.terminal.scanlog import ScanLogWriter
 
 logger = logging.getLogger("unioncard.merchants")
