@@ -244,3 +244,26 @@ async def budget_figures(
                 )
             )
     return out
+
+
+async def budget_spent_by_day(
+    db: Db, *, program_ids: list[uuid.UUID], rng: DateRange
+) -> dict[date, int]:
+    """What the budgets counted (``value_fen``) each local day of ``rng``, net of reversals."""
+    per_day: dict[date, int] = defaultdict(int)
+    if not program_ids:
+        return per_day
+    async with read_connection(db) as conn:
+        rows = await conn.execute(
+            select(_R.c.occurred_at, _R.c.value_fen)
+            .select_from(_R.outerjoin(_RV, _RV.c.redemption_id == _R.c.id))
+            .where(
+                _RV.c.id.is_(None),
+                _R.c.program_id.in_(program_ids),
+                _R.c.occurred_at >= rng.since,
+                _R.c.occurred_at < rng.until,
+            )
+        )
+        for at, value in rows:
+            per_day[at.astimezone(rng.tz).date()] += int(value)
+    return per_day

@@ -37,9 +37,10 @@ from benefits.access import (
     read_prefixes,
 )
 from benefits.engine.txn import as_utc, utc_now
-from benefits.errors import FieldError, NotFound, ValidationError, VersionImmutable
+from benefits.errors import FieldError, ValidationError, VersionImmutable
 from benefits.models import ProgramStatus
 from benefits.programmes.lifecycle import owner_paths
+from benefits.programmes.simulation import org_not_found, simulation_members
 from benefits.public import (
     LimitState,
     ProgramQuote,
@@ -382,15 +383,6 @@ def rules_in_body() -> Iterator[None]:
         ) from None
 
 
-def _org_not_found(field: str) -> NotFound:
-    return NotFound(
-        message_zh="未找到该组织",
-        message_en="Org not found",
-        code="org_not_found",
-        errors=[FieldError(field, "组织不存在或不在您的管理范围内", "no such org in your scope")],
-    )
-
-
 async def _readable(db: AsyncSession, staff: StaffPrincipal, program_id: uuid.UUID) -> ProgramView:
     program = await get_program(db, program_id=program_id)
     ensure_readable(staff, program)
@@ -450,7 +442,7 @@ class ProgramController(Controller):
     ) -> ProgramOut:
         path = await benefits_directory.org_path(data.owner_org_id)
         if path is None or not staff.can(READ, path):
-            raise _org_not_found("owner_org_id")
+            raise org_not_found("owner_org_id")
         if not staff.can(WRITE, path):
             raise Forbidden(
                 message_zh="您在该组织只有查看权限",
@@ -497,7 +489,14 @@ class ProgramController(Controller):
         at = data.at or utc_now()
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValidationError.field("at", "必须带时区偏移", "must include a UTC offset")
-        members = await _simulation_members(staff, benefits_directory, data)
+        members = await simulation_members(
+            staff,
+            benefits_directory,
+            member_id=data.member_id,
+            member_no=data.member_no,
+            org_id=data.org_id,
+            sample=data.sample,
+        )
         if data.program_ids is not None:
             paths = await owner_paths(db_session, data.program_ids)
             for pid in data.program_ids:
@@ -693,34 +692,6 @@ async def _transition(
         {"code": view.code, "status": view.status},
     )
     return program_out(view)
-
-
-async def _simulation_members(
-    staff: StaffPrincipal, directory: Directory, data: SimulateIn
-) -> list[MemberRef]:
-    given = [f for f in ("member_id", "member_no", "org_id") if getattr(data, f) is not None]
-    if len(given) != 1:
-        raise ValidationError.field(
-            given[1] if given else "member_id",
-            "请只指定 member_id、member_no、org_id 其中之一",
-            "give exactly one of member_id, member_no, org_id",
-        )
-    if data.org_id is not None:
-        path = await directory.org_path(data.org_id)
-        if path is None or not staff.can(READ, path):
-            raise _org_not_found("org_id")
-        return await directory.sample_members(path, data.sample)
-    ref = await directory.find_member(member_id=data.member_id, member_no=data.member_no)
-    if ref is None or not staff.can(READ, ref.facts.org_path):
-        raise NotFound(
-            message_zh="未找到该会员",
-            message_en="Member not found",
-            code="member_not_found",
-            errors=[
-                FieldError(given[0], "会员不存在或不在您的管理范围内", "no such member in scope")
-            ],
-        )
-    return [ref]
 
 
 async def _simulation_out(

@@ -11,17 +11,13 @@ from litestar.datastructures import Cookie, State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.masking import mask_phone
-from cardsvc.kernel.pii import PiiCipher
-from cardsvc.kernel.web import client_ip, cookie_secure, json_body_only
-from cardsvc.memberauth.otp import request_code, verify_code
+from cardsvc.kernel.web import json_body_only
+from cardsvc.memberauth import signin
 from cardsvc.memberauth.sessions import (
     MEMBER_COOKIE,
     MemberSession,
-    close_member_session,
     member_for_phone,
-    open_member_session,
 )
-from cardsvc.members.identity import parse_phone
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
 
@@ -83,19 +79,7 @@ class MemberAuthController(Controller):
         guards=[json_body_only],
     )
     async def send_code(self, request: Request[Any, Any, Any], state: State, data: OtpIn) -> OtpOut:
-        cipher: PiiCipher = state.cipher
-        phone = parse_phone(data.phone)
-        policy = state.otp_policy
-        await request_code(
-            state.kv,
-            state.limiter,
-            state.sender,
-            secret=state.settings.secret_key.encode(),
-            phone=phone,
-            phone_hash=cipher.lookup_hash("phone", phone),
-            ip=client_ip(request),
-            policy=policy,
-        )
+        policy = await signin.send_code(request, state, data.phone)
         return OtpOut(sent=True, expires_in=policy.ttl, resend_after=policy.resend_after)
 
     @post(
@@ -111,38 +95,12 @@ class MemberAuthController(Controller):
         db_session: AsyncSession,
         data: SignInIn,
     ) -> Response[MeOut]:
-        cipher: PiiCipher = state.cipher
-        phone = parse_phone(data.phone)
-        phone_hash = cipher.lookup_hash("phone", phone)
-        await verify_code(
-            state.kv,
-            state.limiter,
-            secret=state.settings.secret_key.encode(),
-            phone_hash=phone_hash,
-            code=data.code.strip(),
-            policy=state.otp_policy,
+        done = await signin.sign_in(request, state, data.phone, data.code)
+        member = await member_for_phone(db_session, done.phone_hash)
+        body = MeOut(
+            mask_phone(done.phone), await membership_out(db_session, member), done.session.csrf
         )
-        store = state.stores.get("sessions")
-        if old := request.cookies.get(MEMBER_COOKIE):
-            await close_member_session(store, old)
-        sess = await open_member_session(
-            store,
-            phone_hash=phone_hash,
-            phone_enc=cipher.encrypt("phone", phone),
-            max_age=state.settings.member_session_max_age,
-        )
-        member = await member_for_phone(db_session, phone_hash)
-        body = MeOut(mask_phone(phone), await membership_out(db_session, member), sess.csrf)
-        cookie = Cookie(
-            key=MEMBER_COOKIE,
-            value=sess.token,
-            httponly=True,
-            samesite="lax",
-            secure=cookie_secure(request),
-            max_age=state.settings.member_session_max_age,
-            path="/",
-        )
-        return Response(body, cookies=[cookie])
+        return Response(body, cookies=[done.cookie])
 
     @delete(
         "/session",
@@ -152,8 +110,7 @@ class MemberAuthController(Controller):
         response_cookies=[Cookie(key=MEMBER_COOKIE, value="", max_age=0, path="/", httponly=True)],
     )
     async def sign_out(self, request: Request[Any, Any, Any], state: State) -> None:
-        if token := request.cookies.get(MEMBER_COOKIE):
-            await close_member_session(state.stores.get("sessions"), token)
+        await signin.sign_out(request, state)
 
     @get("/", summary="Who am I: the signed-in phone and its membership, if any")
     async def whoami(

@@ -22,16 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.members.models import MemberStatus
-from cardsvc.orgs.models import Org
-from cardsvc.orgs.service import get_org
 from cardsvc.reports import files
 from cardsvc.reports.coverage import coverage_report
 from cardsvc.reports.export import export_members
 from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
-from cardsvc.reports.period import ReportRange, report_range
+from cardsvc.reports.scope import report_scope
 from cardsvc.servicereq.report import hardship_report, service_report
-from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 
 OrgId = Annotated[uuid.UUID, Parameter(description="root of the subtree reported on")]
@@ -43,18 +40,6 @@ To = Annotated[date | None, Parameter(query="to", description="last day, inclusi
 Format = Annotated[
     str | None, Parameter(query="format", description="json (default), csv or xlsx; or use Accept")
 ]
-
-
-async def _scope(
-    session: AsyncSession,
-    staff: Principal,
-    state: State,
-    org_id: uuid.UUID,
-    start: date | None,
-    end: date | None,
-) -> tuple[Org, ReportRange]:
-    org = await get_org(session, staff, org_id, Perm.reports_read)
-    return org, report_range(start, end, state.settings.time_zone)
 
 
 def _respond(
@@ -85,7 +70,9 @@ class ReportController(Controller):
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
-        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        org, rng = await report_scope(
+            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+        )
         return _respond(request, await members_report(db_session, org, rng), fmt)
 
     @get("/joins", summary="Join applications: pending, decided, approval lead time per month")
@@ -100,7 +87,9 @@ class ReportController(Controller):
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
-        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        org, rng = await report_scope(
+            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+        )
         return _respond(request, await joins_report(db_session, org, rng), fmt)
 
     @get("/coverage", summary="Grassroots unions nobody has joined online yet")
@@ -115,7 +104,9 @@ class ReportController(Controller):
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
-        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        org, rng = await report_scope(
+            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+        )
         return _respond(request, await coverage_report(db_session, org, rng), fmt)
 
     @get("/hardship", summary="Hardship assistance delivered and hardship records")
@@ -130,7 +121,9 @@ class ReportController(Controller):
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
-        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        org, rng = await report_scope(
+            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+        )
         return _respond(request, await hardship_report(db_session, org, rng), fmt)
 
     @get(
@@ -149,7 +142,9 @@ class ReportController(Controller):
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
-        org, rng = await _scope(db_session, staff, state, org_id, date_from, date_to)
+        org, rng = await report_scope(
+            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+        )
         doc = await service_report(db_session, org, rng, utc_now())
         return _respond(request, doc, fmt)
 

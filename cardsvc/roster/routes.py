@@ -23,21 +23,18 @@ from litestar.openapi.spec import (
     Schema,
 )
 from litestar.response import File, Response, ServerSentEvent, ServerSentEventMessage, Stream
-from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import TERMINAL, Job, JobStatus
 from cardsvc.kernel.db import make_sessionmaker
-from cardsvc.kernel.errors import AppError, Forbidden, NotFound
+from cardsvc.kernel.errors import Forbidden
 from cardsvc.kernel.pagination import Limit, Offset
-from cardsvc.kernel.settings import Settings
 from cardsvc.roster import service
-from cardsvc.roster.errors import RosterFileError
-from cardsvc.roster.files import UploadSink, UploadTooLarge, upload_dir
 from cardsvc.roster.job import COUNT_KEYS, ROSTER_IMPORT
 from cardsvc.roster.report import csv_chunks, xlsx_file
 from cardsvc.roster.template import template_csv, template_xlsx
+from cardsvc.roster.upload import import_upload
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 
@@ -45,7 +42,6 @@ XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SSE_POLL_SECONDS = 0.5
 SSE_KEEPALIVE_SECONDS = 15
 SSE_MAX_SECONDS = 4 * 3600
-_FIELD_MAX = 200
 
 
 class ImportCounts(msgspec.Struct):
@@ -169,78 +165,6 @@ def _template_xlsx() -> bytes:
     return template_xlsx()
 
 
-def _truthy(value: str | None) -> bool | None:
-    if value is None:
-        return None
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-async def _receive_upload(
-    request: Request[Any, Any, Any], settings: Settings
-) -> tuple[UploadSink, str, dict[str, str]]:
-    """Stream the multipart body to disk: the file is never held in memory."""
-    media, options = parse_options_header(request.headers.get("content-type", ""))
-    if media != "multipart/form-data" or not options.get("boundary"):
-        raise AppError(
-            "unsupported_media_type",
-            "请以 multipart/form-data 上传文件(字段名 file)",
-            "upload the file as multipart/form-data (field name: file)",
-            status=415,
-        )
-    max_bytes = settings.upload_max_mb * 1024 * 1024
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + 65536:
-        raise UploadTooLarge(
-            message_zh=f"文件超过 {settings.upload_max_mb} MB 上限,请拆分后分批导入",
-            message_en=f"The file exceeds the {settings.upload_max_mb} MB limit; split it",
-        )
-    sink: UploadSink | None = None
-    filename = ""
-    fields: dict[str, str] = {}
-    current: MultipartSegment | None = None
-    is_file = False
-    buf = bytearray()
-    parser = PushMultipartParser(options["boundary"], max_segment_count=8)
-    try:
-        async for chunk in request.stream():
-            for event in parser.parse(chunk):
-                if isinstance(event, MultipartSegment):
-                    current, buf = event, bytearray()
-                    is_file = event.filename is not None or event.name == "file"
-                    if is_file:
-                        if sink is not None:
-                            raise AppError(
-                                "one_file_only", "一次只能上传一个文件", "upload one file at a time"
-                            )
-                        sink = UploadSink(upload_dir(settings), max_bytes)
-                        filename = event.filename or ""
-                elif event is None:
-                    if current is not None and not is_file:
-                        fields[current.name or ""] = buf.decode("utf-8", "replace").strip()
-                    current = None
-                elif is_file:
-                    assert sink is not None
-                    sink.write(event)
-                elif len(buf) < _FIELD_MAX:
-                    buf += event[: _FIELD_MAX - len(buf)]
-        parser.close()
-    except MultipartError:
-        if sink is not None:
-            sink.discard()
-        raise AppError(
-            "malformed_upload",
-            "上传内容不完整或格式错误,请重新上传",
-            "the upload is incomplete or malformed; try again",
-        ) from None
-    except BaseException:
-        if sink is not None:
-            sink.discard()
-        raise
-    if sink is None:
-        raise AppError("file_required", "请选择要上传的文件(字段名 file)", "no file (field: file)")
-    return sink, filename, fields
-
-
 class RosterController(Controller):
     path = "/api/v1/roster"
     tags = ["staff: roster import"]
@@ -275,46 +199,11 @@ class RosterController(Controller):
         dry_run: bool | None = None,
         org_id: uuid.UUID | None = None,
     ) -> ImportOut:
-        settings: Settings = state.settings
         if not staff.can(Perm.member_write):
             raise Forbidden(
                 "import_forbidden", "您的角色无权导入会员", "your role may not import members"
             )
-        org = await service.target_org(db_session, staff, org_id) if org_id else None
-        sink, filename, fields = await _receive_upload(request, settings)
-        try:
-            if org is None:
-                form_org = fields.get("org_id")
-                try:
-                    wanted = uuid.UUID(form_org) if form_org else None
-                except ValueError:
-                    raise NotFound("org_not_found", "未找到该组织", "Org not found") from None
-                org = await service.target_org(db_session, staff, wanted)
-            fmt = service.sniff(sink.head, filename)
-        except BaseException:
-            sink.discard()
-            raise
-        stored = sink.keep(fmt)
-        try:
-            service.check_package(stored, fmt)
-        except RosterFileError:
-            stored.path.unlink(missing_ok=True)
-            raise
-        form_dry = _truthy(fields.get("dry_run"))
-        job = await service.start_import(
-            db_session,
-            settings,
-            staff,
-            stored=stored,
-            fmt=fmt,
-            filename=service.clean_filename(filename),
-            dry_run=bool(form_dry if form_dry is not None else dry_run),
-            org=org,
-        )
-        await db_session.commit()
-        if runner := getattr(state, "jobs", None):
-            runner.wake()
-        await service.purge_uploads(db_session, settings)
+        job = await import_upload(request, state, staff, db_session, org_id=org_id, dry_run=dry_run)
         return import_out(job)
 
     @get("/imports", summary="Roster imports in my subtrees, newest first")

@@ -9,50 +9,33 @@ with Chart.js (no inline script under the CSP).
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from litestar import Request, get
 from litestar.datastructures import State
 from litestar.response import Response, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.models import Redemption, Reversal
-from benefits.programmes.reports import budget_figures, date_range, redemption_figures
+from benefits.programmes.reports import (
+    budget_figures,
+    budget_spent_by_day,
+    date_range,
+    redemption_figures,
+)
 from cardsvc.membership.models import RequestStatus
 from cardsvc.membership.service import pending_applications
 from cardsvc.orgs.models import Org
-from cardsvc.orgs.service import get_org
 from cardsvc.pages.console.common import ConsoleController, page
 from cardsvc.pages.i18n import lang_of, pick
 from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.period import report_range
+from cardsvc.reports.scope import report_org, report_roots
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 
 REDEMPTION_DAYS = 30
-
-
-async def report_roots(db: AsyncSession, staff: Principal) -> list[Org]:
-    """The widest orgs the officer may report on (one per disjoint subtree)."""
-    roots: list[str] = []
-    for path in sorted(set(staff.paths(Perm.reports_read)), key=len):
-        if not any(path.startswith(r) for r in roots):
-            roots.append(path)
-    if not roots:
-        return []
-    rows = await db.scalars(select(Org).where(Org.path.in_(roots)).order_by(Org.path))
-    return list(rows)
-
-
-async def chosen_org(db: AsyncSession, staff: Principal, org_id: uuid.UUID | None) -> Org | None:
-    if org_id is not None:
-        return await get_org(db, staff, org_id, Perm.reports_read)
-    roots = await report_roots(db, staff)
-    return roots[0] if roots else None
 
 
 def _section(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -78,20 +61,7 @@ async def budget_burndown(
         if b.budget_limit_fen is not None
     ]
     total = sum(b.budget_limit_fen or 0 for b in lines)
-    per_day: dict[date, int] = defaultdict(int)
-    if lines:
-        rows = await db.execute(
-            select(Redemption.occurred_at, Redemption.value_fen)
-            .outerjoin(Reversal, Reversal.redemption_id == Redemption.id)
-            .where(
-                Reversal.id.is_(None),
-                Redemption.program_id.in_([b.program_id for b in lines]),
-                Redemption.occurred_at >= year.since,
-                Redemption.occurred_at < year.until,
-            )
-        )
-        for at, value in rows:
-            per_day[at.astimezone(year.tz).date()] += int(value)
+    per_day = await budget_spent_by_day(db, program_ids=[b.program_id for b in lines], rng=year)
     labels, remaining, ideal = [], [], []
     left = total
     days = (today - year.start).days + 1
@@ -124,7 +94,7 @@ class DashboardPages(ConsoleController):
         db_session: AsyncSession,
         org_id: uuid.UUID | None = None,
     ) -> Template:
-        org = await chosen_org(db_session, staff, org_id)
+        org = await report_org(db_session, staff, org_id)
         pending = None
         if staff.can(Perm.member_write):
             _, pending = await pending_applications(
@@ -162,7 +132,7 @@ class DashboardPages(ConsoleController):
         org_id: uuid.UUID | None = None,
     ) -> Response[dict[str, Any]]:
         """The four charts' series (labels and values, money in yuan)."""
-        org = await chosen_org(db_session, staff, org_id)
+        org = await report_org(db_session, staff, org_id)
         if org is None:
             return Response({}, headers={"Cache-Control": "no-store"})
         lang = lang_of(request)

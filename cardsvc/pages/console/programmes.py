@@ -17,9 +17,10 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.access import READ, WRITE, Directory, ensure_readable, ensure_writable, read_prefixes
-from benefits.errors import FieldError, ValidationError
+from benefits.access import WRITE, Directory, ensure_readable, ensure_writable, read_prefixes
+from benefits.errors import BenefitsError, FieldError, ValidationError
 from benefits.models import ProgramStatus
+from benefits.programmes.simulation import simulation_members
 from benefits.public import (
     create_program,
     end_program,
@@ -419,28 +420,27 @@ class ProgrammePages(ConsoleController):
         if amount is None and not r.errors:
             r.errors.append(FieldError("amount", "请填写消费金额", "enter the bill amount"))
         members = []
-        if member_no:
-            ref = await benefits_directory.find_member(member_no=member_no)
-            if ref is None or not staff.can(READ, ref.facts.org_path):
-                r.errors.append(
-                    FieldError(
-                        "member_no", "会员不存在或不在您的管理范围内", "no such member in scope"
-                    )
+        try:
+            org_id = uuid.UUID(org_raw) if org_raw and not member_no else None
+        except ValueError:
+            org_id = None
+        if not member_no and org_id is None:
+            r.errors.append(
+                FieldError(
+                    "member_no",
+                    "请填写会员号或选择一个组织抽样",
+                    "enter a member no. or pick an org",
                 )
-            else:
-                members = [ref]
+            )
         else:
-            path = await benefits_directory.org_path(uuid.UUID(org_raw)) if org_raw else None
-            if path is None or not staff.can(READ, path):
-                r.errors.append(
-                    FieldError(
-                        "member_no",
-                        "请填写会员号或选择一个组织抽样",
-                        "enter a member no. or pick an org",
-                    )
+            try:
+                members = await simulation_members(
+                    staff, benefits_directory, member_no=member_no or None, org_id=org_id
                 )
-            else:
-                members = await benefits_directory.sample_members(path, 20)
+            except BenefitsError as exc:
+                # Shown under the member field, where the choice is made.
+                first = exc.errors[0]
+                r.errors.append(FieldError("member_no", first.reason_zh, first.reason_en))
         if r.errors:
             return Template(
                 "console/_simulation.html",

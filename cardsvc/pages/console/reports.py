@@ -16,11 +16,11 @@ from benefits.programmes.reports import budget_figures, date_range, redemption_f
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page, require
-from cardsvc.pages.console.dashboard import chosen_org, report_roots
 from cardsvc.reports.coverage import coverage_report
 from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.period import ReportRange, report_range
+from cardsvc.reports.scope import report_org, report_roots
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 
@@ -155,7 +155,7 @@ class ReportPages(ConsoleController):
     ) -> Template:
         require(staff, Perm.reports_read, "您的角色无权查看报表", "Your role may not read reports")
         report = report if report in REPORTS else "members"
-        org = await chosen_org(db_session, staff, org_id)
+        org = await report_org(db_session, staff, org_id)
         doc: dict[str, Any] = {"summary": [], "sections": []}
         rng = report_range(_day(date_from, "from"), _day(date_to, "to"), state.settings.time_zone)
         if org is not None:

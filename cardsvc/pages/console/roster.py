@@ -18,14 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import TERMINAL
-from cardsvc.kernel.errors import NotFound
-from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.roster import service
-from cardsvc.roster.errors import RosterFileError
 from cardsvc.roster.job import ROSTER_IMPORT
-from cardsvc.roster.routes import _receive_upload, _truthy, import_out
+from cardsvc.roster.routes import import_out
+from cardsvc.roster.upload import import_upload
 from cardsvc.staff.permissions import Perm
 from cardsvc.staff.principal import Principal
 
@@ -81,39 +79,7 @@ class RosterPages(ConsoleController):
     ) -> Response[Any]:
         """Same steps as ``POST /api/v1/roster/imports``: streamed to disk, checked, queued."""
         require(staff, Perm.member_write, *NO_IMPORT)
-        settings: Settings = state.settings
-        sink, filename, fields = await _receive_upload(request, settings)
-        try:
-            raw = fields.get("org_id")
-            try:
-                wanted = uuid.UUID(raw) if raw else None
-            except ValueError:
-                raise NotFound("org_not_found", "未找到该组织", "Org not found") from None
-            org = await service.target_org(db_session, staff, wanted)
-            fmt = service.sniff(sink.head, filename)
-        except BaseException:
-            sink.discard()
-            raise
-        stored = sink.keep(fmt)
-        try:
-            service.check_package(stored, fmt)
-        except RosterFileError:
-            stored.path.unlink(missing_ok=True)
-            raise
-        job = await service.start_import(
-            db_session,
-            settings,
-            staff,
-            stored=stored,
-            fmt=fmt,
-            filename=service.clean_filename(filename),
-            dry_run=bool(_truthy(fields.get("dry_run"))),
-            org=org,
-        )
-        await db_session.commit()
-        if runner := getattr(state, "jobs", None):
-            runner.wake()
-        await service.purge_uploads(db_session, settings)
+        job = await import_upload(request, state, staff, db_session)
         return Response("", headers={"HX-Redirect": f"/console/roster/{job.id}"})
 
     @get("/{import_id:uuid}")

@@ -9,16 +9,12 @@ from litestar.datastructures import State
 from litestar.response import Template
 
 from cardsvc.kernel.errors import AppError
-from cardsvc.kernel.pii import PiiCipher
-from cardsvc.kernel.web import client_ip, same_site_form
-from cardsvc.memberauth.otp import request_code, verify_code
+from cardsvc.kernel.web import same_site_form
+from cardsvc.memberauth import signin
 from cardsvc.memberauth.sessions import (
     MEMBER_COOKIE,
-    close_member_session,
     load_member_session,
-    open_member_session,
 )
-from cardsvc.members.identity import parse_phone
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.member.common import AREA, field_errors, go, local_path
 
@@ -69,18 +65,7 @@ class MemberSignInController(Controller):
         raw = str(form.get("phone", "")).strip()
         next_url = local_path(str(form.get("next", "")))
         try:
-            phone = parse_phone(raw)
-            cipher: PiiCipher = state.cipher
-            await request_code(
-                state.kv,
-                state.limiter,
-                state.sender,
-                secret=state.settings.secret_key.encode(),
-                phone=phone,
-                phone_hash=cipher.lookup_hash("phone", phone),
-                ip=client_ip(request),
-                policy=state.otp_policy,
-            )
+            await signin.send_code(request, state, raw)
         except AppError as exc:
             errors = field_errors(request, exc)
             if "phone" not in errors:  # rate limits: shown by the phone field all the same
@@ -94,49 +79,21 @@ class MemberSignInController(Controller):
         raw = str(form.get("phone", "")).strip()
         code = str(form.get("code", "")).strip()
         next_url = local_path(str(form.get("next", "")))
-        cipher: PiiCipher = state.cipher
         try:
-            phone = parse_phone(raw)
-            phone_hash = cipher.lookup_hash("phone", phone)
-            await verify_code(
-                state.kv,
-                state.limiter,
-                secret=state.settings.secret_key.encode(),
-                phone_hash=phone_hash,
-                code=code,
-                policy=state.otp_policy,
-            )
+            done = await signin.sign_in(request, state, raw, code)
         except AppError as exc:
             errors = field_errors(request, exc)
             if "phone" not in errors:  # a wrong or expired code
                 errors = {"code": next(iter(errors.values()))}
             return _form(next_url, raw, errors, sent=True, status_code=exc.status)
-        store = state.stores.get("sessions")
-        if old := request.cookies.get(MEMBER_COOKIE):
-            await close_member_session(store, old)
-        sess = await open_member_session(
-            store,
-            phone_hash=phone_hash,
-            phone_enc=cipher.encrypt("phone", phone),
-            max_age=state.settings.member_session_max_age,
-        )
         resp = go(request, next_url)
-        resp.set_cookie(
-            MEMBER_COOKIE,
-            sess.token,
-            httponly=True,
-            samesite="lax",
-            secure=state.settings.secure_cookies,
-            max_age=state.settings.member_session_max_age,
-            path="/",
-        )
+        resp.set_cookie(done.cookie)
         return resp
 
     @post("/logout", status_code=200, media_type=MediaType.HTML)
     async def sign_out(self, request: Request[Any, Any, Any], state: State) -> Response[Any]:
         # Signing out needs no CSRF check: the worst a forged request does is sign you out.
-        if token := request.cookies.get(MEMBER_COOKIE):
-            await close_member_session(state.stores.get("sessions"), token)
+        await signin.sign_out(request, state)
         resp = go(request, AREA + "/login")
         resp.delete_cookie(MEMBER_COOKIE, path="/")
         return resp
