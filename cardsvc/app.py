@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
@@ -15,21 +12,15 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import Message, Scope
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from swagger_ui_bundle import swagger_ui_path
 
-from benefits.access import MemberRef
 from benefits.demo import seed_programs
 from benefits.engine.counters import set_budget_stripes
 from benefits.errors import BenefitsError
 from benefits.models import Program
 from benefits.plugin import BenefitsPlugin
-from benefits.public import list_redemptions, member_benefits
 from benefits.routes.reports import BenefitReportController
-from benefits.rules.facts import MemberFacts
 from cardsvc.audit.routes import AuditController
-from cardsvc.audit.service import record
 from cardsvc.cards.demo import seed_cards
 from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.published import PublishedCache
@@ -37,6 +28,12 @@ from cardsvc.cards.routes import MemberCardController, MyCardController, PublicC
 from cardsvc.cards.startup import signing_key_hook
 from cardsvc.cli import UnionCardCLIPlugin
 from cardsvc.demo.seed import DemoStep
+from cardsvc.flows.benefits_host import (
+    provide_benefits_audit,
+    provide_benefits_directory,
+    provide_member_facts,
+)
+from cardsvc.flows.privacy import benefits_and_merchants_parts
 from cardsvc.hardship.models import HardshipRecord
 from cardsvc.hardship.routes import HardshipController, MyHardshipController
 from cardsvc.inbox.routes import MyInboxController, StaffInboxController
@@ -66,7 +63,6 @@ from cardsvc.memberauth.otp import OtpPolicy
 from cardsvc.memberauth.routes import MemberAuthController
 from cardsvc.memberauth.senders import make_sender
 from cardsvc.memberauth.sessions import provide_me, provide_member_session
-from cardsvc.members.models import Member
 from cardsvc.members.routes import MemberController
 from cardsvc.membership.routes import (
     ApprovalController,
@@ -74,12 +70,10 @@ from cardsvc.membership.routes import (
     JoinController,
     MyMembershipController,
 )
-from cardsvc.orgs.models import Org
 from cardsvc.orgs.routes import OrgController
 from cardsvc.orgs.service import register_path_columns
-from cardsvc.pages.member.ports import BenefitsFunctions, member_benefits_provider
 from cardsvc.pages.plugin import PagesPlugin
-from cardsvc.privacy.parts import EncryptedTable, PrivacyParts, cardsvc_parts
+from cardsvc.privacy.registry import register_parts
 from cardsvc.privacy.routes import MyDataController, PrivacyController
 from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
@@ -93,13 +87,11 @@ from cardsvc.servicereq.routes import (
     ServiceRequestController,
 )
 from cardsvc.staff.auth import provide_staff
-from cardsvc.staff.principal import Principal
 from cardsvc.staff.routes import SessionController, StaffController
 from merchants.demo import seed_merchants
-from merchants.models import Merchant, Store
-from merchants.onboarding.service import BANK_FIELD
+from merchants.models import Merchant
 from merchants.plugin import MerchantsPlugin
-from merchants.privacy import erase_member_scans, member_scans, purge_scan_batch
+from merchants.public import merchant_names
 
 logger = logging.getLogger("unioncard.app")
 
@@ -107,106 +99,6 @@ logger = logging.getLogger("unioncard.app")
 def demo_steps() -> list[DemoStep]:
     """Demo data of the other packages, seeded after the federation (``unioncard demo seed``)."""
     return [seed_cards, seed_merchants, seed_programs, seed_service_requests]
-
-
-def _member_facts(m: Member) -> MemberFacts:
-    return MemberFacts(
-        id=m.id,
-        status=str(m.status),
-        org_path=m.org_path,
-        categories=frozenset(m.categories or ()),
-        hardship_level=m.hardship_level,
-        joined_on=m.joined_on,
-        birth_date=m.birth_date,
-        region=m.region,
-    )
-
-
-async def provide_member_facts(me: Member) -> MemberFacts:
-    """Dependency ``member_facts``: the signed-in member as the benefits engine sees them."""
-    return _member_facts(me)
-
-
-class _BenefitsDirectory:
-    """Org paths and members for the benefits staff API (``benefits.access.Directory``)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def org_path(self, org_id: uuid.UUID) -> str | None:
-        return await self._session.scalar(select(Org.path).where(Org.id == org_id))
-
-    async def find_member(
-        self, *, member_id: uuid.UUID | None = None, member_no: str | None = None
-    ) -> MemberRef | None:
-        cond = Member.id == member_id if member_id is not None else Member.member_no == member_no
-        m = await self._session.scalar(select(Member).where(cond))
-        return MemberRef(m.member_no, _member_facts(m)) if m is not None else None
-
-    async def sample_members(self, org_path: str, limit: int) -> list[MemberRef]:
-        rows = await self._session.scalars(
-            select(Member)
-            .where(Member.org_path.startswith(org_path, autoescape=True))
-            .order_by(Member.member_no)
-            .limit(limit)
-        )
-        return [MemberRef(m.member_no, _member_facts(m)) for m in rows]
-
-
-async def provide_benefits_directory(db_session: AsyncSession) -> _BenefitsDirectory:
-    return _BenefitsDirectory(db_session)
-
-
-async def provide_benefits_audit(staff: Principal, db_session: AsyncSession) -> Callable[..., None]:
-    """Dependency ``benefits_audit``: audit rows in the request's transaction, as ``staff``."""
-
-    def audit(
-        action: str,
-        target_type: str,
-        target_id: uuid.UUID | str | None,
-        org_path: str | None,
-        summary: dict[str, Any] | None = None,
-    ) -> None:
-        record(
-            db_session,
-            staff,
-            action,
-            target_type=target_type,
-            target_id=target_id,
-            org_path=org_path,
-            summary=summary,
-        )
-
-    return audit
-
-
-async def _merchant_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Merchants' display names for the benefits reports (the engine cannot read them)."""
-    rows = await session.execute(
-        select(Merchant.id, Merchant.display_name).where(Merchant.id.in_(list(ids)))
-    )
-    return {r[0]: r[1] for r in rows}
-
-
-async def _program_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = await session.execute(select(Program.id, Program.name).where(Program.id.in_(list(ids))))
-    return {r[0]: r[1] for r in rows}
-
-
-async def _store_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = await session.execute(select(Store.id, Store.name).where(Store.id.in_(list(ids))))
-    return {r[0]: r[1] for r in rows}
-
-
-# The member pages' view of the engine and the merchants (cardsvc.pages may not import them).
-_MEMBER_BENEFITS = BenefitsFunctions(
-    facts=_member_facts,
-    member_benefits=member_benefits,
-    list_redemptions=list_redemptions,
-    program_names=_program_names,
-    merchant_names=_merchant_names,
-    store_names=_store_names,
-)
 
 
 async def _request_id_header(message: Message, scope: Scope) -> None:
@@ -218,53 +110,9 @@ async def _request_id_header(message: Message, scope: Scope) -> None:
             headers[REQUEST_ID_HEADER] = rid
 
 
-async def _member_redemptions(session: AsyncSession, member_id: uuid.UUID) -> list[dict[str, Any]]:
-    """A member's ledger rows (with their reversal time) for the access export."""
-    out: list[dict[str, Any]] = []
-    while True:
-        page = await list_redemptions(session, member_id=member_id, limit=1000, offset=len(out))
-        out += [
-            {
-                "id": r.id,
-                "at": r.occurred_at,
-                "program": r.program_code,
-                "merchant_id": r.merchant_id,
-                "store_id": r.store_id,
-                "amount_fen": r.amount_fen,
-                "discount_fen": r.discount_fen,
-                "payable_fen": r.payable_fen,
-                "units": r.units,
-                "subsidy_fen": r.subsidy_fen,
-                "reversed_at": r.reversed_at,
-            }
-            for r in page
-        ]
-        if len(page) < 1000:
-            return out
-
-
-def privacy_parts() -> PrivacyParts:
-    """Personal data of every package, for retention, erasure, access export and key rotation.
-
-    The ledger is kept on erasure (it holds amounts under the member's id, nothing else).
-    """
-    return (
-        cardsvc_parts()
-        + servicereq_parts()
-        + PrivacyParts(
-            export_sections={"redemptions": _member_redemptions, "scans": member_scans},
-            erase_hooks={"scans_deleted": erase_member_scans},
-            purges={"scan_log": purge_scan_batch},
-            encrypted=(
-                EncryptedTable(
-                    Merchant.__table__,  # type: ignore[arg-type]
-                    {"bank_account_enc": BANK_FIELD},
-                    "data_key_id",
-                ),
-            ),
-        )
-    )
-
+# Personal data of the other packages, for retention, erasure, access export and key rotation.
+register_parts("service_requests", servicereq_parts)
+register_parts("benefits_and_merchants", benefits_and_merchants_parts)
 
 # Programmes and merchants copy their owning org's path: they move with the org.
 register_path_columns(Program.owner_org_path, Merchant.org_path)
@@ -374,8 +222,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "staff": Provide(provide_staff),
             "member_session": Provide(provide_member_session),
             "me": Provide(provide_me),
-            "report_host": Provide(report_host_provider(_merchant_names)),
-            "member_benefits_view": Provide(member_benefits_provider(_MEMBER_BENEFITS)),
+            "report_host": Provide(report_host_provider(merchant_names)),
         },
         exception_handlers={**exception_handlers, BenefitsError: problem_handler},
         before_send=[_request_id_header, security_headers],

@@ -138,7 +138,28 @@ class UnionCardCLIPlugin(CLIPlugin):
         cli.add_command(privacy_group)
 
 
+def _service_request_parts() -> Any:
+    from cardsvc.servicereq.privacy import servicereq_parts
+
+    return servicereq_parts()
+
+
+def _benefits_and_merchants_parts() -> Any:
+    from cardsvc.flows.privacy import benefits_and_merchants_parts
+
+    return benefits_and_merchants_parts()
+
+
+def wire_privacy_parts() -> None:
+    """The privacy commands see every package's personal data, as the app does."""
+    from cardsvc.privacy.registry import register_parts
+
+    register_parts("service_requests", _service_request_parts)
+    register_parts("benefits_and_merchants", _benefits_and_merchants_parts)
+
+
 def main() -> None:
+    wire_privacy_parts()
     os.environ.setdefault("LITESTAR_APP", "cardsvc.app:create_app")
     from litestar.cli.main import litestar_group
 

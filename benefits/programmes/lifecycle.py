@@ -397,3 +397,12 @@ async def get_version(db: Db, *, program_id: uuid.UUID, number: int) -> VersionV
                 number=number,
             )
         return _version_view(row)
+
+
+async def program_names(db: Db, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Programmes' display names by id (for lines of the ledger shown to people)."""
+    if not ids:
+        return {}
+    async with read_connection(db) as conn:
+        rows = await conn.execute(select(Program.id, Program.name).where(Program.id.in_(list(ids))))
+        return {r[0]: r[1] for r in rows}

@@ -1,10 +1,11 @@
 """What each package holds about a member, gathered in one place for the privacy duties.
 
-``cardsvc`` cannot import ``benefits`` or ``merchants`` outside its composition root, so the
-root (``cardsvc.app.privacy_parts``) hands their parts in: sections of the access export,
-erasure hooks, retention purges and the encrypted columns that a data-key rotation rewrites.
-A package that starts holding personal data adds its part there (and says so in
-docs/privacy.md).
+Each part names sections of the access export, erasure hooks, retention purges and the
+encrypted columns that a data-key rotation rewrites. cardsvc's own core part is here; the other
+parts (service requests, the ledger, the scan log…) sit beside the data they describe and the
+composition root registers them (``cardsvc.privacy.registry``, in ``cardsvc.app`` and
+``cardsvc.cli``), so that this module imports none of them. A package that starts holding
+personal data registers its part there (and says so in docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.settings import Settings
+from cardsvc.privacy.registry import registered_parts
 
 # Rows about one member, as JSON-ready dicts.
 ExportSection = Callable[[AsyncSession, uuid.UUID], Awaitable[list[dict[str, Any]]]]
@@ -109,7 +111,12 @@ def cardsvc_parts() -> PrivacyParts:
 
 
 def all_parts() -> PrivacyParts:
-    """Every package's parts, as the composition root wires them."""
-    from cardsvc.app import privacy_parts
-
-    return privacy_parts()
+    """cardsvc's core part and every registered one."""
+    registered = registered_parts()
+    if not registered:
+        # Never run a purge, erasure or export that silently misses another package's data.
+        raise RuntimeError("privacy parts are not wired: import cardsvc.app or cardsvc.cli first")
+    parts = cardsvc_parts()
+    for factory in registered.values():
+        parts = parts + factory()
+    return parts

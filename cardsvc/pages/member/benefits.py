@@ -9,11 +9,11 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.flows.member_benefits import my_benefits, my_history
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import Lang, lang_of, pick
 from cardsvc.pages.member.common import AREA, current_member, page_context
-from cardsvc.pages.member.ports import MemberBenefitsView
 
 HISTORY_PAGE = 20
 
@@ -57,13 +57,12 @@ class MemberBenefitsController(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         member_session: MemberSession,
-        member_benefits_view: MemberBenefitsView,
     ) -> Any:
         member = await current_member(db_session, member_session)
         if member is None:
             return Redirect(AREA + "/")
         # Only a current membership has benefits (the engine checks the status too).
-        items = await member_benefits_view.benefits(member)
+        items = await my_benefits(db_session, member)
         return Template(
             "m/benefits.html",
             context=page_context(
@@ -81,14 +80,13 @@ class MemberBenefitsController(Controller):
         self,
         db_session: AsyncSession,
         member_session: MemberSession,
-        member_benefits_view: MemberBenefitsView,
         page: Annotated[int, Parameter(ge=1, le=1000)] = 1,
     ) -> Any:
         member = await current_member(db_session, member_session)
         if member is None:
             return Redirect(AREA + "/")
-        rows = await member_benefits_view.history(
-            member, limit=HISTORY_PAGE + 1, offset=(page - 1) * HISTORY_PAGE
+        rows = await my_history(
+            db_session, member, limit=HISTORY_PAGE + 1, offset=(page - 1) * HISTORY_PAGE
         )
         return Template(
             "m/history.html",

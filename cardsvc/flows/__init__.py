@@ -1,0 +1,1 @@
+"""Use cases that span cardsvc, benefits and merchants, kept apart from each of them."""

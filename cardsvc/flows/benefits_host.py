@@ -1,0 +1,77 @@
+"""What the benefits engine's routes are given by the host (``benefits.plugin``): the signed-in
+member's facts, the org tree and member register for simulations, and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from benefits.access import MemberRef
+from benefits.rules.facts import MemberFacts
+from cardsvc.audit.service import record
+from cardsvc.flows.member_benefits import member_facts
+from cardsvc.members.models import Member
+from cardsvc.orgs.models import Org
+from cardsvc.staff.principal import Principal
+
+
+async def provide_member_facts(me: Member) -> MemberFacts:
+    """Dependency ``member_facts``: the signed-in member as the benefits engine sees them."""
+    return member_facts(me)
+
+
+class BenefitsDirectory:
+    """Org paths and members for the benefits staff API (``benefits.access.Directory``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def org_path(self, org_id: uuid.UUID) -> str | None:
+        return await self._session.scalar(select(Org.path).where(Org.id == org_id))
+
+    async def find_member(
+        self, *, member_id: uuid.UUID | None = None, member_no: str | None = None
+    ) -> MemberRef | None:
+        cond = Member.id == member_id if member_id is not None else Member.member_no == member_no
+        m = await self._session.scalar(select(Member).where(cond))
+        return MemberRef(m.member_no, member_facts(m)) if m is not None else None
+
+    async def sample_members(self, org_path: str, limit: int) -> list[MemberRef]:
+        rows = await self._session.scalars(
+            select(Member)
+            .where(Member.org_path.startswith(org_path, autoescape=True))
+            .order_by(Member.member_no)
+            .limit(limit)
+        )
+        return [MemberRef(m.member_no, member_facts(m)) for m in rows]
+
+
+async def provide_benefits_directory(db_session: AsyncSession) -> BenefitsDirectory:
+    return BenefitsDirectory(db_session)
+
+
+async def provide_benefits_audit(staff: Principal, db_session: AsyncSession) -> Callable[..., None]:
+    """Dependency ``benefits_audit``: audit rows in the request's transaction, as ``staff``."""
+
+    def audit(
+        action: str,
+        target_type: str,
+        target_id: uuid.UUID | str | None,
+        org_path: str | None,
+        summary: dict[str, Any] | None = None,
+    ) -> None:
+        record(
+            db_session,
+            staff,
+            action,
+            target_type=target_type,
+            target_id=target_id,
+            org_path=org_path,
+            summary=summary,
+        )
+
+    return audit
