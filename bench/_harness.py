@@ -103,10 +103,10 @@ async def seed(
     from cardsvc.cards.token import Kind
     from cardsvc.kernel.db import import_all_models, make_engine
     from cardsvc.kernel.pii import PiiCipher
+    from cardsvc.kernel.principal import SYSTEM
     from cardsvc.kernel.settings import Settings
     from cardsvc.members.models import Member
     from cardsvc.orgs.models import Org
-    from cardsvc.staff.principal import SYSTEM
     from merchants.models import MerchantCategory
     from merchants.onboarding.service import MerchantInput, create_merchant, create_store
     from merchants.onboarding.terminals import create_terminal
@@ -197,7 +197,7 @@ async def seed(
         _, issued = await create_terminal(session, SYSTEM, store.id, name="1 号收银台")
         signer = await load_signer(session, cipher)
         if staff:
-            from cardsvc.staff.models import Role
+            from cardsvc.kernel.permissions import Role
             from cardsvc.staff.service import create_staff
 
             await create_staff(

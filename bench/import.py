@@ -30,6 +30,7 @@ from sqlalchemy import func, select, text
 from cardsvc.jobs.kinds import all_handlers, services_for
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker, metadata
+from cardsvc.kernel.principal import SYSTEM
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import OrgLevel
@@ -37,7 +38,6 @@ from cardsvc.orgs.service import create_org
 from cardsvc.roster.files import StoredFile, UploadSink, upload_dir
 from cardsvc.roster.sample import sample_rows, write_csv, write_xlsx
 from cardsvc.roster.service import start_import
-from cardsvc.staff.principal import SYSTEM
 
 UNIONS = 20
 PG_ADMIN = (

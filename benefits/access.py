@@ -26,7 +26,7 @@ WRITE = "benefits.write"
 
 
 class StaffPrincipal(Protocol):
-    """The signed-in staff member (``cardsvc.staff.principal.Principal`` fits)."""
+    """The signed-in staff member (``cardsvc.kernel.principal.Principal`` fits)."""
 
     @property
     def id(self) -> uuid.UUID | None: ...

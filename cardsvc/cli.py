@@ -65,9 +65,9 @@ def staff_create(
 ) -> None:
     from sqlalchemy import select
 
+    from cardsvc.kernel.permissions import Role
+    from cardsvc.kernel.principal import SYSTEM
     from cardsvc.orgs.models import Org
-    from cardsvc.staff.models import Role
-    from cardsvc.staff.principal import SYSTEM
     from cardsvc.staff.service import create_staff
 
     if not password:

@@ -1,7 +1,7 @@
 """Every table that cardsvc owns, imported in one place for Alembic and the tests."""
 
-from cardsvc.audit.models import AuditEntry
 from cardsvc.cards.models import Card, CardEvent, SigningKey
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.sequences import NumberSequence
 from cardsvc.members.models import Member
 from cardsvc.membership.models import InviteLink, JoinApplication, MembershipEvent, TransferRequest

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError
-from cardsvc.public import SYSTEM, find_org_by_code
+from cardsvc.kernel.principal import SYSTEM
+from cardsvc.public import find_org_by_code
 from merchants.errors import MerchantNotFound
 from merchants.models import Merchant, MerchantCategory, MerchantStatus
 from merchants.onboarding.service import (

@@ -20,8 +20,9 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import SYSTEM
 from cardsvc.kernel.settings import Settings
-from cardsvc.public import SYSTEM, find_org_by_code
+from cardsvc.public import find_org_by_code
 from merchants.keys import matches
 from merchants.models import Merchant, MerchantCategory, Store, Terminal, TerminalKey
 from merchants.onboarding.service import MerchantInput, create_merchant, create_store, find_by_uscc

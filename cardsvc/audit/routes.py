@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.audit.service import list_entries
 from cardsvc.kernel.errors import Forbidden
 from cardsvc.kernel.pagination import Limit, Offset
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 
 
 class AuditOut(msgspec.Struct):

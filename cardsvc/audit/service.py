@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.models import AuditEntry
-from cardsvc.kernel.clock import utc_now
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
-
-
-def record(
-    session: AsyncSession,
-    actor: Principal,
-    action: str,
-    *,
-    target_type: str,
-    target_id: uuid.UUID | str | None,
-    org_path: str | None,
-    summary: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Add an audit row to the caller's transaction: it commits or rolls back with the change."""
-    entry = AuditEntry(
-        at=utc_now(),
-        actor_id=actor.id,
-        actor_name=actor.username,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id) if target_id is not None else None,
-        org_path=org_path,
-        source_ip=actor.ip,
-        request_id=actor.request_id,
-        summary=summary or {},
-    )
-    session.add(entry)
-    return entry
+from cardsvc.kernel.audit import AuditEntry
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 
 
 async def list_entries(

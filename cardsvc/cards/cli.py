@@ -63,8 +63,8 @@ def keys_list() -> None:
 
 
 def _audit(session: Any, action: str, kid: int, **summary: Any) -> None:
-    from cardsvc.audit.service import record
-    from cardsvc.staff.principal import SYSTEM
+    from cardsvc.kernel.audit import record
+    from cardsvc.kernel.principal import SYSTEM
 
     record(
         session,
@@ -271,9 +271,9 @@ def card_status_list() -> None:
 
 @card_group.command(name="issue-missing", help="Issue cards to active members who have none")
 def card_issue_missing() -> None:
-    from cardsvc.audit.service import record
     from cardsvc.cards import service
-    from cardsvc.staff.principal import SYSTEM
+    from cardsvc.kernel.audit import record
+    from cardsvc.kernel.principal import SYSTEM
 
     async def _do(session: Any) -> int:
         cards = await service.issue_cards_for_active_members(session)

@@ -18,21 +18,21 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
 from cardsvc.cards import render, service
 from cardsvc.cards.errors import CardError
 from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
 from cardsvc.cards.published import JWKS_MEDIA_TYPE, STATUS_LIST_PATH, Published, PublishedCache
 from cardsvc.cards.statuslist import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import Forbidden, ValidationError
 from cardsvc.kernel.masking import mask_card_number
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 MAX_TOKEN_BATCH = 20  # ten minutes of 30-second codes: enough for a lift or a basement shop
 NO_STORE = {"Cache-Control": "no-store"}  # tokens are credentials: never in a shared cache

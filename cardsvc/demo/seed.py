@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.demo.people import DEMO_UNIONS, DemoPerson, generate_people
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
+from cardsvc.kernel.permissions import Role
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import SYSTEM
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import ID_FIELD, MemberInput, create_member, find_by_id_number
@@ -27,8 +29,7 @@ from cardsvc.membership.models import JoinApplication
 from cardsvc.membership.service import PRIVACY_VERSION, ApplicationInput, submit_application
 from cardsvc.orgs.models import Org, OrgLevel
 from cardsvc.orgs.service import create_org
-from cardsvc.staff.models import Role, StaffUser
-from cardsvc.staff.principal import SYSTEM
+from cardsvc.staff.models import StaffUser
 from cardsvc.staff.service import create_staff
 
 DEMO_PASSWORD = "UnionCard-2026"

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.access import MemberRef
 from benefits.rules.facts import MemberFacts
-from cardsvc.audit.service import record
 from cardsvc.flows.member_benefits import member_facts
+from cardsvc.kernel.audit import record
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
-from cardsvc.staff.principal import Principal
 
 
 async def provide_member_facts(me: Member) -> MemberFacts:

@@ -24,11 +24,11 @@ from cardsvc.hardship.models import (
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.masking import mask_name
 from cardsvc.kernel.pagination import Limit, Offset
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 
 class ApplyIn(msgspec.Struct):

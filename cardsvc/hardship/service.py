@@ -14,7 +14,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record as audit
 from cardsvc.hardship.models import (
     CATEGORY_LABELS_ZH,
     HardshipCategory,
@@ -22,12 +21,13 @@ from cardsvc.hardship.models import (
     HardshipStatus,
 )
 from cardsvc.inbox.service import notify_member, notify_org_staff
+from cardsvc.kernel.audit import record as audit
 from cardsvc.kernel.errors import Conflict, Forbidden, NotFound, ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import SYSTEM, Principal
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.orgs.models import Org
 from cardsvc.servicereq.models import RequestKind, ServiceRequest
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import SYSTEM, Principal
 
 HR = HardshipRecord
 LEVELS = (1, 2, 3)

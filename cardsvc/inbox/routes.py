@@ -14,8 +14,8 @@ from cardsvc.inbox.models import Notification
 from cardsvc.inbox.service import inbox, mark_read
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pagination import Limit, Offset
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member
-from cardsvc.staff.principal import Principal
 
 
 class NotificationOut(msgspec.Struct):

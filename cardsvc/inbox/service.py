@@ -11,11 +11,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.inbox.models import Notification
+from cardsvc.kernel.permissions import PERMISSIONS, Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.memberauth.senders import Sender
 from cardsvc.members.models import Member
 from cardsvc.staff.models import RoleGrant, StaffUser
-from cardsvc.staff.permissions import PERMISSIONS, Perm
 
 logger = logging.getLogger("unioncard.inbox")
 OUTBOUND_CHANNELS = frozenset({"sms", "wechat"})

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.jobs.models import TERMINAL, Job, JobStatus
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, NotFound
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 
 # Why a job ended without finishing, in the words staff read.
 STALE_FAILED_ZH = "后台任务所在进程多次中断(重启或崩溃),已停止重试"

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import (
     ID_FIELD,
@@ -28,7 +29,6 @@ from cardsvc.members.service import (
     search_members,
     update_member,
 )
-from cardsvc.staff.principal import Principal
 
 
 class MemberOut(msgspec.Struct):

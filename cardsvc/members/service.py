@@ -10,18 +10,18 @@ from typing import Any
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
+from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.identity import parse_phone, parse_resident_id, validate_name
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
 from cardsvc.membership.lifecycle import after_status_change
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 ID_FIELD, PHONE_FIELD = "id_number", "phone"
 EMPLOYMENT_TYPES = ("employee", "flexible_worker", "platform_worker", "migrant_worker", "retired")

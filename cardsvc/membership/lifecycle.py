@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.cards import service as cards
 from cardsvc.cards.models import CardStatus
 from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.models import MembershipEvent
-from cardsvc.staff.principal import Principal
 
 
 def card_actor(actor: Principal) -> cards.Actor:

@@ -18,6 +18,7 @@ from cardsvc.kernel.errors import AppError, NotFound
 from cardsvc.kernel.masking import mask_id_number, mask_name
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import Principal
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import get_member
@@ -51,7 +52,6 @@ from cardsvc.membership.service import (
     withdraw_application,
 )
 from cardsvc.orgs.models import Org
-from cardsvc.staff.principal import Principal
 
 # --- shapes -----------------------------------------------------------------------------------
 
@@ -372,7 +372,7 @@ class MyMembershipController(Controller):
 
     @post("/leave", summary="End my membership (the card is revoked)", status_code=200)
     async def leave(self, db_session: AsyncSession, me: Member, data: LeaveIn) -> MemberStatusOut:
-        from cardsvc.staff.principal import Principal as _P
+        from cardsvc.kernel.principal import Principal as _P
 
         member = await leave(
             db_session,

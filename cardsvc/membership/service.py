@@ -12,10 +12,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError, Conflict, FieldError, NotFound, ValidationError
+from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.identity import parse_resident_id, validate_name
 from cardsvc.members.models import Member, MemberStatus
@@ -31,8 +33,6 @@ from cardsvc.members.service import (
 from cardsvc.membership.lifecycle import add_event, after_status_change
 from cardsvc.membership.models import InviteLink, JoinApplication, RequestStatus, TransferRequest
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 # The privacy notice an applicant consents to; bump when its text changes.
 PRIVACY_VERSION = "2026-01"

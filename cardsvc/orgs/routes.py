@@ -10,6 +10,7 @@ from litestar import Controller, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.pagination import Limit, Offset
+from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 from cardsvc.orgs.service import (
     LEVEL_LABELS_ZH,
@@ -22,7 +23,6 @@ from cardsvc.orgs.service import (
     move_org,
     rename_org,
 )
-from cardsvc.staff.principal import Principal
 
 
 class OrgOut(msgspec.Struct):

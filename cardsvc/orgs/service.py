@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from uuid_utils.compat import uuid7
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import Conflict, FieldError, NotFound, ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.models import JoinApplication, TransferRequest
 from cardsvc.orgs.models import LEVEL_RANK, Org, OrgLevel, OrgStatus
 from cardsvc.staff.models import RoleGrant
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 LEVEL_LABELS_ZH = {

@@ -87,11 +87,11 @@ def purge_cmd() -> None:
 def erase_cmd(member_no: str, reason: str) -> None:
     from cardsvc.kernel.db import make_sessionmaker
     from cardsvc.kernel.pii import PiiCipher
+    from cardsvc.kernel.principal import SYSTEM
     from cardsvc.kernel.stores import make_redis, make_store_registry
     from cardsvc.memberauth.sessions import close_member_sessions
     from cardsvc.privacy.erasure import erase_member
     from cardsvc.privacy.parts import all_parts
-    from cardsvc.staff.principal import SYSTEM
 
     async def _do(engine: Any, settings: Any) -> dict[str, Any]:
         async with make_sessionmaker(engine)() as session, session.begin():
@@ -134,12 +134,12 @@ def erase_cmd(member_no: str, reason: str) -> None:
 def export_cmd(member_no: str, out: Path | None) -> None:
     import os
 
-    from cardsvc.audit.service import record
+    from cardsvc.kernel.audit import record
     from cardsvc.kernel.db import make_sessionmaker
     from cardsvc.kernel.pii import PiiCipher
+    from cardsvc.kernel.principal import SYSTEM
     from cardsvc.privacy.export import member_export
     from cardsvc.privacy.parts import all_parts
-    from cardsvc.staff.principal import SYSTEM
 
     async def _do(engine: Any, settings: Any) -> dict[str, Any]:
         async with make_sessionmaker(engine)() as session, session.begin():
@@ -181,12 +181,12 @@ def export_cmd(member_no: str, out: Path | None) -> None:
     help="stop after this many batches per table (run again to resume)",
 )
 def rotate_data_cmd(batch_size: int, max_batches: int | None) -> None:
-    from cardsvc.audit.service import record
+    from cardsvc.kernel.audit import record
     from cardsvc.kernel.db import make_sessionmaker
     from cardsvc.kernel.pii import PiiCipher
+    from cardsvc.kernel.principal import SYSTEM
     from cardsvc.privacy.parts import all_parts
     from cardsvc.privacy.rotate import RotationStats, key_usage, rotate_data
-    from cardsvc.staff.principal import SYSTEM
 
     async def _do(engine: Any, settings: Any) -> dict[str, Any]:
         cipher = PiiCipher.from_settings(settings)

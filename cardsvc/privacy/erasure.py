@@ -23,18 +23,18 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
 from cardsvc.cards import service as cards
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, NotFound, ValidationError
+from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import ID_FIELD
 from cardsvc.membership.lifecycle import add_event, after_status_change, card_actor
 from cardsvc.membership.models import JoinApplication, MembershipEvent, TransferRequest
 from cardsvc.privacy.parts import PrivacyParts
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 ERASED_NAME = "已注销"
 ERASED_REASON = "个人信息已删除"

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.models import AuditEntry
 from cardsvc.cards.models import Card, CardEvent
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.models import Member

@@ -15,14 +15,14 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.web import client_ip
 from cardsvc.memberauth.sessions import close_member_sessions
 from cardsvc.members.models import Member
 from cardsvc.privacy.erasure import erase_member, privacy_member
 from cardsvc.privacy.export import member_export
 from cardsvc.privacy.parts import all_parts
-from cardsvc.staff.principal import Principal
 
 
 class ErasureIn(msgspec.Struct):

@@ -22,18 +22,18 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.cells import safe_cell
 from cardsvc.kernel.errors import Forbidden, NotFound
 from cardsvc.kernel.masking import mask_id_number, mask_phone
+from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import CATEGORY_LABELS_ZH, Category, Member, MemberStatus
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.orgs.models import Org
 from cardsvc.reports.members import STATUS_LABELS
 from cardsvc.roster.columns import EMPLOYMENT_LABELS_ZH
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 BATCH = 1000
 HEADERS = (

@@ -21,6 +21,7 @@ from litestar.response import File, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import MemberStatus
 from cardsvc.reports import files
 from cardsvc.reports.coverage import coverage_report
@@ -29,7 +30,6 @@ from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.scope import report_scope
 from cardsvc.servicereq.report import hardship_report, service_report
-from cardsvc.staff.principal import Principal
 
 OrgId = Annotated[uuid.UUID, Parameter(description="root of the subtree reported on")]
 From = Annotated[

@@ -8,11 +8,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org
 from cardsvc.orgs.service import get_org
 from cardsvc.reports.period import ReportRange, report_range
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 
 async def report_roots(session: AsyncSession, staff: Principal) -> list[Org]:

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
@@ -27,8 +29,6 @@ from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 from cardsvc.roster.columns import HEADER_OF
 from cardsvc.roster.models import RosterImportError
 from cardsvc.roster.rows import CellError, ValidRow
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 MEMBER_SEQUENCE = "member"
 _UPDATABLE = (

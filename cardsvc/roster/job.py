@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from cardsvc.audit.service import record
 from cardsvc.jobs.models import TERMINAL, Job
 from cardsvc.jobs.runner import JobContext
 from cardsvc.jobs.service import JobCancelled
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import SYSTEM, Principal
 from cardsvc.roster.apply import BatchScope, apply_batch, save_errors
 from cardsvc.roster.errors import file_error
 from cardsvc.roster.files import remove, source_problem, spool_path
@@ -32,7 +33,6 @@ from cardsvc.roster.models import RosterImportError
 from cardsvc.roster.readers import Row, SpoolWriter, iter_roster, read_spool, spool_writer
 from cardsvc.roster.rows import Prepared, RowValidator
 from cardsvc.staff.models import StaffUser
-from cardsvc.staff.principal import SYSTEM, Principal
 from cardsvc.staff.service import principal_of
 
 ROSTER_IMPORT = "roster.import"

@@ -30,13 +30,13 @@ from cardsvc.jobs.models import TERMINAL, Job, JobStatus
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.kernel.errors import Forbidden
 from cardsvc.kernel.pagination import Limit, Offset
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.roster import service
 from cardsvc.roster.job import COUNT_KEYS, ROSTER_IMPORT
 from cardsvc.roster.report import csv_chunks, xlsx_file
 from cardsvc.roster.template import template_csv, template_xlsx
 from cardsvc.roster.upload import import_upload
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SSE_POLL_SECONDS = 0.5

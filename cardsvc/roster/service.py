@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import Job, JobStatus
 from cardsvc.kernel.errors import Conflict, NotFound, ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import Org
 from cardsvc.roster.files import StoredFile, purge_old
@@ -21,8 +23,6 @@ from cardsvc.roster.job import ROSTER_IMPORT, import_params
 from cardsvc.roster.models import RosterImportError
 from cardsvc.roster.readers import XLSX, check_zip, sniff_format
 from cardsvc.roster.rows import today_in
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 _FILENAME_JUNK = re.compile(r"[\x00-\x1f\x7f/\\]+")
 

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.jobs.models import Job
 from cardsvc.kernel.errors import AppError, NotFound
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.roster import service
 from cardsvc.roster.errors import RosterFileError
 from cardsvc.roster.files import UploadSink, UploadTooLarge, upload_dir
-from cardsvc.staff.principal import Principal
 
 _FIELD_MAX = 200
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.hardship import service as hardship
 from cardsvc.hardship.models import HardshipCategory, HardshipRecord
 from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.principal import SYSTEM, Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.orgs.models import Org, OrgLevel
@@ -24,7 +25,6 @@ from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
 from cardsvc.servicereq.models import ContactPreference, RequestKind, ServiceRequest
 from cardsvc.staff.models import StaffUser
-from cardsvc.staff.principal import SYSTEM, Principal
 from cardsvc.staff.service import principal_of
 
 

@@ -11,11 +11,11 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import NotFound
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from cardsvc.servicereq.models import OPEN_STATUSES, RequestKind, ServiceRequest, ServiceStatus
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 SR = ServiceRequest
 

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pagination import Limit, Offset
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
@@ -52,8 +54,6 @@ from cardsvc.servicereq.schemas import (
 from cardsvc.servicereq.sla import BUILTIN_SLA, effective_sla, set_sla
 from cardsvc.servicereq.steps import add_step
 from cardsvc.servicereq.uploads import read_one_file
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 
 async def _file_response(

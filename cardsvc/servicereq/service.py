@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import AppError, Conflict, NotFound, ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
@@ -30,8 +32,6 @@ from cardsvc.servicereq.models import (
 )
 from cardsvc.servicereq.sla import effective_sla
 from cardsvc.servicereq.steps import HANDLING_KINDS, add_step, tell_member, tell_staff
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 SlaDefaults = dict[str, tuple[int, int]]
 MAX_DESCRIPTION = 4000

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org
 from cardsvc.servicereq.models import RequestKind, ServiceLevel
-from cardsvc.staff.principal import Principal
 
 # (accept, resolve) hours: legal and hardship cases first, enrolments can wait.
 BUILTIN_SLA: dict[RequestKind, tuple[int, int]] = {

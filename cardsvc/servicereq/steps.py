@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.inbox.service import notify_member, notify_org_staff
+from cardsvc.kernel.permissions import Perm
 from cardsvc.servicereq.models import KIND_LABELS_ZH, ServiceRequest, ServiceStep
-from cardsvc.staff.permissions import Perm
 
 # Step kinds → (zh, en): what the member and staff see in the timeline.
 STEP_LABELS: dict[str, tuple[str, str]] = {

@@ -10,9 +10,9 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import AppError, Unauthorized
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.web import client_ip
 from cardsvc.staff.models import StaffUser
-from cardsvc.staff.principal import Principal
 from cardsvc.staff.service import load_session, principal_of
 
 SESSION_COOKIE = "uc_staff"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 
@@ -9,15 +8,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-class Role(enum.StrEnum):
-    federation_admin = "federation_admin"
-    union_admin = "union_admin"
-    benefits_manager = "benefits_manager"
-    merchant_manager = "merchant_manager"
-    auditor = "auditor"
-    service_agent = "service_agent"  # handles members' service requests
-    hardship_officer = "hardship_officer"  # hardship records (sensitive) and requests
+from cardsvc.kernel.permissions import Role
 
 
 class StaffUser(UUIDv7AuditBase):

@@ -11,13 +11,13 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.permissions import ROLE_LABELS_ZH, Perm, Role
+from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.web import client_ip, cookie_secure, json_body_only
 from cardsvc.staff.auth import SESSION_COOKIE
-from cardsvc.staff.models import Role, StaffUser
-from cardsvc.staff.permissions import ROLE_LABELS_ZH, Perm
-from cardsvc.staff.principal import Principal
+from cardsvc.staff.models import StaffUser
 from cardsvc.staff.service import (
     authenticate,
     close_session,

@@ -15,7 +15,7 @@ from litestar.stores.base import Store
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import (
     AppError,
@@ -25,10 +25,10 @@ from cardsvc.kernel.errors import (
     Unauthorized,
     ValidationError,
 )
+from cardsvc.kernel.permissions import Perm, Role
+from cardsvc.kernel.principal import Grant, Principal
 from cardsvc.orgs.models import Org
-from cardsvc.staff.models import Role, RoleGrant, StaffUser
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Grant, Principal
+from cardsvc.staff.models import RoleGrant, StaffUser
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost one argon2 verify.

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.masking import mask_account
-from cardsvc.public import Principal
+from cardsvc.kernel.principal import Principal
 from merchants.keys import IssuedKey
 from merchants.models import (
     CATEGORY_LABELS_ZH,

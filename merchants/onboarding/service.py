@@ -16,9 +16,12 @@ from typing import Any, Protocol
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
-from cardsvc.public import Org, OrgStatus, Perm, Principal, find_org, record
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
+from cardsvc.public import Org, OrgStatus, find_org
 from merchants.errors import MerchantNotFound, StoreNotFound
 from merchants.models import (
     Merchant,

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Conflict, FieldError, ValidationError
-from cardsvc.public import Perm, Principal, record
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from merchants.config import MAX_ROTATION_GRACE_SECONDS
 from merchants.errors import KeyNotFound, TerminalNotFound
 from merchants.keys import IssuedKey, generate_key

@@ -21,7 +21,8 @@ from benefits.public import LimitState, RedemptionRecord
 from cardsvc.kernel.db import driver_connection, engine_of
 from cardsvc.kernel.errors import PROBLEM_MEDIA_TYPE
 from cardsvc.kernel.masking import mask_card_number
-from cardsvc.public import Perm, Principal
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from merchants.onboarding.service import get_merchant
 from merchants.terminal.auth import TerminalContext
 from merchants.terminal.redeem import (

@@ -15,9 +15,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from stdnum.cn import ric
 
-from cardsvc.audit.models import AuditEntry
 from cardsvc.demo.people import generate_people
 from cardsvc.demo.seed import DEMO_MEMBERS
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org

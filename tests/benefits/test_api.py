@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.public import redeem
 from benefits.rules.facts import MerchantContext
-from cardsvc.audit.models import AuditEntry
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.permissions import Role
+from cardsvc.kernel.principal import SYSTEM
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org, OrgLevel
 from cardsvc.orgs.service import create_org
-from cardsvc.staff.models import Role
-from cardsvc.staff.principal import SYSTEM
 from cardsvc.staff.service import create_staff
 from tests.api import conftest as api_fixtures
 from tests.api.conftest import PASSWORD, login

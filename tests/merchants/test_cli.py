@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cardsvc.app import create_app
-from cardsvc.audit.models import AuditEntry
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.db import make_engine, make_sessionmaker
 from cardsvc.kernel.settings import Settings
 from merchants.cli import merchants_group

@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.audit.models import AuditEntry
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings

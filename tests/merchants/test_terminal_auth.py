@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.audit.models import AuditEntry
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.db import make_sessionmaker
 from merchants.config import MerchantConfig
 from merchants.models import TerminalKey

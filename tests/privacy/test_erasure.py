@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.models import Redemption
 from benefits.public import program_usage, reconcile
-from cardsvc.audit.models import AuditEntry
 from cardsvc.cards.models import Card, CardStatus
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.models import MembershipEvent

@@ -50,15 +50,15 @@ from benefits.public import create_program, publish_program, redeem, reverse
 from benefits.rules.facts import MemberFacts, MerchantContext
 from cardsvc.demo.seed import DEMO_PASSWORD
 from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.permissions import Role
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import SYSTEM
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import MemberInput, create_member
 from cardsvc.membership.models import JoinApplication, RequestStatus
 from cardsvc.orgs.models import Org, OrgLevel
 from cardsvc.orgs.service import create_org
-from cardsvc.staff.models import Role
-from cardsvc.staff.principal import SYSTEM
 from cardsvc.staff.service import create_staff
 from merchants.models import Merchant
 from tests.api.conftest import app, client, login, settings  # noqa: F401  (fixtures)

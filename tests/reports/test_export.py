@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.audit.models import AuditEntry
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.reports.export import HEADERS
 from tests.reports.conftest import U3_NAME, Dataset, login

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.audit.models import AuditEntry
 from cardsvc.jobs.runner import JobRunner
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member
 from cardsvc.roster import hooks

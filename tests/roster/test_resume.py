@@ -18,12 +18,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.audit.models import AuditEntry
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.kinds import all_handlers, services_for
 from cardsvc.jobs.models import Job, JobStatus
 from cardsvc.jobs.runner import JobRunner
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.db import make_engine, make_sessionmaker
+from cardsvc.kernel.principal import SYSTEM
 from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import OrgLevel
 from cardsvc.orgs.service import create_org
@@ -31,7 +32,6 @@ from cardsvc.roster import hooks
 from cardsvc.roster.files import UploadSink, upload_dir
 from cardsvc.roster.sample import sample_rows, write_csv
 from cardsvc.roster.service import start_import
-from cardsvc.staff.principal import SYSTEM
 from tests.conftest import _truncate_all, make_test_settings
 from tests.roster.conftest import (
     IMPORTS,

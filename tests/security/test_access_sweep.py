@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from benefits.public import create_program, publish_program
 from cardsvc.demo.seed import DEMO_PASSWORD
 from cardsvc.kernel.db import make_sessionmaker
+from cardsvc.kernel.permissions import Role
+from cardsvc.kernel.principal import SYSTEM
 from cardsvc.orgs.models import Org
-from cardsvc.staff.models import Role
-from cardsvc.staff.principal import SYSTEM
 from cardsvc.staff.service import create_staff
 from tests.merchants.pos import Pos, pos_fixture  # noqa: F401 (fixture)
 from tests.security.conftest import (

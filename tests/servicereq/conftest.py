@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.orgs.models import Org
 from cardsvc.staff.models import StaffUser
-from cardsvc.staff.principal import Principal
 from cardsvc.staff.service import principal_of
 
 # Imported so that the API tests here get the same app/client fixtures as tests/api.

@@ -163,7 +163,7 @@ async def test_take_over_by_the_level_above(
 async def test_closed_request_changes_only_by_reopening(
     session: AsyncSession, demo: dict, t0: datetime
 ) -> None:
-    from cardsvc.audit.models import AuditEntry
+    from cardsvc.kernel.audit import AuditEntry
 
     member = await member_in(session, "XL-JIDIAN")
     agent = await staff(session, "xl.jidian")

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.engine.quote import member_benefits
 from cardsvc.app import _member_facts
-from cardsvc.audit.models import AuditEntry
 from cardsvc.hardship import service as hs
 from cardsvc.hardship.models import HardshipCategory, HardshipStatus
+from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.errors import AppError, Conflict, Forbidden, NotFound
 from cardsvc.servicereq.sweep import sweep_once
 from tests.conftest import make_test_settings

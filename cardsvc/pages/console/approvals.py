@@ -11,6 +11,8 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.membership.models import RequestStatus
 from cardsvc.membership.routes import applications_out
 from cardsvc.membership.service import (
@@ -20,8 +22,6 @@ from cardsvc.membership.service import (
     reject_application,
 )
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 PAGE_SIZE = 50
 STATUS_LABELS = {

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import list_entries
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.pages.console.common import ConsoleController, page, require
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 PAGE_SIZE = 50
 

@@ -9,7 +9,7 @@ from litestar.datastructures import Cookie, State
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.web import client_ip, same_site_form
 from cardsvc.pages.console.common import ConsoleController, message_of

@@ -11,11 +11,11 @@ from litestar.datastructures import State
 from litestar.response import Template
 
 from cardsvc.kernel.errors import AppError, FieldError, Forbidden
+from cardsvc.kernel.permissions import ROLE_LABELS_ZH, Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of, pick
 from cardsvc.staff.auth import SESSION_COOKIE
-from cardsvc.staff.permissions import ROLE_LABELS_ZH, Perm
-from cardsvc.staff.principal import Principal
 from cardsvc.staff.service import load_session
 
 ROLE_LABELS_EN = {

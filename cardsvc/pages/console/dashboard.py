@@ -23,6 +23,8 @@ from benefits.programmes.reports import (
     date_range,
     redemption_figures,
 )
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.membership.models import RequestStatus
 from cardsvc.membership.service import pending_applications
 from cardsvc.orgs.models import Org
@@ -32,8 +34,6 @@ from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.period import report_range
 from cardsvc.reports.scope import report_org, report_roots
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 REDEMPTION_DAYS = 30
 

@@ -18,9 +18,9 @@ from cardsvc.hardship.models import HardshipStatus
 from cardsvc.hardship.routes import records_out
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.pages.console.common import ConsoleController, page, require
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 PAGE_SIZE = 50
 STATUS_LABELS = {

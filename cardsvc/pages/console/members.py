@@ -14,14 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards import service as cards
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import MemberStatus
 from cardsvc.members.routes import member_out
 from cardsvc.members.service import MemberQuery, get_member, reveal, search_members
 from cardsvc.membership.models import MembershipEvent
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page, require
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 PAGE_SIZE = 50
 STATUS_LABELS = {

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
 from cardsvc.pages.i18n import lang_of, pick
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 from merchants.models import CATEGORY_LABELS_ZH, MerchantCategory, MerchantStatus
 from merchants.onboarding.routes import merchant_out, store_out, terminal_out
 from merchants.onboarding.service import (

@@ -12,12 +12,12 @@ from litestar.response import Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org
 from cardsvc.orgs.service import ancestors, get_org
 from cardsvc.pages.console.common import ConsoleController, page
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 LEVEL_LABELS = {
     "national": ("全国", "National"),

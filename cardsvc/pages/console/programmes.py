@@ -34,16 +34,16 @@ from benefits.public import (
     update_program,
 )
 from benefits.rules.facts import MerchantContext
-from cardsvc.audit.service import record
+from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Forbidden
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console import programme_form as pf
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of, pick
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 TARGET = "benefit_program"
 NO_MERCHANT = uuid.UUID(int=0)  # simulating without a merchant: matches no merchant list

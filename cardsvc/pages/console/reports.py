@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.programmes.reports import budget_figures, date_range, redemption_figures
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.reports.coverage import coverage_report
@@ -21,8 +23,6 @@ from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.period import ReportRange, report_range
 from cardsvc.reports.scope import report_org, report_roots
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 REPORTS = {
     "members": ("会员统计", "Members"),

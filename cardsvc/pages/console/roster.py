@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import TERMINAL
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.roster import service
 from cardsvc.roster.job import ROSTER_IMPORT
 from cardsvc.roster.routes import import_out
 from cardsvc.roster.upload import import_upload
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 ERRORS_PAGE = 100
 NO_IMPORT = ("您的角色无权导入会员", "Your role may not import members")

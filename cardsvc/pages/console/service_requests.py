@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.models import RequestKind
 from cardsvc.servicereq.queue import QueueFilter, list_queue
 from cardsvc.servicereq.schemas import request_detail, requests_out
-from cardsvc.staff.permissions import Perm
-from cardsvc.staff.principal import Principal
 
 PAGE_SIZE = 50
 KINDS = {

@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.principal import Principal
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.routes import transfers_out
@@ -23,7 +24,6 @@ from cardsvc.orgs.models import Org
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of, pick
 from cardsvc.pages.member.common import AREA, current_member, field_errors, go, page_context
-from cardsvc.staff.principal import Principal
 
 
 async def _context(

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
 
-from cardsvc.staff.models import Role
-from cardsvc.staff.permissions import PERMISSIONS, Perm
+from cardsvc.kernel.permissions import PERMISSIONS, Perm, Role
 
 
 @dataclass(frozen=True, slots=True)

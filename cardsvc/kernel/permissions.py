@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import enum
 
-from cardsvc.staff.models import Role
+
+class Role(enum.StrEnum):
+    federation_admin = "federation_admin"
+    union_admin = "union_admin"
+    benefits_manager = "benefits_manager"
+    merchant_manager = "merchant_manager"
+    auditor = "auditor"
+    service_agent = "service_agent"  # handles members' service requests
+    hardship_officer = "hardship_officer"  # hardship records (sensitive) and requests
 
 
 class Perm(enum.StrEnum):

@@ -1,3 +1,5 @@
+"""The append-only audit log: its table and :func:`record`, which every staff action calls."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,7 +9,11 @@ from typing import Any
 from advanced_alchemy.base import UUIDv7Base
 from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import Index, String
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+
+from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.principal import Principal
 
 
 class AuditEntry(UUIDv7Base):
@@ -30,3 +36,30 @@ class AuditEntry(UUIDv7Base):
     source_ip: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+
+
+def record(
+    session: AsyncSession,
+    actor: Principal,
+    action: str,
+    *,
+    target_type: str,
+    target_id: uuid.UUID | str | None,
+    org_path: str | None,
+    summary: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add an audit row to the caller's transaction: it commits or rolls back with the change."""
+    entry = AuditEntry(
+        at=utc_now(),
+        actor_id=actor.id,
+        actor_name=actor.username,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id) if target_id is not None else None,
+        org_path=org_path,
+        source_ip=actor.ip,
+        request_id=actor.request_id,
+        summary=summary or {},
+    )
+    session.add(entry)
+    return entry
