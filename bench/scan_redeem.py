@@ -1,4 +1,4 @@
-"""Scan + redeem through the merchant API, end to end, against its ceilings (issue 6).
+"""Scan + redeem through the merchant API, end to end, against its ceilings.
 
 1. Creates a scratch PostgreSQL database, migrates it with ``unioncard database upgrade`` and
    seeds it: MEMBERS members with cards, a signing key, one merchant with a store and a terminal

@@ -1,6 +1,6 @@
 """Merchant API settings, read from the app's ``Settings`` with defaults until it has them.
 
-The fields the lead adds to ``cardsvc.kernel.settings.Settings`` (env ``UNIONCARD_<NAME>``):
+The fields of ``cardsvc.kernel.settings.Settings`` it reads (env ``UNIONCARD_<NAME>``):
 
 | Settings field | env | default | meaning |
 |---|---|---|---|

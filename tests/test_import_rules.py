@@ -1,4 +1,4 @@
-"""Design §3 import rules, checked by import-linter (contracts in pyproject.toml)."""
+"""The import rules of docs/architecture.md, checked by import-linter (contracts in pyproject.toml)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Coverage: grassroots unions in a subtree that no worker has yet joined online.
 
-The seed document's concern is that dispersed and flexible workers can find a union and join
+The point is that dispersed and flexible workers can find a union and join
 from a phone; a union with no approved online application (``JoinApplication``, any source,
 decided before the end of the range) is listed, with its member count, so the federation can
 follow it up. Closed unions are left out.

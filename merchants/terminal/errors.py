@@ -1,5 +1,5 @@
 """Errors of the scan / redeem / reverse contract and the mapping of other packages' errors onto
-the codes partners integrate against (issue 6, design §7).
+the codes partners integrate against (docs/merchant-api.md).
 
 The card service and the benefits engine have codes of their own; the merchant API keeps them
 where the contract names them (``card_revoked``, ``quota_exhausted`` …) and folds the rest into

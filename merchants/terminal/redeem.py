@@ -1,6 +1,6 @@
 """Redeem, reverse and list at a terminal: the contract's mutations, exactly once.
 
-Redeem, in this order (issue 6):
+Redeem, in this order:
 
 1. the ``Idempotency-Key`` is looked up first (``benefits.find_redemption``): a retry is
    answered from the ledger before anything is verified or burned, so it is never mistaken

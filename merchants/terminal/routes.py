@@ -1,4 +1,4 @@
-"""HTTP: scan, redeem, reverse, list and settle at a terminal (issue 6's contract), and the
+"""HTTP: scan, redeem, reverse, list and settle at a terminal (docs/merchant-api.md), and the
 staff view of a merchant's redemptions. Thin controllers over :mod:`merchants.terminal.scan`,
 :mod:`merchants.terminal.redeem` and :mod:`merchants.terminal.settlement`.
 """

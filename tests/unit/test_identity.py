@@ -264,7 +264,7 @@ def test_mask_id_number() -> None:
     assert mask_id_number("11010519491231002X") == "110***********002X"
     assert mask_id_number("11010519491231002x") == "110***********002X"
     masked = mask_id_number("11010519491231123X")
-    assert masked == "110***********123X"  # the design's example: 3 + 11 stars + 4
+    assert masked == "110***********123X"  # 3 + 11 stars + 4, as in docs/membership.md
     assert len(masked) == 18
 
 
