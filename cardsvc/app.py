@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
@@ -12,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.types import Message, Scope
+from sqlalchemy.ext.asyncio import AsyncEngine
 from swagger_ui_bundle import swagger_ui_path
 
 from benefits.demo import seed_programs
@@ -47,7 +49,7 @@ from cardsvc.kernel.errors import (
     problem_handler,
 )
 from cardsvc.kernel.health import live, ready
-from cardsvc.kernel.kv import make_kv
+from cardsvc.kernel.kv import KV, make_kv
 from cardsvc.kernel.logs import configure_logging
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.ratelimit import RateLimiter
@@ -126,31 +128,85 @@ register_path_columns(
 )
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or get_settings()
-    configure_logging(settings.log_format, settings.log_level)
-    import_all_models()
-    engine = make_engine(
-        settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
+ROUTE_HANDLERS: list[Any] = [
+    live,
+    ready,
+    SessionController,
+    StaffController,
+    OrgController,
+    MemberController,
+    AuditController,
+    MemberAuthController,
+    RosterController,
+    JoinController,
+    MyMembershipController,
+    ApprovalController,
+    InviteController,
+    MyCardController,
+    MemberCardController,
+    PublicCardController,
+    ReportController,
+    ExportController,
+    BenefitReportController,
+    PrivacyController,
+    MyDataController,
+    MyServiceRequestController,
+    ServiceRequestController,
+    ServiceLevelController,
+    HardshipController,
+    MyHardshipController,
+    MyInboxController,
+    StaffInboxController,
+    create_static_files_router(
+        path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
+    ),
+]
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="UnionCard API",
+        version="1.0.0",
+        description=(
+            "工会会员卡与普惠服务 API。错误均为 RFC 9457 problem details,带稳定的 `code`。\n\n"
+            "Union membership cards and inclusive benefits. Every error is RFC 9457 problem "
+            "details with a stable `code`."
+        ),
+        path="/schema",
+        # Served by the app itself: federations run on intranets without CDN access.
+        render_plugins=[
+            SwaggerPage(
+                path="/",
+                favicon_url="/static/swagger/favicon-32x32.png",
+                js_url="/static/swagger/swagger-ui-bundle.js",
+                css_url="/static/swagger/swagger-ui.css",
+                standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+            )
+        ],
+        components=Components(
+            security_schemes={
+                "terminalKey": SecurityScheme(
+                    type="http", scheme="bearer", description="Terminal API key"
+                ),
+                "staffSession": SecurityScheme(
+                    type="apiKey", name="uc_staff", security_scheme_in="cookie"
+                ),
+            }
+        ),
     )
-    set_budget_stripes(settings.budget_stripes)
-    redis = make_redis(settings)
-    stores = make_store_registry(redis)
-    kv = make_kv(redis)
-    if settings.production and settings.sms_sender == "log":
-        logger.warning("UNIONCARD_SMS_SENDER=log: sign-in codes go to the server log")
-    jobs = JobRunner(
-        engine, settings, all_handlers(), services={**services_for(settings), "kv": kv}
-    )
-    # Periodic jobs (the privacy retention purge): first tick after a minute, then every minute.
-    schedule = Scheduler(engine, schedule_for(settings), runner=jobs)
+
+
+def app_state(
+    settings: Settings, engine: AsyncEngine, redis: Any, kv: KV, jobs: JobRunner
+) -> State:
+    """What every request may reach through ``state``: settings, stores, keys, limits."""
     state = State(
         {
             "jobs": jobs,
             "settings": settings,
             "engine": engine,
             "redis": redis,
-            "stores": stores,
+            "stores": make_store_registry(redis),
             "kv": kv,
             "limiter": RateLimiter(redis),
             "sender": make_sender(settings.sms_sender),
@@ -164,48 +220,36 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "published": PublishedCache(settings.card_publish_cache_seconds),
         }
     )
-
     # Verifying keys and the decrypted signer, reloaded every minute (rotations by the CLI).
     state["keyring"] = KeyRing(state.cipher)
+    return state
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    import_all_models()
+    engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
+    )
+    set_budget_stripes(settings.budget_stripes)
+    redis = make_redis(settings)
+    if settings.production and settings.sms_sender == "log":
+        logger.warning("UNIONCARD_SMS_SENDER=log: sign-in codes go to the server log")
+    kv = make_kv(redis)
+    jobs = JobRunner(
+        engine, settings, all_handlers(), services={**services_for(settings), "kv": kv}
+    )
+    # Periodic jobs (the privacy retention purge): first tick after a minute, then every minute.
+    schedule = Scheduler(engine, schedule_for(settings), runner=jobs)
+    state = app_state(settings, engine, redis, kv, jobs)
 
     async def _close_redis() -> None:
         if redis is not None:
             await redis.aclose()
 
     return Litestar(
-        route_handlers=[
-            live,
-            ready,
-            SessionController,
-            StaffController,
-            OrgController,
-            MemberController,
-            AuditController,
-            MemberAuthController,
-            RosterController,
-            JoinController,
-            MyMembershipController,
-            ApprovalController,
-            InviteController,
-            MyCardController,
-            MemberCardController,
-            PublicCardController,
-            ReportController,
-            ExportController,
-            BenefitReportController,
-            PrivacyController,
-            MyDataController,
-            MyServiceRequestController,
-            ServiceRequestController,
-            ServiceLevelController,
-            HardshipController,
-            MyHardshipController,
-            MyInboxController,
-            StaffInboxController,
-            create_static_files_router(
-                path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
-            ),
-        ],
+        route_handlers=ROUTE_HANDLERS,
         plugins=[
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
             UnionCardCLIPlugin(),
@@ -227,7 +271,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={**exception_handlers, BenefitsError: problem_handler},
         before_send=[_request_id_header, security_headers],
         middleware=[request_id_middleware],
-        stores=stores,
+        stores=state.stores,
         state=state,
         on_startup=[
             signing_key_hook(engine, state.cipher, production=settings.production),
@@ -235,35 +279,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *([schedule.start] if settings.job_runner else []),
         ],
         on_shutdown=[schedule.stop, jobs.stop, _close_redis],
-        openapi_config=OpenAPIConfig(
-            title="UnionCard API",
-            version="1.0.0",
-            description=(
-                "工会会员卡与普惠服务 API。错误均为 RFC 9457 problem details,带稳定的 `code`。\n\n"
-                "Union membership cards and inclusive benefits. Every error is RFC 9457 problem "
-                "details with a stable `code`."
-            ),
-            path="/schema",
-            # Served by the app itself: federations run on intranets without CDN access.
-            render_plugins=[
-                SwaggerPage(
-                    path="/",
-                    favicon_url="/static/swagger/favicon-32x32.png",
-                    js_url="/static/swagger/swagger-ui-bundle.js",
-                    css_url="/static/swagger/swagger-ui.css",
-                    standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
-                )
-            ],
-            components=Components(
-                security_schemes={
-                    "terminalKey": SecurityScheme(
-                        type="http", scheme="bearer", description="Terminal API key"
-                    ),
-                    "staffSession": SecurityScheme(
-                        type="apiKey", name="uc_staff", security_scheme_in="cookie"
-                    ),
-                }
-            ),
-        ),
+        openapi_config=openapi_config(),
         debug=False,
     )

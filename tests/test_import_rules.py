@@ -9,9 +9,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 CONTRACTS = (
+    "layers: composition root, pages, cross-package flows, merchants, cardsvc's domain, kernel",
     "benefits is the engine and imports neither cardsvc nor merchants",
-    "cardsvc imports benefits and merchants only in its composition root",
-    "merchants uses cardsvc's public parts, never its composition root, CLI or demo",
+    "cardsvc's domain imports neither benefits nor merchants",
+    "merchants reaches cardsvc only through cardsvc.public and the kernel",
+    "no import cycles between the packages, nor between their sub-packages",
 )
 
 
@@ -31,7 +33,15 @@ def test_lint_imports_passes_as_configured() -> None:
     proc = run()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in CONTRACTS:
-        assert f"{name} KEPT" in proc.stdout
+        assert f"{name} KEPT" in " ".join(proc.stdout.split()), name
+
+
+def test_no_wildcard_exceptions() -> None:
+    """Exceptions to the rules are named one import at a time, never by pattern."""
+    text = (ROOT / "pyproject.toml").read_text()
+    rules = text[text.index("[tool.importlinter]") :]
+    ignored = [line for line in rules.splitlines() if "->" in line]
+    assert not [line for line in ignored if "*" in line], ignored
 
 
 def test_a_forbidden_import_is_caught(tmp_path: Path) -> None:
@@ -44,3 +54,29 @@ def test_a_forbidden_import_is_caught(tmp_path: Path) -> None:
         probe.unlink()
     assert proc.returncode != 0
     assert "benefits is the engine and imports neither cardsvc nor merchants BROKEN" in proc.stdout
+
+
+def _broken_by(path: Path, source: str) -> str:
+    path.write_text(source)
+    try:
+        proc = run()
+    finally:
+        path.unlink()
+    assert proc.returncode != 0
+    return " ".join(proc.stdout.split())
+
+
+def test_merchants_may_not_reach_into_cardsvc() -> None:
+    """The protected contract can fail: merchants importing a cardsvc model breaks it."""
+    out = _broken_by(
+        ROOT / "merchants" / "_probe_protected.py", "import cardsvc.members.models  # forbidden\n"
+    )
+    assert "merchants reaches cardsvc only through cardsvc.public and the kernel BROKEN" in out
+
+
+def test_the_kernel_may_not_import_the_domain() -> None:
+    """The layers contract can fail: the kernel importing a domain package breaks it."""
+    out = _broken_by(
+        ROOT / "cardsvc" / "kernel" / "_probe_layers.py", "import cardsvc.orgs.models\n"
+    )
+    assert "kernel BROKEN" in out
