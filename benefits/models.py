@@ -40,6 +40,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from benefits.errors import VersionImmutable
 
+# A copy of an org's path that follows the org when it moves: the host (cardsvc) rewrites
+# every column with this info when an org moves in the union tree.
+FOLLOWS_ORG = {"follows_org": True}
+
 
 class ProgramStatus(enum.StrEnum):
     draft = "draft"
@@ -59,7 +63,7 @@ class Program(UUIDv7AuditBase):
     name: Mapped[str] = mapped_column(String(128))
     owner_org_id: Mapped[uuid.UUID] = mapped_column(index=True)
     # Materialised path of the owner ("<id>/<id>/…/"): members whose path starts with it apply.
-    owner_org_path: Mapped[str] = mapped_column(String(400))
+    owner_org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     status: Mapped[ProgramStatus] = mapped_column(
         Enum(ProgramStatus, native_enum=False, length=16), default=ProgramStatus.draft
     )

@@ -19,7 +19,6 @@ from swagger_ui_bundle import swagger_ui_path
 from benefits.demo import seed_programs
 from benefits.engine.counters import set_budget_stripes
 from benefits.errors import BenefitsError
-from benefits.models import Program
 from benefits.plugin import BenefitsPlugin
 from benefits.routes.reports import BenefitReportController
 from cardsvc.audit.routes import AuditController
@@ -36,7 +35,6 @@ from cardsvc.flows.benefits_host import (
     provide_member_facts,
 )
 from cardsvc.flows.privacy import benefits_and_merchants_parts
-from cardsvc.hardship.models import HardshipRecord
 from cardsvc.hardship.routes import HardshipController, MyHardshipController
 from cardsvc.inbox.routes import MyInboxController, StaffInboxController
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
@@ -66,6 +64,7 @@ from cardsvc.memberauth.routes import MemberAuthController
 from cardsvc.memberauth.senders import make_sender
 from cardsvc.memberauth.sessions import provide_me, provide_member_session
 from cardsvc.members.routes import MemberController
+from cardsvc.members.service import refuse_closing_with_members
 from cardsvc.membership.routes import (
     ApprovalController,
     InviteController,
@@ -73,7 +72,7 @@ from cardsvc.membership.routes import (
     MyMembershipController,
 )
 from cardsvc.orgs.routes import OrgController
-from cardsvc.orgs.service import register_path_columns
+from cardsvc.orgs.service import register_close_check
 from cardsvc.pages.plugin import PagesPlugin
 from cardsvc.privacy.registry import register_parts
 from cardsvc.privacy.routes import MyDataController, PrivacyController
@@ -81,7 +80,6 @@ from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
 from cardsvc.roster.routes import RosterController
 from cardsvc.servicereq.demo import seed_service_requests
-from cardsvc.servicereq.models import ServiceLevel, ServiceRequest
 from cardsvc.servicereq.privacy import servicereq_parts
 from cardsvc.servicereq.routes import (
     MyServiceRequestController,
@@ -91,7 +89,6 @@ from cardsvc.servicereq.routes import (
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.routes import SessionController, StaffController
 from merchants.demo import seed_merchants
-from merchants.models import Merchant
 from merchants.plugin import MerchantsPlugin
 from merchants.public import merchant_names
 
@@ -115,17 +112,8 @@ async def _request_id_header(message: Message, scope: Scope) -> None:
 # Personal data of the other packages, for retention, erasure, access export and key rotation.
 register_parts("service_requests", servicereq_parts)
 register_parts("benefits_and_merchants", benefits_and_merchants_parts)
-
-# Programmes and merchants copy their owning org's path: they move with the org.
-register_path_columns(Program.owner_org_path, Merchant.org_path)
-register_path_columns(
-    ServiceRequest.org_path,
-    ServiceRequest.handling_org_path,
-    ServiceRequest.escalated_org_path,  # type: ignore[arg-type]
-    ServiceLevel.org_path,
-    HardshipRecord.org_path,
-    HardshipRecord.approver_org_path,
-)
+# An org with members cannot close.
+register_close_check(refuse_closing_with_members)
 
 
 ROUTE_HANDLERS: list[Any] = [

@@ -11,6 +11,8 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cardsvc.kernel.db import FOLLOWS_ORG
+
 
 class MerchantCategory(enum.StrEnum):
     # Same values as benefits.rules.programme.MerchantCategory: a programme's scope names these.
@@ -60,7 +62,7 @@ class Merchant(UUIDv7AuditBase):
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"), index=True)
     # Denormalised owner path so that scoping is a string-prefix test without a join.
-    org_path: Mapped[str] = mapped_column(String(400))
+    org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     legal_name: Mapped[str] = mapped_column(String(128))
     display_name: Mapped[str] = mapped_column(String(64), index=True)
     uscc: Mapped[str] = mapped_column(String(18), unique=True)  # 统一社会信用代码

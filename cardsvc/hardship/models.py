@@ -11,6 +11,8 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Date, Enum, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cardsvc.kernel.db import FOLLOWS_ORG
+
 
 class HardshipStatus(enum.StrEnum):
     pending = "pending"  # waiting for the union one level above
@@ -53,9 +55,9 @@ class HardshipRecord(UUIDv7AuditBase):
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("member.id"), index=True)
     # The member's union when applying, and the union one level above that decides.
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
-    org_path: Mapped[str] = mapped_column(String(400))
+    org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     approver_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
-    approver_org_path: Mapped[str] = mapped_column(String(400))
+    approver_org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_request.id"))
     status: Mapped[HardshipStatus] = mapped_column(
         Enum(HardshipStatus, native_enum=False, length=16), default=HardshipStatus.pending

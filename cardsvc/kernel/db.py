@@ -38,6 +38,9 @@ from sqlalchemy.util import greenlet_spawn
 from cardsvc.kernel.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Column info of a copy of an org's path that follows the org when it moves in the union tree
+# (``cardsvc.orgs.service.move_org`` rewrites every such column; benefits marks its own alike).
+FOLLOWS_ORG: dict[str, Any] = {"follows_org": True}
 metadata = orm_registry.metadata
 
 

@@ -10,6 +10,8 @@ from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import Date, Enum, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cardsvc.kernel.db import FOLLOWS_ORG
+
 
 class MemberStatus(enum.StrEnum):
     pending = "pending"
@@ -55,7 +57,7 @@ class Member(UUIDv7AuditBase):
     gender: Mapped[str] = mapped_column(String(1))  # "M" / "F" from the ID number; "" if erased
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"), index=True)
-    org_path: Mapped[str] = mapped_column(String(400))
+    org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     status: Mapped[MemberStatus] = mapped_column(
         Enum(MemberStatus, native_enum=False, length=16), default=MemberStatus.pending, index=True
     )

@@ -354,3 +354,22 @@ async def change_status(
         summary={"from": before.value, "to": status.value, "reason": member.status_reason},
     )
     return member
+
+
+async def refuse_closing_with_members(session: AsyncSession, org: Org) -> None:
+    """An org with active, pending or suspended members cannot close (registered with
+    ``cardsvc.orgs.service.register_close_check``)."""
+    live_members = await session.scalar(
+        select(func.count())
+        .select_from(Member)
+        .where(
+            Member.org_id == org.id,
+            Member.status.in_([MemberStatus.active, MemberStatus.pending, MemberStatus.suspended]),
+        )
+    )
+    if live_members:
+        raise Conflict(
+            "org_has_members",
+            f"该组织还有 {live_members} 名会员,请先转会或办理离会",
+            f"org still has {live_members} members",
+        )

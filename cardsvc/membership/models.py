@@ -12,6 +12,8 @@ from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import Date, Enum, ForeignKey, Index, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cardsvc.kernel.db import FOLLOWS_ORG
+
 
 class RequestStatus(enum.StrEnum):
     pending = "pending"
@@ -38,7 +40,7 @@ class JoinApplication(UUIDv7AuditBase):
     )
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"), index=True)
-    org_path: Mapped[str] = mapped_column(String(400))
+    org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     status: Mapped[RequestStatus] = mapped_column(
         Enum(RequestStatus, native_enum=False, length=16), default=RequestStatus.pending, index=True
     )
@@ -82,9 +84,9 @@ class TransferRequest(UUIDv7AuditBase):
 
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("member.id"), index=True)
     from_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
-    from_org_path: Mapped[str] = mapped_column(String(400))
+    from_org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     to_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
-    to_org_path: Mapped[str] = mapped_column(String(400))
+    to_org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     status: Mapped[RequestStatus] = mapped_column(
         Enum(RequestStatus, native_enum=False, length=16), default=RequestStatus.pending, index=True
     )

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Column, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 from uuid_utils.compat import uuid7
 
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import Conflict, FieldError, NotFound, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
-from cardsvc.members.models import Member, MemberStatus
-from cardsvc.membership.models import JoinApplication, TransferRequest
 from cardsvc.orgs.models import LEVEL_RANK, Org, OrgLevel, OrgStatus
-from cardsvc.staff.models import RoleGrant
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 LEVEL_LABELS_ZH = {
@@ -30,23 +28,26 @@ LEVEL_LABELS_ZH = {
 }
 
 
-_PATH_COLUMNS: tuple[InstrumentedAttribute[str], ...] = (
-    Org.path,
-    Member.org_path,
-    RoleGrant.org_path,
-    JoinApplication.org_path,
-    TransferRequest.from_org_path,
-    TransferRequest.to_org_path,
-)
-# Other packages' tables that copy an org path (programme owners, merchants); the
-# composition root registers them, since cardsvc may not import those packages.
-_extra_path_columns: list[InstrumentedAttribute[str]] = []
+# What must hold before an org closes besides having no open child orgs (members: no live
+# members). The composition root registers the checks, so that orgs imports no package above it.
+CloseCheck = Callable[[AsyncSession, Org], Awaitable[None]]
+_close_checks: list[CloseCheck] = []
 
 
-def register_path_columns(*columns: InstrumentedAttribute[str]) -> None:
-    for col in columns:
-        if col not in _extra_path_columns:
-            _extra_path_columns.append(col)
+def register_close_check(check: CloseCheck) -> None:
+    if check not in _close_checks:
+        _close_checks.append(check)
+
+
+def _following_columns() -> list[Column[Any]]:
+    """Every column of every table that copies an org path and follows the org's moves
+    (``info=FOLLOWS_ORG``): members, grants, applications, programmes, merchants, requests…"""
+    return [
+        col
+        for table in Org.metadata.sorted_tables
+        for col in table.columns
+        if col.info.get("follows_org")
+    ]
 
 
 def child_path(parent: Org | None, org_id: uuid.UUID) -> str:
@@ -196,12 +197,11 @@ async def move_org(
         return org
     n = len(old_path)
     # Every denormalised org path under the moved subtree follows it (scoping reads them).
-    for col in (*_PATH_COLUMNS, *_extra_path_columns):
+    for col in (Org.__table__.c.path, *_following_columns()):
         await session.execute(
-            update(col.class_)
+            update(col.table)
             .where(col.startswith(old_path, autoescape=True))
-            .values({col.key: new_path + func.substr(col, n + 1)})
-            .execution_options(synchronize_session=False)
+            .values({col.name: new_path + func.substr(col, n + 1)})
         )
     old_parent = org.parent_id
     await session.execute(
@@ -240,20 +240,8 @@ async def close_org(
             f"该组织还有 {open_children} 个未撤销的下级组织",
             f"org still has {open_children} open child orgs",
         )
-    live_members = await session.scalar(
-        select(func.count())
-        .select_from(Member)
-        .where(
-            Member.org_id == org.id,
-            Member.status.in_([MemberStatus.active, MemberStatus.pending, MemberStatus.suspended]),
-        )
-    )
-    if live_members:
-        raise Conflict(
-            "org_has_members",
-            f"该组织还有 {live_members} 名会员,请先转会或办理离会",
-            f"org still has {live_members} members",
-        )
+    for check in _close_checks:
+        await check(session, org)
     org.status = OrgStatus.closed
     record(
         session,

@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cardsvc.kernel.db import FOLLOWS_ORG
+
 
 class RequestKind(enum.StrEnum):
     hardship = "hardship"  # 困难帮扶
@@ -105,11 +107,11 @@ class ServiceRequest(UUIDv7AuditBase):
     filed_by: Mapped[str | None] = mapped_column(String(64))  # staff username for walk-ins
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"), index=True)
-    org_path: Mapped[str] = mapped_column(String(400))
+    org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     handling_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
-    handling_org_path: Mapped[str] = mapped_column(String(400))
+    handling_org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     escalated_org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("org.id"))
-    escalated_org_path: Mapped[str | None] = mapped_column(String(400))
+    escalated_org_path: Mapped[str | None] = mapped_column(String(400), info=FOLLOWS_ORG)
     escalations: Mapped[int] = mapped_column(SmallInteger, default=0)
     assignee: Mapped[str | None] = mapped_column(String(64))
 
@@ -169,7 +171,7 @@ class ServiceLevel(UUIDv7AuditBase):
     __table_args__ = (UniqueConstraint("org_id", "kind"),)
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
-    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    org_path: Mapped[str] = mapped_column(String(400), index=True, info=FOLLOWS_ORG)
     kind: Mapped[RequestKind] = mapped_column(Enum(RequestKind, native_enum=False, length=16))
     accept_hours: Mapped[int] = mapped_column(Integer)
     resolve_hours: Mapped[int] = mapped_column(Integer)

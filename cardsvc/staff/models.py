@@ -8,6 +8,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cardsvc.kernel.db import FOLLOWS_ORG
 from cardsvc.kernel.permissions import Role
 
 
@@ -37,6 +38,6 @@ class RoleGrant(UUIDv7AuditBase):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"), index=True)
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=32))
     # Denormalised org path so that authorisation is a string-prefix check without a join.
-    org_path: Mapped[str] = mapped_column(String(400))
+    org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
 
     staff: Mapped[StaffUser] = relationship(back_populates="grants")
