@@ -17,7 +17,7 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.access import READ, WRITE, Directory, ensure_readable, ensure_writable, read_prefixes
+from benefits.access import Directory, ensure_readable, ensure_writable, read_prefixes
 from benefits.errors import BenefitsError, FieldError, ValidationError
 from benefits.facts import MerchantContext
 from benefits.models import ProgramStatus
@@ -68,7 +68,7 @@ def as_app_error(exc: BenefitsError) -> AppError:
 
 def _benefits_page_error(request: Request[Any, Any, Any], exc: BenefitsError) -> Response[Any]:
     """The engine's own errors shown like every other page error."""
-    return page_exception_handlers[AppError](request, as_app_error(exc))  # type: ignore[no-any-return]
+    return page_exception_handlers[AppError](request, as_app_error(exc))
 
 
 def _errors_by_field(errors: list[FieldError], request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -272,7 +272,7 @@ class ProgrammePages(ConsoleController):
             owner=owner,
             usage=usage,
             statuses=STATUS_LABELS,
-            can_write=staff.can(WRITE, program.owner_org_path),
+            can_write=staff.can(Perm.benefits_write, program.owner_org_path),
             errors=errors,
             action=f"/console/programmes/{program.id}",
             creating=False,
@@ -437,7 +437,7 @@ class ProgrammePages(ConsoleController):
         members = []
         if member_no:
             ref = await benefits_directory.find_member(member_no=member_no)
-            if ref is None or not staff.can(READ, ref.facts.org_path):
+            if ref is None or not staff.can(Perm.benefits_read, ref.facts.org_path):
                 r.errors.append(
                     FieldError(
                         "member_no", "会员不存在或不在您的管理范围内", "no such member in scope"
@@ -447,7 +447,7 @@ class ProgrammePages(ConsoleController):
                 members = [ref]
         else:
             path = await benefits_directory.org_path(uuid.UUID(org_raw)) if org_raw else None
-            if path is None or not staff.can(READ, path):
+            if path is None or not staff.can(Perm.benefits_read, path):
                 r.errors.append(
                     FieldError(
                         "member_no",
