@@ -127,7 +127,7 @@ class RateLimiter:
         now = self._clock()
         if self._redis is not None and now >= self._redis_down_until:
             try:
-                d = await self._redis_hit(key, now)
+                d = await self._redis_hit(self._redis, key, now)
             except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
                 self._redis_down_until = now + REDIS_RETRY_SECONDS
                 if not self._degraded:
@@ -144,12 +144,12 @@ class RateLimiter:
                 return d
         return self._memory.hit(key, now, self.limit)
 
-    async def _redis_hit(self, key: str, now: float) -> Decision:
+    async def _redis_hit(self, redis: Any, key: str, now: float) -> Decision:
         window = int(now // WINDOW_SECONDS)
         base = f"unioncard:{{rl:{key}}}:"
         cur, prev = f"{base}{window}", f"{base}{window - 1}"
         async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-            pipe = self._redis.pipeline(transaction=False)
+            pipe = redis.pipeline(transaction=False)
             pipe.incr(cur)
             pipe.expire(cur, 2 * WINDOW_SECONDS + 1)
             pipe.get(prev)
@@ -163,5 +163,5 @@ class RateLimiter:
         )
         if not d.allowed:
             async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-                await self._redis.decr(cur)
+                await redis.decr(cur)
         return d
