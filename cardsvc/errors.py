@@ -134,7 +134,7 @@ class ServiceUnavailable(AppError):
 
 
 def _wants_english(request: Request[Any, Any, Any]) -> bool:
-    lang = request.query_params.get("lang") or request.headers.get("accept-language", "")
+    lang = request.query_params.get("lang") or request.headers.get("accept-language") or ""
     return lang.lower().startswith("en")
 
 

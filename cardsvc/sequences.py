@@ -14,7 +14,9 @@ from uuid_utils.compat import uuid7
 from cardsvc.members.models import NumberSequence
 
 
-def upsert_ignore(session: AsyncSession, model: type, values: dict[str, object]):  # type: ignore[no-untyped-def]
+def upsert_ignore(
+    session: AsyncSession, model: type, values: dict[str, object]
+) -> postgresql.Insert | sqlite.Insert:
     """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect."""
     dialect = session.get_bind().dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

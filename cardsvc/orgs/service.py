@@ -40,10 +40,10 @@ _PATH_COLUMNS: tuple[InstrumentedAttribute[str], ...] = (
 )
 # Other packages' tables that copy an org path (programme owners, merchants); the
 # composition root registers them, since cardsvc may not import those packages.
-_extra_path_columns: list[InstrumentedAttribute[str]] = []
+_extra_path_columns: list[InstrumentedAttribute[str | None]] = []
 
 
-def register_path_columns(*columns: InstrumentedAttribute[str]) -> None:
+def register_path_columns(*columns: InstrumentedAttribute[str | None]) -> None:
     for col in columns:
         if col not in _extra_path_columns:
             _extra_path_columns.append(col)
