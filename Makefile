@@ -64,6 +64,7 @@ browser:
 
 test: lint fonts browser
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Known vulnerabilities in the locked dependency set fail the build (.ci/run runs this).
@@ -82,4 +83,4 @@ bench: install
 	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -234,7 +234,7 @@ async def seed(
         card = SimpleNamespace(status_index=i + 1, generation=1)
         start = datetime.now(UTC) - timedelta(seconds=1)
         return mint_token(
-            card,  # type: ignore[arg-type]
+            card,  # type: ignore[arg-type]  # a stand-in: mint_token reads these two fields
             signer,
             kind=Kind.rotating,
             not_before=start,

@@ -147,7 +147,7 @@ async def _child(db_url: str, path: Path, fmt: str, var_dir: Path) -> dict[str, 
         members = (await s.execute(select(func.count()).select_from(Member))).scalar()
         from cardsvc.jobs.models import Job
 
-        result = (await s.get(Job, job_id)).result  # type: ignore[union-attr]
+        result = (await s.get(Job, job_id)).result
     await engine.dispose()
     return {
         "seconds": seconds,

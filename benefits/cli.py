@@ -45,7 +45,7 @@ def _engine() -> AsyncEngine:
     app = obj if isinstance(obj, Litestar) else getattr(obj, "app", None)
     if not isinstance(app, Litestar):
         raise click.ClickException("no Litestar app in the CLI context (run it as unioncard …)")
-    return app.state.engine  # type: ignore[no-any-return]
+    return app.state.engine
 
 
 def _run(fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -129,7 +129,8 @@ def reconcile_cmd(code: str | None, fix: bool) -> None:
                 raise _NoSuchProgram(f"no programme with code {code}")
         report = await reconcile(conn, program_id=program_id, fix=fix)
         ids = list({d.program_id for d in report.drifts})
-        codes = dict((await conn.execute(select(_P.c.id, _P.c.code).where(_P.c.id.in_(ids)))).all())
+        rows = await conn.execute(select(_P.c.id, _P.c.code).where(_P.c.id.in_(ids)))
+        codes: dict[uuid.UUID, str] = dict(rows.tuples().all())
         await conn.rollback()
         return {
             "ok": report.ok,

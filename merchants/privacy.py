@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from merchants.models import Merchant, ScanLog, Store
 from merchants.terminal.wiring import SCAN_LOG_RETENTION_DAYS
 
-_T = ScanLog.__table__
+# Declarative models map a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
+_T = cast(Table, ScanLog.__table__)
 
 
 async def member_scans(session: AsyncSession, member_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -39,7 +40,7 @@ async def erase_member_scans(session: AsyncSession, member_id: uuid.UUID) -> int
         .where(ScanLog.member_id == member_id)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
 
 
 async def purge_scan_batch(session: AsyncSession, now: datetime, settings: Any, limit: int) -> int:
@@ -49,4 +50,4 @@ async def purge_scan_batch(session: AsyncSession, now: datetime, settings: Any, 
     result = await session.execute(
         delete(_T).where(_T.c.id.in_(ids)).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult

@@ -4,9 +4,10 @@ statements compiled for asyncpg, and the before-send handler that drops unused s
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state, set_aa_scope_state
+from litestar.types import Message, Scope
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,7 +15,7 @@ from cardsvc.kernel.db import asyncpg_sql, commit_before_send, driver_connection
 from cardsvc.orgs.models import Org, OrgLevel
 
 KEY = "_test_session_scope"
-START = {"type": "http.response.start", "status": 200, "headers": []}
+START: Message = {"type": "http.response.start", "status": 200, "headers": []}
 
 
 def _org(org_id: uuid.UUID, name: str) -> Org:
@@ -24,7 +25,7 @@ def _org(org_id: uuid.UUID, name: str) -> Org:
 
 
 def checked_out(engine: AsyncEngine) -> int:
-    return engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined, no-any-return]
+    return engine.sync_engine.pool.checkedout()  # type: ignore[attr-defined]  # QueuePool's, not Pool's
 
 
 def test_asyncpg_sql_numbers_parameters_in_order() -> None:
@@ -40,6 +41,7 @@ async def test_driver_connection_lends_and_returns(engine: AsyncEngine) -> None:
         if engine.dialect.driver != "asyncpg":
             assert pg is None  # SQLite: callers take their SQLAlchemy path
             return
+        assert pg is not None
         assert await pg.fetchval("SELECT 41 + 1") == 42
         assert checked_out(engine) == 1
     assert checked_out(engine) == 0
@@ -51,27 +53,29 @@ async def test_driver_connection_left_in_a_transaction_is_not_reused(
     if engine.dialect.driver != "asyncpg":
         return
     async with driver_connection(engine) as pg:
+        assert pg is not None
         pid = await pg.fetchval("SELECT pg_backend_pid()")
         tx = pg.transaction()
         await tx.start()  # never ended: a request cancelled mid-transaction
     assert checked_out(engine) == 0
     async with driver_connection(engine) as pg:
+        assert pg is not None
         assert not pg.is_in_transaction()
         assert await pg.fetchval("SELECT pg_backend_pid()") != pid
 
 
-async def _scope_with_session(engine: AsyncEngine) -> tuple[dict[str, Any], Any]:
-    scope: dict[str, Any] = {"type": "http"}
+async def _scope_with_session(engine: AsyncEngine) -> tuple[Scope, Any]:
+    scope = cast("Scope", {"type": "http"})  # the handler reads only its state
     session = make_sessionmaker(engine)()
-    set_aa_scope_state(scope, KEY, session)  # type: ignore[arg-type]
+    set_aa_scope_state(scope, KEY, session)
     return scope, session
 
 
 async def test_unused_session_is_dropped_without_a_transaction(engine: AsyncEngine) -> None:
     handler = commit_before_send(KEY)
     scope, session = await _scope_with_session(engine)
-    await handler(START, scope)  # type: ignore[arg-type]
-    assert get_aa_scope_state(scope, KEY) is None  # type: ignore[arg-type]
+    await handler(START, scope)
+    assert get_aa_scope_state(scope, KEY) is None
     assert not session.in_transaction()
     assert checked_out(engine) == 0
 
@@ -81,8 +85,8 @@ async def test_used_session_is_committed_and_closed(engine: AsyncEngine) -> None
     scope, session = await _scope_with_session(engine)
     org_id = uuid.uuid4()
     session.add(_org(org_id, "测试工会"))
-    await handler(START, scope)  # type: ignore[arg-type]
-    assert get_aa_scope_state(scope, KEY) is None  # type: ignore[arg-type]
+    await handler(START, scope)
+    assert get_aa_scope_state(scope, KEY) is None
     assert checked_out(engine) == 0
     async with engine.connect() as conn:
         found = await conn.scalar(text("SELECT count(*) FROM org WHERE name = '测试工会'"))
@@ -94,7 +98,7 @@ async def test_failed_request_rolls_back(engine: AsyncEngine) -> None:
     scope, session = await _scope_with_session(engine)
     org_id = uuid.uuid4()
     session.add(_org(org_id, "回滚工会"))
-    await handler({**START, "status": 409}, scope)  # type: ignore[arg-type]
+    await handler({"type": "http.response.start", "status": 409, "headers": []}, scope)
     assert checked_out(engine) == 0
     async with engine.connect() as conn:
         found = await conn.scalar(text("SELECT count(*) FROM org WHERE name = '回滚工会'"))

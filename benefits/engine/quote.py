@@ -6,6 +6,7 @@ memory, so a quote says exactly what a redemption made at that moment would do.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -315,16 +316,24 @@ async def quote(
     at = as_utc(at)
     if amount_fen < 0 or units < 1:
         raise ValueError("amount_fen must be >= 0 and units >= 1")
-    bill = {"member": member, "merchant": merchant, "amount_fen": amount_fen, "units": units}
+    evaluate = functools.partial(
+        _evaluate,
+        member=member,
+        merchant=merchant,
+        amount_fen=amount_fen,
+        units=units,
+        at=at,
+        ignore_status=False,
+    )
     if pg is not None and program_ids is None:
         st = PgStatements(pg)
         cands = await _live(st, member.org_path)
-        return await _evaluate(st, cands, **bill, at=at, ignore_status=False)
+        return await evaluate(st, cands)
     async with read_connection(db) as conn:
         cands = await _candidates(
             conn, member_org_path=member.org_path, program_ids=program_ids, include_drafts=False
         )
-        return await _evaluate(conn, cands, **bill, at=at, ignore_status=False)
+        return await evaluate(conn, cands)
 
 
 _GENERIC_NOT_ELIGIBLE = Reason(

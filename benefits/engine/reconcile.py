@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from typing import cast
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Table, insert, select, text, update
 from uuid_utils.compat import uuid7
 
 from benefits.engine.counters import share, stripe_index
@@ -28,9 +29,10 @@ from benefits.engine.txn import Db, write_transaction
 from benefits.models import Counter, Redemption, Reversal
 from benefits.rules.limits import CounterKey
 
-_C = Counter.__table__
-_R = Redemption.__table__
-_RV = Reversal.__table__
+# Declarative models map a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
+_C = cast(Table, Counter.__table__)
+_R = cast(Table, Redemption.__table__)
+_RV = cast(Table, Reversal.__table__)
 
 
 async def reconcile(

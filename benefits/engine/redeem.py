@@ -25,10 +25,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
@@ -73,8 +73,9 @@ from benefits.rules.periods import end_of_key
 from benefits.rules.programme import LimitPolicy, OnExceed
 from benefits.rules.validation import MAX_FEN
 
-_R = Redemption.__table__
-_RV = Reversal.__table__
+# Declarative models map a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
+_R = cast(Table, Redemption.__table__)
+_RV = cast(Table, Reversal.__table__)
 _INSERT_REVERSAL = insert(_RV)
 
 
@@ -248,6 +249,7 @@ async def _redeem_transaction(db: Db, pg: Any | None = None) -> AsyncIterator[St
     elif _driver(db) == "asyncpg" and not db.in_transaction():
         conn = db if isinstance(db, AsyncConnection) else await db.connection()
         driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None  # an open pooled connection always has its driver's
         try:
             async with driver.transaction():
                 yield PgStatements(driver)
@@ -460,7 +462,7 @@ def _with_used(entries: list[dict[str, Any]], takes: list[Take]) -> list[dict[st
     return [e | {"u": used.get((e["p"], e["k"]))} for e in _merge_stripes(entries)]
 
 
-def _merge_stripes(entries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _merge_stripes(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Stripe entries of one policy as one: the member and the merchant see one budget."""
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
     for e in entries:
@@ -498,8 +500,9 @@ def _limit_state(
 
 
 def _result(
-    lines: list[Mapping[str, Any]],
-    versions: Mapping[uuid.UUID | None, CompiledRules],
+    lines: Sequence[Mapping[str, Any]],
+    # by version id: the stored ones (a replay), or those of this redemption (None: a draft's)
+    versions: Mapping[uuid.UUID, CompiledRules] | Mapping[uuid.UUID | None, CompiledRules],
     *,
     replayed: bool,
     reversed_: bool = False,

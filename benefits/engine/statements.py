@@ -20,18 +20,19 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from advanced_alchemy.types import GUID
-from sqlalchemy import BigInteger, Integer, bindparam, insert, select, text, tuple_
+from sqlalchemy import BigInteger, Integer, Table, bindparam, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benefits.models import Counter, Program, ProgramVersion, Redemption, Reversal
 
-_P = Program.__table__
-_V = ProgramVersion.__table__
-_R = Redemption.__table__
-_RV = Reversal.__table__
+# Declarative models map a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
+_P = cast(Table, Program.__table__)
+_V = cast(Table, ProgramVersion.__table__)
+_R = cast(Table, Redemption.__table__)
+_RV = cast(Table, Reversal.__table__)
 _PARAM = re.compile(r"(?<![:\w]):([a-z_]+)")
 
 
@@ -193,7 +194,7 @@ SA_LOAD_LINES = (
     .where(_R.c.checkout_id == bindparam("cid"))
     .order_by(_R.c.line)
 )
-_C = Counter.__table__
+_C = cast(Table, Counter.__table__)
 _SA_READ_COUNTERS = select(
     _C.c.program_id, _C.c.policy_key, _C.c.metric, _C.c.scope_key, _C.c.period_key, _C.c.used
 ).where(

@@ -12,9 +12,9 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, false, func, insert, literal, or_, select, update
+from sqlalchemy import Row, Table, false, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from uuid_utils.compat import uuid7 as _new_id
@@ -27,8 +27,9 @@ from benefits.models import Program, ProgramStatus, ProgramVersion
 from benefits.rules.programme import ProgramRules, rules_to_json
 from benefits.rules.validation import parse_rules
 
-_P = Program.__table__
-_V = ProgramVersion.__table__
+# Declarative models map a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
+_P = cast(Table, Program.__table__)
+_V = cast(Table, ProgramVersion.__table__)
 _MAX_VERSION = 2**31 - 1  # version numbers are a 32-bit INTEGER column
 _CODE_RE = re.compile(r"^[A-Za-z0-9_\-]{2,32}$")
 

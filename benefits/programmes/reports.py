@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from benefits.engine.txn import Db, read_connection
 from benefits.models import Program, Redemption, Reversal
@@ -83,7 +83,7 @@ class RedemptionFigures:
     by_day: dict[date, Tally] = field(default_factory=dict)  # every day of the range
 
 
-def _in_scope(prefix: str, rng: DateRange) -> list[object]:
+def _in_scope(prefix: str, rng: DateRange) -> list[ColumnElement[bool]]:
     return [
         _R.c.member_org_path.startswith(prefix, autoescape=True),
         _R.c.occurred_at >= rng.since,

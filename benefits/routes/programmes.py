@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get, patch, post
 from litestar.datastructures import CacheControlHeader
+from litestar.openapi.spec import SecurityRequirement
 from litestar.params import Parameter, SkipValidation
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,7 +66,7 @@ from benefits.public import (
 from benefits.rules.facts import MemberFacts, MerchantContext
 from benefits.rules.programme import MerchantCategory, rules_to_json
 
-STAFF = [{"staffSession": []}]
+STAFF: list[SecurityRequirement] = [{"staffSession": []}]
 NO_STORE = CacheControlHeader(no_store=True)
 STATUS_LABELS_ZH = {"draft": "草稿", "active": "进行中", "paused": "已暂停", "ended": "已结束"}
 # Simulating without a merchant id: a placeholder that matches no merchant list or counter.
@@ -703,7 +704,8 @@ async def _simulation_out(
     at: datetime,
 ) -> SimulateOut:
     # Programmes owned above the staff's subtrees may apply to these members; they stay unseen.
-    ids = {x.program_id for q in quotes for x in (*q.applicable, *q.not_applicable)}
+    ids = {x.program_id for q in quotes for x in q.applicable}
+    ids |= {x.program_id for q in quotes for x in q.not_applicable}
     paths = await owner_paths(db, list(ids))
     visible = {pid for pid, path in paths.items() if staff.can(READ, path)}
     summary: dict[uuid.UUID, tuple[str, str, Tally[str]]] = {}

@@ -16,7 +16,8 @@ from benefits.rules.periods import DEFAULT_ZONE, Period
 
 
 class Metric(enum.StrEnum):
-    count = "count"  # one per redemption
+    # The member shadows str.count on purpose: "count" is the rules' JSON name for it.
+    count = "count"  # type: ignore[assignment]  # one per redemption
     units = "units"  # vouchers, tickets, visits
     amount = "amount"  # fen of benefit value (see Outcome.value_fen)
 

@@ -8,6 +8,7 @@ programme must pass before members can use it (a non-empty scope).
 
 from __future__ import annotations
 
+import enum
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -50,6 +51,7 @@ _BENEFIT_FIELDS: dict[BenefitKind, dict[str, bool]] = {
 }
 
 E = TypeVar("E")
+EnumT = TypeVar("EnumT", bound=enum.Enum)
 
 
 class _Collector:
@@ -108,16 +110,16 @@ class _Collector:
         return value
 
     def choice(
-        self, value: Any, field: str, enum_type: type[E], *, default: E | None = None
-    ) -> E | None:
+        self, value: Any, field: str, enum_type: type[EnumT], *, default: EnumT | None = None
+    ) -> EnumT | None:
         if value is None:
             if default is None:
                 self.add(field, "必填", "is required")
             return default
         try:
-            return enum_type(value)  # type: ignore[call-arg]
+            return enum_type(value)
         except ValueError:
-            allowed = ", ".join(e.value for e in enum_type)  # type: ignore[attr-defined]
+            allowed = ", ".join(e.value for e in enum_type)
             self.add(
                 field, f"取值无效,可选:{allowed}", f"unknown value, expected one of: {allowed}"
             )

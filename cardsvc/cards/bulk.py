@@ -60,7 +60,9 @@ async def issue_cards_for_members(
                 .where(Card.member_id.in_(todo))
                 .group_by(Card.member_id)
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     # The status list counts from 0; the sequence's first value is 1.
     indexes = await allocate(session, STATUS_INDEX_SEQUENCE, len(todo))

@@ -102,7 +102,9 @@ def read_qr(image: bytes | str | Path) -> str:
     import zxingcpp  # imported on first use: only the CLI and tests read images
 
     with Image.open(io.BytesIO(image) if isinstance(image, bytes) else image) as img:
-        codes = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)
+        codes = zxingcpp.read_barcodes(
+            img, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        )
     if not codes:
         raise CardError("qr_unreadable")
     return str(codes[0].text)

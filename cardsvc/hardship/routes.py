@@ -97,7 +97,8 @@ async def records_out(session: AsyncSession, rows: list[HardshipRecord]) -> list
         )
     }
     org_ids = {r.org_id for r in rows} | {r.approver_org_id for r in rows}
-    names = dict((await session.execute(select(Org.id, Org.name).where(Org.id.in_(org_ids)))).all())
+    found = await session.execute(select(Org.id, Org.name).where(Org.id.in_(org_ids)))
+    names = dict(found.tuples().all())
     return [
         RecordOut(
             id=r.id,

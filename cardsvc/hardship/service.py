@@ -207,7 +207,7 @@ async def list_records(
         "hardship.list",
         target_type="hardship_record",
         target_id=None,
-        org_path=scope_path or (staff.paths(Perm.hardship_read) or [None])[0],
+        org_path=scope_path or next(iter(staff.paths(Perm.hardship_read)), None),
         summary={"ids": [str(r.id) for r in rows], "total": int(total or 0)},
     )
     return rows, int(total or 0)
@@ -366,7 +366,7 @@ async def expire_due(session: AsyncSession, *, today: date, now: datetime) -> in
             .values(status=HardshipStatus.expired, ended_at=now)
             .execution_options(synchronize_session=False)
         )
-        if not claimed.rowcount:  # type: ignore[attr-defined]
+        if not claimed.rowcount:  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
             continue
         await session.refresh(rec)
         member = await session.get(Member, rec.member_id)

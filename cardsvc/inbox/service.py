@@ -137,7 +137,7 @@ async def mark_read(
     result = await session.execute(
         stmt.values(read_at=now).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
 
 
 async def deliver_pending(
@@ -165,7 +165,7 @@ async def deliver_pending(
             .values(sent_at=now, send_attempts=Notification.send_attempts + 1)
             .execution_options(synchronize_session=False)
         )
-        if not claimed.rowcount:  # type: ignore[attr-defined]
+        if not claimed.rowcount:  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
             continue
         phone_enc = await session.scalar(select(Member.phone_enc).where(Member.id == member_id))
         try:

@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -69,7 +69,7 @@ class JobContext:
             await self.save(session, **values)
 
 
-JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
+JobHandler = Callable[[JobContext], Coroutine[Any, Any, dict[str, Any] | None]]
 
 _TRANSIENT = (OperationalError, InterfaceError, OSError, ConnectionError, TimeoutError)
 

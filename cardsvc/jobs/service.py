@@ -113,7 +113,7 @@ async def request_cancel(session: AsyncSession, job: Job) -> Job:
             .where(Job.id == job.id, Job.status == JobStatus.queued)
             .values(status=JobStatus.cancelled, finished_at=utc_now(), cancel_requested=True)
         )
-        if res.rowcount:  # type: ignore[attr-defined]
+        if res.rowcount:  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
             await session.refresh(job)
             return job
     await session.execute(update(Job).where(Job.id == job.id).values(cancel_requested=True))
@@ -226,7 +226,7 @@ async def finish(
     if error is not None:
         values["error_code"], values["error"], values["error_en"] = error
     res = await session.execute(update(Job).where(_fenced(job_id, attempt)).values(**values))
-    return bool(res.rowcount)  # type: ignore[attr-defined]
+    return bool(res.rowcount)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
 
 
 async def release(
@@ -240,7 +240,7 @@ async def release(
     if not count_attempt:
         values["attempts"] = Job.attempts - 1
     res = await session.execute(update(Job).where(_fenced(job_id, attempt)).values(**values))
-    return bool(res.rowcount)  # type: ignore[attr-defined]
+    return bool(res.rowcount)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
 
 
 async def recover_stale(session: AsyncSession, stale_after: timedelta) -> dict[str, int]:
@@ -265,6 +265,6 @@ async def recover_stale(session: AsyncSession, stale_after: timedelta) -> dict[s
         .values(status=JobStatus.queued, worker=None)
     )
     return {
-        "failed": int(failed.rowcount or 0),  # type: ignore[attr-defined]
-        "requeued": int(requeued.rowcount or 0),  # type: ignore[attr-defined]
+        "failed": int(failed.rowcount or 0),  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
+        "requeued": int(requeued.rowcount or 0),  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
     }

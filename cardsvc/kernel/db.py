@@ -23,7 +23,7 @@ from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import (
     autocommit_handler_maker,
 )
 from litestar.types import Message, Scope
-from sqlalchemy import event
+from sqlalchemy import ClauseElement, event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
 from cardsvc.kernel.settings import Settings
@@ -136,16 +136,16 @@ def engine_of(session: AsyncSession) -> AsyncEngine:
 
 
 _ASYNCPG_DIALECT = asyncpg_dialect()
-_compiled: dict[int, tuple[Executable, str, tuple[str, ...]]] = {}
+_compiled: dict[int, tuple[ClauseElement, str, tuple[str, ...]]] = {}
 
 
-def asyncpg_sql(statement: Executable) -> tuple[str, tuple[str, ...]]:
+def asyncpg_sql(statement: ClauseElement) -> tuple[str, tuple[str, ...]]:
     """A Core statement as asyncpg's SQL and its parameter names in argument order, compiled
     once: the SQL of :func:`driver_connection`'s callers is written once, as SQLAlchemy Core.
     (Result rows come back without SQLAlchemy's type processing.)"""
     hit = _compiled.get(id(statement))
     if hit is None or hit[0] is not statement:
-        c = statement.compile(dialect=_ASYNCPG_DIALECT)
+        c = cast(SQLCompiler, statement.compile(dialect=_ASYNCPG_DIALECT))  # not DDL: SQL
         hit = _compiled[id(statement)] = (statement, str(c), tuple(c.positiontup or ()))
     return hit[1], hit[2]
 

@@ -135,7 +135,7 @@ class ServiceUnavailable(AppError):
 
 
 def _wants_english(request: Request[Any, Any, Any]) -> bool:
-    lang = request.query_params.get("lang") or request.headers.get("accept-language", "")
+    lang = request.query_params.get("lang") or request.headers.get("accept-language") or ""
     return lang.lower().startswith("en")
 
 
@@ -143,13 +143,20 @@ class ProblemError(Protocol):
     """What every package's error base carries (``AppError`` here, ``BenefitsError`` in the
     engine, which may not import cardsvc): the one shape rendered as problem details."""
 
-    status: int
-    code: str
-    message_zh: str
-    message_en: str
-    errors: Sequence[Any]  # each with ``as_dict()``
-    headers: dict[str, str]
-    extra: dict[str, Any]
+    @property
+    def status(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def message_zh(self) -> str: ...
+    @property
+    def message_en(self) -> str: ...
+    @property
+    def errors(self) -> Sequence[Any]: ...  # each with ``as_dict()``
+    @property
+    def headers(self) -> dict[str, str]: ...
+    @property
+    def extra(self) -> dict[str, Any]: ...
 
 
 def problem_response(

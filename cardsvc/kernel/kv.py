@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -129,13 +130,14 @@ class RedisKV:
 
     async def get(self, key: str) -> bytes | None:
         try:
-            return await self.redis.get(self.prefix + key)
+            # The client decodes nothing (no decode_responses): values are bytes.
+            return cast("bytes | None", await self.redis.get(self.prefix + key))
         except REDIS_ERRORS as exc:
             raise KVUnavailable(str(exc)) from exc
 
     async def getdel(self, key: str) -> bytes | None:
         try:
-            return await self.redis.getdel(self.prefix + key)
+            return cast("bytes | None", await self.redis.getdel(self.prefix + key))
         except REDIS_ERRORS as exc:
             raise KVUnavailable(str(exc)) from exc
 

@@ -47,7 +47,9 @@ class Principal:
         """Whether the target is inside any subtree this person has any role on."""
         return self.is_system or any(org_path.startswith(g.org_path) for g in self.grants)
 
-    def scope_filter(self, column: InstrumentedAttribute[str], perm: Perm) -> ColumnElement[bool]:
+    def scope_filter(
+        self, column: InstrumentedAttribute[str | None], perm: Perm
+    ) -> ColumnElement[bool]:
         """SQL condition: ``column`` (an org path) lies in a subtree where ``perm`` holds."""
         if self.is_system:
             return true()

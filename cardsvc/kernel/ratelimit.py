@@ -131,7 +131,7 @@ class RateLimiter:
         now = self._clock()
         if self._redis is not None and now >= self._redis_down_until:
             try:
-                d = await self._redis_hit(key, now, limit, window)
+                d = await self._redis_hit(self._redis, key, now, limit, window)
             except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
                 self._redis_down_until = now + REDIS_RETRY_SECONDS
                 if not self._degraded:
@@ -148,12 +148,14 @@ class RateLimiter:
                 return d
         return self._memory.hit(key, now, limit, window)
 
-    async def _redis_hit(self, key: str, now: float, limit: int, window: int) -> Decision:
+    async def _redis_hit(
+        self, redis: Any, key: str, now: float, limit: int, window: int
+    ) -> Decision:
         index = int(now // window)
         base = f"unioncard:{{rl:{key}}}:{window}:"
         cur, prev = f"{base}{index}", f"{base}{index - 1}"
         async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-            pipe = self._redis.pipeline(transaction=False)
+            pipe = redis.pipeline(transaction=False)
             pipe.incr(cur)
             pipe.expire(cur, 2 * window + 1)
             pipe.get(prev)
@@ -168,5 +170,5 @@ class RateLimiter:
         )
         if not d.allowed:
             async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-                await self._redis.decr(cur)
+                await redis.decr(cur)
         return d

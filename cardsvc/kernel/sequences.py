@@ -23,7 +23,9 @@ class NumberSequence(UUIDv7AuditBase):
     value: Mapped[int] = mapped_column(default=0)
 
 
-def upsert_ignore(session: AsyncSession, model: type, values: dict[str, object]):  # type: ignore[no-untyped-def]
+def upsert_ignore(
+    session: AsyncSession, model: type, values: dict[str, object]
+) -> postgresql.Insert | sqlite.Insert:
     """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect."""
     dialect = session.get_bind().dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

@@ -91,7 +91,7 @@ def make_store_registry(redis: Redis | RedisCluster | None) -> StoreRegistry:
         return StoreRegistry(default_factory=lambda name: memory.get(name) or MemoryStore())
     # Litestar's RedisStore issues single-key commands (GET, SET, DEL, a one-key script for
     # renewals): the cluster client routes each by its key.
-    root = RedisStore(redis, namespace="unioncard", handle_client_shutdown=False)  # type: ignore[arg-type]
+    root = RedisStore(redis, namespace="unioncard", handle_client_shutdown=False)  # type: ignore[arg-type]  # typed for Redis only
     return StoreRegistry(default_factory=lambda name: root.with_namespace(name))
 
 

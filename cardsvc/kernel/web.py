@@ -110,7 +110,8 @@ class SwaggerPage(SwaggerRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         title = html.escape(str(openapi_schema["info"]["title"]))
-        base = request.app.openapi_config.path.rstrip("/")  # type: ignore[union-attr]
+        config = request.app.openapi_config
+        base = ((config.path if config else None) or "/schema").rstrip("/")  # Litestar's default
         return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -97,7 +97,7 @@ async def member_for_phone(db_session: AsyncSession, phone_hash: str) -> Member 
         )
     ).all()
     live = [m for m in rows if m.status != MemberStatus.left]
-    return (live or list(rows) or [None])[0]
+    return next(iter(live or rows), None)
 
 
 async def provide_me(member_session: MemberSession, db_session: AsyncSession) -> Member:

@@ -11,6 +11,7 @@ import msgspec
 import qrcode
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
+from qrcode.image.pil import PilImage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,7 +212,9 @@ async def applications_out(
                 await session.execute(
                     select(Member.id, Member.member_no).where(Member.id.in_(member_ids))
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         if member_ids
         else {}
@@ -541,7 +544,9 @@ class InviteController(Controller):
         org = await db_session.get(Org, invite.org_id) if invite else None
         if invite is None or org is None or not staff.sees(org.path):
             raise NotFound("invite_not_found", "未找到该邀请链接", "Invite link not found")
-        img = qrcode.make(invite_out(invite, state.settings.public_url).url, box_size=8, border=2)
+        url = invite_out(invite, state.settings.public_url).url
+        # Pillow's image (qrcode's default when Pillow is installed): its save() takes format=
+        img = qrcode.make(url, box_size=8, border=2, image_factory=PilImage)
         buf = io.BytesIO()
         img.save(buf, format="PNG")
         return Response(buf.getvalue(), media_type="image/png")

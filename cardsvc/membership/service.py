@@ -124,6 +124,7 @@ async def submit_application(
     rid = parse_resident_id(data.id_number)
     categories = validate_categories(data.categories, data.hardship_level)
     employment = validate_employment(data.employment_type)
+    org: Org | None
     if data.invite_token:
         _, org = await resolve_invite(session, data.invite_token)
         source = "invite"

@@ -34,7 +34,7 @@ def _page(handler: Callable[..., Response[Any]]) -> Callable[..., Response[Any]]
     def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         problem = handler(request, exc)
         body = problem.content if isinstance(problem.content, dict) else {}
-        status = problem.status_code
+        status = problem.status_code or 500
         htmx = request.headers.get("hx-request") == "true"
         if status == 401 and area_of(request.url.path):
             if htmx:  # a whole-page navigation, not a fragment, to the sign-in page

@@ -125,14 +125,14 @@ async def erase_member(
     result = await session.execute(
         delete(JoinApplication).where(or_(*conds)).execution_options(synchronize_session=False)
     )
-    counts["join_applications_deleted"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    counts["join_applications_deleted"] = int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
     result = await session.execute(
         update(TransferRequest)
         .where(TransferRequest.member_id == member.id)
         .values(note=None, reason=None)
         .execution_options(synchronize_session=False)
     )
-    counts["transfer_notes_cleared"] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    counts["transfer_notes_cleared"] = int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
     await session.flush()
     await session.execute(
         update(MembershipEvent)

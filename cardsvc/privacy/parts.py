@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,7 +65,7 @@ async def purge_older(session: AsyncSession, table: Table, conds: Sequence[Any],
     result = await session.execute(
         delete(table).where(table.c.id.in_(ids)).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
 
 
 async def _purge_applications(
@@ -74,11 +74,11 @@ async def _purge_applications(
     """Join applications that never became a membership, past their retention."""
     from cardsvc.membership.models import JoinApplication, RequestStatus
 
-    t = JoinApplication.__table__
+    t = cast(Table, JoinApplication.__table__)  # a declarative model's: a Table
     cutoff = now - timedelta(days=settings.application_retention_days)
     return await purge_older(
         session,
-        t,  # type: ignore[arg-type]
+        t,
         [
             t.c.status.in_([RequestStatus.rejected.value, RequestStatus.withdrawn.value]),
             t.c.decided_at < cutoff,
@@ -99,10 +99,11 @@ def cardsvc_parts() -> PrivacyParts:
     return PrivacyParts(
         purges={"join_applications": _purge_applications},
         encrypted=(
-            EncryptedTable(Member.__table__, identity, "data_key_id"),  # type: ignore[arg-type]
-            EncryptedTable(JoinApplication.__table__, identity, "data_key_id"),  # type: ignore[arg-type]
+            # Declarative models' __table__ is a Table (SQLAlchemy types it as a FromClause).
+            EncryptedTable(cast(Table, Member.__table__), identity, "data_key_id"),
+            EncryptedTable(cast(Table, JoinApplication.__table__), identity, "data_key_id"),
             EncryptedTable(
-                SigningKey.__table__,  # type: ignore[arg-type]
+                cast(Table, SigningKey.__table__),
                 {"private_key_enc": PRIVATE_KEY_FIELD},
                 "data_key_id",
             ),

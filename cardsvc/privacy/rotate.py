@@ -78,7 +78,7 @@ async def rotate_table(
                 result = await session.execute(
                     update(t.table).where(pk == row[0], *same).values(**new)
                 )
-                if result.rowcount:  # type: ignore[attr-defined]
+                if result.rowcount:
                     stats.rewritten += 1
                 else:
                     stats.skipped += 1

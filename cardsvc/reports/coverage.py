@@ -65,7 +65,7 @@ async def coverage_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
             "org_id": str(u.id),
             "code": u.code,
             "name": u.name,
-            "parent": parents.get(u.parent_id),
+            "parent": parents.get(u.parent_id) if u.parent_id else None,
             "active_members": active.get(u.id, 0),
             "online_joins": online.get(u.id, 0),
         }

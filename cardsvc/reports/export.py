@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -141,12 +142,13 @@ class _Writer:
 
     def _cell(self, v: Any) -> Any:
         if isinstance(v, date):
-            cell = WriteOnlyCell(self.ws, value=v)
+            cell = WriteOnlyCell(self.ws)
+            cell.value = v  # (set, not passed: the stub's WriteOnlyCell leaves dates out)
             cell.number_format = "yyyy-mm-dd"
             return cell
         return safe_cell(v)
 
-    def write(self, rows: list[Any]) -> None:
+    def write(self, rows: Sequence[Any]) -> None:
         for r in rows:
             self.ws.append(self._row(r))
 

@@ -13,9 +13,9 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -293,9 +293,9 @@ async def apply_batch(
             )
         await insert_members(session, values)
     if updates:
-        table = Member.__table__
+        table = cast(Table, Member.__table__)  # a declarative model's: a Table
         stmt = (
-            update(table)  # type: ignore[arg-type]
+            update(table)
             .where(table.c.id == bindparam("b_id"))
             .values({**{k: bindparam(f"b_{k}") for k in _UPDATABLE}, "updated_at": utc_now()})
         )
@@ -307,22 +307,21 @@ async def insert_members(session: AsyncSession, values: list[dict[str, Any]]) ->
     """One multi-row write: ``COPY`` on PostgreSQL (several times cheaper than INSERT for
     the server as well as the client), an executemany INSERT elsewhere."""
     if session.get_bind().dialect.name != "postgresql":
-        await session.execute(insert(Member.__table__), values)  # type: ignore[arg-type]
+        await session.execute(insert(cast(Table, Member.__table__)), values)
         return
     columns = list(values[0])
     as_json = {"categories", "extra"}
     records = [tuple(json.dumps(v[c]) if c in as_json else v[c] for c in columns) for v in values]
     conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        Member.__tablename__, records=records, columns=columns
-    )
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # an open pooled connection always has its driver's
+    await driver.copy_records_to_table(Member.__tablename__, records=records, columns=columns)
 
 
 async def save_errors(session: AsyncSession, job_id: uuid.UUID, errors: list[CellError]) -> None:
     if errors:
         await session.execute(
-            insert(RosterImportError.__table__),  # type: ignore[arg-type]
+            insert(cast(Table, RosterImportError.__table__)),
             [
                 {
                     "id": uuid7(),

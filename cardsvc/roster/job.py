@@ -150,7 +150,9 @@ async def _run(ctx: JobContext, spool: Path) -> dict[str, Any]:
         else:
             await ctx.progress(phase="importing")
     async with ctx.sessionmaker() as session:
-        total = (await session.get(Job, ctx.job_id)).rows_total or 1  # type: ignore[union-attr]
+        job = await session.get(Job, ctx.job_id)
+        assert job is not None  # the runner holds it
+        total = job.rows_total or 1
 
     scope = BatchScope(
         actor=actor,

@@ -106,8 +106,8 @@ class RowErrorPage(msgspec.Struct):
 def import_out(job: Job) -> ImportOut:
     p = job.params or {}
     source = (job.result or {}) or (job.checkpoint or {}).get("counts") or {}
-    if "result" in (job.checkpoint or {}):
-        source = job.checkpoint["result"]  # type: ignore[index]
+    if job.checkpoint and "result" in job.checkpoint:
+        source = job.checkpoint["result"]
     counts = ImportCounts(**{k: int(source.get(k, 0)) for k in COUNT_KEYS})
     error = ImportProblem(job.error_code, job.error or "", job.error_en) if job.error_code else None
     return ImportOut(

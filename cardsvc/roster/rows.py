@@ -182,7 +182,7 @@ def _level(v: Any) -> int:
         raise _Bad(
             "bad_hardship_level", "困难等级应为 1、2 或 3", "hardship level must be 1, 2 or 3"
         )
-    return level  # type: ignore[return-value]
+    return level
 
 
 def _free_text(v: str, key: str) -> str:
@@ -278,8 +278,7 @@ class RowValidator:
         id_hash = None
         if rid is not None:
             id_hash = self.cipher.lookup_hash(ID_FIELD, rid.number)
-            key = self._key(id_hash)
-            first = self.seen.setdefault(key, row_no)
+            first = self.seen.setdefault(self._key(id_hash), row_no)
             if first != row_no:
                 fail(
                     "id_number",

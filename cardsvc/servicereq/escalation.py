@@ -67,7 +67,7 @@ async def escalate_due(
                 .values(escalate_at=None)
                 .execution_options(synchronize_session=False)
             )
-            if claimed.rowcount:  # type: ignore[attr-defined]
+            if claimed.rowcount:  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
                 add_step(session, req, "overdue", now=now, actor_type="system", actor="system")
             continue
         times = await effective_sla(session, parent.path, req.kind, sla)
@@ -85,7 +85,7 @@ async def escalate_due(
             )
             .execution_options(synchronize_session=False)
         )
-        if not claimed.rowcount:  # type: ignore[attr-defined]
+        if not claimed.rowcount:  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
             continue  # another worker got there first
         await session.refresh(req)
         stage = "accept" if req.status == ServiceStatus.submitted else "resolve"

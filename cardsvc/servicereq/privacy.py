@@ -99,7 +99,7 @@ async def erase_member(session: AsyncSession, member_id: uuid.UUID) -> int:
         delete(ServiceRequest).where(ServiceRequest.id.in_(ids)),
     ):
         result = await session.execute(stmt.execution_options(synchronize_session=False))
-        n += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        n += int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
     return n
 
 

@@ -132,7 +132,8 @@ async def service_report(
             .order_by(Org.code)
         )
     )
-    total, per_kind = _Acc(), defaultdict(_Acc)
+    total = _Acc()
+    per_kind: dict[RequestKind, _Acc] = defaultdict(_Acc)
     per_child: dict[str, _Acc] = defaultdict(_Acc)
     for r in rows:
         total.add(r, now)

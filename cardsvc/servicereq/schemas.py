@@ -238,7 +238,11 @@ async def request_detail(
     )
     org_ids = {s.org_id for s in steps if s.org_id}
     names = (
-        dict((await session.execute(select(Org.id, Org.name).where(Org.id.in_(org_ids)))).all())
+        dict(
+            (await session.execute(select(Org.id, Org.name).where(Org.id.in_(org_ids))))
+            .tuples()
+            .all()
+        )
         if org_ids
         else {}
     )

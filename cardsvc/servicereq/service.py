@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, overload
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +56,12 @@ def _bad_status(req: ServiceRequest, action_zh: str, action_en: str) -> AppError
     )
 
 
+@overload
+def _text(
+    value: str | None, field: str, max_len: int, *, required: Literal[True] = True
+) -> str: ...
+@overload
+def _text(value: str | None, field: str, max_len: int, *, required: bool) -> str | None: ...
 def _text(value: str | None, field: str, max_len: int, *, required: bool = True) -> str | None:
     value = (value or "").strip()
     if not value:
@@ -145,6 +152,7 @@ async def file_request(
     session.add(req)
     _start_clock(req, await _deadline(session, sla, req, now))
     await session.flush()
+    assert req.due_at is not None  # set by _start_clock
     actor_type, actor = ("staff", staff.username) if staff else ("member", member_actor(member))
     add_step(
         session,
@@ -154,7 +162,7 @@ async def file_request(
         actor_type=actor_type,
         actor=actor,
         org_id=org.id,
-        detail={"channel": req.channel.value, "due_at": req.due_at.isoformat()},  # type: ignore[union-attr]
+        detail={"channel": req.channel.value, "due_at": req.due_at.isoformat()},
     )
     await tell_staff(session, req, org.id, "submitted", None)
     if staff is not None:
@@ -390,7 +398,7 @@ async def reopen(
     reason = _text(reason, "reason", MAX_NOTE)
     before = {"status": req.status.value, "outcome": req.outcome, "rating": req.rating}
     req.status, req.closed_at, req.outcome = ServiceStatus.accepted, None, None
-    req.rating = req.rating_comment = req.rated_at = None  # type: ignore[assignment]
+    req.rating = req.rating_comment = req.rated_at = None
     req.accepted_at = req.accepted_at or now
     req.reopened += 1
     _start_clock(req, await _deadline(session, sla, req, now))

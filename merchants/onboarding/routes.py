@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, patch, post
 from litestar.datastructures import CacheControlHeader, State
+from litestar.openapi.spec import SecurityRequirement
 from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,8 +53,8 @@ from merchants.onboarding.terminals import (
 from merchants.terminal.auth import TerminalContext, gate_of
 from merchants.terminal.routes import StaffRedemptionController, TerminalRedeemController
 
-STAFF = [{"staffSession": []}]
-TERMINAL = [{"terminalKey": []}]
+STAFF: list[SecurityRequirement] = [{"staffSession": []}]
+TERMINAL: list[SecurityRequirement] = [{"terminalKey": []}]
 NO_STORE = CacheControlHeader(no_store=True)  # responses that carry a plain key
 KEY_NOTICE_ZH = "密钥仅显示这一次,请立即妥善保存;系统只保存其哈希,无法找回。"
 KEY_NOTICE_EN = "The key is shown this once: store it now. Only its hash is kept."

@@ -288,7 +288,7 @@ async def revoke_all_keys(
         .values(revoked_at=now, revoked_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
 
 
 _TRANSITIONS: dict[str, tuple[frozenset[MerchantStatus], MerchantStatus]] = {

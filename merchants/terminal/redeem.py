@@ -29,9 +29,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -75,7 +75,8 @@ from merchants.terminal.wiring import RedeemServices
 
 logger = logging.getLogger("unioncard.merchants")
 
-_RR = ReversalRequest.__table__
+# Declarative models map a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
+_RR = cast(Table, ReversalRequest.__table__)
 _FIND_REVERSAL_REQUEST = select(_RR.c.id, _RR.c.redemption_id, _RR.c.reason, _RR.c.reversed_at)
 _INSERT_REVERSAL_REQUEST = insert(_RR)
 

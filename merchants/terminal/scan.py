@@ -276,4 +276,4 @@ async def purge_scans(session: AsyncSession, *, older_than_days: int, now: datet
     result = await session.execute(
         delete(ScanLog).where(ScanLog.at < cutoff).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult

@@ -15,9 +15,9 @@ import contextlib
 import logging
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uuid_utils.compat import uuid7
 
@@ -25,7 +25,8 @@ from merchants.models import ScanLog
 
 logger = logging.getLogger("unioncard.merchants.scanlog")
 
-_INSERT = insert(ScanLog.__table__)
+# A declarative model maps a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
+_INSERT = insert(cast(Table, ScanLog.__table__))
 _ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 # Rows kept while the database is unreachable; beyond this the oldest are dropped (logged).
 MAX_PENDING = 50_000

@@ -55,7 +55,7 @@ def _setting(settings: Any, name: str, default: Any) -> Any:
 def services_of(state: State) -> RedeemServices:
     found = state.get(STATE_KEY)
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     settings = state.get("settings")
     keyring = state.get("keyring")
     if keyring is None:

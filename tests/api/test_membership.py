@@ -43,7 +43,9 @@ async def member_client(settings: Settings, phone: str) -> AsyncIterator[AsyncTe
 
 async def _sign_in(c: AsyncTestClient, sender: RecordingSender, phone: str) -> None:
     assert (await c.post("/api/v1/me/otp", json={"phone": phone})).status_code == 202
-    code = re.search(r"验证码 (\d{6})", sender.sent[-1][1]).group(1)  # type: ignore[union-attr]
+    found = re.search(r"验证码 (\d{6})", sender.sent[-1][1])
+    assert found, sender.sent[-1][1]
+    code = found.group(1)
     resp = await c.post("/api/v1/me/session", json={"phone": phone, "code": code})
     assert resp.status_code == 200, resp.text
     c.headers["x-csrf-token"] = resp.json()["csrf_token"]
@@ -69,7 +71,7 @@ async def _org_id(client: AsyncTestClient, code: str) -> str:
     return next(i["id"] for i in resp.json()["items"] if i["code"] == code)
 
 
-def application(org_id: str, id_number: str = NEW_ID, **kw: Any) -> dict[str, Any]:
+def application(org_id: str | None, id_number: str = NEW_ID, **kw: Any) -> dict[str, Any]:
     body = {
         "name": "王小明",
         "id_number": id_number,
@@ -206,7 +208,7 @@ async def test_invite_link_and_bulk_approve(
         w = await stack.enter_async_context(member_client(settings, f"1368717010{i}"))
         info = (await w.get(f"/api/v1/join/invites/{token}")).json()
         assert info["union"]["code"] == "XL-JIDIAN"
-        body = application(None, _valid_id(f"42050219900202{i:03d}"), invite_token=token)  # type: ignore[arg-type]
+        body = application(None, _valid_id(f"42050219900202{i:03d}"), invite_token=token)
         body.pop("org_id")
         r = await w.post("/api/v1/me/applications", json=body)
         assert r.status_code == 201, r.text

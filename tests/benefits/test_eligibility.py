@@ -106,7 +106,8 @@ def test_scope_dimensions_narrow_each_other() -> None:
     assert [r.code for r in check_scope(Scope(store_ids=(uuid.uuid4(),)), shop)] == [
         "store_not_listed"
     ]
-    listed = Scope(merchant_ids=(shop.merchant_id,), store_ids=(shop.store_id,))  # type: ignore[arg-type]
+    assert shop.store_id is not None
+    listed = Scope(merchant_ids=(shop.merchant_id,), store_ids=(shop.store_id,))
     assert check_scope(listed, shop) == []
     dining = Scope(merchant_categories=(MerchantCategory.dining,))
     assert [r.code for r in check_scope(dining, shop)] == ["merchant_category_not_listed"]

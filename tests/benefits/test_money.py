@@ -93,7 +93,7 @@ def test_benefit_never_exceeds_the_amount(benefit: Benefit, amount: int, n: int)
 
 
 @given(benefits, fen, units, st.data())
-def test_clamping_never_increases_the_benefit(benefit: Benefit, amount: int, n: int, data) -> None:  # type: ignore[no-untyped-def]
+def test_clamping_never_increases_the_benefit(benefit: Benefit, amount: int, n: int, data) -> None:
     out = compute(benefit, amount, n)
     if isinstance(out, Reason):
         return

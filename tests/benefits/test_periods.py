@@ -14,8 +14,8 @@ SHANGHAI = zone("Asia/Shanghai")
 BERLIN = zone("Europe/Berlin")
 
 
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+def sh(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, us: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, s, us, tzinfo=SHANGHAI)
 
 
 def test_midnight_in_shanghai_splits_days() -> None:

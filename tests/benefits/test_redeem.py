@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -183,7 +184,7 @@ async def test_refusals_carry_their_codes(engine: AsyncEngine) -> None:
     shop = merchant(category="dining", region="110105")
 
     async def attempt(**kw: object) -> None:
-        args: dict[str, object] = {
+        args: dict[str, Any] = {
             "member": poor,
             "merchant": shop,
             "program_ids": p.id,
@@ -193,7 +194,7 @@ async def test_refusals_carry_their_codes(engine: AsyncEngine) -> None:
         }
         args.update(kw)
         async with engine.connect() as conn:
-            await redeem(conn, **args)  # type: ignore[arg-type]
+            await redeem(conn, **args)
 
     with pytest.raises(NotEligible) as ne:
         await attempt(member=member(categories={"hardship"}, hardship_level=1))
@@ -217,6 +218,7 @@ async def test_refusals_carry_their_codes(engine: AsyncEngine) -> None:
     await attempt(at=datetime(2025, 6, 30, 15, 59, 59, tzinfo=UTC))  # last second: fine
     with pytest.raises(BelowMinSpend):
         await attempt(amount_fen=4999)
+    bad: dict[str, Any]
     for bad in (
         {"amount_fen": -1},
         {"units": 0},

@@ -8,10 +8,10 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.engine.counters import budget_stripes, pick_stripe, set_budget_stripes, share
@@ -274,7 +274,7 @@ async def test_reconcile_checks_and_rebuilds_each_stripe(engine: AsyncEngine, st
             idempotency_key="split",
             at=NOON,
         )
-    c = Counter.__table__
+    c = cast(Table, Counter.__table__)
     async with engine.begin() as conn:
         await conn.execute(delete(c).where(c.c.program_id == p.id, c.c.scope_key == "p#1"))
         await conn.execute(
@@ -344,9 +344,9 @@ async def test_one_row_and_stripes_side_by_side(
         p = await published(engine, benefit=OFF_300, limits=[{**BUDGET, "limit": 300 * 30}])
         shop = merchant()
         started = time.perf_counter()
-        results = await _race(
-            40,
-            lambda i, conn, p=p, shop=shop: redeem(
+
+        async def make(i: int, conn: Any, p: Any = p, shop: Any = shop) -> RedemptionResult:
+            return await redeem(
                 conn,
                 member=member(),
                 merchant=shop,
@@ -354,9 +354,9 @@ async def test_one_row_and_stripes_side_by_side(
                 amount_fen=5000,
                 idempotency_key=f"k{i}",
                 at=NOON,
-            ),
-            engine,
-        )
+            )
+
+        results = await _race(40, make, engine)
         rates[n] = len(results) / (time.perf_counter() - started)
         assert sum(isinstance(r, RedemptionResult) for r in results) == 30
         assert sum(isinstance(r, BudgetExhausted) for r in results) == 10

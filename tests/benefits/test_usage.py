@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.models import Counter
@@ -36,7 +37,7 @@ from .conftest import (
     rules,
 )
 
-CINEMA = {
+CINEMA: dict[str, Any] = {
     "name": "观影补贴",
     "scope": {"merchant_categories": ["cinema"]},
     "benefit": {"kind": "subsidy", "per_unit_fen": 2000},
@@ -252,7 +253,7 @@ async def test_reconcile_reports_and_repairs_drift(engine: AsyncEngine) -> None:
             at=NOON,
         )
         assert (await reconcile(conn, fix=False)).ok
-    c = Counter.__table__
+    c = cast(Table, Counter.__table__)
     async with engine.begin() as conn:  # simulate a counter damaged by hand
         await conn.execute(update(c).where(c.c.policy_key == "monthly").values(used=7))
         await conn.execute(c.delete().where(c.c.policy_key == "budget"))

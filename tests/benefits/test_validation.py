@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -52,7 +53,7 @@ def test_valid_rules_round_trip_through_json() -> None:
     assert parse_rules(rules_to_json(parsed)) == parsed
     assert parsed.limits[0].key == "program_month_amount"
     assert parsed.limits[0].is_budget
-    assert parsed.valid_from is not None and parsed.valid_from.utcoffset().total_seconds() == 0
+    assert parsed.valid_from is not None and parsed.valid_from.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(

@@ -72,7 +72,9 @@ def read_qr(page: Page) -> str:
     """The text of the card page's QR, decoded by zxing-cpp from a screenshot of it."""
     expect(page.locator("#qr-image svg")).to_have_count(1)
     img = Image.open(io.BytesIO(page.locator("#qr-image").screenshot()))
-    codes = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)
+    codes = zxingcpp.read_barcodes(
+        img, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    )
     assert codes, "zxing-cpp found no QR code on the card page"
     return str(codes[0].text)
 

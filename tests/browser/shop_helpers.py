@@ -36,7 +36,7 @@ class Member:
             if item["code"] == program_code:
                 for lim in item["limits"]:
                     if lim["policy"] == policy:
-                        return lim["remaining"]  # type: ignore[no-any-return]
+                        return lim["remaining"]
         raise AssertionError(f"{program_code}/{policy} not in the member's benefits")
 
     def close(self) -> None:
@@ -90,12 +90,12 @@ class Staff:
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         r = self.client.post(path, json=body)
         assert r.status_code < 300, r.text
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     def get(self, path: str) -> dict[str, Any]:
         r = self.client.get(path)
         assert r.status_code == 200, r.text
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     def close(self) -> None:
         self.client.close()

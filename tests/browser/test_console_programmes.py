@@ -9,7 +9,7 @@ from tests.browser.conftest import Live, shot
 from tests.browser.console_support import sign_in
 
 
-def error_of(page: Page, field: str):  # type: ignore[no-untyped-def]
+def error_of(page: Page, field: str):
     """The error slot next to the input named ``field`` (an engine field path)."""
     return page.locator(f'[id="e-{field}"]')
 

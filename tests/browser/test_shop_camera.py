@@ -66,7 +66,7 @@ def _y4m(png: bytes, path: Path, width: int = 640, height: int = 480) -> None:
     qr = Image.open(io.BytesIO(png)).convert("L")
     side = min(width, height) - 40
     frame = Image.new("L", (width, height), 255)
-    frame.paste(qr.resize((side, side), Image.NEAREST), ((width - side) // 2, 20))
+    frame.paste(qr.resize((side, side), Image.Resampling.NEAREST), ((width - side) // 2, 20))
     chroma = bytes([128]) * ((width // 2) * (height // 2) * 2)
     with path.open("wb") as f:
         f.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())

@@ -68,7 +68,9 @@ async def member_client(settings: Settings, phone: str) -> AsyncIterator[AsyncTe
     app.state.sender = sender
     async with AsyncTestClient(app=app) as c:
         assert (await c.post("/api/v1/me/otp", json={"phone": phone})).status_code == 202
-        code = re.search(r"验证码 (\d{6})", sender.sent[-1][1]).group(1)  # type: ignore[union-attr]
+        found = re.search(r"验证码 (\d{6})", sender.sent[-1][1])
+        assert found, sender.sent[-1][1]
+        code = found.group(1)
         resp = await c.post("/api/v1/me/session", json={"phone": phone, "code": code})
         assert resp.status_code == 200, resp.text
         c.headers["x-csrf-token"] = resp.json()["csrf_token"]

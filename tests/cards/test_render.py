@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import zxingcpp
@@ -39,7 +40,9 @@ def test_qr_png_decodes_to_the_exact_token(text: str, ecc: render.Ecc) -> None:
 
 def test_rotating_token_is_qr_version_6_at_m() -> None:
     [code] = read(render.qr_png(ROTATING, ecc="M"))
-    assert code.extra["Version"] == "6"  # the decoder's own reading, not our encoder's
+    assert (
+        isinstance(code.extra, dict) and code.extra["Version"] == "6"
+    )  # the decoder's own reading, not our encoder's
     assert render.qr_version(ROTATING, ecc="M") == 6
 
 
@@ -75,9 +78,13 @@ def test_card_png_renders_and_its_qr_decodes() -> None:
 
 def test_card_text_is_drawn_with_real_glyphs() -> None:
     """Two different Chinese names must give different pixels (tofu boxes would not)."""
-    common = {"union_name": "测试工会", "card_number": "9000000000000017", "token_text": STATIC}
-    a = render.card_png(member_name="张三明", mask=False, **common)  # type: ignore[arg-type]
-    b = render.card_png(member_name="李四光", mask=False, **common)  # type: ignore[arg-type]
+    common: dict[str, Any] = {
+        "union_name": "测试工会",
+        "card_number": "9000000000000017",
+        "token_text": STATIC,
+    }
+    a = render.card_png(member_name="张三明", mask=False, **common)
+    b = render.card_png(member_name="李四光", mask=False, **common)
     assert a != b
 
 
@@ -117,7 +124,7 @@ def test_mask_name(name: str, masked: str) -> None:
     assert mask_name(name) == masked
 
 
-def test_read_qr_from_bytes_and_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_read_qr_from_bytes_and_path(tmp_path) -> None:
     png = render.qr_png(ROTATING)
     assert render.read_qr(png) == ROTATING
     path = tmp_path / "code.png"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import pytest
@@ -34,9 +35,9 @@ from tests.cards.support import NOW, MakeMember
 STAFF = service.Actor("王科员")
 
 
-async def error_code(coro: object) -> str:
+async def error_code(coro: Awaitable[object]) -> str:
     with pytest.raises((CardError, TokenError)) as info:
-        await coro  # type: ignore[misc]
+        await coro
     return info.value.code
 
 
@@ -53,7 +54,8 @@ async def test_issue_card(session: AsyncSession, make_member: MakeMember) -> Non
         assert len(card.number) == 16 and card.number.isdigit() and luhn.is_valid(card.number)
         assert service.is_valid_card_number(card.number)
     assert c1.number != c2.number
-    assert (await service.current_card(session, member_id=m1.id)).id == c1.id  # type: ignore[union-attr]
+    assert (current := await service.current_card(session, member_id=m1.id)) is not None
+    assert current.id == c1.id
     assert (await service.get_card_by_number(session, number=c2.number)).id == c2.id
     history = await service.card_history(session, member_id=m2.id)
     assert [(e.kind, e.actor_name) for e in history] == [(CardEventKind.issued, "王科员")]
@@ -108,7 +110,8 @@ async def test_reissue_revokes_the_old_generation(
     assert (new.generation, new.previous_id, new.status) == (2, old.id, CardStatus.active)
     assert new.number != old.number and new.status_index != old.status_index
     assert old.status == CardStatus.revoked and old.status_reason == "reissued: 手机丢失"
-    assert (await service.current_card(session, member_id=m.id)).id == new.id  # type: ignore[union-attr]
+    assert (current := await service.current_card(session, member_id=m.id)) is not None
+    assert current.id == new.id
 
     later = NOW + timedelta(seconds=5)
     # Online: the old generation's token is refused; a new token works.
@@ -393,7 +396,7 @@ async def test_empty_status_list(session: AsyncSession, keyring: KeyRing) -> Non
 
 async def test_concurrent_issuance_allocates_distinct_indices(
     engine, make_member: MakeMember, session: AsyncSession
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import asyncio
 
     from cardsvc.kernel.db import make_sessionmaker
@@ -402,7 +405,7 @@ async def test_concurrent_issuance_allocates_distinct_indices(
     await session.commit()
     maker = make_sessionmaker(engine)
 
-    async def issue(member_id):  # type: ignore[no-untyped-def]
+    async def issue(member_id):
         async with maker() as s, s.begin():
             card = await service.issue_card(s, member_id=member_id, now=NOW)
             return card.status_index, card.number

@@ -73,7 +73,7 @@ async def test_other_fields_are_named(
 ) -> None:
     await login(client, "yc.merchants")
     xl = await org_id(engine, "HB-YC-XL")
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"region": "宜昌"}, "region"),
         ({"contact_phone": "12345"}, "contact_phone"),
         ({"display_name": " "}, "display_name"),

@@ -69,9 +69,9 @@ async def test_redis_limit_is_shared_by_workers(
         refused = await worker_b.hit("uck_shared00", 3)
         assert not refused.allowed and refused.backend == "redis"
         # The counter key is hash-tagged by the key's prefix and expires.
-        names = sorted(k.decode() for k in await redis.keys("unioncard:*"))
-        assert names == [f"unioncard:{{rl:uck_shared00}}:60:{int(T0 // 60)}"]
-        assert int(await redis.get(names[0])) == 3  # the refused hit is not counted
+        names = sorted(await redis.keys("unioncard:*"))  # bytes: the client decodes nothing
+        assert names == [f"unioncard:{{rl:uck_shared00}}:60:{int(T0 // 60)}".encode()]
+        assert await redis.get(names[0]) == b"3"  # the refused hit is not counted
         assert 0 < await redis.ttl(names[0]) <= 121
 
         # The app runs on the test client's own event loop: it gets its own Redis client.

@@ -42,7 +42,7 @@ async def redeem(
         headers=p.headers(t, uuid.uuid4().hex),
     )
     assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 async def test_reversal_once_and_restores_the_quota(client: Client, pos: Pos) -> None:

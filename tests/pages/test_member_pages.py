@@ -35,12 +35,14 @@ async def phone_app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[An
     app = create_app(settings)
     app.state.sender = RecordingSender()
     async with AsyncTestClient(app=app) as c:
-        c.sender = app.state.sender  # type: ignore[attr-defined]
+        c.sender = app.state.sender  # type: ignore[attr-defined]  # the tests' handle on the codes
         yield c
 
 
 def _last_code(c: Any) -> str:
-    return re.search(r"验证码 (\d{6})", c.sender.sent[-1][1]).group(1)  # type: ignore[no-any-return,union-attr]
+    found = re.search(r"验证码 (\d{6})", c.sender.sent[-1][1])
+    assert found, c.sender.sent[-1][1]
+    return found.group(1)
 
 
 async def _sign_in(c: Any, phone: str, next_url: str = "/m/") -> Any:
@@ -109,15 +111,17 @@ async def test_codes_csrf_benefits_and_history(
     no_token = await c.post("/m/leave", data={"reason": "x"}, headers=HX)
     assert no_token.status_code == 403
     card = await c.get("/m/card")
-    token = re.search(r'name="csrf-token" content="([^"]+)"', card.text).group(1)  # type: ignore[union-attr]
+    found = re.search(r'name="csrf-token" content="([^"]+)"', card.text)
+    assert found, card.text
+    token = found.group(1)
     refused = await c.post("/m/leave", data={"reason": "x"}, headers=HX | {"X-CSRF-Token": token})
     assert refused.status_code == 422 and 'id="e-confirm"' in refused.text  # not confirmed
 
     before = await c.get("/m/benefits")
     assert "职工观影补贴" in before.text
-    left = int(
-        re.search(r'data-code="YC-CINEMA".*?data-remaining="(\d+)"', before.text, re.S).group(1)
-    )  # type: ignore[union-attr]
+    found = re.search(r'data-code="YC-CINEMA".*?data-remaining="(\d+)"', before.text, re.S)
+    assert found, before.text
+    left = int(found.group(1))
 
     # A shop redeems this member's current code (merchant API).
     text = (await c.get("/api/v1/me/card/token")).json()["text"]

@@ -10,11 +10,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 
 from cardsvc.kernel.db import make_engine, make_sessionmaker
 from cardsvc.kernel.settings import get_settings
@@ -67,7 +67,7 @@ def test_purge_erase_export(cli_env: str, demo: dict[str, Any], tmp_path: Path) 
         member = await session.scalar(select(Member).where(Member.member_no == sample["member_no"]))
         old = datetime.now(UTC) - timedelta(days=120)
         await session.execute(
-            insert(ScanLog.__table__),
+            insert(cast(Table, ScanLog.__table__)),
             [
                 {
                     "id": uuid.uuid4(),
@@ -82,7 +82,7 @@ def test_purge_erase_export(cli_env: str, demo: dict[str, Any], tmp_path: Path) 
                 for at in (old, datetime.now(UTC))
             ],
         )
-        return member.id  # type: ignore[no-any-return]
+        return member.id
 
     member_id = asyncio.run(_db(cli_env, _setup))
     purged = json.loads(_run("purge").stdout)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
@@ -42,7 +42,7 @@ async def _scans(engine: AsyncEngine, ages_days: list[float]) -> None:
         for d in ages_days
     ]
     async with engine.begin() as conn:
-        await conn.execute(insert(ScanLog.__table__), rows)
+        await conn.execute(insert(cast(Table, ScanLog.__table__)), rows)
 
 
 async def _count(engine: AsyncEngine, model: Any, *conds: Any) -> int:

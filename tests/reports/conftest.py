@@ -67,8 +67,10 @@ FROM, TO = "2026-01-01", "2026-03-31"
 U3_NAME = "=HYPERLINK(1)工会"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def id_number(n: int) -> str:
@@ -170,12 +172,12 @@ async def _build(engine: AsyncEngine, config: Settings) -> Dataset:
             )
         members["m4"].status = MemberStatus.left  # left later: still joined before the range
         members["m5"].name = "=cmd"  # a name no form accepts, as a stale import might hold
-        for n, (_key, u, status, submitted, decided) in enumerate(APPLICATIONS, start=20):
+        for n, (_key, u, app_status, submitted, decided) in enumerate(APPLICATIONS, start=20):
             s.add(
                 JoinApplication(
                     org_id=unions[u].id,
                     org_path=unions[u].path,
-                    status=status,
+                    status=app_status,
                     source="self",
                     name="申请人",
                     id_number_enc="x",

@@ -112,7 +112,8 @@ async def pg_pair() -> AsyncIterator[tuple[str, str]]:
     for name in names:
         await _pg_admin(f'CREATE DATABASE "{name}"')
     try:
-        yield tuple(_replace_db(_asyncpg_url(PG_URL), n) for n in names)  # type: ignore[misc]
+        url = _asyncpg_url(PG_URL)
+        yield _replace_db(url, names[0]), _replace_db(url, names[1])
     finally:
         for name in names:
             await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

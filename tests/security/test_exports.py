@@ -36,7 +36,7 @@ PAYLOADS = {
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def cells(media: str, body: bytes) -> list[str]:
+def cells(media: str, body: bytes) -> list[object]:
     if media.startswith("text/csv"):
         return [c for row in csv.reader(io.StringIO(body.decode("utf-8-sig"))) for c in row]
     wb = load_workbook(io.BytesIO(body), read_only=True)

@@ -62,7 +62,7 @@ async def test_sql_metacharacters_in_search_match_literally(
     client: Client, demo: dict[str, Any]
 ) -> None:
     admin = await staff_caller(client, "admin")
-    targets = text_query_params(client.app)  # type: ignore[attr-defined]
+    targets = text_query_params(client.app)
     assert ("/api/v1/members", "name") in targets and ("/api/v1/merchants", "q") in targets
     for path, name in targets:
         none = await client.get(path, params={name: "zzqx-no-such-thing"}, headers=admin.headers())

@@ -178,7 +178,7 @@ TERMINAL = ("/api/v1/scans", "/api/v1/redemptions", "/api/v1/settlements", "/api
 
 
 def mutations(app: Litestar) -> list[tuple[str, str]]:
-    found = []
+    found: list[tuple[str, str]] = []
     for route in app.routes:
         for handler in getattr(route, "route_handlers", ()):
             if not isinstance(handler, HTTPRouteHandler):

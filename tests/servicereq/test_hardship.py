@@ -5,17 +5,19 @@ records are read only by the roles that handle them, and every read is audited."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.engine.quote import member_benefits
-from cardsvc.app import _member_facts
+from cardsvc.flows.member_benefits import member_facts
 from cardsvc.hardship import service as hs
 from cardsvc.hardship.models import HardshipCategory, HardshipStatus
 from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.errors import AppError, Conflict, Forbidden, NotFound
+from cardsvc.members.models import Member
 from cardsvc.servicereq.sweep import sweep_once
 from tests.conftest import make_test_settings
 from tests.servicereq.conftest import member_in, staff
@@ -23,13 +25,13 @@ from tests.servicereq.conftest import member_in, staff
 HARDSHIP_PROGRAMME = "YC-HARDSHIP"  # demo: hardship category, levels 2–3
 
 
-async def _codes(session: AsyncSession, member: object) -> set[str]:
-    facts = _member_facts(member)  # type: ignore[arg-type]
+async def _codes(session: AsyncSession, member: Member) -> set[str]:
+    facts = member_facts(member)
     return {b.code for b in await member_benefits(session, member=facts, at=datetime.now(UTC))}
 
 
 async def test_approval_one_level_up_switches_eligibility_on_and_expiry_off(
-    session: AsyncSession, demo: dict, tmp_path: object
+    session: AsyncSession, demo: dict, tmp_path: Path
 ) -> None:
     member = await member_in(session, "XL-JIDIAN")
     grassroots, district = await staff(session, "xl.jidian"), await staff(session, "xl.admin")
@@ -70,7 +72,7 @@ async def test_approval_one_level_up_switches_eligibility_on_and_expiry_off(
     assert HARDSHIP_PROGRAMME in await _codes(session, member)
 
     # The day after the review date, unreviewed: expired and the programme closes again.
-    settings = make_test_settings("sqlite://", tmp_path)  # type: ignore[arg-type]
+    settings = make_test_settings("sqlite://", tmp_path)
     on_review_day = datetime(
         rec.review_on.year, rec.review_on.month, rec.review_on.day, 4, tzinfo=UTC
     )

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.hardship import service as hs
 from cardsvc.hardship.models import HardshipCategory
 from cardsvc.kernel.errors import NotFound
+from cardsvc.members.models import Member
 from cardsvc.reports.period import report_range
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
-from cardsvc.servicereq.models import RequestKind
+from cardsvc.servicereq.models import RequestKind, ServiceRequest, ServiceStatus
 from cardsvc.servicereq.queue import QueueFilter, list_queue
 from cardsvc.servicereq.report import hardship_report, service_report
 from tests.servicereq.conftest import member_in, org, staff
@@ -24,7 +25,7 @@ H = timedelta(hours=1)
 TZ = "Asia/Shanghai"
 
 
-async def _fixture(session: AsyncSession, t0: datetime) -> dict[str, object]:
+async def _fixture(session: AsyncSession, t0: datetime) -> dict[str, ServiceRequest]:
     jidian_staff, hospital_staff = (
         await staff(session, "xl.jidian"),
         await staff(session, "xl.admin"),
@@ -32,7 +33,7 @@ async def _fixture(session: AsyncSession, t0: datetime) -> dict[str, object]:
     m1, m2 = await member_in(session, "XL-JIDIAN"), await member_in(session, "XL-JIDIAN", skip=1)
     m3 = await member_in(session, "XL-HOSPITAL")
 
-    async def file(m, kind, at):  # type: ignore[no-untyped-def]
+    async def file(m: Member, kind: RequestKind, at: datetime) -> ServiceRequest:
         return await svc.file_request(session, m, svc.RequestInput(kind, "t", "d"), now=at, sla={})
 
     a = await file(m1, RequestKind.legal_aid, t0)
@@ -130,19 +131,19 @@ async def test_queue_filters_and_counts(session: AsyncSession, demo: dict, t0: d
     rows, total, counts = await list_queue(
         session, admin, QueueFilter(overdue=True), now=at, limit=50, offset=0
     )
-    assert [r.id for r in rows] == [made["d"].id] and total == 1  # type: ignore[attr-defined]
+    assert [r.id for r in rows] == [made["d"].id] and total == 1
     assert counts["overdue"] == 1 and counts["escalated"] >= 1
     hospital = await org(session, "XL-HOSPITAL")
     rows, total, counts = await list_queue(
         session, admin, QueueFilter(org_id=hospital.id, escalated=True), now=at, limit=50, offset=0
     )
-    assert made["d"].id in {r.id for r in rows}  # type: ignore[attr-defined]
+    assert made["d"].id in {r.id for r in rows}
     # The grassroots union sees its own requests only; filters by kind and status.
     jidian = await staff(session, "xl.jidian")
     rows, total, _ = await list_queue(
         session,
         jidian,
-        QueueFilter(kind=RequestKind.legal_aid, status="resolved"),  # type: ignore[arg-type]
+        QueueFilter(kind=RequestKind.legal_aid, status=ServiceStatus.resolved),
         now=at,
         limit=1,
         offset=0,

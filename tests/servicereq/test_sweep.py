@@ -129,9 +129,10 @@ def test_cli_sweep_once(db_url: str, demo: dict, tmp_path: Path) -> None:
 async def test_access_export_and_erasure_cover_requests_hardship_and_inbox(
     session: AsyncSession, demo: dict, t0: datetime
 ) -> None:
-    from cardsvc.app import privacy_parts
+    import cardsvc.app  # noqa: F401  (registers the other packages' privacy parts)
     from cardsvc.hardship import service as hs
     from cardsvc.hardship.models import HardshipCategory
+    from cardsvc.privacy.parts import all_parts
 
     member = await member_in(session, "XL-JIDIAN")
     req = await svc.file_request(
@@ -148,7 +149,7 @@ async def test_access_export_and_erasure_cover_requests_hardship_and_inbox(
         now=t0,
     )
     await session.flush()
-    parts = privacy_parts()
+    parts = all_parts()
     exported = {
         name: await fn(session, member.id)
         for name, fn in parts.export_sections.items()

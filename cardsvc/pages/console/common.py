@@ -71,7 +71,7 @@ async def csrf_of(request: Request[Any, Any, Any], state: State) -> str:
 
 def roles_text(staff: Principal, request: Request[Any, Any, Any]) -> str:
     en = lang_of(request) == "en"
-    names: dict[Any, str] = ROLE_LABELS_EN if en else ROLE_LABELS_ZH  # type: ignore[assignment]
+    names: dict[Any, str] = ROLE_LABELS_EN if en else ROLE_LABELS_ZH
     labels = {names.get(g.role, str(g.role)) for g in staff.grants}
     return "、".join(sorted(labels)) if not en else ", ".join(sorted(labels))
 

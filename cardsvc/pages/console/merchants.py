@@ -183,19 +183,16 @@ class MerchantPages(ConsoleController):
                         MerchantInput(
                             org_id=org_id,
                             category=category,
-                            **{
-                                f: values.get(f, "") or None
-                                if f
-                                in (
-                                    "region_name",
-                                    "bank_name",
-                                    "bank_account_name",
-                                    "bank_account_number",
-                                )
-                                else values.get(f, "")
-                                for f in MERCHANT_FIELDS
-                                if f not in ("org_id", "category")
-                            },
+                            legal_name=values.get("legal_name", ""),
+                            display_name=values.get("display_name", ""),
+                            uscc=values.get("uscc", ""),
+                            region=values.get("region", ""),
+                            contact_name=values.get("contact_name", ""),
+                            contact_phone=values.get("contact_phone", ""),
+                            region_name=values.get("region_name") or None,
+                            bank_name=values.get("bank_name") or None,
+                            bank_account_name=values.get("bank_account_name") or None,
+                            bank_account_number=values.get("bank_account_number") or None,
                         ),
                     )
                 except ValidationError as exc:

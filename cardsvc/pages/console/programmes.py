@@ -17,7 +17,7 @@ from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.access import WRITE, Directory, ensure_readable, ensure_writable, read_prefixes
+from benefits.access import Directory, ensure_readable, ensure_writable, read_prefixes
 from benefits.errors import BenefitsError, FieldError, ValidationError
 from benefits.models import ProgramStatus
 from benefits.programmes.simulation import simulation_members
@@ -257,7 +257,7 @@ class ProgrammePages(ConsoleController):
             owner=owner,
             usage=usage,
             statuses=STATUS_LABELS,
-            can_write=staff.can(WRITE, program.owner_org_path),
+            can_write=staff.can(Perm.benefits_write, program.owner_org_path),
             errors=errors,
             action=f"/console/programmes/{program.id}",
             creating=False,
