@@ -19,23 +19,10 @@ from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cardsvc.errors import AppError
-from cardsvc.orgs.models import Org
-from cardsvc.staff.principal import SYSTEM
-from merchants.errors import MerchantNotFound
 from merchants.models import Merchant, MerchantCategory, MerchantStatus
-from merchants.scanning import purge_scans
-from merchants.service import (
-    MerchantInput,
-    MerchantQuery,
-    change_status,
-    create_merchant,
-    create_store,
-    find_by_uscc,
-    search_merchants,
-)
-from merchants.terminals import create_terminal, revoke_key, rotate_key
-from merchants.wiring import SCAN_LOG_RETENTION_DAYS
+
+# What a command runs is imported inside it: ``unioncard merchants --help`` loads only the
+# models (whose enums are the options' choices), not the merchants service and its imports.
 
 T = TypeVar("T")
 
@@ -53,6 +40,8 @@ def current_app() -> Litestar:
 
 def run(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """``fn(session)`` in one transaction on the app's database; domain errors → exit 1."""
+    from cardsvc.errors import AppError
+
     engine = current_app().state.engine
 
     async def _main() -> T:
@@ -74,6 +63,9 @@ def emit(obj: dict[str, Any]) -> None:
 
 
 async def _merchant(session: AsyncSession, ref: str) -> Merchant:
+    from merchants.errors import MerchantNotFound
+    from merchants.service import find_by_uscc
+
     try:
         m = await session.get(Merchant, uuid.UUID(ref))
     except ValueError:
@@ -104,6 +96,10 @@ def merchants_group() -> None:
     "--account-number", envvar="UNIONCARD_MERCHANT_ACCOUNT_NUMBER", help="or from the env"
 )
 def create_cmd(org_code: str, **opts: Any) -> None:
+    from cardsvc.orgs.models import Org
+    from cardsvc.staff.principal import SYSTEM
+    from merchants.service import MerchantInput, create_merchant
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         org = await session.scalar(select(Org).where(Org.code == org_code.strip().upper()))
         if org is None:
@@ -138,6 +134,9 @@ def create_cmd(org_code: str, **opts: Any) -> None:
 @click.option("--status", type=click.Choice([s.value for s in MerchantStatus]))
 @click.option("--limit", default=200, show_default=True)
 def list_cmd(q: str | None, category: str | None, status: str | None, limit: int) -> None:
+    from cardsvc.staff.principal import SYSTEM
+    from merchants.service import MerchantQuery, search_merchants
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         rows, total = await search_merchants(
             session,
@@ -170,6 +169,9 @@ def list_cmd(q: str | None, category: str | None, status: str | None, limit: int
 @click.argument("action", type=click.Choice(["suspend", "resume", "terminate"]))
 @click.option("--reason")
 def status_cmd(merchant: str, action: str, reason: str | None) -> None:
+    from cardsvc.staff.principal import SYSTEM
+    from merchants.service import change_status
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         m = await _merchant(session, merchant)
         m = await change_status(session, SYSTEM, m.id, action=action, reason=reason)
@@ -184,6 +186,9 @@ def status_cmd(merchant: str, action: str, reason: str | None) -> None:
 @click.option("--address", required=True)
 @click.option("--region", required=True)
 def add_store_cmd(merchant: str, name: str, address: str, region: str) -> None:
+    from cardsvc.staff.principal import SYSTEM
+    from merchants.service import create_store
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         m = await _merchant(session, merchant)
         s = await create_store(session, SYSTEM, m.id, name=name, address=address, region=region)
@@ -198,6 +203,9 @@ def add_store_cmd(merchant: str, name: str, address: str, region: str) -> None:
 @click.option("--store", "store_id", required=True, type=click.UUID)
 @click.option("--name", required=True)
 def add_terminal_cmd(store_id: uuid.UUID, name: str) -> None:
+    from cardsvc.staff.principal import SYSTEM
+    from merchants.terminals import create_terminal
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         t, issued = await create_terminal(session, SYSTEM, store_id, name=name)
         return {"terminal_id": t.id, "key_prefix": issued.prefix, "key": issued.plain}
@@ -210,6 +218,9 @@ def add_terminal_cmd(store_id: uuid.UUID, name: str) -> None:
 @click.option("--terminal", "terminal_id", required=True, type=click.UUID)
 @click.option("--grace", "grace_seconds", default=0, show_default=True, help="old key's grace, s")
 def rotate_key_cmd(terminal_id: uuid.UUID, grace_seconds: int) -> None:
+    from cardsvc.staff.principal import SYSTEM
+    from merchants.terminals import rotate_key
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         t, issued, old = await rotate_key(session, SYSTEM, terminal_id, grace_seconds=grace_seconds)
         return {
@@ -227,6 +238,9 @@ def rotate_key_cmd(terminal_id: uuid.UUID, grace_seconds: int) -> None:
 @click.argument("prefix")
 @click.option("--reason")
 def revoke_key_cmd(prefix: str, reason: str | None) -> None:
+    from cardsvc.staff.principal import SYSTEM
+    from merchants.terminals import revoke_key
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         key, _ = await revoke_key(session, SYSTEM, prefix=prefix, reason=reason)
         return {"prefix": key.prefix, "revoked_at": key.revoked_at}
@@ -240,6 +254,9 @@ def revoke_key_cmd(prefix: str, reason: str | None) -> None:
 )
 @click.option("--days", type=click.IntRange(min=0), help="keep this many days instead")
 def purge_scans_cmd(days: int | None) -> None:
+    from merchants.scanning import purge_scans
+    from merchants.wiring import SCAN_LOG_RETENTION_DAYS
+
     settings = current_app().state.get("settings")
     keep = (
         days
