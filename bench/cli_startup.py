@@ -1,0 +1,102 @@
+"""Start-up time of the ``unioncard`` command, measured against ``import litestar`` in the same run.
+
+Every command runs ROUNDS times in fresh processes, the commands taking turns (so that a busy
+spell of a shared machine falls on all of them alike); the table shows each one's median.
+"Light" commands need no app: their start-up is timed with ``--help`` (the command is found,
+its module imported and its options parsed, then it stops before doing its work), as are
+``unioncard --help`` and every group's. Two light commands also run for real (``demo banner``,
+``keys new-data-key``), on a scratch var folder.
+
+Run: ``.venv/bin/python bench/cli_startup.py [--rounds 3]`` (about a minute). Prints a table,
+then one line of ``key=value`` figures; ``ratio`` = the slowest light command's median ÷
+``python -c "import litestar"``'s median (goal ≤ 1.5); ``run_ratio`` the same for the real runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIONCARD = Path(sys.executable).with_name("unioncard")
+BASELINE = "import litestar"
+GROUPS = ["benefits", "card", "database", "demo", "jobs", "keys", "merchants", "privacy"]
+GROUPS += ["service", "staff"]
+STARTUP = [
+    "--help",
+    *(f"{g} --help" for g in GROUPS),
+    "card token --help",
+    "keys list --help",
+    "database upgrade --help",
+    "staff create --help",
+    "demo banner --help",
+]
+RUNS = ["demo banner", "keys new-data-key --kid k2"]
+
+
+def argv(command: str) -> list[str]:
+    if command == BASELINE:
+        return [sys.executable, "-c", "import litestar"]
+    return [str(UNIONCARD), *command.split()]
+
+
+def once(command: str, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv(command), env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{command!r} failed ({proc.returncode}): {proc.stderr[-1000:]}")
+    return elapsed * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each command (default 3)")
+    args = ap.parse_args()
+    if not UNIONCARD.exists():
+        raise SystemExit(f"no {UNIONCARD}: run make install")
+    commands = [BASELINE, *STARTUP, *RUNS]
+    with tempfile.TemporaryDirectory(prefix="unioncard-cli-bench-") as var:
+        env = {**os.environ, "UNIONCARD_VAR_DIR": var, "UNIONCARD_LOG_LEVEL": "WARNING"}
+        for name in ("UNIONCARD_DATABASE_URL", "UNIONCARD_REDIS_URL", "LITESTAR_APP"):
+            env.pop(name, None)
+        once("keys new-data-key --kid k1", env)  # warm the file cache, create the var folder
+        times: dict[str, list[float]] = {c: [] for c in commands}
+        t0 = time.perf_counter()
+        for _ in range(args.rounds):
+            for command in commands:
+                times[command].append(once(command, env))
+    median = {c: statistics.median(ts) for c, ts in times.items()}
+    base = median[BASELINE]
+
+    print(f"{'command':<38}{'median ms':>10}{'min ms':>9}{'÷ litestar':>12}")
+    for c in commands:
+        label = f"python -c '{c}'" if c == BASELINE else f"unioncard {c}"
+        if c == RUNS[0]:
+            print("(run for real)")
+        print(f"{label:<38}{median[c]:>10.0f}{min(times[c]):>9.0f}{median[c] / base:>12.2f}")
+    slowest = max(STARTUP, key=median.__getitem__)
+    slowest_run = max(RUNS, key=median.__getitem__)
+    print(f"slowest light start-up: unioncard {slowest}; slowest run: unioncard {slowest_run}")
+    figures = {
+        "import_litestar_ms": f"{base:.0f}",
+        "slowest_light_ms": f"{median[slowest]:.0f}",
+        "help_ms": f"{median['--help']:.0f}",
+        "slowest_run_ms": f"{median[slowest_run]:.0f}",
+        "ratio": f"{median[slowest] / base:.2f}",
+        "help_ratio": f"{median['--help'] / base:.2f}",
+        "run_ratio": f"{median[slowest_run] / base:.2f}",
+        "rounds": str(args.rounds),
+        "seconds": f"{time.perf_counter() - t0:.0f}",
+    }
+    print(" ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    main()
