@@ -8,12 +8,11 @@ its module imported and its options parsed, then it stops before doing its work)
 ``keys new-data-key``), on a scratch var folder.
 
 Run: ``.venv/bin/python bench/cli_startup.py [--rounds 3] [--budget 100]`` (about a minute on a
-quiet machine; on a busy one it stops after the last round, from the second on, that fits in
-``--budget`` seconds). Prints a table,
-then one line of ``key=value`` figures; ``ratio`` = the slowest light command's median ÷
-``python -c "import litestar"``'s median (goal ≤ 1.5); ``run_ratio`` the same for the real runs;
-``ratio_min`` the slowest light command's fastest run ÷ the baseline's fastest (less swayed by
-other work on a shared machine).
+quiet machine; on a busy one no round after the second starts if it would end past ``--budget``
+seconds). Prints a table, then one line of ``key=value`` figures; ``ratio`` = the slowest light
+command's median ÷ ``python -c "import litestar"``'s median (goal ≤ 1.5); ``run_ratio`` the
+same for the real runs; ``ratio_min`` the slowest light command's fastest run ÷ the baseline's
+fastest (less swayed by other work on a shared machine).
 """
 
 from __future__ import annotations
