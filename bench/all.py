@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 # bench -> (figure, its same-run baseline)
 BASELINES = {
     "cards": ("verify_per_s", "raw_verify_per_s"),
+    "cli_startup": ("slowest_light_ms", "import_litestar_ms"),
     "redeem": ("engine_rps", "raw_rps"),
     "scan_redeem": ("pairs_per_s", "pgbench_tps"),
     "soak": ("requests_per_s", "health_live_rps"),

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from benefits.errors import BenefitsError
 from benefits.models import Program, ProgramStatus
-from benefits.public import list_programs, reconcile
+
+# The engine (benefits.public) is imported by the commands that run it, not for ``--help``.
 
 T = TypeVar("T")
 _P = Program.__table__
@@ -83,6 +84,8 @@ def benefits_group() -> None:
 )
 @click.option("--q", "search", help="code or name contains")
 def list_cmd(statuses: tuple[str, ...], search: str | None) -> None:
+    from benefits.public import list_programs
+
     async def _do(conn: AsyncConnection) -> dict[str, Any]:
         rows, total = await list_programs(
             conn, status=list(statuses) or None, search=search, limit=500
@@ -118,6 +121,8 @@ def list_cmd(statuses: tuple[str, ...], search: str | None) -> None:
     help="rewrite drifted counters (--no-fix only reports)",
 )
 def reconcile_cmd(code: str | None, fix: bool) -> None:
+    from benefits.public import reconcile
+
     async def _do(conn: AsyncConnection) -> dict[str, Any]:
         program_id: uuid.UUID | None = None
         if code is not None:

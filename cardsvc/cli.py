@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
+from litestar.cli._utils import LitestarExtensionGroup, LitestarGroup
 from litestar.plugins import CLIPlugin
 
 T = TypeVar("T")
@@ -119,23 +123,210 @@ def demo_banner() -> None:
     click.echo(banner(get_settings()))
 
 
+# --- the ``unioncard`` root: Litestar's CLI, without building the app for every command ------
+#
+# Litestar's root group builds the app (``LITESTAR_APP``) before any command, even ``--help``,
+# so that its CLI plugins can add their commands. Most of our commands need no app: they read
+# the settings and open the database themselves. The root below knows the plugins' commands by
+# name (click's "lazy group" pattern), imports a command's module only when that command runs,
+# and leaves the app to the commands that ask for it: Litestar's own (``run``, ``routes``,
+# ``schema`` …, through the context's lazy environment) and ``benefits``/``merchants`` (which
+# take it from the context). ``unioncard --help`` lists these commands from the table without
+# importing them; tests/test_cli_lazy.py checks the table against the plugins' real commands.
+
+DEFAULT_APP = "cardsvc.app:create_app"
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    target: str  # "module:attribute" of the click command
+    help: str  # its help text, as the root's --help shows it (checked by the tests)
+    aliases: tuple[str, ...] = ()
+    own: bool = False  # one of cardsvc's (UnionCardCLIPlugin); else another plugin's
+    needs_app: bool = False  # takes the app from the CLI context (benefits, merchants)
+
+
+# Every command the app's CLI plugins add (SQLAlchemyPlugin, UnionCardCLIPlugin,
+# MerchantsPlugin, BenefitsPlugin). Module paths are strings: cardsvc imports benefits and
+# merchants only in its composition root (the commands still reach the app through it).
+LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "benefits": LazyCommand(
+        "benefits.cli:benefits_group", "Benefit programmes (普惠项目)", needs_app=True
+    ),
+    "card": LazyCommand(
+        "cardsvc.cards.cli:card_group",
+        "Membership cards: tokens, offline verification, issuance",
+        own=True,
+    ),
+    "database": LazyCommand(
+        "advanced_alchemy.extensions.litestar.cli:database_group",
+        "Manage SQLAlchemy database components.",
+        aliases=("db",),
+    ),
+    "demo": LazyCommand("cardsvc.cli:demo_group", "The demo federation", own=True),
+    "jobs": LazyCommand(
+        "cardsvc.jobs.cli:jobs_group", "Background jobs (roster imports)", own=True
+    ),
+    "keys": LazyCommand(
+        "cardsvc.cards.cli:keys_group",
+        "Card-signing keys (Ed25519): list, rotate, retire",
+        own=True,
+    ),
+    "merchants": LazyCommand(
+        "merchants.cli:merchants_group", "Merchants, stores, terminal keys", needs_app=True
+    ),
+    "privacy": LazyCommand(
+        "cardsvc.privacy.cli:privacy_group",
+        "Personal data (PIPL): retention purge, erasure, export",
+        own=True,
+    ),
+    "service": LazyCommand(
+        "cardsvc.servicereq.cli:service_group", "Service requests and hardship records", own=True
+    ),
+    "staff": LazyCommand("cardsvc.cli:staff_group", "Staff accounts", own=True),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """The click command behind ``LAZY_COMMANDS[name]`` (imports its module)."""
+    module, attr = LAZY_COMMANDS[name].target.split(":")
+    command: click.Command = getattr(importlib.import_module(module), attr)
+    return command
+
+
 class UnionCardCLIPlugin(CLIPlugin):
+    """cardsvc's commands, for Litestar's own CLI (``litestar --app cardsvc.app:create_app``)."""
+
     def on_cli_init(self, cli: click.Group) -> None:
-        from cardsvc.jobs.cli import jobs_group
+        for name, lazy in LAZY_COMMANDS.items():
+            if lazy.own:
+                cli.add_command(load_command(name))
 
-        cli.add_command(staff_group)
-        cli.add_command(demo_group)
-        from cardsvc.cards.cli import card_group, keys_group  # imports run_db from here
 
-        cli.add_command(keys_group)
-        cli.add_command(card_group)
-        cli.add_command(jobs_group)
-        from cardsvc.servicereq.cli import service_group
+def _configure(*, models: bool = False) -> None:
+    """What building the app did before every command: read the settings (refused when
+    invalid; generated in development), set up logging (``unioncard.*`` lines on stderr) and,
+    for the ``database`` commands, import every model (the metadata they work on)."""
+    from cardsvc.kernel.logs import configure_logging
+    from cardsvc.kernel.settings import get_settings
 
-        cli.add_command(service_group)
-        from cardsvc.privacy.cli import privacy_group
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    if models:
+        from cardsvc.kernel.db import import_all_models
 
-        cli.add_command(privacy_group)
+        import_all_models()
+
+
+def _configured(cmd: click.Command, *, models: bool = False) -> None:
+    """Run ``_configure`` before each of ``cmd``'s commands runs (not for ``--help``)."""
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _configured(sub, models=models)
+        return
+    callback = cmd.callback
+    if callback is None or getattr(callback, "_unioncard_configured", False):
+        return
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        _configure(models=models)
+        return callback(*args, **kwargs)
+
+    run._unioncard_configured = True  # type: ignore[attr-defined]
+    cmd.callback = run
+
+
+class _DatabaseEnv:
+    """The CLI environment of advanced-alchemy's ``database`` commands, which read only the
+    SQLAlchemy plugin's config from ``ctx.obj.app``: an app holding that plugin alone, with
+    the config and engine that ``create_app`` gives its own (built on first use, by the group
+    before its command is parsed; the models are imported when a command runs)."""
+
+    @functools.cached_property
+    def app(self) -> Any:
+        from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+        from litestar import Litestar
+
+        from cardsvc.kernel.db import sqlalchemy_config
+        from cardsvc.kernel.settings import get_settings
+
+        config = sqlalchemy_config(get_settings())
+        return Litestar(plugins=[SQLAlchemyPlugin(config=config)])
+
+
+class UnionCardGroup(LitestarExtensionGroup):
+    """Litestar's root group that loads the app only for the commands that use it."""
+
+    def __init__(self, **attrs: Any) -> None:
+        # LitestarGroup's __init__, not LitestarExtensionGroup's: the root's commands come in
+        # from Litestar's own root, entry-point extensions included (loaded once, there).
+        LitestarGroup.__init__(self, **attrs)
+        self._prepare_done = False
+        self.lazy = dict(LAZY_COMMANDS)
+        self._aliases = {a: n for n, c in self.lazy.items() for a in c.aliases}
+        self._listing = False
+
+    def _prepare(self, ctx: click.Context) -> None:
+        if self._prepare_done:
+            return
+        app_path = ctx.params.get("app_path") or os.environ.get("LITESTAR_APP")
+        if app_path != DEFAULT_APP or ctx.params.get("app_dir") is not None:
+            # Another app: its plugins add their commands, as in Litestar's own CLI.
+            self.lazy.clear()
+            self._aliases.clear()
+            super()._prepare(ctx)
+        self._prepare_done = True
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def format_help(self, ctx: click.Context, formatter: Any) -> None:
+        self._listing = True  # list the lazy commands from the table, without importing them
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        name = self._aliases.get(cmd_name, cmd_name)
+        if name in self.lazy and name not in self.commands:
+            lazy = self.lazy[name]
+            if self._listing:
+                cmd = click.Command(name, help=lazy.help)
+                cmd.aliases = list(lazy.aliases)  # type: ignore[attr-defined]
+                return cmd
+            cmd = load_command(name)
+            if not lazy.needs_app:  # those build the app, which does this
+                _configured(cmd, models=name == "database")
+            # rich-click types add_command for its own command class; a click command works.
+            self.add_command(cmd, name)  # type: ignore[arg-type]
+            if name == "database" and ctx.obj is None:
+                ctx.obj = _DatabaseEnv()
+        return super().get_command(ctx, name)
+
+
+def _root() -> UnionCardGroup:
+    """Litestar's root group (options, help, built-in commands) as a ``UnionCardGroup``."""
+    from litestar.cli.main import litestar_group as base
+
+    return UnionCardGroup(
+        name=base.name,
+        commands=dict(base.commands),
+        params=base.params,
+        callback=base.callback,
+        help=base.help,
+        epilog=base.epilog,
+        short_help=base.short_help,
+        options_metavar=base.options_metavar,
+        add_help_option=base.add_help_option,
+        no_args_is_help=base.no_args_is_help,
+        hidden=base.hidden,
+        deprecated=base.deprecated,
+        context_settings=base.context_settings,
+        invoke_without_command=base.invoke_without_command,
+        chain=base.chain,
+    )
 
 
 def _service_request_parts() -> Any:
@@ -160,7 +351,5 @@ def wire_privacy_parts() -> None:
 
 def main() -> None:
     wire_privacy_parts()
-    os.environ.setdefault("LITESTAR_APP", "cardsvc.app:create_app")
-    from litestar.cli.main import litestar_group
-
-    sys.exit(litestar_group())
+    os.environ.setdefault("LITESTAR_APP", DEFAULT_APP)
+    sys.exit(_root()())

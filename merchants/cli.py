@@ -17,24 +17,10 @@ import click
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.errors import AppError
-from cardsvc.kernel.principal import SYSTEM
-from cardsvc.public import find_org_by_code
-from merchants.errors import MerchantNotFound
 from merchants.models import Merchant, MerchantCategory, MerchantStatus
-from merchants.onboarding.service import (
-    MerchantInput,
-    MerchantQuery,
-    change_status,
-    create_merchant,
-    create_store,
-    find_by_uscc,
-    search_merchants,
-)
-from merchants.onboarding.terminals import create_terminal, revoke_key, rotate_key
-from merchants.terminal.scan import purge_scans
-from merchants.terminal.wiring import SCAN_LOG_RETENTION_DAYS
+
+# What a command runs is imported inside it: ``unioncard merchants --help`` loads only the
+# models (whose enums are the options' choices), not the merchants service and its imports.
 
 T = TypeVar("T")
 
@@ -52,6 +38,8 @@ def current_app() -> Litestar:
 
 def run(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """``fn(session)`` in one transaction on the app's database; domain errors → exit 1."""
+    from cardsvc.kernel.errors import AppError
+
     engine = current_app().state.engine
 
     async def _main() -> T:
@@ -73,6 +61,9 @@ def emit(obj: dict[str, Any]) -> None:
 
 
 async def _merchant(session: AsyncSession, ref: str) -> Merchant:
+    from merchants.errors import MerchantNotFound
+    from merchants.onboarding.service import find_by_uscc
+
     try:
         m = await session.get(Merchant, uuid.UUID(ref))
     except ValueError:
@@ -103,6 +94,10 @@ def merchants_group() -> None:
     "--account-number", envvar="UNIONCARD_MERCHANT_ACCOUNT_NUMBER", help="or from the env"
 )
 def create_cmd(org_code: str, **opts: Any) -> None:
+    from cardsvc.kernel.principal import SYSTEM
+    from cardsvc.public import find_org_by_code
+    from merchants.onboarding.service import MerchantInput, create_merchant
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         org = await find_org_by_code(session, org_code)
         if org is None:
@@ -137,6 +132,9 @@ def create_cmd(org_code: str, **opts: Any) -> None:
 @click.option("--status", type=click.Choice([s.value for s in MerchantStatus]))
 @click.option("--limit", default=200, show_default=True)
 def list_cmd(q: str | None, category: str | None, status: str | None, limit: int) -> None:
+    from cardsvc.kernel.principal import SYSTEM
+    from merchants.onboarding.service import MerchantQuery, search_merchants
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         rows, total = await search_merchants(
             session,
@@ -169,6 +167,9 @@ def list_cmd(q: str | None, category: str | None, status: str | None, limit: int
 @click.argument("action", type=click.Choice(["suspend", "resume", "terminate"]))
 @click.option("--reason")
 def status_cmd(merchant: str, action: str, reason: str | None) -> None:
+    from cardsvc.kernel.principal import SYSTEM
+    from merchants.onboarding.service import change_status
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         m = await _merchant(session, merchant)
         m = await change_status(session, SYSTEM, m.id, action=action, reason=reason)
@@ -183,6 +184,9 @@ def status_cmd(merchant: str, action: str, reason: str | None) -> None:
 @click.option("--address", required=True)
 @click.option("--region", required=True)
 def add_store_cmd(merchant: str, name: str, address: str, region: str) -> None:
+    from cardsvc.kernel.principal import SYSTEM
+    from merchants.onboarding.service import create_store
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         m = await _merchant(session, merchant)
         s = await create_store(session, SYSTEM, m.id, name=name, address=address, region=region)
@@ -197,6 +201,9 @@ def add_store_cmd(merchant: str, name: str, address: str, region: str) -> None:
 @click.option("--store", "store_id", required=True, type=click.UUID)
 @click.option("--name", required=True)
 def add_terminal_cmd(store_id: uuid.UUID, name: str) -> None:
+    from cardsvc.kernel.principal import SYSTEM
+    from merchants.onboarding.terminals import create_terminal
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         t, issued = await create_terminal(session, SYSTEM, store_id, name=name)
         return {"terminal_id": t.id, "key_prefix": issued.prefix, "key": issued.plain}
@@ -209,6 +216,9 @@ def add_terminal_cmd(store_id: uuid.UUID, name: str) -> None:
 @click.option("--terminal", "terminal_id", required=True, type=click.UUID)
 @click.option("--grace", "grace_seconds", default=0, show_default=True, help="old key's grace, s")
 def rotate_key_cmd(terminal_id: uuid.UUID, grace_seconds: int) -> None:
+    from cardsvc.kernel.principal import SYSTEM
+    from merchants.onboarding.terminals import rotate_key
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         t, issued, old = await rotate_key(session, SYSTEM, terminal_id, grace_seconds=grace_seconds)
         return {
@@ -226,6 +236,9 @@ def rotate_key_cmd(terminal_id: uuid.UUID, grace_seconds: int) -> None:
 @click.argument("prefix")
 @click.option("--reason")
 def revoke_key_cmd(prefix: str, reason: str | None) -> None:
+    from cardsvc.kernel.principal import SYSTEM
+    from merchants.onboarding.terminals import revoke_key
+
     async def _do(session: AsyncSession) -> dict[str, Any]:
         key, _ = await revoke_key(session, SYSTEM, prefix=prefix, reason=reason)
         return {"prefix": key.prefix, "revoked_at": key.revoked_at}
@@ -239,6 +252,10 @@ def revoke_key_cmd(prefix: str, reason: str | None) -> None:
 )
 @click.option("--days", type=click.IntRange(min=0), help="keep this many days instead")
 def purge_scans_cmd(days: int | None) -> None:
+    from cardsvc.kernel.clock import utc_now
+    from merchants.terminal.scan import purge_scans
+    from merchants.terminal.wiring import SCAN_LOG_RETENTION_DAYS
+
     settings = current_app().state.get("settings")
     keep = (
         days

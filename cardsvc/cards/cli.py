@@ -11,13 +11,17 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from cardsvc.cli import run_db
-from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.errors import AppError
+
+if TYPE_CHECKING:
+    from cardsvc.kernel.errors import AppError
+
+# Imports of what a command runs stay inside it: ``unioncard card --help`` and the other
+# commands load only what they use (``cardsvc.kernel.errors`` alone brings asyncpg and redis).
 
 
 def _fail(exc: AppError) -> NoReturn:
@@ -83,6 +87,7 @@ def _audit(session: Any, action: str, kid: int, **summary: Any) -> None:
 )
 def keys_rotate() -> None:
     from cardsvc.cards.keys import rotate_key
+    from cardsvc.kernel.errors import AppError
 
     cipher = _cipher()
 
@@ -104,6 +109,7 @@ def keys_rotate() -> None:
 @click.argument("kid", type=int)
 def keys_retire(kid: int) -> None:
     from cardsvc.cards.keys import retire_key
+    from cardsvc.kernel.errors import AppError
 
     async def _do(session: Any) -> None:
         await retire_key(session, kid)
@@ -143,6 +149,7 @@ def card_group() -> None:
 def card_token(card_number: str, static: bool, png_path: Path | None) -> None:
     from cardsvc.cards import service
     from cardsvc.cards.keys import KeyRing
+    from cardsvc.kernel.errors import AppError
     from cardsvc.kernel.settings import get_settings
 
     settings = get_settings()
@@ -209,6 +216,8 @@ def card_verify(
     from cardsvc.cards.jwks import parse_jwks
     from cardsvc.cards.statuslist import parse_status_list
     from cardsvc.cards.verify import verify
+    from cardsvc.kernel.clock import utc_now
+    from cardsvc.kernel.errors import AppError
     from cardsvc.kernel.settings import get_settings
 
     if (text is None) == (image is None):
@@ -250,6 +259,7 @@ def card_verify(
 def card_status_list() -> None:
     from cardsvc.cards import service
     from cardsvc.cards.keys import KeyRing
+    from cardsvc.kernel.errors import AppError
     from cardsvc.kernel.settings import get_settings
 
     settings = get_settings()
@@ -273,6 +283,7 @@ def card_status_list() -> None:
 def card_issue_missing() -> None:
     from cardsvc.cards import service
     from cardsvc.kernel.audit import record
+    from cardsvc.kernel.errors import AppError
     from cardsvc.kernel.principal import SYSTEM
 
     async def _do(session: Any) -> int:

@@ -16,14 +16,13 @@ from typing import Any, TypeVar
 
 import click
 
-from cardsvc.kernel.errors import AppError
-
 T = TypeVar("T")
 
 
 def _with_engine(fn: Callable[[Any, Any], Awaitable[T]]) -> T:
     """``fn(engine, settings)`` on the configured database, then dispose."""
     from cardsvc.kernel.db import import_all_models, make_engine
+    from cardsvc.kernel.errors import AppError
     from cardsvc.kernel.settings import get_settings
 
     async def _main() -> T:
