@@ -16,25 +16,21 @@ from litestar.types import Message, Scope
 from sqlalchemy.ext.asyncio import AsyncEngine
 from swagger_ui_bundle import swagger_ui_path
 
-from benefits.demo import seed_programs
 from benefits.engine.counters import set_budget_stripes
 from benefits.errors import BenefitsError
 from benefits.plugin import BenefitsPlugin
 from benefits.routes.reports import BenefitReportController
 from cardsvc.audit.routes import AuditController
-from cardsvc.cards.demo import seed_cards
 from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.published import PublishedCache
 from cardsvc.cards.routes import MemberCardController, MyCardController, PublicCardController
 from cardsvc.cards.startup import signing_key_hook
 from cardsvc.cli import UnionCardCLIPlugin
-from cardsvc.demo.seed import DemoStep
 from cardsvc.flows.benefits_host import (
     provide_benefits_audit,
     provide_benefits_directory,
     provide_member_facts,
 )
-from cardsvc.flows.privacy import benefits_and_merchants_parts
 from cardsvc.hardship.routes import HardshipController, MyHardshipController
 from cardsvc.inbox.routes import MyInboxController, StaffInboxController
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
@@ -64,7 +60,6 @@ from cardsvc.memberauth.routes import MemberAuthController
 from cardsvc.memberauth.senders import make_sender
 from cardsvc.memberauth.sessions import provide_me, provide_member_session
 from cardsvc.members.routes import MemberController
-from cardsvc.members.service import refuse_closing_with_members
 from cardsvc.membership.routes import (
     ApprovalController,
     InviteController,
@@ -72,15 +67,11 @@ from cardsvc.membership.routes import (
     MyMembershipController,
 )
 from cardsvc.orgs.routes import OrgController
-from cardsvc.orgs.service import register_close_check
 from cardsvc.pages.plugin import PagesPlugin
-from cardsvc.privacy.registry import register_parts
 from cardsvc.privacy.routes import MyDataController, PrivacyController
 from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
 from cardsvc.roster.routes import RosterController
-from cardsvc.servicereq.demo import seed_service_requests
-from cardsvc.servicereq.privacy import servicereq_parts
 from cardsvc.servicereq.routes import (
     MyServiceRequestController,
     ServiceLevelController,
@@ -88,16 +79,11 @@ from cardsvc.servicereq.routes import (
 )
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.routes import SessionController, StaffController
-from merchants.demo import seed_merchants
+from cardsvc.wiring import wire
 from merchants.plugin import MerchantsPlugin
 from merchants.public import merchant_names
 
 logger = logging.getLogger("unioncard.app")
-
-
-def demo_steps() -> list[DemoStep]:
-    """Demo data of the other packages, seeded after the federation (``unioncard demo seed``)."""
-    return [seed_cards, seed_merchants, seed_programs, seed_service_requests]
 
 
 async def _request_id_header(message: Message, scope: Scope) -> None:
@@ -107,13 +93,6 @@ async def _request_id_header(message: Message, scope: Scope) -> None:
         headers = MutableScopeHeaders.from_message(message)
         if rid and REQUEST_ID_HEADER not in headers:
             headers[REQUEST_ID_HEADER] = rid
-
-
-# Personal data of the other packages, for retention, erasure, access export and key rotation.
-register_parts("service_requests", servicereq_parts)
-register_parts("benefits_and_merchants", benefits_and_merchants_parts)
-# An org with members cannot close.
-register_close_check(refuse_closing_with_members)
 
 
 ROUTE_HANDLERS: list[Any] = [
@@ -214,6 +193,7 @@ def app_state(
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
+    wire()
     settings = settings or get_settings()
     configure_logging(settings.log_format, settings.log_level)
     import_all_models()

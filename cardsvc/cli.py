@@ -8,7 +8,6 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,23 +16,6 @@ from litestar.cli._utils import LitestarExtensionGroup, LitestarGroup
 from litestar.plugins import CLIPlugin
 
 T = TypeVar("T")
-
-
-def run_db(fn: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``fn(session)`` in one transaction on the configured database, then dispose."""
-    from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
-    from cardsvc.kernel.settings import get_settings
-
-    async def _main() -> T:
-        import_all_models()
-        engine = make_engine(get_settings().database_url)
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                return await fn(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(_main())
 
 
 @click.group(name="staff", help="Staff accounts")
@@ -91,6 +73,7 @@ def staff_create(
         )
         return str(user.id)
 
+    from cardsvc.kernel.db import run_db
     from cardsvc.kernel.errors import AppError
 
     try:
@@ -107,9 +90,9 @@ def demo_group() -> None:
 
 @demo_group.command(name="seed", help="Create (or complete) the demo federation; idempotent")
 def demo_seed() -> None:
-    from cardsvc.app import demo_steps
     from cardsvc.demo.seed import seed_demo
     from cardsvc.kernel.settings import get_settings
+    from cardsvc.wiring import demo_steps
 
     summary = asyncio.run(seed_demo(get_settings(), steps=demo_steps()))
     click.echo(json.dumps(summary, ensure_ascii=False))
@@ -187,10 +170,29 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
 }
 
 
+# Commands of one package shown in another's group: the data-key commands (privacy) sit in
+# ``keys`` beside the signing keys.
+SUBCOMMANDS: dict[str, tuple[str, ...]] = {
+    "keys": (
+        "cardsvc.privacy.cli:rotate_data_cmd",
+        "cardsvc.privacy.cli:data_usage_cmd",
+        "cardsvc.privacy.cli:new_data_key_cmd",
+    ),
+}
+
+
+def _target(target: str) -> click.Command:
+    module, attr = target.split(":")
+    command: click.Command = getattr(importlib.import_module(module), attr)
+    return command
+
+
 def load_command(name: str) -> click.Command:
     """The click command behind ``LAZY_COMMANDS[name]`` (imports its module)."""
-    module, attr = LAZY_COMMANDS[name].target.split(":")
-    command: click.Command = getattr(importlib.import_module(module), attr)
+    command = _target(LAZY_COMMANDS[name].target)
+    if isinstance(command, click.Group):
+        for target in SUBCOMMANDS.get(name, ()):
+            command.add_command(_target(target))
     return command
 
 
@@ -205,8 +207,9 @@ class UnionCardCLIPlugin(CLIPlugin):
 
 def _configure(*, models: bool = False) -> None:
     """What building the app did before every command: read the settings (refused when
-    invalid; generated in development), set up logging (``unioncard.*`` lines on stderr) and,
-    for the ``database`` commands, import every model (the metadata they work on)."""
+    invalid; generated in development), set up logging (``unioncard.*`` lines on stderr), and
+    either, for the ``database`` commands, import every model (the metadata they work on) or
+    wire the packages together (``cardsvc.wiring``) as the app does."""
     from cardsvc.kernel.logs import configure_logging
     from cardsvc.kernel.settings import get_settings
 
@@ -216,6 +219,10 @@ def _configure(*, models: bool = False) -> None:
         from cardsvc.kernel.db import import_all_models
 
         import_all_models()
+    else:
+        from cardsvc.wiring import wire
+
+        wire()
 
 
 def _configured(cmd: click.Command, *, models: bool = False) -> None:
@@ -329,27 +336,6 @@ def _root() -> UnionCardGroup:
     )
 
 
-def _service_request_parts() -> Any:
-    from cardsvc.servicereq.privacy import servicereq_parts
-
-    return servicereq_parts()
-
-
-def _benefits_and_merchants_parts() -> Any:
-    from cardsvc.flows.privacy import benefits_and_merchants_parts
-
-    return benefits_and_merchants_parts()
-
-
-def wire_privacy_parts() -> None:
-    """The privacy commands see every package's personal data, as the app does."""
-    from cardsvc.privacy.registry import register_parts
-
-    register_parts("service_requests", _service_request_parts)
-    register_parts("benefits_and_merchants", _benefits_and_merchants_parts)
-
-
 def main() -> None:
-    wire_privacy_parts()
     os.environ.setdefault("LITESTAR_APP", DEFAULT_APP)
     sys.exit(_root()())

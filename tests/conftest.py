@@ -23,11 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker, metadata
 from cardsvc.kernel.settings import Settings
+from cardsvc.wiring import wire
 
 PG_URL = os.environ.get("UNIONCARD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("UNIONCARD_TEST_REDIS_URL")
 
 import_all_models()
+wire()  # the packages plugged together as the app and the CLI do (cardsvc.wiring)
 
 
 def _asyncpg_url(url: str) -> str:
@@ -119,9 +121,9 @@ async def _seed(url: str, var_dir: Path) -> dict[str, Any]:
 
 def demo_steps() -> list[Any]:
     """The demo seed steps of every package, as the composition root wires them."""
-    from cardsvc.app import demo_steps as app_demo_steps
+    from cardsvc.wiring import demo_steps as wired_demo_steps
 
-    return list(app_demo_steps())
+    return list(wired_demo_steps())
 
 
 _PREFIX = f"unioncard_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from cardsvc.cli import run_db
+from cardsvc.kernel.db import run_db
 
 if TYPE_CHECKING:
     from cardsvc.kernel.errors import AppError
@@ -305,14 +305,3 @@ def card_issue_missing() -> None:
     except AppError as exc:
         _fail(exc)
     click.echo(f"issued {count} card(s)")
-
-
-# Data-key commands live with the privacy duties (cardsvc/privacy/cli.py).
-def _add_data_key_commands() -> None:
-    from cardsvc.privacy.cli import data_usage_cmd, new_data_key_cmd, rotate_data_cmd
-
-    for cmd in (rotate_data_cmd, data_usage_cmd, new_data_key_cmd):
-        keys_group.add_command(cmd)
-
-
-_add_data_key_commands()

@@ -1,7 +1,10 @@
-"""Every job kind cardsvc runs, and the services its handlers need (one place, like models)."""
+"""The job kinds the runner knows, and the periodic ones: registered by the composition root
+(``cardsvc.wiring``), so that jobs imports none of the packages whose work it runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -11,31 +14,46 @@ from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings
 
 
-def all_handlers() -> dict[str, JobHandler]:
-    from cardsvc.privacy.retention import RETENTION_JOB, run_retention_job
-    from cardsvc.roster.job import ROSTER_IMPORT, run_roster_import
-    from cardsvc.servicereq.sweep import SERVICE_SWEEP, run_sweep_job
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    handler: JobHandler
+    schedule: str | None  # the schedule entry's name, for periodic kinds
+    every: Callable[[Settings], timedelta] | None  # a zero interval turns the schedule off
 
-    return {
-        ROSTER_IMPORT: run_roster_import,
-        RETENTION_JOB: run_retention_job,
-        SERVICE_SWEEP: run_sweep_job,
-    }
+
+_KINDS: dict[str, _Kind] = {}
+
+
+def register_kind(
+    kind: str,
+    handler: JobHandler,
+    *,
+    schedule: str | None = None,
+    every: Callable[[Settings], timedelta] | None = None,
+) -> None:
+    """A kind of job and its handler; with ``schedule`` and ``every``, also run periodically."""
+    _KINDS[kind] = _Kind(handler, schedule, every)
+
+
+def _kinds() -> dict[str, _Kind]:
+    if not _KINDS:
+        raise RuntimeError("job kinds are not wired: call cardsvc.wiring.wire() first")
+    return _KINDS
+
+
+def all_handlers() -> dict[str, JobHandler]:
+    return {kind: k.handler for kind, k in _kinds().items()}
 
 
 def schedule_for(settings: Settings) -> list[Periodic]:
-    """Periodic jobs: the privacy retention purge and the service-request sweep (each off when
-    its interval is 0)."""
-    from cardsvc.privacy.retention import RETENTION_JOB
-    from cardsvc.servicereq.sweep import SERVICE_SWEEP
-
+    """The periodic jobs (the privacy retention purge, the service-request sweep), each left out
+    when its interval is 0."""
     out: list[Periodic] = []
-    if settings.retention_interval_hours > 0:
-        every = timedelta(hours=settings.retention_interval_hours)
-        out.append(Periodic("privacy.retention", RETENTION_JOB, every))
-    if settings.service_sweep_seconds > 0:
-        every = timedelta(seconds=settings.service_sweep_seconds)
-        out.append(Periodic("service.sweep", SERVICE_SWEEP, every))
+    for kind, k in _kinds().items():
+        if k.schedule is not None and k.every is not None:
+            every = k.every(settings)
+            if every > timedelta(0):
+                out.append(Periodic(k.schedule, kind, every))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -20,10 +21,37 @@ from cardsvc.kernel.sequences import allocate
 from cardsvc.members.identity import parse_phone, parse_resident_id, validate_name
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
-from cardsvc.membership.lifecycle import after_status_change
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 
 ID_FIELD, PHONE_FIELD = "id_number", "phone"
+
+# What follows a member's status change outside this package (the card follows the member,
+# ``cardsvc.membership.lifecycle``): registered by the composition root (``cardsvc.wiring``).
+StatusHook = Callable[
+    [AsyncSession, Member, MemberStatus | None, Principal, str | None], Awaitable[None]
+]
+_status_hooks: list[StatusHook] = []
+
+
+def on_status_change(hook: StatusHook) -> None:
+    if hook not in _status_hooks:
+        _status_hooks.append(hook)
+
+
+async def after_status_change(
+    session: AsyncSession,
+    member: Member,
+    before: MemberStatus | None,
+    actor: Principal,
+    reason: str | None = None,
+) -> None:
+    if not _status_hooks:
+        # A member must never change status with the card left behind.
+        raise RuntimeError("member status hooks are not wired: call cardsvc.wiring.wire()")
+    for hook in _status_hooks:
+        await hook(session, member, before, actor, reason)
+
+
 EMPLOYMENT_TYPES = ("employee", "flexible_worker", "platform_worker", "migrant_worker", "retired")
 HARDSHIP_LEVELS = (1, 2, 3)
 

@@ -118,6 +118,9 @@ def all_parts() -> PrivacyParts:
         # Never run a purge, erasure or export that silently misses another package's data.
         raise RuntimeError("privacy parts are not wired: import cardsvc.app or cardsvc.cli first")
     parts = cardsvc_parts()
-    for factory in registered.values():
-        parts = parts + factory()
+    for name, factory in registered.items():
+        part = factory()
+        if not isinstance(part, PrivacyParts):
+            raise TypeError(f"privacy part {name!r} is a {type(part).__name__}, not PrivacyParts")
+        parts = parts + part
     return parts
