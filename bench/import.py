@@ -38,6 +38,7 @@ from cardsvc.orgs.service import create_org
 from cardsvc.roster.files import StoredFile, UploadSink, upload_dir
 from cardsvc.roster.sample import sample_rows, write_csv, write_xlsx
 from cardsvc.roster.service import start_import
+from cardsvc.wiring import wire
 
 UNIONS = 20
 PG_ADMIN = (
@@ -132,6 +133,7 @@ async def _child(db_url: str, path: Path, fmt: str, var_dir: Path) -> dict[str, 
             org=root,
         )
         job_id = job.id
+    wire()
     runner = JobRunner(engine, settings, all_handlers(), services=services_for(settings))
     rss_before = _rss_mb()
     sampler = PeakRss()
