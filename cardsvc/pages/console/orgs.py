@@ -15,7 +15,7 @@ from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.members.service import active_member_counts
 from cardsvc.orgs.models import Org
-from cardsvc.orgs.service import ancestors, child_orgs, get_org, orgs_in_scope
+from cardsvc.orgs.service import OrgQuery, ancestors, child_orgs, get_org, list_orgs
 from cardsvc.pages.console.common import ConsoleController, page
 
 LEVEL_LABELS = {
@@ -39,7 +39,8 @@ class OrgPages(ConsoleController):
         staff: Principal,
         db_session: AsyncSession,
     ) -> Template:
-        rows = await orgs_in_scope(db_session, staff, Perm.org_read, limit=MAX_ORGS)
+        # The API's org list (GET /api/v1/orgs): the staff's org_read subtrees, by path.
+        rows, _ = await list_orgs(db_session, staff, OrgQuery(limit=MAX_ORGS))
         ids = {o.id for o in rows}
         children: dict[uuid.UUID | None, list[Org]] = defaultdict(list)
         for o in rows:
