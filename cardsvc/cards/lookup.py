@@ -1,11 +1,16 @@
 """What a terminal reads about a scanned card: the card (for verification) and its member's
 facts, in one round trip. The column order is the contract: the card's columns
 (``VERIFY_CARD_COLUMNS``), then :data:`MEMBER_FACT_COLUMNS`, then (named) name and union name.
+Also the card number and holder's name of cards already redeemed at a shop (its ledger).
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Collection
+
 from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards.models import Card
 from cardsvc.cards.service import VERIFY_CARD_COLUMNS
@@ -38,3 +43,17 @@ CARD_WITH_MEMBER_NAMED = (
     .outerjoin(Org, Org.id == Member.org_id)
     .where(Card.status_index == bindparam("idx"))
 )
+
+
+async def card_holders(
+    session: AsyncSession, card_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Card number and member name by card id (unmasked: the caller masks what it shows)."""
+    if not card_ids:
+        return {}
+    rows = await session.execute(
+        select(Card.id, Card.number, Member.name)
+        .join(Member, Member.id == Card.member_id)
+        .where(Card.id.in_(list(card_ids)))
+    )
+    return {cid: (number, name) for cid, number, name in rows}

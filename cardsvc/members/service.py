@@ -284,6 +284,19 @@ async def search_members(
     return list(rows), total
 
 
+async def active_member_counts(session: AsyncSession, viewer: Principal) -> dict[uuid.UUID, int]:
+    """Active members directly in each org, counting only members the viewer may read."""
+    rows = await session.execute(
+        select(Member.org_id, func.count())
+        .where(
+            viewer.scope_filter(Member.org_path, Perm.member_read),
+            Member.status == MemberStatus.active,
+        )
+        .group_by(Member.org_id)
+    )
+    return {org_id: int(n) for org_id, n in rows}
+
+
 @dataclass(slots=True)
 class MemberUpdate:
     name: str | None = None

@@ -107,6 +107,45 @@ async def get_org(
     return org
 
 
+async def find_org(session: AsyncSession, org_id: uuid.UUID) -> Org | None:
+    """The org by id, unchecked: for a caller that already holds the right to see it (a
+    member's own union, the owner of a record the viewer may read)."""
+    return await session.get(Org, org_id)
+
+
+async def orgs_by_id(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Org]:
+    """Orgs by id, unchecked: the unions of rows the viewer was already allowed to list."""
+    if not ids:
+        return {}
+    return {o.id: o for o in await session.scalars(select(Org).where(Org.id.in_(ids)))}
+
+
+async def orgs_in_scope(
+    session: AsyncSession,
+    viewer: Principal,
+    perm: Perm,
+    *,
+    under: str | None = None,
+    limit: int | None = None,
+) -> list[Org]:
+    """The orgs on which the viewer holds ``perm`` (optionally only those in the subtree at
+    path ``under``), by path: the choices of an owner, target or filter drop-down."""
+    stmt = select(Org).where(viewer.scope_filter(Org.path, perm))
+    if under is not None:
+        stmt = stmt.where(Org.path.startswith(under, autoescape=True))
+    stmt = stmt.order_by(Org.path)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(await session.scalars(stmt))
+
+
+async def child_orgs(session: AsyncSession, org: Org) -> list[Org]:
+    """The org's direct children (open or closed), by name."""
+    return list(
+        await session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.name))
+    )
+
+
 async def create_org(
     session: AsyncSession,
     actor: Principal,

@@ -22,7 +22,8 @@ from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.models import Member
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
-from cardsvc.membership.models import JoinApplication, MembershipEvent, TransferRequest
+from cardsvc.membership.history import member_events
+from cardsvc.membership.models import JoinApplication, TransferRequest
 from cardsvc.orgs.models import Org
 from cardsvc.privacy.parts import PrivacyParts
 
@@ -99,11 +100,7 @@ async def member_export(
     card_events = await session.scalars(
         select(CardEvent).where(CardEvent.member_id == member.id).order_by(CardEvent.at)
     )
-    events = await session.scalars(
-        select(MembershipEvent)
-        .where(MembershipEvent.member_id == member.id)
-        .order_by(MembershipEvent.at)
-    )
+    events = await member_events(session, member.id)
     # By person (member id, ID number), never by phone: a recycled phone number must not
     # hand a previous owner's application to the new one.
     app_conds: list[Any] = [

@@ -9,7 +9,6 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.response import Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards import service as cards
@@ -19,8 +18,8 @@ from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import MemberStatus
 from cardsvc.members.routes import member_out
 from cardsvc.members.service import MemberQuery, get_member, reveal, search_members
-from cardsvc.membership.models import MembershipEvent
-from cardsvc.orgs.models import Org
+from cardsvc.membership.history import member_events
+from cardsvc.orgs.service import find_org, orgs_by_id, orgs_in_scope
 from cardsvc.pages.console.common import ConsoleController, page, require
 
 PAGE_SIZE = 50
@@ -75,15 +74,8 @@ class MemberPages(ConsoleController):
             offset=max(offset, 0),
         )
         rows, total = await search_members(db_session, staff, state.cipher, q)
-        orgs = {
-            o.id: o
-            for o in await db_session.scalars(
-                select(Org).where(Org.id.in_({m.org_id for m in rows}))
-            )
-        }
-        unions = await db_session.scalars(
-            select(Org).where(staff.scope_filter(Org.path, Perm.member_read)).order_by(Org.path)
-        )
+        orgs = await orgs_by_id(db_session, {m.org_id for m in rows})
+        unions = await orgs_in_scope(db_session, staff, Perm.member_read)
         return await page(
             request,
             state,
@@ -92,7 +84,7 @@ class MemberPages(ConsoleController):
             "members",
             items=[member_out(m, state.cipher) for m in rows],
             orgs=orgs,
-            unions=list(unions),
+            unions=unions,
             total=total,
             offset=q.offset,
             limit=PAGE_SIZE,
@@ -110,13 +102,9 @@ class MemberPages(ConsoleController):
         member_id: uuid.UUID,
     ) -> Template:
         member = await get_member(db_session, staff, member_id)
-        org = await db_session.get(Org, member.org_id)
+        org = await find_org(db_session, member.org_id)
         member_cards = await cards.member_cards(db_session, member_id=member.id)
-        events = await db_session.scalars(
-            select(MembershipEvent)
-            .where(MembershipEvent.member_id == member.id)
-            .order_by(MembershipEvent.at)
-        )
+        events = await member_events(db_session, member.id)
         return await page(
             request,
             state,
@@ -127,7 +115,7 @@ class MemberPages(ConsoleController):
             org=org,
             cards=member_cards,
             mask_card=cards.mask_card_number,
-            events=list(events),
+            events=events,
             event_labels=EVENT_LABELS,
             statuses=STATUS_LABELS,
             can_unmask=staff.can(Perm.member_unmask, member.org_path),

@@ -13,14 +13,13 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
-from cardsvc.orgs.models import Org
+from cardsvc.orgs.service import find_org, orgs_in_scope
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
 from cardsvc.pages.i18n import lang_of, pick
 from merchants.models import CATEGORY_LABELS_ZH, MerchantCategory, MerchantStatus
@@ -77,13 +76,6 @@ MERCHANT_FIELDS = (
 )
 NO_READ = ("您的角色无权查看商户", "Your role may not view merchants")
 NO_WRITE = ("您的角色无权管理商户", "Your role may not manage merchants")
-
-
-async def _owner_orgs(db: AsyncSession, staff: Principal) -> list[Org]:
-    rows = await db.scalars(
-        select(Org).where(staff.scope_filter(Org.path, Perm.merchants_write)).order_by(Org.path)
-    )
-    return list(rows)
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -148,7 +140,7 @@ class MerchantPages(ConsoleController):
             "merchants",
             values={},
             errors={},
-            owners=await _owner_orgs(db_session, staff),
+            owners=await orgs_in_scope(db_session, staff, Perm.merchants_write),
             categories=CATEGORIES,
         )
 
@@ -204,7 +196,7 @@ class MerchantPages(ConsoleController):
             context={
                 "values": values,
                 "errors": errors,
-                "owners": await _owner_orgs(db_session, staff),
+                "owners": await orgs_in_scope(db_session, staff, Perm.merchants_write),
                 "categories": CATEGORIES,
             },
             status_code=422,
@@ -229,7 +221,7 @@ class MerchantPages(ConsoleController):
             ]
             for s in stores
         }
-        owner = await db_session.get(Org, m.org_id)
+        owner = await find_org(db_session, m.org_id)
         return await page(
             request,
             state,

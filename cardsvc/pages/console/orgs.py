@@ -9,14 +9,13 @@ from typing import Any
 from litestar import Request, get
 from litestar.datastructures import State
 from litestar.response import Template
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
-from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.service import active_member_counts
 from cardsvc.orgs.models import Org
-from cardsvc.orgs.service import ancestors, get_org
+from cardsvc.orgs.service import OrgQuery, ancestors, child_orgs, get_org, list_orgs
 from cardsvc.pages.console.common import ConsoleController, page
 
 LEVEL_LABELS = {
@@ -40,14 +39,8 @@ class OrgPages(ConsoleController):
         staff: Principal,
         db_session: AsyncSession,
     ) -> Template:
-        rows = list(
-            await db_session.scalars(
-                select(Org)
-                .where(staff.scope_filter(Org.path, Perm.org_read))
-                .order_by(Org.path)
-                .limit(MAX_ORGS)
-            )
-        )
+        # The API's org list (GET /api/v1/orgs): the staff's org_read subtrees, by path.
+        rows, _ = await list_orgs(db_session, staff, OrgQuery(limit=MAX_ORGS))
         ids = {o.id for o in rows}
         children: dict[uuid.UUID | None, list[Org]] = defaultdict(list)
         for o in rows:
@@ -57,15 +50,7 @@ class OrgPages(ConsoleController):
         # Active members directly in each org, then summed up the tree.
         direct: Counter[uuid.UUID] = Counter()
         if staff.can(Perm.member_read):
-            for org_id, n in await db_session.execute(
-                select(Member.org_id, func.count())
-                .where(
-                    staff.scope_filter(Member.org_path, Perm.member_read),
-                    Member.status == MemberStatus.active,
-                )
-                .group_by(Member.org_id)
-            ):
-                direct[org_id] = int(n)
+            direct.update(await active_member_counts(db_session, staff))
         totals: dict[uuid.UUID, int] = {}
 
         def total(o: Org) -> int:
@@ -98,9 +83,7 @@ class OrgPages(ConsoleController):
         org_id: uuid.UUID,
     ) -> Template:
         org = await get_org(db_session, staff, org_id)
-        kids = await db_session.scalars(
-            select(Org).where(Org.parent_id == org.id).order_by(Org.name)
-        )
+        kids = await child_orgs(db_session, org)
         return await page(
             request,
             state,
@@ -109,7 +92,7 @@ class OrgPages(ConsoleController):
             "orgs",
             org=org,
             chain=await ancestors(db_session, org),
-            kids=list(kids),
+            kids=kids,
             levels=LEVEL_LABELS,
             members_link=staff.can(Perm.member_read, org.path),
         )

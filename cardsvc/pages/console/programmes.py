@@ -14,7 +14,6 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import SkipValidation
 from litestar.response import Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.access import Directory, ensure_readable, ensure_writable, read_prefixes
@@ -36,10 +35,11 @@ from benefits.public import (
 from benefits.rules.facts import MerchantContext
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.errors import Forbidden
+from cardsvc.kernel.errors import Forbidden, NotFound
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org
+from cardsvc.orgs.service import find_org, get_org, orgs_in_scope
 from cardsvc.pages.console import programme_form as pf
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.pages.errors import page_exception_handlers
@@ -65,10 +65,7 @@ def _errors_by_field(errors: list[FieldError], request: Request[Any, Any, Any]) 
 
 
 async def _owner_orgs(db: AsyncSession, staff: Principal) -> list[Org]:
-    rows = await db.scalars(
-        select(Org).where(staff.scope_filter(Org.path, Perm.benefits_write)).order_by(Org.path)
-    )
-    return list(rows)
+    return await orgs_in_scope(db, staff, Perm.benefits_write)
 
 
 def _form_context(request: Request[Any, Any, Any], values: pf.Values) -> dict[str, Any]:
@@ -213,13 +210,10 @@ class ProgrammePages(ConsoleController):
         db: AsyncSession, staff: Principal, raw: str, errors: list[FieldError]
     ) -> Org | None:
         try:
-            org = await db.get(Org, uuid.UUID(raw)) if raw else None
-        except ValueError:
-            org = None
-        if org is None or not staff.can(Perm.benefits_write, org.path):
+            return await get_org(db, staff, uuid.UUID(raw), Perm.benefits_write)
+        except (ValueError, NotFound):  # not an id; no such org, or not the staff's to own
             errors.append(FieldError("owner_org_id", "请选择所属组织", "choose the owning org"))
             return None
-        return org
 
     @get("/{program_id:uuid}")
     async def detail(
@@ -246,7 +240,7 @@ class ProgrammePages(ConsoleController):
         status_code: int = 200,
     ) -> Template:
         usage = await program_usage(db, program_id=program.id)
-        owner = await db.get(Org, program.owner_org_id)
+        owner = await find_org(db, program.owner_org_id)
         tpl = await page(
             request,
             state,
@@ -269,14 +263,7 @@ class ProgrammePages(ConsoleController):
 
     @staticmethod
     async def _sim_orgs(db: AsyncSession, staff: Principal, owner_path: str) -> list[Org]:
-        rows = await db.scalars(
-            select(Org)
-            .where(staff.scope_filter(Org.path, Perm.benefits_read))
-            .where(Org.path.startswith(owner_path, autoescape=True))
-            .order_by(Org.path)
-            .limit(200)
-        )
-        return list(rows)
+        return await orgs_in_scope(db, staff, Perm.benefits_read, under=owner_path, limit=200)
 
     @post("/{program_id:uuid}", status_code=200)
     async def save(

@@ -13,14 +13,13 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import TERMINAL
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
-from cardsvc.orgs.models import Org
+from cardsvc.orgs.service import orgs_in_scope
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.roster import service
 from cardsvc.roster.job import ROSTER_IMPORT
@@ -36,13 +35,6 @@ STATUS_LABELS = {
     "failed": ("失败", "Failed"),
     "cancelled": ("已取消", "Cancelled"),
 }
-
-
-async def _target_orgs(db: AsyncSession, staff: Principal) -> list[Org]:
-    rows = await db.scalars(
-        select(Org).where(staff.scope_filter(Org.path, Perm.member_write)).order_by(Org.path)
-    )
-    return list(rows)
 
 
 class RosterPages(ConsoleController):
@@ -65,7 +57,7 @@ class RosterPages(ConsoleController):
             "console/roster.html",
             "roster",
             imports=[import_out(j) for j in rows],
-            orgs=await _target_orgs(db_session, staff),
+            orgs=await orgs_in_scope(db_session, staff, Perm.member_write),
             statuses=STATUS_LABELS,
         )
 

@@ -20,7 +20,7 @@ from cardsvc.membership.service import (
     search_unions,
     transfers_for_member,
 )
-from cardsvc.orgs.models import Org
+from cardsvc.orgs.service import find_org
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of, pick
 from cardsvc.pages.member.common import AREA, current_member, field_errors, go, page_context
@@ -29,7 +29,7 @@ from cardsvc.pages.member.common import AREA, current_member, field_errors, go, 
 async def _context(
     db_session: AsyncSession, member_session: MemberSession, member: Member, **extra: Any
 ) -> dict[str, Any]:
-    union = await db_session.get(Org, member.org_id)
+    union = await find_org(db_session, member.org_id)
     unions, _ = await search_unions(db_session, q=None, region=None, limit=20, offset=0)
     transfers = await transfers_out(db_session, await transfers_for_member(db_session, member.id))
     defaults: dict[str, Any] = {"transfer_errors": {}, "leave_errors": {}, "values": {}}

@@ -10,7 +10,6 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards import render, service
@@ -21,7 +20,7 @@ from cardsvc.kernel.errors import exception_handlers as api_exception_handlers
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import MemberStatus
-from cardsvc.orgs.models import Org
+from cardsvc.orgs.service import find_org
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.member.common import AREA, current_member, page_context
 
@@ -53,7 +52,7 @@ class MemberCardController(Controller):
             card = await service.member_card(db_session, member_id=member.id)
         except CardError as exc:  # revoked (left, or replaced) or none issued yet
             card_problem = exc.code
-        union = await db_session.scalar(select(Org.name).where(Org.id == member.org_id))
+        union = await find_org(db_session, member.org_id)
         return Template(
             "m/card.html",
             context=page_context(
@@ -63,7 +62,7 @@ class MemberCardController(Controller):
                 card=card,
                 card_problem=card_problem,
                 card_number=_group(card.number) if card else "",
-                union_name=union or "",
+                union_name=union.name if union else "",
                 left=member.status == MemberStatus.left,
                 refresh_seconds=settings.card_token_refresh_seconds,
             ),

@@ -18,16 +18,13 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, ResponseHeader, State
 from litestar.di import Provide
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.models import Program
-from benefits.public import RedemptionRecord
-from cardsvc.cards.models import Card
+from benefits.public import RedemptionRecord, program_names
+from cardsvc.cards.lookup import card_holders
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.masking import mask_card_number, mask_name
 from cardsvc.kernel.web import CONTENT_SECURITY_POLICY, same_site_form
-from cardsvc.members.models import Member
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.shop.forms import (
     fen_to_yuan_text,
@@ -104,22 +101,9 @@ async def _rows(
     db_session: AsyncSession, services: RedeemServices, records: list[RedemptionRecord]
 ) -> list[Row]:
     """Ledger rows with the programme's name and the member masked as on a scan."""
-    pids = {r.program_id for r in records}
-    cids = {r.card_id for r in records if r.card_id is not None}
-    names: dict[uuid.UUID, str] = {}
-    cards: dict[uuid.UUID, tuple[str, str]] = {}
-    if pids:
-        rows = await db_session.execute(
-            select(Program.id, Program.name).where(Program.id.in_(pids))
-        )
-        names = {pid: name for pid, name in rows}
-    if cids:
-        rows2 = await db_session.execute(
-            select(Card.id, Card.number, Member.name)
-            .join(Member, Member.id == Card.member_id)
-            .where(Card.id.in_(cids))
-        )
-        cards = {cid: (mask_card_number(num), mask_name(name)) for cid, num, name in rows2}
+    names = await program_names(db_session, list({r.program_id for r in records}))
+    holders = await card_holders(db_session, {r.card_id for r in records if r.card_id is not None})
+    cards = {cid: (mask_card_number(num), mask_name(name)) for cid, (num, name) in holders.items()}
     out = []
     for r in records:
         card, member = cards.get(r.card_id, ("—", "—")) if r.card_id else ("—", "—")
