@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 
 from cardsvc.cards.models import Card
-from cardsvc.cards.service import VERIFY_CARD_COLUMNS
+from cardsvc.cards.online import VERIFY_CARD_COLUMNS
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 
