@@ -22,6 +22,7 @@ from cardsvc.kernel.principal import Principal
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import get_member
+from cardsvc.membership.invites import create_invite, list_invites, resolve_invite, revoke_invite
 from cardsvc.membership.models import (
     InviteLink,
     JoinApplication,
@@ -34,22 +35,20 @@ from cardsvc.membership.service import (
     ApplicationInput,
     applications_for_phone,
     approve_application,
-    approve_transfer,
-    create_invite,
     get_application,
     leave,
-    list_invites,
     pending_applications,
-    pending_transfers,
     reject_application,
-    reject_transfer,
-    request_transfer,
-    resolve_invite,
-    revoke_invite,
     search_unions,
     submit_application,
-    transfers_for_member,
     withdraw_application,
+)
+from cardsvc.membership.transfers import (
+    approve_transfer,
+    pending_transfers,
+    reject_transfer,
+    request_transfer,
+    transfers_for_member,
 )
 from cardsvc.orgs.models import Org
 

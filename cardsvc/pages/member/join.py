@@ -16,12 +16,12 @@ from cardsvc.kernel.pii import PiiCipher
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.identity import parse_resident_id, validate_name
 from cardsvc.members.models import MemberStatus
+from cardsvc.membership.invites import resolve_invite
 from cardsvc.membership.routes import applications_out
 from cardsvc.membership.service import (
     PRIVACY_VERSION,
     ApplicationInput,
     applications_for_phone,
-    resolve_invite,
     search_unions,
     submit_application,
     withdraw_application,
