@@ -13,7 +13,7 @@ from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.principal import Principal
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import Member, MemberStatus
-from cardsvc.membership.routes import transfers_out
+from cardsvc.membership.schemas import transfers_out
 from cardsvc.membership.service import leave, search_unions
 from cardsvc.membership.transfers import request_transfer, transfers_for_member
 from cardsvc.orgs.models import Org

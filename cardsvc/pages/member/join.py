@@ -17,7 +17,7 @@ from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.identity import parse_resident_id, validate_name
 from cardsvc.members.models import MemberStatus
 from cardsvc.membership.invites import resolve_invite
-from cardsvc.membership.routes import applications_out
+from cardsvc.membership.schemas import applications_out
 from cardsvc.membership.service import (
     PRIVACY_VERSION,
     ApplicationInput,
