@@ -21,6 +21,7 @@ from cardsvc.kernel.principal import SYSTEM, Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.orgs.models import Org, OrgLevel
+from cardsvc.servicereq import member_actions
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
 from cardsvc.servicereq.models import ContactPreference, RequestKind, ServiceRequest
@@ -104,7 +105,9 @@ async def seed_service_requests(
         now=now - timedelta(days=12),
         outcome="已发放帮扶金 2000 元,并纳入困难职工建档",
     )
-    await svc.rate(session, first, r, now=now - timedelta(days=11), rating=5, comment="感谢工会")
+    await member_actions.rate(
+        session, first, r, now=now - timedelta(days=11), rating=5, comment="感谢工会"
+    )
     # 3. Accepted; staff asked for more, the clock is stopped.
     r = await file(
         others[0],
