@@ -1,6 +1,7 @@
 """Token minting (rotating phone codes, the static printed code) and the signed status list.
 
-Like :mod:`cardsvc.cards.service`, functions take an ``AsyncSession`` and never commit."""
+Like :mod:`cardsvc.cards.service`, functions take an ``AsyncSession`` and never commit.
+"""
 
 from __future__ import annotations
 
