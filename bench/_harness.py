@@ -98,8 +98,8 @@ async def seed(
 
     from benefits.public import create_program, publish_program
     from cardsvc.cards.keys import ensure_signing_key, load_signer
+    from cardsvc.cards.minting import mint_token
     from cardsvc.cards.models import Card
-    from cardsvc.cards.service import mint_token
     from cardsvc.cards.token import Kind
     from cardsvc.kernel.db import import_all_models, make_engine
     from cardsvc.kernel.pii import PiiCipher

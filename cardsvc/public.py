@@ -21,7 +21,7 @@ from cardsvc.cards.lookup import (
     CARD_WITH_MEMBER_NAMED,
     MEMBER_FACTS,
 )
-from cardsvc.cards.service import VerifiedCard, verify_online_row
+from cardsvc.cards.online import VerifiedCard, verify_online_row
 from cardsvc.members.models import MemberStatus
 from cardsvc.orgs.models import Org, OrgStatus
 

@@ -147,7 +147,7 @@ def card_group() -> None:
     help="also write the QR image (ECC M; Q with --static)",
 )
 def card_token(card_number: str, static: bool, png_path: Path | None) -> None:
-    from cardsvc.cards import service
+    from cardsvc.cards import minting, service
     from cardsvc.cards.keys import KeyRing
     from cardsvc.kernel.errors import AppError
     from cardsvc.kernel.settings import get_settings
@@ -155,16 +155,16 @@ def card_token(card_number: str, static: bool, png_path: Path | None) -> None:
     settings = get_settings()
     keyring = KeyRing(_cipher())
 
-    async def _do(session: Any) -> service.MintedToken:
+    async def _do(session: Any) -> minting.MintedToken:
         card = await service.get_card_by_number(session, number=card_number)
         if static:
-            return await service.static_token_for_card(
+            return await minting.static_token_for_card(
                 session,
                 card_id=card.id,
                 keyring=keyring,
                 validity_days=settings.card_static_validity_days,
             )
-        return await service.rotating_token_for_card(
+        return await minting.rotating_token_for_card(
             session,
             card_id=card.id,
             keyring=keyring,
@@ -257,7 +257,7 @@ def card_verify(
 
 @card_group.command(name="status-list", help="Print a freshly signed status list (revocations)")
 def card_status_list() -> None:
-    from cardsvc.cards import service
+    from cardsvc.cards import minting
     from cardsvc.cards.keys import KeyRing
     from cardsvc.kernel.errors import AppError
     from cardsvc.kernel.settings import get_settings
@@ -266,7 +266,7 @@ def card_status_list() -> None:
     keyring = KeyRing(_cipher())
 
     async def _do(session: Any) -> str:
-        return await service.build_status_list(
+        return await minting.build_status_list(
             session,
             keyring=keyring,
             ttl_seconds=settings.card_status_list_ttl_seconds,

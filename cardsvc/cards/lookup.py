@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards.models import Card
-from cardsvc.cards.service import VERIFY_CARD_COLUMNS
+from cardsvc.cards.online import VERIFY_CARD_COLUMNS
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 

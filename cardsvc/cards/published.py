@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards import keys as signing_keys
-from cardsvc.cards import service
+from cardsvc.cards import minting
 from cardsvc.cards.jwks import etag as document_etag
 from cardsvc.cards.keys import KeyRing
 from cardsvc.kernel.clock import utc_now
@@ -94,7 +94,7 @@ class PublishedCache:
     ) -> Published:
         async def build() -> Published:
             now = utc_now()
-            jwt = await service.build_status_list(
+            jwt = await minting.build_status_list(
                 session,
                 keyring=keyring,
                 now=now,

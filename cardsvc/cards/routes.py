@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
-from email.utils import format_datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -18,11 +17,26 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.cards import render, service
+from cardsvc.cards import minting, render, service, summaries
 from cardsvc.cards.errors import CardError
 from cardsvc.cards.keys import KeyRing
-from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
-from cardsvc.cards.published import JWKS_MEDIA_TYPE, STATUS_LIST_PATH, Published, PublishedCache
+from cardsvc.cards.models import Card, CardStatus
+from cardsvc.cards.published import JWKS_MEDIA_TYPE, STATUS_LIST_PATH, PublishedCache
+from cardsvc.cards.schemas import (
+    NO_STORE,
+    CardEventOut,
+    IssueIn,
+    JwksOut,
+    MyCardOut,
+    Reason,
+    StaticTokenOut,
+    TokenBatchOut,
+    TokenOut,
+    event_out,
+    published_response,
+    token_headers,
+    token_out,
+)
 from cardsvc.cards.statuslist import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import Forbidden, ValidationError
@@ -35,40 +49,11 @@ from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
 
 MAX_TOKEN_BATCH = 20  # ten minutes of 30-second codes: enough for a lift or a basement shop
-NO_STORE = {"Cache-Control": "no-store"}  # tokens are credentials: never in a shared cache
-
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["手机丢失"])]
 
 
-# --- shapes ---------------------------------------------------------------------------------
-
-
-class MyCardOut(msgspec.Struct):
-    number: str
-    number_masked: str
-    status: CardStatus
-    generation: int
-    issued_at: datetime
-    status_reason: str | None
-    member_no: str
-    member_name: str
-    union_name: str
-
-
-class TokenOut(msgspec.Struct):
-    text: str
-    kind: str
-    not_before: datetime
-    expires_at: datetime
-    refresh_at: datetime | None
-
-
-class TokenBatchOut(msgspec.Struct):
-    tokens: list[TokenOut]
-    refresh_seconds: int
-    validity_seconds: int
-    # The last token's expiry: the phone can show a valid code offline until then.
-    valid_until: datetime
+# These shapes stay in this module: their OpenAPI component names carry its path
+# (``cardsvc_cards_routes_CardOut``, ``cardsvc_cards_routes_ReasonIn``), as structs of the same
+# name exist in other packages. The other shapes are in :mod:`cardsvc.cards.schemas`.
 
 
 class CardOut(msgspec.Struct):
@@ -83,15 +68,6 @@ class CardOut(msgspec.Struct):
     previous_id: uuid.UUID | None
 
 
-class CardEventOut(msgspec.Struct):
-    card_id: uuid.UUID
-    kind: CardEventKind
-    generation: int
-    reason: str | None
-    actor: str
-    at: datetime
-
-
 class MemberCardsOut(msgspec.Struct):
     member_id: uuid.UUID
     current: CardOut | None
@@ -101,19 +77,6 @@ class MemberCardsOut(msgspec.Struct):
 
 class ReasonIn(msgspec.Struct):
     reason: Reason
-
-
-class IssueIn(msgspec.Struct):
-    reason: Reason | None = None
-
-
-class StaticTokenOut(msgspec.Struct):
-    card_id: uuid.UUID
-    card_number: str
-    text: str
-    kind: str
-    not_before: datetime
-    expires_at: datetime
 
 
 def card_out(card: Card) -> CardOut:
@@ -130,29 +93,14 @@ def card_out(card: Card) -> CardOut:
     )
 
 
-def event_out(e: CardEvent) -> CardEventOut:
-    return CardEventOut(e.card_id, e.kind, e.generation, e.reason, e.actor_name, e.at)
-
-
-def token_out(t: service.MintedToken) -> TokenOut:
-    return TokenOut(t.text, t.kind.name, t.not_before, t.expires_at, t.refresh_at)
-
-
-def _token_headers(t: service.MintedToken) -> dict[str, str]:
-    headers = {**NO_STORE, "X-Token-Expires-At": t.expires_at.isoformat()}
-    if t.refresh_at is not None:
-        headers["X-Token-Refresh-At"] = t.refresh_at.isoformat()
-    return headers
-
-
 # --- member: my card ------------------------------------------------------------------------
 
 
 async def _rotating(
     db_session: AsyncSession, state: State, me: Member, count: int
-) -> list[service.MintedToken]:
+) -> list[minting.MintedToken]:
     settings: Settings = state.settings
-    return await service.rotating_tokens_for_member(
+    return await minting.rotating_tokens_for_member(
         db_session,
         member_id=me.id,
         keyring=state.keyring,
@@ -215,7 +163,7 @@ class MyCardController(Controller):
     async def qr_png(self, me: Member, state: State, db_session: AsyncSession) -> Response[bytes]:
         [t] = await _rotating(db_session, state, me, 1)
         png = await asyncio.to_thread(render.qr_png, t.text, ecc=render.SCREEN_ECC)
-        return Response(png, media_type="image/png", headers=_token_headers(t))
+        return Response(png, media_type="image/png", headers=token_headers(t))
 
     @get(
         "/qr.svg",
@@ -225,7 +173,7 @@ class MyCardController(Controller):
     async def qr_svg(self, me: Member, state: State, db_session: AsyncSession) -> Response[str]:
         [t] = await _rotating(db_session, state, me, 1)
         svg = render.qr_svg(t.text, ecc=render.SCREEN_ECC)
-        return Response(svg, media_type="image/svg+xml", headers=_token_headers(t))
+        return Response(svg, media_type="image/svg+xml", headers=token_headers(t))
 
 
 # --- staff: a member's cards ----------------------------------------------------------------
@@ -430,7 +378,7 @@ class MemberCardController(Controller):
         settings: Settings = state.settings
         member = await _member(db_session, staff, member_id, write=True)
         card = await _card_of(db_session, member, card_id)
-        t = await service.static_token_for_card(
+        t = await minting.static_token_for_card(
             db_session,
             card_id=card.id,
             keyring=state.keyring,
@@ -457,7 +405,7 @@ class MemberCardController(Controller):
         settings: Settings = state.settings
         member = await _member(db_session, staff, member_id, write=True)
         card = await _card_of(db_session, member, card_id)
-        printed = await service.printable_card(
+        printed = await summaries.printable_card(
             db_session,
             card_id=card.id,
             keyring=state.keyring,
@@ -466,7 +414,7 @@ class MemberCardController(Controller):
         )
         self._audit_static(db_session, staff, member, card, "print", printed.token)
         headers = {
-            **_token_headers(printed.token),
+            **token_headers(printed.token),
             "Content-Disposition": f'attachment; filename="card-{card.number}.png"',
         }
         return Response(printed.png, media_type="image/png", headers=headers)
@@ -478,7 +426,7 @@ class MemberCardController(Controller):
         member: Member,
         card: Card,
         action: str,
-        t: service.MintedToken,
+        t: minting.MintedToken,
     ) -> None:
         record(
             db_session,
@@ -497,42 +445,6 @@ class MemberCardController(Controller):
 
 
 # --- public verification material -----------------------------------------------------------
-
-
-def _matches(request: Request[Any, Any, Any], etag: str) -> bool:
-    """If-None-Match (RFC 9110 §13.1.2, weak comparison): ``*`` or any listed tag."""
-    header = request.headers.get("if-none-match")
-    if not header:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or etag in tags
-
-
-def _published_response(
-    request: Request[Any, Any, Any], doc: Published, media_type: str, max_age: int
-) -> Response[bytes]:
-    headers = {"ETag": doc.etag, "Cache-Control": f"public, max-age={max_age}"}
-    if doc.issued_at is not None:
-        headers["Last-Modified"] = format_datetime(
-            datetime.fromtimestamp(doc.issued_at, UTC), usegmt=True
-        )
-    if _matches(request, doc.etag):
-        return Response(b"", status_code=304, headers=headers, media_type=media_type)
-    return Response(doc.body, media_type=media_type, headers=headers)
-
-
-class JwkOut(msgspec.Struct):
-    kty: str
-    crv: str
-    kid: str
-    x: str
-    alg: str
-    use: str
-    status: str | None = None
-
-
-class JwksOut(msgspec.Struct):
-    keys: list[JwkOut]
 
 
 class PublicCardController(Controller):
@@ -559,7 +471,7 @@ class PublicCardController(Controller):
         doc = await cache.jwks(db_session)
         # Short: a rotated key starts signing within a minute (KeyRing refresh); the ETag makes
         # revalidation cheap.
-        return _published_response(request, doc, JWKS_MEDIA_TYPE, max_age=60)
+        return published_response(request, doc, JWKS_MEDIA_TYPE, max_age=60)
 
     @get(
         STATUS_LIST_PATH,
@@ -585,7 +497,7 @@ class PublicCardController(Controller):
             subject=settings.public_url.rstrip("/") + STATUS_LIST_PATH,
         )
         max_age = max(0, settings.card_publish_cache_seconds)
-        return _published_response(request, doc, STATUS_LIST_MEDIA_TYPE, max_age=max_age)
+        return published_response(request, doc, STATUS_LIST_MEDIA_TYPE, max_age=max_age)
 
 
 CARD_CONTROLLERS = [MyCardController, MemberCardController, PublicCardController]

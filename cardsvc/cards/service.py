@@ -1,4 +1,4 @@
-"""Card issuance and lifecycle, token minting, published material and online verification.
+"""Card issuance and lifecycle: numbers, lookups, issuing, reissuing and state changes.
 
 Functions take an ``AsyncSession`` and plain values and never commit: the caller (controller,
 CLI, workflow) owns the transaction. Times are timezone-aware UTC; ``now`` defaults to the
@@ -7,33 +7,21 @@ current time and is a parameter so tests and batch jobs can pin it.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import luhn
 
-from cardsvc.cards import statuslist
-from cardsvc.cards import token as tokens
-from cardsvc.cards.errors import CardError, TokenError
-from cardsvc.cards.keys import KeyRing, Signer
+from cardsvc.cards.errors import CardError
 from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
 from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.db import asyncpg_sql
-from cardsvc.kernel.masking import mask_card_number
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.models import Member, MemberStatus
 
-ROTATING_VALIDITY_SECONDS = 60
-ROTATING_REFRESH_SECONDS = 30
-MAX_BATCH = 240  # two hours of 30-second codes
-STATIC_VALIDITY_DAYS = 3 * 365
 CARD_NUMBER_PREFIX = "9"  # 1 + 14-digit sequence + Luhn check digit = 16 digits
 CARD_NUMBER_SEQUENCE = "card_number"
 STATUS_INDEX_SEQUENCE = "card_status_index"
@@ -327,361 +315,9 @@ async def revoke_member_cards(
     return await revoke_card(session, card_id=card.id, reason=reason, actor=actor, now=now)
 
 
-# --- tokens ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MintedToken:
-    text: str
-    token_id: str
-    kind: tokens.Kind
-    not_before: datetime
-    expires_at: datetime
-    # Rotating tokens: when the phone should show the next one.
-    refresh_at: datetime | None
-
-
-def mint_token(
-    card: Card,
-    signer: Signer,
-    *,
-    kind: tokens.Kind,
-    not_before: datetime,
-    validity: timedelta,
-    refresh: timedelta | None = None,
-) -> MintedToken:
-    """Sign one token for ``card`` (pure: no I/O; the card's state is the caller's check)."""
-    nbf = int(not_before.timestamp())
-    exp = nbf + max(1, int(validity.total_seconds()))
-    claims = tokens.Claims(
-        kid=signer.kid,
-        kind=kind,
-        card_index=card.status_index,
-        nonce=os.urandom(tokens.NONCE_LEN),
-        generation=card.generation,
-        not_before=nbf,
-        expires=exp,
-    )
-    return MintedToken(
-        text=signer.sign_token(claims),
-        token_id=claims.token_id,
-        kind=kind,
-        not_before=claims.not_before_at,
-        expires_at=claims.expires_at,
-        refresh_at=claims.not_before_at + refresh if refresh else None,
-    )
-
-
-def mint_rotating_batch(
-    card: Card,
-    signer: Signer,
-    *,
-    now: datetime,
-    count: int = 1,
-    validity_seconds: int = ROTATING_VALIDITY_SECONDS,
-    refresh_seconds: int = ROTATING_REFRESH_SECONDS,
-) -> list[MintedToken]:
-    """``count`` rotating tokens: token i is valid from now + i·refresh for ``validity``.
-
-    The phone shows token i until its ``refresh_at`` and then the next one, so it keeps a
-    valid code for count × refresh seconds without network.
-    """
-    if not 1 <= count <= MAX_BATCH:
-        raise ValueError(f"count must be 1..{MAX_BATCH}")
-    if not 0 < refresh_seconds <= validity_seconds:
-        raise ValueError("refresh must be positive and at most the validity")
-    step = timedelta(seconds=refresh_seconds)
-    return [
-        mint_token(
-            card,
-            signer,
-            kind=tokens.Kind.rotating,
-            not_before=now + i * step,
-            validity=timedelta(seconds=validity_seconds),
-            refresh=step,
-        )
-        for i in range(count)
-    ]
-
-
-def _require_usable(card: Card | None) -> Card:
-    if card is None:
-        raise CardError("card_not_found")
-    if card.status == CardStatus.suspended:
-        raise CardError("card_suspended")
-    if card.status == CardStatus.revoked:
-        raise CardError("card_revoked")
-    return card
-
-
-async def rotating_tokens_for_member(
-    session: AsyncSession,
-    *,
-    member_id: uuid.UUID,
-    keyring: KeyRing,
-    count: int = 1,
-    now: datetime | None = None,
-    validity_seconds: int = ROTATING_VALIDITY_SECONDS,
-    refresh_seconds: int = ROTATING_REFRESH_SECONDS,
-) -> list[MintedToken]:
-    """For ``GET /api/v1/me/card/token``: fresh rotating token(s) for the member's card.
-
-    Raises ``card_suspended``, ``card_revoked`` (no current card, an earlier one revoked) or
-    ``card_not_found``.
-    """
-    card = _require_usable(await member_card(session, member_id=member_id))
-    signer = await keyring.signer(session)
-    return mint_rotating_batch(
-        card,
-        signer,
-        now=(now or utc_now()),
-        count=count,
-        validity_seconds=validity_seconds,
-        refresh_seconds=refresh_seconds,
-    )
-
-
-async def rotating_token_for_card(
-    session: AsyncSession,
-    *,
-    card_id: uuid.UUID,
-    keyring: KeyRing,
-    now: datetime | None = None,
-    validity_seconds: int = ROTATING_VALIDITY_SECONDS,
-    refresh_seconds: int = ROTATING_REFRESH_SECONDS,
-) -> MintedToken:
-    """One rotating token for a given card (operations: ``unioncard card token``)."""
-    card = _require_usable(await session.get(Card, card_id))
-    signer = await keyring.signer(session)
-    [token] = mint_rotating_batch(
-        card,
-        signer,
-        now=(now or utc_now()),
-        validity_seconds=validity_seconds,
-        refresh_seconds=refresh_seconds,
-    )
-    return token
-
-
-async def static_token_for_card(
-    session: AsyncSession,
-    *,
-    card_id: uuid.UUID,
-    keyring: KeyRing,
-    now: datetime | None = None,
-    validity_days: int = STATIC_VALIDITY_DAYS,
-) -> MintedToken:
-    """The long-lived token printed on a card (revocable through the status list)."""
-    card = _require_usable(await session.get(Card, card_id))
-    signer = await keyring.signer(session)
-    return mint_token(
-        card,
-        signer,
-        kind=tokens.Kind.static,
-        not_before=(now or utc_now()),
-        validity=timedelta(days=validity_days),
-    )
-
-
-# --- published verification material -------------------------------------------------------
-
-
-async def build_status_list(
-    session: AsyncSession,
-    *,
-    keyring: KeyRing,
-    now: datetime | None = None,
-    ttl_seconds: int = 300,
-    valid_for_seconds: int = 86400,
-    subject: str | None = None,
-) -> str:
-    """The signed status list (JWT) for ``GET /api/v1/cards/revocations``.
-
-    Bit = 1 for every card row that is not active: revoked, suspended, replaced.
-    """
-    last = await session.scalar(select(func.max(Card.status_index)))
-    rows = await session.scalars(select(Card.status_index).where(Card.status != CardStatus.active))
-    bitmap = statuslist.build_bitmap(rows.all(), 0 if last is None else last + 1)
-    signer = await keyring.signer(session)
-    return statuslist.sign_status_list(
-        bitmap,
-        kid=signer.kid,
-        private_key=signer.private_key,
-        issued_at=int((now or utc_now()).timestamp()),
-        ttl=ttl_seconds,
-        valid_for=valid_for_seconds,
-        subject=subject,
-    )
-
-
-# --- online verification (merchant API) -----------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedCard:
-    card_id: uuid.UUID
-    member_id: uuid.UUID
-    card_number: str
-    generation: int
-    token_id: str
-    kind: tokens.Kind
-    expires_at: datetime
-    claims: tokens.Claims
-
-
-# Built once: verify_online runs on every scan and redemption.
-VERIFY_CARD_COLUMNS = (Card.id, Card.member_id, Card.number, Card.generation, Card.status)
-_VERIFY_CARD = select(*VERIFY_CARD_COLUMNS).where(Card.status_index == bindparam("idx"))
-
-
-async def verify_online(
-    session: AsyncSession,
-    text: object,
-    *,
-    keyring: KeyRing,
-    now: datetime | None = None,
-    skew_seconds: int = tokens.DEFAULT_SKEW_SECONDS,
-    accept_static: bool = True,
-) -> VerifiedCard:
-    """Decode and check a scanned token against the current card state.
-
-    One signature verification with cached keys, then one indexed SELECT. Raises
-    :class:`TokenError` (token codes) or :class:`CardError` (``card_revoked``,
-    ``card_suspended``, ``static_token_refused``). Burning the token id for single use is
-    the redemption's job (it is unique in the ledger).
-    """
-    card, _ = await verify_online_row(
-        session,
-        text,
-        keyring=keyring,
-        now=now,
-        skew_seconds=skew_seconds,
-        accept_static=accept_static,
-        statement=_VERIFY_CARD,
-    )
-    return card
-
-
-async def verify_online_row(
-    session: AsyncSession,
-    text: object,
-    *,
-    keyring: KeyRing,
-    statement: Any,
-    now: datetime | None = None,
-    skew_seconds: int = tokens.DEFAULT_SKEW_SECONDS,
-    accept_static: bool = True,
-    pg: Any | None = None,
-) -> tuple[VerifiedCard, Any]:
-    """:func:`verify_online` with the caller's SELECT, which starts with
-    :data:`VERIFY_CARD_COLUMNS`, filters on ``Card.status_index == bindparam("idx")`` and may
-    join more columns (e.g. the member's): the card and what else the caller needs in one
-    round trip. Returns the card and the row. ``pg``, an asyncpg connection, runs the SELECT
-    there instead (``cardsvc.kernel.db.driver_connection``)."""
-    now = now or utc_now()
-    keys = await keyring.verifying_keys(session)
-    try:
-        claims = tokens.decode(text, keys, now=now, skew_seconds=skew_seconds)
-    except TokenError as exc:
-        # A key made by another worker since our last refresh: reload once and retry.
-        if exc.code != "unknown_key" or not await keyring.refresh_after_miss(session):
-            raise
-        keys = await keyring.verifying_keys(session)
-        claims = tokens.decode(text, keys, now=now, skew_seconds=skew_seconds)
-    if pg is not None:
-        sql, _ = asyncpg_sql(statement)  # its one parameter is idx
-        row = await pg.fetchrow(sql, claims.card_index)
-    else:
-        # Core on the session's connection: no ORM execution machinery on the hot path.
-        conn = await session.connection()
-        row = (await conn.execute(statement, {"idx": claims.card_index})).one_or_none()
-    # A signed token for a row we do not have (or an older generation) is never accepted.
-    if row is None or row[3] != claims.generation or row[4] == CardStatus.revoked:
-        raise CardError("card_revoked")
-    if row[4] == CardStatus.suspended:
-        raise CardError("card_suspended")
-    if claims.kind == tokens.Kind.static and not accept_static:
-        raise CardError("static_token_refused")
-    card = VerifiedCard(
-        card_id=row[0],
-        member_id=row[1],
-        card_number=row[2],
-        generation=row[3],
-        token_id=claims.token_id,
-        kind=claims.kind,
-        expires_at=claims.expires_at,
-        claims=claims,
-    )
-    return card, row
-
-
-@dataclass(frozen=True, slots=True)
-class PrintableCard:
-    png: bytes
-    token: MintedToken
-    card_number: str
-
-
-async def printable_card(
-    session: AsyncSession,
-    *,
-    card_id: uuid.UUID,
-    keyring: KeyRing,
-    now: datetime | None = None,
-    validity_days: int = STATIC_VALIDITY_DAYS,
-    font_path: str | None = None,
-) -> PrintableCard:
-    """Staff: a fresh static token and the card image (union name, masked name, number, QR).
-
-    The image is drawn in a worker thread (CPU-bound, ~30 ms). Raises ``cjk_font_missing`` if no font covers the text.
-    """
-    from cardsvc.cards import render  # Pillow/qrcode only where images are made
-    from cardsvc.orgs.models import Org
-
-    token = await static_token_for_card(
-        session, card_id=card_id, keyring=keyring, now=now, validity_days=validity_days
-    )
-    card = await get_card(session, card_id=card_id)
-    row = (
-        await session.execute(
-            select(Member.name, Org.name)
-            .join(Org, Org.id == Member.org_id)
-            .where(Member.id == card.member_id)
-        )
-    ).one()
-    # CPU-bound (~30 ms): off the event loop, so other requests keep being served meanwhile.
-    png = await asyncio.to_thread(
-        render.card_png,
-        union_name=row[1],
-        member_name=row[0],
-        card_number=card.number,
-        token_text=token.text,
-        font_path=font_path,
-    )
-    return PrintableCard(png=png, token=token, card_number=card.number)
-
-
-def card_summary(card: Card) -> dict[str, object]:
-    """Plain-data view for ``GET /api/v1/me/card`` and staff pages."""
-    return {
-        "id": str(card.id),
-        "number": card.number,
-        "number_masked": mask_card_number(card.number),
-        "generation": card.generation,
-        "status": str(card.status),
-        "issued_at": card.issued_at.isoformat(),
-        "status_reason": card.status_reason,
-    }
-
-
 __all__: Sequence[str] = (
     "Actor",
-    "MintedToken",
-    "PrintableCard",
-    "VerifiedCard",
-    "build_status_list",
     "card_history",
-    "card_summary",
     "current_card",
     "get_card",
     "get_card_by_number",
@@ -689,16 +325,9 @@ __all__: Sequence[str] = (
     "issue_cards_for_active_members",
     "member_card",
     "member_cards",
-    "mint_rotating_batch",
-    "mint_token",
-    "printable_card",
     "reissue_card",
     "resume_card",
     "revoke_card",
     "revoke_member_cards",
-    "rotating_token_for_card",
-    "rotating_tokens_for_member",
-    "static_token_for_card",
     "suspend_card",
-    "verify_online",
 )

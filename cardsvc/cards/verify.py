@@ -1,7 +1,7 @@
 """Offline verification: what a merchant terminal runs with the JWKS and the status list.
 
 Pure: no I/O and no clock (``now`` is passed in). The online path, with the card's current
-state from the database, is :func:`cardsvc.cards.service.verify_online`.
+state from the database, is :func:`cardsvc.cards.online.verify_online`.
 """
 
 from __future__ import annotations

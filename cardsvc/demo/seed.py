@@ -96,10 +96,8 @@ async def _apply(session: AsyncSession, cipher: PiiCipher, p: DemoPerson) -> boo
     return True
 
 
-async def seed_federation(
-    session: AsyncSession, settings: Settings, demo: dict[str, Any]
-) -> dict[str, Any]:
-    created: Counter[str] = Counter()
+async def _seed_orgs(session: AsyncSession, created: Counter[str]) -> None:
+    """The federation tree, then the demo grassroots unions under their districts."""
     for code, name, level, parent, region in ORGS:
         if await _org_by_code(session, code) is None:
             parent_org = await _org_by_code(session, parent) if parent else None
@@ -129,6 +127,8 @@ async def seed_federation(
             )
             created["orgs"] += 1
 
+
+async def _seed_staff(session: AsyncSession, created: Counter[str]) -> None:
     for username, display, role, org_code, _ in STAFF:
         if await session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
             continue
@@ -144,13 +144,13 @@ async def seed_federation(
         )
         created["staff"] += 1
 
-    cipher = PiiCipher.from_settings(settings)
-    people = generate_people(DEMO_MEMBERS + DEMO_APPLICATIONS, seed=2026)
-    for p in people[DEMO_MEMBERS:]:
-        if await _apply(session, cipher, p):
-            created["applications"] += 1
+
+async def _seed_members(
+    session: AsyncSession, cipher: PiiCipher, people: list[DemoPerson], created: Counter[str]
+) -> list[dict[str, Any]]:
+    """The demo members (most active); returns a few active ones as samples for scripts."""
     samples: list[dict[str, Any]] = []
-    for i, p in enumerate(people[:DEMO_MEMBERS]):
+    for i, p in enumerate(people):
         # A few applications still waiting, a few suspended or gone: the console has work.
         status = MemberStatus.pending if i % 40 == 7 else MemberStatus.active
         existing = await find_by_id_number(session, cipher, p.id_number)
@@ -187,6 +187,21 @@ async def seed_federation(
                     "categories": list(existing.categories),
                 }
             )
+    return samples
+
+
+async def seed_federation(
+    session: AsyncSession, settings: Settings, demo: dict[str, Any]
+) -> dict[str, Any]:
+    created: Counter[str] = Counter()
+    await _seed_orgs(session, created)
+    await _seed_staff(session, created)
+    cipher = PiiCipher.from_settings(settings)
+    people = generate_people(DEMO_MEMBERS + DEMO_APPLICATIONS, seed=2026)
+    for p in people[DEMO_MEMBERS:]:
+        if await _apply(session, cipher, p):
+            created["applications"] += 1
+    samples = await _seed_members(session, cipher, people[:DEMO_MEMBERS], created)
     demo["staff"] = [
         {"username": u, "password": DEMO_PASSWORD, "name": d, "role": r.value, "org": o, "for": w}
         for u, d, r, o, w in STAFF

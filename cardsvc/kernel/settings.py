@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 ENV_PREFIX = "UNIONCARD_"
 KEYFILE_NAME = "keys.json"
@@ -203,70 +204,12 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        environment = (_env("ENVIRONMENT", "development") or "development").lower()
-        if environment not in {"development", "production", "test"}:
-            raise SettingsError(
-                f"{ENV_PREFIX}ENVIRONMENT must be development, production or test, "
-                f"got {environment!r}"
-            )
+        environment = _environment()
         var_dir = Path(_env("VAR_DIR", "var") or "var").resolve()
-        database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'unioncard.db'}"
-        if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
-            database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
-
-        secret_key, data_keys_raw, lookup_key = (
-            _env("SECRET_KEY"),
-            _env("DATA_KEYS"),
-            _env("LOOKUP_KEY"),
-        )
-        demo_secrets = not (secret_key and data_keys_raw and lookup_key)
-        if demo_secrets:
-            if environment == "production":
-                missing = [
-                    ENV_PREFIX + n
-                    for n, v in (
-                        ("SECRET_KEY", secret_key),
-                        ("DATA_KEYS", data_keys_raw),
-                        ("LOOKUP_KEY", lookup_key),
-                    )
-                    if not v
-                ]
-                raise SettingsError(
-                    "production refuses to start with generated demo secrets; set "
-                    + ", ".join(missing)
-                )
-            generated = _load_or_create_keyfile(var_dir)
-            secret_key = secret_key or generated["secret_key"]
-            data_keys_raw = data_keys_raw or generated["data_keys"]
-            lookup_key = lookup_key or generated["lookup_key"]
-        assert secret_key and data_keys_raw and lookup_key
-        if environment == "production":
-            if len(secret_key) < 32 or len(lookup_key) < 32:
-                raise SettingsError(
-                    f"{ENV_PREFIX}SECRET_KEY and {ENV_PREFIX}LOOKUP_KEY need ≥ 32 characters"
-                )
-            keyfile = var_dir / KEYFILE_NAME
-            if keyfile.exists():
-                demo = json.loads(keyfile.read_text())
-                demo_keys = set(parse_data_keys(demo["data_keys"]).values())
-                if (
-                    secret_key == demo["secret_key"]
-                    or lookup_key == demo["lookup_key"]
-                    or demo_keys & set(parse_data_keys(data_keys_raw).values())
-                ):
-                    raise SettingsError("production refuses the demo secrets from var/keys.json")
-
-        log_format = (_env("LOG_FORMAT", "text") or "text").lower()
-        if log_format not in {"text", "json"}:
-            raise SettingsError(f"{ENV_PREFIX}LOG_FORMAT must be text or json")
-        validity = _int("CARD_TOKEN_VALIDITY_SECONDS", 60)
-        refresh = _int("CARD_TOKEN_REFRESH_SECONDS", 30)
-        if not 0 < refresh <= validity:
-            # A phone that refreshes after its code expired would show a dead code.
-            raise SettingsError(
-                f"{ENV_PREFIX}CARD_TOKEN_REFRESH_SECONDS must be > 0 and ≤ "
-                f"{ENV_PREFIX}CARD_TOKEN_VALIDITY_SECONDS"
-            )
+        database_url = _database_url(var_dir)
+        secret_key, data_keys_raw, lookup_key, demo_secrets = _secrets(environment, var_dir)
+        log_format = _log_format()
+        validity, refresh = _token_times()
         host = _env("HOST", "127.0.0.1") or "127.0.0.1"
         port = _int("PORT", 8000)
         return cls(
@@ -285,51 +228,160 @@ class Settings:
             public_url=_env("PUBLIC_URL", f"http://{host}:{port}") or "",
             db_pool_size=_int("DB_POOL_SIZE", 10),
             db_pre_ping=_bool("DB_PRE_PING", False),
-            login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
-            login_lockout_seconds=_int("LOGIN_LOCKOUT_SECONDS", 900),
-            session_max_age=_int("SESSION_MAX_AGE", 8 * 3600),
-            secure_cookies=_bool("SECURE_COOKIES", environment == "production"),
-            clock_skew_seconds=_int("CLOCK_SKEW_SECONDS", 30),
-            member_session_max_age=_int("MEMBER_SESSION_MAX_AGE", 30 * 24 * 3600),
-            sms_sender=_sender(),
-            otp_ttl_seconds=_int("OTP_TTL_SECONDS", 300),
-            otp_max_attempts=_int("OTP_MAX_ATTEMPTS", 5),
-            otp_per_phone_hour=_int("OTP_PER_PHONE_HOUR", 5),
-            otp_per_ip_hour=_int("OTP_PER_IP_HOUR", 30),
-            terminal_rate_limit_per_minute=_int("TERMINAL_RATE_LIMIT_PER_MINUTE", 600),
-            terminal_auth_cache_seconds=_int("TERMINAL_AUTH_CACHE_SECONDS", 5),
-            terminal_key_rotation_grace_seconds=_int("TERMINAL_KEY_ROTATION_GRACE_SECONDS", 0),
-            reversal_window_seconds=_int("REVERSAL_WINDOW_SECONDS", 24 * 3600),
-            static_card_redemptions_per_hour=_int("STATIC_CARD_REDEMPTIONS_PER_HOUR", 10),
-            scan_log_retention_days=_int("SCAN_LOG_RETENTION_DAYS", 90),
-            scan_log_flush_ms=_int("SCAN_LOG_FLUSH_MS", 200),
-            application_retention_days=_int("APPLICATION_RETENTION_DAYS", 180),
-            retention_interval_hours=_int("RETENTION_INTERVAL_HOURS", 24),
-            upload_max_mb=_int("UPLOAD_MAX_MB", 50),
-            upload_dir=Path(u).resolve() if (u := _env("UPLOAD_DIR")) else None,
-            job_runner=_bool("JOB_RUNNER", True),
-            job_poll_ms=_int("JOB_POLL_MS", 1000),
-            job_heartbeat_seconds=_int("JOB_HEARTBEAT_SECONDS", 5),
-            job_stale_seconds=_int("JOB_STALE_SECONDS", 60),
-            job_max_attempts=_int("JOB_MAX_ATTEMPTS", 3),
-            roster_max_rows=_int("ROSTER_MAX_ROWS", 1_000_000),
-            roster_batch_size=_int("ROSTER_BATCH_SIZE", 1000),
-            cjk_font=_env("CJK_FONT"),
+            **_access_settings(environment),
+            **_job_settings(),
             card_token_validity_seconds=validity,
             card_token_refresh_seconds=refresh,
-            card_static_validity_days=_int("CARD_STATIC_VALIDITY_DAYS", 3 * 365),
-            card_status_list_ttl_seconds=_int("CARD_STATUS_LIST_TTL_SECONDS", 300),
-            card_status_list_valid_seconds=_int("CARD_STATUS_LIST_VALID_SECONDS", 86400),
-            card_publish_cache_seconds=_int("CARD_PUBLISH_CACHE_SECONDS", 5),
-            budget_stripes=_budget_stripes(),
-            service_sla=parse_service_sla(_env("SERVICE_SLA") or ""),
-            attachment_max_mb=_int("ATTACHMENT_MAX_MB", 10),
-            attachment_max_count=_int("ATTACHMENT_MAX_COUNT", 6),
-            attachment_dir=Path(a).resolve() if (a := _env("ATTACHMENT_DIR")) else None,
-            hardship_review_days=_int("HARDSHIP_REVIEW_DAYS", 365),
-            service_sweep_seconds=_int("SERVICE_SWEEP_SECONDS", 300),
+            **_card_and_service_settings(),
             demo_secrets=demo_secrets,
         )
+
+
+def _environment() -> str:
+    environment = (_env("ENVIRONMENT", "development") or "development").lower()
+    if environment not in {"development", "production", "test"}:
+        raise SettingsError(
+            f"{ENV_PREFIX}ENVIRONMENT must be development, production or test, got {environment!r}"
+        )
+    return environment
+
+
+def _database_url(var_dir: Path) -> str:
+    database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'unioncard.db'}"
+    if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
+        database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+    return database_url
+
+
+def _secrets(environment: str, var_dir: Path) -> tuple[str, str, str, bool]:
+    """Secret key, data keys and lookup key, generated in the var folder when not all are
+    given (refused in production), and whether they were (``demo_secrets``)."""
+    secret_key, data_keys_raw, lookup_key = (
+        _env("SECRET_KEY"),
+        _env("DATA_KEYS"),
+        _env("LOOKUP_KEY"),
+    )
+    demo_secrets = not (secret_key and data_keys_raw and lookup_key)
+    if demo_secrets:
+        if environment == "production":
+            missing = [
+                ENV_PREFIX + n
+                for n, v in (
+                    ("SECRET_KEY", secret_key),
+                    ("DATA_KEYS", data_keys_raw),
+                    ("LOOKUP_KEY", lookup_key),
+                )
+                if not v
+            ]
+            raise SettingsError(
+                "production refuses to start with generated demo secrets; set " + ", ".join(missing)
+            )
+        generated = _load_or_create_keyfile(var_dir)
+        secret_key = secret_key or generated["secret_key"]
+        data_keys_raw = data_keys_raw or generated["data_keys"]
+        lookup_key = lookup_key or generated["lookup_key"]
+    assert secret_key and data_keys_raw and lookup_key
+    if environment == "production":
+        _check_production_secrets(var_dir, secret_key, data_keys_raw, lookup_key)
+    return secret_key, data_keys_raw, lookup_key, demo_secrets
+
+
+def _check_production_secrets(
+    var_dir: Path, secret_key: str, data_keys_raw: str, lookup_key: str
+) -> None:
+    if len(secret_key) < 32 or len(lookup_key) < 32:
+        raise SettingsError(
+            f"{ENV_PREFIX}SECRET_KEY and {ENV_PREFIX}LOOKUP_KEY need ≥ 32 characters"
+        )
+    keyfile = var_dir / KEYFILE_NAME
+    if keyfile.exists():
+        demo = json.loads(keyfile.read_text())
+        demo_keys = set(parse_data_keys(demo["data_keys"]).values())
+        if (
+            secret_key == demo["secret_key"]
+            or lookup_key == demo["lookup_key"]
+            or demo_keys & set(parse_data_keys(data_keys_raw).values())
+        ):
+            raise SettingsError("production refuses the demo secrets from var/keys.json")
+
+
+def _log_format() -> str:
+    log_format = (_env("LOG_FORMAT", "text") or "text").lower()
+    if log_format not in {"text", "json"}:
+        raise SettingsError(f"{ENV_PREFIX}LOG_FORMAT must be text or json")
+    return log_format
+
+
+def _token_times() -> tuple[int, int]:
+    """Rotating QR token validity and refresh (seconds)."""
+    validity = _int("CARD_TOKEN_VALIDITY_SECONDS", 60)
+    refresh = _int("CARD_TOKEN_REFRESH_SECONDS", 30)
+    if not 0 < refresh <= validity:
+        # A phone that refreshes after its code expired would show a dead code.
+        raise SettingsError(
+            f"{ENV_PREFIX}CARD_TOKEN_REFRESH_SECONDS must be > 0 and ≤ "
+            f"{ENV_PREFIX}CARD_TOKEN_VALIDITY_SECONDS"
+        )
+    return validity, refresh
+
+
+def _access_settings(environment: str) -> dict[str, Any]:
+    """Sign-in, sessions, one-time codes, terminals, redemptions and retention."""
+    return {
+        "login_max_failures": _int("LOGIN_MAX_FAILURES", 5),
+        "login_lockout_seconds": _int("LOGIN_LOCKOUT_SECONDS", 900),
+        "session_max_age": _int("SESSION_MAX_AGE", 8 * 3600),
+        "secure_cookies": _bool("SECURE_COOKIES", environment == "production"),
+        "clock_skew_seconds": _int("CLOCK_SKEW_SECONDS", 30),
+        "member_session_max_age": _int("MEMBER_SESSION_MAX_AGE", 30 * 24 * 3600),
+        "sms_sender": _sender(),
+        "otp_ttl_seconds": _int("OTP_TTL_SECONDS", 300),
+        "otp_max_attempts": _int("OTP_MAX_ATTEMPTS", 5),
+        "otp_per_phone_hour": _int("OTP_PER_PHONE_HOUR", 5),
+        "otp_per_ip_hour": _int("OTP_PER_IP_HOUR", 30),
+        "terminal_rate_limit_per_minute": _int("TERMINAL_RATE_LIMIT_PER_MINUTE", 600),
+        "terminal_auth_cache_seconds": _int("TERMINAL_AUTH_CACHE_SECONDS", 5),
+        "terminal_key_rotation_grace_seconds": _int("TERMINAL_KEY_ROTATION_GRACE_SECONDS", 0),
+        "reversal_window_seconds": _int("REVERSAL_WINDOW_SECONDS", 24 * 3600),
+        "static_card_redemptions_per_hour": _int("STATIC_CARD_REDEMPTIONS_PER_HOUR", 10),
+        "scan_log_retention_days": _int("SCAN_LOG_RETENTION_DAYS", 90),
+        "scan_log_flush_ms": _int("SCAN_LOG_FLUSH_MS", 200),
+        "application_retention_days": _int("APPLICATION_RETENTION_DAYS", 180),
+        "retention_interval_hours": _int("RETENTION_INTERVAL_HOURS", 24),
+    }
+
+
+def _job_settings() -> dict[str, Any]:
+    """Uploads, the background job runner and roster imports."""
+    return {
+        "upload_max_mb": _int("UPLOAD_MAX_MB", 50),
+        "upload_dir": Path(u).resolve() if (u := _env("UPLOAD_DIR")) else None,
+        "job_runner": _bool("JOB_RUNNER", True),
+        "job_poll_ms": _int("JOB_POLL_MS", 1000),
+        "job_heartbeat_seconds": _int("JOB_HEARTBEAT_SECONDS", 5),
+        "job_stale_seconds": _int("JOB_STALE_SECONDS", 60),
+        "job_max_attempts": _int("JOB_MAX_ATTEMPTS", 3),
+        "roster_max_rows": _int("ROSTER_MAX_ROWS", 1_000_000),
+        "roster_batch_size": _int("ROSTER_BATCH_SIZE", 1000),
+        "cjk_font": _env("CJK_FONT"),
+    }
+
+
+def _card_and_service_settings() -> dict[str, Any]:
+    """Card tokens and published material, budgets, service requests and attachments."""
+    return {
+        "card_static_validity_days": _int("CARD_STATIC_VALIDITY_DAYS", 3 * 365),
+        "card_status_list_ttl_seconds": _int("CARD_STATUS_LIST_TTL_SECONDS", 300),
+        "card_status_list_valid_seconds": _int("CARD_STATUS_LIST_VALID_SECONDS", 86400),
+        "card_publish_cache_seconds": _int("CARD_PUBLISH_CACHE_SECONDS", 5),
+        "budget_stripes": _budget_stripes(),
+        "service_sla": parse_service_sla(_env("SERVICE_SLA") or ""),
+        "attachment_max_mb": _int("ATTACHMENT_MAX_MB", 10),
+        "attachment_max_count": _int("ATTACHMENT_MAX_COUNT", 6),
+        "attachment_dir": Path(a).resolve() if (a := _env("ATTACHMENT_DIR")) else None,
+        "hardship_review_days": _int("HARDSHIP_REVIEW_DAYS", 365),
+        "service_sweep_seconds": _int("SERVICE_SWEEP_SECONDS", 300),
+    }
 
 
 @lru_cache(maxsize=1)

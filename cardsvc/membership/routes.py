@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 import msgspec
@@ -12,274 +12,72 @@ import qrcode
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from qrcode.image.pil import PilImage
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import AppError, NotFound
-from cardsvc.kernel.masking import mask_id_number, mask_name
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
 from cardsvc.memberauth.sessions import MemberSession
-from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
+from cardsvc.membership.history import member_events
+from cardsvc.membership.invites import create_invite, list_invites, resolve_invite, revoke_invite
 from cardsvc.membership.models import (
     InviteLink,
-    JoinApplication,
-    MembershipEvent,
     RequestStatus,
     TransferRequest,
+)
+from cardsvc.membership.schemas import (
+    ApplicationIn,
+    ApplicationOut,
+    ApplicationPage,
+    BulkIn,
+    BulkItem,
+    EventOut,
+    InviteIn,
+    InviteInfo,
+    InviteOut,
+    LeaveIn,
+    MemberStatusOut,
+    TransferIn,
+    TransferOut,
+    TransferPage,
+    UnionPage,
+    applications_out,
+    invite_out,
+    transfers_out,
+    union_out,
 )
 from cardsvc.membership.service import (
     PRIVACY_VERSION,
     ApplicationInput,
     applications_for_phone,
     approve_application,
-    approve_transfer,
-    create_invite,
     get_application,
     leave,
-    list_invites,
     pending_applications,
-    pending_transfers,
     reject_application,
-    reject_transfer,
-    request_transfer,
-    resolve_invite,
-    revoke_invite,
     search_unions,
     submit_application,
-    transfers_for_member,
     withdraw_application,
+)
+from cardsvc.membership.transfers import (
+    approve_transfer,
+    pending_transfers,
+    reject_transfer,
+    request_transfer,
+    transfers_for_member,
 )
 from cardsvc.orgs.models import Org
 
-# --- shapes -----------------------------------------------------------------------------------
-
-
-class UnionOut(msgspec.Struct):
-    id: uuid.UUID
-    code: str
-    name: str
-    region: str | None
-
-
-class UnionPage(msgspec.Struct):
-    items: list[UnionOut]
-    total: int
-    limit: int
-    offset: int
-
-
-class InviteInfo(msgspec.Struct):
-    union: UnionOut
-    label: str | None
-    privacy_version: str
-
-
-class ApplicationIn(msgspec.Struct):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["王小明"])]
-    id_number: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
-    consent: bool
-    privacy_version: Annotated[str, msgspec.Meta(max_length=16, examples=[PRIVACY_VERSION])]
-    org_id: uuid.UUID | None = None
-    invite_token: Annotated[str, msgspec.Meta(max_length=32)] | None = None
-    employment_type: str | None = None
-    employer: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    job: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    categories: list[str] = []
-    hardship_level: int | None = None
-
-
-class ApplicationOut(msgspec.Struct):
-    id: uuid.UUID
-    union: UnionOut
-    status: RequestStatus
-    name: str
-    id_number_masked: str
-    employment_type: str | None
-    employer: str | None
-    job: str | None
-    categories: list[str]
-    source: str
-    submitted_at: datetime
-    decided_at: datetime | None
-    reason: str | None
-    member_no: str | None = None
-
-
-class ApplicationPage(msgspec.Struct):
-    items: list[ApplicationOut]
-    total: int
-    limit: int
-    offset: int
-
-
-class TransferIn(msgspec.Struct):
-    to_org_id: uuid.UUID
-    note: Annotated[str, msgspec.Meta(max_length=255)] | None = None
-
-
-class TransferOut(msgspec.Struct):
-    id: uuid.UUID
-    member_no: str
-    member_name: str
-    from_union: UnionOut
-    to_union: UnionOut
-    status: RequestStatus
-    note: str | None
-    submitted_at: datetime
-    decided_at: datetime | None
-    reason: str | None
-
-
-class TransferPage(msgspec.Struct):
-    items: list[TransferOut]
-    total: int
-    limit: int
-    offset: int
+# This shape stays in this module: its OpenAPI component name carries the module path
+# (``cardsvc_membership_routes_ReasonIn``), as structs of the same name exist in other packages.
+# The other shapes are in :mod:`cardsvc.membership.schemas`.
 
 
 class ReasonIn(msgspec.Struct):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-
-
-class LeaveIn(msgspec.Struct):
-    reason: Annotated[str, msgspec.Meta(max_length=255)] = ""
-
-
-class BulkIn(msgspec.Struct):
-    ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=200)]
-
-
-class BulkItem(msgspec.Struct):
-    id: uuid.UUID
-    ok: bool
-    code: str | None = None
-    message: str | None = None
-    member_no: str | None = None
-
-
-class InviteIn(msgspec.Struct):
-    label: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    valid_days: int | None = None
-
-
-class InviteOut(msgspec.Struct):
-    id: uuid.UUID
-    org_id: uuid.UUID
-    url: str
-    label: str | None
-    created_by: str
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    uses: int
-
-
-class EventOut(msgspec.Struct):
-    kind: str
-    at: datetime
-    from_org_id: uuid.UUID | None
-    to_org_id: uuid.UUID | None
-    actor: str
-    reason: str | None
-
-
-class MemberStatusOut(msgspec.Struct):
-    member_no: str
-    status: MemberStatus
-    left_on: date | None = None
-
-
-def union_out(org: Org) -> UnionOut:
-    return UnionOut(org.id, org.code, org.name, org.region)
-
-
-async def _orgs(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, Org]:
-    if not ids:
-        return {}
-    return {o.id: o for o in await session.scalars(select(Org).where(Org.id.in_(ids)))}
-
-
-async def applications_out(
-    session: AsyncSession, cipher: PiiCipher, apps: list[JoinApplication]
-) -> list[ApplicationOut]:
-    orgs = await _orgs(session, {a.org_id for a in apps})
-    member_ids = {a.member_id for a in apps if a.member_id}
-    numbers = (
-        dict(
-            (
-                await session.execute(
-                    select(Member.id, Member.member_no).where(Member.id.in_(member_ids))
-                )
-            )
-            .tuples()
-            .all()
-        )
-        if member_ids
-        else {}
-    )
-    return [
-        ApplicationOut(
-            id=a.id,
-            union=union_out(orgs[a.org_id]),
-            status=a.status,
-            name=a.name,
-            id_number_masked=mask_id_number(cipher.decrypt("id_number", a.id_number_enc)),
-            employment_type=a.employment_type,
-            employer=a.employer,
-            job=a.job,
-            categories=list(a.categories or []),
-            source=a.source,
-            submitted_at=a.submitted_at,
-            decided_at=a.decided_at,
-            reason=a.reason,
-            member_no=numbers.get(a.member_id) if a.member_id else None,
-        )
-        for a in apps
-    ]
-
-
-async def transfers_out(session: AsyncSession, rows: list[TransferRequest]) -> list[TransferOut]:
-    orgs = await _orgs(session, {t.from_org_id for t in rows} | {t.to_org_id for t in rows})
-    members = (
-        {
-            m.id: m
-            for m in await session.scalars(
-                select(Member).where(Member.id.in_({t.member_id for t in rows}))
-            )
-        }
-        if rows
-        else {}
-    )
-    return [
-        TransferOut(
-            id=t.id,
-            member_no=members[t.member_id].member_no,
-            member_name=mask_name(members[t.member_id].name),
-            from_union=union_out(orgs[t.from_org_id]),
-            to_union=union_out(orgs[t.to_org_id]),
-            status=t.status,
-            note=t.note,
-            submitted_at=t.submitted_at,
-            decided_at=t.decided_at,
-            reason=t.reason,
-        )
-        for t in rows
-    ]
-
-
-def invite_out(invite: InviteLink, base_url: str) -> InviteOut:
-    return InviteOut(
-        id=invite.id,
-        org_id=invite.org_id,
-        url=f"{base_url}/m/join?invite={invite.token}",
-        label=invite.label,
-        created_by=invite.created_by,
-        expires_at=invite.expires_at,
-        revoked_at=invite.revoked_at,
-        uses=invite.uses,
-    )
 
 
 # --- members and applicants ----------------------------------------------------------------------
@@ -544,8 +342,8 @@ class InviteController(Controller):
         org = await db_session.get(Org, invite.org_id) if invite else None
         if invite is None or org is None or not staff.sees(org.path):
             raise NotFound("invite_not_found", "未找到该邀请链接", "Invite link not found")
-        url = invite_out(invite, state.settings.public_url).url
         # Pillow's image (qrcode's default when Pillow is installed): its save() takes format=
+        url = invite_out(invite, state.settings.public_url).url
         img = qrcode.make(url, box_size=8, border=2, image_factory=PilImage)
         buf = io.BytesIO()
         img.save(buf, format="PNG")
@@ -556,9 +354,5 @@ class InviteController(Controller):
         self, staff: Principal, db_session: AsyncSession, member_id: uuid.UUID
     ) -> list[EventOut]:
         member = await get_member(db_session, staff, member_id)
-        rows = await db_session.scalars(
-            select(MembershipEvent)
-            .where(MembershipEvent.member_id == member.id)
-            .order_by(MembershipEvent.at)
-        )
+        rows = await member_events(db_session, member.id)
         return [EventOut(e.kind, e.at, e.from_org_id, e.to_org_id, e.actor, e.reason) for e in rows]

@@ -1,25 +1,23 @@
-"""Joining online, approvals, transfers between unions, leaving, and invite links."""
+"""Finding a union, joining online, approving applications and leaving."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.errors import AppError, Conflict, FieldError, NotFound, ValidationError
+from cardsvc.kernel.errors import Conflict, FieldError, NotFound, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.sequences import allocate
-from cardsvc.members.identity import parse_resident_id, validate_name
+from cardsvc.members.identity import ResidentId, parse_resident_id, validate_name
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
 from cardsvc.members.service import (
@@ -30,8 +28,9 @@ from cardsvc.members.service import (
     validate_categories,
     validate_employment,
 )
-from cardsvc.membership.lifecycle import add_event, after_status_change
-from cardsvc.membership.models import InviteLink, JoinApplication, RequestStatus, TransferRequest
+from cardsvc.membership.invites import resolve_invite
+from cardsvc.membership.lifecycle import after_status_change
+from cardsvc.membership.models import JoinApplication, RequestStatus, TransferRequest
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 
 # The privacy notice an applicant consents to; bump when its text changes.
@@ -56,17 +55,6 @@ async def search_unions(
         select(Org).where(*conds).order_by(Org.name).limit(limit).offset(offset)
     )
     return list(rows), total
-
-
-async def resolve_invite(session: AsyncSession, token: str) -> tuple[InviteLink, Org]:
-    invite = await session.scalar(select(InviteLink).where(InviteLink.token == token))
-    if invite is None or invite.revoked_at is not None:
-        raise NotFound("invite_not_found", "邀请链接无效或已撤销", "Invite link invalid or revoked")
-    if invite.expires_at is not None and invite.expires_at <= utc_now():
-        raise AppError("invite_expired", "邀请链接已过期", "Invite link expired", status=410)
-    org = await session.get(Org, invite.org_id)
-    assert org is not None
-    return invite, org
 
 
 # --- applying ---------------------------------------------------------------------------------
@@ -102,14 +90,7 @@ async def _assert_not_member(
     return existing
 
 
-async def submit_application(
-    session: AsyncSession,
-    cipher: PiiCipher,
-    *,
-    phone: str,
-    data: ApplicationInput,
-    source: str = "self",
-) -> JoinApplication:
+def _check_consent(data: ApplicationInput) -> None:
     if not data.consent:
         raise ValidationError.field(
             "consent", "请阅读并同意隐私政策", "consent to the privacy notice"
@@ -120,23 +101,22 @@ async def submit_application(
             "隐私政策已更新,请重新阅读后同意",
             f"the current privacy notice is version {PRIVACY_VERSION}",
         )
-    name = validate_name(data.name)
-    rid = parse_resident_id(data.id_number)
-    categories = validate_categories(data.categories, data.hardship_level)
-    employment = validate_employment(data.employment_type)
-    org: Org | None
+
+
+async def _union_to_join(session: AsyncSession, data: ApplicationInput) -> Org:
+    """The union named by the invite link, else the one chosen."""
     if data.invite_token:
         _, org = await resolve_invite(session, data.invite_token)
-        source = "invite"
-    elif data.org_id:
-        org = await session.get(Org, data.org_id)
-        if org is None:
+        return org
+    if data.org_id:
+        chosen = await session.get(Org, data.org_id)
+        if chosen is None:
             raise NotFound("org_not_found", "未找到该工会", "Union not found")
-    else:
-        raise ValidationError.field("org_id", "请选择要加入的工会", "choose a union to join")
-    await assert_accepts_members(session, org)
-    await _assert_not_member(session, cipher, rid.number)
-    id_hash = cipher.lookup_hash(ID_FIELD, rid.number)
+        return chosen
+    raise ValidationError.field("org_id", "请选择要加入的工会", "choose a union to join")
+
+
+async def _assert_no_pending_application(session: AsyncSession, id_hash: str) -> None:
     pending = await session.scalar(
         select(JoinApplication.id).where(
             JoinApplication.id_number_hash == id_hash,
@@ -150,8 +130,24 @@ async def submit_application(
             "An application with this ID number is already waiting for approval",
             errors=[FieldError("id_number", "已有待审核申请", "application pending")],
         )
+
+
+def _new_application(
+    cipher: PiiCipher,
+    data: ApplicationInput,
+    *,
+    org: Org,
+    phone: str,
+    source: str,
+    name: str,
+    rid: ResidentId,
+    id_hash: str,
+    categories: list[str],
+    employment: str | None,
+) -> JoinApplication:
+    """The pending application row, with the ID number and phone encrypted."""
     now = utc_now()
-    app = JoinApplication(
+    return JoinApplication(
         org_id=org.id,
         org_path=org.path,
         status=RequestStatus.pending,
@@ -173,6 +169,9 @@ async def submit_application(
         consented_at=now,
         submitted_at=now,
     )
+
+
+async def _add_application(session: AsyncSession, app: JoinApplication) -> None:
     session.add(app)
     try:
         async with session.begin_nested():
@@ -184,6 +183,41 @@ async def submit_application(
             "该身份证号已有待审核的入会申请",
             "An application with this ID number is already waiting for approval",
         ) from None
+
+
+async def submit_application(
+    session: AsyncSession,
+    cipher: PiiCipher,
+    *,
+    phone: str,
+    data: ApplicationInput,
+    source: str = "self",
+) -> JoinApplication:
+    _check_consent(data)
+    name = validate_name(data.name)
+    rid = parse_resident_id(data.id_number)
+    categories = validate_categories(data.categories, data.hardship_level)
+    employment = validate_employment(data.employment_type)
+    org = await _union_to_join(session, data)
+    if data.invite_token:
+        source = "invite"
+    await assert_accepts_members(session, org)
+    await _assert_not_member(session, cipher, rid.number)
+    id_hash = cipher.lookup_hash(ID_FIELD, rid.number)
+    await _assert_no_pending_application(session, id_hash)
+    app = _new_application(
+        cipher,
+        data,
+        org=org,
+        phone=phone,
+        source=source,
+        name=name,
+        rid=rid,
+        id_hash=id_hash,
+        categories=categories,
+        employment=employment,
+    )
+    await _add_application(session, app)
     if data.invite_token:
         invite, _ = await resolve_invite(session, data.invite_token)
         invite.uses += 1
@@ -227,22 +261,22 @@ async def get_application(
     return app
 
 
-def _require_pending(status: RequestStatus) -> None:
+def require_pending(status: RequestStatus) -> None:
     if status != RequestStatus.pending:
         raise Conflict("already_decided", "该申请已处理", "This request was already decided")
 
 
-def _rejection_reason(reason: str) -> str:
+def rejection_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
         raise ValidationError.field("reason", "请填写不予批准的原因", "a reason is required")
     return reason[:255]
 
 
-def _decide_rejected(
+def decide_rejected(
     request: JoinApplication | TransferRequest, actor: Principal, reason: str
 ) -> None:
-    _require_pending(request.status)
+    require_pending(request.status)
     request.status, request.decided_at = RequestStatus.rejected, utc_now()
     request.decided_by, request.reason = actor.username, reason
 
@@ -253,7 +287,7 @@ async def approve_application(
     """Approve: the applicant becomes an active member (a returning member keeps the number)
     and gets a card."""
     app = await get_application(session, actor, app_id)
-    _require_pending(app.status)
+    require_pending(app.status)
     org = await session.get(Org, app.org_id)
     assert org is not None
     await assert_accepts_members(session, org)
@@ -305,9 +339,9 @@ async def approve_application(
 async def reject_application(
     session: AsyncSession, actor: Principal, app_id: uuid.UUID, *, reason: str
 ) -> JoinApplication:
-    reason = _rejection_reason(reason)
+    reason = rejection_reason(reason)
     app = await get_application(session, actor, app_id)
-    _decide_rejected(app, actor, reason)
+    decide_rejected(app, actor, reason)
     record(
         session,
         actor,
@@ -318,120 +352,6 @@ async def reject_application(
         summary={"reason": app.reason},
     )
     return app
-
-
-# --- transfers --------------------------------------------------------------------------------
-
-
-async def request_transfer(
-    session: AsyncSession, member: Member, *, to_org_id: uuid.UUID, note: str | None
-) -> TransferRequest:
-    if member.status != MemberStatus.active:
-        raise Conflict(
-            "member_inactive", "只有正常状态的会员可以转会", "Only active members can transfer"
-        )
-    to_org = await session.get(Org, to_org_id)
-    if to_org is None:
-        raise NotFound("org_not_found", "未找到该工会", "Union not found")
-    await assert_accepts_members(session, to_org)
-    if to_org.id == member.org_id:
-        raise ValidationError.field("to_org_id", "您已在该工会", "you already belong to this union")
-    transfer = TransferRequest(
-        member_id=member.id,
-        from_org_id=member.org_id,
-        from_org_path=member.org_path,
-        to_org_id=to_org.id,
-        to_org_path=to_org.path,
-        status=RequestStatus.pending,
-        note=(note or "").strip()[:255] or None,
-        submitted_at=utc_now(),
-    )
-    session.add(transfer)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise Conflict(
-            "transfer_pending", "您已有待审核的转会申请", "A transfer request is already pending"
-        ) from None
-    return transfer
-
-
-async def transfers_for_member(
-    session: AsyncSession, member_id: uuid.UUID
-) -> list[TransferRequest]:
-    rows = await session.scalars(
-        select(TransferRequest)
-        .where(TransferRequest.member_id == member_id)
-        .order_by(TransferRequest.submitted_at.desc())
-    )
-    return list(rows)
-
-
-async def get_transfer(
-    session: AsyncSession, viewer: Principal, transfer_id: uuid.UUID
-) -> TransferRequest:
-    """Visible to the receiving union (which decides) and to the one the member leaves."""
-    t = await session.get(TransferRequest, transfer_id)
-    if t is None or not (
-        viewer.can(Perm.member_write, t.to_org_path)
-        or viewer.can(Perm.member_read, t.from_org_path)
-    ):
-        raise NotFound("transfer_not_found", "未找到该转会申请", "Transfer request not found")
-    return t
-
-
-async def approve_transfer(
-    session: AsyncSession, actor: Principal, transfer_id: uuid.UUID
-) -> Member:
-    t = await get_transfer(session, actor, transfer_id)
-    if not actor.can(Perm.member_write, t.to_org_path):
-        raise NotFound("transfer_not_found", "未找到该转会申请", "Transfer request not found")
-    _require_pending(t.status)
-    member = await session.get(Member, t.member_id)
-    to_org = await session.get(Org, t.to_org_id)
-    assert member is not None and to_org is not None
-    if member.status != MemberStatus.active or member.org_id != t.from_org_id:
-        raise Conflict(
-            "member_changed",
-            "会员状态已变化,该转会申请不再适用",
-            "The member changed since the request",
-        )
-    await assert_accepts_members(session, to_org)
-    # Member number, card and tenure (joined_on) are kept; only the union changes.
-    member.org_id, member.org_path = to_org.id, to_org.path
-    t.status, t.decided_at, t.decided_by = RequestStatus.approved, utc_now(), actor.username
-    add_event(session, member, "transferred", actor, from_org_id=t.from_org_id, to_org_id=to_org.id)
-    record(
-        session,
-        actor,
-        "membership.transfer",
-        target_type="member",
-        target_id=member.id,
-        org_path=t.to_org_path,
-        summary={"from": str(t.from_org_id), "to": str(t.to_org_id)},
-    )
-    return member
-
-
-async def reject_transfer(
-    session: AsyncSession, actor: Principal, transfer_id: uuid.UUID, *, reason: str
-) -> TransferRequest:
-    reason = _rejection_reason(reason)
-    t = await get_transfer(session, actor, transfer_id)
-    if not actor.can(Perm.member_write, t.to_org_path):
-        raise NotFound("transfer_not_found", "未找到该转会申请", "Transfer request not found")
-    _decide_rejected(t, actor, reason)
-    record(
-        session,
-        actor,
-        "membership.transfer_reject",
-        target_type="transfer_request",
-        target_id=t.id,
-        org_path=t.to_org_path,
-        summary={"reason": t.reason},
-    )
-    return t
 
 
 # --- leaving ----------------------------------------------------------------------------------
@@ -486,104 +406,3 @@ async def pending_applications(
         .offset(offset)
     )
     return list(rows), total
-
-
-async def pending_transfers(
-    session: AsyncSession,
-    viewer: Principal,
-    *,
-    status: RequestStatus | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[TransferRequest], int]:
-    conds: list[Any] = [
-        or_(
-            viewer.scope_filter(TransferRequest.to_org_path, Perm.member_write),
-            viewer.scope_filter(TransferRequest.from_org_path, Perm.member_read),
-        )
-    ]
-    if status:
-        conds.append(TransferRequest.status == status)
-    total = (
-        await session.execute(select(func.count()).select_from(TransferRequest).where(*conds))
-    ).scalar_one()
-    rows = await session.scalars(
-        select(TransferRequest)
-        .where(*conds)
-        .order_by(TransferRequest.submitted_at)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), total
-
-
-# --- invite links -------------------------------------------------------------------------------
-
-
-async def create_invite(
-    session: AsyncSession,
-    actor: Principal,
-    *,
-    org_id: uuid.UUID,
-    label: str | None,
-    valid_days: int | None,
-) -> InviteLink:
-    org = await session.get(Org, org_id)
-    if org is None or not actor.can(Perm.member_write, org.path):
-        raise NotFound("org_not_found", "未找到该组织", "Org not found")
-    await assert_accepts_members(session, org)
-    if valid_days is not None and not 1 <= valid_days <= 3650:
-        raise ValidationError.field(
-            "valid_days", "有效期应为 1–3650 天", "valid_days must be 1–3650"
-        )
-    invite = InviteLink(
-        org_id=org.id,
-        token=secrets.token_urlsafe(12),
-        label=(label or "").strip()[:64] or None,
-        created_by=actor.username,
-        expires_at=utc_now() + timedelta(days=valid_days) if valid_days else None,
-    )
-    session.add(invite)
-    await session.flush()
-    record(
-        session,
-        actor,
-        "invite.create",
-        target_type="invite",
-        target_id=invite.id,
-        org_path=org.path,
-        summary={"label": invite.label, "expires_at": str(invite.expires_at)},
-    )
-    return invite
-
-
-async def list_invites(
-    session: AsyncSession, viewer: Principal, org_id: uuid.UUID
-) -> list[InviteLink]:
-    org = await session.get(Org, org_id)
-    if org is None or not viewer.can(Perm.member_write, org.path):
-        raise NotFound("org_not_found", "未找到该组织", "Org not found")
-    rows = await session.scalars(
-        select(InviteLink).where(InviteLink.org_id == org.id).order_by(InviteLink.created_at.desc())
-    )
-    return list(rows)
-
-
-async def revoke_invite(
-    session: AsyncSession, actor: Principal, invite_id: uuid.UUID
-) -> InviteLink:
-    invite = await session.get(InviteLink, invite_id)
-    org = await session.get(Org, invite.org_id) if invite else None
-    if invite is None or org is None or not actor.can(Perm.member_write, org.path):
-        raise NotFound("invite_not_found", "未找到该邀请链接", "Invite link not found")
-    if invite.revoked_at is None:
-        invite.revoked_at = utc_now()
-        record(
-            session,
-            actor,
-            "invite.revoke",
-            target_type="invite",
-            target_id=invite.id,
-            org_path=org.path,
-        )
-    return invite

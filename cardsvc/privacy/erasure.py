@@ -67,16 +67,7 @@ async def privacy_member(
     return member
 
 
-async def erase_member(
-    session: AsyncSession,
-    actor: Principal,
-    cipher: PiiCipher,
-    member_id: uuid.UUID,
-    *,
-    reason: str,
-    parts: PrivacyParts,
-    now: datetime | None = None,
-) -> ErasureResult:
+def _check_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError.field(
@@ -84,18 +75,11 @@ async def erase_member(
             "请填写删除依据(如会员申请的受理编号)",
             "give the basis of the erasure (e.g. the request's reference)",
         )
-    member = await privacy_member(session, actor, member_id, lock=True)
-    if member.erased_at is not None:
-        raise Conflict(
-            "member_already_erased",
-            "该会员的个人信息已删除,不能再次删除",
-            "this member's personal data has already been erased",
-        )
-    now = now or utc_now()
-    counts: dict[str, int] = {}
-    phone_hash, id_hash = member.phone_hash, member.id_number_hash
+    return reason
 
-    # Membership ends and the card is revoked (also offline, through the status list).
+
+async def _end_membership(session: AsyncSession, actor: Principal, member: Member) -> None:
+    """Membership ends and the card is revoked (also offline, through the status list)."""
     before = member.status
     if before != MemberStatus.left:
         member.status = MemberStatus.left
@@ -106,6 +90,8 @@ async def erase_member(
         )
     member.status_reason = ERASED_REASON
 
+
+def _blank_member(cipher: PiiCipher, member: Member, now: datetime) -> None:
     member.name = ERASED_NAME
     # An empty ciphertext keeps every reader working (it masks to ""), and matches nothing.
     member.id_number_enc = cipher.encrypt(ID_FIELD, "")
@@ -120,6 +106,11 @@ async def erase_member(
     member.extra = {}
     member.erased_at = now
 
+
+async def _erase_membership_records(
+    session: AsyncSession, member: Member, id_hash: str, counts: dict[str, int]
+) -> None:
+    """Join applications go; transfer notes and membership event details are cleared."""
     conds: list[Any] = [JoinApplication.member_id == member.id]
     conds.append(JoinApplication.id_number_hash == id_hash)
     result = await session.execute(
@@ -140,6 +131,32 @@ async def erase_member(
         .values(reason=None, detail={})
         .execution_options(synchronize_session=False)
     )
+
+
+async def erase_member(
+    session: AsyncSession,
+    actor: Principal,
+    cipher: PiiCipher,
+    member_id: uuid.UUID,
+    *,
+    reason: str,
+    parts: PrivacyParts,
+    now: datetime | None = None,
+) -> ErasureResult:
+    reason = _check_reason(reason)
+    member = await privacy_member(session, actor, member_id, lock=True)
+    if member.erased_at is not None:
+        raise Conflict(
+            "member_already_erased",
+            "该会员的个人信息已删除,不能再次删除",
+            "this member's personal data has already been erased",
+        )
+    now = now or utc_now()
+    counts: dict[str, int] = {}
+    phone_hash, id_hash = member.phone_hash, member.id_number_hash
+    await _end_membership(session, actor, member)
+    _blank_member(cipher, member, now)
+    await _erase_membership_records(session, member, id_hash, counts)
     for name, hook in parts.erase_hooks.items():
         counts[name] = await hook(session, member.id)
     add_event(session, member, "erased", actor, reason=ERASED_REASON)

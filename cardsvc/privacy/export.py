@@ -60,46 +60,105 @@ def _decrypt(cipher: PiiCipher, field: str, token: str | None) -> str | None:
     return cipher.decrypt(field, token) if token else None
 
 
-async def member_export(
-    session: AsyncSession,
-    cipher: PiiCipher,
-    member: Member,
-    parts: PrivacyParts,
-    *,
-    now: datetime | None = None,
-) -> dict[str, Any]:
+_PROFILE_FIELDS = (
+    "id",
+    "member_no",
+    "name",
+    "gender",
+    "birth_date",
+    "status",
+    "status_reason",
+    "categories",
+    "hardship_level",
+    "employment_type",
+    "employer",
+    "job",
+    "region",
+    "joined_on",
+    "extra",
+    "created_at",
+    "updated_at",
+    "erased_at",
+)
+_CARD_FIELDS = (
+    "id",
+    "number",
+    "generation",
+    "status",
+    "issued_at",
+    "status_reason",
+    "status_changed_at",
+)
+_APPLICATION_FIELDS = (
+    "id",
+    "org_id",
+    "status",
+    "source",
+    "name",
+    "birth_date",
+    "gender",
+    "employment_type",
+    "employer",
+    "job",
+    "categories",
+    "hardship_level",
+    "privacy_version",
+    "consented_at",
+    "submitted_at",
+    "decided_at",
+    "reason",
+)
+_TRANSFER_FIELDS = (
+    "id",
+    "from_org_id",
+    "to_org_id",
+    "status",
+    "note",
+    "submitted_at",
+    "decided_at",
+    "reason",
+)
+
+
+async def _profile(session: AsyncSession, cipher: PiiCipher, member: Member) -> dict[str, Any]:
+    """The member row, decrypted, with the union's name."""
     org = await session.get(Org, member.org_id)
-    profile = _row(
-        member,
-        "id",
-        "member_no",
-        "name",
-        "gender",
-        "birth_date",
-        "status",
-        "status_reason",
-        "categories",
-        "hardship_level",
-        "employment_type",
-        "employer",
-        "job",
-        "region",
-        "joined_on",
-        "extra",
-        "created_at",
-        "updated_at",
-        "erased_at",
-    )
+    profile = _row(member, *_PROFILE_FIELDS)
     profile["id_number"] = _decrypt(cipher, ID_FIELD, member.id_number_enc) or None
     profile["phone"] = _decrypt(cipher, PHONE_FIELD, member.phone_enc)
     profile["union"] = {"id": str(member.org_id), "name": org.name if org else None}
+    return profile
 
+
+async def _card_sections(session: AsyncSession, member: Member) -> dict[str, Any]:
+    """Every card the member has had, and their history."""
     cards = await session.scalars(
         select(Card).where(Card.member_id == member.id).order_by(Card.generation)
     )
     card_events = await session.scalars(
         select(CardEvent).where(CardEvent.member_id == member.id).order_by(CardEvent.at)
     )
+    return {
+        "cards": [_row(c, *_CARD_FIELDS) for c in cards],
+        "card_events": [
+            _row(e, "card_id", "kind", "generation", "reason", "actor_name", "at")
+            for e in card_events
+        ],
+    }
+
+
+def _application(cipher: PiiCipher, a: JoinApplication) -> dict[str, Any]:
+    return {
+        **_row(a, *_APPLICATION_FIELDS),
+        "id_number": _decrypt(cipher, ID_FIELD, a.id_number_enc),
+        "phone": _decrypt(cipher, PHONE_FIELD, a.phone_enc),
+    }
+
+
+async def _membership_sections(
+    session: AsyncSession, cipher: PiiCipher, member: Member
+) -> dict[str, Any]:
+    """Membership events, join applications, transfers, and the audit entries about them."""
     events = await member_events(session, member.id)
     # By person (member id, ID number), never by phone: a recycled phone number must not
     # hand a previous owner's application to the new one.
@@ -121,77 +180,37 @@ async def member_export(
     audit = await session.scalars(
         select(AuditEntry).where(AuditEntry.target_id.in_(about)).order_by(AuditEntry.at)
     )
-
-    doc: dict[str, Any] = {
-        "format": EXPORT_FORMAT,
-        "generated_at": (now or utc_now()).isoformat(timespec="seconds"),
-        "member": profile,
-        "cards": [
-            _row(
-                c,
-                "id",
-                "number",
-                "generation",
-                "status",
-                "issued_at",
-                "status_reason",
-                "status_changed_at",
-            )
-            for c in cards
-        ],
-        "card_events": [
-            _row(e, "card_id", "kind", "generation", "reason", "actor_name", "at")
-            for e in card_events
-        ],
+    return {
         "membership_events": [
             _row(e, "kind", "at", "from_org_id", "to_org_id", "actor", "reason", "detail")
             for e in events
         ],
-        "join_applications": [
-            {
-                **_row(
-                    a,
-                    "id",
-                    "org_id",
-                    "status",
-                    "source",
-                    "name",
-                    "birth_date",
-                    "gender",
-                    "employment_type",
-                    "employer",
-                    "job",
-                    "categories",
-                    "hardship_level",
-                    "privacy_version",
-                    "consented_at",
-                    "submitted_at",
-                    "decided_at",
-                    "reason",
-                ),
-                "id_number": _decrypt(cipher, ID_FIELD, a.id_number_enc),
-                "phone": _decrypt(cipher, PHONE_FIELD, a.phone_enc),
-            }
-            for a in applications
-        ],
-        "transfers": [
-            _row(
-                t,
-                "id",
-                "from_org_id",
-                "to_org_id",
-                "status",
-                "note",
-                "submitted_at",
-                "decided_at",
-                "reason",
-            )
-            for t in transfers
-        ],
+        "join_applications": [_application(cipher, a) for a in applications],
+        "transfers": [_row(t, *_TRANSFER_FIELDS) for t in transfers],
         "audit": [
             _row(e, "at", "action", "actor_name", "target_type", "target_id", "summary")
             for e in audit
         ],
+    }
+
+
+async def member_export(
+    session: AsyncSession,
+    cipher: PiiCipher,
+    member: Member,
+    parts: PrivacyParts,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    profile = await _profile(session, cipher, member)
+    cards = await _card_sections(session, member)
+    membership = await _membership_sections(session, cipher, member)
+    doc: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "generated_at": (now or utc_now()).isoformat(timespec="seconds"),
+        "member": profile,
+        **cards,
+        **membership,
     }
     for name, section in parts.export_sections.items():
         doc[name] = [plain(r) for r in await section(session, member.id)]

@@ -8,6 +8,7 @@ follow it up. Closed unions are left out.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,8 +23,8 @@ from cardsvc.reports.period import ReportRange
 J = JoinApplication
 
 
-async def coverage_report(session: AsyncSession, org: Org, rng: ReportRange) -> dict[str, Any]:
-    unions = list(
+async def _active_unions(session: AsyncSession, org: Org) -> list[Org]:
+    return list(
         await session.scalars(
             select(Org)
             .where(
@@ -34,8 +35,13 @@ async def coverage_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
             .order_by(Org.code)
         )
     )
-    ids = [u.id for u in unions]
-    online = {
+
+
+async def _online_joins(
+    session: AsyncSession, ids: list[uuid.UUID], rng: ReportRange
+) -> dict[uuid.UUID, int]:
+    """Approved online applications per union, decided before the end of the range."""
+    return {
         oid: int(n)
         for oid, n in await session.execute(
             select(J.org_id, func.count())
@@ -47,7 +53,10 @@ async def coverage_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
             .group_by(J.org_id)
         )
     }
-    active = {
+
+
+async def _active_members(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    return {
         oid: int(n)
         for oid, n in await session.execute(
             select(Member.org_id, func.count())
@@ -55,10 +64,32 @@ async def coverage_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
             .group_by(Member.org_id)
         )
     }
-    parents = {
+
+
+async def _parent_names(session: AsyncSession, unions: list[Org]) -> dict[uuid.UUID, str]:
+    return {
         o.id: o.name
         for o in await session.scalars(select(Org).where(Org.id.in_({u.parent_id for u in unions})))
     }
+
+
+def _columns() -> list[dict[str, str]]:
+    return [
+        col("org_id", "工会ID", "Union id"),
+        col("code", "工会编码", "Code"),
+        col("name", "工会名称", "Union"),
+        col("parent", "上级工会", "Parent"),
+        col("active_members", "正常会员", "Active members"),
+        col("online_joins", "网上入会人数", "Joined online"),
+    ]
+
+
+async def coverage_report(session: AsyncSession, org: Org, rng: ReportRange) -> dict[str, Any]:
+    unions = await _active_unions(session, org)
+    ids = [u.id for u in unions]
+    online = await _online_joins(session, ids, rng)
+    active = await _active_members(session, ids)
+    parents = await _parent_names(session, unions)
 
     def row(u: Org) -> dict[str, Any]:
         return {
@@ -70,14 +101,7 @@ async def coverage_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
             "online_joins": online.get(u.id, 0),
         }
 
-    columns = [
-        col("org_id", "工会ID", "Union id"),
-        col("code", "工会编码", "Code"),
-        col("name", "工会名称", "Union"),
-        col("parent", "上级工会", "Parent"),
-        col("active_members", "正常会员", "Active members"),
-        col("online_joins", "网上入会人数", "Joined online"),
-    ]
+    columns = _columns()
     uncovered = [u for u in unions if not online.get(u.id)]
     covered = len(unions) - len(uncovered)
     doc = new_doc("coverage", "网上入会覆盖", "Online joining coverage", org, rng)

@@ -34,8 +34,8 @@ def lead_days(values: list[float]) -> tuple[float | None, float | None]:
     return round(statistics.median(ordered), 2), round(p90, 2)
 
 
-async def joins_report(session: AsyncSession, org: Org, rng: ReportRange) -> dict[str, Any]:
-    in_tree = Org.path.startswith(org.path, autoescape=True)
+async def _pending(session: AsyncSession, in_tree: Any) -> tuple[int, int]:
+    """Join applications and transfers in waiting for a decision in the subtree."""
     pending = await session.scalar(
         select(func.count())
         .select_from(J)
@@ -48,6 +48,12 @@ async def joins_report(session: AsyncSession, org: Org, rng: ReportRange) -> dic
         .join(Org, Org.id == TransferRequest.to_org_id)
         .where(in_tree, TransferRequest.status == RequestStatus.pending)
     )
+    return int(pending or 0), int(pending_transfers or 0)
+
+
+async def _submitted_per_month(
+    session: AsyncSession, in_tree: Any, rng: ReportRange
+) -> Counter[str]:
     submitted: Counter[str] = Counter()
     for (at,) in await session.execute(
         select(J.submitted_at)
@@ -55,6 +61,13 @@ async def joins_report(session: AsyncSession, org: Org, rng: ReportRange) -> dic
         .where(in_tree, J.submitted_at >= rng.since, J.submitted_at < rng.until)
     ):
         submitted[rng.local_month(at)] += 1
+    return submitted
+
+
+async def _decided_per_month(
+    session: AsyncSession, in_tree: Any, rng: ReportRange
+) -> tuple[dict[RequestStatus, Counter[str]], dict[str, list[float]]]:
+    """Decisions per status and month, and the approvals' lead times (days) per month."""
     decided: dict[RequestStatus, Counter[str]] = defaultdict(Counter)
     leads: dict[str, list[float]] = defaultdict(list)
     for status, sub, dec in await session.execute(
@@ -71,27 +84,16 @@ async def joins_report(session: AsyncSession, org: Org, rng: ReportRange) -> dic
         decided[RequestStatus(status)][month] += 1
         if status == RequestStatus.approved:
             leads[month].append((dec - sub).total_seconds() / 86400)
+    return decided, leads
 
-    all_leads = [d for ds in leads.values() for d in ds]
-    median, p90 = lead_days(all_leads)
-    approved, rejected = decided[RequestStatus.approved], decided[RequestStatus.rejected]
-    doc = new_doc("joins", "入会申请与审批", "Join applications", org, rng)
-    doc["summary"] = [
-        figure("pending", "待审核入会申请", "Applications pending", int(pending or 0)),
-        figure(
-            "pending_transfers",
-            "待审核转入申请",
-            "Transfers in pending",
-            int(pending_transfers or 0),
-        ),
-        figure("submitted", "期间提交", "Submitted in range", sum(submitted.values())),
-        figure("approved", "期间批准", "Approved in range", sum(approved.values())),
-        figure("rejected", "期间不予批准", "Rejected in range", sum(rejected.values())),
-        figure(
-            "lead_median_days", "审批用时中位数(天)", "Approval lead time, median (days)", median
-        ),
-        figure("lead_p90_days", "审批用时P90(天)", "Approval lead time, p90 (days)", p90),
-    ]
+
+def _per_month_section(
+    rng: ReportRange,
+    submitted: Counter[str],
+    approved: Counter[str],
+    rejected: Counter[str],
+    leads: dict[str, list[float]],
+) -> dict[str, Any]:
     rows = []
     for m in rng.months():
         med, high = lead_days(leads.get(m, []))
@@ -105,20 +107,42 @@ async def joins_report(session: AsyncSession, org: Org, rng: ReportRange) -> dic
                 "lead_p90_days": high,
             }
         )
-    doc["sections"] = [
-        section(
-            "per_month",
-            "每月申请与审批",
-            "Applications per month",
-            [
-                col("month", "月份", "Month"),
-                col("submitted", "提交", "Submitted"),
-                col("approved", "批准", "Approved"),
-                col("rejected", "不予批准", "Rejected"),
-                col("lead_median_days", "审批用时中位数(天)", "Lead time median (days)"),
-                col("lead_p90_days", "审批用时P90(天)", "Lead time p90 (days)"),
-            ],
-            rows,
-        )
+    return section(
+        "per_month",
+        "每月申请与审批",
+        "Applications per month",
+        [
+            col("month", "月份", "Month"),
+            col("submitted", "提交", "Submitted"),
+            col("approved", "批准", "Approved"),
+            col("rejected", "不予批准", "Rejected"),
+            col("lead_median_days", "审批用时中位数(天)", "Lead time median (days)"),
+            col("lead_p90_days", "审批用时P90(天)", "Lead time p90 (days)"),
+        ],
+        rows,
+    )
+
+
+async def joins_report(session: AsyncSession, org: Org, rng: ReportRange) -> dict[str, Any]:
+    in_tree = Org.path.startswith(org.path, autoescape=True)
+    pending, pending_transfers = await _pending(session, in_tree)
+    submitted = await _submitted_per_month(session, in_tree, rng)
+    decided, leads = await _decided_per_month(session, in_tree, rng)
+
+    all_leads = [d for ds in leads.values() for d in ds]
+    median, p90 = lead_days(all_leads)
+    approved, rejected = decided[RequestStatus.approved], decided[RequestStatus.rejected]
+    doc = new_doc("joins", "入会申请与审批", "Join applications", org, rng)
+    doc["summary"] = [
+        figure("pending", "待审核入会申请", "Applications pending", pending),
+        figure("pending_transfers", "待审核转入申请", "Transfers in pending", pending_transfers),
+        figure("submitted", "期间提交", "Submitted in range", sum(submitted.values())),
+        figure("approved", "期间批准", "Approved in range", sum(approved.values())),
+        figure("rejected", "期间不予批准", "Rejected in range", sum(rejected.values())),
+        figure(
+            "lead_median_days", "审批用时中位数(天)", "Approval lead time, median (days)", median
+        ),
+        figure("lead_p90_days", "审批用时P90(天)", "Approval lead time, p90 (days)", p90),
     ]
+    doc["sections"] = [_per_month_section(rng, submitted, approved, rejected, leads)]
     return doc

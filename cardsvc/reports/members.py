@@ -33,12 +33,8 @@ def _has_category(category: str) -> Any:
     return cast(Member.categories, Text).contains(f'"{category}"')
 
 
-async def members_report(session: AsyncSession, org: Org, rng: ReportRange) -> dict[str, Any]:
-    in_tree = Member.org_path.startswith(org.path, autoescape=True)
-    active = Member.status == MemberStatus.active
-    new = Member.joined_on.between(rng.start, rng.end)
-
-    by_status = Counter(
+async def _by_status(session: AsyncSession, in_tree: Any) -> Counter[MemberStatus]:
+    return Counter(
         {
             MemberStatus(s): int(n)
             for s, n in await session.execute(
@@ -46,14 +42,22 @@ async def members_report(session: AsyncSession, org: Org, rng: ReportRange) -> d
             )
         }
     )
+
+
+async def _new_per_month(session: AsyncSession, in_tree: Any, new: Any) -> Counter[str]:
     per_month: Counter[str] = Counter()
     for day, n in await session.execute(
         select(Member.joined_on, func.count()).where(in_tree, new).group_by(Member.joined_on)
     ):
         per_month[day.strftime("%Y-%m")] += int(n)
+    return per_month
 
-    cats = list(Category)
-    cat_row = (
+
+async def _category_counts(
+    session: AsyncSession, in_tree: Any, active: Any, cats: list[Category]
+) -> Any:
+    """One row: active members per category, then those without a category."""
+    return (
         await session.execute(
             select(
                 *(func.count().filter(_has_category(c.value)) for c in cats),
@@ -63,7 +67,12 @@ async def members_report(session: AsyncSession, org: Org, rng: ReportRange) -> d
             ).where(in_tree, active)
         )
     ).one()
-    employment = {
+
+
+async def _employment_counts(
+    session: AsyncSession, in_tree: Any, active: Any
+) -> dict[str | None, int]:
+    return {
         e: int(n)
         for e, n in await session.execute(
             select(Member.employment_type, func.count())
@@ -71,7 +80,13 @@ async def members_report(session: AsyncSession, org: Org, rng: ReportRange) -> d
             .group_by(Member.employment_type)
         )
     }
-    per_union: dict[Any, tuple[int, int]] = {
+
+
+async def _per_union(
+    session: AsyncSession, in_tree: Any, active: Any, new: Any
+) -> dict[Any, tuple[int, int]]:
+    """Per union: (active members, joined in range)."""
+    return {
         oid: (int(a), int(n))
         for oid, a, n in await session.execute(
             select(Member.org_id, func.count().filter(active), func.count().filter(new))
@@ -79,13 +94,98 @@ async def members_report(session: AsyncSession, org: Org, rng: ReportRange) -> d
             .group_by(Member.org_id)
         )
     }
-    unions = list(
+
+
+async def _grassroots_unions(session: AsyncSession, org: Org) -> list[Org]:
+    return list(
         await session.scalars(
             select(Org)
             .where(Org.path.startswith(org.path, autoescape=True), Org.level == OrgLevel.grassroots)
             .order_by(Org.code)
         )
     )
+
+
+def _category_section(cats: list[Category], cat_row: Any) -> dict[str, Any]:
+    return section(
+        "by_category",
+        "按会员类别(正常会员,可多选)",
+        "By category (active members; a member may have several)",
+        [
+            col("category", "类别代码", "Category"),
+            col("label", "类别", "Label"),
+            col("count", "人数", "Members"),
+        ],
+        [
+            {"category": c.value, "label": CATEGORY_LABELS_ZH[c], "count": int(n)}
+            for c, n in zip(cats, cat_row[: len(cats)], strict=True)
+        ]
+        + [{"category": None, "label": "无类别", "count": int(cat_row[len(cats)])}],
+    )
+
+
+def _employment_section(employment: dict[str | None, int]) -> dict[str, Any]:
+    return section(
+        "by_employment_type",
+        "按就业形态(正常会员)",
+        "By employment type (active members)",
+        [
+            col("employment_type", "就业形态代码", "Employment type"),
+            col("label", "就业形态", "Label"),
+            col("count", "人数", "Members"),
+        ],
+        [
+            {
+                "employment_type": e,
+                "label": EMPLOYMENT_LABELS_ZH[e],
+                "count": employment.get(e, 0),
+            }
+            for e in EMPLOYMENT_LABELS_ZH
+        ]
+        + [
+            {"employment_type": e, "label": e or NONE_LABEL[0], "count": n}
+            for e, n in employment.items()
+            if e not in EMPLOYMENT_LABELS_ZH
+        ],
+    )
+
+
+def _union_section(unions: list[Org], per_union: dict[Any, tuple[int, int]]) -> dict[str, Any]:
+    return section(
+        "by_union",
+        "按基层工会",
+        "By grassroots union",
+        [
+            col("org_id", "工会ID", "Union id"),
+            col("code", "工会编码", "Code"),
+            col("name", "工会名称", "Union"),
+            col("active", "正常会员", "Active"),
+            col("new_in_range", "期间新入会", "Joined in range"),
+        ],
+        [
+            {
+                "org_id": str(u.id),
+                "code": u.code,
+                "name": u.name,
+                "active": per_union.get(u.id, (0, 0))[0],
+                "new_in_range": per_union.get(u.id, (0, 0))[1],
+            }
+            for u in unions
+        ],
+    )
+
+
+async def members_report(session: AsyncSession, org: Org, rng: ReportRange) -> dict[str, Any]:
+    in_tree = Member.org_path.startswith(org.path, autoescape=True)
+    active = Member.status == MemberStatus.active
+    new = Member.joined_on.between(rng.start, rng.end)
+    by_status = await _by_status(session, in_tree)
+    per_month = await _new_per_month(session, in_tree, new)
+    cats = list(Category)
+    cat_row = await _category_counts(session, in_tree, active, cats)
+    employment = await _employment_counts(session, in_tree, active)
+    per_union = await _per_union(session, in_tree, active, new)
+    unions = await _grassroots_unions(session, org)
 
     doc = new_doc("members", "会员统计", "Members", org, rng)
     doc["summary"] = [
@@ -104,65 +204,8 @@ async def members_report(session: AsyncSession, org: Org, rng: ReportRange) -> d
             [col("month", "月份", "Month"), col("count", "人数", "Members")],
             [{"month": m, "count": per_month[m]} for m in rng.months()],
         ),
-        section(
-            "by_category",
-            "按会员类别(正常会员,可多选)",
-            "By category (active members; a member may have several)",
-            [
-                col("category", "类别代码", "Category"),
-                col("label", "类别", "Label"),
-                col("count", "人数", "Members"),
-            ],
-            [
-                {"category": c.value, "label": CATEGORY_LABELS_ZH[c], "count": int(n)}
-                for c, n in zip(cats, cat_row[: len(cats)], strict=True)
-            ]
-            + [{"category": None, "label": "无类别", "count": int(cat_row[len(cats)])}],
-        ),
-        section(
-            "by_employment_type",
-            "按就业形态(正常会员)",
-            "By employment type (active members)",
-            [
-                col("employment_type", "就业形态代码", "Employment type"),
-                col("label", "就业形态", "Label"),
-                col("count", "人数", "Members"),
-            ],
-            [
-                {
-                    "employment_type": e,
-                    "label": EMPLOYMENT_LABELS_ZH[e],
-                    "count": employment.get(e, 0),
-                }
-                for e in EMPLOYMENT_LABELS_ZH
-            ]
-            + [
-                {"employment_type": e, "label": e or NONE_LABEL[0], "count": n}
-                for e, n in employment.items()
-                if e not in EMPLOYMENT_LABELS_ZH
-            ],
-        ),
-        section(
-            "by_union",
-            "按基层工会",
-            "By grassroots union",
-            [
-                col("org_id", "工会ID", "Union id"),
-                col("code", "工会编码", "Code"),
-                col("name", "工会名称", "Union"),
-                col("active", "正常会员", "Active"),
-                col("new_in_range", "期间新入会", "Joined in range"),
-            ],
-            [
-                {
-                    "org_id": str(u.id),
-                    "code": u.code,
-                    "name": u.name,
-                    "active": per_union.get(u.id, (0, 0))[0],
-                    "new_in_range": per_union.get(u.id, (0, 0))[1],
-                }
-                for u in unions
-            ],
-        ),
+        _category_section(cats, cat_row),
+        _employment_section(employment),
+        _union_section(unions, per_union),
     ]
     return doc

@@ -13,9 +13,9 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -134,11 +134,10 @@ def _org_problem(scope: BatchScope, row: ValidRow) -> CellError | None:
     return None
 
 
-async def apply_batch(
-    session: AsyncSession, scope: BatchScope, rows: list[ValidRow]
-) -> BatchOutcome:
-    out = BatchOutcome()
-    await _resolve_orgs(session, scope, {r.union_code for r in rows})
+def _place_rows(
+    scope: BatchScope, rows: list[ValidRow], out: BatchOutcome
+) -> list[tuple[ValidRow, OrgInfo]]:
+    """Each row with its union; rows whose union is missing or out of scope become errors."""
     placed: list[tuple[ValidRow, OrgInfo]] = []
     for r in rows:
         if problem := _org_problem(scope, r):
@@ -147,37 +146,105 @@ async def apply_batch(
             org = scope.orgs[r.union_code]
             assert org is not None
             placed.append((r, org))
+    return placed
 
-    existing: dict[str, Any] = {}
-    if placed:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        if postgres:
-            # A lookup by a unique key: an index probe per key is always right, but a
-            # member table that grew within this import has no statistics yet, and the
-            # planner then scans the whole table for every batch (quadratic in the file).
-            await session.execute(text("SET LOCAL enable_seqscan = off"))
-        found = await session.execute(
-            select(
-                Member.id,
-                Member.id_number_hash,
-                Member.org_id,
-                Member.org_path,
-                Member.status,
-                Member.name,
-                Member.phone_enc,
-                Member.phone_hash,
-                Member.employment_type,
-                Member.employer,
-                Member.job,
-                Member.categories,
-                Member.hardship_level,
-                Member.joined_on,
-            ).where(Member.id_number_hash.in_([r.id_hash for r, _ in placed]))
+
+async def _existing_members(
+    session: AsyncSession, placed: list[tuple[ValidRow, OrgInfo]]
+) -> dict[str, Any]:
+    """The members already registered with the rows' ID numbers, by the number's hash."""
+    if not placed:
+        return {}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # A lookup by a unique key: an index probe per key is always right, but a
+        # member table that grew within this import has no statistics yet, and the
+        # planner then scans the whole table for every batch (quadratic in the file).
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+    found = await session.execute(
+        select(
+            Member.id,
+            Member.id_number_hash,
+            Member.org_id,
+            Member.org_path,
+            Member.status,
+            Member.name,
+            Member.phone_enc,
+            Member.phone_hash,
+            Member.employment_type,
+            Member.employer,
+            Member.job,
+            Member.categories,
+            Member.hardship_level,
+            Member.joined_on,
+        ).where(Member.id_number_hash.in_([r.id_hash for r, _ in placed]))
+    )
+    existing = {m.id_number_hash: m for m in found}
+    if postgres:
+        await session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
+    return existing
+
+
+def _update_problem(scope: BatchScope, r: ValidRow, org: OrgInfo, m: Any) -> CellError | None:
+    """Why the row may not update the existing member ``m``, if it may not."""
+    if not scope.actor.can(Perm.member_write, m.org_path) or not m.org_path.startswith(
+        scope.root_path
+    ):
+        return _err(
+            r,
+            "id_number",
+            "member_elsewhere",
+            "该身份证号已在您管辖范围以外的工会登记为会员,请联系对方工会办理转会",
+            "this person is a member of a union outside your scope; ask for a transfer",
+            None,
         )
-        existing = {m.id_number_hash: m for m in found}
-        if postgres:
-            await session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
+    if m.org_id != org.id:
+        current = next((o.code for o in scope.orgs.values() if o and o.id == m.org_id), None)
+        return _err(
+            r,
+            "union_code",
+            "member_in_other_union",
+            f"该会员已属于其他工会{f'({current})' if current else ''},调整所属工会请办理转会",
+            "the member belongs to another union; change unions by a transfer",
+            r.union_code,
+        )
+    if m.status == MemberStatus.left:
+        return _err(
+            r,
+            "id_number",
+            "member_left",
+            "该会员已退会,重新入会请提交入会申请",
+            "the member has left; rejoining goes through a join application",
+            None,
+        )
+    return None
 
+
+def _merged(scope: BatchScope, r: ValidRow, m: Any) -> dict[str, Any]:
+    """The updatable fields of ``m`` after the row: blank cells keep what is there."""
+    return {
+        "name": r.name,
+        "phone_enc": r.phone_enc if r.phone_hash and r.phone_hash != m.phone_hash else m.phone_enc,
+        "phone_hash": r.phone_hash or m.phone_hash,
+        "employment_type": r.employment_type or m.employment_type,
+        "employer": r.employer or m.employer,
+        "job": r.job or m.job,
+        "categories": r.categories if r.categories is not None else list(m.categories or []),
+        "hardship_level": r.hardship_level
+        if r.categories is not None or r.hardship_level is not None
+        else m.hardship_level,
+        "joined_on": r.joined_on or m.joined_on or scope.today,
+        "status": MemberStatus.active if m.status == MemberStatus.pending else m.status,
+    }
+
+
+def _match_rows(
+    scope: BatchScope,
+    placed: list[tuple[ValidRow, OrgInfo]],
+    existing: dict[str, Any],
+    out: BatchOutcome,
+) -> tuple[list[tuple[ValidRow, OrgInfo]], list[dict[str, Any]]]:
+    """Split the placed rows into new members and the update parameters of existing ones."""
     new_rows: list[tuple[ValidRow, OrgInfo]] = []
     updates: list[dict[str, Any]] = []
     for r, org in placed:
@@ -185,62 +252,10 @@ async def apply_batch(
         if m is None:
             new_rows.append((r, org))
             continue
-        if not scope.actor.can(Perm.member_write, m.org_path) or not m.org_path.startswith(
-            scope.root_path
-        ):
-            out.errors.append(
-                _err(
-                    r,
-                    "id_number",
-                    "member_elsewhere",
-                    "该身份证号已在您管辖范围以外的工会登记为会员,请联系对方工会办理转会",
-                    "this person is a member of a union outside your scope; ask for a transfer",
-                    None,
-                )
-            )
+        if problem := _update_problem(scope, r, org, m):
+            out.errors.append(problem)
             continue
-        if m.org_id != org.id:
-            current = next((o.code for o in scope.orgs.values() if o and o.id == m.org_id), None)
-            out.errors.append(
-                _err(
-                    r,
-                    "union_code",
-                    "member_in_other_union",
-                    f"该会员已属于其他工会{f'({current})' if current else ''},"
-                    "调整所属工会请办理转会",
-                    "the member belongs to another union; change unions by a transfer",
-                    r.union_code,
-                )
-            )
-            continue
-        if m.status == MemberStatus.left:
-            out.errors.append(
-                _err(
-                    r,
-                    "id_number",
-                    "member_left",
-                    "该会员已退会,重新入会请提交入会申请",
-                    "the member has left; rejoining goes through a join application",
-                    None,
-                )
-            )
-            continue
-        after = {
-            "name": r.name,
-            "phone_enc": r.phone_enc
-            if r.phone_hash and r.phone_hash != m.phone_hash
-            else m.phone_enc,
-            "phone_hash": r.phone_hash or m.phone_hash,
-            "employment_type": r.employment_type or m.employment_type,
-            "employer": r.employer or m.employer,
-            "job": r.job or m.job,
-            "categories": r.categories if r.categories is not None else list(m.categories or []),
-            "hardship_level": r.hardship_level
-            if r.categories is not None or r.hardship_level is not None
-            else m.hardship_level,
-            "joined_on": r.joined_on or m.joined_on or scope.today,
-            "status": MemberStatus.active if m.status == MemberStatus.pending else m.status,
-        }
+        after = _merged(scope, r, m)
         before = {k: getattr(m, k) for k in _UPDATABLE}
         before["categories"] = list(before["categories"] or [])
         if after == before:
@@ -251,55 +266,78 @@ async def apply_batch(
             out.counts["activated"] += 1
             out.activated.append(m.id)
         updates.append({"b_id": m.id, **{f"b_{k}": v for k, v in after.items()}})
+    return new_rows, updates
 
+
+async def _new_member_values(
+    session: AsyncSession,
+    scope: BatchScope,
+    new_rows: list[tuple[ValidRow, OrgInfo]],
+    out: BatchOutcome,
+) -> list[dict[str, Any]]:
+    """The insert values of the new members, with a block of member numbers."""
+    numbers = await allocate(session, MEMBER_SEQUENCE, count=len(new_rows))
+    ts = utc_now()
+    values = []
+    for (r, org), seq in zip(new_rows, numbers, strict=True):
+        member_id = uuid7()
+        out.activated.append(member_id)
+        values.append(
+            {
+                "id": member_id,
+                "member_no": format_member_no(seq),
+                "name": r.name,
+                "id_number_enc": r.id_enc,
+                "id_number_hash": r.id_hash,
+                "phone_enc": r.phone_enc,
+                "phone_hash": r.phone_hash,
+                "data_key_id": r.id_enc.partition(".")[0],
+                "birth_date": r.birth_date,
+                "gender": r.gender,
+                "org_id": org.id,
+                "org_path": org.path,
+                "status": MemberStatus.active.value,
+                "status_reason": None,
+                "categories": r.categories or [],
+                "hardship_level": r.hardship_level,
+                "employment_type": r.employment_type,
+                "employer": r.employer,
+                "job": r.job,
+                "region": org.region,
+                "joined_on": r.joined_on or scope.today,
+                "extra": {},
+                "created_at": ts,
+                "updated_at": ts,
+            }
+        )
+    return values
+
+
+async def _update_members(session: AsyncSession, updates: list[dict[str, Any]]) -> None:
+    table = Member.__table__
+    stmt = (
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.id == bindparam("b_id"))
+        .values({**{k: bindparam(f"b_{k}") for k in _UPDATABLE}, "updated_at": utc_now()})
+    )
+    await session.execute(stmt, updates)
+
+
+async def apply_batch(
+    session: AsyncSession, scope: BatchScope, rows: list[ValidRow]
+) -> BatchOutcome:
+    out = BatchOutcome()
+    await _resolve_orgs(session, scope, {r.union_code for r in rows})
+    placed = _place_rows(scope, rows, out)
+    existing = await _existing_members(session, placed)
+    new_rows, updates = _match_rows(scope, placed, existing, out)
     out.counts["created"] += len(new_rows)
     if scope.dry_run:
         return out
-
     if new_rows:
-        numbers = await allocate(session, MEMBER_SEQUENCE, count=len(new_rows))
-        ts = utc_now()
-        values = []
-        for (r, org), seq in zip(new_rows, numbers, strict=True):
-            member_id = uuid7()
-            out.activated.append(member_id)
-            values.append(
-                {
-                    "id": member_id,
-                    "member_no": format_member_no(seq),
-                    "name": r.name,
-                    "id_number_enc": r.id_enc,
-                    "id_number_hash": r.id_hash,
-                    "phone_enc": r.phone_enc,
-                    "phone_hash": r.phone_hash,
-                    "data_key_id": r.id_enc.partition(".")[0],
-                    "birth_date": r.birth_date,
-                    "gender": r.gender,
-                    "org_id": org.id,
-                    "org_path": org.path,
-                    "status": MemberStatus.active.value,
-                    "status_reason": None,
-                    "categories": r.categories or [],
-                    "hardship_level": r.hardship_level,
-                    "employment_type": r.employment_type,
-                    "employer": r.employer,
-                    "job": r.job,
-                    "region": org.region,
-                    "joined_on": r.joined_on or scope.today,
-                    "extra": {},
-                    "created_at": ts,
-                    "updated_at": ts,
-                }
-            )
-        await insert_members(session, values)
+        await insert_members(session, await _new_member_values(session, scope, new_rows, out))
     if updates:
-        table = cast(Table, Member.__table__)  # a declarative model's: a Table
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values({**{k: bindparam(f"b_{k}") for k in _UPDATABLE}, "updated_at": utc_now()})
-        )
-        await session.execute(stmt, updates)
+        await _update_members(session, updates)
     return out
 
 
@@ -307,21 +345,22 @@ async def insert_members(session: AsyncSession, values: list[dict[str, Any]]) ->
     """One multi-row write: ``COPY`` on PostgreSQL (several times cheaper than INSERT for
     the server as well as the client), an executemany INSERT elsewhere."""
     if session.get_bind().dialect.name != "postgresql":
-        await session.execute(insert(cast(Table, Member.__table__)), values)
+        await session.execute(insert(Member.__table__), values)  # type: ignore[arg-type]
         return
     columns = list(values[0])
     as_json = {"categories", "extra"}
     records = [tuple(json.dumps(v[c]) if c in as_json else v[c] for c in columns) for v in values]
     conn = await session.connection()
-    driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None  # an open pooled connection always has its driver's
-    await driver.copy_records_to_table(Member.__tablename__, records=records, columns=columns)
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        Member.__tablename__, records=records, columns=columns
+    )
 
 
 async def save_errors(session: AsyncSession, job_id: uuid.UUID, errors: list[CellError]) -> None:
     if errors:
         await session.execute(
-            insert(cast(Table, RosterImportError.__table__)),
+            insert(RosterImportError.__table__),  # type: ignore[arg-type]
             [
                 {
                     "id": uuid7(),

@@ -115,21 +115,10 @@ async def run_roster_import(ctx: JobContext) -> dict[str, Any]:
     return result
 
 
-async def _run(ctx: JobContext, spool: Path) -> dict[str, Any]:
-    p = ctx.params
-    cp = ctx.checkpoint or {}
-    if cp.get("phase") == "done":
-        return dict(cp["result"])
-    cipher: PiiCipher = ctx.services["cipher"]
-    actor = await _actor(ctx)
-    source = Path(p["path"])
-    if await asyncio.to_thread(source_problem, source, spool, p["sha256"]):
-        raise file_error(
-            "upload_missing",
-            "上传的文件已不存在(已过期或被清理),请重新上传",
-            "the uploaded file is gone (expired or removed); upload it again",
-        )
-
+async def _start_apply(
+    ctx: JobContext, source: Path, spool: Path, cp: dict[str, Any]
+) -> dict[str, Any]:
+    """Make sure the spool is there and the apply phase started; returns the checkpoint."""
     if cp.get("phase") != "apply" or not await asyncio.to_thread(spool.exists):
         # A fresh start, or a resumption on a machine without the spool: read the file again.
         total = await _read(ctx, source, spool)
@@ -149,17 +138,53 @@ async def _run(ctx: JobContext, spool: Path) -> dict[str, Any]:
                 )
         else:
             await ctx.progress(phase="importing")
-    async with ctx.sessionmaker() as session:
-        job = await session.get(Job, ctx.job_id)
-        assert job is not None  # the runner holds it
-        total = job.rows_total or 1
+    return cp
 
-    scope = BatchScope(
-        actor=actor,
-        root_path=p["org_path"],
-        today=date.fromisoformat(p["today"]),
-        dry_run=bool(p.get("dry_run")),
-    )
+
+async def _apply_one(
+    ctx: JobContext,
+    scope: BatchScope,
+    todo: list[Row],
+    prepared: Prepared,
+    counts: Counter[str],
+    done: int,
+    total: int,
+) -> tuple[Counter[str], int]:
+    """Write one batch, its errors and the checkpoint in one transaction."""
+    batch_counts = Counter(counts)
+    async with ctx.sessionmaker() as session, session.begin():
+        outcome = await apply_batch(session, scope, prepared.valid)
+        errors = prepared.errors + outcome.errors
+        await save_errors(session, ctx.job_id, errors)
+        if not scope.dry_run:
+            await members_activated(session, outcome.activated)
+        batch_counts.update(outcome.counts)
+        batch_counts["errors"] += len(errors)
+        batch_counts["error_rows"] += len({e.row_no for e in errors})
+        new_done = done + len(todo)
+        await ctx.save(
+            session,
+            rows_done=new_done,
+            percent=min(99, READ_SHARE + (100 - READ_SHARE) * new_done // total),
+            checkpoint={
+                "phase": "apply",
+                "row": todo[-1][0],
+                "done": new_done,
+                "counts": {k: batch_counts[k] for k in COUNT_KEYS},
+            },
+        )
+    return batch_counts, new_done
+
+
+async def _apply_all(
+    ctx: JobContext,
+    scope: BatchScope,
+    cipher: PiiCipher,
+    spool: Path,
+    cp: dict[str, Any],
+    total: int,
+) -> tuple[Counter[str], int]:
+    """Validate and write the spooled rows past the checkpoint, a batch at a time."""
     validator = RowValidator(cipher, scope.today)
     counts: Counter[str] = Counter(cp.get("counts") or {})
     last_row, done = int(cp.get("row", 0)), int(cp.get("done", 0))
@@ -182,41 +207,18 @@ async def _run(ctx: JobContext, spool: Path) -> dict[str, Any]:
         while (batch := await ahead) is not None:
             todo, prepared = batch
             ahead = asyncio.ensure_future(asyncio.to_thread(next_batch, todo[-1][0]))
-            batch_counts = Counter(counts)
-            async with ctx.sessionmaker() as session, session.begin():
-                outcome = await apply_batch(session, scope, prepared.valid)
-                errors = prepared.errors + outcome.errors
-                await save_errors(session, ctx.job_id, errors)
-                if not scope.dry_run:
-                    await members_activated(session, outcome.activated)
-                batch_counts.update(outcome.counts)
-                batch_counts["errors"] += len(errors)
-                batch_counts["error_rows"] += len({e.row_no for e in errors})
-                new_done = done + len(todo)
-                await ctx.save(
-                    session,
-                    rows_done=new_done,
-                    percent=min(99, READ_SHARE + (100 - READ_SHARE) * new_done // total),
-                    checkpoint={
-                        "phase": "apply",
-                        "row": todo[-1][0],
-                        "done": new_done,
-                        "counts": {k: batch_counts[k] for k in COUNT_KEYS},
-                    },
-                )
-            counts, done, last_row = batch_counts, new_done, todo[-1][0]
+            counts, done = await _apply_one(ctx, scope, todo, prepared, counts, done, total)
+            last_row = todo[-1][0]
     finally:
         if not ahead.done():
             ahead.cancel()
+    return counts, done
 
-    result: dict[str, Any] = {
-        "dry_run": scope.dry_run,
-        "rows": done,
-        **{k: counts[k] for k in COUNT_KEYS},
-        "filename": p.get("filename"),
-        "sha256": p.get("sha256"),
-        "attempts": ctx.claim.attempt,
-    }
+
+async def _finish(
+    ctx: JobContext, actor: Principal, scope: BatchScope, result: dict[str, Any]
+) -> None:
+    """Audit the import and save its result as the final checkpoint."""
     async with ctx.sessionmaker() as session, session.begin():
         record(
             session,
@@ -230,6 +232,41 @@ async def _run(ctx: JobContext, spool: Path) -> dict[str, Any]:
         await ctx.save(
             session, phase="done", percent=100, checkpoint={"phase": "done", "result": result}
         )
+
+
+async def _run(ctx: JobContext, spool: Path) -> dict[str, Any]:
+    p = ctx.params
+    cp = ctx.checkpoint or {}
+    if cp.get("phase") == "done":
+        return dict(cp["result"])
+    cipher: PiiCipher = ctx.services["cipher"]
+    actor = await _actor(ctx)
+    source = Path(p["path"])
+    if await asyncio.to_thread(source_problem, source, spool, p["sha256"]):
+        raise file_error(
+            "upload_missing",
+            "上传的文件已不存在(已过期或被清理),请重新上传",
+            "the uploaded file is gone (expired or removed); upload it again",
+        )
+    cp = await _start_apply(ctx, source, spool, cp)
+    async with ctx.sessionmaker() as session:
+        total = (await session.get(Job, ctx.job_id)).rows_total or 1  # type: ignore[union-attr]
+    scope = BatchScope(
+        actor=actor,
+        root_path=p["org_path"],
+        today=date.fromisoformat(p["today"]),
+        dry_run=bool(p.get("dry_run")),
+    )
+    counts, done = await _apply_all(ctx, scope, cipher, spool, cp, total)
+    result: dict[str, Any] = {
+        "dry_run": scope.dry_run,
+        "rows": done,
+        **{k: counts[k] for k in COUNT_KEYS},
+        "filename": p.get("filename"),
+        "sha256": p.get("sha256"),
+        "attempts": ctx.claim.attempt,
+    }
+    await _finish(ctx, actor, scope, result)
     return result
 
 

@@ -17,6 +17,7 @@ from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.members.identity import (
+    ResidentId,
     normalize_id_number,
     parse_phone,
     parse_resident_id,
@@ -200,6 +201,152 @@ def _free_text(v: str, key: str) -> str:
     return v
 
 
+@dataclass(slots=True)
+class _Cells:
+    """One row's cells, and the errors found in them so far."""
+
+    row_no: int
+    values: list[Any]
+    errors: list[CellError]
+
+    def cell(self, key: str) -> Any:
+        return self.values[_IDX[key]]
+
+    def fail(self, key: str, code: str, zh: str, en: str) -> None:
+        self.errors.append(
+            CellError(self.row_no, HEADER_OF[key], code, zh, en, _masked(key, self.cell(key)))
+        )
+
+    def text(self, key: str) -> str | None:
+        try:
+            return _text(self.cell(key))
+        except _Bad as bad:
+            self.fail(key, bad.code, bad.zh, bad.en)
+            return None
+
+    def failed(self, key: str) -> bool:
+        return any(e.column == HEADER_OF[key] for e in self.errors)
+
+
+def _name(c: _Cells) -> str | None:
+    """姓名"""
+    if (raw := c.text("name")) is None and not c.errors:
+        c.fail("name", "required", "必填", "required")
+    elif raw is not None:
+        try:
+            return validate_name(raw)
+        except ValidationError as exc:
+            c.fail("name", "bad_name", exc.errors[0].reason_zh, exc.errors[0].reason_en)
+    return None
+
+
+def _resident_id(c: _Cells, today: date) -> ResidentId | None:
+    """身份证号: Excel turns an 18-digit number into a float and loses the last digits."""
+    raw_id = c.cell("id_number")
+    if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
+        c.fail(
+            "id_number",
+            "id_number_as_number",
+            "身份证号被存成了数字,末几位已丢失:请把该列设为“文本”格式后重新填写",
+            "the ID number was stored as a number and lost its last digits; format the "
+            "column as text and enter it again",
+        )
+    elif (id_text := c.text("id_number")) is None:
+        if not c.failed("id_number"):
+            c.fail("id_number", "required", "必填", "required")
+    else:
+        try:
+            return parse_resident_id(id_text, today=today)
+        except ValidationError as exc:
+            c.fail("id_number", "bad_id_number", exc.errors[0].reason_zh, exc.errors[0].reason_en)
+    return None
+
+
+def _phone(c: _Cells) -> str | None:
+    """手机号"""
+    raw_phone = c.cell("phone")
+    if isinstance(raw_phone, float) and raw_phone.is_integer():
+        raw_phone = int(raw_phone)
+    if (phone_text := c.text("phone")) is not None:
+        try:
+            return parse_phone(str(raw_phone) if isinstance(raw_phone, int) else phone_text)
+        except ValidationError as exc:
+            c.fail("phone", "bad_phone", exc.errors[0].reason_zh, exc.errors[0].reason_en)
+    return None
+
+
+def _union_code(c: _Cells) -> str | None:
+    """所属工会编码 (resolved against the database by the caller)"""
+    union_code = c.text("union_code")
+    if union_code is None:
+        if not c.failed("union_code"):
+            c.fail("union_code", "required", "必填", "required")
+        return None
+    return unicodedata.normalize("NFKC", union_code).upper()
+
+
+def _work(c: _Cells) -> tuple[str | None, str | None, str | None]:
+    """Employment type, employer and job."""
+    employment = employer = job = None
+    if (v := c.text("employment_type")) is not None:
+        try:
+            employment = _employment(v)
+        except _Bad as bad:
+            c.fail("employment_type", bad.code, bad.zh, bad.en)
+    for key in ("employer", "job"):
+        if (v := c.text(key)) is not None:
+            try:
+                clean = _free_text(v, key)
+            except _Bad as bad:
+                c.fail(key, bad.code, bad.zh, bad.en)
+                continue
+            if key == "employer":
+                employer = clean
+            else:
+                job = clean
+    return employment, employer, job
+
+
+def _categories_and_level(c: _Cells) -> tuple[list[str] | None, int | None]:
+    categories: list[str] | None = None
+    if (v := c.text("categories")) is not None:
+        try:
+            categories = _categories(v)
+        except _Bad as bad:
+            c.fail("categories", bad.code, bad.zh, bad.en)
+    level = None
+    if c.cell("hardship_level") is not None and c.text("hardship_level") is not None:
+        try:
+            level = _level(c.cell("hardship_level"))
+        except _Bad as bad:
+            c.fail("hardship_level", bad.code, bad.zh, bad.en)
+    if categories is not None or level is not None:
+        try:
+            categories = validate_categories(categories or [], level)
+        except ValidationError as exc:
+            key = "hardship_level" if exc.errors[0].field == "hardship_level" else "categories"
+            c.fail(key, "bad_category", exc.errors[0].reason_zh, exc.errors[0].reason_en)
+    return categories, level
+
+
+def _joined(c: _Cells, rid: ResidentId | None, today: date) -> date | None:
+    raw_date = c.cell("joined_on")
+    if raw_date is None or (isinstance(raw_date, str) and not raw_date.strip()):
+        return None
+    try:
+        if isinstance(raw_date, str):
+            _text(raw_date)
+        joined = parse_date_cell(raw_date, today)
+        if rid is not None and joined < rid.birth_date:
+            raise _Bad("date_before_birth", "入会日期早于出生日期", "joined before birth")
+        return joined
+    except _Bad as bad:
+        c.fail("joined_on", bad.code, bad.zh, bad.en)
+    except ValueError:
+        c.fail("joined_on", "bad_date", "日期无效", "not a date")
+    return None
+
+
 class RowValidator:
     """Validates rows and remembers which ID numbers the file already used (duplicates)."""
 
@@ -231,133 +378,31 @@ class RowValidator:
             out.errors.extend(errors)
         return out
 
-    def _row(self, row_no: int, values: list[Any], errors: list[CellError]) -> ValidRow | None:
-        def cell(key: str) -> Any:
-            return values[_IDX[key]]
-
-        def fail(key: str, code: str, zh: str, en: str) -> None:
-            errors.append(CellError(row_no, HEADER_OF[key], code, zh, en, _masked(key, cell(key))))
-
-        def text(key: str) -> str | None:
-            try:
-                return _text(cell(key))
-            except _Bad as bad:
-                fail(key, bad.code, bad.zh, bad.en)
-                return None
-
-        # 姓名
-        name = None
-        if (raw := text("name")) is None and not errors:
-            fail("name", "required", "必填", "required")
-        elif raw is not None:
-            try:
-                name = validate_name(raw)
-            except ValidationError as exc:
-                fail("name", "bad_name", exc.errors[0].reason_zh, exc.errors[0].reason_en)
-
-        # 身份证号: Excel turns an 18-digit number into a float and loses the last digits.
-        rid = None
-        raw_id = cell("id_number")
-        if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
-            fail(
+    def _id_hash(self, c: _Cells, rid: ResidentId | None) -> str | None:
+        """The ID number's keyed hash; a number seen earlier in the file is an error."""
+        if rid is None:
+            return None
+        id_hash = self.cipher.lookup_hash(ID_FIELD, rid.number)
+        first = self.seen.setdefault(self._key(id_hash), c.row_no)
+        if first != c.row_no:
+            c.fail(
                 "id_number",
-                "id_number_as_number",
-                "身份证号被存成了数字,末几位已丢失:请把该列设为“文本”格式后重新填写",
-                "the ID number was stored as a number and lost its last digits; format the "
-                "column as text and enter it again",
+                "duplicate_in_file",
+                f"与第{first}行的身份证号重复",
+                f"same ID number as row {first}",
             )
-        elif (id_text := text("id_number")) is None:
-            if not any(e.column == HEADER_OF["id_number"] for e in errors):
-                fail("id_number", "required", "必填", "required")
-        else:
-            try:
-                rid = parse_resident_id(id_text, today=self.today)
-            except ValidationError as exc:
-                fail("id_number", "bad_id_number", exc.errors[0].reason_zh, exc.errors[0].reason_en)
+        return id_hash
 
-        id_hash = None
-        if rid is not None:
-            id_hash = self.cipher.lookup_hash(ID_FIELD, rid.number)
-            first = self.seen.setdefault(self._key(id_hash), row_no)
-            if first != row_no:
-                fail(
-                    "id_number",
-                    "duplicate_in_file",
-                    f"与第{first}行的身份证号重复",
-                    f"same ID number as row {first}",
-                )
-
-        # 手机号
-        phone = None
-        raw_phone = cell("phone")
-        if isinstance(raw_phone, float) and raw_phone.is_integer():
-            raw_phone = int(raw_phone)
-        if (phone_text := text("phone")) is not None:
-            try:
-                phone = parse_phone(str(raw_phone) if isinstance(raw_phone, int) else phone_text)
-            except ValidationError as exc:
-                fail("phone", "bad_phone", exc.errors[0].reason_zh, exc.errors[0].reason_en)
-
-        # 所属工会编码 (resolved against the database by the caller)
-        union_code = text("union_code")
-        if union_code is None:
-            if not any(e.column == HEADER_OF["union_code"] for e in errors):
-                fail("union_code", "required", "必填", "required")
-        else:
-            union_code = unicodedata.normalize("NFKC", union_code).upper()
-
-        employment = employer = job = None
-        if (v := text("employment_type")) is not None:
-            try:
-                employment = _employment(v)
-            except _Bad as bad:
-                fail("employment_type", bad.code, bad.zh, bad.en)
-        for key in ("employer", "job"):
-            if (v := text(key)) is not None:
-                try:
-                    clean = _free_text(v, key)
-                except _Bad as bad:
-                    fail(key, bad.code, bad.zh, bad.en)
-                    continue
-                if key == "employer":
-                    employer = clean
-                else:
-                    job = clean
-
-        categories: list[str] | None = None
-        if (v := text("categories")) is not None:
-            try:
-                categories = _categories(v)
-            except _Bad as bad:
-                fail("categories", bad.code, bad.zh, bad.en)
-        level = None
-        if cell("hardship_level") is not None and text("hardship_level") is not None:
-            try:
-                level = _level(cell("hardship_level"))
-            except _Bad as bad:
-                fail("hardship_level", bad.code, bad.zh, bad.en)
-        if categories is not None or level is not None:
-            try:
-                categories = validate_categories(categories or [], level)
-            except ValidationError as exc:
-                key = "hardship_level" if exc.errors[0].field == "hardship_level" else "categories"
-                fail(key, "bad_category", exc.errors[0].reason_zh, exc.errors[0].reason_en)
-
-        joined = None
-        if (raw_date := cell("joined_on")) is not None and not (
-            isinstance(raw_date, str) and not raw_date.strip()
-        ):
-            try:
-                if isinstance(raw_date, str):
-                    _text(raw_date)
-                joined = parse_date_cell(raw_date, self.today)
-                if rid is not None and joined < rid.birth_date:
-                    raise _Bad("date_before_birth", "入会日期早于出生日期", "joined before birth")
-            except _Bad as bad:
-                fail("joined_on", bad.code, bad.zh, bad.en)
-            except ValueError:
-                fail("joined_on", "bad_date", "日期无效", "not a date")
-
+    def _row(self, row_no: int, values: list[Any], errors: list[CellError]) -> ValidRow | None:
+        c = _Cells(row_no, values, errors)
+        name = _name(c)
+        rid = _resident_id(c, self.today)
+        id_hash = self._id_hash(c, rid)
+        phone = _phone(c)
+        union_code = _union_code(c)
+        employment, employer, job = _work(c)
+        categories, level = _categories_and_level(c)
+        joined = _joined(c, rid, self.today)
         if errors or name is None or rid is None or id_hash is None or union_code is None:
             return None
         return ValidRow(

@@ -7,7 +7,8 @@ Idempotent: nothing is added when any service request exists. The first demo car
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,9 +22,11 @@ from cardsvc.kernel.principal import SYSTEM, Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.orgs.models import Org, OrgLevel
+from cardsvc.servicereq import member_actions
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
 from cardsvc.servicereq.models import ContactPreference, RequestKind, ServiceRequest
+from cardsvc.servicereq.service import SlaDefaults
 from cardsvc.staff.models import StaffUser
 from cardsvc.staff.service import principal_of
 
@@ -33,30 +36,16 @@ async def _staff(session: AsyncSession, username: str) -> Principal:
     return principal_of(user) if user is not None else SYSTEM
 
 
-async def seed_service_requests(
-    session: AsyncSession, settings: Settings, demo: dict[str, Any]
-) -> dict[str, Any]:
-    if await session.scalar(select(ServiceRequest.id).limit(1)) is not None:
-        return {"service_requests": 0}
-    sla = settings.service_sla
-    now = utc_now()
-    members = list(
-        await session.scalars(
-            select(Member)
-            .join(Org, Org.id == Member.org_id)
-            .where(Member.status == MemberStatus.active, Org.level == OrgLevel.grassroots)
-            .order_by(Member.member_no)
-            .limit(40)
-        )
-    )
-    if len(members) < 6:
-        return {"service_requests": 0}
-    first = members[0]  # demo["cards"][0] is the first active member by number as well
-    others = [m for m in members[1:] if Category.hardship.value not in (m.categories or [])]
-    staff = await _staff(session, "xl.admin")
-    district = await _staff(session, "yc.admin")
+@dataclass(slots=True)
+class _Filer:
+    """Files demo requests at a time before ``now``."""
+
+    session: AsyncSession
+    now: datetime
+    sla: SlaDefaults
 
     async def file(
+        self,
         m: Member,
         kind: RequestKind,
         title: str,
@@ -65,19 +54,30 @@ async def seed_service_requests(
         pref: ContactPreference = ContactPreference.in_app,
     ) -> ServiceRequest:
         return await svc.file_request(
-            session, m, svc.RequestInput(kind, title, text, pref), now=now - ago, sla=sla
+            self.session,
+            m,
+            svc.RequestInput(kind, title, text, pref),
+            now=self.now - ago,
+            sla=self.sla,
         )
 
-    # 1. Just filed, waiting to be accepted.
-    await file(
-        first,
-        RequestKind.legal_aid,
-        "被拖欠三个月工资",
-        "所在物流公司已拖欠三个月工资共 1.2 万元,希望工会帮助维权。",
-        timedelta(hours=2),
+
+async def _demo_members(session: AsyncSession) -> list[Member]:
+    return list(
+        await session.scalars(
+            select(Member)
+            .join(Org, Org.id == Member.org_id)
+            .where(Member.status == MemberStatus.active, Org.level == OrgLevel.grassroots)
+            .order_by(Member.member_no)
+            .limit(40)
+        )
     )
-    # 2. Resolved, with a visit and a payment, rated 5.
-    r = await file(
+
+
+async def _resolved_request(f: _Filer, staff: Principal, first: Member) -> None:
+    """Resolved, with a visit and a payment, rated 5."""
+    session, now, sla = f.session, f.now, f.sla
+    r = await f.file(
         first,
         RequestKind.hardship,
         "家人重病,生活困难",
@@ -104,9 +104,16 @@ async def seed_service_requests(
         now=now - timedelta(days=12),
         outcome="已发放帮扶金 2000 元,并纳入困难职工建档",
     )
-    await svc.rate(session, first, r, now=now - timedelta(days=11), rating=5, comment="感谢工会")
-    # 3. Accepted; staff asked for more, the clock is stopped.
-    r = await file(
+    await member_actions.rate(
+        session, first, r, now=now - timedelta(days=11), rating=5, comment="感谢工会"
+    )
+
+
+async def _requests_in_hand(f: _Filer, staff: Principal, others: list[Member]) -> None:
+    """Waiting for the member's answer, being handled, and rejected."""
+    session, now, sla = f.session, f.now, f.sla
+    # Accepted; staff asked for more, the clock is stopped.
+    r = await f.file(
         others[0],
         RequestKind.childcare,
         "孩子入托补贴",
@@ -117,8 +124,8 @@ async def seed_service_requests(
     await svc.request_info(
         session, staff, r, now=now - timedelta(days=1), note="请上传孩子的出生证明或户口本页"
     )
-    # 4. Accepted, being handled (a call recorded).
-    r = await file(
+    # Accepted, being handled (a call recorded).
+    r = await f.file(
         others[1],
         RequestKind.training,
         "报名电工技能培训",
@@ -129,8 +136,8 @@ async def seed_service_requests(
     await svc.record_handling(
         session, staff, r, now=now - timedelta(days=1), kind="call", note="已电话确认报名信息"
     )
-    # 5. Rejected.
-    r = await file(
+    # Rejected.
+    r = await f.file(
         others[2], RequestKind.other, "申请购房补贴", "申请工会购房补贴。", timedelta(days=8)
     )
     await svc.reject(
@@ -140,19 +147,12 @@ async def seed_service_requests(
         now=now - timedelta(days=7),
         reason="工会暂无购房补贴项目,已告知可咨询住房公积金政策",
     )
-    # 6. Never accepted: escalated to the district federation, and overdue there as well
-    #    (the running demo's sweep escalates it once more, to the city).
-    await file(
-        others[3],
-        RequestKind.medical_aid,
-        "住院医疗互助报销",
-        "去年 12 月住院,申请职工医疗互助金。",
-        timedelta(days=6),
-        ContactPreference.sms,
-    )
-    escalated = await escalate_due(session, now - timedelta(hours=95), sla)
-    # 7. Hardship record approved one level up, for a member already in the hardship category.
-    approved = 0
+
+
+async def _approved_hardship_record(
+    session: AsyncSession, settings: Settings, district: Principal, now: datetime
+) -> int:
+    """Hardship record approved one level up, for a member already in the hardship category."""
     holder = await session.scalar(
         select(Member)
         .join(Org, Org.id == Member.org_id)
@@ -165,29 +165,71 @@ async def seed_service_requests(
         .limit(1)
     )
     if (
-        holder is not None
-        and await session.scalar(
+        holder is None
+        or await session.scalar(
             select(HardshipRecord.id).where(HardshipRecord.member_id == holder.id)
         )
-        is None
+        is not None
     ):
-        rec = await hardship.apply(
-            session,
-            SYSTEM,
-            holder,
-            category=HardshipCategory.relative,
-            level=holder.hardship_level or 2,
-            circumstances="单亲家庭,子女就学,收入低于当地低保标准 1.5 倍(演示数据)",
-            now=now - timedelta(days=30),
-        )
-        today = now.astimezone(ZoneInfo(settings.time_zone)).date()
-        await hardship.approve(
-            session,
-            district,
-            rec,
-            now=now - timedelta(days=28),
-            today=today,
-            review_days=settings.hardship_review_days,
-        )
-        approved = 1
+        return 0
+    rec = await hardship.apply(
+        session,
+        SYSTEM,
+        holder,
+        category=HardshipCategory.relative,
+        level=holder.hardship_level or 2,
+        circumstances="单亲家庭,子女就学,收入低于当地低保标准 1.5 倍(演示数据)",
+        now=now - timedelta(days=30),
+    )
+    today = now.astimezone(ZoneInfo(settings.time_zone)).date()
+    await hardship.approve(
+        session,
+        district,
+        rec,
+        now=now - timedelta(days=28),
+        today=today,
+        review_days=settings.hardship_review_days,
+    )
+    return 1
+
+
+async def seed_service_requests(
+    session: AsyncSession, settings: Settings, demo: dict[str, Any]
+) -> dict[str, Any]:
+    if await session.scalar(select(ServiceRequest.id).limit(1)) is not None:
+        return {"service_requests": 0}
+    sla = settings.service_sla
+    now = utc_now()
+    members = await _demo_members(session)
+    if len(members) < 6:
+        return {"service_requests": 0}
+    first = members[0]  # demo["cards"][0] is the first active member by number as well
+    others = [m for m in members[1:] if Category.hardship.value not in (m.categories or [])]
+    staff = await _staff(session, "xl.admin")
+    district = await _staff(session, "yc.admin")
+    f = _Filer(session, now, sla)
+    # 1. Just filed, waiting to be accepted.
+    await f.file(
+        first,
+        RequestKind.legal_aid,
+        "被拖欠三个月工资",
+        "所在物流公司已拖欠三个月工资共 1.2 万元,希望工会帮助维权。",
+        timedelta(hours=2),
+    )
+    # 2. Resolved; 3–5. accepted and waiting for the member, being handled, rejected.
+    await _resolved_request(f, staff, first)
+    await _requests_in_hand(f, staff, others)
+    # 6. Never accepted: escalated to the district federation, and overdue there as well
+    #    (the running demo's sweep escalates it once more, to the city).
+    await f.file(
+        others[3],
+        RequestKind.medical_aid,
+        "住院医疗互助报销",
+        "去年 12 月住院,申请职工医疗互助金。",
+        timedelta(days=6),
+        ContactPreference.sms,
+    )
+    escalated = await escalate_due(session, now - timedelta(hours=95), sla)
+    # 7. A hardship record approved one level up.
+    approved = await _approved_hardship_record(session, settings, district, now)
     return {"service_requests": 6, "escalated": escalated, "hardship_records": approved}

@@ -103,43 +103,32 @@ _COLUMNS = [
 ]
 
 
-async def service_report(
-    session: AsyncSession, org: Org, rng: ReportRange, now: datetime
-) -> dict[str, Any]:
-    rows = (
-        await session.execute(
-            select(
-                SR.kind,
-                SR.status,
-                SR.org_path,
-                SR.submitted_at,
-                SR.accepted_at,
-                SR.closed_at,
-                SR.due_at,
-                SR.escalations,
-                SR.rating,
-            ).where(
-                SR.org_path.startswith(org.path, autoescape=True),
-                SR.submitted_at >= rng.since,
-                SR.submitted_at < rng.until,
+async def _requests_in_range(session: AsyncSession, org: Org, rng: ReportRange) -> list[Any]:
+    return list(
+        (
+            await session.execute(
+                select(
+                    SR.kind,
+                    SR.status,
+                    SR.org_path,
+                    SR.submitted_at,
+                    SR.accepted_at,
+                    SR.closed_at,
+                    SR.due_at,
+                    SR.escalations,
+                    SR.rating,
+                ).where(
+                    SR.org_path.startswith(org.path, autoescape=True),
+                    SR.submitted_at >= rng.since,
+                    SR.submitted_at < rng.until,
+                )
             )
-        )
-    ).all()
-    children = list(
-        await session.scalars(
-            select(Org)
-            .where(Org.parent_id == org.id, Org.status == OrgStatus.active)
-            .order_by(Org.code)
-        )
+        ).all()
     )
-    total = _Acc()
-    per_kind: dict[RequestKind, _Acc] = defaultdict(_Acc)
-    per_child: dict[str, _Acc] = defaultdict(_Acc)
-    for r in rows:
-        total.add(r, now)
-        per_kind[RequestKind(r.kind)].add(r, now)
-        child = next((c for c in children if r.org_path.startswith(c.path)), None)
-        per_child[child.path if child else org.path].add(r, now)
+
+
+async def _open_and_overdue(session: AsyncSession, org: Org, now: datetime) -> tuple[int, int]:
+    """Requests of the subtree open now, and those of them past their deadline."""
     open_now = await session.scalar(
         select(func.count())
         .select_from(SR)
@@ -156,14 +145,16 @@ async def service_report(
             SR.due_at < now,
         )
     )
-    t = total.row()
-    doc = new_doc("service-requests", "服务申请", "Service requests", org, rng)
-    doc["summary"] = [
+    return int(open_now or 0), int(overdue_now or 0)
+
+
+def _service_summary(t: dict[str, Any], open_now: int, overdue_now: int) -> list[Any]:
+    return [
         figure("filed", "期间受理申请", "Filed in range", t["filed"]),
         figure("resolved", "其中已办结", "Of which resolved", t["resolved"]),
         figure("escalated", "其中曾升级", "Of which escalated", t["escalated"]),
-        figure("open_now", "当前未办结", "Open now", int(open_now or 0)),
-        figure("overdue_now", "当前超时", "Overdue now", int(overdue_now or 0)),
+        figure("open_now", "当前未办结", "Open now", open_now),
+        figure("overdue_now", "当前超时", "Overdue now", overdue_now),
         figure(
             "accept_median_hours",
             "受理用时中位数(小时)",
@@ -179,6 +170,11 @@ async def service_report(
         figure("rating_avg", "平均评分", "Mean rating", t["rating_avg"]),
         figure("satisfied_pct", "满意率(%)", "Satisfied (%)", t["satisfied_pct"]),
     ]
+
+
+def _service_sections(
+    org: Org, children: list[Org], per_kind: dict[RequestKind, _Acc], per_child: dict[str, _Acc]
+) -> list[Any]:
     kind_rows = [
         {
             "kind": k.value,
@@ -190,7 +186,7 @@ async def service_report(
     org_rows = [
         {"org_code": org.code, "org_name": f"{org.name}(本级)", **per_child[org.path].row()}
     ] + [{"org_code": c.code, "org_name": c.name, **per_child[c.path].row()} for c in children]
-    doc["sections"] = [
+    return [
         section(
             "per_kind",
             "按类别",
@@ -206,11 +202,36 @@ async def service_report(
             org_rows,
         ),
     ]
+
+
+async def service_report(
+    session: AsyncSession, org: Org, rng: ReportRange, now: datetime
+) -> dict[str, Any]:
+    rows = await _requests_in_range(session, org, rng)
+    children = list(
+        await session.scalars(
+            select(Org)
+            .where(Org.parent_id == org.id, Org.status == OrgStatus.active)
+            .order_by(Org.code)
+        )
+    )
+    total = _Acc()
+    per_kind: dict[RequestKind, _Acc] = defaultdict(_Acc)
+    per_child: dict[str, _Acc] = defaultdict(_Acc)
+    for r in rows:
+        total.add(r, now)
+        per_kind[RequestKind(r.kind)].add(r, now)
+        child = next((c for c in children if r.org_path.startswith(c.path)), None)
+        per_child[child.path if child else org.path].add(r, now)
+    open_now, overdue_now = await _open_and_overdue(session, org, now)
+    doc = new_doc("service-requests", "服务申请", "Service requests", org, rng)
+    doc["summary"] = _service_summary(total.row(), open_now, overdue_now)
+    doc["sections"] = _service_sections(org, children, per_kind, per_child)
     return doc
 
 
-async def hardship_report(session: AsyncSession, org: Org, rng: ReportRange) -> dict[str, Any]:
-    in_tree = SR.org_path.startswith(org.path, autoescape=True)
+async def _hardship_cases(session: AsyncSession, in_tree: Any, rng: ReportRange) -> Counter[str]:
+    """Hardship requests resolved in the range, per month."""
     cases: Counter[str] = Counter()
     for (closed,) in await session.execute(
         select(SR.closed_at).where(
@@ -222,6 +243,13 @@ async def hardship_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
         )
     ):
         cases[rng.local_month(closed)] += 1
+    return cases
+
+
+async def _payments(
+    session: AsyncSession, in_tree: Any, rng: ReportRange
+) -> tuple[Counter[str], Counter[str]]:
+    """Amount paid (fen) and number of payments recorded in the range, per month."""
     paid: Counter[str] = Counter()
     payments: Counter[str] = Counter()
     for at, amount in await session.execute(
@@ -236,6 +264,13 @@ async def hardship_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
     ):
         paid[rng.local_month(at)] += int(amount or 0)
         payments[rng.local_month(at)] += 1
+    return paid, payments
+
+
+async def _record_counts(
+    session: AsyncSession, org: Org, rng: ReportRange
+) -> tuple[Counter[tuple[str, int]], int, int, int]:
+    """Hardship records in force by (category, level); pending; approved and expired in range."""
     HR = HardshipRecord
     hr_tree = HR.org_path.startswith(org.path, autoescape=True)
     active: Counter[tuple[str, int]] = Counter()
@@ -268,18 +303,17 @@ async def hardship_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
             HR.ended_at < rng.until,
         )
     )
-    doc = new_doc("hardship", "困难帮扶", "Hardship assistance", org, rng)
-    doc["summary"] = [
-        figure("records_active", "在册困难职工", "Hardship records in force", sum(active.values())),
-        figure("records_pending", "待审批建档", "Records pending approval", int(pending or 0)),
-        figure("records_approved", "期间批准建档", "Approved in range", int(approved_in or 0)),
-        figure(
-            "records_expired", "期间到期未复核", "Expired unreviewed in range", int(expired_in or 0)
-        ),
-        figure("cases", "期间办结帮扶申请", "Hardship requests resolved", sum(cases.values())),
-        figure("amount_fen", "期间发放金额(分)", "Paid in range (fen)", sum(paid.values())),
-    ]
-    doc["sections"] = [
+    return active, int(pending or 0), int(approved_in or 0), int(expired_in or 0)
+
+
+def _hardship_sections(
+    rng: ReportRange,
+    cases: Counter[str],
+    paid: Counter[str],
+    payments: Counter[str],
+    active: Counter[tuple[str, int]],
+) -> list[Any]:
+    return [
         section(
             "delivered",
             "帮扶发放",
@@ -318,4 +352,21 @@ async def hardship_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
             ],
         ),
     ]
+
+
+async def hardship_report(session: AsyncSession, org: Org, rng: ReportRange) -> dict[str, Any]:
+    in_tree = SR.org_path.startswith(org.path, autoescape=True)
+    cases = await _hardship_cases(session, in_tree, rng)
+    paid, payments = await _payments(session, in_tree, rng)
+    active, pending, approved_in, expired_in = await _record_counts(session, org, rng)
+    doc = new_doc("hardship", "困难帮扶", "Hardship assistance", org, rng)
+    doc["summary"] = [
+        figure("records_active", "在册困难职工", "Hardship records in force", sum(active.values())),
+        figure("records_pending", "待审批建档", "Records pending approval", pending),
+        figure("records_approved", "期间批准建档", "Approved in range", approved_in),
+        figure("records_expired", "期间到期未复核", "Expired unreviewed in range", expired_in),
+        figure("cases", "期间办结帮扶申请", "Hardship requests resolved", sum(cases.values())),
+        figure("amount_fen", "期间发放金额(分)", "Paid in range (fen)", sum(paid.values())),
+    ]
+    doc["sections"] = _hardship_sections(rng, cases, paid, payments, active)
     return doc

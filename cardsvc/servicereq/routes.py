@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,14 +22,13 @@ from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
 from cardsvc.orgs.service import get_org
+from cardsvc.servicereq import member_actions, takeover
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.attachments import (
     add_attachment,
     check_room,
-    get_attachment,
-    stored_path,
 )
-from cardsvc.servicereq.models import KIND_LABELS_ZH, RequestKind, ServiceStatus
+from cardsvc.servicereq.models import RequestKind, ServiceStatus
 from cardsvc.servicereq.queue import QueueFilter, list_queue, member_requests
 from cardsvc.servicereq.schemas import (
     AttachmentOut,
@@ -44,40 +42,20 @@ from cardsvc.servicereq.schemas import (
     RequestDetail,
     RequestIn,
     RequestPage,
+    SlaIn,
+    SlaOut,
     StaffRequestIn,
     TakeOverIn,
     WithdrawIn,
     attachment_out,
+    attachment_response,
     request_detail,
     requests_out,
+    service_levels_out,
 )
-from cardsvc.servicereq.sla import BUILTIN_SLA, effective_sla, set_sla
+from cardsvc.servicereq.sla import set_sla
 from cardsvc.servicereq.steps import add_step
 from cardsvc.servicereq.uploads import read_one_file
-
-
-async def _file_response(
-    state: State, session: AsyncSession, req: Any, attachment_id: uuid.UUID
-) -> Response[bytes]:
-    att = await get_attachment(session, req, attachment_id)
-    path = stored_path(state.settings, att.sha256)
-    data = path.read_bytes()
-    return Response(
-        data,
-        media_type=att.media_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(att.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
-    )
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
-
 
 _UPLOAD_DOC = (
     "multipart/form-data with one file in the field `file`: JPEG, PNG, WebP, HEIC or PDF "
@@ -182,7 +160,7 @@ class MyServiceRequestController(Controller):
         attachment_id: uuid.UUID,
     ) -> Response[bytes]:
         req = await svc.member_request(db_session, me, request_id)
-        return await _file_response(state, db_session, req, attachment_id)
+        return await attachment_response(state, db_session, req, attachment_id)
 
     @post(
         "/{request_id:uuid}/reply", summary="Give the information staff asked for", status_code=200
@@ -192,7 +170,7 @@ class MyServiceRequestController(Controller):
     ) -> RequestDetail:
         req = await svc.member_request(db_session, me, request_id)
         now = utc_now()
-        await svc.member_reply(db_session, me, req, now=now, note=data.note)
+        await member_actions.member_reply(db_session, me, req, now=now, note=data.note)
         return await request_detail(db_session, req, now, staff_view=False)
 
     @post("/{request_id:uuid}/withdraw", summary="Withdraw an open request", status_code=200)
@@ -201,7 +179,7 @@ class MyServiceRequestController(Controller):
     ) -> RequestDetail:
         req = await svc.member_request(db_session, me, request_id)
         now = utc_now()
-        await svc.withdraw(db_session, me, req, now=now, reason=data.reason)
+        await member_actions.withdraw(db_session, me, req, now=now, reason=data.reason)
         return await request_detail(db_session, req, now, staff_view=False)
 
     @post("/{request_id:uuid}/rating", summary="Rate the outcome (1–5), once", status_code=200)
@@ -210,7 +188,9 @@ class MyServiceRequestController(Controller):
     ) -> RequestDetail:
         req = await svc.member_request(db_session, me, request_id)
         now = utc_now()
-        await svc.rate(db_session, me, req, now=now, rating=data.rating, comment=data.comment)
+        await member_actions.rate(
+            db_session, me, req, now=now, rating=data.rating, comment=data.comment
+        )
         return await request_detail(db_session, req, now, staff_view=False)
 
 
@@ -383,7 +363,7 @@ class ServiceRequestController(Controller):
             staff,
             db_session,
             request_id,
-            lambda r, now: svc.reopen(
+            lambda r, now: takeover.reopen(
                 db_session, staff, r, now=now, sla=state.settings.service_sla, reason=data.reason
             ),
         )
@@ -405,7 +385,7 @@ class ServiceRequestController(Controller):
             staff,
             db_session,
             request_id,
-            lambda r, now: svc.take_over(
+            lambda r, now: takeover.take_over(
                 db_session,
                 staff,
                 r,
@@ -463,24 +443,10 @@ class ServiceRequestController(Controller):
         attachment_id: uuid.UUID,
     ) -> Response[bytes]:
         req = await svc.staff_request(db_session, staff, request_id)
-        return await _file_response(state, db_session, req, attachment_id)
+        return await attachment_response(state, db_session, req, attachment_id)
 
 
 # --- service-level times ------------------------------------------------------------------------
-
-
-class SlaOut(msgspec.Struct):
-    kind: RequestKind
-    kind_label: str
-    accept_hours: int
-    resolve_hours: int
-    source: str  # org (set here or above), settings, default
-    set_on_org_id: uuid.UUID | None
-
-
-class SlaIn(msgspec.Struct):
-    accept_hours: int
-    resolve_hours: int
 
 
 class ServiceLevelController(Controller):
@@ -488,23 +454,12 @@ class ServiceLevelController(Controller):
     tags = ["staff: service requests"]
     security = [{"staffSession": []}]
 
-    async def _all(self, db_session: AsyncSession, settings: Settings, path: str) -> list[SlaOut]:
-        out = []
-        for kind in BUILTIN_SLA:
-            s = await effective_sla(db_session, path, kind, settings.service_sla)
-            out.append(
-                SlaOut(
-                    kind, KIND_LABELS_ZH[kind], s.accept_hours, s.resolve_hours, s.source, s.org_id
-                )
-            )
-        return out
-
     @get("/", summary="Service-level times in force for this org, per kind")
     async def list_levels(
         self, staff: Principal, state: State, db_session: AsyncSession, org_id: uuid.UUID
     ) -> list[SlaOut]:
         org = await get_org(db_session, staff, org_id, Perm.service_handle)
-        return await self._all(db_session, state.settings, org.path)
+        return await service_levels_out(db_session, state.settings, org.path)
 
     @put("/{kind:str}", summary="Set this org's times for a kind (holds for its subtree)")
     async def put_level(
@@ -525,7 +480,7 @@ class ServiceLevelController(Controller):
             accept_hours=data.accept_hours,
             resolve_hours=data.resolve_hours,
         )
-        return await self._all(db_session, state.settings, org.path)
+        return await service_levels_out(db_session, state.settings, org.path)
 
     @delete(
         "/{kind:str}", summary="Remove this org's times for a kind (inherit again)", status_code=200
@@ -540,4 +495,4 @@ class ServiceLevelController(Controller):
     ) -> list[SlaOut]:
         org = await get_org(db_session, staff, org_id, Perm.service_settings)
         await set_sla(db_session, staff, org, kind, accept_hours=None, resolve_hours=None)
-        return await self._all(db_session, state.settings, org.path)
+        return await service_levels_out(db_session, state.settings, org.path)

@@ -1,19 +1,22 @@
-"""API shapes of service requests, and how rows become them."""
+"""API shapes of service requests, and how rows (and stored attachments) become them."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
+from litestar import Response
+from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.masking import mask_name
+from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
-from cardsvc.servicereq.attachments import list_attachments
+from cardsvc.servicereq.attachments import get_attachment, list_attachments, stored_path
 from cardsvc.servicereq.models import (
     KIND_LABELS_ZH,
     OPEN_STATUSES,
@@ -25,6 +28,7 @@ from cardsvc.servicereq.models import (
     ServiceStatus,
     ServiceStep,
 )
+from cardsvc.servicereq.sla import BUILTIN_SLA, effective_sla
 from cardsvc.servicereq.steps import STEP_LABELS
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -272,3 +276,51 @@ async def request_detail(
         steps=step_out,
         attachments=[attachment_out(a) for a in await list_attachments(session, req)],
     )
+
+
+async def attachment_response(
+    state: State, session: AsyncSession, req: Any, attachment_id: uuid.UUID
+) -> Response[bytes]:
+    att = await get_attachment(session, req, attachment_id)
+    path = stored_path(state.settings, att.sha256)
+    data = path.read_bytes()
+    return Response(
+        data,
+        media_type=att.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(att.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+class SlaOut(msgspec.Struct):
+    kind: RequestKind
+    kind_label: str
+    accept_hours: int
+    resolve_hours: int
+    source: str  # org (set here or above), settings, default
+    set_on_org_id: uuid.UUID | None
+
+
+class SlaIn(msgspec.Struct):
+    accept_hours: int
+    resolve_hours: int
+
+
+async def service_levels_out(session: AsyncSession, settings: Settings, path: str) -> list[SlaOut]:
+    """The service-level times in force at ``path``, one row per kind."""
+    out = []
+    for kind in BUILTIN_SLA:
+        s = await effective_sla(session, path, kind, settings.service_sla)
+        out.append(
+            SlaOut(kind, KIND_LABELS_ZH[kind], s.accept_hours, s.resolve_hours, s.source, s.org_id)
+        )
+    return out

@@ -1,5 +1,6 @@
 """The life of a service request: filed → accepted → (more info ↔ reply) → resolved/rejected,
-with offline handling recorded on the way, withdrawal, rating, reopening and take-over.
+with offline handling recorded on the way. The member's own actions (reply, withdrawal, rating)
+are in :mod:`.member_actions`; reopening and take-over in :mod:`.takeover`.
 
 Every function takes the session, the actor, the clock (``now``) and plain values; staff
 actions are audited; every step lands in the request's timeline, which the member sees.
@@ -45,7 +46,7 @@ class RequestClosed(Conflict):
     message_en = "The request is closed; reopen it to change it"
 
 
-def _bad_status(req: ServiceRequest, action_zh: str, action_en: str) -> AppError:
+def bad_status(req: ServiceRequest, action_zh: str, action_en: str) -> AppError:
     if req.status in CLOSED_STATUSES:
         return RequestClosed()
     return Conflict(
@@ -57,12 +58,14 @@ def _bad_status(req: ServiceRequest, action_zh: str, action_en: str) -> AppError
 
 
 @overload
-def _text(
+def checked_text(
     value: str | None, field: str, max_len: int, *, required: Literal[True] = True
 ) -> str: ...
 @overload
-def _text(value: str | None, field: str, max_len: int, *, required: bool) -> str | None: ...
-def _text(value: str | None, field: str, max_len: int, *, required: bool = True) -> str | None:
+def checked_text(value: str | None, field: str, max_len: int, *, required: bool) -> str | None: ...
+def checked_text(
+    value: str | None, field: str, max_len: int, *, required: bool = True
+) -> str | None:
     value = (value or "").strip()
     if not value:
         if required:
@@ -77,7 +80,7 @@ def member_actor(member: Member) -> str:
     return f"member:{member.member_no}"
 
 
-async def _deadline(
+async def stage_deadline(
     session: AsyncSession, sla: SlaDefaults, req: ServiceRequest, now: datetime
 ) -> datetime:
     """The running stage's deadline under the handling org's times."""
@@ -86,12 +89,12 @@ async def _deadline(
     return now + timedelta(hours=hours)
 
 
-def _start_clock(req: ServiceRequest, due: datetime) -> None:
+def start_clock(req: ServiceRequest, due: datetime) -> None:
     req.due_at = req.escalate_at = due
     req.paused_seconds = None
 
 
-def _stop_clock(req: ServiceRequest) -> None:
+def stop_clock(req: ServiceRequest) -> None:
     req.due_at = req.escalate_at = req.paused_seconds = None
 
 
@@ -126,8 +129,8 @@ async def file_request(
             "会员状态不是有效,不能提交服务申请",
             "Only active members can file service requests",
         )
-    title = _text(data.title, "title", 100)
-    description = _text(data.description, "description", MAX_DESCRIPTION)
+    title = checked_text(data.title, "title", 100)
+    description = checked_text(data.description, "description", MAX_DESCRIPTION)
     org = await session.get(Org, member.org_id)
     assert org is not None
     (number,) = await allocate(session, "service_request")
@@ -150,9 +153,8 @@ async def file_request(
         submitted_at=now,
     )
     session.add(req)
-    _start_clock(req, await _deadline(session, sla, req, now))
+    start_clock(req, await stage_deadline(session, sla, req, now))
     await session.flush()
-    assert req.due_at is not None  # set by _start_clock
     actor_type, actor = ("staff", staff.username) if staff else ("member", member_actor(member))
     add_step(
         session,
@@ -162,7 +164,7 @@ async def file_request(
         actor_type=actor_type,
         actor=actor,
         org_id=org.id,
-        detail={"channel": req.channel.value, "due_at": req.due_at.isoformat()},
+        detail={"channel": req.channel.value, "due_at": req.due_at.isoformat()},  # type: ignore[union-attr]
     )
     await tell_staff(session, req, org.id, "submitted", None)
     if staff is not None:
@@ -225,10 +227,10 @@ async def accept(
     note: str | None = None,
 ) -> ServiceRequest:
     if req.status != ServiceStatus.submitted:
-        raise _bad_status(req, "受理", "accept")
-    note = _text(note, "note", MAX_NOTE, required=False)
+        raise bad_status(req, "受理", "accept")
+    note = checked_text(note, "note", MAX_NOTE, required=False)
     req.status, req.accepted_at, req.assignee = ServiceStatus.accepted, now, staff.username
-    _start_clock(req, await _deadline(session, sla, req, now))
+    start_clock(req, await stage_deadline(session, sla, req, now))
     add_step(
         session,
         req,
@@ -249,8 +251,8 @@ async def request_info(
 ) -> ServiceRequest:
     """Ask the member for more; the resolve clock stops until they reply."""
     if req.status != ServiceStatus.accepted:
-        raise _bad_status(req, "要求补充材料", "ask for more information on")
-    note = _text(note, "note", MAX_NOTE)
+        raise bad_status(req, "要求补充材料", "ask for more information on")
+    note = checked_text(note, "note", MAX_NOTE)
     assert req.due_at is not None
     req.paused_seconds = max(0, int((req.due_at - now).total_seconds()))
     req.due_at = req.escalate_at = None
@@ -270,27 +272,6 @@ async def request_info(
     return req
 
 
-async def member_reply(
-    session: AsyncSession, member: Member, req: ServiceRequest, *, now: datetime, note: str
-) -> ServiceRequest:
-    if req.status != ServiceStatus.info_requested:
-        raise _bad_status(req, "补充材料", "reply to")
-    note = _text(note, "note", MAX_NOTE)
-    req.status = ServiceStatus.accepted
-    _start_clock(req, now + timedelta(seconds=req.paused_seconds or 0))
-    add_step(
-        session,
-        req,
-        "member_reply",
-        now=now,
-        actor_type="member",
-        actor=member_actor(member),
-        note=note,
-    )
-    await tell_staff(session, req, req.handling_org_id, "member_reply", None)
-    return req
-
-
 async def record_handling(
     session: AsyncSession,
     staff: Principal,
@@ -307,8 +288,8 @@ async def record_handling(
             "kind", "应为 visit、call、payment 或 note", "must be visit, call, payment or note"
         )
     if req.status not in (ServiceStatus.accepted, ServiceStatus.info_requested):
-        raise _bad_status(req, "登记办理记录", "record handling on")
-    note = _text(note, "note", MAX_NOTE)
+        raise bad_status(req, "登记办理记录", "record handling on")
+    note = checked_text(note, "note", MAX_NOTE)
     if kind == "payment":
         if amount_fen is None or amount_fen <= 0:
             raise ValidationError.field(
@@ -338,10 +319,10 @@ async def resolve(
     session: AsyncSession, staff: Principal, req: ServiceRequest, *, now: datetime, outcome: str
 ) -> ServiceRequest:
     if req.status not in (ServiceStatus.accepted, ServiceStatus.info_requested):
-        raise _bad_status(req, "办结", "resolve")
-    outcome = _text(outcome, "outcome", MAX_NOTE)
+        raise bad_status(req, "办结", "resolve")
+    outcome = checked_text(outcome, "outcome", MAX_NOTE)
     req.status, req.closed_at, req.outcome = ServiceStatus.resolved, now, outcome
-    _stop_clock(req)
+    stop_clock(req)
     add_step(
         session,
         req,
@@ -361,10 +342,10 @@ async def reject(
     session: AsyncSession, staff: Principal, req: ServiceRequest, *, now: datetime, reason: str
 ) -> ServiceRequest:
     if req.status not in OPEN_STATUSES:
-        raise _bad_status(req, "驳回", "reject")
-    reason = _text(reason, "reason", MAX_NOTE)
+        raise bad_status(req, "驳回", "reject")
+    reason = checked_text(reason, "reason", MAX_NOTE)
     req.status, req.closed_at, req.outcome = ServiceStatus.rejected, now, reason
-    _stop_clock(req)
+    stop_clock(req)
     add_step(
         session,
         req,
@@ -377,160 +358,6 @@ async def reject(
     )
     tell_member(session, req, "rejected", reason)
     audit_action(session, staff, "service.reject", req, {"reason": reason})
-    return req
-
-
-async def reopen(
-    session: AsyncSession,
-    staff: Principal,
-    req: ServiceRequest,
-    *,
-    now: datetime,
-    sla: SlaDefaults,
-    reason: str,
-) -> ServiceRequest:
-    """The only way to change a resolved or rejected request: back to ``accepted`` with a
-    fresh resolve deadline; the old outcome and rating stay in the timeline (audited)."""
-    if req.status not in (ServiceStatus.resolved, ServiceStatus.rejected):
-        raise Conflict(
-            "not_closed", "只有已办结或已驳回的申请可以重新办理", "only closed requests reopen"
-        )
-    reason = _text(reason, "reason", MAX_NOTE)
-    before = {"status": req.status.value, "outcome": req.outcome, "rating": req.rating}
-    req.status, req.closed_at, req.outcome = ServiceStatus.accepted, None, None
-    req.rating = req.rating_comment = req.rated_at = None
-    req.accepted_at = req.accepted_at or now
-    req.reopened += 1
-    _start_clock(req, await _deadline(session, sla, req, now))
-    add_step(
-        session,
-        req,
-        "reopened",
-        now=now,
-        actor_type="staff",
-        actor=staff.username,
-        note=reason,
-        org_id=req.handling_org_id,
-        detail={"before": before},
-    )
-    tell_member(session, req, "reopened", reason)
-    audit_action(session, staff, "service.reopen", req, {"reason": reason, "before": before})
-    return req
-
-
-async def take_over(
-    session: AsyncSession,
-    staff: Principal,
-    req: ServiceRequest,
-    *,
-    now: datetime,
-    sla: SlaDefaults,
-    org_id: uuid.UUID | None = None,
-    note: str | None = None,
-) -> ServiceRequest:
-    """The level above takes the request over: it becomes the handling union and gets a
-    fresh deadline for the current stage. ``org_id`` defaults to the org it was escalated to,
-    else the handling union's parent; it must be strictly above the handling union and the
-    staff member must handle requests there."""
-    if req.status not in OPEN_STATUSES:
-        raise _bad_status(req, "接办", "take over")
-    if org_id is None:
-        org_id = req.escalated_org_id or _parent_id(req.handling_org_path)
-    target = await session.get(Org, org_id) if org_id else None
-    if target is None or not staff.can(Perm.service_handle, target.path):
-        raise NotFound("org_not_found", "未找到该组织", "Org not found")
-    if not (req.handling_org_path.startswith(target.path) and target.path != req.handling_org_path):
-        raise ValidationError.field(
-            "org_id",
-            "只能由当前承办工会的上级工会接办",
-            "only a union above the handling union can take the request over",
-        )
-    note = _text(note, "note", MAX_NOTE, required=False)
-    before = req.handling_org_id
-    req.handling_org_id, req.handling_org_path = target.id, target.path
-    req.assignee = staff.username
-    if req.status != ServiceStatus.info_requested:
-        _start_clock(req, await _deadline(session, sla, req, now))
-    add_step(
-        session,
-        req,
-        "taken_over",
-        now=now,
-        actor_type="staff",
-        actor=staff.username,
-        note=note,
-        org_id=target.id,
-        detail={"from_org_id": str(before), "org_name": target.name},
-    )
-    tell_member(session, req, "taken_over", f"由{target.name}接办")
-    audit_action(
-        session,
-        staff,
-        "service.take_over",
-        req,
-        {"from_org_id": str(before), "to_org_id": str(target.id)},
-    )
-    return req
-
-
-def _parent_id(path: str) -> uuid.UUID | None:
-    parts = [p for p in path.strip("/").split("/") if p]
-    return uuid.UUID(hex=parts[-2]) if len(parts) >= 2 else None
-
-
-# --- member actions ---------------------------------------------------------------------------
-
-
-async def withdraw(
-    session: AsyncSession, member: Member, req: ServiceRequest, *, now: datetime, reason: str | None
-) -> ServiceRequest:
-    if req.status not in OPEN_STATUSES:
-        raise _bad_status(req, "撤回", "withdraw")
-    reason = _text(reason, "reason", MAX_NOTE, required=False)
-    req.status, req.closed_at, req.outcome = ServiceStatus.withdrawn, now, reason
-    _stop_clock(req)
-    add_step(
-        session,
-        req,
-        "withdrawn",
-        now=now,
-        actor_type="member",
-        actor=member_actor(member),
-        note=reason,
-    )
-    await tell_staff(session, req, req.handling_org_id, "withdrawn", reason)
-    return req
-
-
-async def rate(
-    session: AsyncSession,
-    member: Member,
-    req: ServiceRequest,
-    *,
-    now: datetime,
-    rating: int,
-    comment: str | None,
-) -> ServiceRequest:
-    """The member rates the outcome (1–5) once per closing."""
-    if req.status not in (ServiceStatus.resolved, ServiceStatus.rejected):
-        raise Conflict("not_closed", "办结后才能评价", "only a closed request can be rated")
-    if req.rating is not None:
-        raise Conflict("already_rated", "您已评价过该申请", "You already rated this request")
-    if not 1 <= rating <= 5:
-        raise ValidationError.field("rating", "评分应为 1–5", "rating must be 1–5")
-    comment = _text(comment, "comment", 500, required=False)
-    req.rating, req.rating_comment, req.rated_at = rating, comment, now
-    add_step(
-        session,
-        req,
-        "rated",
-        now=now,
-        actor_type="member",
-        actor=member_actor(member),
-        note=comment,
-        detail={"rating": rating},
-    )
-    await tell_staff(session, req, req.handling_org_id, "rated", f"{rating} 星")
     return req
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import luhn
 
 import cardsvc.cards.models  # noqa: F401  (card tables in the metadata)
-from cardsvc.cards import service
+from cardsvc.cards import minting as mint
+from cardsvc.cards import online, service, summaries
 from cardsvc.cards.errors import CardError, TokenError
 from cardsvc.cards.keys import (
     KeyRing,
@@ -101,7 +102,7 @@ async def test_reissue_revokes_the_old_generation(
 ) -> None:
     m = await make_member()
     old = await service.issue_card(session, member_id=m.id, now=NOW)
-    [old_token] = await service.rotating_tokens_for_member(
+    [old_token] = await mint.rotating_tokens_for_member(
         session, member_id=m.id, keyring=keyring, now=NOW
     )
     new = await service.reissue_card(
@@ -116,17 +117,17 @@ async def test_reissue_revokes_the_old_generation(
     later = NOW + timedelta(seconds=5)
     # Online: the old generation's token is refused; a new token works.
     code = await error_code(
-        service.verify_online(session, old_token.text, keyring=keyring, now=later)
+        online.verify_online(session, old_token.text, keyring=keyring, now=later)
     )
     assert code == "card_revoked"
-    [fresh] = await service.rotating_tokens_for_member(
+    [fresh] = await mint.rotating_tokens_for_member(
         session, member_id=m.id, keyring=keyring, now=later
     )
-    ok = await service.verify_online(session, fresh.text, keyring=keyring, now=later)
+    ok = await online.verify_online(session, fresh.text, keyring=keyring, now=later)
     assert (ok.card_id, ok.member_id, ok.generation) == (new.id, m.id, 2)
     # Offline: the status list has the old index revoked.
     keyset = parse_jwks(await jwks(session))
-    sl = parse_status_list(await service.build_status_list(session, keyring=keyring), keyset)
+    sl = parse_status_list(await mint.build_status_list(session, keyring=keyring), keyset)
     with pytest.raises(CardError) as info:
         verify(old_token.text, keyset, sl, later)
     assert info.value.code == "card_revoked"
@@ -142,34 +143,34 @@ async def test_suspend_resume_revoke(
 ) -> None:
     m = await make_member()
     card = await service.issue_card(session, member_id=m.id, now=NOW)
-    static = await service.static_token_for_card(session, card_id=card.id, keyring=keyring, now=NOW)
+    static = await mint.static_token_for_card(session, card_id=card.id, keyring=keyring, now=NOW)
     assert static.kind is Kind.static and static.expires_at - NOW >= timedelta(days=365)
     t = NOW + timedelta(days=1)
 
     await service.suspend_card(session, card_id=card.id, reason="实体卡遗失", actor=STAFF, now=t)
     assert card.status == CardStatus.suspended
-    code = await error_code(service.verify_online(session, static.text, keyring=keyring, now=t))
+    code = await error_code(online.verify_online(session, static.text, keyring=keyring, now=t))
     assert code == "card_suspended"
     keyset = parse_jwks(await jwks(session))
-    sl = parse_status_list(await service.build_status_list(session, keyring=keyring, now=t), keyset)
+    sl = parse_status_list(await mint.build_status_list(session, keyring=keyring, now=t), keyset)
     assert sl.is_revoked(card.status_index)
-    minting = service.rotating_tokens_for_member(session, member_id=m.id, keyring=keyring, now=t)
+    minting = mint.rotating_tokens_for_member(session, member_id=m.id, keyring=keyring, now=t)
     assert await error_code(minting) == "card_suspended"
     again = service.suspend_card(session, card_id=card.id, reason="x", now=t)
     assert await error_code(again) == "card_state_conflict"
 
     await service.resume_card(session, card_id=card.id, reason="已找回", actor=STAFF, now=t)
-    ok = await service.verify_online(session, static.text, keyring=keyring, now=t)
+    ok = await online.verify_online(session, static.text, keyring=keyring, now=t)
     assert ok.kind is Kind.static and ok.card_number == card.number
-    refused = service.verify_online(
+    refused = online.verify_online(
         session, static.text, keyring=keyring, now=t, accept_static=False
     )
     assert await error_code(refused) == "static_token_refused"
-    sl = parse_status_list(await service.build_status_list(session, keyring=keyring, now=t), keyset)
+    sl = parse_status_list(await mint.build_status_list(session, keyring=keyring, now=t), keyset)
     assert not sl.is_revoked(card.status_index)
 
     await service.revoke_card(session, card_id=card.id, reason="违规使用", actor=STAFF, now=t)
-    code = await error_code(service.verify_online(session, static.text, keyring=keyring, now=t))
+    code = await error_code(online.verify_online(session, static.text, keyring=keyring, now=t))
     assert code == "card_revoked"
     resume = service.resume_card(session, card_id=card.id, reason="x", now=t)
     assert await error_code(resume) == "card_state_conflict"
@@ -220,7 +221,7 @@ async def test_rotating_batch(
 ) -> None:
     m = await make_member()
     card = await service.issue_card(session, member_id=m.id, now=NOW)
-    batch = await service.rotating_tokens_for_member(
+    batch = await mint.rotating_tokens_for_member(
         session, member_id=m.id, keyring=keyring, count=10, now=NOW
     )
     assert len({t.text for t in batch}) == 10 and len({t.token_id for t in batch}) == 10
@@ -230,19 +231,17 @@ async def test_rotating_batch(
         assert t.refresh_at == t.not_before + timedelta(seconds=30)
         assert len(t.text) == 147
     # The 10th code is not yet valid now but is when its time comes.
-    code = await error_code(service.verify_online(session, batch[9].text, keyring=keyring, now=NOW))
+    code = await error_code(online.verify_online(session, batch[9].text, keyring=keyring, now=NOW))
     assert code == "not_yet_valid"
-    ok = await service.verify_online(
+    ok = await online.verify_online(
         session, batch[9].text, keyring=keyring, now=batch[9].not_before
     )
     assert ok.card_id == card.id and ok.token_id == batch[9].token_id
     late = batch[0].expires_at + timedelta(seconds=30)
-    code = await error_code(
-        service.verify_online(session, batch[0].text, keyring=keyring, now=late)
-    )
+    code = await error_code(online.verify_online(session, batch[0].text, keyring=keyring, now=late))
     assert code == "token_expired"
     with pytest.raises(ValueError):
-        service.mint_rotating_batch(card, await keyring.signer(session), now=NOW, count=0)
+        mint.mint_rotating_batch(card, await keyring.signer(session), now=NOW, count=0)
 
 
 async def test_online_verify_rejects_bad_tokens(
@@ -250,19 +249,17 @@ async def test_online_verify_rejects_bad_tokens(
 ) -> None:
     m = await make_member()
     await service.issue_card(session, member_id=m.id, now=NOW)
-    [t] = await service.rotating_tokens_for_member(
-        session, member_id=m.id, keyring=keyring, now=NOW
-    )
+    [t] = await mint.rotating_tokens_for_member(session, member_id=m.id, keyring=keyring, now=NOW)
     for bad, code in [
         ("", "malformed"),
         (t.text[:-1], "malformed"),
         (t.text[:-1] + ("A" if t.text[-1] != "A" else "B"), "signature_invalid"),
     ]:
         assert (
-            await error_code(service.verify_online(session, bad, keyring=keyring, now=NOW)) == code
+            await error_code(online.verify_online(session, bad, keyring=keyring, now=NOW)) == code
         )
     assert (
-        await service.verify_online(session, t.text.lower(), keyring=keyring, now=NOW)
+        await online.verify_online(session, t.text.lower(), keyring=keyring, now=NOW)
     ).member_id == m.id
 
 
@@ -281,9 +278,7 @@ async def test_key_rotation_and_retirement(
     keyring = KeyRing(cipher)
     m = await make_member()
     await service.issue_card(session, member_id=m.id, now=NOW)
-    [old] = await service.rotating_tokens_for_member(
-        session, member_id=m.id, keyring=keyring, now=NOW
-    )
+    [old] = await mint.rotating_tokens_for_member(session, member_id=m.id, keyring=keyring, now=NOW)
     assert old.text.startswith("UC1")
 
     second = await rotate_key(session, cipher, now=NOW)
@@ -297,11 +292,9 @@ async def test_key_rotation_and_retirement(
     ]
 
     keyring.invalidate()
-    [new] = await service.rotating_tokens_for_member(
-        session, member_id=m.id, keyring=keyring, now=NOW
-    )
-    ok_new = await service.verify_online(session, new.text, keyring=keyring, now=NOW)
-    ok_old = await service.verify_online(session, old.text, keyring=keyring, now=NOW)
+    [new] = await mint.rotating_tokens_for_member(session, member_id=m.id, keyring=keyring, now=NOW)
+    ok_new = await online.verify_online(session, new.text, keyring=keyring, now=NOW)
+    ok_old = await online.verify_online(session, old.text, keyring=keyring, now=NOW)
     assert (ok_new.claims.kid, ok_old.claims.kid) == (2, 1)
 
     assert await error_code(retire_key(session, 2)) == "key_active"
@@ -310,7 +303,7 @@ async def test_key_rotation_and_retirement(
     assert await error_code(retire_key(session, 1)) == "key_retired"
     assert [k["kid"] for k in (await jwks(session))["keys"]] == ["2"]
     keyring.invalidate()
-    code = await error_code(service.verify_online(session, old.text, keyring=keyring, now=NOW))
+    code = await error_code(online.verify_online(session, old.text, keyring=keyring, now=NOW))
     assert code == "unknown_key"
 
     # Key ids are never reused: the next rotation gets 3 even though 1 is retired.
@@ -347,14 +340,14 @@ async def test_keyring_picks_up_a_key_made_elsewhere(
     await service.issue_card(session, member_id=m.id, now=NOW)
     await ours.verifying_keys(session)  # cached: kid 1 only
     await rotate_key(session, cipher, now=NOW)
-    [t] = await service.rotating_tokens_for_member(session, member_id=m.id, keyring=other, now=NOW)
+    [t] = await mint.rotating_tokens_for_member(session, member_id=m.id, keyring=other, now=NOW)
     clock[0] += 0.5  # within the miss interval: no reload yet
     assert (
-        await error_code(service.verify_online(session, t.text, keyring=ours, now=NOW))
+        await error_code(online.verify_online(session, t.text, keyring=ours, now=NOW))
         == "unknown_key"
     )
     clock[0] += 1.0
-    assert (await service.verify_online(session, t.text, keyring=ours, now=NOW)).claims.kid == 2
+    assert (await online.verify_online(session, t.text, keyring=ours, now=NOW)).claims.kid == 2
 
 
 async def test_no_signing_key(
@@ -362,7 +355,7 @@ async def test_no_signing_key(
 ) -> None:
     m = await make_member()
     await service.issue_card(session, member_id=m.id, now=NOW)
-    minting = service.rotating_tokens_for_member(
+    minting = mint.rotating_tokens_for_member(
         session, member_id=m.id, keyring=KeyRing(cipher), now=NOW
     )
     assert await error_code(minting) == "no_signing_key"
@@ -379,7 +372,7 @@ async def test_status_list_marks_only_inactive_rows(
     await service.suspend_card(session, card_id=cards[10].id, reason="x", now=NOW)
     keyset = parse_jwks(await jwks(session))
     sl = parse_status_list(
-        await service.build_status_list(session, keyring=keyring, now=NOW, subject="urn:x"),
+        await mint.build_status_list(session, keyring=keyring, now=NOW, subject="urn:x"),
         keyset,
     )
     assert [c.status_index for c in cards if sl.is_revoked(c.status_index)] == [3, 10]
@@ -390,7 +383,7 @@ async def test_status_list_marks_only_inactive_rows(
 
 async def test_empty_status_list(session: AsyncSession, keyring: KeyRing) -> None:
     keyset = parse_jwks(await jwks(session))
-    sl = parse_status_list(await service.build_status_list(session, keyring=keyring), keyset)
+    sl = parse_status_list(await mint.build_status_list(session, keyring=keyring), keyset)
     assert sl.size == 0 and not sl.is_revoked(0)
 
 
@@ -422,8 +415,8 @@ async def test_printable_card(
 
     m = await make_member(name="欧阳娜娜")
     card = await service.issue_card(session, member_id=m.id, now=NOW)
-    printed = await service.printable_card(session, card_id=card.id, keyring=keyring, now=NOW)
+    printed = await summaries.printable_card(session, card_id=card.id, keyring=keyring, now=NOW)
     assert printed.card_number == card.number and printed.token.kind is Kind.static
     assert render.read_qr(printed.png) == printed.token.text
-    ok = await service.verify_online(session, printed.token.text, keyring=keyring, now=NOW)
+    ok = await online.verify_online(session, printed.token.text, keyring=keyring, now=NOW)
     assert ok.member_id == m.id

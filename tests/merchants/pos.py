@@ -20,13 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.public import ProgramView, create_program, publish_program
 from cardsvc.cards.keys import KeyRing, ensure_signing_key
+from cardsvc.cards.minting import rotating_tokens_for_member, static_token_for_card
 from cardsvc.cards.models import Card
-from cardsvc.cards.service import (
-    current_card,
-    issue_card,
-    rotating_tokens_for_member,
-    static_token_for_card,
-)
+from cardsvc.cards.service import current_card, issue_card
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org

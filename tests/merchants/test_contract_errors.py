@@ -18,7 +18,8 @@ from sqlalchemy import update
 
 from benefits.public import pause_program
 from cardsvc.cards.keys import Signer
-from cardsvc.cards.service import mint_token, revoke_card, suspend_card
+from cardsvc.cards.minting import mint_token
+from cardsvc.cards.service import revoke_card, suspend_card
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import MemberStatus
 from merchants.models import Merchant, MerchantStatus

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import AppError, NotFound, ValidationError
+from cardsvc.servicereq import member_actions, takeover
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
 from cardsvc.servicereq.models import RequestKind, ServiceStatus, ServiceStep
@@ -90,7 +91,7 @@ async def test_resolve_deadline_pauses_while_the_member_is_asked(
     await session.commit()
     # Waiting on the member never escalates, however long it takes.
     assert await escalate_due(session, t0 + 500 * H, sla) == 0
-    await svc.member_reply(session, member, req, now=t0 + 100 * H, note="已上传")
+    await member_actions.member_reply(session, member, req, now=t0 + 100 * H, note="已上传")
     assert req.status == ServiceStatus.accepted and req.due_at == t0 + 108 * H
     await session.commit()
     assert await escalate_due(session, t0 + 108 * H, sla) == 1
@@ -130,7 +131,7 @@ async def test_take_over_by_the_level_above(
     await session.refresh(req)
     # The grassroots union cannot "take over" its own request…
     with pytest.raises(NotFound):
-        await svc.take_over(
+        await takeover.take_over(
             session, await staff(session, "xl.jidian"), req, now=t0 + 49 * H, sla={}
         )
     # …the other district cannot see it at all…
@@ -138,7 +139,7 @@ async def test_take_over_by_the_level_above(
         await svc.staff_request(session, await staff(session, "wjg.admin"), req.id)
     # …the district it was escalated to takes it over and gets a fresh deadline.
     admin = await staff(session, "xl.admin")
-    await svc.take_over(session, admin, req, now=t0 + 50 * H, sla={}, note="区总督办")
+    await takeover.take_over(session, admin, req, now=t0 + 50 * H, sla={}, note="区总督办")
     assert (req.handling_org_id, req.handling_org_path) == (district.id, district.path)
     assert req.due_at == t0 + 98 * H
     await svc.accept(session, admin, req, now=t0 + 51 * H, sla={})
@@ -149,7 +150,7 @@ async def test_take_over_by_the_level_above(
     assert req.escalated_org_id == (await org(session, "HB-YC")).id
     # Taking over from below the handling union is refused.
     with pytest.raises(ValidationError):
-        await svc.take_over(
+        await takeover.take_over(
             session,
             admin,
             req,
@@ -172,19 +173,19 @@ async def test_closed_request_changes_only_by_reopening(
     )
     await svc.accept(session, agent, req, now=t0 + H, sla={})
     await svc.resolve(session, agent, req, now=t0 + 2 * H, outcome="已报名")
-    await svc.rate(session, member, req, now=t0 + 3 * H, rating=2, comment=None)
+    await member_actions.rate(session, member, req, now=t0 + 3 * H, rating=2, comment=None)
     for attempt in (
         svc.record_handling(session, agent, req, now=t0 + 4 * H, kind="note", note="x"),
         svc.reject(session, agent, req, now=t0 + 4 * H, reason="x"),
-        svc.withdraw(session, member, req, now=t0 + 4 * H, reason=None),
+        member_actions.withdraw(session, member, req, now=t0 + 4 * H, reason=None),
     ):
         with pytest.raises(AppError) as exc:
             await attempt
         assert exc.value.code == "request_closed"
     with pytest.raises(AppError) as exc:
-        await svc.rate(session, member, req, now=t0 + 4 * H, rating=5, comment=None)
+        await member_actions.rate(session, member, req, now=t0 + 4 * H, rating=5, comment=None)
     assert exc.value.code == "already_rated"
-    await svc.reopen(session, agent, req, now=t0 + 5 * H, sla={}, reason="会员反映未能报名")
+    await takeover.reopen(session, agent, req, now=t0 + 5 * H, sla={}, reason="会员反映未能报名")
     assert req.status == ServiceStatus.accepted and req.rating is None and req.reopened == 1
     assert req.due_at == t0 + 5 * H + 336 * H
     await session.flush()

@@ -14,6 +14,7 @@ from cardsvc.hardship.models import HardshipCategory
 from cardsvc.kernel.errors import NotFound
 from cardsvc.members.models import Member
 from cardsvc.reports.period import report_range
+from cardsvc.servicereq import member_actions
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
 from cardsvc.servicereq.models import RequestKind, ServiceRequest, ServiceStatus
@@ -39,11 +40,11 @@ async def _fixture(session: AsyncSession, t0: datetime) -> dict[str, ServiceRequ
     a = await file(m1, RequestKind.legal_aid, t0)
     await svc.accept(session, jidian_staff, a, now=t0 + 2 * H, sla={})
     await svc.resolve(session, jidian_staff, a, now=t0 + 10 * H, outcome="ok")
-    await svc.rate(session, m1, a, now=t0 + 11 * H, rating=5, comment=None)
+    await member_actions.rate(session, m1, a, now=t0 + 11 * H, rating=5, comment=None)
     b = await file(m2, RequestKind.legal_aid, t0 + H)
     await svc.accept(session, jidian_staff, b, now=t0 + 5 * H, sla={})
     await svc.resolve(session, jidian_staff, b, now=t0 + 25 * H, outcome="ok")
-    await svc.rate(session, m2, b, now=t0 + 26 * H, rating=3, comment=None)
+    await member_actions.rate(session, m2, b, now=t0 + 26 * H, rating=3, comment=None)
     c = await file(m3, RequestKind.hardship, t0)
     await svc.accept(session, hospital_staff, c, now=t0 + H, sla={})
     await svc.record_handling(

@@ -14,7 +14,7 @@ from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.membership.models import RequestStatus
-from cardsvc.membership.routes import applications_out
+from cardsvc.membership.schemas import applications_out
 from cardsvc.membership.service import (
     approve_application,
     get_application,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards import service as cards
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.masking import mask_card_number
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import MemberStatus
@@ -114,7 +115,7 @@ class MemberPages(ConsoleController):
             m=member_out(member, state.cipher),
             org=org,
             cards=member_cards,
-            mask_card=cards.mask_card_number,
+            mask_card=mask_card_number,
             events=events,
             event_labels=EVENT_LABELS,
             statuses=STATUS_LABELS,

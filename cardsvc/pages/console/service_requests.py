@@ -21,6 +21,7 @@ from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.servicereq import service as svc
+from cardsvc.servicereq import takeover
 from cardsvc.servicereq.models import RequestKind
 from cardsvc.servicereq.queue import QueueFilter, list_queue
 from cardsvc.servicereq.schemas import request_detail, requests_out
@@ -181,11 +182,11 @@ class ServicePages(ConsoleController):
         elif action == "reject":
             await svc.reject(db_session, staff, req, now=now, reason=text.get("reason", ""))
         elif action == "reopen":
-            await svc.reopen(
+            await takeover.reopen(
                 db_session, staff, req, now=now, sla=sla, reason=text.get("reason", "")
             )
         elif action == "take-over":
-            await svc.take_over(
+            await takeover.take_over(
                 db_session, staff, req, now=now, sla=sla, org_id=None, note=text.get("note") or None
             )
         else:

@@ -13,13 +13,9 @@ from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.principal import Principal
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import Member, MemberStatus
-from cardsvc.membership.routes import transfers_out
-from cardsvc.membership.service import (
-    leave,
-    request_transfer,
-    search_unions,
-    transfers_for_member,
-)
+from cardsvc.membership.schemas import transfers_out
+from cardsvc.membership.service import leave, search_unions
+from cardsvc.membership.transfers import request_transfer, transfers_for_member
 from cardsvc.orgs.service import find_org
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of, pick

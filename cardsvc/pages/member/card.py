@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.cards import render, service
+from cardsvc.cards import minting, render, service
 from cardsvc.cards.errors import CardError
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import NotFound
@@ -84,7 +84,7 @@ class MemberCardController(Controller):
         if member is None:
             raise NotFound("not_a_member", "您还不是会员,请先申请入会", "You are not a member yet")
         settings: Settings = state.settings
-        tokens = await service.rotating_tokens_for_member(
+        tokens = await minting.rotating_tokens_for_member(
             db_session,
             member_id=member.id,
             keyring=state.keyring,

@@ -16,12 +16,12 @@ from cardsvc.kernel.pii import PiiCipher
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.identity import parse_resident_id, validate_name
 from cardsvc.members.models import MemberStatus
-from cardsvc.membership.routes import applications_out
+from cardsvc.membership.invites import resolve_invite
+from cardsvc.membership.schemas import applications_out
 from cardsvc.membership.service import (
     PRIVACY_VERSION,
     ApplicationInput,
     applications_for_phone,
-    resolve_invite,
     search_unions,
     submit_application,
     withdraw_application,
@@ -62,6 +62,73 @@ async def _invite(db_session: AsyncSession, token: str | None) -> dict[str, Any]
         return None
     invite, org = await resolve_invite(db_session, token)
     return {"token": token, "org": org, "label": invite.label}
+
+
+def _check_form(
+    request: Request[Any, Any, Any],
+    values: dict[str, str],
+    invite_token: str | None,
+    consent: bool,
+) -> tuple[dict[str, str], uuid.UUID | None]:
+    """Every field checked at once, so that each error shows beside its field; the errors and
+    the chosen union."""
+    errors: dict[str, str] = {}
+
+    def check(fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except AppError as exc:
+            errors.update(field_errors(request, exc))
+
+    check(lambda: validate_name(values["name"]))
+    check(lambda: parse_resident_id(values["id_number"]))
+    lang = lang_of(request)
+    if not invite_token and not values["org_id"]:
+        errors["org_id"] = pick(lang, "请选择要加入的工会", "Choose a union to join")
+    org_id: uuid.UUID | None = None
+    if values["org_id"]:
+        try:
+            org_id = uuid.UUID(values["org_id"])
+        except ValueError:
+            errors["org_id"] = pick(lang, "请选择要加入的工会", "Choose a union to join")
+    if not consent:
+        errors["consent"] = pick(
+            lang, "请阅读并同意隐私政策", "Please read and accept the privacy notice"
+        )
+    return errors, org_id
+
+
+async def _form_again(
+    db_session: AsyncSession,
+    member_session: MemberSession,
+    values: dict[str, str],
+    categories: list[str],
+    invite_token: str | None,
+    consent: bool,
+    errors: dict[str, str],
+) -> Response[Any]:
+    """The join form again, filled in, with the errors beside their fields (422)."""
+    member = await current_member(db_session, member_session)
+    inv = await _invite(db_session, invite_token)
+    unions: list[Org] = []
+    if inv is None:
+        unions, _ = await search_unions(db_session, q=None, region=None, limit=20, offset=0)
+    return Template(
+        "m/_join_form.html",
+        context=page_context(
+            member_session,
+            member,
+            "join",
+            invite=inv,
+            unions=unions,
+            values=values,
+            categories_checked=categories,
+            errors=errors,
+            consent=consent,
+            **_choices(),
+        ),
+        status_code=422,
+    )
 
 
 class MemberJoinController(Controller):
@@ -141,30 +208,7 @@ class MemberJoinController(Controller):
         categories = [str(c) for c in form.getall("categories", [])]
         invite_token = str(form.get("invite", "")).strip() or None
         consent = form.get("consent") == "yes"
-        errors: dict[str, str] = {}
-
-        def check(fn: Callable[[], Any]) -> None:
-            try:
-                fn()
-            except AppError as exc:
-                errors.update(field_errors(request, exc))
-
-        # Every field checked at once, so that each error shows beside its field.
-        check(lambda: validate_name(values["name"]))
-        check(lambda: parse_resident_id(values["id_number"]))
-        lang = lang_of(request)
-        if not invite_token and not values["org_id"]:
-            errors["org_id"] = pick(lang, "请选择要加入的工会", "Choose a union to join")
-        org_id: uuid.UUID | None = None
-        if values["org_id"]:
-            try:
-                org_id = uuid.UUID(values["org_id"])
-            except ValueError:
-                errors["org_id"] = pick(lang, "请选择要加入的工会", "Choose a union to join")
-        if not consent:
-            errors["consent"] = pick(
-                lang, "请阅读并同意隐私政策", "Please read and accept the privacy notice"
-            )
+        errors, org_id = _check_form(request, values, invite_token, consent)
         if not errors:
             cipher: PiiCipher = state.cipher
             try:
@@ -190,26 +234,8 @@ class MemberJoinController(Controller):
                 errors.update(field_errors(request, exc))
                 if exc.errors:  # the whole message too (e.g. "ask for a transfer instead")
                     errors.setdefault("_", message(request, exc))
-        member = await current_member(db_session, member_session)
-        inv = await _invite(db_session, invite_token)
-        unions: list[Org] = []
-        if inv is None:
-            unions, _ = await search_unions(db_session, q=None, region=None, limit=20, offset=0)
-        return Template(
-            "m/_join_form.html",
-            context=page_context(
-                member_session,
-                member,
-                "join",
-                invite=inv,
-                unions=unions,
-                values=values,
-                categories_checked=categories,
-                errors=errors,
-                consent=consent,
-                **_choices(),
-            ),
-            status_code=422,
+        return await _form_again(
+            db_session, member_session, values, categories, invite_token, consent, errors
         )
 
     @get("/status", media_type=MediaType.HTML)

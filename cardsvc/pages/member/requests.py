@@ -30,6 +30,7 @@ from cardsvc.pages.member.common import (
     message,
     page_context,
 )
+from cardsvc.servicereq import member_actions
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.attachments import add_attachment
 from cardsvc.servicereq.models import (
@@ -232,7 +233,7 @@ class MemberRequestsController(Controller):
         req = await svc.member_request(db_session, me, request_id)
         note = str((await request.form()).get("note", "")).strip()
         try:
-            await svc.member_reply(db_session, me, req, now=utc_now(), note=note)
+            await member_actions.member_reply(db_session, me, req, now=utc_now(), note=note)
         except AppError as exc:
             ctx = await _detail(
                 db_session, member_session, me, request_id, reply_error=message(request, exc)
@@ -249,7 +250,7 @@ class MemberRequestsController(Controller):
         request_id: uuid.UUID,
     ) -> Response[Any]:
         req = await svc.member_request(db_session, me, request_id)
-        await svc.withdraw(db_session, me, req, now=utc_now(), reason=None)
+        await member_actions.withdraw(db_session, me, req, now=utc_now(), reason=None)
         return go(request, f"{AREA}/requests/{request_id}")
 
     @post("/requests/{request_id:uuid}/rating", status_code=200, media_type=MediaType.HTML)
@@ -270,7 +271,9 @@ class MemberRequestsController(Controller):
                 raise AppError(
                     "validation_error", "请选择评分(1–5 星)", "Choose a rating (1–5 stars)"
                 )
-            await svc.rate(db_session, me, req, now=utc_now(), rating=int(raw), comment=comment)
+            await member_actions.rate(
+                db_session, me, req, now=utc_now(), rating=int(raw), comment=comment
+            )
         except AppError as exc:
             ctx = await _detail(
                 db_session, member_session, me, request_id, rating_error=message(request, exc)
