@@ -29,7 +29,7 @@ from cardsvc.reports.export import export_members
 from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.scope import report_scope
-from cardsvc.servicereq.report import hardship_report, service_report
+from cardsvc.reports.service_requests import hardship_report, service_report
 
 OrgId = Annotated[uuid.UUID, Parameter(description="root of the subtree reported on")]
 From = Annotated[

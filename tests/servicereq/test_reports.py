@@ -14,12 +14,12 @@ from cardsvc.hardship.models import HardshipCategory
 from cardsvc.kernel.errors import NotFound
 from cardsvc.members.models import Member
 from cardsvc.reports.period import report_range
+from cardsvc.reports.service_requests import hardship_report, service_report
 from cardsvc.servicereq import member_actions
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
 from cardsvc.servicereq.models import RequestKind, ServiceRequest, ServiceStatus
 from cardsvc.servicereq.queue import QueueFilter, list_queue
-from cardsvc.servicereq.report import hardship_report, service_report
 from tests.servicereq.conftest import member_in, org, staff
 
 H = timedelta(hours=1)
