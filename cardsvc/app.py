@@ -31,7 +31,6 @@ from cardsvc.flows.benefits_host import (
     provide_benefits_directory,
     provide_member_facts,
 )
-from cardsvc.hardship.routes import HardshipController, MyHardshipController
 from cardsvc.inbox.routes import MyInboxController, StaffInboxController
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.runner import JobRunner
@@ -72,6 +71,7 @@ from cardsvc.privacy.routes import MyDataController, PrivacyController
 from cardsvc.reports.host import report_host_provider
 from cardsvc.reports.routes import ExportController, ReportController
 from cardsvc.roster.routes import RosterController
+from cardsvc.servicereq.hardship.routes import HardshipController, MyHardshipController
 from cardsvc.servicereq.routes import (
     MyServiceRequestController,
     ServiceLevelController,

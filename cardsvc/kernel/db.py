@@ -206,7 +206,7 @@ def import_all_models() -> None:
         "cardsvc.jobs.models",
         "cardsvc.roster.models",
         "cardsvc.servicereq.models",
-        "cardsvc.hardship.models",
+        "cardsvc.servicereq.hardship.models",
         "cardsvc.inbox.models",
         "benefits.models",
         "merchants.models",

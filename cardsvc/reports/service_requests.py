@@ -21,16 +21,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.hardship.models import (
+from cardsvc.orgs.models import Org, OrgStatus
+from cardsvc.reports.doc import col, figure, new_doc, section
+from cardsvc.reports.joins import lead_days
+from cardsvc.reports.period import ReportRange
+from cardsvc.servicereq.hardship.models import (
     CATEGORY_LABELS_ZH,
     HardshipCategory,
     HardshipRecord,
     HardshipStatus,
 )
-from cardsvc.orgs.models import Org, OrgStatus
-from cardsvc.reports.doc import col, figure, new_doc, section
-from cardsvc.reports.joins import lead_days
-from cardsvc.reports.period import ReportRange
 from cardsvc.servicereq.models import (
     KIND_LABELS_ZH,
     OPEN_STATUSES,

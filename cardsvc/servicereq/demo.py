@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.hardship import service as hardship
-from cardsvc.hardship.models import HardshipCategory, HardshipRecord
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.principal import SYSTEM, Principal
 from cardsvc.kernel.settings import Settings
@@ -25,6 +23,8 @@ from cardsvc.orgs.models import Org, OrgLevel
 from cardsvc.servicereq import member_actions
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
+from cardsvc.servicereq.hardship import service as hardship
+from cardsvc.servicereq.hardship.models import HardshipCategory, HardshipRecord
 from cardsvc.servicereq.models import ContactPreference, RequestKind, ServiceRequest
 from cardsvc.servicereq.service import SlaDefaults
 from cardsvc.staff.models import StaffUser

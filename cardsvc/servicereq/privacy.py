@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.hardship.models import HardshipRecord
 from cardsvc.inbox.models import Notification
 from cardsvc.privacy.parts import PrivacyParts
+from cardsvc.servicereq.hardship.models import HardshipRecord
 from cardsvc.servicereq.models import ServiceAttachment, ServiceRequest, ServiceStep
 
 

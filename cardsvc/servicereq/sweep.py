@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cardsvc.hardship.service import expire_due
 from cardsvc.inbox.service import deliver_pending
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import Sender
 from cardsvc.servicereq.escalation import escalate_due
+from cardsvc.servicereq.hardship.service import expire_due
 
 
 async def sweep_once(session: AsyncSession, settings: Settings, *, now: datetime) -> dict[str, int]:

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.engine.quote import member_benefits
 from cardsvc.flows.member_benefits import member_facts
-from cardsvc.hardship import service as hs
-from cardsvc.hardship.models import HardshipCategory, HardshipStatus
 from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.errors import AppError, Conflict, Forbidden, NotFound
 from cardsvc.members.models import Member
+from cardsvc.servicereq.hardship import service as hs
+from cardsvc.servicereq.hardship.models import HardshipCategory, HardshipStatus
 from cardsvc.servicereq.sweep import sweep_once
 from tests.conftest import make_test_settings
 from tests.servicereq.conftest import member_in, staff

@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.hardship import service as hs
-from cardsvc.hardship.models import HardshipCategory
 from cardsvc.kernel.errors import NotFound
 from cardsvc.members.models import Member
 from cardsvc.reports.period import report_range
@@ -18,6 +16,8 @@ from cardsvc.reports.service_requests import hardship_report, service_report
 from cardsvc.servicereq import member_actions
 from cardsvc.servicereq import service as svc
 from cardsvc.servicereq.escalation import escalate_due
+from cardsvc.servicereq.hardship import service as hs
+from cardsvc.servicereq.hardship.models import HardshipCategory
 from cardsvc.servicereq.models import RequestKind, ServiceRequest, ServiceStatus
 from cardsvc.servicereq.queue import QueueFilter, list_queue
 from tests.servicereq.conftest import member_in, org, staff

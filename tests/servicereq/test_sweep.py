@@ -130,9 +130,9 @@ async def test_access_export_and_erasure_cover_requests_hardship_and_inbox(
     session: AsyncSession, demo: dict, t0: datetime
 ) -> None:
     import cardsvc.app  # noqa: F401  (registers the other packages' privacy parts)
-    from cardsvc.hardship import service as hs
-    from cardsvc.hardship.models import HardshipCategory
     from cardsvc.privacy.parts import all_parts
+    from cardsvc.servicereq.hardship import service as hs
+    from cardsvc.servicereq.hardship.models import HardshipCategory
 
     member = await member_in(session, "XL-JIDIAN")
     req = await svc.file_request(

@@ -13,14 +13,14 @@ from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.hardship import service as hs
-from cardsvc.hardship.models import HardshipStatus
-from cardsvc.hardship.routes import records_out
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.pages.console.common import ConsoleController, page, require
+from cardsvc.servicereq.hardship import service as hs
+from cardsvc.servicereq.hardship.models import HardshipStatus
+from cardsvc.servicereq.hardship.routes import records_out
 
 PAGE_SIZE = 50
 STATUS_LABELS = {

@@ -14,12 +14,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.hardship.models import (
-    CATEGORY_LABELS_ZH,
-    HardshipCategory,
-    HardshipRecord,
-    HardshipStatus,
-)
 from cardsvc.inbox.service import notify_member, notify_org_staff
 from cardsvc.kernel.audit import record as audit
 from cardsvc.kernel.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -27,6 +21,12 @@ from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import SYSTEM, Principal
 from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.orgs.models import Org
+from cardsvc.servicereq.hardship.models import (
+    CATEGORY_LABELS_ZH,
+    HardshipCategory,
+    HardshipRecord,
+    HardshipStatus,
+)
 from cardsvc.servicereq.models import RequestKind, ServiceRequest
 
 HR = HardshipRecord

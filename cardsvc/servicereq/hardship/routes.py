@@ -14,13 +14,6 @@ from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.hardship import service as hs
-from cardsvc.hardship.models import (
-    CATEGORY_LABELS_ZH,
-    HardshipCategory,
-    HardshipRecord,
-    HardshipStatus,
-)
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.masking import mask_name
 from cardsvc.kernel.pagination import Limit, Offset
@@ -29,6 +22,13 @@ from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
+from cardsvc.servicereq.hardship import service as hs
+from cardsvc.servicereq.hardship.models import (
+    CATEGORY_LABELS_ZH,
+    HardshipCategory,
+    HardshipRecord,
+    HardshipStatus,
+)
 
 
 class ApplyIn(msgspec.Struct):
