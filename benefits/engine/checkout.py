@@ -1,5 +1,4 @@
-"""A stored checkout as a result: its ledger rows shaped for the caller, and read back by id or
-by merchant + idempotency key (replays, lookups)."""
+"""Stored checkouts: ledger rows shaped as a result, and read back by id or by key."""
 
 from __future__ import annotations
 

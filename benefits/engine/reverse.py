@@ -1,5 +1,8 @@
-"""Reverse a redemption: the reversal row first (unique per redemption, so only one of two
-concurrent reversals wins), then exactly the recorded takes given back, in one transaction."""
+"""Reverse a redemption, once, giving back exactly the takes it recorded.
+
+The reversal row goes in first (unique per redemption, so only one of two concurrent reversals
+wins), then the takes are given back, in one transaction.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response shapes of the programme API and the member's benefits, and their mapping."""
+"""Programme API and member benefits shapes, and how engine results become them."""
 
 # No ``from __future__ import annotations``: MerchantIn names another module (below), and string
 # annotations would be resolved there.

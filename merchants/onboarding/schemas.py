@@ -1,5 +1,4 @@
-"""Request and response shapes of the onboarding API and the terminal's own endpoint, and how
-merchants, stores, terminals and keys become them."""
+"""Onboarding API and terminal self-check shapes, and how their rows become them."""
 
 # No ``from __future__ import annotations``: some shapes name another module (below), and string
 # annotations would be resolved there.

@@ -1,5 +1,4 @@
-"""Request and response shapes of the merchant API (with their OpenAPI examples and problem
-responses), and how scan, redemption and settlement results become them."""
+"""Merchant API shapes (with OpenAPI examples and problem responses) and their mapping."""
 
 # No ``from __future__ import annotations``: some shapes name another module (below), and string
 # annotations would be resolved there.
