@@ -29,6 +29,7 @@ _P = Program.__table__
 _ZONE = ZoneInfo("Asia/Shanghai")
 
 
+# size: a data table, one rule JSON literal per demo programme
 def demo_rules(year: int) -> list[tuple[str, dict[str, Any]]]:
     """(code, rule JSON) of each demo programme; valid from 1 January of ``year`` for two years."""
     start = datetime(year, 1, 1, tzinfo=_ZONE).isoformat()

@@ -36,9 +36,10 @@ class BenefitsPlugin(InitPluginProtocol, CLIPlugin):
         }
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        from benefits.routes.programmes import route_handlers
+        from benefits.routes.member import MyBenefitsController
+        from benefits.routes.programmes import ProgramController
 
-        app_config.route_handlers.extend(route_handlers())
+        app_config.route_handlers.extend([ProgramController, MyBenefitsController])
         for name, fn in self._providers.items():
             app_config.dependencies.setdefault(name, Provide(fn))
         return app_config

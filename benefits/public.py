@@ -16,9 +16,10 @@ Member: ``member_benefits``, ``list_redemptions(member_id=…)``.
 
 from __future__ import annotations
 
+from benefits.engine.checkout import find_redemption
 from benefits.engine.quote import live_rules, member_benefits, quote, redact_for_merchant, simulate
 from benefits.engine.reconcile import reconcile
-from benefits.engine.redeem import find_redemption, redeem, reverse
+from benefits.engine.redeem import redeem
 from benefits.engine.results import (
     LimitState,
     MemberBenefit,
@@ -36,6 +37,7 @@ from benefits.engine.results import (
     SettlementLine,
     VersionView,
 )
+from benefits.engine.reverse import reverse
 from benefits.errors import (
     AlreadyReversed,
     BelowMinSpend,

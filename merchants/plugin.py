@@ -30,12 +30,25 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
         self._config = config
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        from merchants.onboarding.routes import route_handlers
+        from merchants.onboarding.routes import (
+            MerchantController,
+            StaffRedemptionController,
+            TerminalAdminController,
+        )
+        from merchants.terminal.routes import TerminalRedeemController, TerminalSelfController
 
         state = app_config.state
         config = self._config or MerchantConfig.from_settings(state.get("settings"))
         state[GATE_STATE_KEY] = TerminalGate(config, state.get("redis"))
-        app_config.route_handlers.extend(route_handlers())
+        app_config.route_handlers.extend(
+            [
+                MerchantController,
+                TerminalAdminController,
+                TerminalSelfController,
+                TerminalRedeemController,
+                StaffRedemptionController,
+            ]
+        )
         app_config.dependencies.setdefault("terminal", Provide(provide_terminal))
         app_config.on_shutdown.append(_flush_scan_log)
         return app_config

@@ -174,44 +174,17 @@ async def _evaluate(
     ignore_status: bool,
 ) -> Quote:
     refusals: list[ProgramRefusal] = []
-    passing: list[tuple[_Candidate, CompiledRules, Outcome]] = []
-    for c in candidates:
-        if c.compiled is None:
-            refusals.append(_draft_refusal(c))
-            continue
-        refused = check_program(
-            status=c.status,
-            compiled=c.compiled,
-            owner_org_path=c.owner_org_path,
-            member=member,
-            merchant=merchant,
-            at=at,
-            ignore_status=ignore_status,
-        )
-        if refused is not None:
-            refusals.append(_refusal(c, *refused))
-            continue
-        outcome = compute(c.compiled.rules.benefit, amount_fen, units)
-        if isinstance(outcome, Reason):
-            refusals.append(_refusal(c, "below_min_spend", [outcome]))
-            continue
-        passing.append((c, c.compiled, outcome))
-
-    keys = [
-        k
-        for c, compiled, _ in passing
-        for p in compiled.policies
-        if (
-            k := counter_key(
-                c.id,
-                p,
-                member_id=member.id,
-                merchant_id=merchant.merchant_id,
-                at=at,
-                tz=compiled.tz,
-            )
-        )
-    ]
+    passing = _passing(
+        candidates,
+        refusals,
+        member=member,
+        merchant=merchant,
+        amount_fen=amount_fen,
+        units=units,
+        at=at,
+        ignore_status=ignore_status,
+    )
+    keys = _counter_keys(passing, member=member, merchant=merchant, at=at)
     used = await read_counters(conn, keys)
     quotes: list[ProgramQuote] = []
     for c, compiled, outcome in passing:
@@ -235,29 +208,7 @@ async def _evaluate(
         states = tuple(
             _state(t.policy, compiled, at, used.get(t.key, 0), t.n, t.key.period_key) for t in takes
         )
-        rules = compiled.rules
-        quotes.append(
-            ProgramQuote(
-                program_id=c.id,
-                code=c.code,
-                name=rules.name,
-                description=rules.description,
-                status=c.status,
-                version_number=compiled.number,
-                priority=rules.priority,
-                stacking_mode=rules.stacking.mode.value,
-                stacking_group=rules.stacking.group,
-                benefit=rules_to_json(rules)["benefit"],
-                amount_fen=amount_fen,
-                discount_fen=final.discount_fen,
-                payable_fen=amount_fen - final.discount_fen,
-                units=final.units,
-                subsidy_fen=final.subsidy_fen,
-                value_fen=final.value_fen,
-                clamped=final != outcome,
-                limits=states,
-            )
-        )
+        quotes.append(_program_quote(c, compiled, amount_fen, outcome, final, states))
     return Quote(
         member_id=member.id,
         merchant_id=merchant.merchant_id,
@@ -266,6 +217,99 @@ async def _evaluate(
         units=units,
         applicable=tuple(quotes),
         not_applicable=tuple(refusals),
+    )
+
+
+def _passing(
+    candidates: list[_Candidate],
+    refusals: list[ProgramRefusal],
+    *,
+    member: MemberFacts,
+    merchant: MerchantContext,
+    amount_fen: int,
+    units: int,
+    at: datetime,
+    ignore_status: bool,
+) -> list[tuple[_Candidate, CompiledRules, Outcome]]:
+    """The candidates that apply before limits, with their benefit; the others to ``refusals``."""
+    passing: list[tuple[_Candidate, CompiledRules, Outcome]] = []
+    for c in candidates:
+        if c.compiled is None:
+            refusals.append(_draft_refusal(c))
+            continue
+        refused = check_program(
+            status=c.status,
+            compiled=c.compiled,
+            owner_org_path=c.owner_org_path,
+            member=member,
+            merchant=merchant,
+            at=at,
+            ignore_status=ignore_status,
+        )
+        if refused is not None:
+            refusals.append(_refusal(c, *refused))
+            continue
+        outcome = compute(c.compiled.rules.benefit, amount_fen, units)
+        if isinstance(outcome, Reason):
+            refusals.append(_refusal(c, "below_min_spend", [outcome]))
+            continue
+        passing.append((c, c.compiled, outcome))
+    return passing
+
+
+def _counter_keys(
+    passing: list[tuple[_Candidate, CompiledRules, Outcome]],
+    *,
+    member: MemberFacts,
+    merchant: MerchantContext,
+    at: datetime,
+) -> list[CounterKey]:
+    """The counters the passing programmes' limits read, all read in one query."""
+    return [
+        k
+        for c, compiled, _ in passing
+        for p in compiled.policies
+        if (
+            k := counter_key(
+                c.id,
+                p,
+                member_id=member.id,
+                merchant_id=merchant.merchant_id,
+                at=at,
+                tz=compiled.tz,
+            )
+        )
+    ]
+
+
+def _program_quote(
+    c: _Candidate,
+    compiled: CompiledRules,
+    amount_fen: int,
+    outcome: Outcome,
+    final: Outcome,
+    states: tuple[LimitState, ...],
+) -> ProgramQuote:
+    rules = compiled.rules
+    return ProgramQuote(
+        program_id=c.id,
+        code=c.code,
+        name=rules.name,
+        description=rules.description,
+        status=c.status,
+        version_number=compiled.number,
+        priority=rules.priority,
+        stacking_mode=rules.stacking.mode.value,
+        stacking_group=rules.stacking.group,
+        benefit=rules_to_json(rules)["benefit"],
+        amount_fen=amount_fen,
+        discount_fen=final.discount_fen,
+        payable_fen=amount_fen - final.discount_fen,
+        units=final.units,
+        subsidy_fen=final.subsidy_fen,
+        value_fen=final.value_fen,
+        clamped=final != outcome,
+        limits=states,
     )
 
 

@@ -1,4 +1,4 @@
-"""Redeem and reverse: the engine's hot path, exact under concurrency and retries.
+"""Redeem: the engine's hot path, exact under concurrency and retries.
 
 ``redeem`` does, in one transaction:
 
@@ -13,39 +13,39 @@
    winner's result.
 
 Nothing is read and then written back, and no lock is held across anything but these
-statements. ``reverse`` inserts the reversal row first (unique per redemption, so only one of
-two concurrent reversals wins) and then gives back exactly the recorded takes.
+statements. ``reverse`` (:mod:`benefits.engine.reverse`) inserts the reversal row first (unique
+per redemption, so only one of two concurrent reversals wins) and then gives back exactly the
+recorded takes. Stored checkouts are shaped and read back in :mod:`benefits.engine.checkout`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
-from sqlalchemy import Table, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
 
+from benefits.engine.checkout import checkout_result, load_checkout, merge_stripes
 from benefits.engine.counters import (
     SqlCounters,
     WalkNeeded,
     budget_stripes,
-    key_params,
     pick_stripe,
     stripe_index,
     stripe_scope,
 )
 from benefits.engine.evaluate import check_program, check_stacking, refusal_error
-from benefits.engine.results import LimitState, RedemptionLine, RedemptionResult, ReversalResult
+from benefits.engine.results import RedemptionResult
 from benefits.engine.statements import (
-    SA_LOAD_LINES,
+    Head,
     PgStatements,
     SaStatements,
     Statements,
@@ -55,9 +55,7 @@ from benefits.engine.statements import (
 from benefits.engine.txn import Db, as_utc, read_connection, write_transaction
 from benefits.engine.versions import CompiledRules, load_versions
 from benefits.errors import (
-    AlreadyReversed,
     BudgetExhausted,
-    IdempotencyConflict,
     NotFound,
     ProgramInactive,
     QuotaExhausted,
@@ -65,18 +63,11 @@ from benefits.errors import (
     TokenReplayed,
     ValidationError,
 )
-from benefits.models import Redemption, Reversal
 from benefits.rules.benefit import compute
 from benefits.rules.facts import MemberFacts, MerchantContext
 from benefits.rules.limits import CounterKey, CounterStore, LimitHit, Take, apply_limits
-from benefits.rules.periods import end_of_key
-from benefits.rules.programme import LimitPolicy, OnExceed
+from benefits.rules.programme import OnExceed
 from benefits.rules.validation import MAX_FEN
-
-# Declarative models map a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
-_R = cast(Table, Redemption.__table__)
-_RV = cast(Table, Reversal.__table__)
-_INSERT_REVERSAL = insert(_RV)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +198,11 @@ async def redeem(
             async with _redeem_transaction(db, pg) as statements:
                 done = await _redeem_in(statements, req, walk=walk)
             # Shaping the result happens after COMMIT: counter locks are held for no Python work.
-            return done if isinstance(done, RedemptionResult) else _result(*done, replayed=False)
+            return (
+                done
+                if isinstance(done, RedemptionResult)
+                else checkout_result(*done, replayed=False)
+            )
         except WalkNeeded:
             if walk:
                 raise AssertionError("walked and still asked to walk") from None
@@ -286,11 +281,42 @@ async def _redeem_in(
     st: Statements, req: _Request, *, walk: bool = False
 ) -> RedemptionResult | tuple[list[dict[str, Any]], dict[uuid.UUID | None, CompiledRules]]:
     """The transaction's work: a replayed result, or the new ledger rows to shape a result from."""
+    rows, existing = await _head(st, req)
+    if existing is not None:
+        return await _replay(st, req, existing)
+    _ensure_found(req, rows)
+    programs = await _checked_programs(st, req, rows)
+
+    # Without clamp policies the benefit is final before any counter is charged, so the ledger
+    # row goes in first and the counter upserts (shared budget rows last) are the final
+    # statements before COMMIT: their row locks are held for one round trip. A concurrent retry
+    # then also waits on the ledger's unique index before it touches any counter. Clamps change
+    # the benefit, so with clamps the counters are charged first and the ledger written after.
+    stripes = budget_stripes()
+    store = SqlCounters(
+        st, stripes=stripes, pick=pick_stripe(req.idempotency_key, stripes), walk=walk
+    )
+    clamps = any(p.on_exceed is OnExceed.clamp for _, c in programs for p in c.policies)
+    planner: CounterStore = store if clamps else _PLAN_ONLY
+    values, line_takes = await _ledger_lines(req, programs, planner, store)
+    await st.insert_lines(values)
+    if not clamps:
+        await _charge_counters(st, store, programs, values, line_takes)
+    for (row, _), d, takes in zip(programs, values, line_takes, strict=True):
+        d["program_code"] = row.code
+        d["takes"] = _with_used(d["takes"], takes)
+    return values, {c.version_id: c for _, c in programs}
+
+
+async def _head(st: Statements, req: _Request) -> tuple[list[Head], uuid.UUID | None]:
+    """The programme rows, and the checkout already stored under this merchant + key if any."""
     merchant_id, key = req.merchant.merchant_id, req.idempotency_key
     rows = await st.head(req.program_ids, merchant_id, key)
     existing = rows[0].existing if rows else await st.find_checkout(merchant_id, key)
-    if existing is not None:
-        return await _replay(st, req, existing)
+    return rows, existing
+
+
+def _ensure_found(req: _Request, rows: list[Head]) -> None:
     if len(rows) != len(req.program_ids):
         found = {r.id for r in rows}
         missing = [str(p) for p in req.program_ids if p not in found]
@@ -298,10 +324,15 @@ async def _redeem_in(
             message_zh="未找到该普惠项目", message_en="Programme not found", program_ids=missing
         )
 
+
+async def _checked_programs(
+    st: Statements, req: _Request, rows: list[Head]
+) -> list[tuple[Head, CompiledRules]]:
+    """Each programme with its current rules, re-checked here and now, in charging order."""
     versions = await load_versions(
         st, [r.current_version_id for r in rows if r.current_version_id is not None]
     )
-    programs: list[tuple[Any, CompiledRules]] = []
+    programs: list[tuple[Head, CompiledRules]] = []
     for row in rows:
         compiled = versions.get(row.current_version_id) if row.current_version_id else None
         if compiled is None:  # never published
@@ -326,18 +357,17 @@ async def _redeem_in(
         # Highest priority first; the id breaks ties so that every transaction charges (and
         # locks) counters in the same order.
         programs.sort(key=lambda p: (-p[1].rules.priority, p[0].id))
+    return programs
 
-    # Without clamp policies the benefit is final before any counter is charged, so the ledger
-    # row goes in first and the counter upserts (shared budget rows last) are the final
-    # statements before COMMIT: their row locks are held for one round trip. A concurrent retry
-    # then also waits on the ledger's unique index before it touches any counter. Clamps change
-    # the benefit, so with clamps the counters are charged first and the ledger written after.
-    stripes = budget_stripes()
-    store = SqlCounters(
-        st, stripes=stripes, pick=pick_stripe(req.idempotency_key, stripes), walk=walk
-    )
-    clamps = any(p.on_exceed is OnExceed.clamp for _, c in programs for p in c.policies)
-    planner: CounterStore = store if clamps else _PLAN_ONLY
+
+async def _ledger_lines(
+    req: _Request,
+    programs: list[tuple[Head, CompiledRules]],
+    planner: CounterStore,
+    store: SqlCounters,
+) -> tuple[list[dict[str, Any]], list[list[Take]]]:
+    """One ledger row per programme, each on what the ones before it left to pay, and its takes
+    (charged by ``planner`` when it is the counter store, that is with clamps)."""
     checkout_id = uuid7()
     base = req.amount_fen
     values: list[dict[str, Any]] = []
@@ -389,25 +419,30 @@ async def _redeem_in(
         )
         line_takes.append(takes)
         base -= outcome.discount_fen
-    await st.insert_lines(values)
-    if not clamps:
-        for (row, _), takes in zip(programs, line_takes, strict=True):
-            for t in takes:
-                if t.n == 0:
-                    continue
-                got = await store.take(t.key, t.n, t.limit, False)
-                if got is None:
-                    raise _exhausted(LimitHit(t.policy, None), row.code)
-                t.used = got[1]
-        for d, takes in zip(values, line_takes, strict=True):
-            # A budget charged from other stripes than planned: the ledger row says which.
-            if (charged := _takes_json(store, takes)) != d["takes"]:
-                await st.update_takes(d["id"], charged)
-                d["takes"] = charged
-    for (row, _), d, takes in zip(programs, values, line_takes, strict=True):
-        d["program_code"] = row.code
-        d["takes"] = _with_used(d["takes"], takes)
-    return values, {c.version_id: c for _, c in programs}
+    return values, line_takes
+
+
+async def _charge_counters(
+    st: Statements,
+    store: SqlCounters,
+    programs: list[tuple[Head, CompiledRules]],
+    values: list[dict[str, Any]],
+    line_takes: list[list[Take]],
+) -> None:
+    """Without clamps, after the ledger rows: charge the planned takes, in charging order."""
+    for (row, _), takes in zip(programs, line_takes, strict=True):
+        for t in takes:
+            if t.n == 0:
+                continue
+            got = await store.take(t.key, t.n, t.limit, False)
+            if got is None:
+                raise _exhausted(LimitHit(t.policy, None), row.code)
+            t.used = got[1]
+    for d, takes in zip(values, line_takes, strict=True):
+        # A budget charged from other stripes than planned: the ledger row says which.
+        if (charged := _takes_json(store, takes)) != d["takes"]:
+            await st.update_takes(d["id"], charged)
+            d["takes"] = charged
 
 
 class _PlanOnly:
@@ -459,227 +494,10 @@ def _takes_json(store: SqlCounters, takes: list[Take]) -> list[dict[str, Any]]:
 def _with_used(entries: list[dict[str, Any]], takes: list[Take]) -> list[dict[str, Any]]:
     """The result's view of the takes: one per policy, with the counter's ``used`` if known."""
     used = {(t.key.policy_key, t.key.period_key): t.used for t in takes}
-    return [e | {"u": used.get((e["p"], e["k"]))} for e in _merge_stripes(entries)]
-
-
-def _merge_stripes(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Stripe entries of one policy as one: the member and the merchant see one budget."""
-    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for e in entries:
-        striped = stripe_index(e["s"]) is not None
-        key = (e["p"], "p" if striped else e["s"], e["k"])
-        if key in merged:
-            merged[key]["n"] += e["n"]
-            merged[key]["u"] = None  # several stripes: the budget's total is not at hand
-        else:
-            merged[key] = {**e, "s": key[1]}
-            if e.get("T", 1) > 1:
-                merged[key]["u"] = None
-    return list(merged.values())
-
-
-def _limit_state(
-    policy: LimitPolicy | None, take: Mapping[str, Any], compiled: CompiledRules
-) -> LimitState:
-    used, limit, n = take.get("u"), take["l"], take["n"]
-    after = None if used is None else max(0, limit - used)
-    return LimitState(
-        policy=take["p"],
-        metric=take["m"],
-        scope=policy.scope.value if policy else "",
-        period=policy.period.value if policy else "",
-        on_exceed=policy.on_exceed.value if policy else "",
-        is_budget=policy.is_budget if policy else False,
-        limit=limit,
-        period_key=take["k"],
-        period_ends_at=end_of_key(policy.period, take["k"], compiled.tz) if policy else None,
-        remaining_before=None if after is None else after + n,
-        take=n,
-        remaining_after=after,
-    )
-
-
-def _result(
-    lines: Sequence[Mapping[str, Any]],
-    # by version id: the stored ones (a replay), or those of this redemption (None: a draft's)
-    versions: Mapping[uuid.UUID, CompiledRules] | Mapping[uuid.UUID | None, CompiledRules],
-    *,
-    replayed: bool,
-    reversed_: bool = False,
-) -> RedemptionResult:
-    out: list[RedemptionLine] = []
-    for d in lines:
-        compiled = versions[d["program_version_id"]]
-        policies = {p.key: p for p in compiled.rules.limits}
-        out.append(
-            RedemptionLine(
-                id=d["id"],
-                line=d["line"],
-                program_id=d["program_id"],
-                program_code=d["program_code"],
-                program_name=compiled.rules.name,
-                version_id=d["program_version_id"],
-                version_number=d["version_number"],
-                amount_fen=d["amount_fen"],
-                discount_fen=d["discount_fen"],
-                payable_fen=d["payable_fen"],
-                units=d["units"],
-                subsidy_fen=d["subsidy_fen"],
-                value_fen=d["value_fen"],
-                limits=tuple(
-                    _limit_state(policies.get(t["p"]), t, compiled)
-                    for t in _merge_stripes(d["takes"])
-                ),
-            )
-        )
-    first, last = lines[0], lines[-1]
-    return RedemptionResult(
-        redemption_id=first["checkout_id"],
-        merchant_id=first["merchant_id"],
-        store_id=first["store_id"],
-        terminal_id=first["terminal_id"],
-        member_id=first["member_id"],
-        card_id=first["card_id"],
-        token_id=first["token_id"],
-        occurred_at=first["occurred_at"],
-        idempotency_key=first["idempotency_key"],
-        amount_fen=first["amount_fen"],
-        discount_fen=sum(d["discount_fen"] for d in lines),
-        payable_fen=last["payable_fen"],
-        subsidy_fen=sum(d["subsidy_fen"] for d in lines),
-        lines=tuple(out),
-        replayed=replayed,
-        reversed=reversed_,
-    )
-
-
-async def _load_checkout(
-    st: Statements, checkout_id: uuid.UUID, *, fingerprint: str | None = None
-) -> RedemptionResult | None:
-    """The stored result of a checkout; with ``fingerprint``, only if the request matches."""
-    rows = await st.load_lines(checkout_id)
-    if not rows:
-        return None
-    if fingerprint is not None and rows[0]["fingerprint"] != fingerprint:
-        raise IdempotencyConflict(idempotency_key=rows[0]["idempotency_key"])
-    versions = await load_versions(st, {r["program_version_id"] for r in rows})
-    reversed_ = any(r["reversal_id"] is not None for r in rows)
-    return _result(rows, versions, replayed=True, reversed_=reversed_)
+    return [e | {"u": used.get((e["p"], e["k"]))} for e in merge_stripes(entries)]
 
 
 async def _replay(st: Statements, req: _Request, checkout_id: uuid.UUID) -> RedemptionResult:
-    result = await _load_checkout(st, checkout_id, fingerprint=req.fingerprint)
+    result = await load_checkout(st, checkout_id, fingerprint=req.fingerprint)
     assert result is not None
     return result
-
-
-async def find_redemption(
-    db: Db,
-    *,
-    redemption_id: uuid.UUID | None = None,
-    merchant_id: uuid.UUID | None = None,
-    idempotency_key: str | None = None,
-    pg: Any | None = None,
-) -> RedemptionResult | None:
-    """A stored checkout by id, or by merchant + idempotency key (to answer a retry before
-    doing anything else, e.g. before burning a QR token). ``merchant_id`` restricts an id
-    lookup to that merchant's own redemptions. ``pg``: an asyncpg connection to read on
-    instead of ``db``."""
-    if redemption_id is None and (merchant_id is None or idempotency_key is None):
-        raise ValueError("give redemption_id, or merchant_id and idempotency_key")
-    if pg is not None:
-        return await _find(PgStatements(pg), redemption_id, merchant_id, idempotency_key)
-    async with read_connection(db) as conn:
-        st: Statements = SaStatements(conn)
-        if conn.dialect.driver == "asyncpg":
-            st = PgStatements((await conn.get_raw_connection()).driver_connection)
-        return await _find(st, redemption_id, merchant_id, idempotency_key)
-
-
-async def _find(
-    st: Statements,
-    redemption_id: uuid.UUID | None,
-    merchant_id: uuid.UUID | None,
-    idempotency_key: str | None,
-) -> RedemptionResult | None:
-    if redemption_id is None:
-        assert merchant_id is not None and idempotency_key is not None
-        redemption_id = await st.find_checkout(merchant_id, idempotency_key)
-        if redemption_id is None:
-            return None
-    result = await _load_checkout(st, redemption_id)
-    if result is None or (merchant_id is not None and result.merchant_id != merchant_id):
-        return None
-    return result
-
-
-async def reverse(
-    db: Db,
-    *,
-    redemption_id: uuid.UUID,
-    merchant_id: uuid.UUID | None = None,
-    terminal_id: uuid.UUID | None = None,
-    reason: str | None = None,
-    at: datetime | None = None,
-) -> ReversalResult:
-    """Void a checkout: give back exactly what each of its lines took, once.
-
-    ``merchant_id`` (the merchant API always passes it) limits this to the merchant's own
-    redemptions; another merchant's id is ``not_found``. A second reversal is
-    ``already_reversed``, also when two race.
-    """
-    at = as_utc(at)
-    if reason is not None and len(reason) > 255:
-        raise ValidationError.field(
-            "reason", "不能超过 255 个字符", "must be at most 255 characters"
-        )
-    try:
-        async with write_transaction(db) as conn:
-            st = SaStatements(conn)
-            rows = (await conn.execute(SA_LOAD_LINES, {"cid": redemption_id})).all()
-            if not rows or (merchant_id is not None and rows[0].merchant_id != merchant_id):
-                raise NotFound(
-                    message_zh="未找到该核销记录",
-                    message_en="Redemption not found",
-                    redemption_id=str(redemption_id),
-                )
-            if any(r.reversal_id is not None for r in rows):
-                raise AlreadyReversed(redemption_id=str(redemption_id))
-            # The unique index on redemption_id is what makes a reversal happen once: a
-            # concurrent second one fails here, before it touches a counter.
-            await conn.execute(
-                _INSERT_REVERSAL,
-                [
-                    {
-                        "id": uuid7(),
-                        "redemption_id": r.id,
-                        "checkout_id": r.checkout_id,
-                        "merchant_id": r.merchant_id,
-                        "terminal_id": terminal_id,
-                        "reason": reason,
-                        "reversed_at": at,
-                    }
-                    for r in rows
-                ],
-            )
-            restored: list[dict[str, Any]] = []
-            for r in rows:
-                for t in r.takes:
-                    if t["n"] <= 0:
-                        continue
-                    key = CounterKey(r.program_id, t["p"], t["m"], t["s"], t["k"])
-                    await st.release_counter({**key_params(key), "n": t["n"]})
-                    restored.append(
-                        {
-                            "program_id": str(r.program_id),
-                            "policy": t["p"],
-                            "scope_key": t["s"],
-                            "period_key": t["k"],
-                            "n": t["n"],
-                        }
-                    )
-    except IntegrityError:
-        raise AlreadyReversed(redemption_id=str(redemption_id)) from None
-    return ReversalResult(
-        redemption_id=redemption_id, reversed_at=at, reason=reason, restored=tuple(restored)
-    )

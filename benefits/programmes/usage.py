@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benefits.engine.results import PolicyUsage, ProgramUsage, RedemptionRecord, SettlementLine
 from benefits.engine.txn import Db, as_utc, read_connection
@@ -18,6 +19,7 @@ from benefits.engine.versions import CompiledRules, compile_rules, load_versions
 from benefits.errors import NotFound
 from benefits.models import Counter, Program, Redemption, Reversal
 from benefits.rules.periods import period_key
+from benefits.rules.programme import LimitPolicy
 
 _P = Program.__table__
 _C = Counter.__table__
@@ -31,72 +33,16 @@ async def program_usage(
     """Used / limit of every policy this period (per the current rules) and ledger totals."""
     at = as_utc(at)
     async with read_connection(db) as conn:
-        row = (await conn.execute(select(_P).where(_P.c.id == program_id))).first()
-        if row is None:
-            raise NotFound(
-                message_zh="未找到该普惠项目",
-                message_en="Programme not found",
-                program_id=str(program_id),
-            )
-        compiled: CompiledRules
-        if row.current_version_id is not None:
-            compiled = (await load_versions(conn, [row.current_version_id]))[row.current_version_id]
-        else:
-            compiled = compile_rules(row.rules)
+        row, compiled = await _program_rules(conn, program_id)
         policies: list[PolicyUsage] = []
         budget: tuple[int, int] | None = None
         for p in compiled.rules.limits:
-            key = period_key(p.period, at, compiled.tz)
-            n, total, most = (
-                await conn.execute(
-                    select(
-                        func.count(),
-                        func.coalesce(func.sum(_C.c.used), 0),
-                        func.coalesce(func.max(_C.c.used), 0),
-                    ).where(
-                        _C.c.program_id == program_id,
-                        _C.c.policy_key == p.key,
-                        _C.c.metric == p.metric.value,
-                        _C.c.period_key == key,
-                    )
-                )
-            ).one()
-            remaining = None
-            if p.scope.value == "program":
-                # One counter, whether or not it is split into stripes (benefits.engine.counters).
-                remaining, n, most = max(0, p.limit - int(total)), min(int(n), 1), total
-            policies.append(
-                PolicyUsage(
-                    policy=p.key,
-                    metric=p.metric.value,
-                    scope=p.scope.value,
-                    period=p.period.value,
-                    on_exceed=p.on_exceed.value,
-                    is_budget=p.is_budget,
-                    limit=p.limit,
-                    period_key=key,
-                    counters=int(n),
-                    used_total=int(total),
-                    used_max=int(most),
-                    remaining=remaining,
-                )
-            )
-            if p.is_budget and (budget is None or p.limit - int(total) < budget[0] - budget[1]):
-                budget = (p.limit, int(total))
-        live = _RV.c.id.is_(None)
-        totals = (
-            await conn.execute(
-                select(
-                    func.count().filter(live),
-                    func.count().filter(_RV.c.id.is_not(None)),
-                    func.coalesce(func.sum(_R.c.discount_fen).filter(live), 0),
-                    func.coalesce(func.sum(_R.c.subsidy_fen).filter(live), 0),
-                    func.coalesce(func.sum(_R.c.units).filter(live), 0),
-                )
-                .select_from(_R.outerjoin(_RV, _RV.c.redemption_id == _R.c.id))
-                .where(_R.c.program_id == program_id)
-            )
-        ).one()
+            usage = await _policy_usage(conn, program_id, p, period_key(p.period, at, compiled.tz))
+            policies.append(usage)
+            total = usage.used_total
+            if p.is_budget and (budget is None or p.limit - total < budget[0] - budget[1]):
+                budget = (p.limit, total)
+        totals = await _ledger_totals(conn, program_id)
     return ProgramUsage(
         program_id=program_id,
         status=str(row.status),
@@ -111,6 +57,79 @@ async def program_usage(
         subsidy_fen=int(totals[3]),
         units=int(totals[4]),
     )
+
+
+async def _program_rules(conn: AsyncConnection, program_id: uuid.UUID) -> tuple[Any, CompiledRules]:
+    """The programme row and its current rules (a draft's own, never published)."""
+    row = (await conn.execute(select(_P).where(_P.c.id == program_id))).first()
+    if row is None:
+        raise NotFound(
+            message_zh="未找到该普惠项目",
+            message_en="Programme not found",
+            program_id=str(program_id),
+        )
+    compiled: CompiledRules
+    if row.current_version_id is not None:
+        compiled = (await load_versions(conn, [row.current_version_id]))[row.current_version_id]
+    else:
+        compiled = compile_rules(row.rules)
+    return row, compiled
+
+
+async def _policy_usage(
+    conn: AsyncConnection, program_id: uuid.UUID, p: LimitPolicy, key: str
+) -> PolicyUsage:
+    """One policy's counters in period ``key``: how many, their total and their largest."""
+    n, total, most = (
+        await conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(_C.c.used), 0),
+                func.coalesce(func.max(_C.c.used), 0),
+            ).where(
+                _C.c.program_id == program_id,
+                _C.c.policy_key == p.key,
+                _C.c.metric == p.metric.value,
+                _C.c.period_key == key,
+            )
+        )
+    ).one()
+    remaining = None
+    if p.scope.value == "program":
+        # One counter, whether or not it is split into stripes (benefits.engine.counters).
+        remaining, n, most = max(0, p.limit - int(total)), min(int(n), 1), total
+    return PolicyUsage(
+        policy=p.key,
+        metric=p.metric.value,
+        scope=p.scope.value,
+        period=p.period.value,
+        on_exceed=p.on_exceed.value,
+        is_budget=p.is_budget,
+        limit=p.limit,
+        period_key=key,
+        counters=int(n),
+        used_total=int(total),
+        used_max=int(most),
+        remaining=remaining,
+    )
+
+
+async def _ledger_totals(conn: AsyncConnection, program_id: uuid.UUID) -> Any:
+    """Redemptions, reversed ones, and the live ones' discount, subsidy and units."""
+    live = _RV.c.id.is_(None)
+    return (
+        await conn.execute(
+            select(
+                func.count().filter(live),
+                func.count().filter(_RV.c.id.is_not(None)),
+                func.coalesce(func.sum(_R.c.discount_fen).filter(live), 0),
+                func.coalesce(func.sum(_R.c.subsidy_fen).filter(live), 0),
+                func.coalesce(func.sum(_R.c.units).filter(live), 0),
+            )
+            .select_from(_R.outerjoin(_RV, _RV.c.redemption_id == _R.c.id))
+            .where(_R.c.program_id == program_id)
+        )
+    ).one()
 
 
 def _filters(

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.errors import NotFound, ValidationError
 from benefits.programmes.reports import (
+    BudgetLine,
     DateRange,
     Tally,
     budget_figures,
@@ -250,75 +251,81 @@ class BenefitReportController(Controller):
         doc = _doc(
             "budgets", "项目预算执行", "Programme budgets", org_id, rng, report_host.time_zone
         )
-        budgeted = [b for b in lines if b.budget_limit_fen is not None]
-        doc["summary"] = [
-            _figure("programs", "项目数", "Programmes", len(lines)),
-            _figure("budgeted", "设预算的项目数", "Programmes with a budget", len(budgeted)),
-            _figure(
-                "budget_fen",
-                "预算合计(分)",
-                "Budget (fen)",
-                sum(b.budget_limit_fen or 0 for b in budgeted),
-            ),
-            _figure(
-                "spent_fen",
-                "已用预算合计(分)",
-                "Budget spent (fen)",
-                sum(b.budget_spent_fen or 0 for b in budgeted),
-            ),
-            _figure(
-                "range_value_fen",
-                "期间核销计额(分)",
-                "Counted in range (fen)",
-                sum(b.range_value_fen for b in lines),
-            ),
-        ]
-        doc["sections"] = [
-            {
-                "key": "by_program",
-                "title": "按项目",
-                "title_en": "By programme",
-                "columns": [
-                    _col("program_id", "项目ID", "Programme id"),
-                    _col("code", "项目编码", "Code"),
-                    _col("name", "项目名称", "Programme"),
-                    _col("status", "状态", "Status"),
-                    _col("budget_fen", "预算(分)", "Budget (fen)"),
-                    _col("spent_fen", "已用(分)", "Spent (fen)"),
-                    _col("remaining_fen", "剩余(分)", "Remaining (fen)"),
-                    _col("spent_pct", "执行率(%)", "Spent (%)"),
-                    _col("budget_period", "预算周期", "Budget period"),
-                    _col("range_lines", "期间核销笔数", "Lines in range"),
-                    _col("range_value_fen", "期间计额(分)", "Counted in range (fen)"),
-                    _col("range_discount_fen", "期间优惠(分)", "Discount in range (fen)"),
-                    _col("range_subsidy_fen", "期间补贴(分)", "Subsidy in range (fen)"),
-                ],
-                "rows": [
-                    {
-                        "program_id": str(b.program_id),
-                        "code": b.code,
-                        "name": b.name,
-                        "status": STATUS_ZH.get(b.status, b.status),
-                        "budget_fen": b.budget_limit_fen,
-                        "spent_fen": b.budget_spent_fen,
-                        "remaining_fen": b.budget_remaining_fen,
-                        "spent_pct": _pct(b.budget_spent_fen, b.budget_limit_fen),
-                        "budget_period": b.budget_period,
-                        "range_lines": b.range_lines,
-                        "range_value_fen": b.range_value_fen,
-                        "range_discount_fen": b.range_discount_fen,
-                        "range_subsidy_fen": b.range_subsidy_fen,
-                    }
-                    for b in lines
-                ],
-            }
-        ]
+        doc["summary"] = _budget_summary(lines)
+        doc["sections"] = [_budget_section(lines)]
         return report_host.respond(
             doc,
             fmt=fmt,
             accept=request.headers.get("accept"),
             filename=f"budgets-{rng.start}-{rng.end}",
         )
+
+
+def _budget_summary(lines: list[BudgetLine]) -> list[dict[str, Any]]:
+    budgeted = [b for b in lines if b.budget_limit_fen is not None]
+    return [
+        _figure("programs", "项目数", "Programmes", len(lines)),
+        _figure("budgeted", "设预算的项目数", "Programmes with a budget", len(budgeted)),
+        _figure(
+            "budget_fen",
+            "预算合计(分)",
+            "Budget (fen)",
+            sum(b.budget_limit_fen or 0 for b in budgeted),
+        ),
+        _figure(
+            "spent_fen",
+            "已用预算合计(分)",
+            "Budget spent (fen)",
+            sum(b.budget_spent_fen or 0 for b in budgeted),
+        ),
+        _figure(
+            "range_value_fen",
+            "期间核销计额(分)",
+            "Counted in range (fen)",
+            sum(b.range_value_fen for b in lines),
+        ),
+    ]
+
+
+def _budget_section(lines: list[BudgetLine]) -> dict[str, Any]:
+    return {
+        "key": "by_program",
+        "title": "按项目",
+        "title_en": "By programme",
+        "columns": [
+            _col("program_id", "项目ID", "Programme id"),
+            _col("code", "项目编码", "Code"),
+            _col("name", "项目名称", "Programme"),
+            _col("status", "状态", "Status"),
+            _col("budget_fen", "预算(分)", "Budget (fen)"),
+            _col("spent_fen", "已用(分)", "Spent (fen)"),
+            _col("remaining_fen", "剩余(分)", "Remaining (fen)"),
+            _col("spent_pct", "执行率(%)", "Spent (%)"),
+            _col("budget_period", "预算周期", "Budget period"),
+            _col("range_lines", "期间核销笔数", "Lines in range"),
+            _col("range_value_fen", "期间计额(分)", "Counted in range (fen)"),
+            _col("range_discount_fen", "期间优惠(分)", "Discount in range (fen)"),
+            _col("range_subsidy_fen", "期间补贴(分)", "Subsidy in range (fen)"),
+        ],
+        "rows": [
+            {
+                "program_id": str(b.program_id),
+                "code": b.code,
+                "name": b.name,
+                "status": STATUS_ZH.get(b.status, b.status),
+                "budget_fen": b.budget_limit_fen,
+                "spent_fen": b.budget_spent_fen,
+                "remaining_fen": b.budget_remaining_fen,
+                "spent_pct": _pct(b.budget_spent_fen, b.budget_limit_fen),
+                "budget_period": b.budget_period,
+                "range_lines": b.range_lines,
+                "range_value_fen": b.range_value_fen,
+                "range_discount_fen": b.range_discount_fen,
+                "range_subsidy_fen": b.range_subsidy_fen,
+            }
+            for b in lines
+        ],
+    }
 
 
 def _pct(part: int | None, whole: int | None) -> float | None:

@@ -47,6 +47,23 @@ def check_eligibility(
 ) -> list[Reason]:
     """Reasons ``member`` may not use a programme on local date ``on``; empty if eligible."""
     reasons: list[Reason] = []
+    _check_membership(reasons, rule, owner_org_path, member)
+    _check_categories(reasons, rule, member)
+    if rule.min_tenure_days is not None:
+        _check_tenure(reasons, rule.min_tenure_days, member, on)
+    if rule.min_age is not None or rule.max_age is not None:
+        _check_age(reasons, rule, member, on)
+    if rule.regions and not region_matches(member.region, rule.regions):
+        reasons.append(
+            Reason("region_not_listed", "会员所在地区不符合", "The member's region is not listed")
+        )
+    return reasons
+
+
+def _check_membership(
+    reasons: list[Reason], rule: Eligibility, owner_org_path: str, member: MemberFacts
+) -> None:
+    """Active, in the owner's subtree, and in a listed org's subtree if orgs are listed."""
     if member.status != "active":
         reasons.append(
             Reason(
@@ -74,6 +91,10 @@ def check_eligibility(
                     "The member's union is not listed",
                 )
             )
+
+
+def _check_categories(reasons: list[Reason], rule: Eligibility, member: MemberFacts) -> None:
+    """Member categories required or excluded, and the hardship level."""
     if rule.categories_any and not member.categories.intersection(rule.categories_any):
         reasons.append(
             Reason(
@@ -101,48 +122,47 @@ def check_eligibility(
                 {"hardship_levels": list(rule.hardship_levels)},
             )
         )
-    if rule.min_tenure_days is not None:
-        if member.joined_on is None:
-            reasons.append(Reason("tenure_unknown", "入会日期未知", "The joining date is unknown"))
-        elif (on - member.joined_on).days < rule.min_tenure_days:
-            reasons.append(
-                Reason(
-                    "tenure_short",
-                    f"入会需满 {rule.min_tenure_days} 天",
-                    f"Membership must be at least {rule.min_tenure_days} days old",
-                    {
-                        "min_tenure_days": rule.min_tenure_days,
-                        "tenure_days": (on - member.joined_on).days,
-                    },
-                )
-            )
-    if rule.min_age is not None or rule.max_age is not None:
-        if member.birth_date is None:
-            reasons.append(
-                Reason("birth_date_unknown", "出生日期未知", "The birth date is unknown")
-            )
-        else:
-            age = age_on(member.birth_date, on)
-            if rule.min_age is not None and age < rule.min_age:
-                reasons.append(
-                    Reason(
-                        "too_young",
-                        f"年龄需满 {rule.min_age} 周岁",
-                        f"Must be at least {rule.min_age} years old",
-                        {"min_age": rule.min_age},
-                    )
-                )
-            if rule.max_age is not None and age > rule.max_age:
-                reasons.append(
-                    Reason(
-                        "too_old",
-                        f"年龄不能超过 {rule.max_age} 周岁",
-                        f"Must be at most {rule.max_age} years old",
-                        {"max_age": rule.max_age},
-                    )
-                )
-    if rule.regions and not region_matches(member.region, rule.regions):
+
+
+def _check_tenure(
+    reasons: list[Reason], min_tenure_days: int, member: MemberFacts, on: date
+) -> None:
+    if member.joined_on is None:
+        reasons.append(Reason("tenure_unknown", "入会日期未知", "The joining date is unknown"))
+    elif (on - member.joined_on).days < min_tenure_days:
         reasons.append(
-            Reason("region_not_listed", "会员所在地区不符合", "The member's region is not listed")
+            Reason(
+                "tenure_short",
+                f"入会需满 {min_tenure_days} 天",
+                f"Membership must be at least {min_tenure_days} days old",
+                {
+                    "min_tenure_days": min_tenure_days,
+                    "tenure_days": (on - member.joined_on).days,
+                },
+            )
         )
-    return reasons
+
+
+def _check_age(reasons: list[Reason], rule: Eligibility, member: MemberFacts, on: date) -> None:
+    if member.birth_date is None:
+        reasons.append(Reason("birth_date_unknown", "出生日期未知", "The birth date is unknown"))
+        return
+    age = age_on(member.birth_date, on)
+    if rule.min_age is not None and age < rule.min_age:
+        reasons.append(
+            Reason(
+                "too_young",
+                f"年龄需满 {rule.min_age} 周岁",
+                f"Must be at least {rule.min_age} years old",
+                {"min_age": rule.min_age},
+            )
+        )
+    if rule.max_age is not None and age > rule.max_age:
+        reasons.append(
+            Reason(
+                "too_old",
+                f"年龄不能超过 {rule.max_age} 周岁",
+                f"Must be at most {rule.max_age} years old",
+                {"max_age": rule.max_age},
+            )
+        )

@@ -23,7 +23,7 @@ from cardsvc.orgs.service import find_org, orgs_in_scope
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
 from cardsvc.pages.i18n import lang_of, pick
 from merchants.models import CATEGORY_LABELS_ZH, MerchantCategory, MerchantStatus
-from merchants.onboarding.routes import merchant_out, store_out, terminal_out
+from merchants.onboarding.schemas import merchant_out, store_out, terminal_out
 from merchants.onboarding.service import (
     MerchantInput,
     MerchantQuery,

@@ -53,8 +53,8 @@ from merchants.terminal.redeem import (
     redemption_page,
     reverse_at_terminal,
 )
-from merchants.terminal.routes import redemption_out, scan_out
 from merchants.terminal.scan import scan
+from merchants.terminal.schemas import redemption_out, scan_out
 from merchants.terminal.wiring import RedeemServices, services_of
 
 HOME = "/shop/"

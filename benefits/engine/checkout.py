@@ -1,0 +1,161 @@
+"""Stored checkouts: ledger rows shaped as a result, and read back by id or by key."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from benefits.engine.counters import stripe_index
+from benefits.engine.results import LimitState, RedemptionLine, RedemptionResult
+from benefits.engine.statements import PgStatements, SaStatements, Statements
+from benefits.engine.txn import Db, read_connection
+from benefits.engine.versions import CompiledRules, load_versions
+from benefits.errors import IdempotencyConflict
+from benefits.rules.periods import end_of_key
+from benefits.rules.programme import LimitPolicy
+
+
+def merge_stripes(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Stripe entries of one policy as one: the member and the merchant see one budget."""
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for e in entries:
+        striped = stripe_index(e["s"]) is not None
+        key = (e["p"], "p" if striped else e["s"], e["k"])
+        if key in merged:
+            merged[key]["n"] += e["n"]
+            merged[key]["u"] = None  # several stripes: the budget's total is not at hand
+        else:
+            merged[key] = {**e, "s": key[1]}
+            if e.get("T", 1) > 1:
+                merged[key]["u"] = None
+    return list(merged.values())
+
+
+def _limit_state(
+    policy: LimitPolicy | None, take: Mapping[str, Any], compiled: CompiledRules
+) -> LimitState:
+    used, limit, n = take.get("u"), take["l"], take["n"]
+    after = None if used is None else max(0, limit - used)
+    return LimitState(
+        policy=take["p"],
+        metric=take["m"],
+        scope=policy.scope.value if policy else "",
+        period=policy.period.value if policy else "",
+        on_exceed=policy.on_exceed.value if policy else "",
+        is_budget=policy.is_budget if policy else False,
+        limit=limit,
+        period_key=take["k"],
+        period_ends_at=end_of_key(policy.period, take["k"], compiled.tz) if policy else None,
+        remaining_before=None if after is None else after + n,
+        take=n,
+        remaining_after=after,
+    )
+
+
+def checkout_result(
+    lines: Sequence[Mapping[str, Any]],
+    # by version id: the stored ones (a replay), or those of this redemption (None: a draft's)
+    versions: Mapping[uuid.UUID, CompiledRules] | Mapping[uuid.UUID | None, CompiledRules],
+    *,
+    replayed: bool,
+    reversed_: bool = False,
+) -> RedemptionResult:
+    out: list[RedemptionLine] = []
+    for d in lines:
+        compiled = versions[d["program_version_id"]]
+        policies = {p.key: p for p in compiled.rules.limits}
+        out.append(
+            RedemptionLine(
+                id=d["id"],
+                line=d["line"],
+                program_id=d["program_id"],
+                program_code=d["program_code"],
+                program_name=compiled.rules.name,
+                version_id=d["program_version_id"],
+                version_number=d["version_number"],
+                amount_fen=d["amount_fen"],
+                discount_fen=d["discount_fen"],
+                payable_fen=d["payable_fen"],
+                units=d["units"],
+                subsidy_fen=d["subsidy_fen"],
+                value_fen=d["value_fen"],
+                limits=tuple(
+                    _limit_state(policies.get(t["p"]), t, compiled)
+                    for t in merge_stripes(d["takes"])
+                ),
+            )
+        )
+    first, last = lines[0], lines[-1]
+    return RedemptionResult(
+        redemption_id=first["checkout_id"],
+        merchant_id=first["merchant_id"],
+        store_id=first["store_id"],
+        terminal_id=first["terminal_id"],
+        member_id=first["member_id"],
+        card_id=first["card_id"],
+        token_id=first["token_id"],
+        occurred_at=first["occurred_at"],
+        idempotency_key=first["idempotency_key"],
+        amount_fen=first["amount_fen"],
+        discount_fen=sum(d["discount_fen"] for d in lines),
+        payable_fen=last["payable_fen"],
+        subsidy_fen=sum(d["subsidy_fen"] for d in lines),
+        lines=tuple(out),
+        replayed=replayed,
+        reversed=reversed_,
+    )
+
+
+async def load_checkout(
+    st: Statements, checkout_id: uuid.UUID, *, fingerprint: str | None = None
+) -> RedemptionResult | None:
+    """The stored result of a checkout; with ``fingerprint``, only if the request matches."""
+    rows = await st.load_lines(checkout_id)
+    if not rows:
+        return None
+    if fingerprint is not None and rows[0]["fingerprint"] != fingerprint:
+        raise IdempotencyConflict(idempotency_key=rows[0]["idempotency_key"])
+    versions = await load_versions(st, {r["program_version_id"] for r in rows})
+    reversed_ = any(r["reversal_id"] is not None for r in rows)
+    return checkout_result(rows, versions, replayed=True, reversed_=reversed_)
+
+
+async def find_redemption(
+    db: Db,
+    *,
+    redemption_id: uuid.UUID | None = None,
+    merchant_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+    pg: Any | None = None,
+) -> RedemptionResult | None:
+    """A stored checkout by id, or by merchant + idempotency key (to answer a retry before
+    doing anything else, e.g. before burning a QR token). ``merchant_id`` restricts an id
+    lookup to that merchant's own redemptions. ``pg``: an asyncpg connection to read on
+    instead of ``db``."""
+    if redemption_id is None and (merchant_id is None or idempotency_key is None):
+        raise ValueError("give redemption_id, or merchant_id and idempotency_key")
+    if pg is not None:
+        return await _find(PgStatements(pg), redemption_id, merchant_id, idempotency_key)
+    async with read_connection(db) as conn:
+        st: Statements = SaStatements(conn)
+        if conn.dialect.driver == "asyncpg":
+            st = PgStatements((await conn.get_raw_connection()).driver_connection)
+        return await _find(st, redemption_id, merchant_id, idempotency_key)
+
+
+async def _find(
+    st: Statements,
+    redemption_id: uuid.UUID | None,
+    merchant_id: uuid.UUID | None,
+    idempotency_key: str | None,
+) -> RedemptionResult | None:
+    if redemption_id is None:
+        assert merchant_id is not None and idempotency_key is not None
+        redemption_id = await st.find_checkout(merchant_id, idempotency_key)
+        if redemption_id is None:
+            return None
+    result = await load_checkout(st, redemption_id)
+    if result is None or (merchant_id is not None and result.merchant_id != merchant_id):
+        return None
+    return result

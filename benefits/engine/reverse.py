@@ -1,0 +1,99 @@
+"""Reverse a redemption, once, giving back exactly the takes it recorded.
+
+The reversal row goes in first (unique per redemption, so only one of two concurrent reversals
+wins), then the takes are given back, in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
+from uuid_utils.compat import uuid7
+
+from benefits.engine.counters import key_params
+from benefits.engine.results import ReversalResult
+from benefits.engine.statements import SA_LOAD_LINES, SaStatements
+from benefits.engine.txn import Db, as_utc, write_transaction
+from benefits.errors import AlreadyReversed, NotFound, ValidationError
+from benefits.models import Reversal
+from benefits.rules.limits import CounterKey
+
+# Declarative models map a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
+_RV = cast(Table, Reversal.__table__)
+_INSERT_REVERSAL = insert(_RV)
+
+
+async def reverse(
+    db: Db,
+    *,
+    redemption_id: uuid.UUID,
+    merchant_id: uuid.UUID | None = None,
+    terminal_id: uuid.UUID | None = None,
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> ReversalResult:
+    """Void a checkout: give back exactly what each of its lines took, once.
+
+    ``merchant_id`` (the merchant API always passes it) limits this to the merchant's own
+    redemptions; another merchant's id is ``not_found``. A second reversal is
+    ``already_reversed``, also when two race.
+    """
+    at = as_utc(at)
+    if reason is not None and len(reason) > 255:
+        raise ValidationError.field(
+            "reason", "不能超过 255 个字符", "must be at most 255 characters"
+        )
+    try:
+        async with write_transaction(db) as conn:
+            st = SaStatements(conn)
+            rows = (await conn.execute(SA_LOAD_LINES, {"cid": redemption_id})).all()
+            if not rows or (merchant_id is not None and rows[0].merchant_id != merchant_id):
+                raise NotFound(
+                    message_zh="未找到该核销记录",
+                    message_en="Redemption not found",
+                    redemption_id=str(redemption_id),
+                )
+            if any(r.reversal_id is not None for r in rows):
+                raise AlreadyReversed(redemption_id=str(redemption_id))
+            # The unique index on redemption_id is what makes a reversal happen once: a
+            # concurrent second one fails here, before it touches a counter.
+            await conn.execute(
+                _INSERT_REVERSAL,
+                [
+                    {
+                        "id": uuid7(),
+                        "redemption_id": r.id,
+                        "checkout_id": r.checkout_id,
+                        "merchant_id": r.merchant_id,
+                        "terminal_id": terminal_id,
+                        "reason": reason,
+                        "reversed_at": at,
+                    }
+                    for r in rows
+                ],
+            )
+            restored: list[dict[str, Any]] = []
+            for r in rows:
+                for t in r.takes:
+                    if t["n"] <= 0:
+                        continue
+                    key = CounterKey(r.program_id, t["p"], t["m"], t["s"], t["k"])
+                    await st.release_counter({**key_params(key), "n": t["n"]})
+                    restored.append(
+                        {
+                            "program_id": str(r.program_id),
+                            "policy": t["p"],
+                            "scope_key": t["s"],
+                            "period_key": t["k"],
+                            "n": t["n"],
+                        }
+                    )
+    except IntegrityError:
+        raise AlreadyReversed(redemption_id=str(redemption_id)) from None
+    return ReversalResult(
+        redemption_id=redemption_id, reversed_at=at, reason=reason, restored=tuple(restored)
+    )
