@@ -17,7 +17,8 @@ Member: ``member_benefits``, ``list_redemptions(member_id=…)``.
 from __future__ import annotations
 
 from benefits.engine.checkout import find_redemption
-from benefits.engine.quote import live_rules, member_benefits, quote, redact_for_merchant, simulate
+from benefits.engine.member_view import member_benefits
+from benefits.engine.quote import live_rules, quote, redact_for_merchant, simulate
 from benefits.engine.reconcile import reconcile
 from benefits.engine.redeem import redeem
 from benefits.engine.results import (

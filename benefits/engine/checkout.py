@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from benefits.engine.counters import stripe_index
+from benefits.engine.counters import SqlCounters, stripe_index, stripe_scope
 from benefits.engine.results import LimitState, RedemptionLine, RedemptionResult
 from benefits.engine.statements import PgStatements, SaStatements, Statements
 from benefits.engine.txn import Db, read_connection
 from benefits.engine.versions import CompiledRules, load_versions
 from benefits.errors import IdempotencyConflict
+from benefits.rules.limits import Take
 from benefits.rules.periods import end_of_key
 from benefits.rules.programme import LimitPolicy
 
@@ -159,3 +160,35 @@ async def _find(
     if result is None or (merchant_id is not None and result.merchant_id != merchant_id):
         return None
     return result
+
+
+def takes_json(store: SqlCounters, takes: list[Take]) -> list[dict[str, Any]]:
+    """What the ledger stores of the takes: enough to give them back and to reconcile.
+
+    One entry per counter row charged: a programme-scope counter split into stripes has one
+    entry per stripe taken from (``s`` names the stripe, ``T`` the counter's number of stripes
+    when it has more than one); ``l`` is always the policy's limit.
+    """
+    out: list[dict[str, Any]] = []
+    for t in takes:
+        k = t.key
+        parts, stripes = store.planned(k, t.n)
+        for i, n in parts:
+            entry = {
+                "p": k.policy_key,
+                "m": k.metric,
+                "s": stripe_scope(i) if stripe_index(k.scope_key) is not None else k.scope_key,
+                "k": k.period_key,
+                "n": n,
+                "l": t.limit,
+            }
+            if stripes > 1:
+                entry["T"] = stripes
+            out.append(entry)
+    return out
+
+
+def with_used(entries: list[dict[str, Any]], takes: list[Take]) -> list[dict[str, Any]]:
+    """The result's view of the takes: one per policy, with the counter's ``used`` if known."""
+    used = {(t.key.policy_key, t.key.period_key): t.used for t in takes}
+    return [e | {"u": used.get((e["p"], e["k"]))} for e in merge_stripes(entries)]

@@ -1,4 +1,4 @@
-"""Read-only answers: what applies here (quote), what a member has (member view), simulate.
+"""Read-only answers: what applies here (quote) and simulations; the member view builds on them.
 
 They run the same checks and the same limit algorithm as ``redeem`` on counters read once into
 memory, so a quote says exactly what a redemption made at that moment would do.
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benefits.engine.counters import PROGRAM_SCOPE, budget_stripes, stripe_index, stripe_scope
 from benefits.engine.evaluate import check_program
-from benefits.engine.results import LimitState, MemberBenefit, ProgramQuote, ProgramRefusal, Quote
+from benefits.engine.results import LimitState, ProgramQuote, ProgramRefusal, Quote
 from benefits.engine.statements import PgStatements, SaStatements, Statements
 from benefits.engine.txn import Db, as_utc, read_connection
 from benefits.engine.versions import (
@@ -60,7 +60,7 @@ _LIVE_FOR_ORG = (
 
 
 @dataclass(frozen=True, slots=True)
-class _Candidate:
+class Candidate:
     id: uuid.UUID
     code: str
     status: str
@@ -68,13 +68,13 @@ class _Candidate:
     compiled: CompiledRules | None  # None: never published and drafts not wanted
 
 
-async def _candidates(
+async def candidates(
     conn: AsyncConnection,
     *,
     member_org_path: str | None,
     program_ids: Sequence[uuid.UUID] | None,
     include_drafts: bool,
-) -> list[_Candidate]:
+) -> list[Candidate]:
     if program_ids is None and not include_drafts and member_org_path is not None:
         rows = (await conn.execute(_LIVE_FOR_ORG, {"org_path": member_org_path})).all()
     else:
@@ -93,11 +93,11 @@ async def _candidates(
 
 async def _with_rules(
     source: AsyncConnection | PgStatements, rows: Sequence[Any], *, include_drafts: bool
-) -> list[_Candidate]:
+) -> list[Candidate]:
     """Candidates from rows of ``_CAND_COLS`` (by position: SQLAlchemy rows or asyncpg
     records), with their current version's compiled rules (from the version cache)."""
     versions = await load_versions(source, [r[3] for r in rows if r[3] and str(r[2]) != "draft"])
-    out: list[_Candidate] = []
+    out: list[Candidate] = []
     for r in rows:
         status = str(r[2])
         compiled: CompiledRules | None
@@ -105,11 +105,11 @@ async def _with_rules(
             compiled = compile_rules(r[5]) if include_drafts else None
         else:
             compiled = versions.get(r[3]) if r[3] else None
-        out.append(_Candidate(r[0], r[1], status, r[4], compiled))
+        out.append(Candidate(r[0], r[1], status, r[4], compiled))
     return out
 
 
-async def _live(st: PgStatements, org_path: str) -> list[_Candidate]:
+async def _live(st: PgStatements, org_path: str) -> list[Candidate]:
     rows = live_programs_cached(org_path)
     if rows is None:
         rows = await st.live_programs(org_path)
@@ -152,19 +152,19 @@ async def read_counters(
     return out
 
 
-def _refusal(c: _Candidate, code: str, reasons: list[Reason]) -> ProgramRefusal:
+def _refusal(c: Candidate, code: str, reasons: list[Reason]) -> ProgramRefusal:
     name = c.compiled.rules.name if c.compiled else c.code
     return ProgramRefusal(c.id, c.code, name, c.status, code, tuple(reasons))
 
 
-def _draft_refusal(c: _Candidate) -> ProgramRefusal:
+def _draft_refusal(c: Candidate) -> ProgramRefusal:
     reason = Reason("program_draft", "项目尚未发布", "The programme is not published yet")
     return ProgramRefusal(c.id, c.code, c.code, c.status, "program_inactive", (reason,))
 
 
 async def _evaluate(
     conn: AsyncConnection | Statements,
-    candidates: list[_Candidate],
+    candidates: list[Candidate],
     *,
     member: MemberFacts,
     merchant: MerchantContext,
@@ -206,7 +206,8 @@ async def _evaluate(
             refusals.append(_refusal(c, reason.code, [reason]))
             continue
         states = tuple(
-            _state(t.policy, compiled, at, used.get(t.key, 0), t.n, t.key.period_key) for t in takes
+            limit_state(t.policy, compiled, at, used.get(t.key, 0), t.n, t.key.period_key)
+            for t in takes
         )
         quotes.append(_program_quote(c, compiled, amount_fen, outcome, final, states))
     return Quote(
@@ -221,7 +222,7 @@ async def _evaluate(
 
 
 def _passing(
-    candidates: list[_Candidate],
+    candidates: list[Candidate],
     refusals: list[ProgramRefusal],
     *,
     member: MemberFacts,
@@ -230,9 +231,9 @@ def _passing(
     units: int,
     at: datetime,
     ignore_status: bool,
-) -> list[tuple[_Candidate, CompiledRules, Outcome]]:
+) -> list[tuple[Candidate, CompiledRules, Outcome]]:
     """The candidates that apply before limits, with their benefit; the others to ``refusals``."""
-    passing: list[tuple[_Candidate, CompiledRules, Outcome]] = []
+    passing: list[tuple[Candidate, CompiledRules, Outcome]] = []
     for c in candidates:
         if c.compiled is None:
             refusals.append(_draft_refusal(c))
@@ -258,7 +259,7 @@ def _passing(
 
 
 def _counter_keys(
-    passing: list[tuple[_Candidate, CompiledRules, Outcome]],
+    passing: list[tuple[Candidate, CompiledRules, Outcome]],
     *,
     member: MemberFacts,
     merchant: MerchantContext,
@@ -283,7 +284,7 @@ def _counter_keys(
 
 
 def _program_quote(
-    c: _Candidate,
+    c: Candidate,
     compiled: CompiledRules,
     amount_fen: int,
     outcome: Outcome,
@@ -313,7 +314,7 @@ def _program_quote(
     )
 
 
-def _state(
+def limit_state(
     policy: Any,
     compiled: CompiledRules,
     at: datetime,
@@ -374,7 +375,7 @@ async def quote(
         cands = await _live(st, member.org_path)
         return await evaluate(st, cands)
     async with read_connection(db) as conn:
-        cands = await _candidates(
+        cands = await candidates(
             conn, member_org_path=member.org_path, program_ids=program_ids, include_drafts=False
         )
         return await evaluate(conn, cands)
@@ -415,13 +416,13 @@ async def simulate(
     async with read_connection(db) as conn:
         fixed = None
         if program_ids is not None:
-            fixed = await _candidates(
+            fixed = await candidates(
                 conn, member_org_path=None, program_ids=program_ids, include_drafts=include_drafts
             )
         for member in members:
             cands = fixed
             if cands is None:
-                cands = await _candidates(
+                cands = await candidates(
                     conn,
                     member_org_path=member.org_path,
                     program_ids=None,
@@ -439,79 +440,4 @@ async def simulate(
                     ignore_status=True,
                 )
             )
-    return out
-
-
-async def member_benefits(
-    db: Db, *, member: MemberFacts, at: datetime | None = None
-) -> list[MemberBenefit]:
-    """Programmes ``member`` can use now (any store in scope), with what is left this period.
-
-    Limits counted per merchant show ``remaining_before=None``: they depend on the store.
-    """
-    at = as_utc(at)
-    async with read_connection(db) as conn:
-        cands = await _candidates(
-            conn, member_org_path=member.org_path, program_ids=None, include_drafts=False
-        )
-        usable: list[tuple[_Candidate, CompiledRules]] = []
-        for c in cands:
-            if c.compiled is None:
-                continue
-            refused = check_program(
-                status=c.status,
-                compiled=c.compiled,
-                owner_org_path=c.owner_org_path,
-                member=member,
-                merchant=None,
-                at=at,
-            )
-            if refused is None:
-                usable.append((c, c.compiled))
-        # Per-merchant limits have no key here (the store is unknown): shown without a figure.
-        keyed = {
-            c.id: [
-                (
-                    p,
-                    counter_key(
-                        c.id, p, member_id=member.id, merchant_id=None, at=at, tz=compiled.tz
-                    ),
-                )
-                for p in compiled.policies
-            ]
-            for c, compiled in usable
-        }
-        used = await read_counters(
-            conn, [k for pairs in keyed.values() for _, k in pairs if k is not None]
-        )
-    out: list[MemberBenefit] = []
-    for c, compiled in usable:
-        states = tuple(
-            _state(
-                p,
-                compiled,
-                at,
-                None if k is None else used.get(k, 0),
-                None,
-                None if k is None else k.period_key,
-            )
-            for p, k in keyed[c.id]
-        )
-        rules_json = rules_to_json(compiled.rules)
-        out.append(
-            MemberBenefit(
-                program_id=c.id,
-                code=c.code,
-                name=compiled.rules.name,
-                description=compiled.rules.description,
-                benefit=rules_json["benefit"],
-                scope=rules_json["scope"],
-                valid_until=compiled.rules.valid_until,
-                # Nothing left of a limit blocks the next use, whether it rejects or clamps.
-                usable_now=all(
-                    s.remaining_before is None or s.remaining_before > 0 for s in states
-                ),
-                limits=states,
-            )
-        )
     return out

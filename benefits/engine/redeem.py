@@ -33,14 +33,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
 
-from benefits.engine.checkout import checkout_result, load_checkout, merge_stripes
+from benefits.engine.checkout import checkout_result, load_checkout, takes_json, with_used
 from benefits.engine.counters import (
     SqlCounters,
     WalkNeeded,
     budget_stripes,
     pick_stripe,
-    stripe_index,
-    stripe_scope,
 )
 from benefits.engine.evaluate import check_program, check_stacking, refusal_error
 from benefits.engine.results import RedemptionResult
@@ -304,7 +302,7 @@ async def _redeem_in(
         await _charge_counters(st, store, programs, values, line_takes)
     for (row, _), d, takes in zip(programs, values, line_takes, strict=True):
         d["program_code"] = row.code
-        d["takes"] = _with_used(d["takes"], takes)
+        d["takes"] = with_used(d["takes"], takes)
     return values, {c.version_id: c for _, c in programs}
 
 
@@ -414,7 +412,7 @@ async def _ledger_lines(
                 "idempotency_key": req.idempotency_key,
                 "fingerprint": req.fingerprint,
                 "token_id": req.token_id,
-                "takes": _takes_json(store, takes),
+                "takes": takes_json(store, takes),
             }
         )
         line_takes.append(takes)
@@ -440,7 +438,7 @@ async def _charge_counters(
             t.used = got[1]
     for d, takes in zip(values, line_takes, strict=True):
         # A budget charged from other stripes than planned: the ledger row says which.
-        if (charged := _takes_json(store, takes)) != d["takes"]:
+        if (charged := takes_json(store, takes)) != d["takes"]:
             await st.update_takes(d["id"], charged)
             d["takes"] = charged
 
@@ -463,38 +461,6 @@ _PLAN_ONLY = _PlanOnly()
 def _exhausted(hit: LimitHit, program_code: str) -> QuotaExhausted | BudgetExhausted:
     error = BudgetExhausted if hit.policy.is_budget else QuotaExhausted
     return error([hit.reason()], program=program_code, policy=hit.policy.key)
-
-
-def _takes_json(store: SqlCounters, takes: list[Take]) -> list[dict[str, Any]]:
-    """What the ledger stores of the takes: enough to give them back and to reconcile.
-
-    One entry per counter row charged: a programme-scope counter split into stripes has one
-    entry per stripe taken from (``s`` names the stripe, ``T`` the counter's number of stripes
-    when it has more than one); ``l`` is always the policy's limit.
-    """
-    out: list[dict[str, Any]] = []
-    for t in takes:
-        k = t.key
-        parts, stripes = store.planned(k, t.n)
-        for i, n in parts:
-            entry = {
-                "p": k.policy_key,
-                "m": k.metric,
-                "s": stripe_scope(i) if stripe_index(k.scope_key) is not None else k.scope_key,
-                "k": k.period_key,
-                "n": n,
-                "l": t.limit,
-            }
-            if stripes > 1:
-                entry["T"] = stripes
-            out.append(entry)
-    return out
-
-
-def _with_used(entries: list[dict[str, Any]], takes: list[Take]) -> list[dict[str, Any]]:
-    """The result's view of the takes: one per policy, with the counter's ``used`` if known."""
-    used = {(t.key.policy_key, t.key.period_key): t.used for t in takes}
-    return [e | {"u": used.get((e["p"], e["k"]))} for e in merge_stripes(entries)]
 
 
 async def _replay(st: Statements, req: _Request, checkout_id: uuid.UUID) -> RedemptionResult:

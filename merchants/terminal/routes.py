@@ -19,6 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.db import driver_connection, engine_of
 from merchants.terminal.auth import TerminalContext
+from merchants.terminal.problems import (
+    REDEEM_RESPONSES,
+    REVERSAL_RESPONSES,
+    SCAN_RESPONSES,
+    problems,
+)
 from merchants.terminal.redeem import (
     RedeemRequest,
     redeem_at_terminal,
@@ -28,9 +34,6 @@ from merchants.terminal.redeem import (
 from merchants.terminal.scan import scan
 from merchants.terminal.schemas import (
     EXAMPLE_CODE,
-    REDEEM_RESPONSES,
-    REVERSAL_RESPONSES,
-    SCAN_RESPONSES,
     RedeemIn,
     RedemptionOut,
     RedemptionPageOut,
@@ -41,7 +44,6 @@ from merchants.terminal.schemas import (
     SettlementOut,
     TerminalSelfOut,
     item_out,
-    problems,
     redemption_out,
     reversal_out,
     scan_out,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.engine.quote import member_benefits
+from benefits.engine.member_view import member_benefits
 from cardsvc.flows.member_benefits import member_facts
 from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.errors import AppError, Conflict, Forbidden, NotFound
