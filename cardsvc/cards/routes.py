@@ -498,4 +498,3 @@ class PublicCardController(Controller):
         )
         max_age = max(0, settings.card_publish_cache_seconds)
         return published_response(request, doc, STATUS_LIST_MEDIA_TYPE, max_age=max_age)
-
