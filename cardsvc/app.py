@@ -89,6 +89,7 @@ from cardsvc.settings import Settings, get_settings
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.principal import Principal
 from cardsvc.staff.routes import SessionController, StaffController
+from cardsvc.staff.service import configure_password_hashing
 from cardsvc.stores import make_redis, make_store_registry
 from cardsvc.web import REQUEST_ID_HEADER, SwaggerPage, request_id_middleware, security_headers
 from merchants.demo import seed_merchants
@@ -295,6 +296,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
     )
     set_budget_stripes(settings.budget_stripes)
+    configure_password_hashing(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
     redis = make_redis(settings)
     stores = make_store_registry(redis)
     kv = make_kv(redis)
