@@ -7,7 +7,7 @@ CI sets both variables and fails if any ``postgres``/``redis`` test was skipped.
 
 What is costly is done once per session and copied per test: the SQLite schema and the seeded
 demo federation are template files copied for each test; on PostgreSQL every test uses the
-session's database, emptied (TRUNCATE) or, for ``demo``, emptied and refilled from a snapshot of
+session's database, emptied (DELETE) or, for ``demo``, emptied and refilled from a snapshot of
 the seeded template (``demo_tpl`` schema) instead of a CREATE/DROP DATABASE (a checkpoint each)
 per test. Staff passwords are hashed at argon2's lowest cost (``TEST_ARGON2``, through the
 settings); the production cost keeps its own tests (``tests/api/test_auth.py``).
@@ -293,7 +293,7 @@ def var_dir(tmp_path: Path) -> Path:
 def db_url(
     request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """An empty schema (SQLite file, or the session's PG database truncated), or — when the
+    """An empty schema (SQLite file, or the session's PG database emptied), or — when the
     test asks for ``demo`` — a private copy of the seeded demo federation (on PostgreSQL: the
     session's database refilled from the template's snapshot)."""
     wants_demo = "demo" in request.fixturenames
