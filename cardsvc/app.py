@@ -79,6 +79,7 @@ from cardsvc.servicereq.routes import (
 )
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.routes import SessionController, StaffController
+from cardsvc.staff.service import configure_password_hashing
 from cardsvc.wiring import wire
 from merchants.plugin import MerchantsPlugin
 from merchants.public import merchant_names
@@ -201,6 +202,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
     )
     set_budget_stripes(settings.budget_stripes)
+    configure_password_hashing(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
     redis = make_redis(settings)
     if settings.production and settings.sms_sender == "log":
         logger.warning("UNIONCARD_SMS_SENDER=log: sign-in codes go to the server log")

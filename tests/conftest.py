@@ -4,11 +4,19 @@
 ``UNIONCARD_TEST_DATABASE_URL`` is set; the test is marked ``postgres``). Each test starts on
 an empty schema. ``redis_url`` gives a flushed Redis database (marked ``redis``).
 CI sets both variables and fails if any ``postgres``/``redis`` test was skipped.
+
+What is costly is done once per session and copied per test: the SQLite schema and the seeded
+demo federation are template files copied for each test; on PostgreSQL every test uses the
+session's database, emptied (DELETE) or, for ``demo``, emptied and refilled from a snapshot of
+the seeded template (``demo_tpl`` schema) instead of a CREATE/DROP DATABASE (a checkpoint each)
+per test. Staff passwords are hashed at argon2's lowest cost (``TEST_ARGON2``, through the
+settings); the production cost keeps its own tests (``tests/api/test_auth.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -23,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker, metadata
 from cardsvc.kernel.settings import Settings
+from cardsvc.staff.service import configure_password_hashing
 from cardsvc.wiring import wire
 
 PG_URL = os.environ.get("UNIONCARD_TEST_DATABASE_URL")
@@ -98,8 +107,17 @@ async def _create_schema(url: str) -> None:
     await eng.dispose()
 
 
+# argon2's lowest cost (the production default costs ~0.15 s of CPU per hash and per sign-in).
+TEST_ARGON2: dict[str, Any] = {
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 8,
+    "argon2_parallelism": 1,
+}
+
+
 def make_test_settings(db_url: str, var_dir: Path) -> Settings:
-    """Settings for an app under test: fixed keys, so seeded templates decrypt everywhere."""
+    """Settings for an app under test: fixed keys, so seeded templates decrypt everywhere;
+    cheap password hashing (``TEST_ARGON2``)."""
     return Settings(
         environment="test",
         var_dir=var_dir,
@@ -108,13 +126,31 @@ def make_test_settings(db_url: str, var_dir: Path) -> Settings:
         data_keys={"t1": b"k" * 32},
         lookup_key=b"test-lookup-key-0123456789abcdef",
         log_level="WARNING",
+        **TEST_ARGON2,
     )
+
+
+def use_password_hashing(settings: Settings) -> None:
+    """Hash staff passwords at ``settings``' argon2 cost, as ``create_app(settings)`` does."""
+    configure_password_hashing(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _test_password_hashing() -> None:
+    """Every test starts at the tests' argon2 cost, whatever app an earlier test built; staff
+    created without an app (seeds, helpers) get cheap hashes too."""
+    use_password_hashing(make_test_settings("", Path()))
 
 
 async def _seed(url: str, var_dir: Path) -> dict[str, Any]:
     from cardsvc.demo.seed import seed_demo
 
     settings = make_test_settings(url, var_dir)
+    use_password_hashing(settings)  # the template's staff sign in at the tests' cost
     await seed_demo(settings, steps=demo_steps())
     return json.loads((var_dir / "demo.json").read_text())
 
@@ -160,8 +196,8 @@ def _template(
         var_dir = tmp_path_factory.mktemp(f"demo-{kind}")
         if kind == "sqlite":
             path = var_dir / "template.db"
+            shutil.copyfile(_empty_sqlite(tmp_path_factory), path)
             url = f"sqlite+aiosqlite:///{path}"
-            asyncio.run(_create_schema(url))
             demo = asyncio.run(_seed(url, var_dir))
             templates[kind] = (str(path), demo)
         else:
@@ -178,6 +214,82 @@ def _template(
     return templates[kind]
 
 
+_EMPTY_SQLITE: list[Path] = []
+
+
+def _empty_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the empty schema, made once per session (copied for each test)."""
+    if not _EMPTY_SQLITE:
+        path = tmp_path_factory.mktemp("schema") / "empty.db"
+        asyncio.run(_create_schema(f"sqlite+aiosqlite:///{path}"))
+        _EMPTY_SQLITE.append(path)
+    return _EMPTY_SQLITE[0]
+
+
+# PostgreSQL: the seeded template's rows are copied once into this schema of the session's
+# database; each ``demo`` test empties the session's tables and refills them from it.
+_SNAPSHOT = "demo_tpl"
+
+
+def _plain_pg(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+async def _pg_snapshot(tpl_url: str, url: str) -> str:
+    """Copy every table of the template database into ``_SNAPSHOT`` of ``url``; return the SQL
+    that resets ``url``'s tables to it."""
+    import asyncpg
+
+    src = await asyncpg.connect(_plain_pg(tpl_url))
+    dst = await asyncpg.connect(_plain_pg(url))
+    try:
+        await dst.execute(f"DROP SCHEMA IF EXISTS {_SNAPSHOT} CASCADE; CREATE SCHEMA {_SNAPSHOT}")
+        refill: list[str] = []
+        for t in metadata.sorted_tables:
+            await dst.execute(f'CREATE TABLE {_SNAPSHOT}."{t.name}" (LIKE public."{t.name}")')
+            data = io.BytesIO()
+            await src.copy_from_table(t.name, output=data, format="binary")
+            data.seek(0)
+            await dst.copy_to_table(t.name, source=data, schema_name=_SNAPSHOT, format="binary")
+            if await dst.fetchval(f'SELECT EXISTS (SELECT FROM {_SNAPSHOT}."{t.name}")'):
+                cols = ", ".join(f'"{c.name}"' for c in t.columns)
+                refill.append(
+                    f'INSERT INTO public."{t.name}" ({cols}) '
+                    f'SELECT {cols} FROM {_SNAPSHOT}."{t.name}";'
+                )
+    finally:
+        await src.close()
+        await dst.close()
+    return "\n".join([_empty_sql(), *refill])
+
+
+def _pg_demo_copy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's database reset to the seeded demo federation."""
+    url = request.getfixturevalue("pg_test_url")
+    templates = request.getfixturevalue("demo_templates")
+    tpl, _ = _template("postgres", templates, tmp_path_factory)
+    if "postgres-refill" not in templates:
+        tpl_url = _replace_db(_asyncpg_url(PG_URL or ""), tpl)
+        templates["postgres-refill"] = asyncio.run(_pg_snapshot(tpl_url, url))
+    asyncio.run(_pg_reset(url, templates["postgres-refill"]))
+    return url
+
+
+async def _pg_reset(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_plain_pg(url))
+    try:
+        # As DROP DATABASE … WITH (FORCE) did: nothing of an earlier test holds on.
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        await conn.execute(sql)  # one implicit transaction
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 def var_dir(tmp_path: Path) -> Path:
     return tmp_path / "var"
@@ -187,8 +299,9 @@ def var_dir(tmp_path: Path) -> Path:
 def db_url(
     request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """An empty schema (SQLite file, or the session's PG database truncated), or — when the
-    test asks for ``demo`` — a private copy of the seeded demo federation."""
+    """An empty schema (SQLite file, or the session's PG database emptied), or — when the
+    test asks for ``demo`` — a private copy of the seeded demo federation (on PostgreSQL: the
+    session's database refilled from the template's snapshot)."""
     wants_demo = "demo" in request.fixturenames
     if request.param == "sqlite":
         path = tmp_path / "test.db"
@@ -202,11 +315,13 @@ def db_url(
     if not wants_demo:
         yield request.getfixturevalue("pg_test_url")
         return
-    tpl, _ = _template("postgres", request.getfixturevalue("demo_templates"), tmp_path_factory)
-    name = f"{_PREFIX}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{tpl}" STRATEGY FILE_COPY'))
-    yield _replace_db(_asyncpg_url(PG_URL or ""), name)
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield _pg_demo_copy(request, tmp_path_factory)
+
+
+def _empty_sql() -> str:
+    """Every table emptied, children first: for a few hundred rows DELETE costs a fraction of
+    a TRUNCATE (which makes new files for every table and index). No table has a sequence."""
+    return "\n".join(f'DELETE FROM public."{t.name}";' for t in reversed(metadata.sorted_tables))
 
 
 async def _truncate_all(engine: AsyncEngine) -> None:
@@ -215,15 +330,35 @@ async def _truncate_all(engine: AsyncEngine) -> None:
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+async def _empty_all(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        assert raw.driver_connection is not None  # an open pooled connection has its driver's
+        await raw.driver_connection.execute(_empty_sql())  # one implicit transaction
+
+
+def _copy_empty_schema(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> bool:
+    """A SQLite file not made yet gets the empty schema, as create_all makes it, copied."""
+    path = Path(db_url.split("///", 1)[-1])
+    if not db_url.startswith("sqlite") or not path.is_absolute() or path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_empty_sqlite(tmp_path_factory), path)
+    return True
+
+
 @pytest.fixture
-async def engine(db_url: str, request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+async def engine(
+    db_url: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
+    copied = "demo" not in request.fixturenames and _copy_empty_schema(db_url, tmp_path_factory)
     eng = make_engine(db_url, pool_size=20)
-    if "demo" not in request.fixturenames:
+    if "demo" not in request.fixturenames and not copied:
         if db_url.startswith("sqlite"):
             async with eng.begin() as conn:
                 await conn.run_sync(metadata.create_all)
         else:
-            await _truncate_all(eng)
+            await _empty_all(eng)
     yield eng
     await eng.dispose()
 

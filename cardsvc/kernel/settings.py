@@ -187,6 +187,12 @@ class Settings:
     attachment_dir: Path | None = None  # None: <var_dir>/attachments
     hardship_review_days: int = 365
     service_sweep_seconds: int = 300
+    # Staff password hashing (argon2id): the cost of new hashes and of the unknown-user dummy
+    # check. Defaults are argon2-cffi's (RFC 9106 low-memory profile) and are not read from the
+    # environment; only tests lower them, through this object, so that sign-ins are cheap.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
     # Secrets taken from var/keys.json rather than the environment (embedded/demo).
     demo_secrets: bool = False
 

@@ -36,6 +36,21 @@ _DUMMY_HASH = _hasher.hash("unioncard-dummy-password")
 MIN_PASSWORD = 10
 
 
+def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """The argon2 cost of new hashes (and of the dummy check), from the settings
+    (``Settings.argon2_*``; the defaults are argon2-cffi's). A stored hash is verified at the
+    cost it was made with; one made at another cost is rehashed at the next sign-in."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism) == (
+        time_cost,
+        memory_kib,
+        parallelism,
+    ):
+        return
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    _hasher, _DUMMY_HASH = hasher, hasher.hash("unioncard-dummy-password")
+
+
 class AccountLocked(AppError):
     status = 423
     code = "account_locked"

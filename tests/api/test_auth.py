@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
+import argon2
 import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
@@ -21,6 +22,7 @@ from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import Org
 from cardsvc.staff.models import StaffUser
+from cardsvc.staff.service import hash_password
 from tests.api.conftest import PASSWORD, login
 
 SESSION = "/api/v1/staff/session"
@@ -111,6 +113,42 @@ async def test_redis_store_holds_the_session(
         finally:
             await redis.aclose()
         assert_problem(await client.get(ME), 401, "unauthorized")
+
+
+async def test_production_argon2_cost_is_the_default_and_signs_in(
+    settings: Settings, engine: AsyncEngine, demo: Any
+) -> None:
+    """The tests hash at argon2's lowest cost (``TEST_ARGON2``); the defaults, used unless a
+    test lowers them, are argon2-cffi's (RFC 9106 low-memory): new hashes are made at that
+    cost, and a cheap stored hash is rehashed at it on the next sign-in."""
+    defaults = Settings()
+    assert (
+        defaults.argon2_time_cost,
+        defaults.argon2_memory_kib,
+        defaults.argon2_parallelism,
+    ) == (argon2.DEFAULT_TIME_COST, argon2.DEFAULT_MEMORY_COST, argon2.DEFAULT_PARALLELISM)
+    assert (
+        argon2.DEFAULT_TIME_COST,
+        argon2.DEFAULT_MEMORY_COST,
+        argon2.DEFAULT_PARALLELISM,
+    ) == (3, 65536, 4)
+    production = dataclasses.replace(
+        settings,
+        argon2_time_cost=defaults.argon2_time_cost,
+        argon2_memory_kib=defaults.argon2_memory_kib,
+        argon2_parallelism=defaults.argon2_parallelism,
+    )
+    full_cost = "$argon2id$v=19$m=65536,t=3,p=4$"
+    async with AsyncTestClient(app=create_app(production)) as client:
+        assert hash_password("long-enough-pw").startswith(full_cost)
+        assert (await sign_in(client, "xl.admin", "wrong-password-123")).status_code == 401
+        assert (await sign_in(client, "nobody.here", PASSWORD)).status_code == 401
+        assert (await sign_in(client, "xl.admin", PASSWORD)).status_code == 200
+    async with make_sessionmaker(engine)() as s:
+        user = await s.scalar(select(StaffUser).where(StaffUser.username == "xl.admin"))
+        assert user is not None and user.password_hash.startswith(full_cost)
+    async with AsyncTestClient(app=create_app(production)) as client:
+        assert (await sign_in(client, "xl.admin", PASSWORD)).status_code == 200
 
 
 @pytest.mark.parametrize("username", ["xl.admin", "nobody.here"])
