@@ -115,7 +115,7 @@ def demo_banner() -> None:
 # and leaves the app to the commands that ask for it: Litestar's own (``run``, ``routes``,
 # ``schema`` …, through the context's lazy environment) and ``benefits``/``merchants`` (which
 # take it from the context). ``unioncard --help`` lists these commands from the table without
-# importing them; tests/test_cli_lazy.py checks the table against the plugins' real commands.
+# importing them; tests/cardsvc/test_cli_lazy.py checks the table against the plugins' real commands.
 
 DEFAULT_APP = "cardsvc.app:create_app"
 

@@ -10,7 +10,7 @@ demo federation are template files copied for each test; on PostgreSQL every tes
 session's database, emptied (DELETE) or, for ``demo``, emptied and refilled from a snapshot of
 the seeded template (``demo_tpl`` schema) instead of a CREATE/DROP DATABASE (a checkpoint each)
 per test. Staff passwords are hashed at argon2's lowest cost (``TEST_ARGON2``, through the
-settings); the production cost keeps its own tests (``tests/api/test_auth.py``).
+settings); the production cost keeps its own tests (``tests/cardsvc/staff/test_auth.py``).
 """
 
 from __future__ import annotations

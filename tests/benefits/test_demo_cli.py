@@ -21,7 +21,7 @@ from benefits.rules.facts import MemberFacts, MerchantContext
 from cardsvc.app import create_app
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.kernel.settings import Settings
-from tests.api import conftest as api_fixtures
+from tests.cardsvc import conftest as api_fixtures
 
 settings = api_fixtures.settings
 CODES = ["YC-CINEMA", "YC-HEALTH", "YC-DINING", "YC-REST", "YC-HARDSHIP"]

@@ -15,7 +15,7 @@ from cardsvc.cards.published import STATUS_LIST_PATH
 from cardsvc.cards.verify import verify
 from cardsvc.membership.service import PRIVACY_VERSION
 from tests.browser.conftest import Live, shot
-from tests.browser.console_support import resident_id, sign_in
+from tests.support.console import resident_id, sign_in
 
 WORKER_PHONE = "13900001234"
 

@@ -8,7 +8,7 @@ from typing import Any
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Live, shot
-from tests.browser.console_support import sign_in
+from tests.support.console import sign_in
 
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:"
 PAGES = (

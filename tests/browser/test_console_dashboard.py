@@ -8,7 +8,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, shot
-from tests.browser.console_support import sign_in
+from tests.support.console import sign_in
 
 
 def redeem_once(live: Live) -> int:

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, shot
-from tests.browser.console_support import sign_in
+from tests.support.console import sign_in
 
 
 def test_member_search_is_masked_and_reveal_is_audited(live: Live, page: Page) -> None:

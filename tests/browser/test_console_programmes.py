@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, shot
-from tests.browser.console_support import sign_in
+from tests.support.console import sign_in
 
 
 def error_of(page: Page, field: str):

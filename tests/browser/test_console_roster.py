@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, shot
-from tests.browser.console_support import resident_id, sign_in
+from tests.support.console import resident_id, sign_in
 
 HEADER = "姓名,身份证号,手机号,所属工会编码,就业形态,工作单位,岗位,会员类别,困难等级,入会日期"
 

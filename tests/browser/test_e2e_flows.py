@@ -11,9 +11,9 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import console_support
 from tests.browser.conftest import Live, shot
-from tests.browser.member_steps import (
+from tests.support import console as console_support
+from tests.support.member_steps import (
     NEW_ID,
     NEW_PHONE,
     read_qr,
@@ -22,7 +22,7 @@ from tests.browser.member_steps import (
     union_id,
     verify_offline,
 )
-from tests.browser.shop_helpers import sign_in_till, terminal, wedge_scan
+from tests.support.shop import sign_in_till, terminal, wedge_scan
 
 UNION = "西陵区新就业形态劳动者联合工会"
 WORKER = "王小骑"

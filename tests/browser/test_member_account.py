@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
-from tests.browser.member_steps import sign_in, staff
+from tests.support.member_steps import sign_in, staff
 
 
 def test_transfer_request_then_approved_by_the_new_union(live: Live, page: Page) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
-from tests.browser.member_steps import idem, program_id, read_qr, sign_in, terminal
+from tests.support.member_steps import idem, program_id, read_qr, sign_in, terminal
 
 
 def _left(page: Page, code: str) -> int:

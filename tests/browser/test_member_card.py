@@ -14,7 +14,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
-from tests.browser.member_steps import read_qr, sign_in, staff, verify_offline
+from tests.support.member_steps import read_qr, sign_in, staff, verify_offline
 
 REFRESHES = re.compile(r"(\d+) 秒后自动刷新")
 

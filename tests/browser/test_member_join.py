@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
-from tests.browser.member_steps import (
+from tests.support.member_steps import (
     NEW_ID,
     NEW_PHONE,
     read_qr,

@@ -10,7 +10,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
-from tests.browser.member_steps import sign_in, staff
+from tests.support.member_steps import sign_in, staff
 
 
 def _photo(tmp_path: Path, name: str, colour: str) -> Path:

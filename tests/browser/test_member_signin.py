@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
-from tests.browser.member_steps import NEW_PHONE, sign_in
+from tests.support.member_steps import NEW_PHONE, sign_in
 
 
 def test_wrong_code_is_told_beside_the_code_field(live: Live, page: Page) -> None:

@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserType, Page, expect
 
 from cardsvc.cards.render import qr_png
 from tests.browser.conftest import Live, shot
-from tests.browser.shop_helpers import Member, member_phone, sign_in_till, terminal
+from tests.support.shop import Member, member_phone, sign_in_till, terminal
 
 DECODE_PNG = """async (b64) => {
   const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));

@@ -9,7 +9,8 @@ from playwright.sync_api import Page, Route, expect
 
 from cardsvc.cards.render import qr_png
 from tests.browser.conftest import Live
-from tests.browser.shop_helpers import (
+from tests.browser.test_shop_camera import DECODE_PNG
+from tests.support.shop import (
     Member,
     member_phone,
     redeem_button,
@@ -17,7 +18,6 @@ from tests.browser.shop_helpers import (
     terminal,
     wedge_scan,
 )
-from tests.browser.test_shop_camera import DECODE_PNG
 
 CSP = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "

@@ -12,7 +12,7 @@ from cardsvc.kernel.ratelimit import RateLimiter
 from merchants.terminal.auth import gate_of
 from merchants.terminal.wiring import services_of
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
-from tests.browser.shop_helpers import (
+from tests.support.shop import (
     Member,
     member_phone,
     redeem_button,

@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Live, shot
-from tests.browser.shop_helpers import (
+from tests.support.shop import (
     Member,
     member_phone,
     redeem_button,

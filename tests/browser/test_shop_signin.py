@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, shot
-from tests.browser.shop_helpers import (
+from tests.support.shop import (
     Member,
     Staff,
     member_phone,

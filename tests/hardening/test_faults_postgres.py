@@ -28,8 +28,8 @@ from benefits.public import reconcile
 from cardsvc.app import create_app
 from cardsvc.kernel.db import make_sessionmaker
 from tests.conftest import make_test_settings
-from tests.hardening.faults_support import pg_demo_db_url, plain_pg_url  # noqa: F401 (fixture)
-from tests.merchants.pos import make_pos
+from tests.support.faults import pg_demo_db_url, plain_pg_url  # noqa: F401 (fixture)
+from tests.support.pos import make_pos
 
 pytestmark = pytest.mark.postgres
 LIMITS = [{"metric": "count", "scope": "member", "period": "month", "limit": 5}]

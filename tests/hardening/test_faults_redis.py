@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.hardening.faults_support import (
+from tests.support.faults import (
     RedisServer,
     answers_between,
     http_get,

@@ -22,14 +22,14 @@ import httpx
 import pytest
 
 from cardsvc.roster.sample import sample_rows, write_csv
-from tests.hardening.faults_support import (
+from tests.cardsvc.roster.conftest import IMPORTS, XL_UNIONS
+from tests.support.faults import (
     ROOT,
     free_port,
     http_get,
     pg_demo_db_url,  # noqa: F401 (fixture)
     plain_pg_url,
 )
-from tests.roster.conftest import IMPORTS, XL_UNIONS
 
 pytestmark = pytest.mark.postgres
 ROWS = 12_000

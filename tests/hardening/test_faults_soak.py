@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hardening.faults_support import (
+from tests.support.faults import (
     RedisServer,
     redis_server,  # noqa: F401 (fixture)
     run_soak,

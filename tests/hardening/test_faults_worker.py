@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.hardening.faults_support import (
+from tests.support.faults import (
     RedisServer,
     children,
     redis_server,  # noqa: F401 (fixture)

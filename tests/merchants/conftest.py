@@ -35,8 +35,8 @@ from cardsvc.staff.routes import SessionController
 from cardsvc.staff.service import create_staff
 from merchants.plugin import MerchantsPlugin
 from merchants.terminal.auth import GATE_STATE_KEY, TerminalGate
-from tests.api.conftest import PASSWORD, login  # noqa: F401 (helpers for the tests)
 from tests.conftest import make_test_settings
+from tests.support.staff import PASSWORD, login  # noqa: F401 (helpers for the tests)
 
 # Valid unified social credit codes (check characters included) not used by the demo.
 USCC = "91420502MA4TEXT011"

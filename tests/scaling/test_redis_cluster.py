@@ -35,9 +35,9 @@ from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.memberauth.senders import RecordingSender
 from merchants.terminal.redeem import TokenBurner
 from merchants.terminal.wiring import RedeemServices
-from tests.api.conftest import login
 from tests.conftest import REDIS_URL, make_test_settings
-from tests.merchants.pos import make_pos
+from tests.support.pos import make_pos
+from tests.support.staff import login
 
 pytestmark = pytest.mark.redis
 NODES = 3

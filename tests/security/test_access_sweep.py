@@ -29,7 +29,7 @@ from cardsvc.kernel.permissions import Role
 from cardsvc.kernel.principal import SYSTEM
 from cardsvc.orgs.models import Org
 from cardsvc.staff.service import create_staff
-from tests.merchants.pos import Pos, pos_fixture  # noqa: F401 (fixture)
+from tests.cardsvc.servicereq.test_api import png
 from tests.security.conftest import (
     Caller,
     Client,
@@ -38,7 +38,7 @@ from tests.security.conftest import (
     staff_caller,
     terminal_caller,
 )
-from tests.servicereq.test_api import png
+from tests.support.pos import Pos, pos_fixture  # noqa: F401 (fixture)
 
 ID_PARAM = re.compile(r"\{(\w*id)\}")
 

@@ -21,8 +21,8 @@ from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from merchants.models import Merchant, Store
-from tests.merchants.pos import Pos, pos_fixture  # noqa: F401 (fixture)
 from tests.security.conftest import Client, staff_caller
+from tests.support.pos import Pos, pos_fixture  # noqa: F401 (fixture)
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PAYLOADS = {

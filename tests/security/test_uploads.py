@@ -22,8 +22,8 @@ from cardsvc.app import create_app
 from cardsvc.demo.seed import DEMO_PASSWORD as PASSWORD
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.kernel.settings import Settings
-from tests.roster.conftest import IMPORTS, member_count, rows, run_jobs, xlsx_bytes
-from tests.roster.conftest import runner as runner
+from tests.cardsvc.roster.conftest import IMPORTS, member_count, rows, run_jobs, xlsx_bytes
+from tests.cardsvc.roster.conftest import runner as runner
 from tests.security.conftest import Client, staff_caller
 
 

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python tests/vectors/generate.py``. Output is deterministic (Ed25519
 signatures are, and the nonces and times are fixed), so re-running it must not change the
-checked-in files; tests/cards/test_vectors.py checks that.
+checked-in files; tests/cardsvc/cards/test_vectors.py checks that.
 """
 
 from __future__ import annotations
