@@ -3,7 +3,7 @@
 ``benefits`` may not import ``cardsvc``, so it has its own base class with the same fields and
 the same constructor as ``cardsvc.kernel.errors.AppError`` (``code``, ``message_zh``,
 ``message_en``, ``status``, ``errors``, ``headers``, ``extra``); the application renders both with
-the one problem-details handler (``cardsvc.kernel.errors.problem_handler``).
+the one problem-details handler (``cardsvc.kernel.problems.problem_handler``).
 """
 
 from __future__ import annotations

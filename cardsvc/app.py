@@ -36,15 +36,11 @@ from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.jobs.schedule import Scheduler
 from cardsvc.kernel.db import import_all_models, make_engine, sqlalchemy_config
-from cardsvc.kernel.errors import (
-    ProblemDocsPlugin,
-    exception_handlers,
-    problem_handler,
-)
 from cardsvc.kernel.health import live, ready
 from cardsvc.kernel.kv import KV, make_kv
 from cardsvc.kernel.logs import configure_logging
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.problems import ProblemDocsPlugin, exception_handlers, problem_handler
 from cardsvc.kernel.ratelimit import RateLimiter
 from cardsvc.kernel.settings import Settings, get_settings
 from cardsvc.kernel.stores import make_redis, make_store_registry

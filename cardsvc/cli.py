@@ -73,7 +73,7 @@ def staff_create(
         )
         return str(user.id)
 
-    from cardsvc.kernel.db import run_db
+    from cardsvc.kernel.commands import run_db
     from cardsvc.kernel.errors import AppError
 
     try:

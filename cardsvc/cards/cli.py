@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from cardsvc.kernel.db import run_db
+from cardsvc.kernel.commands import run_db
 
 if TYPE_CHECKING:
     from cardsvc.kernel.errors import AppError

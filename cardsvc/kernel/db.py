@@ -6,11 +6,10 @@ UTC ``created_at``/``updated_at``) and so share one metadata.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from advanced_alchemy.base import orm_registry
 from advanced_alchemy.extensions.litestar import (
@@ -38,7 +37,6 @@ from sqlalchemy.util import greenlet_spawn
 
 from cardsvc.kernel.settings import Settings
 
-T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 # Column info of a copy of an org's path that follows the org when it moves in the union tree
 # (``cardsvc.orgs.service.move_org`` rewrites every such column; benefits marks its own alike).
@@ -216,20 +214,3 @@ def import_all_models() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != name:
                 raise
-
-
-def run_db(fn: Callable[[Any], Awaitable[T]]) -> T:
-    """For commands: run ``fn(session)`` in one transaction on the configured database, then
-    dispose of the engine."""
-    from cardsvc.kernel.settings import get_settings
-
-    async def _main() -> T:
-        import_all_models()
-        engine = make_engine(get_settings().database_url)
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                return await fn(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(_main())

@@ -15,7 +15,7 @@ from litestar import Request, Response
 from litestar.response import Redirect, Template
 
 from benefits.errors import BenefitsError
-from cardsvc.kernel.errors import exception_handlers, problem_handler
+from cardsvc.kernel.problems import exception_handlers, problem_handler
 
 AREAS = ("/m", "/shop", "/console")
 

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
 from cardsvc.kernel.db import make_engine, make_sessionmaker, sqlalchemy_config
-from cardsvc.kernel.errors import exception_handlers
 from cardsvc.kernel.permissions import Role
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import SYSTEM
+from cardsvc.kernel.problems import exception_handlers
 from cardsvc.kernel.settings import Settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.kernel.web import request_id_middleware

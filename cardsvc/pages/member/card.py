@@ -16,7 +16,7 @@ from cardsvc.cards import minting, render, service
 from cardsvc.cards.errors import CardError
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import NotFound
-from cardsvc.kernel.errors import exception_handlers as api_exception_handlers
+from cardsvc.kernel.problems import exception_handlers as api_exception_handlers
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import MemberStatus
