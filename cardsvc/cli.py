@@ -127,6 +127,9 @@ class LazyCommand:
     aliases: tuple[str, ...] = ()
     own: bool = False  # one of cardsvc's (UnionCardCLIPlugin); else another plugin's
     needs_app: bool = False  # takes the app from the CLI context (benefits, merchants)
+    # plugs the packages together first (cardsvc.wiring: job kinds, privacy parts, the card
+    # following a member's status); the others stay light
+    wired: bool = False
 
 
 # Every command the app's CLI plugins add (SQLAlchemyPlugin, UnionCardCLIPlugin,
@@ -146,14 +149,15 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "Manage SQLAlchemy database components.",
         aliases=("db",),
     ),
-    "demo": LazyCommand("cardsvc.cli:demo_group", "The demo federation", own=True),
+    "demo": LazyCommand("cardsvc.cli:demo_group", "The demo federation", own=True, wired=True),
     "jobs": LazyCommand(
-        "cardsvc.jobs.cli:jobs_group", "Background jobs (roster imports)", own=True
+        "cardsvc.jobs.cli:jobs_group", "Background jobs (roster imports)", own=True, wired=True
     ),
     "keys": LazyCommand(
         "cardsvc.cards.cli:keys_group",
         "Card-signing keys (Ed25519): list, rotate, retire",
         own=True,
+        wired=True,  # its data-key commands rewrite every package's encrypted columns
     ),
     "merchants": LazyCommand(
         "merchants.cli:merchants_group", "Merchants, stores, terminal keys", needs_app=True
@@ -162,9 +166,13 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "cardsvc.privacy.cli:privacy_group",
         "Personal data (PIPL): retention purge, erasure, export",
         own=True,
+        wired=True,
     ),
     "service": LazyCommand(
-        "cardsvc.servicereq.cli:service_group", "Service requests and hardship records", own=True
+        "cardsvc.servicereq.cli:service_group",
+        "Service requests and hardship records",
+        own=True,
+        wired=True,
     ),
     "staff": LazyCommand("cardsvc.cli:staff_group", "Staff accounts", own=True),
 }
@@ -205,11 +213,11 @@ class UnionCardCLIPlugin(CLIPlugin):
                 cli.add_command(load_command(name))
 
 
-def _configure(*, models: bool = False) -> None:
+def _configure(*, models: bool = False, wired: bool = False) -> None:
     """What building the app did before every command: read the settings (refused when
-    invalid; generated in development), set up logging (``unioncard.*`` lines on stderr), and
-    either, for the ``database`` commands, import every model (the metadata they work on) or
-    wire the packages together (``cardsvc.wiring``) as the app does."""
+    invalid; generated in development), set up logging (``unioncard.*`` lines on stderr), for
+    the ``database`` commands import every model (the metadata they work on), and for the
+    commands that need it wire the packages together (``cardsvc.wiring``) as the app does."""
     from cardsvc.kernel.logs import configure_logging
     from cardsvc.kernel.settings import get_settings
 
@@ -219,17 +227,17 @@ def _configure(*, models: bool = False) -> None:
         from cardsvc.kernel.db import import_all_models
 
         import_all_models()
-    else:
+    if wired:
         from cardsvc.wiring import wire
 
         wire()
 
 
-def _configured(cmd: click.Command, *, models: bool = False) -> None:
+def _configured(cmd: click.Command, *, models: bool = False, wired: bool = False) -> None:
     """Run ``_configure`` before each of ``cmd``'s commands runs (not for ``--help``)."""
     if isinstance(cmd, click.Group):
         for sub in cmd.commands.values():
-            _configured(sub, models=models)
+            _configured(sub, models=models, wired=wired)
         return
     callback = cmd.callback
     if callback is None or getattr(callback, "_unioncard_configured", False):
@@ -237,7 +245,7 @@ def _configured(cmd: click.Command, *, models: bool = False) -> None:
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
-        _configure(models=models)
+        _configure(models=models, wired=wired)
         return callback(*args, **kwargs)
 
     run._unioncard_configured = True  # type: ignore[attr-defined]
@@ -305,7 +313,7 @@ class UnionCardGroup(LitestarExtensionGroup):
                 return cmd
             cmd = load_command(name)
             if not lazy.needs_app:  # those build the app, which does this
-                _configured(cmd, models=name == "database")
+                _configured(cmd, models=name == "database", wired=lazy.wired)
             # rich-click types add_command for its own command class; a click command works.
             self.add_command(cmd, name)  # type: ignore[arg-type]
             if name == "database" and ctx.obj is None:
