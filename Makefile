@@ -62,10 +62,14 @@ browser:
 	  echo "note: no chromium; browser tests will be skipped. run: sudo apt-get install chromium"; \
 	fi
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time:
+# the import-rule probes of one file never meet, and the browser tests, collected last, run
+# after every asyncio test of their worker. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: lint fonts browser
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Known vulnerabilities in the locked dependency set fail the build (.ci/run runs this).
 audit: install

@@ -22,6 +22,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("service tests skipped (CI requires them)", red=True)
         for nodeid in _service_skips:
             terminalreporter.write_line(nodeid)
+
+
+def _worker_index() -> int:
+    """0 outside pytest-xdist; N for its worker ``gwN``."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") and name[2:].isdigit() else 0
 
 
 def _replace_db(url: str, name: str) -> str:
@@ -221,7 +228,9 @@ def _empty_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file with the empty schema, made once per session (copied for each test)."""
     if not _EMPTY_SQLITE:
         path = tmp_path_factory.mktemp("schema") / "empty.db"
-        asyncio.run(_create_schema(f"sqlite+aiosqlite:///{path}"))
+        # Often first asked for inside an async fixture, where asyncio.run() may not run.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _create_schema(f"sqlite+aiosqlite:///{path}")).result()
         _EMPTY_SQLITE.append(path)
     return _EMPTY_SQLITE[0]
 
@@ -380,7 +389,7 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 async def redis_url() -> AsyncIterator[str]:
-    """A flushed Redis logical database (db 9) for one test."""
+    """A flushed Redis logical database (db 9, or 9 + the xdist worker's index) for one test."""
     if not REDIS_URL:
         pytest.skip("UNIONCARD_TEST_REDIS_URL not set")
     from redis.asyncio import Redis
@@ -388,6 +397,9 @@ async def redis_url() -> AsyncIterator[str]:
     url = REDIS_URL.rstrip("/")
     if url.count("/") < 3:
         url += "/9"
+    # Under pytest-xdist each worker flushes its own database: 9 for gw0, 10 for gw1, ….
+    head, _, db = url.rpartition("/")
+    url = f"{head}/{int(db) + _worker_index()}"
     client = Redis.from_url(url)
     await client.flushdb()
     await client.aclose()

@@ -1,4 +1,4 @@
-"""``unioncard jobs …`` (also ``python -m cardsvc.jobs …``): run and inspect background jobs."""
+"""``unioncard jobs …`` (also ``python -m cardsvc jobs …``): run and inspect background jobs."""
 
 from __future__ import annotations
 

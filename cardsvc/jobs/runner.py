@@ -1,7 +1,7 @@
 """The job runner: one asyncio task per process that claims, runs and heartbeats jobs.
 
 Started with the app (``UNIONCARD_JOB_RUNNER``, on by default) or on its own with
-``python -m cardsvc.jobs work``; any number of them may share one PostgreSQL database. A runner:
+``unioncard jobs work``; any number of them may share one PostgreSQL database. A runner:
 
 - claims the oldest queued job (``claim_next``), runs its handler and records the outcome;
 - refreshes the job's heartbeat every ``heartbeat`` seconds from a separate task, and stops

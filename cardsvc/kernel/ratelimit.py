@@ -106,7 +106,8 @@ class MemoryCounter:
 
 
 class RateLimiter:
-    """``hit(key, limit, window)``: count one request for ``key``; a limit of 0 turns it off."""
+    """``hit(key, limit, window)``: count one request for ``key``; a limit or window of 0 turns
+    it off."""
 
     def __init__(
         self,
@@ -126,7 +127,7 @@ class RateLimiter:
         return self._degraded
 
     async def hit(self, key: str, limit: int, window: int = WINDOW_SECONDS) -> Decision:
-        if limit <= 0:
+        if limit <= 0 or window <= 0:  # a limit or a window of 0 turns the limit off
             return Decision(True, 0, 0, 0, "off")
         now = self._clock()
         if self._redis is not None and now >= self._redis_down_until:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
-from cardsvc.cards.cli import keys_group
 from cardsvc.cards.keys import KeyRing
+from cardsvc.cli import load_command
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings, get_settings
@@ -130,6 +130,7 @@ def cli_env(
 
 def test_rotate_data_command_resumes_and_reports(cli_env: None) -> None:
     runner = CliRunner()
+    keys_group = load_command("keys")  # with the data-key commands, as `unioncard keys`
     part = runner.invoke(keys_group, ["rotate-data", "--batch-size", "7", "--max-batches", "1"])
     assert part.exit_code == 3, part.output
     out = json.loads(part.stdout.strip().splitlines()[-1])

@@ -279,7 +279,8 @@ async def test_worker_killed_mid_import_on_postgres_in_production_mode(
         worker = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "cardsvc.jobs",
+            "cardsvc",
+            "jobs",
             "work",
             env=_env(pg_test_url, var_dir),
             stdout=asyncio.subprocess.DEVNULL,
