@@ -9,13 +9,11 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from litestar.cli._utils import LitestarExtensionGroup, LitestarGroup
 from litestar.plugins import CLIPlugin
-
-T = TypeVar("T")
 
 
 @click.group(name="staff", help="Staff accounts")

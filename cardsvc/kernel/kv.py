@@ -8,7 +8,6 @@ in braces so that a Redis Cluster keeps related keys on one slot.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass
 from typing import cast
@@ -17,7 +16,6 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
-logger = logging.getLogger("unioncard.kv")
 # What "Redis is down" looks like: a cluster client that reaches no node raises
 # RedisClusterException, which is not a RedisError.
 REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
