@@ -98,7 +98,7 @@ def demo_seed() -> None:
 
 @demo_group.command(name="banner", help="Print the demo URLs and logins")
 def demo_banner() -> None:
-    from cardsvc.demo.seed import banner
+    from cardsvc.demo.banner import banner
     from cardsvc.kernel.settings import get_settings
 
     click.echo(banner(get_settings()))
@@ -126,8 +126,9 @@ class LazyCommand:
     own: bool = False  # one of cardsvc's (UnionCardCLIPlugin); else another plugin's
     needs_app: bool = False  # takes the app from the CLI context (benefits, merchants)
     # plugs the packages together first (cardsvc.wiring: job kinds, privacy parts, the card
-    # following a member's status); the others stay light
-    wired: bool = False
+    # following a member's status): every command of the group, or only the named ones; the
+    # others stay light
+    wired: bool | frozenset[str] = False
 
 
 # Every command the app's CLI plugins add (SQLAlchemyPlugin, UnionCardCLIPlugin,
@@ -147,7 +148,9 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "Manage SQLAlchemy database components.",
         aliases=("db",),
     ),
-    "demo": LazyCommand("cardsvc.cli:demo_group", "The demo federation", own=True, wired=True),
+    "demo": LazyCommand(
+        "cardsvc.cli:demo_group", "The demo federation", own=True, wired=frozenset({"seed"})
+    ),
     "jobs": LazyCommand(
         "cardsvc.jobs.cli:jobs_group", "Background jobs (roster imports)", own=True, wired=True
     ),
@@ -155,7 +158,8 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         "cardsvc.cards.cli:keys_group",
         "Card-signing keys (Ed25519): list, rotate, retire",
         own=True,
-        wired=True,  # its data-key commands rewrite every package's encrypted columns
+        # these read or rewrite every package's encrypted columns
+        wired=frozenset({"rotate-data", "data-usage"}),
     ),
     "merchants": LazyCommand(
         "merchants.cli:merchants_group", "Merchants, stores, terminal keys", needs_app=True
@@ -231,12 +235,17 @@ def _configure(*, models: bool = False, wired: bool = False) -> None:
         wire()
 
 
-def _configured(cmd: click.Command, *, models: bool = False, wired: bool = False) -> None:
-    """Run ``_configure`` before each of ``cmd``'s commands runs (not for ``--help``)."""
+def _configured(
+    cmd: click.Command, *, models: bool = False, wired: bool | frozenset[str] = False
+) -> None:
+    """Run ``_configure`` before each of ``cmd``'s commands runs (not for ``--help``); ``wired``
+    names the group's commands that need the packages wired, or is True for all of them."""
     if isinstance(cmd, click.Group):
-        for sub in cmd.commands.values():
-            _configured(sub, models=models, wired=wired)
+        for name, sub in cmd.commands.items():
+            sub_wired = wired if isinstance(wired, bool) else name in wired
+            _configured(sub, models=models, wired=sub_wired)
         return
+    wired = bool(wired)
     callback = cmd.callback
     if callback is None or getattr(callback, "_unioncard_configured", False):
         return
@@ -247,6 +256,7 @@ def _configured(cmd: click.Command, *, models: bool = False, wired: bool = False
         return callback(*args, **kwargs)
 
     run._unioncard_configured = True  # type: ignore[attr-defined]
+    run._unioncard_wired = wired  # type: ignore[attr-defined]
     cmd.callback = run
 
 

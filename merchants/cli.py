@@ -11,16 +11,20 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from litestar import Litestar
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from merchants.models import Merchant, MerchantCategory, MerchantStatus
+from merchants.kinds import MerchantCategory, MerchantStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from merchants.models import Merchant
 
 # What a command runs is imported inside it: ``unioncard merchants --help`` loads only the
-# models (whose enums are the options' choices), not the merchants service and its imports.
+# enums that are the options' choices, not the models, the merchants service and their imports.
 
 T = TypeVar("T")
 
@@ -38,6 +42,8 @@ def current_app() -> Litestar:
 
 def run(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """``fn(session)`` in one transaction on the app's database; domain errors → exit 1."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
     from cardsvc.kernel.errors import AppError
 
     engine = current_app().state.engine
@@ -62,6 +68,7 @@ def emit(obj: dict[str, Any]) -> None:
 
 async def _merchant(session: AsyncSession, ref: str) -> Merchant:
     from merchants.errors import MerchantNotFound
+    from merchants.models import Merchant
     from merchants.onboarding.service import find_by_uscc
 
     try:

@@ -81,6 +81,49 @@ def test_light_commands_do_not_build_the_app(tmp_path: Path, args: tuple[str, ..
         assert "advanced_alchemy.extensions.litestar.cli" not in modules
 
 
+# The database stack (models, engine, advanced-alchemy's Litestar extension) and the wiring of
+# the packages, which light commands must not load.
+HEAVY = ("cardsvc.wiring", "cardsvc.kernel.db", "advanced_alchemy.extensions.litestar")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("demo", "banner"),
+        ("keys", "new-data-key", "--kid", "k2"),
+        ("merchants", "--help"),
+        ("card", "token", "--help"),
+        ("staff", "create", "--help"),
+    ],
+    ids=" ".join,
+)
+def test_light_commands_load_no_database_stack(tmp_path: Path, args: tuple[str, ...]) -> None:
+    proc, modules = imported(tmp_path / "var", *args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [m for m in HEAVY if m in modules] == []
+
+
+def test_seeding_the_demo_still_wires_the_packages() -> None:
+    """The control: in the groups wired per command, the commands that need it are wired."""
+    import click
+
+    from cardsvc.cli import UnionCardGroup
+
+    root = UnionCardGroup(name="unioncard")
+    ctx = click.Context(root)
+    for group, name, wired in [
+        ("demo", "seed", True),
+        ("demo", "banner", False),
+        ("keys", "rotate-data", True),
+        ("keys", "new-data-key", False),
+        ("privacy", "purge", True),
+    ]:
+        cmd = root.get_command(ctx, group)
+        assert isinstance(cmd, click.Group)
+        callback = cmd.commands[name].callback
+        assert getattr(callback, "_unioncard_wired", None) is wired, (group, name)
+
+
 def test_app_commands_still_build_the_app(tmp_path: Path) -> None:
     """The control: ``routes`` (Litestar's own) loads ``cardsvc.app`` and lists its routes."""
     proc, modules = imported(tmp_path / "var", "routes")
