@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
 
+from benefits.engine.bills import check_bill, check_bill_ref, lock_bill
 from benefits.engine.checkout import checkout_result, load_checkout, takes_json, with_used
 from benefits.engine.counters import (
     SqlCounters,
@@ -80,6 +81,7 @@ class _Request:
     card_id: uuid.UUID | None
     token_id: str | None
     fingerprint: str
+    bill_ref: str | None = None
 
 
 def request_fingerprint(
@@ -89,8 +91,12 @@ def request_fingerprint(
     program_ids: Sequence[uuid.UUID],
     amount_fen: int,
     units: int,
+    bill_ref: str | None = None,
 ) -> str:
-    """What makes two requests "the same" for idempotency (not the time, terminal or token)."""
+    """What makes two requests "the same" for idempotency (not the time, terminal or token).
+
+    The bill reference counts only when given, so that a request without one keeps the
+    fingerprint it always had (a retry across an upgrade still matches)."""
     parts = [
         "v1",
         member_id.hex,
@@ -99,6 +105,8 @@ def request_fingerprint(
         str(amount_fen),
         str(units),
     ]
+    if bill_ref is not None:
+        parts.append(f"bill:{bill_ref}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -112,6 +120,7 @@ def _prepare(
     idempotency_key: str,
     card_id: uuid.UUID | None,
     token_id: str | None,
+    bill_ref: str | None = None,
 ) -> _Request:
     ids = (program_ids,) if isinstance(program_ids, uuid.UUID) else tuple(program_ids)
     if not ids:
@@ -138,6 +147,7 @@ def _prepare(
         )
     if token_id is not None and not 1 <= len(token_id) <= 64:
         raise ValidationError.field("token_id", "必须为 1–64 个字符", "must be 1–64 characters")
+    bill_ref = check_bill_ref(bill_ref)
     return _Request(
         member=member,
         merchant=merchant,
@@ -154,7 +164,9 @@ def _prepare(
             program_ids=ids,
             amount_fen=amount_fen,
             units=units,
+            bill_ref=bill_ref,
         ),
+        bill_ref=bill_ref,
     )
 
 
@@ -175,18 +187,30 @@ async def redeem(
     card_id: uuid.UUID | None = None,
     token_id: str | None = None,
     pg: Any | None = None,
+    bill_ref: str | None = None,
 ) -> RedemptionResult:
     """Apply one programme (or several stackable ones) to a bill, exactly once per key.
 
     ``pg``, an asyncpg connection outside any transaction, runs the transaction instead of
-    ``db`` (which then serves only the rare after-conflict reads).
+    ``db`` (which then serves only the rare after-conflict reads). ``bill_ref``, the merchant's
+    reference of the bill, makes the stacking rules hold across every redemption naming it
+    (:mod:`benefits.engine.bills`; refused with ``bill_stacking_conflict``).
 
     Raises ``program_inactive``, ``not_eligible``, ``not_in_scope``, ``below_min_spend``,
     ``quota_exhausted``/``budget_exhausted`` (naming the policy), ``stacking_conflict``,
     ``idempotency_conflict``, ``token_replayed``, ``not_found``, ``validation_error``.
     """
     req = _prepare(
-        member, merchant, program_ids, amount_fen, units, at, idempotency_key, card_id, token_id
+        member,
+        merchant,
+        program_ids,
+        amount_fen,
+        units,
+        at,
+        idempotency_key,
+        card_id,
+        token_id,
+        bill_ref,
     )
     walk = False  # budget stripes: go straight to the ascending walk (benefits.engine.counters)
     attempt = 0
@@ -284,6 +308,8 @@ async def _redeem_in(
         return await _replay(st, req, existing)
     _ensure_found(req, rows)
     programs = await _checked_programs(st, req, rows)
+    if req.bill_ref is not None and (twin := await _bill_turn(st, req, programs)) is not None:
+        return await _replay(st, req, twin)
 
     # Without clamp policies the benefit is final before any counter is charged, so the ledger
     # row goes in first and the counter upserts (shared budget rows last) are the final
@@ -304,6 +330,26 @@ async def _redeem_in(
         d["program_code"] = row.code
         d["takes"] = with_used(d["takes"], takes)
     return values, {c.version_id: c for _, c in programs}
+
+
+async def _bill_turn(
+    st: Statements, req: _Request, programs: list[tuple[Head, CompiledRules]]
+) -> uuid.UUID | None:
+    """Wait for the bill's turn (its row's lock) and check stacking against its live lines.
+
+    Returns the checkout of a twin (same key) that committed on this bill while we waited."""
+    assert req.bill_ref is not None
+    on_bill = await lock_bill(st, req.merchant.merchant_id, req.bill_ref, req.at)
+    for line in on_bill:
+        if line.idempotency_key == req.idempotency_key:
+            return line.checkout_id
+    await check_bill(
+        st,
+        bill_ref=req.bill_ref,
+        on_bill=on_bill,
+        adding=[(row.id, row.code, compiled) for row, compiled in programs],
+    )
+    return None
 
 
 async def _head(st: Statements, req: _Request) -> tuple[list[Head], uuid.UUID | None]:
@@ -412,6 +458,7 @@ async def _ledger_lines(
                 "idempotency_key": req.idempotency_key,
                 "fingerprint": req.fingerprint,
                 "token_id": req.token_id,
+                "bill_ref": req.bill_ref,
                 "takes": takes_json(store, takes),
             }
         )
