@@ -13,7 +13,7 @@ import csv
 import io
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -113,7 +113,8 @@ async def at_once(
     fresh Idempotency-Key each). ``AsyncTestClient`` runs one request
     at a time (its transport blocks until the response), so each goes from its own thread
     through the same app, whose event loop then serves them concurrently."""
-    transport = litestar_transport.TestClientTransport(client=client)
+    # Litestar's transport has httpx's sync interface without deriving from its base class.
+    transport = cast(httpx.BaseTransport, litestar_transport.TestClientTransport(client=client))
     # Not closed: the transport holds nothing of its own (the app is the test client's).
     sync = httpx.Client(transport=transport, base_url=str(client.base_url))
 
