@@ -6,7 +6,8 @@
    idempotency key (a retry returns the stored result without touching a counter; a different
    request under the same key is ``idempotency_conflict``);
 2. re-checks status, window, eligibility and scope against the *current* version (rules come
-   from the in-process version cache);
+   from the in-process version cache); with a ``bill_ref``, takes the bill's row and checks
+   stacking against the bill's live redemptions (:mod:`benefits.engine.bills`);
 3. one conditional upsert per limit counter (``benefits.engine.counters``), in a fixed order;
 4. one INSERT of the ledger row(s), whose unique (merchant, key) index makes concurrent retries
    collapse into one: the loser rolls back (its counter charges with it) and returns the
@@ -198,7 +199,7 @@ async def redeem(
 
     Raises ``program_inactive``, ``not_eligible``, ``not_in_scope``, ``below_min_spend``,
     ``quota_exhausted``/``budget_exhausted`` (naming the policy), ``stacking_conflict``,
-    ``idempotency_conflict``, ``token_replayed``, ``not_found``, ``validation_error``.
+    ``bill_stacking_conflict``, ``idempotency_conflict``, ``token_replayed``, ``not_found``, ``validation_error``.
     """
     req = _prepare(
         member,
