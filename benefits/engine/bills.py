@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import bindparam, text
@@ -37,6 +38,7 @@ from benefits.engine.evaluate import check_stacking
 from benefits.engine.statements import PgStatements, SaStatements, Statements, to_asyncpg
 from benefits.engine.versions import CompiledRules, load_versions
 from benefits.errors import BillStackingConflict, ValidationError
+from benefits.rules.facts import MerchantContext
 
 MAX_BILL_REF = 64
 # A POS order number: letters and digits, and the separators receipts use.
@@ -95,6 +97,19 @@ _PG_LOCK = to_asyncpg(_LOCK_SQL)
 _PG_LINES = to_asyncpg(_LINES_SQL)
 
 
+class BillRequest(Protocol):
+    """What of a redemption request the bill needs (``benefits.engine.redeem._Request``)."""
+
+    @property
+    def merchant(self) -> MerchantContext: ...
+    @property
+    def bill_ref(self) -> str | None: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def idempotency_key(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class BillLine:
     checkout_id: uuid.UUID
@@ -122,6 +137,23 @@ async def lock_bill(
         await st.conn.execute(_SA_LOCK, params)
         rows = list(await st.conn.execute(_SA_LINES, params))
     return [BillLine(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def bill_turn(
+    st: Statements, req: BillRequest, programs: Sequence[tuple[Any, CompiledRules]]
+) -> uuid.UUID | None:
+    """Wait for the bill's turn (its row's lock) and check ``programs`` (each a programme row
+    with ``id`` and ``code``, and its rules) against the bill's live lines.
+
+    Returns the checkout of a twin (same key) that committed on this bill while we waited."""
+    assert req.bill_ref is not None
+    on_bill = await lock_bill(st, req.merchant.merchant_id, req.bill_ref, req.at)
+    for line in on_bill:
+        if line.idempotency_key == req.idempotency_key:
+            return line.checkout_id
+    adding = [(row.id, row.code, compiled) for row, compiled in programs]
+    await check_bill(st, bill_ref=req.bill_ref, on_bill=on_bill, adding=adding)
+    return None
 
 
 async def check_bill(

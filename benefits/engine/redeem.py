@@ -6,8 +6,7 @@
    idempotency key (a retry returns the stored result without touching a counter; a different
    request under the same key is ``idempotency_conflict``);
 2. re-checks status, window, eligibility and scope against the *current* version (rules come
-   from the in-process version cache); with a ``bill_ref``, takes the bill's row and checks
-   stacking against the bill's live redemptions (:mod:`benefits.engine.bills`);
+   from the in-process version cache); with a bill, stacking across it (``engine.bills``);
 3. one conditional upsert per limit counter (``benefits.engine.counters``), in a fixed order;
 4. one INSERT of the ledger row(s), whose unique (merchant, key) index makes concurrent retries
    collapse into one: the loser rolls back (its counter charges with it) and returns the
@@ -25,7 +24,7 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
 
-from benefits.engine.bills import check_bill, check_bill_ref, lock_bill
+from benefits.engine.bills import bill_turn, check_bill_ref
 from benefits.engine.checkout import checkout_result, load_checkout, takes_json, with_used
 from benefits.engine.counters import (
     SqlCounters,
@@ -94,10 +93,8 @@ def request_fingerprint(
     units: int,
     bill_ref: str | None = None,
 ) -> str:
-    """What makes two requests "the same" for idempotency (not the time, terminal or token).
-
-    The bill reference counts only when given, so that a request without one keeps the
-    fingerprint it always had (a retry across an upgrade still matches)."""
+    """What makes two requests "the same" for idempotency (not the time, terminal or token);
+    the bill only when given, so that a request without one keeps its old fingerprint."""
     parts = [
         "v1",
         member_id.hex,
@@ -121,7 +118,6 @@ def _prepare(
     idempotency_key: str,
     card_id: uuid.UUID | None,
     token_id: str | None,
-    bill_ref: str | None = None,
 ) -> _Request:
     ids = (program_ids,) if isinstance(program_ids, uuid.UUID) else tuple(program_ids)
     if not ids:
@@ -148,7 +144,6 @@ def _prepare(
         )
     if token_id is not None and not 1 <= len(token_id) <= 64:
         raise ValidationError.field("token_id", "必须为 1–64 个字符", "must be 1–64 characters")
-    bill_ref = check_bill_ref(bill_ref)
     return _Request(
         member=member,
         merchant=merchant,
@@ -165,10 +160,23 @@ def _prepare(
             program_ids=ids,
             amount_fen=amount_fen,
             units=units,
-            bill_ref=bill_ref,
         ),
+    )
+
+
+def _with_bill(req: _Request, bill_ref: str | None) -> _Request:
+    """The request for a bill: its reference checked, and counted in the fingerprint."""
+    if (bill_ref := check_bill_ref(bill_ref)) is None:
+        return req
+    fingerprint = request_fingerprint(
+        member_id=req.member.id,
+        store_id=req.merchant.store_id,
+        program_ids=req.program_ids,
+        amount_fen=req.amount_fen,
+        units=req.units,
         bill_ref=bill_ref,
     )
+    return replace(req, bill_ref=bill_ref, fingerprint=fingerprint)
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -202,17 +210,9 @@ async def redeem(
     ``bill_stacking_conflict``, ``idempotency_conflict``, ``token_replayed``, ``not_found``, ``validation_error``.
     """
     req = _prepare(
-        member,
-        merchant,
-        program_ids,
-        amount_fen,
-        units,
-        at,
-        idempotency_key,
-        card_id,
-        token_id,
-        bill_ref,
+        member, merchant, program_ids, amount_fen, units, at, idempotency_key, card_id, token_id
     )
+    req = _with_bill(req, bill_ref)
     walk = False  # budget stripes: go straight to the ascending walk (benefits.engine.counters)
     attempt = 0
     while True:
@@ -309,8 +309,8 @@ async def _redeem_in(
         return await _replay(st, req, existing)
     _ensure_found(req, rows)
     programs = await _checked_programs(st, req, rows)
-    if req.bill_ref is not None and (twin := await _bill_turn(st, req, programs)) is not None:
-        return await _replay(st, req, twin)
+    if req.bill_ref is not None and (twin := await bill_turn(st, req, programs)) is not None:
+        return await _replay(st, req, twin)  # a concurrent retry committed on this bill first
 
     # Without clamp policies the benefit is final before any counter is charged, so the ledger
     # row goes in first and the counter upserts (shared budget rows last) are the final
@@ -331,26 +331,6 @@ async def _redeem_in(
         d["program_code"] = row.code
         d["takes"] = with_used(d["takes"], takes)
     return values, {c.version_id: c for _, c in programs}
-
-
-async def _bill_turn(
-    st: Statements, req: _Request, programs: list[tuple[Head, CompiledRules]]
-) -> uuid.UUID | None:
-    """Wait for the bill's turn (its row's lock) and check stacking against its live lines.
-
-    Returns the checkout of a twin (same key) that committed on this bill while we waited."""
-    assert req.bill_ref is not None
-    on_bill = await lock_bill(st, req.merchant.merchant_id, req.bill_ref, req.at)
-    for line in on_bill:
-        if line.idempotency_key == req.idempotency_key:
-            return line.checkout_id
-    await check_bill(
-        st,
-        bill_ref=req.bill_ref,
-        on_bill=on_bill,
-        adding=[(row.id, row.code, compiled) for row, compiled in programs],
-    )
-    return None
 
 
 async def _head(st: Statements, req: _Request) -> tuple[list[Head], uuid.UUID | None]:

@@ -23,7 +23,7 @@ from litestar.testing import AsyncTestClient
 from litestar.testing import transport as litestar_transport
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.engine import redeem as redeem_engine
+from benefits.engine import bills as bill_engine
 from tests.merchants.conftest import bearer, login, onboard, org_id
 from tests.support.pos import Pos, pos_fixture  # noqa: F401 (fixture)
 
@@ -295,13 +295,13 @@ async def test_two_terminals_at_once_on_one_bill_exactly_one_succeeds(
 ) -> None:
     # Each redemption dawdles after reading the bill's lines, inside its transaction, so that
     # the two really overlap there: without the bill's lock both would see an empty bill.
-    check = redeem_engine.check_bill
+    check = bill_engine.check_bill
 
     async def slow_check(st: Any, **kw: Any) -> None:
         await asyncio.sleep(0.2)
         await check(st, **kw)
 
-    monkeypatch.setattr(redeem_engine, "check_bill", slow_check)
+    monkeypatch.setattr(bill_engine, "check_bill", slow_check)
     excl = await programme(client, engine, "BILL-CEX", stacking=EXCLUSIVE)
     dine = await programme(client, engine, "BILL-CDI", stacking=DINING)
     made = await shop(client, engine, terminals=2)
