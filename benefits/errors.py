@@ -185,6 +185,15 @@ class StackingConflict(BenefitsError):
     message_en = "These programmes cannot be combined"
 
 
+class BillStackingConflict(BenefitsError):
+    """The bill already carries a redemption this one may not be combined with."""
+
+    status = 409
+    code = "bill_stacking_conflict"
+    message_zh = "该账单已核销的项目不能与本项目叠加使用"
+    message_en = "A programme already redeemed on this bill cannot be combined with this one"
+
+
 class IdempotencyConflict(BenefitsError):
     status = 409
     code = "idempotency_conflict"

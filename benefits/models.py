@@ -14,6 +14,9 @@ other packages, and the engine must not depend on their tables.
 * ``benefit_redemption``: the ledger, one immutable row per programme applied in a checkout;
   ``takes`` records exactly which counters it charged and by how much.
 * ``benefit_reversal``: at most one per redemption row (unique), restoring its ``takes``.
+* ``benefit_bill``: one row per (merchant, bill reference) redeemed on; every redemption that
+  names the bill upserts it first, so that redemptions of one bill take turns on its row and
+  the stacking rules hold across them (``benefits.engine.bills``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -133,6 +137,14 @@ class Redemption(UUIDv7Base):
         Index("ix_benefit_redemption_merchant", "merchant_id", "occurred_at"),
         Index("ix_benefit_redemption_program", "program_id", "occurred_at"),
         Index("ix_benefit_redemption_checkout", "checkout_id"),
+        # Only redemptions that name a bill are indexed: the hot path without one pays nothing.
+        Index(
+            "ix_benefit_redemption_bill",
+            "merchant_id",
+            "bill_ref",
+            postgresql_where=text("bill_ref IS NOT NULL"),
+            sqlite_where=text("bill_ref IS NOT NULL"),
+        ),
         # Reports filter "redemptions by members of a subtree" with a prefix LIKE: on
         # PostgreSQL only a pattern-ops index serves LIKE 'prefix%' under a non-C collation.
         Index(
@@ -169,6 +181,8 @@ class Redemption(UUIDv7Base):
     idempotency_key: Mapped[str] = mapped_column(String(128))
     fingerprint: Mapped[str] = mapped_column(String(64))
     token_id: Mapped[str | None] = mapped_column(String(64))
+    # The merchant's own reference of the bill (its POS order number), when the terminal gave one.
+    bill_ref: Mapped[str | None] = mapped_column(String(64), default=None)
     # [{"p": policy, "m": metric, "s": scope key, "k": period key, "n": taken, "l": limit}]:
     #   exactly what a reversal gives back and what reconciliation sums.
     takes: Mapped[list[dict[str, Any]]] = mapped_column(JsonB)
@@ -185,6 +199,18 @@ class Reversal(UUIDv7Base):
     terminal_id: Mapped[uuid.UUID | None]
     reason: Mapped[str | None] = mapped_column(String(255))
     reversed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class Bill(UUIDv7Base):
+    """A merchant's bill that redemptions named: the row they lock, one at a time."""
+
+    __tablename__ = "benefit_bill"
+    __table_args__ = (UniqueConstraint("merchant_id", "bill_ref", name="uq_benefit_bill_ref"),)
+
+    merchant_id: Mapped[uuid.UUID]
+    bill_ref: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    last_redeemed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
 
 
 @event.listens_for(ProgramVersion, "before_update")

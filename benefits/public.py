@@ -16,6 +16,7 @@ Member: ``member_benefits``, ``list_redemptions(member_id=…)``.
 
 from __future__ import annotations
 
+from benefits.engine.bills import MAX_BILL_REF, bill_ref_problem
 from benefits.engine.checkout import find_redemption
 from benefits.engine.member_view import member_benefits
 from benefits.engine.quote import live_rules, quote, redact_for_merchant, simulate
@@ -43,6 +44,7 @@ from benefits.errors import (
     AlreadyReversed,
     BelowMinSpend,
     BenefitsError,
+    BillStackingConflict,
     BudgetExhausted,
     Conflict,
     FieldError,
@@ -79,11 +81,13 @@ from benefits.rules.facts import MemberFacts, MerchantContext
 from benefits.rules.programme import MEMBER_CATEGORIES, BenefitKind, MerchantCategory, rules_to_json
 
 __all__ = [
+    "MAX_BILL_REF",
     "MEMBER_CATEGORIES",
     "AlreadyReversed",
     "BelowMinSpend",
     "BenefitKind",
     "BenefitsError",
+    "BillStackingConflict",
     "BudgetExhausted",
     "Conflict",
     "FieldError",
@@ -118,6 +122,7 @@ __all__ = [
     "ValidationError",
     "VersionImmutable",
     "VersionView",
+    "bill_ref_problem",
     "create_program",
     "end_program",
     "find_redemption",

@@ -105,6 +105,7 @@ def checkout_result(
         lines=tuple(out),
         replayed=replayed,
         reversed=reversed_,
+        bill_ref=first.get("bill_ref"),
     )
 
 

@@ -6,7 +6,7 @@
    idempotency key (a retry returns the stored result without touching a counter; a different
    request under the same key is ``idempotency_conflict``);
 2. re-checks status, window, eligibility and scope against the *current* version (rules come
-   from the in-process version cache);
+   from the in-process version cache); with a bill, stacking across it (``engine.bills``);
 3. one conditional upsert per limit counter (``benefits.engine.counters``), in a fixed order;
 4. one INSERT of the ledger row(s), whose unique (merchant, key) index makes concurrent retries
    collapse into one: the loser rolls back (its counter charges with it) and returns the
@@ -24,7 +24,7 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
 
+from benefits.engine.bills import bill_turn, check_bill_ref
 from benefits.engine.checkout import checkout_result, load_checkout, takes_json, with_used
 from benefits.engine.counters import (
     SqlCounters,
@@ -80,6 +81,7 @@ class _Request:
     card_id: uuid.UUID | None
     token_id: str | None
     fingerprint: str
+    bill_ref: str | None = None
 
 
 def request_fingerprint(
@@ -89,8 +91,10 @@ def request_fingerprint(
     program_ids: Sequence[uuid.UUID],
     amount_fen: int,
     units: int,
+    bill_ref: str | None = None,
 ) -> str:
-    """What makes two requests "the same" for idempotency (not the time, terminal or token)."""
+    """What makes two requests "the same" for idempotency (not the time, terminal or token);
+    the bill only when given, so that a request without one keeps its old fingerprint."""
     parts = [
         "v1",
         member_id.hex,
@@ -99,6 +103,8 @@ def request_fingerprint(
         str(amount_fen),
         str(units),
     ]
+    if bill_ref is not None:
+        parts.append(f"bill:{bill_ref}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -158,6 +164,21 @@ def _prepare(
     )
 
 
+def _with_bill(req: _Request, bill_ref: str | None) -> _Request:
+    """The request for a bill: its reference checked, and counted in the fingerprint."""
+    if (bill_ref := check_bill_ref(bill_ref)) is None:
+        return req
+    fingerprint = request_fingerprint(
+        member_id=req.member.id,
+        store_id=req.merchant.store_id,
+        program_ids=req.program_ids,
+        amount_fen=req.amount_fen,
+        units=req.units,
+        bill_ref=bill_ref,
+    )
+    return replace(req, bill_ref=bill_ref, fingerprint=fingerprint)
+
+
 def _retryable(exc: DBAPIError) -> bool:
     return is_retryable(exc.orig)
 
@@ -175,19 +196,23 @@ async def redeem(
     card_id: uuid.UUID | None = None,
     token_id: str | None = None,
     pg: Any | None = None,
+    bill_ref: str | None = None,
 ) -> RedemptionResult:
     """Apply one programme (or several stackable ones) to a bill, exactly once per key.
 
     ``pg``, an asyncpg connection outside any transaction, runs the transaction instead of
-    ``db`` (which then serves only the rare after-conflict reads).
+    ``db`` (which then serves only the rare after-conflict reads). ``bill_ref``, the merchant's
+    reference of the bill, makes the stacking rules hold across every redemption naming it
+    (:mod:`benefits.engine.bills`; refused with ``bill_stacking_conflict``).
 
     Raises ``program_inactive``, ``not_eligible``, ``not_in_scope``, ``below_min_spend``,
     ``quota_exhausted``/``budget_exhausted`` (naming the policy), ``stacking_conflict``,
-    ``idempotency_conflict``, ``token_replayed``, ``not_found``, ``validation_error``.
+    ``bill_stacking_conflict``, ``idempotency_conflict``, ``token_replayed``, ``not_found``, ``validation_error``.
     """
     req = _prepare(
         member, merchant, program_ids, amount_fen, units, at, idempotency_key, card_id, token_id
     )
+    req = _with_bill(req, bill_ref)
     walk = False  # budget stripes: go straight to the ascending walk (benefits.engine.counters)
     attempt = 0
     while True:
@@ -284,6 +309,8 @@ async def _redeem_in(
         return await _replay(st, req, existing)
     _ensure_found(req, rows)
     programs = await _checked_programs(st, req, rows)
+    if req.bill_ref is not None and (twin := await bill_turn(st, req, programs)) is not None:
+        return await _replay(st, req, twin)  # a concurrent retry committed on this bill first
 
     # Without clamp policies the benefit is final before any counter is charged, so the ledger
     # row goes in first and the counter upserts (shared budget rows last) are the final
@@ -412,6 +439,7 @@ async def _ledger_lines(
                 "idempotency_key": req.idempotency_key,
                 "fingerprint": req.fingerprint,
                 "token_id": req.token_id,
+                "bill_ref": req.bill_ref,
                 "takes": takes_json(store, takes),
             }
         )

@@ -147,6 +147,7 @@ class RedemptionResult:
     lines: tuple[RedemptionLine, ...]
     replayed: bool = False  # True when this is the stored result of an earlier identical request
     reversed: bool = False
+    bill_ref: str | None = None  # the merchant's reference of the bill, if the terminal gave one
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +250,7 @@ class RedemptionRecord:
     subsidy_fen: int
     occurred_at: datetime
     reversed_at: datetime | None
+    bill_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

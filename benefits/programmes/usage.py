@@ -138,8 +138,11 @@ def _filters(
     program_id: uuid.UUID | None,
     since: datetime | None,
     until: datetime | None,
+    bill_ref: str | None = None,
 ) -> list[Any]:
     conds: list[Any] = []
+    if bill_ref is not None:
+        conds.append(_R.c.bill_ref == bill_ref)
     if merchant_id is not None:
         conds.append(_R.c.merchant_id == merchant_id)
     if member_id is not None:
@@ -163,13 +166,15 @@ async def list_redemptions(
     until: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
+    bill_ref: str | None = None,
 ) -> list[RedemptionRecord]:
-    """Ledger rows, newest first, with their reversal time if voided. ``[since, until)``."""
+    """Ledger rows, newest first, with their reversal time if voided. ``[since, until)``;
+    ``bill_ref``: only those of that bill (with ``merchant_id``, one merchant's bill)."""
     stmt = (
         select(_R, _P.c.code.label("program_code"), _RV.c.reversed_at)
         .join(_P, _P.c.id == _R.c.program_id)
         .outerjoin(_RV, _RV.c.redemption_id == _R.c.id)
-        .where(*_filters(merchant_id, member_id, program_id, since, until))
+        .where(*_filters(merchant_id, member_id, program_id, since, until, bill_ref))
         .order_by(_R.c.occurred_at.desc(), _R.c.id.desc())
         .limit(max(1, min(limit, 1000)))
         .offset(max(0, offset))
@@ -195,6 +200,7 @@ async def list_redemptions(
                 subsidy_fen=r.subsidy_fen,
                 occurred_at=r.occurred_at,
                 reversed_at=r.reversed_at,
+                bill_ref=r.bill_ref,
             )
             for r in await conn.execute(stmt)
         ]

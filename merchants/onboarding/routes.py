@@ -56,7 +56,7 @@ from merchants.onboarding.terminals import (
     rotate_key,
 )
 from merchants.terminal.auth import gate_of
-from merchants.terminal.routes import redemption_page_out
+from merchants.terminal.routes import BillRefQuery, redemption_page_out
 from merchants.terminal.schemas import RedemptionPageOut
 
 STAFF: list[SecurityRequirement] = [{"staffSession": []}]
@@ -301,6 +301,7 @@ class StaffRedemptionController(Controller):
         until: Annotated[datetime | None, Parameter(query="to")] = None,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        bill_ref: BillRefQuery = None,
     ) -> RedemptionPageOut:
         m = await get_merchant(db_session, staff, merchant_id, Perm.merchants_read)
-        return await redemption_page_out(db_session, m.id, since, until, cursor, limit)
+        return await redemption_page_out(db_session, m.id, since, until, cursor, limit, bill_ref)

@@ -8,13 +8,17 @@ the contract's code with the original kept in ``reason`` (``not_yet_valid`` → 
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from benefits.errors import BenefitsError
-from cardsvc.kernel.errors import AppError, FieldError, NotFound
+from benefits.public import bill_ref_problem
+from cardsvc.kernel.errors import AppError, FieldError, NotFound, ValidationError
 from cardsvc.public import CardError, TokenError
 
 MAX_IDEMPOTENCY_KEY = 128  # the ledger's column
+MAX_PROGRAMS = 8  # programmes in one redeem call
 
 
 class MemberInactive(AppError):
@@ -136,3 +140,39 @@ def check_idempotency_key(value: str | None) -> str:
     if len(value) > MAX_IDEMPOTENCY_KEY or not all(33 <= ord(c) <= 126 for c in value):
         raise IdempotencyKeyInvalid()
     return value
+
+
+def _bad_request(field: str, zh: str, en: str) -> ValidationError:
+    # 400 like every other malformed request body (msgspec's own checks).
+    return ValidationError.field(field, zh, en, status=400)
+
+
+def check_bill_ref(value: str | None) -> str | None:
+    if value is not None and (problem := bill_ref_problem(value)) is not None:
+        raise _bad_request("bill_ref", *problem)
+    return value
+
+
+def programmes_of(
+    program_id: uuid.UUID | None, program_ids: Sequence[uuid.UUID] | None
+) -> uuid.UUID | tuple[uuid.UUID, ...]:
+    """The programme(s) of a redeem body: ``program_id`` or ``program_ids``, exactly one."""
+    if program_id is not None and program_ids is not None:
+        raise _bad_request(
+            "program_ids",
+            "program_id 与 program_ids 只能给出其一",
+            "give program_id or program_ids, not both",
+        )
+    if program_id is not None:
+        return program_id
+    if not program_ids:
+        raise _bad_request("program_id", "请选择要核销的项目", "give program_id (or program_ids)")
+    if len(program_ids) > MAX_PROGRAMS:
+        raise _bad_request(
+            "program_ids",
+            f"一次最多核销 {MAX_PROGRAMS} 个项目",
+            f"at most {MAX_PROGRAMS} programmes in one call",
+        )
+    if len(set(program_ids)) != len(program_ids):
+        raise _bad_request("program_ids", "项目重复", "lists a programme twice")
+    return tuple(program_ids)

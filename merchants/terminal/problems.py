@@ -51,6 +51,12 @@ _EXAMPLES: dict[str, tuple[int, str, str]] = {
     "token_replayed": (409, "该二维码已被使用", "This QR code has already been used"),
     "idempotency_conflict": (409, "该 Idempotency-Key 已用于另一笔不同的请求", "Key reused"),
     "program_inactive": (409, "项目未在有效期内或未启用", "The programme is not active"),
+    "stacking_conflict": (409, "这些项目不能叠加使用", "These programmes cannot be combined"),
+    "bill_stacking_conflict": (
+        409,
+        "该账单已核销的项目不能与本项目叠加使用",
+        "A programme already on this bill cannot be combined with this one",
+    ),
     "already_reversed": (409, "该笔核销已撤销", "Already reversed"),
     "reversal_window_closed": (409, "已超过可撤销期限", "The reversal window has passed"),
     "redemption_not_found": (404, "未找到该核销记录", "Redemption not found"),
@@ -121,6 +127,9 @@ REDEEM_RESPONSES: dict[int, ResponseSpec] = {
         "program_not_found",
         "idempotency_key_required",
         "below_min_spend",
+        "stacking_conflict",
+        "bill_stacking_conflict",
+        "validation_error",
     ),
     200: ResponseSpec(
         data_container=RedemptionOut,

@@ -83,10 +83,19 @@ _INSERT_REVERSAL_REQUEST = insert(_RR)
 
 @dataclass(frozen=True, slots=True)
 class RedeemRequest:
+    """``program_id``: one programme, or several to apply in priority order on what is still
+    payable (:func:`programmes_of` checks them); ``bill_ref``: the merchant's bill reference."""
+
     code: str
-    program_id: uuid.UUID
+    program_id: uuid.UUID | tuple[uuid.UUID, ...]
     amount_fen: int
     units: int = 1
+    bill_ref: str | None = None
+
+    @property
+    def program_ids(self) -> tuple[uuid.UUID, ...]:
+        p = self.program_id
+        return (p,) if isinstance(p, uuid.UUID) else p
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +185,7 @@ async def redeem_at_terminal(
         prior = await _prior(session, terminal, key, pg)
         if prior is not None:
             return await _retry(session, services, terminal, key, req, prior, pg)
-        await _check_static(session, services, card, member, req.program_id, pg)
+        await _check_static(session, services, card, member, req.program_ids, pg)
     else:
         token_id = card.token_id
     # The engine runs (and commits) its own transaction; end the session's (it may hold the
@@ -201,6 +210,7 @@ async def redeem_at_terminal(
             program_ids=req.program_id,
             amount_fen=req.amount_fen,
             units=req.units,
+            bill_ref=req.bill_ref,
             idempotency_key=key,
             at=now,
             card_id=card.card_id,
@@ -236,10 +246,11 @@ async def _check_static(
     services: RedeemServices,
     card: VerifiedCard,
     member: MemberFacts,
-    program_id: uuid.UUID,
+    program_ids: tuple[uuid.UUID, ...],
     pg: Any | None = None,
 ) -> None:
-    if program_id in await static_refusing(session, member.org_path, pg):
+    refusing = await static_refusing(session, member.org_path, pg)
+    if any(p in refusing for p in program_ids):
         raise from_card(CardError("static_token_refused"))
     if services.static_per_hour > 0:
         d = await services.limiter.hit(f"card:{card.card_id}", services.static_per_hour, 3600)
@@ -285,6 +296,7 @@ async def _retry(
             program_ids=req.program_id,
             amount_fen=req.amount_fen,
             units=req.units,
+            bill_ref=req.bill_ref,
             idempotency_key=key,
             at=prior.occurred_at,
             card_id=card.card_id,
@@ -454,8 +466,10 @@ async def redemption_page(
     until: datetime | None,
     cursor: str | None,
     limit: int,
+    bill_ref: str | None = None,
 ) -> Page:
-    """One page of a merchant's ledger rows, newest first, in ``[since, until)``."""
+    """One page of a merchant's ledger rows, newest first, in ``[since, until)`` (and of one
+    bill, with ``bill_ref``)."""
     skip = 0
     if cursor:
         c = Cursor.decode(cursor)
@@ -469,6 +483,7 @@ async def redemption_page(
         until=until,
         limit=limit + 1,
         offset=skip,
+        bill_ref=bill_ref,
     )
     more, rows = len(rows) > limit, rows[:limit]
     if not more or not rows:

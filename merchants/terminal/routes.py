@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.db import driver_connection, engine_of
 from merchants.terminal.auth import TerminalContext
+from merchants.terminal.errors import check_bill_ref, programmes_of
 from merchants.terminal.problems import (
     REDEEM_RESPONSES,
     REVERSAL_RESPONSES,
@@ -52,6 +53,7 @@ from merchants.terminal.schemas import (
 from merchants.terminal.settlement import (
     monthly_settlement,
     settlement_csv,
+    settlement_items_csv,
 )
 from merchants.terminal.wiring import services_of
 
@@ -69,6 +71,15 @@ IdempotencyKey = Annotated[
             "per transaction (≤ 128 visible ASCII characters), the same on every retry"
         ),
         examples=[Example(value="pos-0042-20260315-000917")],
+    ),
+]
+
+
+BillRefQuery = Annotated[
+    str | None,
+    Parameter(
+        description="只列出该账单号的核销 / only the redemptions of this bill reference",
+        examples=[Example(value="POS-20260315-0042")],
     ),
 ]
 
@@ -123,7 +134,7 @@ class TerminalRedeemController(Controller):
     @post(
         "/redemptions",
         status_code=201,
-        summary="Redeem one programme for a bill (exactly once per Idempotency-Key)",
+        summary="Redeem one programme, or several stackable ones, for a bill (once per key)",
         description=(
             "核销:手机动态码一次有效(重放返回 `token_replayed`);实体卡静态码受每卡频次限制,"
             "项目可拒收静态码。相同 Idempotency-Key 与相同请求的重试返回原结果(200,"
@@ -131,7 +142,14 @@ class TerminalRedeemController(Controller):
             "A rotating (phone) code is single-use; a static (printed) code is limited per card "
             "and hour and may be refused by a programme. A retry with the same key and body "
             "returns the original result (200 + `Idempotent-Replayed: true`); the same key with "
-            "a different body is 409 `idempotency_conflict`."
+            "a different body is 409 `idempotency_conflict`.\n\n"
+            "`program_ids` 可一次核销多个可叠加项目(按优先级依次作用于剩余应付金额);"
+            "`bill_ref` 为商户账单号,同一账单号的所有核销(无论一次还是多次请求)共同遵守叠加规则,"
+            "冲突时返回 409 `bill_stacking_conflict`。\n\n"
+            "`program_ids` redeems several stackable programmes at once, in priority order, each "
+            "on what is still payable. `bill_ref` names the merchant's bill: the stacking rules "
+            "hold across every redemption naming it, in one call or several (409 "
+            "`bill_stacking_conflict`); a reversal frees the bill of that redemption."
         ),
         responses=REDEEM_RESPONSES,
     )
@@ -149,7 +167,13 @@ class TerminalRedeemController(Controller):
                 services_of(state),
                 terminal,
                 idempotency_key=idempotency_key,
-                req=RedeemRequest(data.code, data.program_id, data.amount_fen, data.units),
+                req=RedeemRequest(
+                    data.code,
+                    programmes_of(data.program_id, data.program_ids),
+                    data.amount_fen,
+                    data.units,
+                    check_bill_ref(data.bill_ref),
+                ),
                 pg=pg,
             )
         return _replayed(redemption_out(done), done.replayed)
@@ -191,7 +215,7 @@ class TerminalRedeemController(Controller):
         description=(
             "本商户的核销记录(含已撤销),按时间倒序;`next_cursor` 为下一页游标(不透明)。"
             "`from`/`to` are RFC 3339 instants, `[from, to)`; pass `next_cursor` back as "
-            "`cursor` with the same `from`/`to`."
+            "`cursor` with the same `from`/`to`. `bill_ref` lists one bill's redemptions."
         ),
         responses=problems("invalid_cursor", "validation_error"),
     )
@@ -203,9 +227,10 @@ class TerminalRedeemController(Controller):
         until: Annotated[datetime | None, Parameter(query="to")] = None,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        bill_ref: BillRefQuery = None,
     ) -> RedemptionPageOut:
         return await redemption_page_out(
-            db_session, terminal.merchant_id, since, until, cursor, limit
+            db_session, terminal.merchant_id, since, until, cursor, limit, bill_ref
         )
 
     @get(
@@ -215,7 +240,9 @@ class TerminalRedeemController(Controller):
             "月度结算:按项目与门店汇总笔数、消费金额、优惠、联合会应付补贴,已撤销的冲减。"
             "月份按联合会时区(`UNIONCARD_TIME_ZONE`)计。Months are calendar months in the "
             "federation's time zone; reversed redemptions are netted out. `Accept: text/csv` "
-            "gives the same lines as CSV (amounts in fen) with a TOTAL line."
+            "gives the same lines as CSV (amounts in fen) with a TOTAL line. `detail=true` adds "
+            "every redemption line of the month with its `bill_ref` (JSON `items`; the CSV is "
+            "then one row per redemption line), to reconcile by the merchant's order numbers."
         ),
         responses=problems("invalid_month", "validation_error"),
     )
@@ -228,6 +255,7 @@ class TerminalRedeemController(Controller):
         month: Annotated[
             str, Parameter(pattern=r"^\d{4}-\d{2}$", examples=[Example(value="2026-03")])
         ],
+        detail: bool = False,
     ) -> Response[SettlementOut]:
         services = services_of(state)
         s = await monthly_settlement(
@@ -236,12 +264,13 @@ class TerminalRedeemController(Controller):
             month=month,
             time_zone=services.time_zone,
             now=services.clock(),
+            detail=detail,
         )
         wanted = request.accept.best_match(["application/json", "text/csv"], "application/json")
         if wanted == "text/csv":
             # The annotation documents the JSON body (OpenAPI); the CSV one is its alternative.
             csv: Response[Any] = Response(
-                settlement_csv(s),
+                settlement_items_csv(s) if detail else settlement_csv(s),
                 media_type="text/csv; charset=utf-8",
                 headers={
                     "Content-Disposition": (
@@ -260,9 +289,16 @@ async def redemption_page_out(
     until: datetime | None,
     cursor: str | None,
     limit: int,
+    bill_ref: str | None = None,
 ) -> RedemptionPageOut:
     page = await redemption_page(
-        session, merchant_id=merchant_id, since=since, until=until, cursor=cursor, limit=limit
+        session,
+        merchant_id=merchant_id,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
+        bill_ref=check_bill_ref(bill_ref),
     )
     return RedemptionPageOut([item_out(r) for r in page.items], page.next_cursor)
 

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import msgspec
 
-from benefits.public import LimitState, RedemptionRecord
+from benefits.public import LimitState, RedemptionLine, RedemptionRecord
 from cardsvc.kernel.masking import mask_card_number
 from merchants.models import MerchantCategory
+from merchants.terminal.errors import MAX_PROGRAMS
 from merchants.terminal.redeem import Redeemed, Reversed
 from merchants.terminal.scan import ScanResult
 from merchants.terminal.settlement import Settlement, SettlementRow
@@ -32,6 +33,29 @@ QrCode = Annotated[
         max_length=512,
         description="扫码得到的会员卡码原文 / the scanned QR text (UC1…)",
         examples=[EXAMPLE_CODE],
+    ),
+]
+
+
+BillRef = Annotated[
+    str,
+    msgspec.Meta(
+        description=(
+            "商户账单号(POS 订单号),1–64 个字母、数字或 - _ . / : #;同一账单的所有核销共同"
+            "遵守叠加规则 / the merchant's bill reference (POS order number): 1–64 letters, "
+            "digits or - _ . / : #; the stacking rules hold across every redemption naming it"
+        ),
+        examples=["POS-20260315-0042"],
+    ),
+]
+ProgramIds = Annotated[
+    list[uuid.UUID],
+    msgspec.Meta(
+        max_length=MAX_PROGRAMS,
+        description=(
+            "一次核销多个可叠加项目,按优先级依次作用于剩余应付金额 / several stackable "
+            "programmes, applied in priority order, each on what is still payable"
+        ),
     ),
 ]
 
@@ -102,17 +126,39 @@ class ScanOut(msgspec.Struct):
 
 
 class RedeemIn(msgspec.Struct, forbid_unknown_fields=True):
+    """``program_id`` (one programme) or ``program_ids`` (several), exactly one of them."""
+
     code: QrCode
-    program_id: uuid.UUID
     amount_fen: Fen
+    program_id: uuid.UUID | None = None
     units: Units = 1
+    program_ids: ProgramIds | None = None
+    bill_ref: BillRef | None = None
 
 
 class MaskedCard(msgspec.Struct):
     number_masked: str
 
 
+class RedemptionLineOut(msgspec.Struct):
+    """One programme of the redemption, in the order applied (highest priority first)."""
+
+    program_id: uuid.UUID
+    program_code: str
+    program_name: str
+    program_version: int
+    amount_fen: int  # what was still payable when this programme applied
+    discount_fen: int
+    payable_fen: int
+    units: int
+    subsidy_fen: int
+    remaining: list[RemainingOut]
+
+
 class RedemptionOut(msgspec.Struct):
+    """The first (highest-priority) programme at the top level; ``discount_fen``,
+    ``payable_fen`` and ``subsidy_fen`` are the whole redemption's; ``lines`` every programme."""
+
     id: uuid.UUID
     program_id: uuid.UUID
     program_version: int
@@ -127,6 +173,8 @@ class RedemptionOut(msgspec.Struct):
     program_name: str
     card: MaskedCard
     reversed: bool
+    bill_ref: str | None
+    lines: list[RedemptionLineOut]
 
 
 class ReversalIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -161,6 +209,7 @@ class RedemptionItem(msgspec.Struct):
     occurred_at: datetime
     reversed: bool
     reversed_at: datetime | None
+    bill_ref: str | None
 
 
 class RedemptionPageOut(msgspec.Struct):
@@ -195,6 +244,8 @@ class SettlementOut(msgspec.Struct):
     currency: str = "CNY"
     lines: list[SettlementLineOut] = msgspec.field(default_factory=list)
     totals: SettlementLineOut | None = None
+    # With ``detail=true``: every redemption line of the month, with its bill reference.
+    items: list[RedemptionItem] | None = None
 
 
 # --- shaping ------------------------------------------------------------------------------
@@ -243,6 +294,21 @@ def scan_out(r: ScanResult) -> ScanOut:
     )
 
 
+def _line_out(line: RedemptionLine) -> RedemptionLineOut:
+    return RedemptionLineOut(
+        program_id=line.program_id,
+        program_code=line.program_code,
+        program_name=line.program_name,
+        program_version=line.version_number,
+        amount_fen=line.amount_fen,
+        discount_fen=line.discount_fen,
+        payable_fen=line.payable_fen,
+        units=line.units,
+        subsidy_fen=line.subsidy_fen,
+        remaining=remaining_of(line.limits, after=True),
+    )
+
+
 def redemption_out(done: Redeemed) -> RedemptionOut:
     result = done.result
     line = result.lines[0]
@@ -261,6 +327,8 @@ def redemption_out(done: Redeemed) -> RedemptionOut:
         program_name=line.program_name,
         card=MaskedCard(mask_card_number(done.card.card_number)),
         reversed=result.reversed,
+        bill_ref=result.bill_ref,
+        lines=[_line_out(x) for x in result.lines],
     )
 
 
@@ -296,6 +364,7 @@ def item_out(r: RedemptionRecord) -> RedemptionItem:
         occurred_at=r.occurred_at,
         reversed=r.reversed_at is not None,
         reversed_at=r.reversed_at,
+        bill_ref=r.bill_ref,
     )
 
 
@@ -328,6 +397,7 @@ def settlement_out(s: Settlement) -> SettlementOut:
         until=s.until,
         lines=[_line(g) for g in s.rows],
         totals=_line(s.totals, total=True) if s.totals else None,
+        items=None if s.items is None else [item_out(r) for r in s.items],
     )
 
 

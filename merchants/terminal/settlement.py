@@ -2,7 +2,9 @@
 
 The month is a calendar month in the federation's time zone (``settings.time_zone``).
 A redemption counts in the month it happened; a reversed one is netted out (it stays visible
-as ``reversed`` with its amounts, and adds nothing to what the federation owes).
+as ``reversed`` with its amounts, and adds nothing to what the federation owes). With
+``detail`` the settlement also lists every ledger line of the month with the merchant's bill
+reference, so that the merchant can match them to its own orders.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.public import list_redemptions
+from benefits.public import RedemptionRecord, list_redemptions
 from cardsvc.kernel.cells import safe_cell
 from merchants.models import Store
 from merchants.terminal.errors import InvalidMonth
@@ -67,6 +69,7 @@ class Settlement:
     until: datetime
     rows: list[SettlementRow] = field(default_factory=list)
     totals: SettlementRow | None = None
+    items: list[RedemptionRecord] | None = None  # every ledger line, when asked for (detail)
 
 
 _SUMMED = (
@@ -91,8 +94,10 @@ async def monthly_settlement(
     month: str,
     time_zone: str,
     now: datetime,
+    detail: bool = False,
 ) -> Settlement:
     since, until = month_bounds(month, time_zone)
+    items: list[RedemptionRecord] | None = [] if detail else None
     # Rows arriving while we page (this month's) are after ``now``: a stable window.
     upper = min(until, now)
     groups: dict[tuple[uuid.UUID, uuid.UUID | None], SettlementRow] = {}
@@ -101,6 +106,8 @@ async def monthly_settlement(
         page = await list_redemptions(
             session, merchant_id=merchant_id, since=since, until=upper, limit=_PAGE, offset=offset
         )
+        if items is not None:
+            items.extend(page)
         for r in page:
             g = groups.get((r.program_id, r.store_id))
             if g is None:
@@ -138,7 +145,10 @@ async def monthly_settlement(
         g.store_name = names.get(g.store_id, "") if g.store_id else ""
         for name in _SUMMED:
             setattr(totals, name, getattr(totals, name) + getattr(g, name))
-    return Settlement(merchant_id, month, time_zone, since, until, rows, totals)
+    s = Settlement(merchant_id, month, time_zone, since, until, rows, totals, items)
+    if items is not None:
+        items.sort(key=lambda r: (r.occurred_at, r.redemption_id, r.line))  # oldest first
+    return s
 
 
 CSV_COLUMNS = (
@@ -168,4 +178,54 @@ def settlement_csv(s: Settlement) -> str:
         )
     if s.totals is not None:
         w.writerow(["TOTAL", "", "", ""] + [getattr(s.totals, n) for n in _SUMMED])
+    return out.getvalue()
+
+
+ITEM_CSV_COLUMNS = (
+    "occurred_at",
+    "bill_ref",
+    "redemption_id",
+    "line",
+    "program_id",
+    "program_code",
+    "store_id",
+    "store_name",
+    "terminal_id",
+    "amount_fen",
+    "discount_fen",
+    "payable_fen",
+    "subsidy_fen",
+    "units",
+    "reversed_at",
+)
+
+
+def settlement_items_csv(s: Settlement) -> str:
+    """One line per ledger line of the month (oldest first) with its bill reference; reversed
+    ones carry ``reversed_at``. Amounts in fen."""
+    names = {g.store_id: g.store_name for g in s.rows}
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(ITEM_CSV_COLUMNS)
+    for r in s.items or []:
+        w.writerow(
+            [
+                r.occurred_at.isoformat(),
+                # Typed at the till: never a live formula in a spreadsheet.
+                safe_cell(r.bill_ref or ""),
+                str(r.redemption_id),
+                r.line,
+                str(r.program_id),
+                safe_cell(r.program_code),
+                str(r.store_id or ""),
+                safe_cell(names.get(r.store_id, "")),
+                str(r.terminal_id or ""),
+                r.amount_fen,
+                r.discount_fen,
+                r.payable_fen,
+                r.subsidy_fen,
+                r.units,
+                r.reversed_at.isoformat() if r.reversed_at else "",
+            ]
+        )
     return out.getvalue()

@@ -5,6 +5,7 @@ schema (body shape of every documented status, content type)."""
 from __future__ import annotations
 
 import random
+import uuid
 from typing import Any
 
 import schemathesis
@@ -63,8 +64,11 @@ async def test_no_server_error_and_no_schema_violation(
             # refusal paths are exercised too, not only request validation.
             if isinstance(case.body, dict) and "code" in case.body and rnd.random() < 0.5:
                 case.body["code"] = await pos.code(pos.member_cycle())
-                if "program_id" in case.body:
+                if path == "/api/v1/redemptions":  # one real programme, a fresh bill
+                    case.body.pop("program_ids", None)
                     case.body["program_id"] = str(prog.id)
+                    if "bill_ref" in case.body:
+                        case.body["bill_ref"] = uuid.uuid4().hex
             params = case.path_parameters or {}
             if "redemption_id" in params and redemption_ids and rnd.random() < 0.5:
                 params["redemption_id"] = rnd.choice(redemption_ids)
