@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from benefits.engine.results import ProgramView
 from benefits.errors import BenefitsError, NotFound
-from benefits.rules.facts import MemberFacts
+from benefits.rules.facts import MemberFacts, MerchantContext
 
 READ = "benefits.read"
 WRITE = "benefits.write"
@@ -63,6 +63,13 @@ class Directory(Protocol):
 
     async def sample_members(self, org_path: str, limit: int) -> list[MemberRef]:
         """Up to ``limit`` members of the subtree at ``org_path`` (any status), stable order."""
+        ...
+
+    async def point_of_sale(
+        self, *, merchant_id: uuid.UUID | None, store_id: uuid.UUID | None
+    ) -> MerchantContext | None:
+        """The merchant (and store) as a terminal there presents them: category, region and
+        store; None if either does not exist or the store is another merchant's."""
         ...
 
 

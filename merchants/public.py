@@ -1,5 +1,6 @@
 """What other packages (the pages and the composition root) may use of merchants besides its
-routes: display names for figures that the benefits engine keeps by id."""
+routes: display names for figures that the benefits engine keeps by id, the point of sale and
+the member facts exactly as a terminal builds them (the staff simulator answers as a scan)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from benefits.rules.facts import MerchantContext
 from merchants.models import Merchant, Store
+from merchants.terminal.scan import facts_from_row, sale_context
+
+__all__ = ["facts_from_row", "merchant_names", "point_of_sale", "store_names"]
 
 
 async def merchant_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -22,3 +27,30 @@ async def merchant_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dic
 async def store_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     rows = await session.execute(select(Store.id, Store.name).where(Store.id.in_(list(ids))))
     return {r[0]: r[1] for r in rows}
+
+
+async def point_of_sale(
+    session: AsyncSession, *, merchant_id: uuid.UUID | None, store_id: uuid.UUID | None
+) -> MerchantContext | None:
+    """The merchant (and store) as a terminal there would present them to the engine, built by
+    the same function as the terminal's (:func:`merchants.terminal.scan.sale_context`); None
+    when the merchant or store does not exist or the store is another merchant's."""
+    store: Store | None = None
+    if store_id is not None:
+        store = await session.get(Store, store_id)
+        if store is None or (merchant_id is not None and store.merchant_id != merchant_id):
+            return None
+        merchant_id = store.merchant_id
+    if merchant_id is None:
+        return None
+    merchant = await session.get(Merchant, merchant_id)
+    if merchant is None:
+        return None
+    return sale_context(
+        merchant_id=merchant.id,
+        store_id=store.id if store else None,
+        terminal_id=None,
+        category=merchant.category.value,
+        store_region=store.region if store else None,
+        merchant_region=merchant.region,
+    )

@@ -1,7 +1,11 @@
 """Read-only answers: what applies here (quote) and simulations; the member view builds on them.
 
 They run the same checks and the same limit algorithm as ``redeem`` on counters read once into
-memory, so a quote says exactly what a redemption made at that moment would do.
+memory, so a quote says exactly what a redemption made at that moment would do. A terminal's
+scan (``quote``) and the staff simulator (``simulate``) answer from one function,
+``_evaluate``, given member facts and a point of sale built by the same host functions
+(``merchants.terminal.scan.facts_from_row`` and ``sale_context``); the simulator differs only in
+counting drafts and paused programmes as active.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ import uuid
 
 from benefits.access import READ, Directory, MemberRef, StaffPrincipal
 from benefits.errors import FieldError, NotFound, ValidationError
+from benefits.rules.facts import MerchantContext
+
+# The merchant id of a hypothetical point of sale (a simulation for a category or region).
+NO_MERCHANT = uuid.UUID(int=0)
 
 
 def org_not_found(field: str) -> NotFound:
@@ -57,3 +61,35 @@ async def simulation_members(
             ],
         )
     return [ref]
+
+
+async def simulation_point_of_sale(
+    directory: Directory,
+    *,
+    merchant_id: uuid.UUID | None,
+    store_id: uuid.UUID | None,
+    category: str | None,
+    region: str | None,
+) -> MerchantContext:
+    """Where the simulation happens. Given a merchant or a store, exactly what a terminal
+    there presents (its real category, region and store), so the answer is the scan's; a
+    category or region given beside them would contradict it and is refused. Without either,
+    a hypothetical point of sale of that category and region."""
+    if merchant_id is None and store_id is None:
+        return MerchantContext(merchant_id=NO_MERCHANT, category=category, region=region)
+    if category is not None or region is not None:
+        raise ValidationError.field(
+            "merchant.category" if category is not None else "merchant.region",
+            "指定了商户或门店时，类别和地区取自该商户，不能另行指定",
+            "with a merchant or store, its own category and region apply: leave these out",
+        )
+    where = await directory.point_of_sale(merchant_id=merchant_id, store_id=store_id)
+    if where is None:
+        field = "merchant.store_id" if store_id is not None else "merchant.merchant_id"
+        raise NotFound(
+            "merchant_not_found",
+            "未找到该商户或门店",
+            "Merchant or store not found",
+            errors=[FieldError(field, "商户或门店不存在", "no such merchant or store")],
+        )
+    return where

@@ -37,7 +37,11 @@ from benefits.engine.txn import utc_now
 from benefits.errors import FieldError, ValidationError, VersionImmutable
 from benefits.models import ProgramStatus
 from benefits.programmes.lifecycle import owner_paths
-from benefits.programmes.simulation import org_not_found, simulation_members
+from benefits.programmes.simulation import (
+    org_not_found,
+    simulation_members,
+    simulation_point_of_sale,
+)
 from benefits.public import (
     ProgramView,
     Quote,
@@ -71,12 +75,9 @@ from benefits.routes.schemas import (
     program_out,
     simulation_out,
 )
-from benefits.rules.facts import MerchantContext
 from benefits.rules.programme import rules_to_json
 
 STAFF: list[SecurityRequirement] = [{"staffSession": []}]
-# Simulating without a merchant id: a placeholder that matches no merchant list or counter.
-NO_MERCHANT = uuid.UUID(int=0)
 TARGET = "benefit_program"
 
 MAX_OFFSET = 1_000_000_000  # past the driver's 64-bit integers it was a 500
@@ -228,8 +229,9 @@ class ProgramController(Controller):
                 if pid not in paths or not staff.can(READ, paths[pid]):
                     raise program_not_found(pid)
         m = data.merchant
-        merchant = MerchantContext(
-            merchant_id=m.merchant_id or NO_MERCHANT,
+        merchant = await simulation_point_of_sale(
+            benefits_directory,
+            merchant_id=m.merchant_id,
             store_id=m.store_id,
             category=m.category.value if m.category else None,
             region=m.region,

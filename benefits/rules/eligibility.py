@@ -21,6 +21,7 @@ region_not_listed       ``regions`` is set and the member's region matches none
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from benefits.errors import Reason
@@ -35,6 +36,22 @@ def age_on(birth: date, day: date) -> int:
 
 def in_subtree(member_org_path: str, org_path: str) -> bool:
     return member_org_path.startswith(org_path)
+
+
+def path_ids(org_path: str) -> set[uuid.UUID]:
+    """The org ids along a materialised path: the org and its ancestors.
+
+    Ids are compared as UUIDs, not text: the host writes a path's segments in whatever form
+    it likes (``uuid.hex`` without dashes, or with them), and a rule's ``org_ids`` are parsed
+    UUIDs; a segment that is not a UUID names no org.
+    """
+    out: set[uuid.UUID] = set()
+    for segment in org_path.strip("/").split("/"):
+        try:
+            out.add(uuid.UUID(segment))
+        except ValueError:
+            continue
+    return out
 
 
 def region_matches(region: str | None, prefixes: tuple[str, ...]) -> bool:
@@ -81,16 +98,12 @@ def _check_membership(
                 "The member is outside the programme's union",
             )
         )
-    if rule.org_ids:
-        segments = set(member.org_path.strip("/").split("/"))
-        if not any(str(org_id) in segments for org_id in rule.org_ids):
-            reasons.append(
-                Reason(
-                    "org_not_listed",
-                    "会员所在工会不在适用范围内",
-                    "The member's union is not listed",
-                )
+    if rule.org_ids and not set(rule.org_ids).intersection(path_ids(member.org_path)):
+        reasons.append(
+            Reason(
+                "org_not_listed", "会员所在工会不在适用范围内", "The member's union is not listed"
             )
+        )
 
 
 def _check_categories(reasons: list[Reason], rule: Eligibility, member: MemberFacts) -> None:

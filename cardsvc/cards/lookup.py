@@ -24,7 +24,7 @@ MEMBER_FACT_COLUMNS = (
     Member.hardship_level,
     Member.joined_on,
     Member.birth_date,
-    Member.region,
+    Member.region_code,
 )
 CARD_COLUMN_COUNT = len(VERIFY_CARD_COLUMNS)
 

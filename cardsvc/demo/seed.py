@@ -23,6 +23,7 @@ from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
 from cardsvc.kernel.permissions import Role
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import SYSTEM
+from cardsvc.kernel.regions import is_known
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import ID_FIELD, MemberInput, create_member, find_by_id_number
@@ -36,12 +37,12 @@ from cardsvc.staff.service import create_staff
 DEMO_MEMBERS = 240
 DEMO_APPLICATIONS = 6  # waiting in the approval queue
 
-# (code, name, level, parent code, region)
+# (code, name, level, parent code, GB/T 2260 region code)
 ORGS: tuple[tuple[str, str, OrgLevel, str | None, str], ...] = (
-    ("HB", "湖北省总工会", OrgLevel.provincial, None, "湖北省"),
-    ("HB-YC", "宜昌市总工会", OrgLevel.city, "HB", "宜昌市"),
-    ("HB-YC-XL", "西陵区总工会", OrgLevel.district, "HB-YC", "西陵区"),
-    ("HB-YC-WJG", "伍家岗区总工会", OrgLevel.district, "HB-YC", "伍家岗区"),
+    ("HB", "湖北省总工会", OrgLevel.provincial, None, "420000"),
+    ("HB-YC", "宜昌市总工会", OrgLevel.city, "HB", "420500"),
+    ("HB-YC-XL", "西陵区总工会", OrgLevel.district, "HB-YC", "420502"),
+    ("HB-YC-WJG", "伍家岗区总工会", OrgLevel.district, "HB-YC", "420503"),
 )
 DISTRICT_CODE = {"420502": "HB-YC-XL", "420503": "HB-YC-WJG"}
 
@@ -108,7 +109,7 @@ async def _seed_orgs(session: AsyncSession, created: Counter[str]) -> None:
                 name=name,
                 level=level,
                 parent_id=parent_org.id if parent_org else None,
-                region=region,
+                region_code=region,
             )
             created["orgs"] += 1
     for u in DEMO_UNIONS:
@@ -123,7 +124,7 @@ async def _seed_orgs(session: AsyncSession, created: Counter[str]) -> None:
                 name=u.name,
                 level=OrgLevel.grassroots,
                 parent_id=parent_org.id,
-                region=u.district_name,
+                region_code=u.district_code,
             )
             created["orgs"] += 1
 
@@ -171,7 +172,8 @@ async def _seed_members(
                     employment_type=p.employment_type,
                     employer=p.employer,
                     job=p.job,
-                    region=p.region,
+                    # A code retired since the ID was issued: the union's region instead.
+                    region_code=p.region_code if is_known(p.region_code) else None,
                     status=status,
                     joined_on=p.joined_on if status == MemberStatus.active else None,
                 ),

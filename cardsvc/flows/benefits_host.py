@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.access import MemberRef
-from benefits.rules.facts import MemberFacts
+from benefits.rules.facts import MemberFacts, MerchantContext
 from cardsvc.flows.member_benefits import member_facts
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
+from merchants.public import point_of_sale
 
 
 async def provide_member_facts(me: Member) -> MemberFacts:
@@ -48,6 +49,11 @@ class BenefitsDirectory:
             .limit(limit)
         )
         return [MemberRef(m.member_no, member_facts(m)) for m in rows]
+
+    async def point_of_sale(
+        self, *, merchant_id: uuid.UUID | None, store_id: uuid.UUID | None
+    ) -> MerchantContext | None:
+        return await point_of_sale(self._session, merchant_id=merchant_id, store_id=store_id)
 
 
 async def provide_benefits_directory(db_session: AsyncSession) -> BenefitsDirectory:

@@ -14,23 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from benefits.engine.results import MemberBenefit
 from benefits.public import list_redemptions, member_benefits, program_names
 from benefits.rules.facts import MemberFacts
+from cardsvc.cards.lookup import MEMBER_FACT_COLUMNS
 from cardsvc.kernel.clock import utc_now
 from cardsvc.members.models import Member
-from merchants.public import merchant_names, store_names
+from merchants.public import facts_from_row, merchant_names, store_names
 
 
 def member_facts(m: Member) -> MemberFacts:
-    """What the engine's eligibility rules read about a member."""
-    return MemberFacts(
-        id=m.id,
-        status=str(m.status),
-        org_path=m.org_path,
-        categories=frozenset(m.categories or ()),
-        hardship_level=m.hardship_level,
-        joined_on=m.joined_on,
-        birth_date=m.birth_date,
-        region=m.region,
-    )
+    """What the engine's eligibility rules read about a member: the terminal's own builder
+    over the same columns, so the member's view and the simulator see what a scan sees."""
+    return facts_from_row(m.id, tuple(getattr(m, c.key) for c in MEMBER_FACT_COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ class Member(UUIDv7AuditBase):
     employment_type: Mapped[str | None] = mapped_column(String(32))
     employer: Mapped[str | None] = mapped_column(String(128))
     job: Mapped[str | None] = mapped_column(String(64))
-    region: Mapped[str | None] = mapped_column(String(64))
+    region_code: Mapped[str | None] = mapped_column(String(6))  # GB/T 2260 (kernel/regions)
     joined_on: Mapped[date | None] = mapped_column(Date)
     extra: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
     # PIPL erasure: personal fields anonymised for good (cardsvc/privacy/erasure.py).

@@ -15,6 +15,7 @@ from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
+from cardsvc.kernel.regions import full_name
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import (
     ID_FIELD,
@@ -47,7 +48,8 @@ class MemberOut(msgspec.Struct):
     employment_type: str | None
     employer: str | None
     job: str | None
-    region: str | None
+    region_code: str | None  # GB/T 2260, e.g. "420525"
+    region_name: str | None  # its full name, e.g. "湖北省宜昌市远安县"
     joined_on: date | None
 
 
@@ -68,7 +70,8 @@ class MemberIn(msgspec.Struct):
     employment_type: str | None = None
     employer: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     job: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    region: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # A 6-digit code, or a name that maps to exactly one code; the union's when omitted.
+    region_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     status: MemberStatus = MemberStatus.active
 
 
@@ -82,7 +85,9 @@ class MemberPatch(msgspec.Struct, omit_defaults=True):
     employment_type: str | msgspec.UnsetType | None = msgspec.UNSET
     employer: str | msgspec.UnsetType | None = msgspec.UNSET
     job: str | msgspec.UnsetType | None = msgspec.UNSET
-    region: str | msgspec.UnsetType | None = msgspec.UNSET
+    region_code: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
 
 
 class StatusIn(msgspec.Struct):
@@ -114,7 +119,8 @@ def member_out(m: Member, cipher: PiiCipher) -> MemberOut:
         employment_type=m.employment_type,
         employer=m.employer,
         job=m.job,
-        region=m.region,
+        region_code=m.region_code,
+        region_name=full_name(m.region_code),
         joined_on=m.joined_on,
     )
 
@@ -166,7 +172,7 @@ class MemberController(Controller):
                 employment_type=data.employment_type,
                 employer=data.employer,
                 job=data.job,
-                region=data.region,
+                region_code=data.region_code,
                 status=data.status,
             ),
         )

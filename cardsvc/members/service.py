@@ -17,6 +17,7 @@ from cardsvc.kernel.errors import Conflict, FieldError, Forbidden, NotFound, Val
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
+from cardsvc.kernel.regions import parse_optional_region
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.identity import parse_phone, parse_resident_id, validate_name
 from cardsvc.members.models import Category, Member, MemberStatus
@@ -77,7 +78,7 @@ class MemberInput:
     employment_type: str | None = None
     employer: str | None = None
     job: str | None = None
-    region: str | None = None
+    region_code: str | None = None  # a code or an unambiguous name (kernel/regions)
     status: MemberStatus = MemberStatus.active
     joined_on: date | None = None
 
@@ -175,7 +176,7 @@ async def create_member(
         employment_type=employment,
         employer=(data.employer or "").strip() or None,
         job=(data.job or "").strip() or None,
-        region=data.region or org.region,
+        region_code=parse_optional_region("region_code", data.region_code) or org.region_code,
         joined_on=(data.joined_on or utc_now().date())
         if data.status == MemberStatus.active
         else None,
@@ -306,7 +307,7 @@ class MemberUpdate:
     employment_type: str | None = None
     employer: str | None = None
     job: str | None = None
-    region: str | None = None
+    region_code: str | None = None
     fields_set: frozenset[str] = frozenset()
 
 
@@ -344,10 +345,13 @@ async def update_member(
     if "employment_type" in data.fields_set:
         member.employment_type = validate_employment(data.employment_type)
         changed.append("employment_type")
-    for attr in ("employer", "job", "region"):
+    for attr in ("employer", "job"):
         if attr in data.fields_set:
             setattr(member, attr, (getattr(data, attr) or "").strip() or None)
             changed.append(attr)
+    if "region_code" in data.fields_set:
+        member.region_code = parse_optional_region("region_code", data.region_code)
+        changed.append("region_code")
     if not changed:
         raise ValidationError.field("body", "没有要修改的字段", "no field to change")
     record(

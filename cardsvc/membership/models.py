@@ -56,6 +56,7 @@ class JoinApplication(UUIDv7AuditBase):
     employment_type: Mapped[str | None] = mapped_column(String(32))
     employer: Mapped[str | None] = mapped_column(String(128))
     job: Mapped[str | None] = mapped_column(String(64))
+    region_code: Mapped[str | None] = mapped_column(String(6))  # where the applicant lives
     categories: Mapped[list[str]] = mapped_column(JsonB, default=list)
     hardship_level: Mapped[int | None] = mapped_column(SmallInteger)
     privacy_version: Mapped[str] = mapped_column(String(16))

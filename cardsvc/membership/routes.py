@@ -132,6 +132,7 @@ class MyMembershipController(Controller):
                 employment_type=data.employment_type,
                 employer=data.employer,
                 job=data.job,
+                region_code=data.region_code,
                 categories=data.categories,
                 hardship_level=data.hardship_level,
                 privacy_version=data.privacy_version,

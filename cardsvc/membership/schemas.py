@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.masking import mask_id_number, mask_name
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.regions import full_name
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.membership.models import (
     InviteLink,
@@ -30,7 +31,8 @@ class UnionOut(msgspec.Struct):
     id: uuid.UUID
     code: str
     name: str
-    region: str | None
+    region_code: str | None
+    region_name: str | None
 
 
 class UnionPage(msgspec.Struct):
@@ -56,6 +58,8 @@ class ApplicationIn(msgspec.Struct):
     employment_type: str | None = None
     employer: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     job: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # A 6-digit GB/T 2260 code, or a name that maps to exactly one; the union's when omitted.
+    region_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     categories: list[str] = []
     hardship_level: int | None = None
 
@@ -75,6 +79,8 @@ class ApplicationOut(msgspec.Struct):
     decided_at: datetime | None
     reason: str | None
     member_no: str | None = None
+    region_code: str | None = None
+    region_name: str | None = None
 
 
 class ApplicationPage(msgspec.Struct):
@@ -157,7 +163,7 @@ class MemberStatusOut(msgspec.Struct):
 
 
 def union_out(org: Org) -> UnionOut:
-    return UnionOut(org.id, org.code, org.name, org.region)
+    return UnionOut(org.id, org.code, org.name, org.region_code, full_name(org.region_code))
 
 
 async def applications_out(
@@ -185,6 +191,8 @@ async def applications_out(
             employment_type=a.employment_type,
             employer=a.employer,
             job=a.job,
+            region_code=a.region_code,
+            region_name=full_name(a.region_code),
             categories=list(a.categories or []),
             source=a.source,
             submitted_at=a.submitted_at,

@@ -16,6 +16,7 @@ from cardsvc.kernel.errors import Conflict, FieldError, NotFound, ValidationErro
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
+from cardsvc.kernel.regions import codes_named, parse_optional_region
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.identity import ResidentId, parse_resident_id, validate_name
 from cardsvc.members.models import Member, MemberStatus
@@ -47,7 +48,7 @@ async def search_unions(
     if q and q.strip():
         conds.append(Org.name.contains(q.strip(), autoescape=True))
     if region and region.strip():
-        conds.append(Org.region.contains(region.strip(), autoescape=True))
+        conds.append(_region_filter(region.strip()))
     total = (
         await session.execute(select(func.count()).select_from(Org).where(*conds))
     ).scalar_one()
@@ -55,6 +56,13 @@ async def search_unions(
         select(Org).where(*conds).order_by(Org.name).limit(limit).offset(offset)
     )
     return list(rows), total
+
+
+def _region_filter(region: str) -> Any:
+    """Digits: a code prefix (``4205`` = 宜昌市); text: codes whose full name contains it."""
+    if region.isascii() and region.isdigit():
+        return Org.region_code.startswith(region, autoescape=True)
+    return Org.region_code.in_(codes_named(region))
 
 
 # --- applying ---------------------------------------------------------------------------------
@@ -69,6 +77,7 @@ class ApplicationInput:
     employment_type: str | None = None
     employer: str | None = None
     job: str | None = None
+    region_code: str | None = None  # a code or an unambiguous name
     categories: list[str] = field(default_factory=list)
     hardship_level: int | None = None
     privacy_version: str = ""
@@ -163,6 +172,7 @@ def _new_application(
         employment_type=employment,
         employer=(data.employer or "").strip() or None,
         job=(data.job or "").strip() or None,
+        region_code=parse_optional_region("region_code", data.region_code),
         categories=categories,
         hardship_level=data.hardship_level,
         privacy_version=data.privacy_version,
@@ -313,13 +323,13 @@ async def approve_application(
             org_id=org.id,
             org_path=org.path,
             status=MemberStatus.active,
-            region=org.region,
             joined_on=today,
         )
         session.add(member)
     member.phone_enc, member.phone_hash = app.phone_enc, app.phone_hash
     member.categories, member.hardship_level = list(app.categories), app.hardship_level
     member.employment_type, member.employer, member.job = app.employment_type, app.employer, app.job
+    member.region_code = app.region_code or org.region_code
     await session.flush()
     app.status, app.decided_at, app.decided_by = RequestStatus.approved, utc_now(), actor.username
     app.member_id = member.id

@@ -35,7 +35,7 @@ class Org(UUIDv7AuditBase):
     level: Mapped[OrgLevel] = mapped_column(Enum(OrgLevel, native_enum=False, length=16))
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("org.id"), index=True)
     path: Mapped[str] = mapped_column(String(400))
-    region: Mapped[str | None] = mapped_column(String(64))
+    region_code: Mapped[str | None] = mapped_column(String(6))  # GB/T 2260 (kernel/regions)
     status: Mapped[OrgStatus] = mapped_column(
         Enum(OrgStatus, native_enum=False, length=16), default=OrgStatus.active
     )

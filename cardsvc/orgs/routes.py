@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.principal import Principal
+from cardsvc.kernel.regions import full_name
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 from cardsvc.orgs.service import (
     LEVEL_LABELS_ZH,
@@ -34,7 +35,8 @@ class OrgOut(msgspec.Struct):
     parent_id: uuid.UUID | None
     depth: int
     status: OrgStatus
-    region: str | None
+    region_code: str | None  # GB/T 2260, e.g. "420502"
+    region_name: str | None  # its full name, e.g. "湖北省宜昌市西陵区"
 
 
 class OrgDetail(OrgOut, kw_only=True):
@@ -55,12 +57,13 @@ class OrgIn(msgspec.Struct):
     ]
     level: OrgLevel
     parent_id: uuid.UUID
-    region: str | None = None
+    # A 6-digit code, or a name that maps to exactly one code.
+    region_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class OrgPatch(msgspec.Struct):
     name: Annotated[str, msgspec.Meta(min_length=2, max_length=128)] | None = None
-    region: str | None = None
+    region_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # "" clears it
     parent_id: uuid.UUID | None = None
 
 
@@ -78,7 +81,8 @@ def org_out(org: Org) -> OrgOut:
         parent_id=org.parent_id,
         depth=org.path.count("/"),
         status=org.status,
-        region=org.region,
+        region_code=org.region_code,
+        region_name=full_name(org.region_code),
     )
 
 
@@ -126,7 +130,7 @@ class OrgController(Controller):
             name=data.name,
             level=data.level,
             parent_id=data.parent_id,
-            region=data.region,
+            region_code=data.region_code,
         )
         return org_out(org)
 
@@ -135,8 +139,10 @@ class OrgController(Controller):
         self, staff: Principal, db_session: AsyncSession, org_id: uuid.UUID, data: OrgPatch
     ) -> OrgOut:
         org = None
-        if data.name is not None or data.region is not None:
-            org = await rename_org(db_session, staff, org_id, name=data.name, region=data.region)
+        if data.name is not None or data.region_code is not None:
+            org = await rename_org(
+                db_session, staff, org_id, name=data.name, region_code=data.region_code
+            )
         if data.parent_id is not None:
             org = await move_org(db_session, staff, org_id, new_parent_id=data.parent_id)
         if org is None:

@@ -16,6 +16,7 @@ from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import Conflict, FieldError, NotFound, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
+from cardsvc.kernel.regions import parse_optional_region
 from cardsvc.orgs.models import LEVEL_RANK, Org, OrgLevel, OrgStatus
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
@@ -154,7 +155,7 @@ async def create_org(
     name: str,
     level: OrgLevel,
     parent_id: uuid.UUID | None,
-    region: str | None = None,
+    region_code: str | None = None,
 ) -> Org:
     code, name = _validate_code(code), _validate_name(name)
     parent = await get_org(session, actor, parent_id, Perm.org_write) if parent_id else None
@@ -176,7 +177,7 @@ async def create_org(
         name=name,
         level=level,
         parent_id=parent.id if parent else None,
-        region=region,
+        region_code=parse_optional_region("region_code", region_code),
         path=child_path(parent, org_id),
     )
     session.add(org)
@@ -199,14 +200,15 @@ async def rename_org(
     org_id: uuid.UUID,
     *,
     name: str | None,
-    region: str | None = None,
+    region_code: str | None = None,
 ) -> Org:
+    """Rename and/or set the region (a code or an unambiguous name; blank clears it)."""
     org = await get_org(session, actor, org_id, Perm.org_write)
-    before = {"name": org.name, "region": org.region}
+    before = {"name": org.name, "region_code": org.region_code}
     if name is not None:
         org.name = _validate_name(name)
-    if region is not None:
-        org.region = region.strip() or None
+    if region_code is not None:
+        org.region_code = parse_optional_region("region_code", region_code)
     record(
         session,
         actor,
@@ -214,7 +216,10 @@ async def rename_org(
         target_type="org",
         target_id=org.id,
         org_path=org.path,
-        summary={"before": before, "after": {"name": org.name, "region": org.region}},
+        summary={
+            "before": before,
+            "after": {"name": org.name, "region_code": org.region_code},
+        },
     )
     return org
 

@@ -14,6 +14,7 @@ from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from cardsvc.kernel.regions import full_name
 from cardsvc.pages.i18n import lang_of, pick
 
 HERE = Path(__file__).resolve().parent
@@ -75,7 +76,7 @@ def make_environment(time_zone: str = "Asia/Shanghai") -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(t=_t, lang=_lang, asset=asset)
-    env.filters.update(fen=fen, localtime=make_localtime(time_zone))
+    env.filters.update(fen=fen, localtime=make_localtime(time_zone), region_name=full_name)
     return env
 
 

@@ -102,7 +102,7 @@ def _blank_member(cipher: PiiCipher, member: Member, now: datetime) -> None:
     member.gender = ""
     member.categories = []
     member.hardship_level = None
-    member.employment_type = member.employer = member.job = member.region = None
+    member.employment_type = member.employer = member.job = member.region_code = None
     member.extra = {}
     member.erased_at = now
 

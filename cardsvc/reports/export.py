@@ -30,6 +30,7 @@ from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
+from cardsvc.kernel.regions import full_name
 from cardsvc.members.models import CATEGORY_LABELS_ZH, Category, Member, MemberStatus
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.orgs.models import Org
@@ -81,7 +82,7 @@ _COLUMNS = (
     Member.employment_type,
     Member.employer,
     Member.job,
-    Member.region,
+    Member.region_code,
     Member.joined_on,
 )
 
@@ -135,7 +136,7 @@ class _Writer:
             EMPLOYMENT_LABELS_ZH.get(r.employment_type or "", r.employment_type),
             r.employer,
             r.job,
-            r.region,
+            full_name(r.region_code),
             r.joined_on,
         ]
         return [self._cell(v) for v in values]

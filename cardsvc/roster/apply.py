@@ -52,7 +52,7 @@ class OrgInfo:
     path: str
     level: OrgLevel
     status: OrgStatus
-    region: str | None
+    region_code: str | None
 
 
 @dataclass(slots=True)
@@ -82,12 +82,12 @@ async def _resolve_orgs(session: AsyncSession, scope: BatchScope, codes: set[str
     if not missing:
         return
     rows = await session.execute(
-        select(Org.id, Org.code, Org.path, Org.level, Org.status, Org.region).where(
+        select(Org.id, Org.code, Org.path, Org.level, Org.status, Org.region_code).where(
             Org.code.in_(missing)
         )
     )
     for r in rows:
-        scope.orgs[r.code] = OrgInfo(r.id, r.code, r.path, r.level, r.status, r.region)
+        scope.orgs[r.code] = OrgInfo(r.id, r.code, r.path, r.level, r.status, r.region_code)
     for c in missing:
         scope.orgs.setdefault(c, None)
 
@@ -303,7 +303,7 @@ async def _new_member_values(
                 "employment_type": r.employment_type,
                 "employer": r.employer,
                 "job": r.job,
-                "region": org.region,
+                "region_code": r.region_code or org.region_code,
                 "joined_on": r.joined_on or scope.today,
                 "extra": {},
                 "created_at": ts,

@@ -47,6 +47,13 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("hardship_level", "困难等级", False, "选填。1、2或3;填写困难职工类别时必填", ""),
     Column("joined_on", "入会日期", False, "选填。如 2024-03-01;不填为导入当天", "2024-03-01"),
+    Column(
+        "region_code",
+        "所在地区",
+        False,
+        "选填。6位行政区划代码（如 420502）或地区全称；不填为所属工会的地区",
+        "420502",
+    ),
 )
 HEADERS = tuple(c.header for c in COLUMNS)
 HEADER_OF = {c.key: c.header for c in COLUMNS}

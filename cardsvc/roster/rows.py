@@ -16,6 +16,7 @@ from typing import Any
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.regions import RegionInvalid, parse_region
 from cardsvc.members.identity import (
     ResidentId,
     normalize_id_number,
@@ -71,6 +72,7 @@ class ValidRow:
     categories: list[str] | None = None  # None: column left blank
     hardship_level: int | None = None
     joined_on: date | None = None
+    region_code: str | None = None  # None: the union's region
 
 
 @dataclass(slots=True)
@@ -307,6 +309,18 @@ def _work(c: _Cells) -> tuple[str | None, str | None, str | None]:
     return employment, employer, job
 
 
+def _region(c: _Cells) -> str | None:
+    """所在地区: a GB/T 2260 code, or a name that maps to exactly one code."""
+    if (v := c.text("region_code")) is None:
+        return None
+    try:
+        return parse_region("region_code", v)
+    except RegionInvalid as bad:
+        reason = bad.errors[0]
+        c.fail("region_code", "region_code_invalid", reason.reason_zh, reason.reason_en)
+        return None
+
+
 def _categories_and_level(c: _Cells) -> tuple[list[str] | None, int | None]:
     categories: list[str] | None = None
     if (v := c.text("categories")) is not None:
@@ -403,6 +417,7 @@ class RowValidator:
         employment, employer, job = _work(c)
         categories, level = _categories_and_level(c)
         joined = _joined(c, rid, self.today)
+        region = _region(c)
         if errors or name is None or rid is None or id_hash is None or union_code is None:
             return None
         return ValidRow(
@@ -421,6 +436,7 @@ class RowValidator:
             categories=categories,
             hardship_level=level,
             joined_on=joined,
+            region_code=region,
         )
 
 

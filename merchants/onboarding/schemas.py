@@ -10,6 +10,7 @@ import msgspec
 
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.masking import mask_account
+from cardsvc.kernel.regions import full_name
 from merchants.keys import IssuedKey
 from merchants.models import (
     CATEGORY_LABELS_ZH,
@@ -116,9 +117,10 @@ class StoreOut(msgspec.Struct):
     merchant_id: uuid.UUID
     name: str
     address: str
-    region: str
+    region: str  # GB/T 2260 code
     status: StoreStatus
     created_at: datetime
+    region_name: str | None = None  # the code's full name, e.g. "湖北省宜昌市西陵区"
 
 
 class TerminalIn(msgspec.Struct):
@@ -171,7 +173,7 @@ def merchant_out(m: Merchant) -> MerchantOut:
         category=m.category,
         category_label=CATEGORY_LABELS_ZH[m.category],
         region=m.region,
-        region_name=m.region_name,
+        region_name=m.region_name or full_name(m.region),
         contact_name=m.contact_name,
         contact_phone=m.contact_phone,
         bank_name=m.bank_name,
@@ -185,7 +187,16 @@ def merchant_out(m: Merchant) -> MerchantOut:
 
 
 def store_out(s: Store) -> StoreOut:
-    return StoreOut(s.id, s.merchant_id, s.name, s.address, s.region, s.status, s.created_at)
+    return StoreOut(
+        s.id,
+        s.merchant_id,
+        s.name,
+        s.address,
+        s.region,
+        s.status,
+        s.created_at,
+        full_name(s.region),
+    )
 
 
 def terminal_out(t: Terminal, keys: list[TerminalKey], now: datetime | None = None) -> TerminalOut:

@@ -9,6 +9,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.regions import parse_region
 
 REGION_RE = re.compile(r"^[1-9]\d{5}$")
 ACCOUNT_RE = re.compile(r"^\d{8,32}$")
@@ -59,7 +60,7 @@ def region(field: str, value: str) -> str:
             "地区应为 6 位行政区划代码,如 420502(宜昌市西陵区)",
             "region must be a 6-digit administrative division code, e.g. 420502",
         )
-    return value
+    return parse_region(field, value)  # a code missing from the GB/T 2260 table is refused
 
 
 def phone(field: str, value: str) -> str:

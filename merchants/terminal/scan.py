@@ -52,12 +52,34 @@ _SHOWN_REFUSALS = frozenset({"quota_exhausted", "budget_exhausted", "below_min_s
 
 
 def merchant_context(terminal: TerminalContext) -> MerchantContext:
-    return MerchantContext(
+    return sale_context(
         merchant_id=terminal.merchant_id,
         store_id=terminal.store_id,
         terminal_id=terminal.terminal_id,
         category=terminal.category.value,
-        region=terminal.region,
+        store_region=terminal.region,
+        merchant_region=terminal.merchant_region,
+    )
+
+
+def sale_context(
+    *,
+    merchant_id: uuid.UUID,
+    store_id: uuid.UUID | None,
+    terminal_id: uuid.UUID | None,
+    category: str,
+    store_region: str | None,
+    merchant_region: str | None,
+) -> MerchantContext:
+    """The point of sale as programme scopes see it, for a terminal's scan and redemption and
+    for the staff simulator alike: the merchant's category, and the store's region (the
+    merchant's registered region when no store is given)."""
+    return MerchantContext(
+        merchant_id=merchant_id,
+        store_id=store_id,
+        terminal_id=terminal_id,
+        category=category,
+        region=store_region or merchant_region,
     )
 
 
@@ -118,6 +140,13 @@ def is_static(card: VerifiedCard) -> bool:
 def _facts(member_id: uuid.UUID, row: Any) -> MemberFacts:
     if row is None or row[0] != MemberStatus.active:
         raise MemberInactive()
+    return facts_from_row(member_id, row)
+
+
+def facts_from_row(member_id: uuid.UUID, row: Any) -> MemberFacts:
+    """The member as eligibility sees them, from the card service's ``MEMBER_FACT_COLUMNS``
+    (in that order): the one builder of member facts, for the scan, the redemption, the
+    simulator and the member's own view alike."""
     return MemberFacts(
         id=member_id,
         status=str(row[0]),

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from benefits.access import Directory, ensure_readable, ensure_writable, read_prefixes
 from benefits.errors import BenefitsError, FieldError, ValidationError
 from benefits.models import ProgramStatus
-from benefits.programmes.simulation import simulation_members
+from benefits.programmes.simulation import simulation_members, simulation_point_of_sale
 from benefits.public import (
     create_program,
     end_program,
@@ -32,7 +32,6 @@ from benefits.public import (
     simulate,
     update_program,
 )
-from benefits.rules.facts import MerchantContext
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import Forbidden, NotFound
@@ -46,7 +45,6 @@ from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of, pick
 
 TARGET = "benefit_program"
-NO_MERCHANT = uuid.UUID(int=0)  # simulating without a merchant: matches no merchant list
 STATUS_LABELS = {
     "draft": ("草稿", "Draft"),
     "active": ("进行中", "Active"),
@@ -438,8 +436,12 @@ class ProgrammePages(ConsoleController):
         quotes = await simulate(
             db_session,
             members=[m.facts for m in members],
-            merchant=MerchantContext(
-                merchant_id=NO_MERCHANT, category=category, region=r.text("region") or None
+            merchant=await simulation_point_of_sale(
+                benefits_directory,
+                merchant_id=None,
+                store_id=None,
+                category=category,
+                region=r.text("region") or None,
             ),
             amount_fen=amount or 0,
             units=units,

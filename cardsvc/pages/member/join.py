@@ -53,7 +53,7 @@ CATEGORIES = (
     ("model_worker", "劳动模范", "Model worker"),
     ("retired", "退休", "Retired"),
 )
-FIELDS = ("name", "id_number", "employment_type", "employer", "job", "org_id")
+FIELDS = ("name", "id_number", "employment_type", "employer", "job", "region_code", "org_id")
 
 
 async def _invite(db_session: AsyncSession, token: str | None) -> dict[str, Any] | None:
@@ -224,6 +224,7 @@ class MemberJoinController(Controller):
                         employment_type=values["employment_type"] or None,
                         employer=values["employer"] or None,
                         job=values["job"] or None,
+                        region_code=values["region_code"] or None,
                         categories=categories,
                         privacy_version=str(form.get("privacy_version", "")),
                         consent=consent,

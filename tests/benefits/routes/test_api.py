@@ -72,7 +72,7 @@ async def add_city(engine: AsyncEngine) -> None:
             name="襄阳市总工会",
             level=OrgLevel.city,
             parent_id=hb.id,
-            region="襄阳市",
+            region_code="420600",
         )
     await add_staff(engine, "xy.benefits", Role.benefits_manager, "HB-XY")
 
@@ -408,7 +408,7 @@ async def _member(engine: AsyncEngine, pred: Any) -> Any:
         hardship_level=m.hardship_level,
         joined_on=m.joined_on,
         birth_date=m.birth_date,
-        region=m.region,
+        region=m.region_code,
     )
 
 

@@ -36,6 +36,20 @@ def test_specific_orgs() -> None:
     assert codes(Eligibility(org_ids=(uuid.uuid4(),))) == ["org_not_listed"]
 
 
+def test_specific_orgs_on_paths_written_as_the_card_service_writes_them() -> None:
+    """The card service's org paths are ``uuid.hex`` segments (no dashes); ids still match."""
+    owner = f"{CITY.hex}/"
+    path = f"{CITY.hex}/{TOWN.hex}/"
+
+    def hex_codes(rule: Eligibility) -> list[str]:
+        found = check_eligibility(rule, owner_org_path=owner, member=member(org_path=path), on=ON)
+        return [r.code for r in found]
+
+    assert hex_codes(Eligibility(org_ids=(TOWN,))) == []
+    assert hex_codes(Eligibility(org_ids=(uuid.uuid4(), CITY))) == []
+    assert hex_codes(Eligibility(org_ids=(uuid.uuid4(),))) == ["org_not_listed"]
+
+
 def test_categories_any_and_none() -> None:
     rule = Eligibility(categories_any=("model_worker", "retired"), categories_none=("hardship",))
     assert codes(rule, categories={"retired"}) == []

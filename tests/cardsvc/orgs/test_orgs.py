@@ -145,11 +145,25 @@ async def test_duplicate_code_is_a_conflict(
 async def test_rename_and_region(client: AsyncTestClient, org_ids: dict[str, str]) -> None:
     await login(client, "xl.admin")
     resp = await client.patch(
-        f"{ORGS}/{org_ids['XL-HOSPITAL']}", json={"name": "西陵区人民医院工会", "region": "西陵"}
+        f"{ORGS}/{org_ids['XL-HOSPITAL']}",
+        json={"name": "西陵区人民医院工会", "region_code": "420502"},
     )
     assert resp.status_code == 200, resp.text
     assert resp.json()["name"] == "西陵区人民医院工会"
-    assert (await client.get(f"{ORGS}/{org_ids['XL-HOSPITAL']}")).json()["region"] == "西陵"
+    got = (await client.get(f"{ORGS}/{org_ids['XL-HOSPITAL']}")).json()
+    assert (got["region_code"], got["region_name"]) == ("420502", "湖北省宜昌市西陵区")
+    # A name that stands for exactly one division is taken as its code.
+    resp = await client.patch(
+        f"{ORGS}/{org_ids['XL-HOSPITAL']}", json={"region_code": "湖北省宜昌市远安县"}
+    )
+    assert resp.json()["region_code"] == "420525"
+    # An unknown code, or a name shared by several divisions, is refused: never guessed.
+    for value in ("429999", "西陵", "朝阳区"):
+        bad = await client.patch(f"{ORGS}/{org_ids['XL-HOSPITAL']}", json={"region_code": value})
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["code"] == "region_code_invalid"
+        assert bad.json()["errors"][0]["field"] == "region_code"
+    assert (await client.get(f"{ORGS}/{org_ids['XL-HOSPITAL']}")).json()["region_code"] == "420525"
     bad = await client.patch(f"{ORGS}/{org_ids['XL-HOSPITAL']}", json={"name": " "})
     assert 400 <= bad.status_code < 500
     assert bad.json()["errors"][0]["field"] == "name"

@@ -112,7 +112,7 @@ async def test_erasure_keeps_settlement_and_counters(
         assert m.id_number_hash == f"erased:{victim.hex}"
         assert app.state.cipher.decrypt("id_number", m.id_number_enc) == ""
         assert m.status == MemberStatus.left and m.categories == [] and m.hardship_level is None
-        assert m.employer is None and m.job is None and m.region is None
+        assert m.employer is None and m.job is None and m.region_code is None
         cards = (await session.scalars(select(Card).where(Card.member_id == victim))).all()
         assert cards and all(c.status == CardStatus.revoked for c in cards)
         scans = await session.scalar(

@@ -278,3 +278,42 @@ async def test_an_auditor_may_not_import(
     resp = await upload(client, xlsx_bytes(tmp_path, rows(1)))
     assert resp.status_code == 403
     assert resp.json()["code"] == "import_forbidden"
+
+
+async def test_region_column_takes_codes_or_unambiguous_names(
+    client: AsyncTestClient[Litestar],
+    runner: JobRunner,
+    engine: AsyncEngine,
+    demo: dict,
+    tmp_path: Path,
+) -> None:
+    await login(client, "xl.admin")
+    data = rows(4, ("XL-JIDIAN",), start=600_000)
+    for row, name, region in zip(
+        data,
+        ("区码甲", "区码乙", "区码丙", "区码丁"),
+        ("湖北省宜昌市远安县", "420103", "", "朝阳区"),
+        strict=True,
+    ):
+        row[0] = name
+        row.append(region)
+    job = await _finished(
+        client, runner, (await upload(client, xlsx_bytes(tmp_path, data))).json()["id"]
+    )
+    assert job["counts"]["created"] == 3 and job["counts"]["error_rows"] == 1, job
+    errs = (await client.get(f"{IMPORTS}/{job['id']}/errors")).json()["items"]
+    assert [(e["row"], e["column"], e["code"]) for e in errs] == [
+        (5, "所在地区", "region_code_invalid")
+    ]
+    async with make_sessionmaker(engine)() as s:
+        got = dict(
+            (
+                await s.execute(
+                    select(Member.name, Member.region_code).where(Member.name.like("区码%"))
+                )
+            )
+            .tuples()
+            .all()
+        )
+    # Blank: the union's region (峡江机电工会 is in 西陵区).
+    assert got == {"区码甲": "420525", "区码乙": "420103", "区码丙": "420502"}
