@@ -23,6 +23,8 @@ from merchants.terminal.problems import (
     REDEEM_RESPONSES,
     REVERSAL_RESPONSES,
     SCAN_RESPONSES,
+    SETTLEMENT_RESPONSES,
+    SettlementOperation,
     problems,
 )
 from merchants.terminal.redeem import (
@@ -64,6 +66,14 @@ IdempotencyKey = Annotated[
     Parameter(
         header="Idempotency-Key",
         required=True,
+        # Checked by the handler (specific error codes); the document says what it accepts.
+        schema_extra={
+            "one_of": None,
+            "type": "string",
+            "min_length": 1,
+            "max_length": 128,
+            "pattern": r"^[!-~]{1,128}$",
+        },
         description=(
             "每笔交易一个唯一值(≤128 个可见 ASCII 字符),网络重试时保持不变 / one unique value "
             "per transaction (≤ 128 visible ASCII characters), the same on every retry"
@@ -86,6 +96,7 @@ class TerminalRedeemController(Controller):
 
     @post(
         "/scans",
+        operation_id="scan",
         status_code=200,
         summary="Scan a member's code: masked identity and the benefits usable at this store",
         description=(
@@ -122,6 +133,7 @@ class TerminalRedeemController(Controller):
 
     @post(
         "/redemptions",
+        operation_id="redeem",
         status_code=201,
         summary="Redeem one programme for a bill (exactly once per Idempotency-Key)",
         description=(
@@ -156,6 +168,7 @@ class TerminalRedeemController(Controller):
 
     @post(
         "/redemptions/{redemption_id:uuid}/reversal",
+        operation_id="reverseRedemption",
         status_code=201,
         summary="Reverse (void) one of this merchant's redemptions, within the window, once",
         description=(
@@ -187,6 +200,7 @@ class TerminalRedeemController(Controller):
 
     @get(
         "/redemptions",
+        operation_id="listRedemptions",
         summary="This merchant's redemptions, newest first (cursor-paginated)",
         description=(
             "本商户的核销记录(含已撤销),按时间倒序;`next_cursor` 为下一页游标(不透明)。"
@@ -210,6 +224,8 @@ class TerminalRedeemController(Controller):
 
     @get(
         "/settlements/{month:str}",
+        operation_id="getSettlement",
+        operation_class=SettlementOperation,
         summary="Monthly settlement per programme and store (JSON, or CSV with Accept: text/csv)",
         description=(
             "月度结算:按项目与门店汇总笔数、消费金额、优惠、联合会应付补贴,已撤销的冲减。"
@@ -217,7 +233,7 @@ class TerminalRedeemController(Controller):
             "federation's time zone; reversed redemptions are netted out. `Accept: text/csv` "
             "gives the same lines as CSV (amounts in fen) with a TOTAL line."
         ),
-        responses=problems("invalid_month", "validation_error"),
+        responses=SETTLEMENT_RESPONSES,
     )
     async def settlement(
         self,
@@ -274,6 +290,8 @@ class TerminalSelfController(Controller):
 
     @get(
         "/",
+        operation_id="getTerminal",
+        responses=problems(),
         summary="Who am I: the store and merchant this key authenticates as (check a key)",
         description=(
             "POS 接入自检:返回该密钥所属的终端、门店与商户。Errors: 401 `unauthorized`, "

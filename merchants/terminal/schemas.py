@@ -1,7 +1,5 @@
 """Merchant API shapes (with OpenAPI examples and problem responses) and their mapping."""
 
-# No ``from __future__ import annotations``: some shapes name another module (below), and string
-# annotations would be resolved there.
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -14,11 +12,6 @@ from merchants.models import MerchantCategory
 from merchants.terminal.redeem import Redeemed, Reversed
 from merchants.terminal.scan import ScanResult
 from merchants.terminal.settlement import Settlement, SettlementRow
-
-# OpenAPI names a component after its module too when another package has a class of the same
-# name (merchants_terminal_routes_CardOut): CardOut, MemberOut and Problem keep the module they
-# were defined in, so that the published schema does not change.
-_ROUTES_MODULE = "merchants.terminal.routes"
 
 EXAMPLE_CODE = "UC1" + "A" * 144
 MAX_FEN = 10**12
@@ -46,15 +39,11 @@ class ScanIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class CardOut(msgspec.Struct):
-    __module__ = _ROUTES_MODULE
-
     number_masked: Annotated[str, msgspec.Meta(examples=["**** **** **** 0019"])]
     status: Annotated[str, msgspec.Meta(examples=["active"])]
 
 
 class MemberOut(msgspec.Struct):
-    __module__ = _ROUTES_MODULE
-
     name_masked: Annotated[str, msgspec.Meta(examples=["张*明"])]
     union_name: Annotated[str, msgspec.Meta(examples=["宜昌市西陵区总工会"])]
 
