@@ -43,6 +43,7 @@ _EXAMPLES: dict[str, tuple[int, str, str]] = {
     "redemption_not_found": (404, "未找到该核销记录", "Redemption not found"),
     "program_not_found": (404, "未找到该普惠项目", "Programme not found"),
     "idempotency_key_required": (400, "缺少 Idempotency-Key 请求头", "Missing Idempotency-Key"),
+    "idempotency_key_invalid": (400, "Idempotency-Key 应为 1–128 个可见 ASCII 字符", "Bad key"),
     "validation_error": (400, "amount_fen:应为整数", "amount_fen: Expected `int`"),
     "invalid_cursor": (400, "分页游标无效", "Invalid page cursor"),
     "invalid_month": (400, "月份格式应为 YYYY-MM", "The month must be YYYY-MM"),
@@ -81,6 +82,7 @@ REDEEM_RESPONSES: dict[int, ResponseSpec] = {
         "program_inactive",
         "program_not_found",
         "idempotency_key_required",
+        "idempotency_key_invalid",
         "below_min_spend",
     ),
     200: ResponseSpec(
@@ -99,6 +101,7 @@ REVERSAL_RESPONSES: dict[int, ResponseSpec] = {
         "reversal_window_closed",
         "idempotency_conflict",
         "idempotency_key_required",
+        "idempotency_key_invalid",
     ),
     200: ResponseSpec(data_container=ReversalOut, description="a retry: the original result"),
 }
