@@ -27,19 +27,27 @@ from cardsvc.kernel.errors import PROBLEM_MEDIA_TYPE
 # --- the problem shape --------------------------------------------------------------------
 
 
-class FieldErrorOut(msgspec.Struct):
+class ProblemFieldError(msgspec.Struct):
     field: str
     reason: str
     reason_en: str
 
 
-class ReasonOut(msgspec.Struct, omit_defaults=True):
+class ProblemReason(msgspec.Struct, omit_defaults=True):
     """One rule that refused a redemption."""
 
     code: str
     message_zh: str
     message_en: str
     detail: dict[str, Any] | None = None
+
+
+class StackedProgram(msgspec.Struct):
+    """A programme of a bill that cannot be combined with the others."""
+
+    code: str
+    mode: str
+    group: str | None
 
 
 class Problem(msgspec.Struct, omit_defaults=True):
@@ -56,14 +64,14 @@ class Problem(msgspec.Struct, omit_defaults=True):
     message_en: str
     instance: str
     request_id: str
-    errors: list[FieldErrorOut] | None = None
+    errors: list[ProblemFieldError] | None = None
     retry_after: Annotated[int, msgspec.Meta(description="seconds, as in Retry-After")] | None = (
         None
     )
     limit: int | None = None
     limit_scope: str | None = None
     reason: Annotated[str, msgspec.Meta(description="the underlying token error")] | None = None
-    reasons: list[ReasonOut] | None = None
+    reasons: list[ProblemReason] | None = None
     program: Annotated[str, msgspec.Meta(description="the programme's code")] | None = None
     program_ids: list[str] | None = None
     policy: str | None = None
@@ -71,6 +79,14 @@ class Problem(msgspec.Struct, omit_defaults=True):
     redemption_id: str | None = None
     month: str | None = None
     window_seconds: int | None = None
+    program_id: str | None = None
+    number: Annotated[int, msgspec.Meta(description="a version number")] | None = None
+    current_version: int | None = None
+    current_status: str | None = None
+    action: str | None = None
+    programs: list[StackedProgram] | None = None
+    exclusive: list[str] | None = None
+    tried: list[str] | None = None
 
 
 # --- documented errors ----------------------------------------------------------------------

@@ -121,7 +121,7 @@ class ContractChecker:
                 spec_validator_cls=None,  # the generator test validates the document
                 extra_media_type_deserializers={
                     PROBLEM_MEDIA_TYPE: json.loads,
-                    "text/csv": bytes.decode,
+                    "text/csv": lambda data, **_: data.decode(),
                 },
             ),
         )

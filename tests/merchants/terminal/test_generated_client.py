@@ -144,7 +144,7 @@ async def test_a_till_loop_with_the_generated_client_alone(
     assert isinstance(undo, reversal_out) and undo.redemption_id == done.id
 
     page = await list_redemptions.asyncio(client=uc, limit=10)
-    assert [r.id for r in page.items] == [done.id] and page.items[0].reversed
+    assert [r.id for r in page.items] == [done.id] and page.items[0].reversed_at
     month = done.occurred_at.strftime("%Y-%m")
     settled = await get_settlement.asyncio(month, client=uc)
     assert isinstance(settled, settlement_out) and settled.totals.count == 0
