@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -196,11 +196,12 @@ class SettlementOut(msgspec.Struct):
     merchant_id: uuid.UUID
     month: Annotated[str, msgspec.Meta(examples=["2026-03"])]
     time_zone: str
+    # Always sent: no defaults, so that the schema marks them required.
     since: datetime = msgspec.field(name="from")
     until: datetime = msgspec.field(name="to")
-    currency: str = "CNY"
-    lines: list[SettlementLineOut] = msgspec.field(default_factory=list)
-    totals: SettlementLineOut | None = None
+    currency: Literal["CNY"]
+    lines: list[SettlementLineOut]
+    totals: SettlementLineOut | None
 
 
 # --- shaping ------------------------------------------------------------------------------
@@ -332,6 +333,7 @@ def settlement_out(s: Settlement) -> SettlementOut:
         time_zone=s.time_zone,
         since=s.since,
         until=s.until,
+        currency="CNY",
         lines=[_line(g) for g in s.rows],
         totals=_line(s.totals, total=True) if s.totals else None,
     )

@@ -85,6 +85,8 @@ async def test_terminal_operations_document_every_answer(client: Client) -> None
     problem = doc["components"]["schemas"]["Problem"]["properties"]
     assert {"errors", "retry_after", "limit", "limit_scope", "reasons", "program"} <= set(problem)
     assert {"program_ids", "idempotency_key", "redemption_id", "month"} <= set(problem)
+    settlement_out = doc["components"]["schemas"]["SettlementOut"]
+    assert {"currency", "lines", "totals"} <= set(settlement_out["required"])
     scan_in = doc["components"]["schemas"]["ScanIn"]["properties"]["amount_fen"]
     assert 0 in [s.get("minimum") for s in scan_in.get("oneOf", [scan_in])]
 
