@@ -160,10 +160,25 @@ class ContractChecker:
             raise ContractViolation(
                 f"{where}: {exc} {details or more or cause or ''}\nbody: {response.text[:500]}"
             ) from exc
+        self._check_code(op, declared or {}, response, where)
         documented = {h.lower() for h in (declared or {}).get("headers", {})}
         extra = {h for h in response.headers if h.lower() not in AMBIENT | documented}
         if extra:
             raise ContractViolation(f"{where}: undocumented response headers {sorted(extra)}")
+
+    @staticmethod
+    def _check_code(
+        op: dict[str, Any], declared: dict[str, Any], response: httpx.Response, where: str
+    ) -> None:
+        """The terminal API lists every error code per route and status (its examples)."""
+        if "merchant API" not in op.get("tags", ()) or response.status_code < 400:
+            return
+        examples = declared.get("content", {}).get(PROBLEM_MEDIA_TYPE, {}).get("examples", {})
+        code = response.json().get("code")
+        if code not in examples:
+            raise ContractViolation(
+                f"{where}: error code {code!r} not documented: {sorted(examples)}"
+            )
 
 
 _CHECKERS: dict[int, ContractChecker] = {}

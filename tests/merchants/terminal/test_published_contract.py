@@ -145,6 +145,7 @@ async def test_the_checker_fails_on_what_the_document_does_not_declare(
         _response(200, me, **{"X-Undocumented": "1"}),  # a header not declared
         _response(429, problem),  # a declared required header missing (Retry-After)
         _response(429, {**problem, "surprise": 1}, **{"Retry-After": "3"}),
+        _response(429, {**problem, "code": "slow_down"}, **{"Retry-After": "3"}),  # a new code
     ]
     for response in wrong:
         with pytest.raises(ContractViolation):
