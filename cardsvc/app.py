@@ -39,8 +39,9 @@ from cardsvc.kernel.db import import_all_models, make_engine, sqlalchemy_config
 from cardsvc.kernel.health import live, ready
 from cardsvc.kernel.kv import KV, make_kv
 from cardsvc.kernel.logs import configure_logging
+from cardsvc.kernel.openapi import ContractJson, ProblemDocsPlugin, operation_id
 from cardsvc.kernel.pii import PiiCipher
-from cardsvc.kernel.problems import ProblemDocsPlugin, exception_handlers, problem_handler
+from cardsvc.kernel.problems import exception_handlers, problem_handler
 from cardsvc.kernel.ratelimit import RateLimiter
 from cardsvc.kernel.settings import Settings, get_settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
@@ -137,15 +138,17 @@ def openapi_config() -> OpenAPIConfig:
             "details with a stable `code`."
         ),
         path="/schema",
+        operation_id_creator=operation_id,
         # Served by the app itself: federations run on intranets without CDN access.
         render_plugins=[
+            ContractJson(),
             SwaggerPage(
                 path="/",
                 favicon_url="/static/swagger/favicon-32x32.png",
                 js_url="/static/swagger/swagger-ui-bundle.js",
                 css_url="/static/swagger/swagger-ui.css",
                 standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
-            )
+            ),
         ],
         components=Components(
             security_schemes={

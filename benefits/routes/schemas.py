@@ -1,7 +1,5 @@
 """Programme API and member benefits shapes, and how engine results become them."""
 
-# No ``from __future__ import annotations``: MerchantIn names another module (below), and string
-# annotations would be resolved there.
 import uuid
 from collections import Counter as Tally
 from datetime import datetime
@@ -122,10 +120,6 @@ class ValidateOut(msgspec.Struct):
 
 
 class MerchantIn(msgspec.Struct):
-    # OpenAPI names this component after its module too (another package has a MerchantIn):
-    # benefits_routes_programmes_MerchantIn, as when it was defined there.
-    __module__ = "benefits.routes.programmes"
-
     merchant_id: uuid.UUID | None = None
     store_id: uuid.UUID | None = None
     category: MerchantCategory | None = None

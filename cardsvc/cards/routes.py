@@ -51,9 +51,9 @@ from cardsvc.orgs.models import Org
 MAX_TOKEN_BATCH = 20  # ten minutes of 30-second codes: enough for a lift or a basement shop
 
 
-# These shapes stay in this module: their OpenAPI component names carry its path
-# (``cardsvc_cards_routes_CardOut``, ``cardsvc_cards_routes_ReasonIn``), as structs of the same
-# name exist in other packages. The other shapes are in :mod:`cardsvc.cards.schemas`.
+# Structs of these names exist in other packages too: the published document names them
+# ``CardOut`` and ``CardReasonIn`` (cardsvc/kernel/openapi.py). The other shapes are in
+# :mod:`cardsvc.cards.schemas`.
 
 
 class CardOut(msgspec.Struct):

@@ -12,7 +12,6 @@ import re
 import secrets
 from typing import Any, cast
 
-import msgspec
 from asyncpg.exceptions import (
     ConnectionDoesNotExistError,
     OperatorInterventionError,
@@ -27,10 +26,6 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.plugins import ReceiveRoutePlugin
-from litestar.routes import BaseRoute
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -262,37 +257,3 @@ exception_handlers: dict[Any, Any] = {
     DBAPIError: _db_error_handler,
     Exception: _internal_handler,
 }
-
-
-class Problem(msgspec.Struct):
-    """RFC 9457 problem details as documented; members such as ``errors`` or ``retry_after``
-    may follow."""
-
-    type: str
-    title: str
-    status: int
-    code: str
-    detail: str
-    message_zh: str
-    message_en: str
-    instance: str
-    request_id: str
-
-
-_BAD_REQUEST = ResponseSpec(
-    data_container=Problem,
-    media_type=PROBLEM_MEDIA_TYPE,
-    generate_examples=False,
-    description="Bad request: malformed body, parameters or cursor (`validation_error`, …)",
-)
-
-
-class ProblemDocsPlugin(ReceiveRoutePlugin):
-    """Litestar documents the 400 it adds to every handler as plain JSON of its own shape;
-    here every error is problem details, so each handler without its own 400 says so (clients
-    and contract tests read the schema)."""
-
-    def receive_route(self, route: BaseRoute) -> None:
-        for handler in getattr(route, "route_handlers", ()):
-            if isinstance(handler, HTTPRouteHandler) and 400 not in (handler.responses or {}):
-                handler.responses = {**(handler.responses or {}), 400: _BAD_REQUEST}

@@ -71,9 +71,9 @@ from cardsvc.membership.transfers import (
 )
 from cardsvc.orgs.models import Org
 
-# This shape stays in this module: its OpenAPI component name carries the module path
-# (``cardsvc_membership_routes_ReasonIn``), as structs of the same name exist in other packages.
-# The other shapes are in :mod:`cardsvc.membership.schemas`.
+# Structs of this name exist in other packages too: the published document names it
+# ``MembershipReasonIn`` (cardsvc/kernel/openapi.py). The other shapes are in
+# :mod:`cardsvc.membership.schemas`.
 
 
 class ReasonIn(msgspec.Struct):

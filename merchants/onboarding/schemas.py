@@ -1,7 +1,5 @@
 """Onboarding API and terminal self-check shapes, and how their rows become them."""
 
-# No ``from __future__ import annotations``: some shapes name another module (below), and string
-# annotations would be resolved there.
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -24,11 +22,6 @@ from merchants.models import (
     TerminalStatus,
 )
 from merchants.onboarding.terminals import key_is_live
-
-# OpenAPI names a component after its module too when another package has a class of the same
-# name (merchants_onboarding_routes_MerchantIn): MerchantIn and ReasonIn keep the module they
-# were defined in, so that the published schema does not change.
-_ROUTES_MODULE = "merchants.onboarding.routes"
 
 KEY_NOTICE_ZH = "密钥仅显示这一次,请立即妥善保存;系统只保存其哈希,无法找回。"
 KEY_NOTICE_EN = "The key is shown this once: store it now. Only its hash is kept."
@@ -68,8 +61,6 @@ class MerchantPage(msgspec.Struct):
 
 
 class MerchantIn(msgspec.Struct):
-    __module__ = _ROUTES_MODULE
-
     org_id: uuid.UUID
     legal_name: Annotated[str, msgspec.Meta(max_length=128, examples=["宜昌市老街面馆有限公司"])]
     display_name: Annotated[str, msgspec.Meta(max_length=64, examples=["老街面馆"])]
@@ -99,8 +90,6 @@ class MerchantPatch(msgspec.Struct, omit_defaults=True):
 
 
 class ReasonIn(msgspec.Struct):
-    __module__ = _ROUTES_MODULE
-
     reason: Annotated[str, msgspec.Meta(max_length=255, examples=["食品安全检查整改中"])] | None = (
         None
     )

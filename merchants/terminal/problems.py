@@ -1,36 +1,23 @@
 """The terminal API's documented errors: the problem shape, the problem responses with examples
 of each route, and the scan's example, for the OpenAPI document."""
 
-# No ``from __future__ import annotations``: Problem names another module (below), and string
-# annotations would be resolved there.
+from __future__ import annotations
 
-import msgspec
+from dataclasses import dataclass
+
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
-
-from cardsvc.kernel.errors import PROBLEM_MEDIA_TYPE
-from merchants.terminal.schemas import (
-    _ROUTES_MODULE,
-    RedemptionOut,
-    ReversalOut,
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Operation,
+    Schema,
 )
+from litestar.openapi.spec.enums import OpenAPIType
 
-
-class Problem(msgspec.Struct):
-    """RFC 9457 problem details (extra members such as ``retry_after`` may follow)."""
-
-    __module__ = _ROUTES_MODULE
-
-    type: str
-    title: str
-    status: int
-    code: str
-    detail: str
-    message_zh: str
-    message_en: str
-    instance: str
-    request_id: str
-
+from cardsvc.kernel.openapi import problem_responses
+from merchants.terminal.schemas import RedemptionOut, ReversalOut
+from merchants.terminal.settlement import CSV_COLUMNS
 
 _EXAMPLES: dict[str, tuple[int, str, str]] = {
     "unauthorized": (401, "终端密钥无效或已吊销", "Invalid or revoked terminal key"),
@@ -62,6 +49,7 @@ _EXAMPLES: dict[str, tuple[int, str, str]] = {
     "redemption_not_found": (404, "未找到该核销记录", "Redemption not found"),
     "program_not_found": (404, "未找到该普惠项目", "Programme not found"),
     "idempotency_key_required": (400, "缺少 Idempotency-Key 请求头", "Missing Idempotency-Key"),
+    "idempotency_key_invalid": (400, "Idempotency-Key 应为 1–128 个可见 ASCII 字符", "Bad key"),
     "validation_error": (400, "amount_fen:应为整数", "amount_fen: Expected `int`"),
     "invalid_cursor": (400, "分页游标无效", "Invalid page cursor"),
     "invalid_month": (400, "月份格式应为 YYYY-MM", "The month must be YYYY-MM"),
@@ -70,37 +58,11 @@ _EXAMPLES: dict[str, tuple[int, str, str]] = {
 
 
 def problems(*codes: str) -> dict[int, ResponseSpec]:
-    """``responses=`` for a handler: one problem-details entry per status, an example per code."""
-    by_status: dict[int, list[str]] = {}
-    for code in ("unauthorized", "merchant_suspended", "rate_limited", *codes):
-        by_status.setdefault(_EXAMPLES[code][0], []).append(code)
-    out: dict[int, ResponseSpec] = {}
-    for status, names in sorted(by_status.items()):
-        out[status] = ResponseSpec(
-            data_container=Problem,
-            generate_examples=False,
-            media_type=PROBLEM_MEDIA_TYPE,
-            description="; ".join(f"`{n}`" for n in names),
-            examples=[
-                Example(
-                    id=f"{status}_{n}",
-                    summary=n,
-                    value={
-                        "type": f"urn:unioncard:problem:{n}",
-                        "title": _EXAMPLES[n][1],
-                        "status": status,
-                        "code": n,
-                        "detail": _EXAMPLES[n][1],
-                        "message_zh": _EXAMPLES[n][1],
-                        "message_en": _EXAMPLES[n][2],
-                        "instance": "/api/v1/…",
-                        "request_id": "3f9c0a7e5b1d2c44",
-                    },
-                )
-                for n in names
-            ],
-        )
-    return out
+    """``responses=`` for a terminal handler: its errors and those of every terminal request
+    (key, merchant, rate limit), one problem-details response per status."""
+    return problem_responses(
+        _EXAMPLES, "unauthorized", "merchant_suspended", "rate_limited", *codes
+    )
 
 
 _TOKEN_CODES = (
@@ -126,6 +88,7 @@ REDEEM_RESPONSES: dict[int, ResponseSpec] = {
         "program_inactive",
         "program_not_found",
         "idempotency_key_required",
+        "idempotency_key_invalid",
         "below_min_spend",
         "stacking_conflict",
         "bill_stacking_conflict",
@@ -147,9 +110,42 @@ REVERSAL_RESPONSES: dict[int, ResponseSpec] = {
         "reversal_window_closed",
         "idempotency_conflict",
         "idempotency_key_required",
+        "idempotency_key_invalid",
     ),
     200: ResponseSpec(data_container=ReversalOut, description="a retry: the original result"),
 }
+
+SETTLEMENT_RESPONSES = problems("invalid_month")
+
+_CSV_EXAMPLE = (
+    ",".join(CSV_COLUMNS)
+    + "\r\n01961a2b-0000-7000-8000-000000000001,YC-DINING-10,,解放路店,"
+    + ",".join(["1"] * (len(CSV_COLUMNS) - 4))
+    + "\r\n"
+)
+
+
+@dataclass
+class SettlementOperation(Operation):
+    """The settlement's 200 is JSON or, with ``Accept: text/csv``, the same lines as CSV: one
+    status, two media types, which a response spec cannot say."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            ok.content["text/csv"] = OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, description="UTF-8 CSV, amounts in fen"),
+                example=_CSV_EXAMPLE,
+            )
+            ok.headers = {
+                **(ok.headers or {}),
+                "Content-Disposition": OpenAPIHeader(
+                    schema=Schema(type=OpenAPIType.STRING),
+                    description="with the CSV: attachment; filename=…",
+                    required=False,
+                ),
+            }
+
 
 SCAN_EXAMPLE = {
     "scan_id": "01961a2b-7c3d-7e4f-8a9b-0c1d2e3f4a5b",

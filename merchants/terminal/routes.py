@@ -24,6 +24,8 @@ from merchants.terminal.problems import (
     REDEEM_RESPONSES,
     REVERSAL_RESPONSES,
     SCAN_RESPONSES,
+    SETTLEMENT_RESPONSES,
+    SettlementOperation,
     problems,
 )
 from merchants.terminal.redeem import (
@@ -66,6 +68,14 @@ IdempotencyKey = Annotated[
     Parameter(
         header="Idempotency-Key",
         required=True,
+        # Checked by the handler (specific error codes); the document says what it accepts.
+        schema_extra={
+            "one_of": None,
+            "type": "string",
+            "min_length": 1,
+            "max_length": 128,
+            "pattern": r"^[!-~]{1,128}$",
+        },
         description=(
             "每笔交易一个唯一值(≤128 个可见 ASCII 字符),网络重试时保持不变 / one unique value "
             "per transaction (≤ 128 visible ASCII characters), the same on every retry"
@@ -97,6 +107,7 @@ class TerminalRedeemController(Controller):
 
     @post(
         "/scans",
+        operation_id="scan",
         status_code=200,
         summary="Scan a member's code: masked identity and the benefits usable at this store",
         description=(
@@ -133,6 +144,7 @@ class TerminalRedeemController(Controller):
 
     @post(
         "/redemptions",
+        operation_id="redeem",
         status_code=201,
         summary="Redeem one programme, or several stackable ones, for a bill (once per key)",
         description=(
@@ -180,6 +192,7 @@ class TerminalRedeemController(Controller):
 
     @post(
         "/redemptions/{redemption_id:uuid}/reversal",
+        operation_id="reverseRedemption",
         status_code=201,
         summary="Reverse (void) one of this merchant's redemptions, within the window, once",
         description=(
@@ -211,6 +224,7 @@ class TerminalRedeemController(Controller):
 
     @get(
         "/redemptions",
+        operation_id="listRedemptions",
         summary="This merchant's redemptions, newest first (cursor-paginated)",
         description=(
             "本商户的核销记录(含已撤销),按时间倒序;`next_cursor` 为下一页游标(不透明)。"
@@ -235,6 +249,8 @@ class TerminalRedeemController(Controller):
 
     @get(
         "/settlements/{month:str}",
+        operation_id="getSettlement",
+        operation_class=SettlementOperation,
         summary="Monthly settlement per programme and store (JSON, or CSV with Accept: text/csv)",
         description=(
             "月度结算:按项目与门店汇总笔数、消费金额、优惠、联合会应付补贴,已撤销的冲减。"
@@ -244,7 +260,7 @@ class TerminalRedeemController(Controller):
             "every redemption line of the month with its `bill_ref` (JSON `items`; the CSV is "
             "then one row per redemption line), to reconcile by the merchant's order numbers."
         ),
-        responses=problems("invalid_month", "validation_error"),
+        responses=SETTLEMENT_RESPONSES,
     )
     async def settlement(
         self,
@@ -310,6 +326,8 @@ class TerminalSelfController(Controller):
 
     @get(
         "/",
+        operation_id="getTerminal",
+        responses=problems(),
         summary="Who am I: the store and merchant this key authenticates as (check a key)",
         description=(
             "POS 接入自检:返回该密钥所属的终端、门店与商户。Errors: 401 `unauthorized`, "

@@ -1,10 +1,8 @@
 """Merchant API shapes (with OpenAPI examples and problem responses) and their mapping."""
 
-# No ``from __future__ import annotations``: some shapes name another module (below), and string
-# annotations would be resolved there.
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -16,15 +14,27 @@ from merchants.terminal.redeem import Redeemed, Reversed
 from merchants.terminal.scan import ScanResult
 from merchants.terminal.settlement import Settlement, SettlementRow
 
-# OpenAPI names a component after its module too when another package has a class of the same
-# name (merchants_terminal_routes_CardOut): CardOut, MemberOut and Problem keep the module they
-# were defined in, so that the published schema does not change.
-_ROUTES_MODULE = "merchants.terminal.routes"
-
 EXAMPLE_CODE = "UC1" + "A" * 144
 MAX_FEN = 10**12
 
 Fen = Annotated[int, msgspec.Meta(ge=0, le=MAX_FEN, examples=[8800])]
+# Litestar drops a zero minimum beside ``null`` (and puts the maximum outside the integer
+# branch, where generators ignore it): the optional amount states its schema itself.
+OptionalFen = Annotated[
+    Fen | None,
+    msgspec.Meta(
+        extra_json_schema={
+            "extra": {
+                "one_of": [
+                    {"type": "integer", "minimum": 0, "maximum": MAX_FEN, "examples": [8800]},
+                    {"type": "null"},
+                ],
+                "maximum": None,
+                "examples": None,
+            }
+        }
+    ),
+]
 Units = Annotated[int, msgspec.Meta(ge=1, le=10_000, examples=[1])]
 QrCode = Annotated[
     str,
@@ -65,20 +75,16 @@ ProgramIds = Annotated[
 
 class ScanIn(msgspec.Struct, forbid_unknown_fields=True):
     code: QrCode
-    amount_fen: Fen | None = None
+    amount_fen: OptionalFen = None
     units: Units = 1
 
 
 class CardOut(msgspec.Struct):
-    __module__ = _ROUTES_MODULE
-
     number_masked: Annotated[str, msgspec.Meta(examples=["**** **** **** 0019"])]
     status: Annotated[str, msgspec.Meta(examples=["active"])]
 
 
 class MemberOut(msgspec.Struct):
-    __module__ = _ROUTES_MODULE
-
     name_masked: Annotated[str, msgspec.Meta(examples=["张*明"])]
     union_name: Annotated[str, msgspec.Meta(examples=["宜昌市西陵区总工会"])]
 
@@ -239,11 +245,12 @@ class SettlementOut(msgspec.Struct):
     merchant_id: uuid.UUID
     month: Annotated[str, msgspec.Meta(examples=["2026-03"])]
     time_zone: str
+    # Always sent: no defaults, so that the schema marks them required.
     since: datetime = msgspec.field(name="from")
     until: datetime = msgspec.field(name="to")
-    currency: str = "CNY"
-    lines: list[SettlementLineOut] = msgspec.field(default_factory=list)
-    totals: SettlementLineOut | None = None
+    currency: Literal["CNY"]
+    lines: list[SettlementLineOut]
+    totals: SettlementLineOut | None
     # With ``detail=true``: every redemption line of the month, with its bill reference.
     items: list[RedemptionItem] | None = None
 
@@ -395,6 +402,7 @@ def settlement_out(s: Settlement) -> SettlementOut:
         time_zone=s.time_zone,
         since=s.since,
         until=s.until,
+        currency="CNY",
         lines=[_line(g) for g in s.rows],
         totals=_line(s.totals, total=True) if s.totals else None,
         items=None if s.items is None else [item_out(r) for r in s.items],

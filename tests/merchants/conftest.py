@@ -36,6 +36,7 @@ from cardsvc.staff.service import create_staff
 from merchants.plugin import MerchantsPlugin
 from merchants.terminal.auth import GATE_STATE_KEY, TerminalGate
 from tests.conftest import make_test_settings
+from tests.support.contract import contract_client
 from tests.support.staff import PASSWORD, login  # noqa: F401 (helpers for the tests)
 
 # Valid unified social credit codes (check characters included) not used by the demo.
@@ -82,8 +83,12 @@ async def app(settings: Settings, engine: AsyncEngine) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as c:
+async def client(
+    app: Litestar, request: pytest.FixtureRequest
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """Every response checked against the published contract (tests/support/contract.py)."""
+    check = request.node.get_closest_marker("off_contract") is None
+    async with contract_client(app, check=check) as c:
         yield c
 
 

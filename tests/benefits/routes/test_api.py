@@ -7,6 +7,7 @@ benefits manager), on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,12 +30,20 @@ from cardsvc.orgs.service import create_org
 from cardsvc.staff.service import create_staff
 from tests.cardsvc import conftest as api_fixtures
 from tests.cardsvc.membership.test_membership import member_client
+from tests.support.contract import contract_client
 from tests.support.staff import PASSWORD, login
 
-# The HTTP fixtures of tests/cardsvc: an app per test on the ``engine`` database, and its client.
+# The HTTP fixtures of tests/cardsvc: an app per test on the ``engine`` database; its client
+# checks every response against the published contract.
 settings = api_fixtures.settings
 app = api_fixtures.app
-client = api_fixtures.client
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with contract_client(app) as c:
+        yield c
+
 
 Client = AsyncTestClient[Litestar]
 API = "/api/v1/programs"
