@@ -132,8 +132,6 @@ class MyMembershipController(Controller):
                 employment_type=data.employment_type,
                 employer=data.employer,
                 job=data.job,
-                categories=data.categories,
-                hardship_level=data.hardship_level,
                 privacy_version=data.privacy_version,
                 consent=data.consent,
             ),

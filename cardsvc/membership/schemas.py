@@ -46,7 +46,10 @@ class InviteInfo(msgspec.Struct):
     privacy_version: str
 
 
-class ApplicationIn(msgspec.Struct):
+class ApplicationIn(msgspec.Struct, forbid_unknown_fields=True):
+    """What an applicant declares. Member categories and hardship are not among it: they
+    unlock programmes, so staff set them (hardship only through an approved record)."""
+
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["王小明"])]
     id_number: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     consent: bool
@@ -56,8 +59,6 @@ class ApplicationIn(msgspec.Struct):
     employment_type: str | None = None
     employer: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     job: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    categories: list[str] = []
-    hardship_level: int | None = None
 
 
 class ApplicationOut(msgspec.Struct):
@@ -69,7 +70,6 @@ class ApplicationOut(msgspec.Struct):
     employment_type: str | None
     employer: str | None
     job: str | None
-    categories: list[str]
     source: str
     submitted_at: datetime
     decided_at: datetime | None
@@ -185,7 +185,6 @@ async def applications_out(
             employment_type=a.employment_type,
             employer=a.employer,
             job=a.job,
-            categories=list(a.categories or []),
             source=a.source,
             submitted_at=a.submitted_at,
             decided_at=a.decided_at,

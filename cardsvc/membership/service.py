@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,7 +25,6 @@ from cardsvc.members.service import (
     PHONE_FIELD,
     assert_accepts_members,
     find_by_id_number,
-    validate_categories,
     validate_employment,
 )
 from cardsvc.membership.invites import resolve_invite
@@ -69,8 +68,6 @@ class ApplicationInput:
     employment_type: str | None = None
     employer: str | None = None
     job: str | None = None
-    categories: list[str] = field(default_factory=list)
-    hardship_level: int | None = None
     privacy_version: str = ""
     consent: bool = False
 
@@ -142,7 +139,6 @@ def _new_application(
     name: str,
     rid: ResidentId,
     id_hash: str,
-    categories: list[str],
     employment: str | None,
 ) -> JoinApplication:
     """The pending application row, with the ID number and phone encrypted."""
@@ -163,8 +159,6 @@ def _new_application(
         employment_type=employment,
         employer=(data.employer or "").strip() or None,
         job=(data.job or "").strip() or None,
-        categories=categories,
-        hardship_level=data.hardship_level,
         privacy_version=data.privacy_version,
         consented_at=now,
         submitted_at=now,
@@ -196,7 +190,6 @@ async def submit_application(
     _check_consent(data)
     name = validate_name(data.name)
     rid = parse_resident_id(data.id_number)
-    categories = validate_categories(data.categories, data.hardship_level)
     employment = validate_employment(data.employment_type)
     org = await _union_to_join(session, data)
     if data.invite_token:
@@ -214,7 +207,6 @@ async def submit_application(
         name=name,
         rid=rid,
         id_hash=id_hash,
-        categories=categories,
         employment=employment,
     )
     await _add_application(session, app)
@@ -318,7 +310,6 @@ async def approve_application(
         )
         session.add(member)
     member.phone_enc, member.phone_hash = app.phone_enc, app.phone_hash
-    member.categories, member.hardship_level = list(app.categories), app.hardship_level
     member.employment_type, member.employer, member.job = app.employment_type, app.employer, app.job
     await session.flush()
     app.status, app.decided_at, app.decided_by = RequestStatus.approved, utc_now(), actor.username

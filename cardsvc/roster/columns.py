@@ -45,7 +45,14 @@ COLUMNS: tuple[Column, ...] = (
         "选填。劳模、困难职工、农民工、灵活就业、退休,多个用顿号分隔",
         "",
     ),
-    Column("hardship_level", "困难等级", False, "选填。1、2或3;填写困难职工类别时必填", ""),
+    Column(
+        "hardship_level",
+        "困难等级",
+        False,
+        "选填。1、2或3;填写困难职工类别时必填。不直接生效:导入后提交困难职工建档申请,"
+        "经上一级工会审批后生效",
+        "",
+    ),
     Column("joined_on", "入会日期", False, "选填。如 2024-03-01;不填为导入当天", "2024-03-01"),
 )
 HEADERS = tuple(c.header for c in COLUMNS)
