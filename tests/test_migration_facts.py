@@ -24,9 +24,8 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 def _seed(conn: Connection) -> dict[str, uuid.UUID]:
     ids = {k: uuid.uuid4() for k in ("district", "union", "kept", "left", "waiting", "plain")}
-    orgs = Org.__table__
     conn.execute(
-        insert(orgs),
+        insert(Org),
         [
             {"id": ids["district"], "code": "D", "name": "区总工会", "level": "district",
              "parent_id": None, "path": "d/", "status": "active"},
@@ -41,7 +40,7 @@ def _seed(conn: Connection) -> dict[str, uuid.UUID]:
         ("plain", "active", ["retired"], None),
     ]
     conn.execute(
-        insert(Member.__table__),
+        insert(Member),
         [
             {"id": ids[key], "member_no": f"0000000000{n}", "name": "测试", "id_number_enc": "x",
              "id_number_hash": f"h{n}", "data_key_id": "t1", "gender": "M",
@@ -51,7 +50,7 @@ def _seed(conn: Connection) -> dict[str, uuid.UUID]:
         ],
     )  # fmt: skip
     conn.execute(
-        insert(HardshipRecord.__table__).values(
+        insert(HardshipRecord).values(
             member_id=ids["waiting"], org_id=ids["union"], org_path="d/u/",
             approver_org_id=ids["district"], approver_org_path="d/", status="pending",
             category="deep", level=3, circumstances="待审批", applied_by="u.admin", applied_at=NOW,
