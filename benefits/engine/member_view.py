@@ -3,7 +3,8 @@ period, from the same candidates, checks and counters as a quote."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from benefits.engine.evaluate import check_program
 from benefits.engine.quote import Candidate, candidates, limit_state, read_counters
@@ -80,6 +81,7 @@ async def member_benefits(
                 benefit=rules_json["benefit"],
                 scope=rules_json["scope"],
                 valid_until=compiled.rules.valid_until,
+                valid_through=last_valid_day(compiled.rules.valid_until, compiled.tz),
                 # Nothing left of a limit blocks the next use, whether it rejects or clamps.
                 usable_now=all(
                     s.remaining_before is None or s.remaining_before > 0 for s in states
@@ -88,3 +90,11 @@ async def member_benefits(
             )
         )
     return out
+
+
+def last_valid_day(valid_until: datetime | None, tz: ZoneInfo) -> date | None:
+    """``valid_until`` is exclusive: the last day a person may use the programme is the day
+    of the instant just before it (2028-01-01 00:00 → 2027-12-31)."""
+    if valid_until is None:
+        return None
+    return (valid_until - timedelta(microseconds=1)).astimezone(tz).date()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from benefits.errors import Reason
@@ -200,7 +200,8 @@ class MemberBenefit:
     description: str
     benefit: dict[str, Any]
     scope: dict[str, Any]
-    valid_until: datetime | None
+    valid_until: datetime | None  # exclusive
+    valid_through: date | None  # the last valid day, in the programme's zone
     usable_now: bool  # False when a member/programme limit is already used up
     limits: tuple[LimitState, ...]
 

@@ -46,7 +46,9 @@ class ReportViewer(Protocol):
 class ReportHost(Protocol):
     time_zone: str
 
-    async def org_path(self, org_id: uuid.UUID) -> str | None: ...
+    async def org(self, org_id: uuid.UUID) -> tuple[str, str] | None:
+        """The org's materialised path and display name."""
+        ...
 
     async def merchant_names(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]: ...
 
@@ -109,13 +111,13 @@ def _tally(t: Tally) -> dict[str, int]:
 
 
 def _doc(
-    report: str, title: str, title_en: str, org_id: uuid.UUID, rng: DateRange, tz: str
+    report: str, title: str, title_en: str, org: tuple[uuid.UUID, str], rng: DateRange, tz: str
 ) -> dict[str, Any]:
     return {
         "report": report,
         "title": title,
         "title_en": title_en,
-        "org": {"id": str(org_id), "name": None},
+        "org": {"id": str(org[0]), "name": org[1]},
         "from": rng.start.isoformat(),
         "to": rng.end.isoformat(),
         "time_zone": tz,
@@ -141,13 +143,14 @@ class BenefitReportController(Controller):
         org_id: uuid.UUID,
         start: date | None,
         end: date | None,
-    ) -> tuple[str, DateRange]:
-        path = await host.org_path(org_id)
-        if path is None or not staff.can(REPORTS_READ, path):
+    ) -> tuple[str, str, DateRange]:
+        """The org's path and name, and the range."""
+        found = await host.org(org_id)
+        if found is None or not staff.can(REPORTS_READ, found[0]):
             raise NotFound(
                 message_zh="未找到该组织", message_en="Org not found", code="org_not_found"
             )
-        return path, default_range(start, end, host.time_zone)
+        return *found, default_range(start, end, host.time_zone)
 
     @get(
         "/redemptions",
@@ -168,10 +171,11 @@ class BenefitReportController(Controller):
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
-        prefix, rng = await self._scope(staff, report_host, org_id, date_from, date_to)
+        prefix, name, rng = await self._scope(staff, report_host, org_id, date_from, date_to)
         figures = await redemption_figures(db_session, member_org_prefix=prefix, rng=rng)
         names = await report_host.merchant_names(list(figures.by_merchant))
-        doc = _doc("redemptions", "核销统计", "Redemptions", org_id, rng, report_host.time_zone)
+        org = (org_id, name)
+        doc = _doc("redemptions", "核销统计", "Redemptions", org, rng, report_host.time_zone)
         doc["summary"] = [
             _figure("lines", "核销笔数(净)", "Redemption lines (net)", figures.total.lines),
             _figure("checkouts", "核销单数(净)", "Checkouts (net)", figures.checkouts),
@@ -246,10 +250,15 @@ class BenefitReportController(Controller):
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
-        prefix, rng = await self._scope(staff, report_host, org_id, date_from, date_to)
+        prefix, name, rng = await self._scope(staff, report_host, org_id, date_from, date_to)
         lines = await budget_figures(db_session, owner_org_prefix=prefix, rng=rng)
         doc = _doc(
-            "budgets", "项目预算执行", "Programme budgets", org_id, rng, report_host.time_zone
+            "budgets",
+            "项目预算执行",
+            "Programme budgets",
+            (org_id, name),
+            rng,
+            report_host.time_zone,
         )
         doc["summary"] = _budget_summary(lines)
         doc["sections"] = [_budget_section(lines)]

@@ -2,7 +2,7 @@
 
 import uuid
 from collections import Counter as Tally
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -224,7 +224,8 @@ class MyBenefitOut(msgspec.Struct):
     description: str
     benefit: dict[str, Any]
     scope: dict[str, Any]
-    valid_until: datetime | None
+    valid_until: datetime | None  # exclusive: the first instant it no longer applies
+    valid_through: date | None  # the last valid day (what a person reads as 有效期至)
     usable_now: bool
     limits: list[MyLimitOut]
 
@@ -398,6 +399,7 @@ def my_benefits_out(at: datetime, items: list[MemberBenefit]) -> MyBenefits:
                 benefit=b.benefit,
                 scope=b.scope,
                 valid_until=b.valid_until,
+                valid_through=b.valid_through,
                 usable_now=b.usable_now,
                 limits=limits,
             )

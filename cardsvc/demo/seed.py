@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.demo.banner import DEMO_PASSWORD
+from cardsvc.demo.hardship import approved_record
 from cardsvc.demo.people import DEMO_UNIONS, DemoPerson, generate_people
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
@@ -25,7 +26,7 @@ from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import SYSTEM
 from cardsvc.kernel.regions import is_known
 from cardsvc.kernel.settings import Settings
-from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.members.service import ID_FIELD, MemberInput, create_member, find_by_id_number
 from cardsvc.membership.models import JoinApplication
 from cardsvc.membership.service import PRIVACY_VERSION, ApplicationInput, submit_application
@@ -89,7 +90,6 @@ async def _apply(session: AsyncSession, cipher: PiiCipher, p: DemoPerson) -> boo
             employment_type=p.employment_type,
             employer=p.employer,
             job=p.job,
-            categories=[c for c in p.categories if c != "hardship"],
             privacy_version=PRIVACY_VERSION,
             consent=True,
         ),
@@ -147,9 +147,15 @@ async def _seed_staff(session: AsyncSession, created: Counter[str]) -> None:
 
 
 async def _seed_members(
-    session: AsyncSession, cipher: PiiCipher, people: list[DemoPerson], created: Counter[str]
+    session: AsyncSession,
+    settings: Settings,
+    people: list[DemoPerson],
+    created: Counter[str],
 ) -> list[dict[str, Any]]:
-    """The demo members (most active); returns a few active ones as samples for scripts."""
+    """The demo members (most active); returns a few active ones as samples for scripts.
+    Those in hardship get it from an approved hardship record, as any member does."""
+    cipher = PiiCipher.from_settings(settings)
+    now = utc_now()
     samples: list[dict[str, Any]] = []
     for i, p in enumerate(people):
         # A few applications still waiting, a few suspended or gone: the console has work.
@@ -167,8 +173,7 @@ async def _seed_members(
                     id_number=p.id_number,
                     phone=p.phone,
                     org_id=org.id,
-                    categories=list(p.categories),
-                    hardship_level=p.hardship_level,
+                    categories=[c for c in p.categories if c != Category.hardship.value],
                     employment_type=p.employment_type,
                     employer=p.employer,
                     job=p.job,
@@ -179,6 +184,9 @@ async def _seed_members(
                 ),
             )
             created["members"] += 1
+        level = p.hardship_level if existing.status == MemberStatus.active else None
+        if level and await approved_record(session, settings, existing, level, now):
+            created["hardship_records"] += 1
         if len(samples) < 12 and existing.status == MemberStatus.active:
             samples.append(
                 {
@@ -203,7 +211,7 @@ async def seed_federation(
     for p in people[DEMO_MEMBERS:]:
         if await _apply(session, cipher, p):
             created["applications"] += 1
-    samples = await _seed_members(session, cipher, people[:DEMO_MEMBERS], created)
+    samples = await _seed_members(session, settings, people[:DEMO_MEMBERS], created)
     demo["staff"] = [
         {"username": u, "password": DEMO_PASSWORD, "name": d, "role": r.value, "org": o, "for": w}
         for u, d, r, o, w in STAFF

@@ -92,6 +92,7 @@ _MSGSPEC_ZH: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Expected `str` of length <= (\d+)"), "长度不能超过 {0}"),
     (re.compile(r"Expected `array` of length <= (\d+)"), "最多 {0} 项"),
     (re.compile(r"Object missing required field `(\w+)`"), "缺少必填字段 {0}"),
+    (re.compile(r"Object contains unknown field `(\w+)`"), "不接受该字段"),
     (re.compile(r"Invalid enum value"), "取值不在允许范围内"),
     (re.compile(r"Invalid UUID"), "不是有效的 UUID"),
     (re.compile(r"Invalid RFC3339"), "不是有效的时间(RFC 3339)"),
@@ -116,7 +117,7 @@ def _validation_handler(request: Request[Any, Any, Any], exc: ValidationExceptio
         if isinstance(item, dict):
             msg = str(item.get("message", "invalid"))
             field = str(item.get("key") or "")
-            if m := re.search(r"missing required field `(\w+)`", msg):
+            if m := re.search(r"(?:missing required|contains unknown) field `(\w+)`", msg):
                 field = f"{field}.{m.group(1)}" if field not in ("", "data") else m.group(1)
             elif not field and (m := re.search(r"at `\$\.([\w.\[\]]+)`", msg)):
                 field = m.group(1)

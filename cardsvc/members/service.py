@@ -106,6 +106,33 @@ def validate_categories(categories: list[str], hardship_level: int | None) -> li
     return out
 
 
+def hardship_needs_record(field: str = "hardship_level") -> ValidationError:
+    """Hardship unlocks the most sensitive entitlements: only an approved hardship record
+    (decided one level above the member's union) sets it, and its end clears it."""
+    zh = "困难职工身份只能通过困难职工建档申请、经上一级工会审批后取得,不能直接设置"
+    en = (
+        "hardship status comes only from a hardship record approved by the union one level "
+        "above (POST /api/v1/hardship/records); it cannot be set directly"
+    )
+    return ValidationError(
+        code="hardship_needs_record",
+        message_zh=zh,
+        message_en=en,
+        errors=[FieldError(field, zh, en)],
+    )
+
+
+def staff_categories(categories: list[str], *, has_hardship: bool = False) -> list[str]:
+    """The categories staff set directly: every one but hardship, which the member keeps
+    exactly as the hardship record made it (``has_hardship``)."""
+    out = validate_categories(
+        [c for c in categories if c != Category.hardship.value], hardship_level=None
+    )
+    if (Category.hardship.value in categories) != has_hardship:
+        raise hardship_needs_record("categories")
+    return sorted([*out, Category.hardship.value]) if has_hardship else out
+
+
 def validate_employment(employment_type: str | None) -> str | None:
     if employment_type is not None and employment_type not in EMPLOYMENT_TYPES:
         raise ValidationError.field(
@@ -140,7 +167,9 @@ async def create_member(
     name = validate_name(data.name)
     rid = parse_resident_id(data.id_number)
     phone = parse_phone(data.phone) if data.phone else None
-    categories = validate_categories(data.categories, data.hardship_level)
+    if data.hardship_level is not None:
+        raise hardship_needs_record()
+    categories = staff_categories(data.categories)
     employment = validate_employment(data.employment_type)
     org = await session.get(Org, data.org_id)
     if org is None or not actor.can(Perm.member_write, org.path):
@@ -172,7 +201,6 @@ async def create_member(
         org_path=org.path,
         status=data.status,
         categories=categories,
-        hardship_level=data.hardship_level,
         employment_type=employment,
         employer=(data.employer or "").strip() or None,
         job=(data.job or "").strip() or None,
@@ -192,7 +220,11 @@ async def create_member(
         target_type="member",
         target_id=member.id,
         org_path=member.org_path,
-        summary={"member_no": member.member_no, "status": member.status.value},
+        summary={
+            "member_no": member.member_no,
+            "status": member.status.value,
+            "categories": categories,
+        },
     )
     return member
 
@@ -334,14 +366,15 @@ async def update_member(
         member.phone_enc = cipher.encrypt(PHONE_FIELD, phone) if phone else None
         member.phone_hash = cipher.lookup_hash(PHONE_FIELD, phone) if phone else None
         changed.append("phone")
-    if {"categories", "hardship_level"} & data.fields_set:
-        cats = data.categories if "categories" in data.fields_set else member.categories
-        level = (
-            data.hardship_level if "hardship_level" in data.fields_set else member.hardship_level
+    before_categories = list(member.categories or [])
+    if "hardship_level" in data.fields_set and data.hardship_level != member.hardship_level:
+        raise hardship_needs_record()
+    if "categories" in data.fields_set:
+        member.categories = staff_categories(
+            list(data.categories or []),
+            has_hardship=Category.hardship.value in before_categories,
         )
-        member.categories = validate_categories(list(cats or []), level)
-        member.hardship_level = level
-        changed += ["categories", "hardship_level"]
+        changed.append("categories")
     if "employment_type" in data.fields_set:
         member.employment_type = validate_employment(data.employment_type)
         changed.append("employment_type")
@@ -361,9 +394,17 @@ async def update_member(
         target_type="member",
         target_id=member.id,
         org_path=member.org_path,
-        summary={"fields": sorted(set(changed))},
+        summary={"fields": sorted(set(changed)), **_category_change(before_categories, member)},
     )
     return member
+
+
+def _category_change(before: list[str], member: Member) -> dict[str, list[str]]:
+    """Categories unlock programmes: the audit row keeps what staff changed."""
+    after = list(member.categories or [])
+    if after == sorted(before):
+        return {}
+    return {"categories_before": sorted(before), "categories_after": after}
 
 
 async def change_status(

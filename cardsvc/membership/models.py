@@ -9,7 +9,7 @@ from typing import Any
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import Date, Enum, ForeignKey, Index, SmallInteger, String, text
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cardsvc.kernel.db import FOLLOWS_ORG
@@ -57,8 +57,6 @@ class JoinApplication(UUIDv7AuditBase):
     employer: Mapped[str | None] = mapped_column(String(128))
     job: Mapped[str | None] = mapped_column(String(64))
     region_code: Mapped[str | None] = mapped_column(String(6))  # where the applicant lives
-    categories: Mapped[list[str]] = mapped_column(JsonB, default=list)
-    hardship_level: Mapped[int | None] = mapped_column(SmallInteger)
     privacy_version: Mapped[str] = mapped_column(String(16))
     consented_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     submitted_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

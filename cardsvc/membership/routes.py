@@ -133,8 +133,6 @@ class MyMembershipController(Controller):
                 employer=data.employer,
                 job=data.job,
                 region_code=data.region_code,
-                categories=data.categories,
-                hardship_level=data.hardship_level,
                 privacy_version=data.privacy_version,
                 consent=data.consent,
             ),

@@ -48,7 +48,10 @@ class InviteInfo(msgspec.Struct):
     privacy_version: str
 
 
-class ApplicationIn(msgspec.Struct):
+class ApplicationIn(msgspec.Struct, forbid_unknown_fields=True):
+    """What an applicant declares. Member categories and hardship are not among it: they
+    unlock programmes, so staff set them (hardship only through an approved record)."""
+
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["王小明"])]
     id_number: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     consent: bool
@@ -58,10 +61,7 @@ class ApplicationIn(msgspec.Struct):
     employment_type: str | None = None
     employer: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     job: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    # A 6-digit GB/T 2260 code, or a name that maps to exactly one; the union's when omitted.
     region_code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    categories: list[str] = []
-    hardship_level: int | None = None
 
 
 class ApplicationOut(msgspec.Struct):
@@ -73,7 +73,6 @@ class ApplicationOut(msgspec.Struct):
     employment_type: str | None
     employer: str | None
     job: str | None
-    categories: list[str]
     source: str
     submitted_at: datetime
     decided_at: datetime | None
@@ -193,7 +192,6 @@ async def applications_out(
             job=a.job,
             region_code=a.region_code,
             region_name=full_name(a.region_code),
-            categories=list(a.categories or []),
             source=a.source,
             submitted_at=a.submitted_at,
             decided_at=a.decided_at,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,7 +26,6 @@ from cardsvc.members.service import (
     PHONE_FIELD,
     assert_accepts_members,
     find_by_id_number,
-    validate_categories,
     validate_employment,
 )
 from cardsvc.membership.invites import resolve_invite
@@ -78,8 +77,6 @@ class ApplicationInput:
     employer: str | None = None
     job: str | None = None
     region_code: str | None = None  # a code or an unambiguous name
-    categories: list[str] = field(default_factory=list)
-    hardship_level: int | None = None
     privacy_version: str = ""
     consent: bool = False
 
@@ -151,7 +148,6 @@ def _new_application(
     name: str,
     rid: ResidentId,
     id_hash: str,
-    categories: list[str],
     employment: str | None,
 ) -> JoinApplication:
     """The pending application row, with the ID number and phone encrypted."""
@@ -173,8 +169,6 @@ def _new_application(
         employer=(data.employer or "").strip() or None,
         job=(data.job or "").strip() or None,
         region_code=parse_optional_region("region_code", data.region_code),
-        categories=categories,
-        hardship_level=data.hardship_level,
         privacy_version=data.privacy_version,
         consented_at=now,
         submitted_at=now,
@@ -206,7 +200,6 @@ async def submit_application(
     _check_consent(data)
     name = validate_name(data.name)
     rid = parse_resident_id(data.id_number)
-    categories = validate_categories(data.categories, data.hardship_level)
     employment = validate_employment(data.employment_type)
     org = await _union_to_join(session, data)
     if data.invite_token:
@@ -224,7 +217,6 @@ async def submit_application(
         name=name,
         rid=rid,
         id_hash=id_hash,
-        categories=categories,
         employment=employment,
     )
     await _add_application(session, app)
@@ -327,7 +319,6 @@ async def approve_application(
         )
         session.add(member)
     member.phone_enc, member.phone_hash = app.phone_enc, app.phone_hash
-    member.categories, member.hardship_level = list(app.categories), app.hardship_level
     member.employment_type, member.employer, member.job = app.employment_type, app.employer, app.job
     member.region_code = app.region_code or org.region_code
     await session.flush()

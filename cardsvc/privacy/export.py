@@ -100,8 +100,6 @@ _APPLICATION_FIELDS = (
     "employment_type",
     "employer",
     "job",
-    "categories",
-    "hardship_level",
     "privacy_version",
     "consented_at",
     "submitted_at",

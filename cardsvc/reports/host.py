@@ -1,4 +1,4 @@
-"""What the benefits reports get from the host: org paths, the zone, merchants' names, files.
+"""What the benefits reports get from the host: org paths and names, the zone, merchants' names, files.
 
 ``benefits`` may not import ``cardsvc`` (nor ``merchants``), so ``benefits.routes.reports``
 declares a ``ReportHost`` protocol and the composition root provides this class for it as the
@@ -30,8 +30,10 @@ class ReportHost:
         self._names = merchant_names
         self.time_zone = time_zone
 
-    async def org_path(self, org_id: uuid.UUID) -> str | None:
-        return await self._session.scalar(select(Org.path).where(Org.id == org_id))
+    async def org(self, org_id: uuid.UUID) -> tuple[str, str] | None:
+        found = await self._session.execute(select(Org.path, Org.name).where(Org.id == org_id))
+        row = found.first()
+        return None if row is None else (row.path, row.name)
 
     async def merchant_names(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
         if not ids or self._names is None:

@@ -3,7 +3,8 @@
 A batch is one transaction with a fixed number of statements whatever its size: one lookup
 of the unions not seen yet, one lookup of existing members by the ID number's keyed hash, one
 block of member numbers, one multi-row insert, one executemany update, one insert of the row
-errors. In a dry run only the lookups run.
+errors; and, for the few rows that mark a member in hardship, the pending hardship records they
+propose (three lookups, then an insert per record). In a dry run only the lookups run.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.sequences import allocate
-from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.models import Category, Member, MemberStatus
 from cardsvc.members.numbers import format_member_no
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 from cardsvc.roster.columns import HEADER_OF
 from cardsvc.roster.models import RosterImportError
 from cardsvc.roster.rows import CellError, ValidRow
+from cardsvc.servicereq.hardship.proposals import Proposal
+from cardsvc.servicereq.hardship.proposals import propose as propose_hardship
 
 MEMBER_SEQUENCE = "member"
 _UPDATABLE = (
@@ -39,7 +42,6 @@ _UPDATABLE = (
     "employer",
     "job",
     "categories",
-    "hardship_level",
     "joined_on",
     "status",
 )
@@ -175,7 +177,6 @@ async def _existing_members(
             Member.employer,
             Member.job,
             Member.categories,
-            Member.hardship_level,
             Member.joined_on,
         ).where(Member.id_number_hash.in_([r.id_hash for r, _ in placed]))
     )
@@ -229,13 +230,19 @@ def _merged(scope: BatchScope, r: ValidRow, m: Any) -> dict[str, Any]:
         "employment_type": r.employment_type or m.employment_type,
         "employer": r.employer or m.employer,
         "job": r.job or m.job,
-        "categories": r.categories if r.categories is not None else list(m.categories or []),
-        "hardship_level": r.hardship_level
-        if r.categories is not None or r.hardship_level is not None
-        else m.hardship_level,
+        "categories": _categories(r, m),
         "joined_on": r.joined_on or m.joined_on or scope.today,
         "status": MemberStatus.active if m.status == MemberStatus.pending else m.status,
     }
+
+
+def _categories(r: ValidRow, m: Any) -> list[str]:
+    """The row's categories replace the member's, but hardship stays as its record made it."""
+    now = list(m.categories or [])
+    if r.categories is None:
+        return now
+    kept = [Category.hardship.value] if Category.hardship.value in now else []
+    return sorted({*r.categories, *kept})
 
 
 def _match_rows(
@@ -299,7 +306,7 @@ async def _new_member_values(
                 "status": MemberStatus.active.value,
                 "status_reason": None,
                 "categories": r.categories or [],
-                "hardship_level": r.hardship_level,
+                "hardship_level": None,
                 "employment_type": r.employment_type,
                 "employer": r.employer,
                 "job": r.job,
@@ -333,12 +340,39 @@ async def apply_batch(
     new_rows, updates = _match_rows(scope, placed, existing, out)
     out.counts["created"] += len(new_rows)
     if scope.dry_run:
+        out.counts["hardship_proposed"] += sum(1 for r, _ in placed if r.hardship_level)
         return out
+    member_ids = {m.id_number_hash: (m.id, m.status) for m in existing.values()}
     if new_rows:
-        await insert_members(session, await _new_member_values(session, scope, new_rows, out))
+        values = await _new_member_values(session, scope, new_rows, out)
+        await insert_members(session, values)
+        member_ids |= {v["id_number_hash"]: (v["id"], MemberStatus.active) for v in values}
     if updates:
         await _update_members(session, updates)
+    await _propose_hardship(session, scope, placed, member_ids, out)
     return out
+
+
+async def _propose_hardship(
+    session: AsyncSession,
+    scope: BatchScope,
+    placed: list[tuple[ValidRow, OrgInfo]],
+    member_ids: dict[str, tuple[uuid.UUID, MemberStatus]],
+    out: BatchOutcome,
+) -> None:
+    """Rows with a hardship level propose a pending hardship record, for the union one level
+    above to approve; the member's hardship category and level come only from that."""
+    refused = {e.row_no for e in out.errors}
+    proposals = []
+    for r, org in placed:
+        if not r.hardship_level or r.row_no in refused:
+            continue
+        member_id, status = member_ids[r.id_hash]
+        if status in (MemberStatus.active, MemberStatus.pending):  # pending rows activate
+            source = f"名册导入第 {r.row_no} 行"
+            proposals.append(Proposal(member_id, org.id, r.hardship_level, source))
+    done = await propose_hardship(session, scope.actor, proposals, now=utc_now())
+    out.counts["hardship_proposed"] += done.created
 
 
 async def insert_members(session: AsyncSession, values: list[dict[str, Any]]) -> None:

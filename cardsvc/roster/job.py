@@ -37,7 +37,15 @@ from cardsvc.staff.service import principal_of
 
 ROSTER_IMPORT = "roster.import"
 READ_SHARE = 30  # percent of the progress bar given to reading the file
-COUNT_KEYS = ("created", "updated", "unchanged", "activated", "error_rows", "errors")
+COUNT_KEYS = (
+    "created",
+    "updated",
+    "unchanged",
+    "activated",
+    "hardship_proposed",
+    "error_rows",
+    "errors",
+)
 _BYTES_PER_ROW = {"xlsx": 45, "csv": 90}  # to estimate progress while the total is unknown
 
 

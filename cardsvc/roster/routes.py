@@ -49,6 +49,7 @@ class ImportCounts(msgspec.Struct):
     updated: int = 0
     unchanged: int = 0
     activated: int = 0
+    hardship_proposed: int = 0  # pending hardship records for the union above to approve
     error_rows: int = 0
     errors: int = 0
 

@@ -24,6 +24,7 @@ from cardsvc.members.identity import (
     parse_resident_id,
     validate_name,
 )
+from cardsvc.members.models import Category
 from cardsvc.members.service import HARDSHIP_LEVELS, ID_FIELD, PHONE_FIELD, validate_categories
 from cardsvc.roster.columns import (
     CATEGORY_ALIASES,
@@ -69,8 +70,8 @@ class ValidRow:
     employment_type: str | None = None
     employer: str | None = None
     job: str | None = None
-    categories: list[str] | None = None  # None: column left blank
-    hardship_level: int | None = None
+    categories: list[str] | None = None  # None: column left blank; never hardship
+    hardship_level: int | None = None  # proposed as a pending hardship record, not set
     joined_on: date | None = None
     region_code: str | None = None  # None: the union's region
 
@@ -340,6 +341,9 @@ def _categories_and_level(c: _Cells) -> tuple[list[str] | None, int | None]:
         except ValidationError as exc:
             key = "hardship_level" if exc.errors[0].field == "hardship_level" else "categories"
             c.fail(key, "bad_category", exc.errors[0].reason_zh, exc.errors[0].reason_en)
+    if categories is not None:
+        # Hardship comes only from an approved record: the import proposes one instead.
+        categories = [x for x in categories if x != Category.hardship.value]
     return categories, level
 
 

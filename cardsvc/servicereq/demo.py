@@ -1,5 +1,5 @@
 """Demo data: a handful of service requests in every state (one overdue and escalated) and
-one approved hardship record, so that the demo and the console pages have something to show.
+one hardship record waiting for approval, so that the demo and the console pages have something to show.
 
 Idempotent: nothing is added when any service request exists. The first demo card's member
 (the phone the banner prints) gets two of the requests, so signing in shows them.
@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,46 +148,19 @@ async def _requests_in_hand(f: _Filer, staff: Principal, others: list[Member]) -
     )
 
 
-async def _approved_hardship_record(
-    session: AsyncSession, settings: Settings, district: Principal, now: datetime
-) -> int:
-    """Hardship record approved one level up, for a member already in the hardship category."""
-    holder = await session.scalar(
-        select(Member)
-        .join(Org, Org.id == Member.org_id)
-        .where(
-            Member.status == MemberStatus.active,
-            Member.hardship_level.is_not(None),
-            Org.level == OrgLevel.grassroots,
-        )
-        .order_by(Member.member_no)
-        .limit(1)
-    )
-    if (
-        holder is None
-        or await session.scalar(
-            select(HardshipRecord.id).where(HardshipRecord.member_id == holder.id)
-        )
-        is not None
-    ):
+async def _pending_hardship_record(session: AsyncSession, member: Member, now: datetime) -> int:
+    """A hardship record filed by the member's union, waiting for the union one level above
+    (the demo's members in hardship already have approved ones)."""
+    if await session.scalar(select(HardshipRecord.id).where(HardshipRecord.member_id == member.id)):
         return 0
-    rec = await hardship.apply(
+    await hardship.apply(
         session,
         SYSTEM,
-        holder,
-        category=HardshipCategory.relative,
-        level=holder.hardship_level or 2,
-        circumstances="单亲家庭,子女就学,收入低于当地低保标准 1.5 倍(演示数据)",
-        now=now - timedelta(days=30),
-    )
-    today = now.astimezone(ZoneInfo(settings.time_zone)).date()
-    await hardship.approve(
-        session,
-        district,
-        rec,
-        now=now - timedelta(days=28),
-        today=today,
-        review_days=settings.hardship_review_days,
+        member,
+        category=HardshipCategory.accident,
+        level=2,
+        circumstances="家中突遭火灾,住房受损,需临时救助(演示数据)",
+        now=now - timedelta(days=2),
     )
     return 1
 
@@ -206,7 +178,6 @@ async def seed_service_requests(
     first = members[0]  # demo["cards"][0] is the first active member by number as well
     others = [m for m in members[1:] if Category.hardship.value not in (m.categories or [])]
     staff = await _staff(session, "xl.admin")
-    district = await _staff(session, "yc.admin")
     f = _Filer(session, now, sla)
     # 1. Just filed, waiting to be accepted.
     await f.file(
@@ -230,6 +201,6 @@ async def seed_service_requests(
         ContactPreference.sms,
     )
     escalated = await escalate_due(session, now - timedelta(hours=95), sla)
-    # 7. A hardship record approved one level up.
-    approved = await _approved_hardship_record(session, settings, district, now)
-    return {"service_requests": 6, "escalated": escalated, "hardship_records": approved}
+    # 7. A hardship record waiting for the union one level up.
+    pending = await _pending_hardship_record(session, others[4], now)
+    return {"service_requests": 6, "escalated": escalated, "hardship_pending": pending}

@@ -46,13 +46,6 @@ EMPLOYMENT = (
     ("migrant_worker", "农民工", "Migrant worker"),
     ("retired", "退休职工", "Retired"),
 )
-# Categories a worker may claim when applying (hardship is assessed by the union).
-CATEGORIES = (
-    ("migrant_worker", "农民工", "Migrant worker"),
-    ("flexible_worker", "灵活就业", "Flexible worker"),
-    ("model_worker", "劳动模范", "Model worker"),
-    ("retired", "退休", "Retired"),
-)
 FIELDS = ("name", "id_number", "employment_type", "employer", "job", "region_code", "org_id")
 
 
@@ -102,7 +95,6 @@ async def _form_again(
     db_session: AsyncSession,
     member_session: MemberSession,
     values: dict[str, str],
-    categories: list[str],
     invite_token: str | None,
     consent: bool,
     errors: dict[str, str],
@@ -122,7 +114,6 @@ async def _form_again(
             invite=inv,
             unions=unions,
             values=values,
-            categories_checked=categories,
             errors=errors,
             consent=consent,
             **_choices(),
@@ -170,7 +161,6 @@ class MemberJoinController(Controller):
                 unions=unions,
                 q=q or "",
                 values={},
-                categories_checked=[],
                 errors={},
                 **_choices(),
             ),
@@ -205,7 +195,6 @@ class MemberJoinController(Controller):
     ) -> Response[Any]:
         form = await request.form()
         values = {k: str(form.get(k, "")).strip() for k in FIELDS}
-        categories = [str(c) for c in form.getall("categories", [])]
         invite_token = str(form.get("invite", "")).strip() or None
         consent = form.get("consent") == "yes"
         errors, org_id = _check_form(request, values, invite_token, consent)
@@ -225,7 +214,6 @@ class MemberJoinController(Controller):
                         employer=values["employer"] or None,
                         job=values["job"] or None,
                         region_code=values["region_code"] or None,
-                        categories=categories,
                         privacy_version=str(form.get("privacy_version", "")),
                         consent=consent,
                     ),
@@ -235,9 +223,7 @@ class MemberJoinController(Controller):
                 errors.update(field_errors(request, exc))
                 if exc.errors:  # the whole message too (e.g. "ask for a transfer instead")
                     errors.setdefault("_", message(request, exc))
-        return await _form_again(
-            db_session, member_session, values, categories, invite_token, consent, errors
-        )
+        return await _form_again(db_session, member_session, values, invite_token, consent, errors)
 
     @get("/status", media_type=MediaType.HTML)
     async def status_page(
@@ -266,6 +252,5 @@ class MemberJoinController(Controller):
 def _choices() -> dict[str, Any]:
     return {
         "employment": EMPLOYMENT,
-        "category_choices": CATEGORIES,
         "privacy_version": PRIVACY_VERSION,
     }

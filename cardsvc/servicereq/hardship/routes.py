@@ -44,6 +44,10 @@ class DecideIn(msgspec.Struct):
     level: Annotated[int, msgspec.Meta(ge=1, le=3)] | None = None
 
 
+class ApproveIn(DecideIn):
+    category: HardshipCategory | None = None  # e.g. for a record a roster import proposed
+
+
 class ReasonIn(msgspec.Struct):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 
@@ -193,7 +197,7 @@ class HardshipController(Controller):
         state: State,
         db_session: AsyncSession,
         record_id: uuid.UUID,
-        data: DecideIn | None = None,
+        data: ApproveIn | None = None,
     ) -> RecordOut:
         rec = await hs.get_record(db_session, staff, record_id, audit_read=False)
         now = utc_now()
@@ -206,6 +210,7 @@ class HardshipController(Controller):
             review_days=state.settings.hardship_review_days,
             review_on=data.review_on if data else None,
             level=data.level if data else None,
+            category=data.category if data else None,
         )
         return (await records_out(db_session, [rec]))[0]
 

@@ -223,13 +223,18 @@ async def approve(
     review_days: int,
     review_on: date | None = None,
     level: int | None = None,
+    category: HardshipCategory | None = None,
 ) -> HardshipRecord:
+    """The member gets the hardship category and the record's level (the approver may set
+    both, e.g. for a record a roster import proposed) until ``review_on``."""
     _may_decide(staff, rec)
     if rec.status != HardshipStatus.pending:
         raise Conflict("already_decided", "该档案已审批", "This record was already decided")
     review_on = _review_date(review_on, today, review_days)
     if level is not None:
         rec.level = _level(level)
+    if category is not None:
+        rec.category = category
     member = await session.get(Member, rec.member_id)
     assert member is not None
     rec.status, rec.decided_by, rec.decided_at, rec.review_on = (
@@ -246,6 +251,7 @@ async def approve(
         "hardship.approve",
         rec,
         level=rec.level,
+        category=rec.category.value,
         review_on=review_on.isoformat(),
         member_before=before,
     )

@@ -81,7 +81,6 @@ def application(org_id: str | None, id_number: str = NEW_ID, **kw: Any) -> dict[
         "employment_type": "platform_worker",
         "employer": "某外卖平台",
         "job": "外卖骑手",
-        "categories": ["flexible_worker"],
     }
     body.update(kw)
     return body
@@ -142,7 +141,6 @@ async def test_duplicate_and_pending_are_refused(
         ({"privacy_version": "1999-01"}, "privacy_version"),
         ({"id_number": "420502199001011234"}, "id_number"),
         ({"name": "王1"}, "name"),
-        ({"categories": ["astronaut"]}, "categories"),
         ({"employment_type": "pirate"}, "employment_type"),
     ],
 )

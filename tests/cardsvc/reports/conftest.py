@@ -59,6 +59,8 @@ from cardsvc.members.service import MemberInput, create_member
 from cardsvc.membership.models import JoinApplication, RequestStatus
 from cardsvc.orgs.models import Org, OrgLevel
 from cardsvc.orgs.service import create_org
+from cardsvc.servicereq.hardship import service as hs
+from cardsvc.servicereq.hardship.models import HardshipCategory
 from cardsvc.staff.service import create_staff
 from merchants.models import Merchant
 from tests.cardsvc.conftest import app, client, settings  # noqa: F401  (fixtures)
@@ -163,13 +165,24 @@ async def _build(engine: AsyncEngine, config: Settings) -> Dataset:
                     id_number=ids[key],
                     phone=phones[key],
                     org_id=unions[u].id,
-                    categories=cats,
-                    hardship_level=level,
+                    categories=[c for c in cats if c != "hardship"],
                     employment_type=employment,
                     status=status,
                     joined_on=joined,
                 ),
             )
+            if level is not None:  # hardship only as an approved record gives it
+                rec = await hs.apply(
+                    s,
+                    SYSTEM,
+                    members[key],
+                    category=HardshipCategory.relative,
+                    level=level,
+                    circumstances="测试",
+                    now=utc(2026, 1, 31),
+                )
+                today = datetime.now(UTC).date()
+                await hs.approve(s, SYSTEM, rec, now=utc(2026, 1, 31), today=today, review_days=365)
         members["m4"].status = MemberStatus.left  # left later: still joined before the range
         members["m5"].name = "=cmd"  # a name no form accepts, as a stale import might hold
         for n, (_key, u, app_status, submitted, decided) in enumerate(APPLICATIONS, start=20):
@@ -187,7 +200,6 @@ async def _build(engine: AsyncEngine, config: Settings) -> Dataset:
                     data_key_id="t1",
                     birth_date=date(1990, 1, 1),
                     gender="M",
-                    categories=[],
                     privacy_version="v1",
                     consented_at=submitted,
                     submitted_at=submitted,

@@ -98,6 +98,7 @@ async def test_dry_run_then_import_then_reimport(
             "updated": 0,
             "unchanged": 0,
             "activated": 0,
+            "hardship_proposed": 0,
             "error_rows": 0,
             "errors": 0,
         }
