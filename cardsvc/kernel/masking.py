@@ -68,6 +68,20 @@ def mask_phone(phone: str) -> str:
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
+_PROVINCE = re.compile(r"^(北京市|天津市|上海市|重庆市|.+?(?:省|自治区|特别行政区))")
+
+
+def coarse_region(region: str | None) -> str | None:
+    """Province level only: ``湖北省宜昌市秭归县`` → ``湖北省``, ``北京市东城区`` → ``北京市``.
+
+    A household-registration region names the first six digits of the ID number; the province
+    is all a role that may not unmask needs. A name without a province part (``西陵区``) gives
+    None rather than the finer name.
+    """
+    match = _PROVINCE.match((region or "").strip())
+    return match.group(1) if match else None
+
+
 def mask_card_number(card_no: str) -> str:
     """Only the last four digits: ``9123510000000019`` → ``**** **** **** 0019``."""
     digits = re.sub(r"\s", "", card_no or "")

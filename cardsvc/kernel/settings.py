@@ -148,6 +148,11 @@ class Settings:
     otp_max_attempts: int = 5
     otp_per_phone_hour: int = 5
     otp_per_ip_hour: int = 30
+    # Join applications per applicant phone (a day) and per address (an hour).
+    join_per_phone_day: int = 3
+    join_per_ip_hour: int = 20
+    # Exact-match member look-ups by ID number or phone, per staff account and hour.
+    identity_lookups_per_hour: int = 30
     terminal_rate_limit_per_minute: int = 600
     terminal_auth_cache_seconds: int = 5
     terminal_key_rotation_grace_seconds: int = 0
@@ -345,6 +350,9 @@ def _access_settings(environment: str) -> dict[str, Any]:
         "otp_max_attempts": _int("OTP_MAX_ATTEMPTS", 5),
         "otp_per_phone_hour": _int("OTP_PER_PHONE_HOUR", 5),
         "otp_per_ip_hour": _int("OTP_PER_IP_HOUR", 30),
+        "join_per_phone_day": _int("JOIN_PER_PHONE_DAY", 3),
+        "join_per_ip_hour": _int("JOIN_PER_IP_HOUR", 20),
+        "identity_lookups_per_hour": _int("IDENTITY_LOOKUPS_PER_HOUR", 30),
         "terminal_rate_limit_per_minute": _int("TERMINAL_RATE_LIMIT_PER_MINUTE", 600),
         "terminal_auth_cache_seconds": _int("TERMINAL_AUTH_CACHE_SECONDS", 5),
         "terminal_key_rotation_grace_seconds": _int("TERMINAL_KEY_ROTATION_GRACE_SECONDS", 0),

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.cells import safe_cell
 from cardsvc.kernel.errors import Forbidden, NotFound
-from cardsvc.kernel.masking import mask_id_number, mask_phone
+from cardsvc.kernel.masking import coarse_region, mask_id_number, mask_phone
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
@@ -112,9 +112,14 @@ class _Writer:
     def _row(self, r: Any) -> list[Any]:
         id_number = self.cipher.decrypt(ID_FIELD, r.id_number_enc)
         phone = self.cipher.decrypt(PHONE_FIELD, r.phone_enc) if r.phone_enc else None
+        born, region = r.birth_date, r.region
         if self.masked:
+            # What a role that may not unmask sees: with the full birth date and the county,
+            # a masked ID number narrows to a handful of candidates.
             id_number = mask_id_number(id_number)
             phone = mask_phone(phone) if phone else None
+            born = born.year if born else None
+            region = coarse_region(region)
         elif phone and phone.startswith("+86"):
             # Stored as E.164; a mainland number reads as its 11 digits in a spreadsheet (a
             # leading "+" would also be quoted by safe_cell). Foreign numbers keep the "+".
@@ -126,7 +131,7 @@ class _Writer:
             id_number,
             phone,
             GENDER.get(r.gender, r.gender),
-            r.birth_date,
+            born,
             org.code if org else None,
             org.name if org else None,
             STATUS_LABELS[MemberStatus(r.status)][0],
@@ -135,7 +140,7 @@ class _Writer:
             EMPLOYMENT_LABELS_ZH.get(r.employment_type or "", r.employment_type),
             r.employer,
             r.job,
-            r.region,
+            region,
             r.joined_on,
         ]
         return [self._cell(v) for v in values]
