@@ -86,6 +86,7 @@ async def _apply(session: AsyncSession, cipher: PiiCipher, p: DemoPerson) -> boo
         session,
         cipher,
         phone=p.phone,
+        throttle=None,
         data=ApplicationInput(
             name=p.name,
             id_number=p.id_number,

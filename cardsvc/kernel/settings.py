@@ -137,8 +137,11 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     db_pool_size: int = 10
     db_pre_ping: bool = False  # test each pooled connection before use (3 round trips on asyncpg)
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 900
+    # Staff sign-in throttles, each a list of (attempts, window seconds) tiers: per account
+    # from one address, per address, per account from anywhere (cardsvc/staff/throttle.py).
+    login_pair_limits: tuple[tuple[int, int], ...] = ((5, 60), (10, 900), (20, 86400))
+    login_address_limits: tuple[tuple[int, int], ...] = ((30, 60), (300, 86400))
+    login_account_limits: tuple[tuple[int, int], ...] = ((100, 3600),)
     session_max_age: int = 8 * 3600
     secure_cookies: bool = False
     clock_skew_seconds: int = 30
@@ -316,6 +319,22 @@ def _check_production_secrets(
             raise SettingsError("production refuses the demo secrets from var/keys.json")
 
 
+def _tiers(name: str, default: str) -> tuple[tuple[int, int], ...]:
+    """``limit/seconds[,…]`` → ((limit, seconds), …), each number positive."""
+    raw = _env(name, default) or ""
+    out: list[tuple[int, int]] = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        limit, _, window = part.partition("/")
+        try:
+            tier = (int(limit), int(window))
+        except ValueError:
+            raise SettingsError(f"{ENV_PREFIX}{name}: {part!r} is not limit/seconds") from None
+        if tier[0] <= 0 or tier[1] <= 0:
+            raise SettingsError(f"{ENV_PREFIX}{name}: {part!r} needs positive numbers")
+        out.append(tier)
+    return tuple(out)
+
+
 def _log_format() -> str:
     log_format = (_env("LOG_FORMAT", "text") or "text").lower()
     if log_format not in {"text", "json"}:
@@ -339,8 +358,9 @@ def _token_times() -> tuple[int, int]:
 def _access_settings(environment: str) -> dict[str, Any]:
     """Sign-in, sessions, one-time codes, terminals, redemptions and retention."""
     return {
-        "login_max_failures": _int("LOGIN_MAX_FAILURES", 5),
-        "login_lockout_seconds": _int("LOGIN_LOCKOUT_SECONDS", 900),
+        "login_pair_limits": _tiers("LOGIN_PAIR_LIMITS", "5/60,10/900,20/86400"),
+        "login_address_limits": _tiers("LOGIN_ADDRESS_LIMITS", "30/60,300/86400"),
+        "login_account_limits": _tiers("LOGIN_ACCOUNT_LIMITS", "100/3600"),
         "session_max_age": _int("SESSION_MAX_AGE", 8 * 3600),
         "secure_cookies": _bool("SECURE_COOKIES", environment == "production"),
         "clock_skew_seconds": _int("CLOCK_SKEW_SECONDS", 30),
