@@ -88,11 +88,14 @@ def demo_group() -> None:
 
 @demo_group.command(name="seed", help="Create (or complete) the demo federation; idempotent")
 def demo_seed() -> None:
-    from cardsvc.demo.seed import seed_demo
+    from cardsvc.demo.seed import DemoRefused, seed_demo
     from cardsvc.kernel.settings import get_settings
     from cardsvc.wiring import demo_steps
 
-    summary = asyncio.run(seed_demo(get_settings(), steps=demo_steps()))
+    try:
+        summary = asyncio.run(seed_demo(get_settings(), steps=demo_steps()))
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(summary, ensure_ascii=False))
 
 

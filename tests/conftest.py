@@ -122,9 +122,21 @@ TEST_ARGON2: dict[str, Any] = {
 }
 
 
+# Every test signs in from the same address, and many as the same demo accounts: the sign-in,
+# join and look-up throttles are set out of reach. The tests of those throttles set their own.
+TEST_THROTTLES: dict[str, Any] = {
+    "login_pair_limits": ((10_000, 60),),
+    "login_address_limits": ((10_000, 60),),
+    "login_account_limits": ((10_000, 60),),
+    "join_per_phone_day": 10_000,
+    "join_per_ip_hour": 10_000,
+    "identity_lookups_per_hour": 10_000,
+}
+
+
 def make_test_settings(db_url: str, var_dir: Path) -> Settings:
     """Settings for an app under test: fixed keys, so seeded templates decrypt everywhere;
-    cheap password hashing (``TEST_ARGON2``)."""
+    cheap password hashing (``TEST_ARGON2``); throttles out of reach (``TEST_THROTTLES``)."""
     return Settings(
         environment="test",
         var_dir=var_dir,
@@ -134,6 +146,7 @@ def make_test_settings(db_url: str, var_dir: Path) -> Settings:
         lookup_key=b"test-lookup-key-0123456789abcdef",
         log_level="WARNING",
         **TEST_ARGON2,
+        **TEST_THROTTLES,
     )
 
 

@@ -62,6 +62,11 @@ STAFF: tuple[tuple[str, str, Role, str, str], ...] = (
 DemoStep = Callable[[AsyncSession, Settings, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+class DemoRefused(RuntimeError):
+    """The demo federation is never seeded into a production service: its staff accounts share
+    a published password and ``demo.json`` holds live terminal keys."""
+
+
 def union_code(key: str) -> str:
     return key.upper()
 
@@ -83,6 +88,7 @@ async def _apply(session: AsyncSession, cipher: PiiCipher, p: DemoPerson) -> boo
         session,
         cipher,
         phone=p.phone,
+        throttle=None,
         data=ApplicationInput(
             name=p.name,
             id_number=p.id_number,
@@ -222,7 +228,13 @@ async def seed_federation(
 
 
 async def seed_demo(settings: Settings, steps: Sequence[DemoStep] = ()) -> dict[str, Any]:
-    """Run the federation step and then ``steps``, all in one transaction; write demo.json."""
+    """Run the federation step and then ``steps``, all in one transaction; write demo.json
+    (mode 0600: it holds terminal keys and the staff password). Refused in production."""
+    if settings.production:
+        raise DemoRefused(
+            "refusing to seed the demo federation in production (UNIONCARD_ENVIRONMENT="
+            "production): its staff accounts share a published password"
+        )
     import_all_models()
     engine = make_engine(settings.database_url)
     demo: dict[str, Any] = {
@@ -242,6 +254,9 @@ async def seed_demo(settings: Settings, steps: Sequence[DemoStep] = ()) -> dict[
     path = settings.var_dir / "demo.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(demo, ensure_ascii=False, indent=2))
+    tmp.unlink(missing_ok=True)  # a leftover would keep its (wider) mode
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(demo, fh, ensure_ascii=False, indent=2)
     os.replace(tmp, path)
     return summary

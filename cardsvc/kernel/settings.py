@@ -137,8 +137,11 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     db_pool_size: int = 10
     db_pre_ping: bool = False  # test each pooled connection before use (3 round trips on asyncpg)
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 900
+    # Staff sign-in throttles, each a list of (attempts, window seconds) tiers: per account
+    # from one address, per address, per account from anywhere (cardsvc/staff/throttle.py).
+    login_pair_limits: tuple[tuple[int, int], ...] = ((5, 60), (10, 900), (20, 86400))
+    login_address_limits: tuple[tuple[int, int], ...] = ((30, 60), (300, 86400))
+    login_account_limits: tuple[tuple[int, int], ...] = ((100, 3600),)
     session_max_age: int = 8 * 3600
     secure_cookies: bool = False
     clock_skew_seconds: int = 30
@@ -148,6 +151,11 @@ class Settings:
     otp_max_attempts: int = 5
     otp_per_phone_hour: int = 5
     otp_per_ip_hour: int = 30
+    # Join applications per applicant phone (a day) and per address (an hour).
+    join_per_phone_day: int = 3
+    join_per_ip_hour: int = 20
+    # Exact-match member look-ups by ID number or phone, per staff account and hour.
+    identity_lookups_per_hour: int = 30
     terminal_rate_limit_per_minute: int = 600
     terminal_auth_cache_seconds: int = 5
     terminal_key_rotation_grace_seconds: int = 0
@@ -311,6 +319,22 @@ def _check_production_secrets(
             raise SettingsError("production refuses the demo secrets from var/keys.json")
 
 
+def _tiers(name: str, default: str) -> tuple[tuple[int, int], ...]:
+    """``limit/seconds[,…]`` → ((limit, seconds), …), each number positive."""
+    raw = _env(name, default) or ""
+    out: list[tuple[int, int]] = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        limit, _, window = part.partition("/")
+        try:
+            tier = (int(limit), int(window))
+        except ValueError:
+            raise SettingsError(f"{ENV_PREFIX}{name}: {part!r} is not limit/seconds") from None
+        if tier[0] <= 0 or tier[1] <= 0:
+            raise SettingsError(f"{ENV_PREFIX}{name}: {part!r} needs positive numbers")
+        out.append(tier)
+    return tuple(out)
+
+
 def _log_format() -> str:
     log_format = (_env("LOG_FORMAT", "text") or "text").lower()
     if log_format not in {"text", "json"}:
@@ -334,8 +358,9 @@ def _token_times() -> tuple[int, int]:
 def _access_settings(environment: str) -> dict[str, Any]:
     """Sign-in, sessions, one-time codes, terminals, redemptions and retention."""
     return {
-        "login_max_failures": _int("LOGIN_MAX_FAILURES", 5),
-        "login_lockout_seconds": _int("LOGIN_LOCKOUT_SECONDS", 900),
+        "login_pair_limits": _tiers("LOGIN_PAIR_LIMITS", "5/60,10/900,20/86400"),
+        "login_address_limits": _tiers("LOGIN_ADDRESS_LIMITS", "30/60,300/86400"),
+        "login_account_limits": _tiers("LOGIN_ACCOUNT_LIMITS", "100/3600"),
         "session_max_age": _int("SESSION_MAX_AGE", 8 * 3600),
         "secure_cookies": _bool("SECURE_COOKIES", environment == "production"),
         "clock_skew_seconds": _int("CLOCK_SKEW_SECONDS", 30),
@@ -345,6 +370,9 @@ def _access_settings(environment: str) -> dict[str, Any]:
         "otp_max_attempts": _int("OTP_MAX_ATTEMPTS", 5),
         "otp_per_phone_hour": _int("OTP_PER_PHONE_HOUR", 5),
         "otp_per_ip_hour": _int("OTP_PER_IP_HOUR", 30),
+        "join_per_phone_day": _int("JOIN_PER_PHONE_DAY", 3),
+        "join_per_ip_hour": _int("JOIN_PER_IP_HOUR", 20),
+        "identity_lookups_per_hour": _int("IDENTITY_LOOKUPS_PER_HOUR", 30),
         "terminal_rate_limit_per_minute": _int("TERMINAL_RATE_LIMIT_PER_MINUTE", 600),
         "terminal_auth_cache_seconds": _int("TERMINAL_AUTH_CACHE_SECONDS", 5),
         "terminal_key_rotation_grace_seconds": _int("TERMINAL_KEY_ROTATION_GRACE_SECONDS", 0),

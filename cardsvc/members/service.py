@@ -266,8 +266,6 @@ def reveal(
 @dataclass(frozen=True, slots=True)
 class MemberQuery:
     member_no: str | None = None
-    id_number: str | None = None
-    phone: str | None = None
     name: str | None = None  # prefix
     org_id: uuid.UUID | None = None  # subtree root
     status: MemberStatus | None = None
@@ -277,25 +275,13 @@ class MemberQuery:
 
 
 async def search_members(
-    session: AsyncSession, viewer: Principal, cipher: PiiCipher, q: MemberQuery
+    session: AsyncSession, viewer: Principal, q: MemberQuery
 ) -> tuple[list[Member], int]:
     if not viewer.can(Perm.member_read):
         raise Forbidden("forbidden", "您的角色无权查看会员", "your role may not read members")
     conds: list[Any] = [viewer.scope_filter(Member.org_path, Perm.member_read)]
     if q.member_no:
         conds.append(Member.member_no == q.member_no.strip())
-    if q.id_number:
-        try:
-            number = parse_resident_id(q.id_number).number
-        except ValidationError:
-            number = q.id_number.strip().upper()
-        conds.append(Member.id_number_hash == cipher.lookup_hash(ID_FIELD, number))
-    if q.phone:
-        try:
-            phone = parse_phone(q.phone)
-        except ValidationError:
-            phone = q.phone.strip()
-        conds.append(Member.phone_hash == cipher.lookup_hash(PHONE_FIELD, phone))
     if q.name:
         conds.append(Member.name.startswith(q.name.strip(), autoescape=True))
     if q.org_id:

@@ -29,13 +29,14 @@ class JoinApplication(UUIDv7AuditBase):
     __tablename__ = "join_application"
     __table_args__ = (
         Index("ix_join_application_org_path", "org_path"),
-        # At most one pending application per person (ID number), on both databases.
+        # At most one pending application per person (ID number), on both databases; those
+        # flagged as duplicates for staff to review are not counted.
         Index(
             "uq_join_application_pending_id",
             "id_number_hash",
             unique=True,
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending' AND review_flag IS NULL"),
+            sqlite_where=text("status = 'pending' AND review_flag IS NULL"),
         ),
     )
 
@@ -64,6 +65,9 @@ class JoinApplication(UUIDv7AuditBase):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(255))
     member_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("member.id"))
+    # Why staff must look twice (the applicant is never told): ``member`` when the ID number is
+    # already a member's, ``pending`` when another phone has an application with it pending.
+    review_flag: Mapped[str | None] = mapped_column(String(16))
 
 
 class TransferRequest(UUIDv7AuditBase):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import qrcode
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from qrcode.image.pil import PilImage
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from cardsvc.kernel.errors import AppError, NotFound
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
+from cardsvc.kernel.web import client_ip
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
@@ -40,11 +41,13 @@ from cardsvc.membership.schemas import (
     InviteOut,
     LeaveIn,
     MemberStatusOut,
+    ReviewApplicationOut,
     TransferIn,
     TransferOut,
     TransferPage,
     UnionPage,
     applications_out,
+    applications_review_out,
     invite_out,
     transfers_out,
     union_out,
@@ -52,6 +55,7 @@ from cardsvc.membership.schemas import (
 from cardsvc.membership.service import (
     PRIVACY_VERSION,
     ApplicationInput,
+    ApplyThrottle,
     applications_for_phone,
     approve_application,
     get_application,
@@ -78,6 +82,16 @@ from cardsvc.orgs.models import Org
 
 class ReasonIn(msgspec.Struct):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+
+
+def apply_throttle(request: Request[Any, Any, Any], state: State) -> ApplyThrottle:
+    """Applications per phone and address, as configured (the API and the join page)."""
+    return ApplyThrottle(
+        limiter=state.limiter,
+        ip=client_ip(request),
+        per_phone_day=state.settings.join_per_phone_day,
+        per_ip_hour=state.settings.join_per_ip_hour,
+    )
 
 
 # --- members and applicants ----------------------------------------------------------------------
@@ -114,6 +128,7 @@ class MyMembershipController(Controller):
     @post("/applications", summary="Apply to join a union (网上入会)")
     async def apply(
         self,
+        request: Request[Any, Any, Any],
         state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
@@ -124,6 +139,7 @@ class MyMembershipController(Controller):
             db_session,
             cipher,
             phone=cipher.decrypt("phone", member_session.phone_enc),
+            throttle=apply_throttle(request, state),
             data=ApplicationInput(
                 name=data.name,
                 id_number=data.id_number,
@@ -205,15 +221,15 @@ class ApprovalController(Controller):
             db_session, staff, status=status, org_id=org_id, limit=limit, offset=offset
         )
         return ApplicationPage(
-            await applications_out(db_session, state.cipher, rows), total, limit, offset
+            await applications_review_out(db_session, state.cipher, rows), total, limit, offset
         )
 
     @get("/applications/{app_id:uuid}", summary="One application")
     async def application(
         self, staff: Principal, state: State, db_session: AsyncSession, app_id: uuid.UUID
-    ) -> ApplicationOut:
+    ) -> ReviewApplicationOut:
         app = await get_application(db_session, staff, app_id)
-        return (await applications_out(db_session, state.cipher, [app]))[0]
+        return (await applications_review_out(db_session, state.cipher, [app]))[0]
 
     @post(
         "/applications/{app_id:uuid}/approve",
@@ -222,10 +238,10 @@ class ApprovalController(Controller):
     )
     async def approve(
         self, staff: Principal, state: State, db_session: AsyncSession, app_id: uuid.UUID
-    ) -> ApplicationOut:
+    ) -> ReviewApplicationOut:
         await approve_application(db_session, staff, state.cipher, app_id)
         app = await get_application(db_session, staff, app_id)
-        return (await applications_out(db_session, state.cipher, [app]))[0]
+        return (await applications_review_out(db_session, state.cipher, [app]))[0]
 
     @post(
         "/applications/{app_id:uuid}/reject",
@@ -239,9 +255,9 @@ class ApprovalController(Controller):
         db_session: AsyncSession,
         app_id: uuid.UUID,
         data: ReasonIn,
-    ) -> ApplicationOut:
+    ) -> ReviewApplicationOut:
         app = await reject_application(db_session, staff, app_id, reason=data.reason)
-        return (await applications_out(db_session, state.cipher, [app]))[0]
+        return (await applications_review_out(db_session, state.cipher, [app]))[0]
 
     @post(
         "/applications/bulk-approve",

@@ -82,8 +82,16 @@ class ApplicationOut(msgspec.Struct):
     region_name: str | None = None
 
 
+class ReviewApplicationOut(ApplicationOut, kw_only=True):
+    """An application as staff review it: with the flag the applicant is never shown
+    (``member``: the ID number is already a member's; ``pending``: another phone has an
+    application with it pending)."""
+
+    review_flag: str | None = None
+
+
 class ApplicationPage(msgspec.Struct):
-    items: list[ApplicationOut]
+    items: list[ReviewApplicationOut]
     total: int
     limit: int
     offset: int
@@ -199,6 +207,19 @@ async def applications_out(
             member_no=numbers.get(a.member_id) if a.member_id else None,
         )
         for a in apps
+    ]
+
+
+async def applications_review_out(
+    session: AsyncSession, cipher: PiiCipher, apps: list[JoinApplication]
+) -> list[ReviewApplicationOut]:
+    """The staff queue's view: what the applicant sees, and the review flag."""
+    plain = await applications_out(session, cipher, apps)
+    return [
+        ReviewApplicationOut(
+            **{f: getattr(out, f) for f in out.__struct_fields__}, review_flag=app.review_flag
+        )
+        for out, app in zip(plain, apps, strict=True)
     ]
 
 

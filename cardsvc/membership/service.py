@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.errors import Conflict, FieldError, NotFound, ValidationError
+from cardsvc.kernel.errors import AppError, Conflict, FieldError, NotFound, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
+from cardsvc.kernel.ratelimit import RateLimiter
 from cardsvc.kernel.regions import codes_named, parse_optional_region
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.identity import ResidentId, parse_resident_id, validate_name
@@ -122,20 +123,60 @@ async def _union_to_join(session: AsyncSession, data: ApplicationInput) -> Org:
     raise ValidationError.field("org_id", "请选择要加入的工会", "choose a union to join")
 
 
-async def _assert_no_pending_application(session: AsyncSession, id_hash: str) -> None:
-    pending = await session.scalar(
-        select(JoinApplication.id).where(
-            JoinApplication.id_number_hash == id_hash,
-            JoinApplication.status == RequestStatus.pending,
+class ApplicationsThrottled(AppError):
+    status = 429
+    code = "rate_limited"
+    message_zh = "入会申请提交过于频繁,请稍后再试"
+    message_en = "Too many applications; retry later"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyThrottle:
+    """Applications per applicant phone (a day) and per client address (an hour)."""
+
+    limiter: RateLimiter
+    ip: str | None
+    per_phone_day: int
+    per_ip_hour: int
+
+
+async def _throttle(throttle: ApplyThrottle, phone_hash: str) -> None:
+    for key, limit, window in (
+        (f"join-phone:{phone_hash}", throttle.per_phone_day, 86400),
+        (f"join-ip:{throttle.ip or '-'}", throttle.per_ip_hour, 3600),
+    ):
+        if not (d := await throttle.limiter.hit(key, limit, window)).allowed:
+            raise ApplicationsThrottled(
+                headers={"Retry-After": str(d.retry_after)}, retry_after=d.retry_after
+            )
+
+
+async def _review_flag(
+    session: AsyncSession, cipher: PiiCipher, id_number: str, id_hash: str, phone_hash: str
+) -> str | None:
+    """Why staff must look at this application, which is otherwise answered like any other:
+    telling the applicant that an ID number is a member's, or has an application pending from
+    another phone, would reveal someone else's membership."""
+    pending_phones = set(
+        await session.scalars(
+            select(JoinApplication.phone_hash).where(
+                JoinApplication.id_number_hash == id_hash,
+                JoinApplication.status == RequestStatus.pending,
+            )
         )
     )
-    if pending is not None:
+    if phone_hash in pending_phones:
+        # This phone's own application: telling its owner reveals nothing new.
         raise Conflict(
             "application_pending",
             "该身份证号已有待审核的入会申请",
             "An application with this ID number is already waiting for approval",
             errors=[FieldError("id_number", "已有待审核申请", "application pending")],
         )
+    existing = await find_by_id_number(session, cipher, id_number)
+    if existing is not None and existing.status != MemberStatus.left:
+        return "member"
+    return "pending" if pending_phones else None
 
 
 def _new_application(
@@ -176,17 +217,16 @@ def _new_application(
 
 
 async def _add_application(session: AsyncSession, app: JoinApplication) -> None:
-    session.add(app)
     try:
         async with session.begin_nested():
+            session.add(app)
             await session.flush()
     except IntegrityError:
-        # Two submissions raced past the check; the partial unique index kept one.
-        raise Conflict(
-            "application_pending",
-            "该身份证号已有待审核的入会申请",
-            "An application with this ID number is already waiting for approval",
-        ) from None
+        # Two submissions raced past the check and the partial unique index kept the other
+        # one: this one goes to staff as a duplicate, answered like any other.
+        app.review_flag = "pending"
+        session.add(app)
+        await session.flush()
 
 
 async def submit_application(
@@ -195,8 +235,12 @@ async def submit_application(
     *,
     phone: str,
     data: ApplicationInput,
+    throttle: ApplyThrottle | None,
     source: str = "self",
 ) -> JoinApplication:
+    """A pending application. One whose ID number is already a member's (or has an application
+    pending from another phone) is answered the same way and flagged for staff to review.
+    ``throttle`` limits applications per phone and address (None: staff and the demo seed)."""
     _check_consent(data)
     name = validate_name(data.name)
     rid = parse_resident_id(data.id_number)
@@ -205,9 +249,11 @@ async def submit_application(
     if data.invite_token:
         source = "invite"
     await assert_accepts_members(session, org)
-    await _assert_not_member(session, cipher, rid.number)
+    phone_hash = cipher.lookup_hash(PHONE_FIELD, phone)
+    if throttle is not None:
+        await _throttle(throttle, phone_hash)
     id_hash = cipher.lookup_hash(ID_FIELD, rid.number)
-    await _assert_no_pending_application(session, id_hash)
+    flag = await _review_flag(session, cipher, rid.number, id_hash, phone_hash)
     app = _new_application(
         cipher,
         data,
@@ -219,6 +265,7 @@ async def submit_application(
         id_hash=id_hash,
         employment=employment,
     )
+    app.review_flag = flag
     await _add_application(session, app)
     if data.invite_token:
         invite, _ = await resolve_invite(session, data.invite_token)

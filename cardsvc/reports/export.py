@@ -30,7 +30,7 @@ from cardsvc.kernel.masking import mask_id_number, mask_phone
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
-from cardsvc.kernel.regions import full_name
+from cardsvc.kernel.regions import full_name, province_code
 from cardsvc.members.models import CATEGORY_LABELS_ZH, Category, Member, MemberStatus
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.orgs.models import Org
@@ -113,9 +113,14 @@ class _Writer:
     def _row(self, r: Any) -> list[Any]:
         id_number = self.cipher.decrypt(ID_FIELD, r.id_number_enc)
         phone = self.cipher.decrypt(PHONE_FIELD, r.phone_enc) if r.phone_enc else None
+        born, region = r.birth_date, r.region_code
         if self.masked:
+            # What a role that may not unmask sees: with the full birth date and the county,
+            # a masked ID number narrows to a handful of candidates.
             id_number = mask_id_number(id_number)
             phone = mask_phone(phone) if phone else None
+            born = born.year if born else None
+            region = province_code(region)
         elif phone and phone.startswith("+86"):
             # Stored as E.164; a mainland number reads as its 11 digits in a spreadsheet (a
             # leading "+" would also be quoted by safe_cell). Foreign numbers keep the "+".
@@ -127,7 +132,7 @@ class _Writer:
             id_number,
             phone,
             GENDER.get(r.gender, r.gender),
-            r.birth_date,
+            born,
             org.code if org else None,
             org.name if org else None,
             STATUS_LABELS[MemberStatus(r.status)][0],
@@ -136,7 +141,7 @@ class _Writer:
             EMPLOYMENT_LABELS_ZH.get(r.employment_type or "", r.employment_type),
             r.employer,
             r.job,
-            full_name(r.region_code),
+            full_name(region),
             r.joined_on,
         ]
         return [self._cell(v) for v in values]

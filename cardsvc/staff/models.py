@@ -5,7 +5,7 @@ from datetime import datetime
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cardsvc.kernel.db import FOLLOWS_ORG
@@ -19,8 +19,6 @@ class StaffUser(UUIDv7AuditBase):
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
     grants: Mapped[list[RoleGrant]] = relationship(

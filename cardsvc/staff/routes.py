@@ -12,7 +12,6 @@ from litestar.datastructures import Cookie, State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.audit import record
-from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.permissions import ROLE_LABELS_ZH, Perm, Role
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.web import client_ip, cookie_secure, json_body_only
@@ -27,6 +26,7 @@ from cardsvc.staff.service import (
     open_session,
     principal_of,
 )
+from cardsvc.staff.throttle import limits_from, throttle_sign_in
 
 
 class LoginIn(msgspec.Struct):
@@ -101,18 +101,10 @@ class SessionController(Controller):
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession, data: LoginIn
     ) -> Response[MeOut]:
         settings = state.settings
-        try:
-            user = await authenticate(
-                db_session,
-                username=data.username,
-                password=data.password,
-                max_failures=settings.login_max_failures,
-                lockout_seconds=settings.login_lockout_seconds,
-            )
-        except AppError:
-            # The failure count must survive the error response (which rolls back).
-            await db_session.commit()
-            raise
+        await throttle_sign_in(
+            state.limiter, limits_from(settings), username=data.username, ip=client_ip(request)
+        )
+        user = await authenticate(db_session, username=data.username, password=data.password)
         store = state.stores.get("sessions")
         old = request.cookies.get(SESSION_COOKIE)
         if old:

@@ -1,4 +1,5 @@
-"""Staff accounts: passwords (argon2), lock-out, role grants, server-side sessions."""
+"""Staff accounts: passwords (argon2), role grants, server-side sessions. Sign-in attempts are
+throttled before the password is checked (``cardsvc.staff.throttle``), never by locking."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import (
-    AppError,
     Conflict,
     FieldError,
     NotFound,
@@ -51,13 +51,6 @@ def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: 
     _hasher, _DUMMY_HASH = hasher, hasher.hash("unioncard-dummy-password")
 
 
-class AccountLocked(AppError):
-    status = 423
-    code = "account_locked"
-    message_zh = "登录失败次数过多,账号已临时锁定,请稍后再试"
-    message_en = "Too many failed sign-ins; the account is temporarily locked"
-
-
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise ValidationError.field(
@@ -86,33 +79,21 @@ async def authenticate(
     *,
     username: str,
     password: str,
-    max_failures: int,
-    lockout_seconds: int,
     now: datetime | None = None,
 ) -> StaffUser:
-    """Check the password; count failures and lock the account after ``max_failures``."""
+    """Check the password: a wrong one and an unknown or inactive account answer alike."""
     now = now or utc_now()
     user = await session.scalar(select(StaffUser).where(StaffUser.username == username.strip()))
     if user is None or not user.active:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         raise Unauthorized("invalid_credentials", "用户名或密码错误", "Wrong username or password")
-    if user.locked_until and user.locked_until > now:
-        raise AccountLocked(
-            headers={"Retry-After": str(int((user.locked_until - now).total_seconds()) + 1)}
-        )
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(seconds=lockout_seconds)
-            user.failed_logins = 0
         raise Unauthorized(
             "invalid_credentials", "用户名或密码错误", "Wrong username or password"
         ) from None
-    user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)

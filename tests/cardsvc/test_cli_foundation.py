@@ -31,6 +31,8 @@ def test_upgrade_seed_twice_and_staff_create(tmp_path: Path) -> None:
     demo = json.loads((var / "demo.json").read_text())
     assert demo["staff"] and demo["members"] and demo["cards"] and demo["terminals"]
     assert oct((var / "keys.json").stat().st_mode & 0o777) == "0o600"
+    # demo.json holds live terminal keys and the staff password: the owner's eyes only.
+    assert oct((var / "demo.json").stat().st_mode & 0o777) == "0o600"
 
     env_pw = "a-long-enough-password"
     made = run(

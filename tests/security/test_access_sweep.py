@@ -51,7 +51,7 @@ SWEEP: dict[str, str] = {
     "POST /api/v1/orgs/{org_id}/invites": "staff",
     "GET /api/v1/members/{member_id}": "staff",
     "PATCH /api/v1/members/{member_id}": "staff",
-    "GET /api/v1/members/{member_id}/identity": "staff",
+    "POST /api/v1/members/{member_id}/identity": "staff",
     "POST /api/v1/members/{member_id}/status": "staff",
     "GET /api/v1/members/{member_id}/history": "staff",
     "GET /api/v1/members/{member_id}/cards": "staff",

@@ -76,6 +76,15 @@ def full_name(code: str | None) -> str | None:
     return _full_names().get(code) if code else None
 
 
+def province_code(code: str | None) -> str | None:
+    """The province of a known code (``"420525"`` → ``"420000"``): all a role that may not
+    unmask needs, since the county with the birth date narrows a masked ID number to a few."""
+    if not code or not is_known(code):
+        return None
+    province = code[:2] + "0000"
+    return province if is_known(province) else None
+
+
 def code_for_name(name: str) -> str | None:
     """The one code a full or short name stands for; None if unknown or ambiguous."""
     codes = _by_name().get(name.strip().replace(" ", ""), [])

@@ -14,7 +14,7 @@ from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.membership.models import RequestStatus
-from cardsvc.membership.schemas import applications_out
+from cardsvc.membership.schemas import applications_review_out
 from cardsvc.membership.service import (
     approve_application,
     get_application,
@@ -61,7 +61,7 @@ class ApprovalPages(ConsoleController):
             staff,
             "console/approvals.html",
             "approvals",
-            items=await applications_out(db_session, state.cipher, rows),
+            items=await applications_review_out(db_session, state.cipher, rows),
             total=total,
             offset=offset,
             limit=PAGE_SIZE,
@@ -75,7 +75,7 @@ class ApprovalPages(ConsoleController):
     ) -> Template:
         await approve_application(db_session, staff, state.cipher, app_id)
         app = await get_application(db_session, staff, app_id)
-        (item,) = await applications_out(db_session, state.cipher, [app])
+        (item,) = await applications_review_out(db_session, state.cipher, [app])
         return Template(
             "console/_application_row.html", context={"a": item, "statuses": STATUS_LABELS}
         )
@@ -96,7 +96,7 @@ class ApprovalPages(ConsoleController):
             )
         except ValidationError as exc:
             app = await get_application(db_session, staff, app_id)
-            (item,) = await applications_out(db_session, state.cipher, [app])
+            (item,) = await applications_review_out(db_session, state.cipher, [app])
             return Template(
                 "console/_application_row.html",
                 context={
@@ -107,7 +107,7 @@ class ApprovalPages(ConsoleController):
                 },
                 status_code=422,
             )
-        (item,) = await applications_out(db_session, state.cipher, [app])
+        (item,) = await applications_review_out(db_session, state.cipher, [app])
         return Template(
             "console/_application_row.html", context={"a": item, "statuses": STATUS_LABELS}
         )

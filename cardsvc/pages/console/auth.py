@@ -1,4 +1,4 @@
-"""Console sign-in and sign-out: the same accounts, lock-out and session store as the API."""
+"""Console sign-in and sign-out: the same accounts, throttle and session store as the API."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cardsvc.kernel.web import client_ip, same_site_form
 from cardsvc.pages.console.common import ConsoleController, message_of
 from cardsvc.staff.auth import SESSION_COOKIE
 from cardsvc.staff.service import authenticate, close_session, open_session, principal_of
+from cardsvc.staff.throttle import limits_from, throttle_sign_in
 
 
 def local_next(target: str | None) -> str:
@@ -48,15 +49,11 @@ class SignInPages(ConsoleController):
                 raise AppError(
                     "invalid_credentials", "请输入用户名和密码", "Enter username and password"
                 )
-            user = await authenticate(
-                db_session,
-                username=username,
-                password=password,
-                max_failures=settings.login_max_failures,
-                lockout_seconds=settings.login_lockout_seconds,
+            await throttle_sign_in(
+                state.limiter, limits_from(settings), username=username, ip=client_ip(request)
             )
+            user = await authenticate(db_session, username=username, password=password)
         except AppError as exc:
-            await db_session.commit()  # the failure count must survive the error
             return Template(
                 "console/_login_form.html",
                 context={"next": target, "username": username, "error": message_of(exc, request)},

@@ -1,5 +1,6 @@
 """Member search and detail: identity masked; full ID number only for roles that may unmask
-(each reveal audited by ``reveal``, as in the API)."""
+(each reveal audited by ``reveal``, as in the API), and so is the exact look-up by ID number or
+phone (a POST, rate-limited and audited by ``lookup_members``)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.masking import mask_card_number
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
-from cardsvc.members.models import MemberStatus
-from cardsvc.members.routes import member_out
+from cardsvc.members.lookup import lookup_members
+from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.routes import lookup_limit, member_out, refuse_identity_params
 from cardsvc.members.service import MemberQuery, get_member, reveal, search_members
 from cardsvc.membership.history import member_events
 from cardsvc.orgs.service import find_org, orgs_by_id, orgs_in_scope
@@ -59,14 +61,13 @@ class MemberPages(ConsoleController):
         offset: int = 0,
     ) -> Template:
         require(staff, Perm.member_read, "您的角色无权查看会员", "Your role may not view members")
+        refuse_identity_params(staff, id_number, phone)
         try:
             org = uuid.UUID(org_id) if org_id else None
         except ValueError:
             raise ValidationError.field("org_id", "组织无效", "invalid org") from None
         q = MemberQuery(
             member_no=(member_no or "").strip() or None,
-            id_number=(id_number or "").strip() or None,
-            phone=(phone or "").strip() or None,
             name=(name or "").strip() or None,
             org_id=org,
             status=MemberStatus(status) if status in STATUS_LABELS else None,
@@ -74,7 +75,38 @@ class MemberPages(ConsoleController):
             limit=PAGE_SIZE,
             offset=max(offset, 0),
         )
-        rows, total = await search_members(db_session, staff, state.cipher, q)
+        rows, total = await search_members(db_session, staff, q)
+        return await self._results(request, state, staff, db_session, rows, total, q.offset)
+
+    @post("/lookup", status_code=200)
+    async def lookup(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+    ) -> Template:
+        form = await request.form()
+        rows = await lookup_members(
+            db_session,
+            staff,
+            state.cipher,
+            id_number=str(form.get("id_number", "")) or None,
+            phone=str(form.get("phone", "")) or None,
+            limit=lookup_limit(state),
+        )
+        return await self._results(request, state, staff, db_session, rows, len(rows), 0)
+
+    async def _results(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+        rows: list[Member],
+        total: int,
+        offset: int,
+    ) -> Template:
         orgs = await orgs_by_id(db_session, {m.org_id for m in rows})
         unions = await orgs_in_scope(db_session, staff, Perm.member_read)
         return await page(
@@ -83,14 +115,15 @@ class MemberPages(ConsoleController):
             staff,
             "console/members.html",
             "members",
-            items=[member_out(m, state.cipher) for m in rows],
+            items=[member_out(m, state.cipher, staff) for m in rows],
             orgs=orgs,
             unions=unions,
             total=total,
-            offset=q.offset,
+            offset=offset,
             limit=PAGE_SIZE,
             q=request.query_params,
             statuses=STATUS_LABELS,
+            can_lookup=staff.can(Perm.member_unmask),
         )
 
     @get("/{member_id:uuid}")
@@ -112,7 +145,7 @@ class MemberPages(ConsoleController):
             staff,
             "console/member.html",
             "members",
-            m=member_out(member, state.cipher),
+            m=member_out(member, state.cipher, staff),
             org=org,
             cards=member_cards,
             mask_card=mask_card_number,

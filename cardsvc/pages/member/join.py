@@ -17,6 +17,7 @@ from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.identity import parse_resident_id, validate_name
 from cardsvc.members.models import MemberStatus
 from cardsvc.membership.invites import resolve_invite
+from cardsvc.membership.routes import apply_throttle
 from cardsvc.membership.schemas import applications_out
 from cardsvc.membership.service import (
     PRIVACY_VERSION,
@@ -205,6 +206,7 @@ class MemberJoinController(Controller):
                     db_session,
                     cipher,
                     phone=cipher.decrypt("phone", member_session.phone_enc),
+                    throttle=apply_throttle(request, state),
                     data=ApplicationInput(
                         name=values["name"],
                         id_number=values["id_number"],

@@ -84,7 +84,7 @@ async def test_every_staff_mutation_writes_a_row(
         f"/api/v1/members/{mid}/status",
         {"status": "left", "reason": "调离"},
     )
-    await call("member.unmask", "GET", f"/api/v1/members/{mid}/identity", None, target=mid)
+    await call("member.unmask", "POST", f"/api/v1/members/{mid}/identity", None, target=mid)
     await call(
         "staff.create",
         "POST",

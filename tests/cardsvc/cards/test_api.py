@@ -186,7 +186,7 @@ async def test_member_without_card_then_activated(
     await login(client, "admin")
     pending = (await client.get("/api/v1/members", params={"status": "pending"})).json()
     target = next(m for m in pending["items"] if m["phone_masked"])
-    ident = (await client.get(f"/api/v1/members/{target['id']}/identity")).json()
+    ident = (await client.post(f"/api/v1/members/{target['id']}/identity")).json()
     phone = await stack.enter_async_context(member_client(settings, ident["phone"]))
     problem(await phone.get(ME_CARD), 404, "card_not_found")
     problem(await phone.get(f"{ME_CARD}/token"), 404, "card_not_found")

@@ -64,20 +64,26 @@ def test_environment_values_are_read(env: pytest.MonkeyPatch, tmp_path: Path) ->
     env.setenv("UNIONCARD_DATABASE_URL", "postgresql://u:p@db:5432/uc")
     env.setenv("UNIONCARD_REDIS_URL", "redis://cache:6379/0")
     env.setenv("UNIONCARD_PORT", "9000")
-    env.setenv("UNIONCARD_LOGIN_MAX_FAILURES", "3")
+    env.setenv("UNIONCARD_LOGIN_PAIR_LIMITS", "3/60, 6/3600")
     secret_file = tmp_path / "secret"
     secret_file.write_text(STRONG_SECRET + "\n")
     env.setenv("UNIONCARD_SECRET_KEY_FILE", str(secret_file))
     s = Settings.from_env()
     assert s.database_url == "postgresql+asyncpg://u:p@db:5432/uc"
     assert s.redis_url == "redis://cache:6379/0"
-    assert s.port == 9000 and s.login_max_failures == 3
+    assert s.port == 9000 and s.login_pair_limits == ((3, 60), (6, 3600))
     assert s.secret_key == STRONG_SECRET  # from the *_FILE variable, stripped
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("PORT", "eighty"), ("LOG_FORMAT", "xml"), ("ENVIRONMENT", "staging")],
+    [
+        ("PORT", "eighty"),
+        ("LOG_FORMAT", "xml"),
+        ("ENVIRONMENT", "staging"),
+        ("LOGIN_PAIR_LIMITS", "5 per minute"),
+        ("LOGIN_ADDRESS_LIMITS", "0/60"),
+    ],
 )
 def test_bad_values_are_refused_naming_the_variable(
     env: pytest.MonkeyPatch, name: str, value: str

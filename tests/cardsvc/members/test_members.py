@@ -278,13 +278,18 @@ async def test_exact_lookup_by_id_number_and_phone(
         assert resp.status_code == 200, resp.text
         return [m["id"] for m in resp.json()["items"]]
 
+    async def found(**body: str) -> list[str]:
+        resp = await client.post(f"{MEMBERS}/lookup", json=body)
+        assert resp.status_code == 200, resp.text
+        return [m["id"] for m in resp.json()["items"]]
+
     for number in (ID_NUMBER, f"{ID_NUMBER[:6]} {ID_NUMBER[6:]}"):
-        assert await ids(id_number=number) == [created["id"]]
+        assert await found(id_number=number) == [created["id"]]
     for phone in (PHONE, PHONE_E164, "138 1234 5678", "+86-138-1234-5678"):
-        assert await ids(phone=phone) == [created["id"]]
-    assert await ids(id_number=id_number("42050219850615456")) == []
-    assert await ids(id_number=wrong_check(ID_NUMBER)) == []
-    assert await ids(phone="13812345679") == []
+        assert await found(phone=phone) == [created["id"]]
+    assert await found(id_number=id_number("42050219850615456")) == []
+    assert await found(id_number=wrong_check(ID_NUMBER)) == []
+    assert await found(phone="13812345679") == []
     assert await ids(member_no=created["member_no"]) == [created["id"]]
     assert created["id"] in await ids(name="张三")
 
@@ -325,7 +330,7 @@ async def test_union_admin_unmasks_and_it_is_audited(
 ) -> None:
     await login(client, "xl.admin")
     created = (await client.post(MEMBERS, json=new_member(org_ids["XL-JIDIAN"]))).json()
-    resp = await client.get(f"{MEMBERS}/{created['id']}/identity")
+    resp = await client.post(f"{MEMBERS}/{created['id']}/identity")
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"id_number": ID_NUMBER, "phone": PHONE_E164}
     rows = await audit_rows(engine, "member.unmask", created["id"])
@@ -333,7 +338,7 @@ async def test_union_admin_unmasks_and_it_is_audited(
     assert rows[0].actor_name == "xl.admin"
     # The grassroots admin may unmask its own union's members too.
     await login(client, "xl.jidian")
-    assert (await client.get(f"{MEMBERS}/{created['id']}/identity")).status_code == 200
+    assert (await client.post(f"{MEMBERS}/{created['id']}/identity")).status_code == 200
     assert len(await audit_rows(engine, "member.unmask", created["id"])) == 2
 
 
@@ -345,7 +350,7 @@ async def test_read_only_roles_cannot_unmask(
     # They may read the masked member …
     assert (await client.get(f"{MEMBERS}/{xl_member}")).status_code == 200
     # … but not the identity.
-    resp = await client.get(f"{MEMBERS}/{xl_member}/identity")
+    resp = await client.post(f"{MEMBERS}/{xl_member}/identity")
     assert_problem(resp, 403, "unmask_forbidden")
     assert await audit_rows(engine, "member.unmask", xl_member) == []
 
@@ -354,7 +359,7 @@ async def test_unmask_outside_subtree_is_not_found(
     client: AsyncTestClient, engine: AsyncEngine, xl_member: str
 ) -> None:
     await login(client, "wjg.admin")
-    assert_problem(await client.get(f"{MEMBERS}/{xl_member}/identity"), 404, "member_not_found")
+    assert_problem(await client.post(f"{MEMBERS}/{xl_member}/identity"), 404, "member_not_found")
     assert await audit_rows(engine, "member.unmask", xl_member) == []
 
 
@@ -410,7 +415,7 @@ async def test_merchant_manager_cannot_read_a_member(
 ) -> None:
     await login(client, "yc.merchants")
     assert_problem(await client.get(f"{MEMBERS}/{xl_member}"), 404, "member_not_found")
-    assert_problem(await client.get(f"{MEMBERS}/{xl_member}/identity"), 404, "member_not_found")
+    assert_problem(await client.post(f"{MEMBERS}/{xl_member}/identity"), 404, "member_not_found")
 
 
 async def test_merchant_manager_list_shows_no_member(client: AsyncTestClient, demo: Any) -> None:
@@ -457,8 +462,9 @@ async def test_update_phone_rehashes_and_bad_patch_writes_nothing(
     resp = await client.patch(f"{MEMBERS}/{m['id']}", json={"phone": "139 8765 4321"})
     assert resp.status_code == 200, resp.text
     assert resp.json()["phone_masked"] == "139****4321"
-    assert (await client.get(MEMBERS, params={"phone": "13987654321"})).json()["total"] == 1
-    assert (await client.get(MEMBERS, params={"phone": PHONE})).json()["total"] == 0
+    found = await client.post(f"{MEMBERS}/lookup", json={"phone": "13987654321"})
+    assert found.json()["total"] == 1
+    assert (await client.post(f"{MEMBERS}/lookup", json={"phone": PHONE})).json()["total"] == 0
 
     # A valid name with an invalid phone: rejected as a whole, the name is not changed.
     resp = await client.patch(f"{MEMBERS}/{m['id']}", json={"name": "李四", "phone": "12345"})

@@ -76,7 +76,7 @@ async def test_rotation_in_batches_keeps_every_row_readable(
         rotated = next(i for i, enc in rows if enc.startswith("t2."))
         unrotated = next(i for i, enc in rows if enc.startswith("t1."))
         for member_id in (rotated, unrotated):
-            r = await client.get(f"/api/v1/members/{member_id}/identity")
+            r = await client.post(f"/api/v1/members/{member_id}/identity")
             assert r.status_code == 200, r.text
             assert r.json()["id_number"] == before[("member", member_id)][0]
         assert all(i["id_number_masked"] for i in listed.json()["items"])

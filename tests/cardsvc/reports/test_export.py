@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.masking import mask_id_number, mask_phone
+from cardsvc.kernel.regions import code_for_name, full_name, province_code
 from cardsvc.reports.export import HEADERS
 from tests.cardsvc.reports.conftest import U3_NAME, Dataset
 from tests.support.staff import login
@@ -103,3 +104,20 @@ async def test_unmasked_only_for_a_role_that_may_unmask(
     assert all(a.target_id == str(data.district.id) for a in audit)
     assert audit[2].summary["unmask_requested"] is True
     assert audit[1].summary["status"] == "active"
+
+
+async def test_masked_export_has_the_birth_year_and_province_only(
+    client: Client, data: Dataset
+) -> None:
+    """A masked file shows what a role that may not unmask sees: with the full birth date and
+    the county, a masked ID number narrows to a handful of candidates."""
+    await login(client, "tst.admin")
+    plain = by_number(sheet((await export(client, data, unmask="true")).content))
+    await login(client, "tst.auditor")
+    masked = by_number(sheet((await export(client, data)).content))
+    for m in data.members.values():
+        born = plain[m.member_no]["出生日期"]
+        assert isinstance(born, date | datetime) and m.birth_date is not None
+        assert masked[m.member_no]["出生日期"] == m.birth_date.year
+        province = province_code(code_for_name(plain[m.member_no]["地区"]))
+        assert masked[m.member_no]["地区"] == full_name(province)
