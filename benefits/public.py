@@ -16,6 +16,7 @@ Member: ``member_benefits``, ``list_redemptions(member_id=…)``.
 
 from __future__ import annotations
 
+from benefits.engine.card_uses import card_uses_since
 from benefits.engine.checkout import find_redemption
 from benefits.engine.member_view import member_benefits
 from benefits.engine.quote import live_rules, quote, redact_for_merchant, simulate
@@ -118,6 +119,7 @@ __all__ = [
     "ValidationError",
     "VersionImmutable",
     "VersionView",
+    "card_uses_since",
     "create_program",
     "end_program",
     "find_redemption",
