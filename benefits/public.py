@@ -17,6 +17,7 @@ Member: ``member_benefits``, ``list_redemptions(member_id=…)``.
 from __future__ import annotations
 
 from benefits.engine.bills import MAX_BILL_REF, bill_ref_problem
+from benefits.engine.card_uses import card_uses_since
 from benefits.engine.checkout import find_redemption
 from benefits.engine.member_view import member_benefits
 from benefits.engine.quote import live_rules, quote, redact_for_merchant, simulate
@@ -123,6 +124,7 @@ __all__ = [
     "VersionImmutable",
     "VersionView",
     "bill_ref_problem",
+    "card_uses_since",
     "create_program",
     "end_program",
     "find_redemption",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cardsvc.cards.errors import CardError, TokenError
 from cardsvc.cards.keys import KeyRing
@@ -22,7 +22,7 @@ from cardsvc.cards.lookup import (
     MEMBER_FACTS,
 )
 from cardsvc.cards.online import VerifiedCard, verify_online_row
-from cardsvc.members.models import MemberStatus
+from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org, OrgStatus
 
 
@@ -32,6 +32,18 @@ async def find_org(session: AsyncSession, org_id: uuid.UUID) -> Org | None:
 
 async def find_org_by_code(session: AsyncSession, code: str) -> Org | None:
     return await session.scalar(select(Org).where(Org.code == code.strip().upper()))
+
+
+async def erased_members(conn: AsyncConnection, member_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``member_ids`` are erased, read under a share lock on PostgreSQL: an erasure
+    in progress (it locks the member row) is waited for, and none starts until the caller's
+    transaction ends. For writers of rows about members that an erasure must not miss."""
+    if not member_ids:
+        return set()
+    q = select(Member.id, Member.erased_at).where(Member.id.in_(member_ids))
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(read=True)
+    return {mid for mid, erased_at in await conn.execute(q) if erased_at is not None}
 
 
 __all__ = [
@@ -47,6 +59,7 @@ __all__ = [
     "OrgStatus",
     "TokenError",
     "VerifiedCard",
+    "erased_members",
     "find_org",
     "find_org_by_code",
     "verify_online_row",

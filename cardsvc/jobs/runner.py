@@ -9,7 +9,12 @@ Started with the app (``UNIONCARD_JOB_RUNNER``, on by default) or on its own wit
 - on start and then periodically requeues jobs whose heartbeat is older than ``stale_after``
   (their worker was killed or restarted): the next claim resumes them from their checkpoint,
   until ``max_attempts`` runs, after which they are marked failed with the reason;
-- on graceful shutdown hands its job back to the queue without using up an attempt.
+- stops and fails a job that runs longer than ``job_time_limit_seconds``;
+- on graceful shutdown hands its job back to the queue without using up an attempt, within
+  ``shutdown_grace_seconds``.
+
+A handler stopped for any of these reasons sees its task cancelled; work it runs in a thread
+cannot be cancelled, so the handler checks ``ctx.stopping`` there, between rows.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +52,12 @@ class JobContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     settings: Settings
     services: Mapping[str, Any] = field(default_factory=dict)
+    halt: threading.Event = field(default_factory=threading.Event)
+
+    def stopping(self) -> bool:
+        """Whether the runner stopped this job (cancel, time limit, shutdown, lost lease):
+        for work in a thread, which task cancellation does not reach."""
+        return self.halt.is_set()
 
     @property
     def job_id(self) -> uuid.UUID:
@@ -114,6 +126,7 @@ class JobRunner:
         self._wake = asyncio.Event()
         self._stopping = False
         self._current: asyncio.Task[Any] | None = None
+        self._ctx: JobContext | None = None
         self._reason: str | None = None  # why the current handler task was cancelled
 
     # ------------------------------------------------------------ lifecycle
@@ -124,17 +137,26 @@ class JobRunner:
             self._stopping = False
             self._task = asyncio.create_task(self._loop(), name=f"job-runner {self.worker_id}")
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Litestar on_shutdown hook: stop polling; a running job goes back to the queue."""
+    async def stop(self, *_app: Any, grace: float | None = None) -> None:
+        """Litestar on_shutdown hook (which passes the app): stop polling; a running job goes
+        back to the queue, waited for at most ``grace`` (default: the settings') seconds."""
         self._stopping = True
         self._wake.set()
-        if self._current is not None and not self._current.done():
-            self._reason = "shutdown"
-            self._current.cancel()
+        self._halt("shutdown")
         if self._task is not None:
+            wait = self.settings.shutdown_grace_seconds if grace is None else grace
             with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
-                await asyncio.wait_for(self._task, grace)
+                await asyncio.wait_for(self._task, wait)
             self._task = None
+
+    def _halt(self, reason: str) -> None:
+        """Stop the running handler: its task, and through ``ctx.stopping`` its threads."""
+        if self._current is None or self._current.done():
+            return
+        self._reason = self._reason or reason
+        if self._ctx is not None:
+            self._ctx.halt.set()
+        self._current.cancel()
 
     def wake(self) -> None:
         """A job was just enqueued in this process: look now instead of at the next poll."""
@@ -176,15 +198,24 @@ class JobRunner:
         logger.info("job %s (%s) attempt %d started", claim.id, claim.kind, claim.attempt)
         ctx = JobContext(claim, self.sessionmaker, self.settings, self.services)
         self._reason = None
+        self._ctx = ctx
         self._current = asyncio.create_task(self.handlers[claim.kind](ctx))
         beat = asyncio.create_task(self._heartbeat(claim, self._current))
+        limit = self.settings.job_time_limit_seconds
+        timer = (
+            asyncio.get_running_loop().call_later(limit, self._halt, "time_limit")
+            if limit > 0
+            else None
+        )
         try:
             outcome = await self._outcome(claim, self._current)
         finally:
+            if timer is not None:
+                timer.cancel()
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await beat
-            self._current = None
+            self._current = self._ctx = None
         await self._record(claim, *outcome)
         return True
 
@@ -196,15 +227,13 @@ class JobRunner:
                     cancel = await service.heartbeat(session, claim.id, claim.attempt)
             except LeaseLost:
                 logger.warning("job %s: lease lost, stopping", claim.id)
-                self._reason = "lost"
-                task.cancel()
+                self._halt("lost")
                 return
             except Exception:
                 logger.exception("job %s: heartbeat failed", claim.id)
                 continue
             if cancel:
-                self._reason = "cancelled"
-                task.cancel()
+                self._halt("cancelled")
                 return
 
     async def _outcome(
@@ -213,8 +242,7 @@ class JobRunner:
         try:
             await asyncio.wait({task})
         except asyncio.CancelledError:  # the runner itself is being cancelled
-            self._reason = "shutdown"
-            task.cancel()
+            self._halt("shutdown")
             with contextlib.suppress(BaseException):
                 await task
             return "shutdown", None, None
@@ -244,6 +272,14 @@ class JobRunner:
             error = ("job_cancelled", "已按要求取消", "cancelled on request")
         elif how == "lost":
             return  # another runner owns it now
+        elif how == "time_limit":
+            status = JobStatus.failed
+            limit = self.settings.job_time_limit_seconds
+            error = (
+                "job_time_limit",
+                f"任务运行超过{limit}秒的时间上限,已停止",
+                f"the job ran longer than its limit of {limit} seconds and was stopped",
+            )
         elif how == "shutdown":
             release, count = True, False
         elif isinstance(exc, AppError):

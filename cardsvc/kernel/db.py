@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import asyncpg
 from advanced_alchemy.base import orm_registry
 from advanced_alchemy.extensions.litestar import (
     AlembicAsyncConfig,
@@ -25,7 +26,8 @@ from advanced_alchemy.extensions.litestar.plugins.init.config.asyncio import (
 from litestar.types import Message, Scope
 from sqlalchemy import ClauseElement, event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -82,6 +84,43 @@ def _drop_closed_connections(engine: AsyncEngine) -> None:
             raise DisconnectionError("connection closed by the server")
 
 
+# asyncpg errors after which a connection must not be used again: the server ended it, or its
+# protocol was left mid-operation ("another operation is in progress" on the next use).
+_BROKEN = (
+    asyncpg.InterfaceError,  # includes ConnectionDoesNotExistError
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: terminated by an administrator
+    OSError,
+    TimeoutError,
+)
+
+
+def is_broken_connection(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the connection it came from is unusable."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _BROKEN) or (
+            isinstance(seen, DBAPIError) and seen.connection_invalidated
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _disconnect_on_broken_protocol(engine: AsyncEngine) -> None:
+    """SQLAlchemy takes asyncpg's protocol-state errors for ordinary ones and would pool the
+    connection again; they are disconnects (the connection and the pool are invalidated)."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(ctx: ExceptionContext) -> None:
+        orig = ctx.original_exception
+        if isinstance(orig, asyncpg.exceptions.InternalClientError) or (
+            isinstance(orig, asyncpg.InterfaceError) and "another operation is" in str(orig)
+        ):
+            ctx.is_disconnect = True
+
+
 def make_engine(
     url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = False
 ) -> AsyncEngine:
@@ -103,6 +142,7 @@ def make_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
     )
     _drop_closed_connections(engine)
+    _disconnect_on_broken_protocol(engine)
     return engine
 
 
@@ -113,19 +153,25 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any | None]:
 
     For requests of a few hot statements (a terminal's scan and redemption): per statement,
     SQLAlchemy's session and execution layers cost more CPU than the round trip. The pool's
-    size limit and checkout events still apply. A connection left inside a transaction (a
-    request cancelled mid-way) is closed rather than returned, since the pool cannot see a
-    transaction begun on the driver.
+    size limit and checkout events still apply. A connection is closed rather than returned
+    when it is left inside a transaction (the pool cannot see a transaction begun on the
+    driver), when the request was cancelled or when a connection error ended it
+    (:func:`is_broken_connection`): the server may have ended it before the client noticed,
+    and its next user would get "another operation is in progress".
     """
     if engine.dialect.driver != "asyncpg":
         yield None
         return
     pooled = await engine.raw_connection()
+    broken = False
     try:
         yield pooled.driver_connection
+    except BaseException as exc:
+        broken = not isinstance(exc, Exception) or is_broken_connection(exc)
+        raise
     finally:
         driver = pooled.driver_connection
-        if driver is None or driver.is_closed() or driver.is_in_transaction():
+        if broken or driver is None or driver.is_closed() or driver.is_in_transaction():
             await greenlet_spawn(pooled.invalidate)
         await greenlet_spawn(pooled.close)
 

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from asyncpg.exceptions import (
     ConnectionDoesNotExistError,
+    InternalClientError,
     OperatorInterventionError,
     PostgresConnectionError,
 )
@@ -199,7 +200,9 @@ def _asyncpg_interface_handler(
     ``__aexit__`` while the server's error is the context) is 503; anything else is a bug."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, _LOST) or "connection is closed" in str(seen):
+        if isinstance(seen, _LOST) or re.search(
+            r"connection is closed|another operation is", str(seen)
+        ):
             return _db_unavailable_handler(request, exc)
         seen = seen.__cause__ or seen.__context__
     return _internal_handler(request, exc)
@@ -251,6 +254,9 @@ exception_handlers: dict[Any, Any] = {
     PostgresConnectionError: _db_unavailable_handler,  # SQLSTATE class 08
     OperatorInterventionError: _db_unavailable_handler,  # class 57: admin shutdown, cancel
     ConnectionDoesNotExistError: _db_unavailable_handler,  # closed in the middle of a query
+    # A protocol left mid-operation by a connection the server ended (the connection is
+    # discarded: cardsvc.kernel.db.driver_connection).
+    InternalClientError: _db_unavailable_handler,
     AsyncpgInterfaceError: _asyncpg_interface_handler,
     RedisConnectionError: _store_unavailable_handler,
     RedisTimeoutError: _store_unavailable_handler,

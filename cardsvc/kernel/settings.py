@@ -167,6 +167,10 @@ class Settings:
     # deleted after this many days; the retention job runs every this many hours (0: never).
     application_retention_days: int = 180
     retention_interval_hours: int = 24
+    # Notifications, and finished background jobs (with their row errors), are deleted after
+    # this many days.
+    notification_retention_days: int = 365
+    job_retention_days: int = 90
     upload_max_mb: int = 50
     upload_dir: Path | None = None  # None: <var_dir>/uploads
     job_runner: bool = True
@@ -176,6 +180,10 @@ class Settings:
     job_max_attempts: int = 3
     roster_max_rows: int = 1_000_000
     roster_batch_size: int = 1000
+    # A job attempt running longer than this is stopped and failed (0: no limit); on shutdown a
+    # running job gets this long to hand itself back to the queue.
+    job_time_limit_seconds: int = 3600
+    shutdown_grace_seconds: int = 10
     # Cards: a CJK font file for the printable card (None: the Debian fonts looked for in
     # cardsvc/cards/render.py), token lifetimes, and the published status list's timing.
     cjk_font: str | None = None
@@ -382,6 +390,8 @@ def _access_settings(environment: str) -> dict[str, Any]:
         "scan_log_flush_ms": _int("SCAN_LOG_FLUSH_MS", 200),
         "application_retention_days": _int("APPLICATION_RETENTION_DAYS", 180),
         "retention_interval_hours": _int("RETENTION_INTERVAL_HOURS", 24),
+        "notification_retention_days": _int("NOTIFICATION_RETENTION_DAYS", 365),
+        "job_retention_days": _int("JOB_RETENTION_DAYS", 90),
     }
 
 
@@ -397,6 +407,8 @@ def _job_settings() -> dict[str, Any]:
         "job_max_attempts": _int("JOB_MAX_ATTEMPTS", 3),
         "roster_max_rows": _int("ROSTER_MAX_ROWS", 1_000_000),
         "roster_batch_size": _int("ROSTER_BATCH_SIZE", 1000),
+        "job_time_limit_seconds": _int("JOB_TIME_LIMIT_SECONDS", 3600),
+        "shutdown_grace_seconds": _int("SHUTDOWN_GRACE_SECONDS", 10),
         "cjk_font": _env("CJK_FONT"),
     }
 

@@ -89,20 +89,23 @@ def erase_cmd(member_no: str, reason: str) -> None:
     from cardsvc.kernel.principal import SYSTEM
     from cardsvc.kernel.stores import make_redis, make_store_registry
     from cardsvc.memberauth.sessions import close_member_sessions
-    from cardsvc.privacy.erasure import erase_member
+    from cardsvc.privacy.erasure import erase_member, sweep_files
     from cardsvc.privacy.parts import all_parts
 
     async def _do(engine: Any, settings: Any) -> dict[str, Any]:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            member = await _member_by_no(session, member_no)
-            result = await erase_member(
-                session,
-                SYSTEM,
-                PiiCipher.from_settings(settings),
-                member.id,
-                reason=reason,
-                parts=all_parts(),
-            )
+        parts = all_parts()
+        async with make_sessionmaker(engine)() as session:
+            async with session.begin():
+                member = await _member_by_no(session, member_no)
+                result = await erase_member(
+                    session,
+                    SYSTEM,
+                    PiiCipher.from_settings(settings),
+                    member.id,
+                    reason=reason,
+                    parts=parts,
+                )
+            result.counts.update(await sweep_files(session, settings, parts))
         ended = 0
         redis = make_redis(settings)
         if result.phone_hash and redis is not None:  # in-process sessions die with the app

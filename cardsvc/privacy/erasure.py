@@ -11,6 +11,8 @@ applicant's copy of the same data); transfer notes; the scan log (via the mercha
 live member sessions (the caller ends them with the returned phone hash).
 
 Irreversible: a second request for the same member is refused with ``member_already_erased``.
+Files the erased rows referred to (service-request attachments) are deleted once the erasure
+has committed (``sweep_files``), unless another row still refers to them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cardsvc.kernel.errors import Conflict, NotFound, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
+from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import ID_FIELD
 from cardsvc.membership.lifecycle import add_event, after_status_change, card_actor
@@ -170,3 +173,21 @@ async def erase_member(
         summary={"member_no": member.member_no, "basis": reason[:255], **counts},
     )
     return ErasureResult(member.id, member.member_no, now, phone_hash, counts)
+
+
+async def sweep_files(
+    session: AsyncSession, settings: Settings, parts: PrivacyParts, *, batch: int = 1000
+) -> dict[str, int]:
+    """After an erasure has committed: delete the files no row refers to any more."""
+    now = utc_now()
+    out: dict[str, int] = {}
+    for name, sweep in parts.file_sweeps.items():
+        total = 0
+        while True:
+            async with session.begin():
+                n = await sweep(session, now, settings, batch)
+            total += n
+            if n < batch:
+                break
+        out[name] = total
+    return out

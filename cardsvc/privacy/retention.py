@@ -1,7 +1,8 @@
 """Retention: delete personal data past its keeping period, in small batches.
 
 What is purged (periods in settings, see docs/privacy.md): the merchants' scan log, join
-applications that never became a membership, and one-time sign-in codes. Codes live only in
+applications that never became a membership, notifications, finished background jobs,
+attachment files no row refers to any more, and one-time sign-in codes. Codes live only in
 the key-value store with a TTL (``UNIONCARD_OTP_TTL_SECONDS``): Redis expires them itself and
 the purge only removes any that lost their TTL; the in-process store is swept.
 
@@ -64,7 +65,7 @@ async def run_retention(
     parts = parts or all_parts()
     now = now or utc_now()
     out: dict[str, Any] = {}
-    for name, purge in parts.purges.items():
+    for name, purge in {**parts.purges, **parts.file_sweeps}.items():
         total = 0
         while True:
             async with sessionmaker() as session, session.begin():

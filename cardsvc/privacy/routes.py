@@ -20,7 +20,7 @@ from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.web import client_ip
 from cardsvc.memberauth.sessions import close_member_sessions
 from cardsvc.members.models import Member
-from cardsvc.privacy.erasure import erase_member, privacy_member
+from cardsvc.privacy.erasure import erase_member, privacy_member, sweep_files
 from cardsvc.privacy.export import member_export
 from cardsvc.privacy.parts import all_parts
 
@@ -65,9 +65,12 @@ class PrivacyController(Controller):
         member_id: uuid.UUID,
         data: ErasureIn,
     ) -> ErasureOut:
+        parts = all_parts()
         result = await erase_member(
-            db_session, staff, state.cipher, member_id, reason=data.reason, parts=all_parts()
+            db_session, staff, state.cipher, member_id, reason=data.reason, parts=parts
         )
+        await db_session.commit()  # the files go only once their rows are gone for good
+        result.counts.update(await sweep_files(db_session, state.settings, parts))
         ended = 0
         if result.phone_hash:
             ended = await close_member_sessions(state.stores.get("sessions"), result.phone_hash)

@@ -10,6 +10,7 @@ its last batch and being marked finished is finished on resumption without a sec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from datetime import date
@@ -76,16 +77,31 @@ def _fill_spool(rows: Any, writer: SpoolWriter, size: int) -> int:
     return len(chunk)
 
 
+async def _in_thread(ctx: JobContext, fn: Any, *args: Any) -> Any:
+    """``fn`` in a worker thread; if this job is stopped meanwhile, wait for the thread to
+    notice (``ctx.stopping``, checked between rows) so that none outlives the job."""
+    work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        ctx.halt.set()
+        with contextlib.suppress(BaseException):
+            await work
+        raise
+
+
 async def _read(ctx: JobContext, source: Path, spool: Path) -> int:
     """Pass one: the whole file into the spool, or a file-level error before any write."""
     p = ctx.params
     await ctx.progress(phase="reading", percent=0, rows_done=0)
-    rows = iter_roster(source, p["format"], max_rows=ctx.settings.roster_max_rows)
+    rows = iter_roster(
+        source, p["format"], max_rows=ctx.settings.roster_max_rows, stop=ctx.stopping
+    )
     estimate = max(1, int(p.get("size", 0)) // _BYTES_PER_ROW.get(p["format"], 60))
     batch = max(1, ctx.settings.roster_batch_size)
     total = 0
     with spool_writer(spool) as writer:
-        while n := await asyncio.to_thread(_fill_spool, rows, writer, batch):
+        while n := await _in_thread(ctx, _fill_spool, rows, writer, batch):
             total += n
             await ctx.progress(percent=min(READ_SHARE - 1, READ_SHARE * total // estimate))
     if total == 0:

@@ -6,6 +6,10 @@ compact spool file, so that any file-level problem — not a spreadsheet, a dama
 headers, a formula, undecodable bytes on line 80,000 — is found before a single member is
 written. Pass two validates and writes from the spool. Memory stays flat in the file size:
 rows go from the reader to the spool a batch at a time.
+
+The cost follows the cells a file holds, not what it declares: a sheet's ``dimension`` (which
+may claim 16,384 columns and a million rows in a 5 KB file) is ignored, rows missing from the
+XML cost nothing, and a row is read only up to its last cell, at most ``MAX_COLUMNS`` wide.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import io
 import struct
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -34,9 +38,14 @@ SNIFF_BYTES = 64 * 1024
 MAX_UNCOMPRESSED = 1 << 30  # zip-bomb guard: 1 GiB of XML is ~3 million rows
 MAX_RATIO = 400  # real sheets compress 5–50×; bombs 1000× and more
 MAX_CELL_CHARS = 1000
+MAX_COLUMNS = 200  # the template has a dozen; room for notes, never a sheet's 16,384
 EXCEL_ERRORS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!"})
 
 Row = tuple[int, list[Any]]  # (row number as the user sees it, values in COLUMNS order)
+
+
+class ReadStopped(Exception):
+    """The job reading the file was stopped (cancelled, out of time, shutting down)."""
 
 
 # ---------------------------------------------------------------- format detection
@@ -216,11 +225,16 @@ def _plain(value: Any, row_no: int, header: str) -> Any:
     )
 
 
-def _rows_from(raw: Iterator[tuple[int, list[Any]]], max_rows: int) -> Iterator[Row]:
+def _rows_from(
+    raw: Iterator[tuple[int, list[Any]]], max_rows: int, stop: Callable[[], bool]
+) -> Iterator[Row]:
     """Find the header, then yield non-blank data rows in COLUMNS order."""
     first: list[list[Any]] = []
     positions: list[int | None] | None = None
+    data_rows = 0
     for row_no, cells in raw:
+        if stop():
+            raise ReadStopped
         if positions is None:
             if row_no > HEADER_SEARCH_ROWS:
                 break
@@ -228,10 +242,9 @@ def _rows_from(raw: Iterator[tuple[int, list[Any]]], max_rows: int) -> Iterator[
             positions = map_header(cells)
             continue
         if all(_is_blank(c) for c in cells):
-            if row_no > max_rows + HEADER_SEARCH_ROWS:
-                break  # trailing formatted-but-empty rows: stop looking
             continue
-        if row_no > max_rows + HEADER_SEARCH_ROWS:
+        data_rows += 1
+        if data_rows > max_rows:
             raise file_error(
                 "roster_too_many_rows",
                 f"文件超过{max_rows}行,请拆分为多个文件导入",
@@ -246,6 +259,45 @@ def _rows_from(raw: Iterator[tuple[int, list[Any]]], max_rows: int) -> Iterator[
         yield row_no, values
     if positions is None:
         raise header_error(first)
+
+
+def _too_wide(row_no: int) -> RosterFileError:
+    return file_error(
+        "roster_too_many_columns",
+        f"第{row_no}行在第{MAX_COLUMNS}列之后还有内容;名册最多{MAX_COLUMNS}列,请删除多余的列后重新上传",
+        f"Row {row_no} has content past column {MAX_COLUMNS}; a roster has at most "
+        f"{MAX_COLUMNS} columns — delete the extra columns and upload again",
+    )
+
+
+def _sheet_rows(ws: Any) -> Iterator[tuple[int, list[Any]]]:
+    """The rows a read-only sheet's XML holds, with their own numbers, each as wide as its
+    last cell (at most MAX_COLUMNS): openpyxl's ``iter_rows`` would pad every row to the
+    declared width and fill every missing row in between."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    wb = ws.parent
+    with ws._get_source() as src:
+        parser = WorkSheetParser(
+            src,
+            ws._shared_strings,
+            data_only=False,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        for row_no, cells in parser.parse():
+            values: list[Any] = []
+            for cell in cells:
+                col, value = cell["column"], cell["value"]
+                if col > MAX_COLUMNS:
+                    if _is_blank(value):
+                        continue
+                    raise _too_wide(row_no)
+                if col > len(values):
+                    values.extend([None] * (col - len(values)))
+                values[col - 1] = value
+            yield row_no, values
 
 
 def _xlsx_raw(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -275,8 +327,7 @@ def _xlsx_raw(path: Path) -> Iterator[tuple[int, list[Any]]]:
                 "roster_empty", "第一个工作表不是数据表", "The first sheet holds no cells"
             )
         try:
-            for row_no, row in enumerate(ws.iter_rows(values_only=True), start=1):
-                yield row_no, list(row)
+            yield from _sheet_rows(ws)
         except RosterFileError:
             raise
         except Exception as exc:
@@ -316,9 +367,12 @@ def _csv_raw(path: Path) -> Iterator[tuple[int, list[Any]]]:
             ) from None
 
 
-def iter_roster(path: Path, fmt: str, *, max_rows: int) -> Iterator[Row]:
+def iter_roster(
+    path: Path, fmt: str, *, max_rows: int, stop: Callable[[], bool] = lambda: False
+) -> Iterator[Row]:
+    """The file's data rows; raises ReadStopped, between two rows, once ``stop()`` is true."""
     raw = _xlsx_raw(path) if fmt == XLSX else _csv_raw(path)
-    return _rows_from(raw, max_rows)
+    return _rows_from(raw, max_rows, stop)
 
 
 # ---------------------------------------------------------------- spool

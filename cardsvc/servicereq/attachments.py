@@ -113,6 +113,9 @@ def store_bytes(settings: Settings, data: bytes) -> tuple[str, str]:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
+    else:
+        # Fresh again: the sweep of unreferenced files leaves it until this upload's row is in.
+        os.utime(path)
     return digest, media_type
 
 

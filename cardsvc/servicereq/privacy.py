@@ -1,18 +1,23 @@
 """What service requests, hardship records and the inbox hold about a member, for the access
-export and erasure (``cardsvc.privacy``). Attachment files are content-addressed and may be
-shared by identical uploads, so erasure removes their rows; unreferenced files are left for
-an operator's sweep of the attachment folder (noted in docs/service-requests.md)."""
+export, erasure and retention (``cardsvc.privacy``). Attachment files are content-addressed
+and may be shared by identical uploads: erasure removes their rows, and the files no row
+refers to any more are deleted once the erasure has committed (``sweep_attachment_files``,
+also run by the retention job)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.inbox.models import Notification
-from cardsvc.privacy.parts import PrivacyParts
+from cardsvc.kernel.settings import Settings
+from cardsvc.privacy.parts import PrivacyParts, purge_older
+from cardsvc.servicereq.attachments import attachment_dir
 from cardsvc.servicereq.hardship.models import HardshipRecord
 from cardsvc.servicereq.models import ServiceAttachment, ServiceRequest, ServiceStep
 
@@ -103,6 +108,56 @@ async def erase_member(session: AsyncSession, member_id: uuid.UUID) -> int:
     return n
 
 
+async def purge_notifications(
+    session: AsyncSession, now: datetime, settings: Settings, limit: int
+) -> int:
+    """Notifications (member and staff) older than ``notification_retention_days``."""
+    t = cast(Table, Notification.__table__)  # a declarative model's: a Table
+    cutoff = now - timedelta(days=settings.notification_retention_days)
+    return await purge_older(session, t, [t.c.created_at < cutoff], limit)
+
+
+# An upload stores its file before its row commits, and touches a file it finds already there:
+# a file changed this recently may be about to be referred to, and is left for the next sweep.
+SWEEP_GRACE = timedelta(minutes=15)
+
+
+def _idle_files(root: Path, before: float) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return [
+        p
+        for p in root.glob("??/*")
+        if not p.name.startswith(".") and p.is_file() and p.stat().st_mtime < before
+    ]
+
+
+async def sweep_attachment_files(
+    session: AsyncSession, now: datetime, settings: Settings, limit: int
+) -> int:
+    """Delete up to ``limit`` attachment files that no attachment row refers to."""
+    before = (now - SWEEP_GRACE).timestamp()
+    deleted = 0
+    files = _idle_files(attachment_dir(settings), before)
+    for i in range(0, len(files), 500):
+        chunk = {p.name: p for p in files[i : i + 500]}
+        used = set(
+            await session.scalars(
+                select(ServiceAttachment.sha256).where(ServiceAttachment.sha256.in_(chunk))
+            )
+        )
+        for name, path in chunk.items():
+            if name in used or deleted >= limit:
+                continue
+            try:
+                if path.stat().st_mtime < before:  # not touched by an upload meanwhile
+                    path.unlink()
+                    deleted += 1
+            except FileNotFoundError:
+                continue
+    return deleted
+
+
 def servicereq_parts() -> PrivacyParts:
     return PrivacyParts(
         export_sections={
@@ -111,4 +166,6 @@ def servicereq_parts() -> PrivacyParts:
             "notifications": export_notifications,
         },
         erase_hooks={"service_requests_deleted": erase_member},
+        purges={"notifications": purge_notifications},
+        file_sweeps={"attachment_files_deleted": sweep_attachment_files},
     )

@@ -40,6 +40,7 @@ from benefits.errors import BenefitsError
 from benefits.public import (
     RedemptionRecord,
     RedemptionResult,
+    card_uses_since,
     find_redemption,
     list_redemptions,
     redeem,
@@ -252,10 +253,26 @@ async def _check_static(
     refusing = await static_refusing(session, member.org_path, pg)
     if any(p in refusing for p in program_ids):
         raise from_card(CardError("static_token_refused"))
-    if services.static_per_hour > 0:
-        d = await services.limiter.hit(f"card:{card.card_id}", services.static_per_hour, 3600)
-        if not d.allowed:
-            raise CardVelocityLimited(d.retry_after, services.static_per_hour)
+    limit = services.static_per_hour
+    if limit <= 0:
+        return
+    # The ledger is the count of record: a Redis restart or outage resets the limiter, never
+    # this. The limiter, hit second, also refuses concurrent requests the ledger cannot see yet.
+    now = services.clock()
+    uses = await card_uses_since(
+        session,
+        member_id=member.id,
+        card_id=card.card_id,
+        since=now - timedelta(hours=1),
+        limit=limit,
+        pg=pg,
+    )
+    if len(uses) >= limit:
+        retry_after = math.ceil((uses[0] + timedelta(hours=1) - now).total_seconds())
+        raise CardVelocityLimited(max(1, retry_after), limit)
+    d = await services.limiter.hit(f"card:{card.card_id}", limit, 3600)
+    if not d.allowed:
+        raise CardVelocityLimited(d.retry_after, limit)
 
 
 async def _retry(

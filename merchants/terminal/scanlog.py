@@ -6,6 +6,10 @@ are queued in the worker and written by a background task every ``interval`` sec
 multi-row INSERT. A crash loses at most the last interval's log lines — never a redemption,
 which has its own ledger row. With ``interval`` 0 each row is written at once (in its own
 transaction), which the CLI and scripts use.
+
+A row queued before its member was erased must not land after the erasure deleted the
+member's scans: each flush leaves out the rows of erased members, reading them under a share
+lock that an erasure in progress holds exclusively (see ``cardsvc.public.erased_members``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from uuid_utils.compat import uuid7
 
+from cardsvc.public import erased_members
 from merchants.models import ScanLog
 
 logger = logging.getLogger("unioncard.merchants.scanlog")
@@ -84,11 +89,16 @@ class ScanLogWriter:
                     if conn.dialect.name == "postgresql":
                         # Log lines, not money: no need to wait for the WAL flush.
                         await conn.execute(_ASYNC_COMMIT)
-                    await conn.execute(_INSERT, rows)
+                    erased = await erased_members(
+                        conn, {r["member_id"] for r in rows if r["member_id"] is not None}
+                    )
+                    keep = [r for r in rows if r["member_id"] not in erased]
+                    if keep:
+                        await conn.execute(_INSERT, keep)
             except BaseException:  # also a cancellation at shutdown: keep them for close()
                 self._pending[:0] = rows
                 raise
-            return len(rows)
+            return len(keep)
 
     async def _run(self) -> None:
         """Flush every interval while there is something to write, then stop."""
