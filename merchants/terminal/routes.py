@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.kernel.db import driver_connection, engine_of
 from merchants.terminal.auth import TerminalContext
 from merchants.terminal.errors import check_bill_ref, programmes_of
+from merchants.terminal.ledger import redemption_page
 from merchants.terminal.problems import (
     REDEEM_RESPONSES,
     REVERSAL_RESPONSES,
@@ -31,7 +32,6 @@ from merchants.terminal.problems import (
 from merchants.terminal.redeem import (
     RedeemRequest,
     redeem_at_terminal,
-    redemption_page,
     reverse_at_terminal,
 )
 from merchants.terminal.scan import scan

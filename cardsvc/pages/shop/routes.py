@@ -47,10 +47,10 @@ from cardsvc.pages.shop.session import (
     provide_shop,
     sessions_of,
 )
+from merchants.terminal.ledger import redemption_page
 from merchants.terminal.redeem import (
     RedeemRequest,
     redeem_at_terminal,
-    redemption_page,
     reverse_at_terminal,
 )
 from merchants.terminal.scan import scan
