@@ -46,6 +46,7 @@ from cardsvc.kernel.settings import Settings, get_settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.kernel.web import (
     REQUEST_ID_HEADER,
+    JsonRequest,
     SwaggerPage,
     request_id_middleware,
     security_headers,
@@ -241,6 +242,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={**exception_handlers, BenefitsError: problem_handler},
         before_send=[_request_id_header, security_headers],
         middleware=[request_id_middleware],
+        request_class=JsonRequest,
         stores=state.stores,
         state=state,
         on_startup=[

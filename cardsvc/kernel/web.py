@@ -1,19 +1,24 @@
-"""Request plumbing shared by every package's routes: request ids, client address, stores."""
+"""Request plumbing shared by every package's routes: request ids, client address, JSON
+bodies, security headers."""
 
 from __future__ import annotations
 
 import html
 import secrets
+from functools import partial
 from typing import Any
 
+import msgspec
 from litestar import Request, Router, get
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.serialization import default_deserializer
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.errors import AppError, FieldError
 from cardsvc.kernel.logs import request_id_var
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -46,6 +51,47 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
 def client_ip(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
+
+
+# --- JSON bodies: strictly typed, depth-safe --------------------------------------------------
+
+
+class JsonRequest(Request[Any, Any, Any]):
+    """The app's request class. Its JSON body is checked against the handler's ``data`` type
+    with msgspec's strict rules before the handler runs: Litestar converts request data
+    leniently (right for query strings and forms, where everything is text), which would take
+    ``"100"`` for an integer or ``"true"`` for a boolean in JSON, where the types are
+    explicit. A body nested deeper than the decoder can follow is a client error."""
+
+    async def json(self) -> Any:
+        try:
+            value = await super().json()
+            data = self.route_handler.parsed_fn_signature.parameters.get("data")
+            if data is not None and value is not None:
+                msgspec.convert(
+                    value,
+                    data.annotation,
+                    strict=True,
+                    dec_hook=partial(
+                        default_deserializer,
+                        type_decoders=self.route_handler.resolve_type_decoders(),
+                    ),
+                )
+        except RecursionError:
+            raise AppError(
+                "malformed_body",
+                "请求体嵌套过深",
+                "The JSON body is nested too deeply",
+                errors=[FieldError("body", "请求体嵌套过深", "nested too deeply")],
+            ) from None
+        except msgspec.ValidationError as exc:
+            message, _, where = str(exc).partition(" - at `$")
+            key = where.rstrip("`").lstrip(".")
+            raise ValidationException(
+                detail="Validation failed",
+                extra=[{"message": message, "key": key, "source": "body"}],
+            ) from None
+        return value
 
 
 # --- security headers -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from litestar.openapi.spec import Example, SecurityRequirement
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import query_instant
 from cardsvc.kernel.db import driver_connection, engine_of
 from merchants.terminal.auth import TerminalContext
 from merchants.terminal.problems import (
@@ -262,7 +263,12 @@ async def redemption_page_out(
     limit: int,
 ) -> RedemptionPageOut:
     page = await redemption_page(
-        session, merchant_id=merchant_id, since=since, until=until, cursor=cursor, limit=limit
+        session,
+        merchant_id=merchant_id,
+        since=query_instant(since, "from"),
+        until=query_instant(until, "to"),
+        cursor=cursor,
+        limit=limit,
     )
     return RedemptionPageOut([item_out(r) for r in page.items], page.next_cursor)
 
