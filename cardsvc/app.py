@@ -48,6 +48,7 @@ from cardsvc.kernel.web import (
     REQUEST_ID_HEADER,
     JsonRequest,
     SwaggerPage,
+    forwarded_headers,
     request_id_middleware,
     security_headers,
 )
@@ -241,7 +242,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers={**exception_handlers, BenefitsError: problem_handler},
         before_send=[_request_id_header, security_headers],
-        middleware=[request_id_middleware],
+        middleware=[forwarded_headers(settings.trusted_proxies), request_id_middleware],
         request_class=JsonRequest,
         stores=state.stores,
         state=state,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 import secrets
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, Router, get
@@ -17,6 +18,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.serialization import default_deserializer
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from cardsvc.kernel.errors import AppError, FieldError
 from cardsvc.kernel.logs import request_id_var
@@ -50,7 +52,23 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str | None:
+    """The client's address as ``forwarded_headers`` left it: the peer's, or, behind a
+    trusted proxy, the one that proxy reported."""
     return request.client.host if request.client else None
+
+
+def forwarded_headers(trusted_proxies: Sequence[str]) -> Callable[[ASGIApp], ASGIApp]:
+    """Middleware: believe X-Forwarded-For / X-Forwarded-Proto only from ``trusted_proxies``
+    (``UNIONCARD_TRUSTED_PROXIES``), in every server alike. The servers are told to leave
+    the headers alone (``unioncard run`` sets uvicorn's ``FORWARDED_ALLOW_IPS`` to nobody;
+    granian ignores them), so the address seen here is the peer's own."""
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        if not trusted_proxies:
+            return app
+        return cast("ASGIApp", ProxyHeadersMiddleware(cast("Any", app), list(trusted_proxies)))
+
+    return middleware
 
 
 # --- JSON bodies: strictly typed, depth-safe --------------------------------------------------
