@@ -47,6 +47,7 @@ from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.kernel.web import (
     REQUEST_ID_HEADER,
     JsonRequest,
+    StrictJsonPlugin,
     SwaggerPage,
     forwarded_headers,
     request_id_middleware,
@@ -226,6 +227,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
             UnionCardCLIPlugin(),
             ProblemDocsPlugin(),
+            StrictJsonPlugin(),
             MerchantsPlugin(),
             PagesPlugin(settings.time_zone),
             BenefitsPlugin(

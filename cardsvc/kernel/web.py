@@ -11,11 +11,14 @@ from typing import Any, cast
 
 import msgspec
 from litestar import Request, Router, get
+from litestar._signature import SignatureModel
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import ValidationException
-from litestar.handlers import BaseRouteHandler
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute
 from litestar.serialization import default_deserializer
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -75,26 +78,12 @@ def forwarded_headers(trusted_proxies: Sequence[str]) -> Callable[[ASGIApp], ASG
 
 
 class JsonRequest(Request[Any, Any, Any]):
-    """The app's request class. Its JSON body is checked against the handler's ``data`` type
-    with msgspec's strict rules before the handler runs: Litestar converts request data
-    leniently (right for query strings and forms, where everything is text), which would take
-    ``"100"`` for an integer or ``"true"`` for a boolean in JSON, where the types are
-    explicit. A body nested deeper than the decoder can follow is a client error."""
+    """The app's request class: a JSON body nested deeper than the decoder can follow
+    (``RecursionError``) is a client error, like any other body that is not JSON."""
 
     async def json(self) -> Any:
         try:
-            value = await super().json()
-            data = self.route_handler.parsed_fn_signature.parameters.get("data")
-            if data is not None and value is not None:
-                msgspec.convert(
-                    value,
-                    data.annotation,
-                    strict=True,
-                    dec_hook=partial(
-                        default_deserializer,
-                        type_decoders=self.route_handler.resolve_type_decoders(),
-                    ),
-                )
+            return await super().json()
         except RecursionError:
             raise AppError(
                 "malformed_body",
@@ -102,14 +91,54 @@ class JsonRequest(Request[Any, Any, Any]):
                 "The JSON body is nested too deeply",
                 errors=[FieldError("body", "请求体嵌套过深", "nested too deeply")],
             ) from None
-        except msgspec.ValidationError as exc:
-            message, _, where = str(exc).partition(" - at `$")
-            key = where.rstrip("`").lstrip(".")
-            raise ValidationException(
-                detail="Validation failed",
-                extra=[{"message": message, "key": key, "source": "body"}],
-            ) from None
-        return value
+
+
+def _strict_json(model: type[SignatureModel], annotation: Any) -> type[SignatureModel]:
+    """``model`` checking the handler's ``data`` with msgspec's strict rules first, where
+    Litestar checks it (after the guards and dependencies: authentication still answers
+    first). Litestar converts request data leniently (right for query strings and forms, where
+    everything is text), which takes ``"100"`` for an integer or ``"true"`` for a boolean;
+    in JSON the types are explicit."""
+
+    def parse(
+        cls: type[SignatureModel],
+        connection: ASGIConnection[Any, Any, Any, Any],
+        kwargs: dict[str, Any],
+    ) -> dict[str, Any]:
+        data = kwargs.get("data")
+        if data is not None:
+            try:
+                msgspec.convert(data, annotation, strict=True, dec_hook=_dec_hook(connection))
+            except msgspec.ValidationError as exc:
+                message, _, where = str(exc).partition(" - at `$")
+                key = where.rstrip("`").lstrip(".")
+                raise ValidationException(
+                    detail="Validation failed",
+                    extra=[{"message": message, "key": key, "source": "body"}],
+                ) from None
+        return model.parse_values_from_connection_kwargs(connection, kwargs)
+
+    return cast(
+        "type[SignatureModel]",
+        type("StrictJson", (model,), {"parse_values_from_connection_kwargs": classmethod(parse)}),
+    )
+
+
+def _dec_hook(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
+    return partial(
+        default_deserializer, type_decoders=connection.route_handler.resolve_type_decoders()
+    )
+
+
+class StrictJsonPlugin(ReceiveRoutePlugin):
+    """Every handler taking a JSON ``data`` body checks it strictly (``_strict_json``)."""
+
+    def receive_route(self, route: BaseRoute) -> None:
+        for handler in getattr(route, "route_handlers", ()):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if isinstance(handler, HTTPRouteHandler) and data is not None:
+                # Litestar builds the model on first use and keeps it here.
+                handler._signature_model = _strict_json(handler.signature_model, data.annotation)
 
 
 # --- security headers -------------------------------------------------------------------------
