@@ -19,7 +19,6 @@ from typing import Any, cast
 import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from cardsvc.app import create_app
 from cardsvc.demo.seed import DEMO_PASSWORD
@@ -39,7 +38,7 @@ async def _client(settings: Settings) -> AsyncIterator[tuple[Litestar, httpx.Asy
     app.state.sender = RecordingSender()
     # Two one-time codes an hour per address: the third from the same address is refused.
     app.state.otp_policy = replace(app.state.otp_policy, per_ip_hour=2)
-    async with AsyncTestClient(app=app):  # runs the app's startup
+    async with app.lifespan():  # startup and shutdown, in this event loop
         transport = httpx.ASGITransport(app=cast("Any", app), client=(PEER, 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield app, c
