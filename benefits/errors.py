@@ -93,6 +93,15 @@ class ValidationError(BenefitsError):
         return cls.from_fields([FieldError(field, reason_zh, reason_en)])
 
 
+def out_of_range(field: str) -> ValidationError:
+    """A time outside the years the engine computes with (see ``rules.periods.within_range``)."""
+    err = ValidationError.field(
+        field, "须在 1970 年至 2999 年之间", "must lie between the years 1970 and 2999"
+    )
+    err.status = 400
+    return err
+
+
 class NotFound(BenefitsError):
     status = 404
     code = "not_found"

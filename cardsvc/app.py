@@ -47,7 +47,10 @@ from cardsvc.kernel.settings import Settings, get_settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.kernel.web import (
     REQUEST_ID_HEADER,
+    JsonRequest,
+    StrictJsonPlugin,
     SwaggerPage,
+    forwarded_headers,
     request_id_middleware,
     security_headers,
 )
@@ -227,6 +230,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
             UnionCardCLIPlugin(),
             ProblemDocsPlugin(),
+            StrictJsonPlugin(),
             MerchantsPlugin(),
             PagesPlugin(settings.time_zone),
             BenefitsPlugin(
@@ -243,7 +247,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers={**exception_handlers, BenefitsError: problem_handler},
         before_send=[_request_id_header, security_headers],
-        middleware=[request_id_middleware],
+        middleware=[forwarded_headers(settings.trusted_proxies), request_id_middleware],
+        request_class=JsonRequest,
         stores=state.stores,
         state=state,
         on_startup=[

@@ -213,6 +213,7 @@ class UnionCardCLIPlugin(CLIPlugin):
     """cardsvc's commands, for Litestar's own CLI (``litestar --app cardsvc.app:create_app``)."""
 
     def on_cli_init(self, cli: click.Group) -> None:
+        server_leaves_forwarded_headers()
         for name, lazy in LAZY_COMMANDS.items():
             if lazy.own:
                 cli.add_command(load_command(name))
@@ -355,6 +356,16 @@ def _root() -> UnionCardGroup:
     )
 
 
+def server_leaves_forwarded_headers() -> None:
+    """``unioncard run`` is uvicorn, which by default believes X-Forwarded-For from
+    127.0.0.1 and rewrites the client's address before the app sees it. The app decides whom
+    to believe (``UNIONCARD_TRUSTED_PROXIES``, ``cardsvc.kernel.web.forwarded_headers``), so
+    uvicorn is told to trust no one (it reads ``FORWARDED_ALLOW_IPS``, in process and in its
+    worker subprocesses alike)."""
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
+
+
 def main() -> None:
     os.environ.setdefault("LITESTAR_APP", DEFAULT_APP)
+    server_leaves_forwarded_headers()
     sys.exit(_root()())

@@ -34,7 +34,7 @@ from benefits.access import (
     read_prefixes,
 )
 from benefits.engine.txn import utc_now
-from benefits.errors import FieldError, ValidationError, VersionImmutable
+from benefits.errors import FieldError, ValidationError, VersionImmutable, out_of_range
 from benefits.models import ProgramStatus
 from benefits.programmes.lifecycle import owner_paths
 from benefits.programmes.simulation import (
@@ -75,6 +75,7 @@ from benefits.routes.schemas import (
     program_out,
     simulation_out,
 )
+from benefits.rules.periods import within_range
 from benefits.rules.programme import rules_to_json
 
 STAFF: list[SecurityRequirement] = [{"staffSession": []}]
@@ -215,6 +216,8 @@ class ProgramController(Controller):
         at = data.at or utc_now()
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValidationError.field("at", "必须带时区偏移", "must include a UTC offset")
+        if not within_range(at):
+            raise out_of_range("at")
         members = await simulation_members(
             staff,
             benefits_directory,

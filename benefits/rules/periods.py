@@ -138,3 +138,17 @@ def period_bounds(
     start = period_start_date(period, local_date(at, tz))
     assert start is not None
     return _midnight_utc(start, tz), _midnight_utc(_next_start_date(period, start), tz)
+
+
+# The times the engine computes with: wide enough for any real programme, and clear of the
+# calendar's ends (a period's end, a year past 9999-12-31, cannot be represented).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def within_range(at: datetime) -> bool:
+    """Whether an aware time lies in [``EARLIEST``, ``LATEST``)."""
+    try:
+        return EARLIEST <= at.astimezone(UTC) < LATEST
+    except OverflowError:
+        return False

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from benefits.errors import FieldError, ValidationError
-from benefits.rules.periods import DEFAULT_ZONE, Period, zone
+from benefits.rules.periods import DEFAULT_ZONE, Period, within_range, zone
 from benefits.rules.programme import (
     MEMBER_CATEGORIES,
     Benefit,
@@ -164,6 +164,11 @@ class _Collector:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             self.add(field, "必须带时区偏移", "must include a UTC offset")
+            return None
+        if not within_range(value):
+            self.add(
+                field, "须在 1970 年至 2999 年之间", "must lie between the years 1970 and 2999"
+            )
             return None
         return value.astimezone(UTC)
 

@@ -11,6 +11,7 @@ from litestar import Controller, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.audit.service import list_entries
+from cardsvc.kernel.clock import query_instant
 from cardsvc.kernel.errors import Forbidden
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.permissions import Perm
@@ -66,8 +67,8 @@ class AuditController(Controller):
             actor_name=actor,
             target_type=target_type,
             target_id=target_id,
-            since=since,
-            until=until,
+            since=query_instant(since, "since"),
+            until=query_instant(until, "until"),
             limit=limit,
             offset=offset,
         )

@@ -8,6 +8,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from cardsvc.kernel.errors import ValidationError
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def query_instant(value: datetime | None, field: str) -> datetime | None:
+    """A time given in the query string, in UTC. It must carry its UTC offset (a bare local
+    time names a different instant in every zone) and lie where UTC can represent it."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError.field(
+            field,
+            "须带时区偏移,例如 2026-03-01T00:00:00+08:00",
+            "must include a UTC offset, e.g. 2026-03-01T00:00:00+08:00",
+            status=400,
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError.field(
+            field, "超出可表示的时间范围", "is outside the representable range", status=400
+        ) from None

@@ -104,6 +104,17 @@ class ServiceUnavailable(AppError):
     message_en = "Service temporarily unavailable, retry later"
 
 
+def unexpected_file_field() -> AppError:
+    """A multipart upload carrying a file under another field than ``file`` (the documented
+    one): refused rather than taken, so that what was stored is what the client meant."""
+    return AppError(
+        "unexpected_field",
+        "文件须放在字段 file 中上传,请勿使用其他字段名",
+        "Send the file in the form field `file`; other fields may not carry files",
+        errors=[FieldError("file", "文件须放在字段 file 中", "files go in the field `file`")],
+    )
+
+
 class ProblemError(Protocol):
     """What every package's error base carries (``AppError`` here, ``BenefitsError`` in the
     engine, which may not import cardsvc): the one shape rendered as problem details."""

@@ -8,6 +8,7 @@ environment (or a ``*_FILE`` path) and demo secrets are refused.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import secrets
@@ -135,6 +136,9 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     public_url: str = "http://127.0.0.1:8000"
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (IPs or CIDR networks); none by
+    # default, so that a client cannot choose the address its rate limits and audit rows see.
+    trusted_proxies: tuple[str, ...] = ()
     db_pool_size: int = 10
     db_pre_ping: bool = False  # test each pooled connection before use (3 round trips on asyncpg)
     # Staff sign-in throttles, each a list of (attempts, window seconds) tiers: per account
@@ -248,6 +252,7 @@ class Settings:
             log_format=log_format,
             log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
             public_url=_env("PUBLIC_URL", f"http://{host}:{port}") or "",
+            trusted_proxies=parse_trusted_proxies(_env("TRUSTED_PROXIES") or ""),
             db_pool_size=_int("DB_POOL_SIZE", 10),
             db_pre_ping=_bool("DB_PRE_PING", False),
             **_access_settings(environment),
@@ -257,6 +262,22 @@ class Settings:
             **_card_and_service_settings(),
             demo_secrets=demo_secrets,
         )
+
+
+def parse_trusted_proxies(raw: str) -> tuple[str, ...]:
+    """``UNIONCARD_TRUSTED_PROXIES``: comma-separated IP addresses or CIDR networks, each
+    checked (a typo would otherwise trust nothing, or the wrong hosts, silently)."""
+    proxies: list[str] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            proxies.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_PREFIX}TRUSTED_PROXIES: {item!r} is not an IP address or CIDR network"
+            ) from None
+    return tuple(proxies)
 
 
 def _environment() -> str:

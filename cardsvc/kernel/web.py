@@ -1,19 +1,29 @@
-"""Request plumbing shared by every package's routes: request ids, client address, stores."""
+"""Request plumbing shared by every package's routes: request ids, client address, JSON
+bodies, security headers."""
 
 from __future__ import annotations
 
 import html
 import secrets
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, cast
 
+import msgspec
 from litestar import Request, Router, get
+from litestar._signature import SignatureModel
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
-from litestar.handlers import BaseRouteHandler
+from litestar.exceptions import ValidationException
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute
+from litestar.serialization import default_deserializer
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.errors import AppError, FieldError
 from cardsvc.kernel.logs import request_id_var
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -45,7 +55,90 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str | None:
+    """The client's address as ``forwarded_headers`` left it: the peer's, or, behind a
+    trusted proxy, the one that proxy reported."""
     return request.client.host if request.client else None
+
+
+def forwarded_headers(trusted_proxies: Sequence[str]) -> Callable[[ASGIApp], ASGIApp]:
+    """Middleware: believe X-Forwarded-For / X-Forwarded-Proto only from ``trusted_proxies``
+    (``UNIONCARD_TRUSTED_PROXIES``), in every server alike. The servers are told to leave
+    the headers alone (``unioncard run`` sets uvicorn's ``FORWARDED_ALLOW_IPS`` to nobody;
+    granian ignores them), so the address seen here is the peer's own."""
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        if not trusted_proxies:
+            return app
+        return cast("ASGIApp", ProxyHeadersMiddleware(cast("Any", app), list(trusted_proxies)))
+
+    return middleware
+
+
+# --- JSON bodies: strictly typed, depth-safe --------------------------------------------------
+
+
+class JsonRequest(Request[Any, Any, Any]):
+    """The app's request class: a JSON body nested deeper than the decoder can follow
+    (``RecursionError``) is a client error, like any other body that is not JSON."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise AppError(
+                "malformed_body",
+                "请求体嵌套过深",
+                "The JSON body is nested too deeply",
+                errors=[FieldError("body", "请求体嵌套过深", "nested too deeply")],
+            ) from None
+
+
+def _strict_json(model: type[SignatureModel], annotation: Any) -> type[SignatureModel]:
+    """``model`` checking the handler's ``data`` with msgspec's strict rules first, where
+    Litestar checks it (after the guards and dependencies: authentication still answers
+    first). Litestar converts request data leniently (right for query strings and forms, where
+    everything is text), which takes ``"100"`` for an integer or ``"true"`` for a boolean;
+    in JSON the types are explicit."""
+
+    def parse(
+        cls: type[SignatureModel],
+        connection: ASGIConnection[Any, Any, Any, Any],
+        kwargs: dict[str, Any],
+    ) -> dict[str, Any]:
+        data = kwargs.get("data")
+        if data is not None:
+            try:
+                msgspec.convert(data, annotation, strict=True, dec_hook=_dec_hook(connection))
+            except msgspec.ValidationError as exc:
+                message, _, where = str(exc).partition(" - at `$")
+                key = where.rstrip("`").lstrip(".")
+                raise ValidationException(
+                    detail="Validation failed",
+                    extra=[{"message": message, "key": key, "source": "body"}],
+                ) from None
+        return model.parse_values_from_connection_kwargs(connection, kwargs)
+
+    return cast(
+        "type[SignatureModel]",
+        type("StrictJson", (model,), {"parse_values_from_connection_kwargs": classmethod(parse)}),
+    )
+
+
+def _dec_hook(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
+    return partial(
+        default_deserializer, type_decoders=connection.route_handler.resolve_type_decoders()
+    )
+
+
+class StrictJsonPlugin(ReceiveRoutePlugin):
+    """Every handler taking a JSON ``data`` body checks it strictly (``_strict_json``)."""
+
+    def receive_route(self, route: BaseRoute) -> None:
+        for handler in getattr(route, "route_handlers", ()):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if isinstance(handler, HTTPRouteHandler) and data is not None:
+                # Litestar builds the model on first use and keeps it here.
+                handler._signature_model = _strict_json(handler.signature_model, data.annotation)
 
 
 # --- security headers -------------------------------------------------------------------------

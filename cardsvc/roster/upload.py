@@ -15,7 +15,7 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.jobs.models import Job
-from cardsvc.kernel.errors import AppError, NotFound
+from cardsvc.kernel.errors import AppError, NotFound, unexpected_file_field
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.roster import service
@@ -62,7 +62,9 @@ async def receive_upload(
             for event in parser.parse(chunk):
                 if isinstance(event, MultipartSegment):
                     current, buf = event, bytearray()
-                    is_file = event.filename is not None or event.name == "file"
+                    if event.filename is not None and event.name != "file":
+                        raise unexpected_file_field()
+                    is_file = event.name == "file"
                     if is_file:
                         if sink is not None:
                             raise AppError(

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
-from cardsvc.kernel.errors import AppError
+from cardsvc.kernel.errors import AppError, unexpected_file_field
 from cardsvc.kernel.settings import Settings
 from cardsvc.servicereq.attachments import too_large
 
@@ -34,7 +34,9 @@ async def read_one_file(
         async for chunk in request.stream():
             for event in parser.parse(chunk):
                 if isinstance(event, MultipartSegment):
-                    in_file = event.name == "file" or event.filename is not None
+                    if event.filename is not None and event.name != "file":
+                        raise unexpected_file_field()
+                    in_file = event.name == "file"
                     if in_file:
                         files += 1
                         if files > 1:

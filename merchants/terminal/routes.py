@@ -17,6 +17,7 @@ from litestar.openapi.spec import Example, SecurityRequirement
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import query_instant
 from cardsvc.kernel.db import driver_connection, engine_of
 from merchants.terminal.auth import TerminalContext
 from merchants.terminal.errors import check_bill_ref, programmes_of
@@ -310,8 +311,8 @@ async def redemption_page_out(
     page = await redemption_page(
         session,
         merchant_id=merchant_id,
-        since=since,
-        until=until,
+        since=query_instant(since, "from"),
+        until=query_instant(until, "to"),
         cursor=cursor,
         limit=limit,
         bill_ref=check_bill_ref(bill_ref),
