@@ -14,6 +14,8 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from litestar.testing import AsyncTestClient
 from stdnum.cn import uscc as stdnum_uscc
 
 from cardsvc.memberauth.senders import RecordingSender
+from cardsvc.membership.service import PRIVACY_VERSION
 from merchants.terminal.wiring import services_of
 from tests.support.staff import login
 
@@ -104,10 +107,12 @@ class Front:
         }
         r = await self.client.post("/api/v1/members", json=body)
         assert r.status_code == 201, r.text
-        mid = r.json()["id"]
-        r = await self.client.get(f"/api/v1/members/{mid}/cards")
+        return await self._person(r.json()["id"], phone)
+
+    async def _person(self, member_id: str, phone: str) -> Person:
+        r = await self.client.get(f"/api/v1/members/{member_id}/cards")
         assert r.status_code == 200 and r.json()["current"], r.text
-        return Person(mid, r.json()["current"]["id"], phone)
+        return Person(member_id, r.json()["current"]["id"], phone)
 
     async def set_status(self, who: Person, status: str) -> None:
         r = await self.client.post(
@@ -123,22 +128,55 @@ class Front:
             who._static = str(r.json()["text"])
         return who._static
 
-    async def phone_code(self, who: Person) -> str:
-        """A fresh rotating code, as the member's phone shows it after signing in."""
+    @asynccontextmanager
+    async def as_member(self, phone: str) -> AsyncIterator[Client]:
+        """The client signed in as the member (or applicant) with ``phone``. The same client:
+        the app runs on its event loop; the member's cookies and CSRF header are dropped
+        afterwards, the staff session's kept."""
         sender = RecordingSender()
         self.app.state.sender = sender
-        async with AsyncTestClient(app=self.app) as phone:
-            r = await phone.post("/api/v1/me/otp", json={"phone": who.phone})
+        c, before = self.client, set(self.client.cookies.keys())
+        staff_csrf = c.headers.get("x-csrf-token", "")
+        try:
+            r = await c.post("/api/v1/me/otp", json={"phone": phone})
             assert r.status_code == 202, r.text
             match = re.search(r"验证码 (\d{6})", sender.sent[-1][1])
             assert match, sender.sent
-            r = await phone.post(
-                "/api/v1/me/session", json={"phone": who.phone, "code": match.group(1)}
-            )
+            r = await c.post("/api/v1/me/session", json={"phone": phone, "code": match.group(1)})
             assert r.status_code == 200, r.text
+            c.headers["x-csrf-token"] = r.json()["csrf_token"]
+            yield c
+        finally:
+            c.headers["x-csrf-token"] = staff_csrf
+            for name in set(c.cookies.keys()) - before:
+                c.cookies.delete(name)
+
+    async def phone_code(self, who: Person) -> str:
+        """A fresh rotating code, as the member's phone shows it after signing in."""
+        async with self.as_member(who.phone) as phone:
             r = await phone.get("/api/v1/me/card/token")
             assert r.status_code == 200, r.text
             return str(r.json()["text"])
+
+    async def join_online(self, org_id: str, *, born: date = date(1990, 5, 1)) -> Person:
+        """A member who applied on their phone (网上入会) and whom staff approved."""
+        n, phone = next(_serial), f"1770{uuid.uuid4().int % 10**7:07d}"
+        async with self.as_member(phone) as applicant:
+            body = {
+                "name": "网上会员",
+                "id_number": resident_id(born, n),
+                "org_id": org_id,
+                "consent": True,
+                "privacy_version": PRIVACY_VERSION,
+            }
+            r = await applicant.post("/api/v1/me/applications", json=body)
+            assert r.status_code == 201, r.text
+            app_id = r.json()["id"]
+        r = await self.client.post(f"/api/v1/approvals/applications/{app_id}/approve")
+        assert r.status_code == 200, r.text
+        r = await self.client.get("/api/v1/members", params={"member_no": r.json()["member_no"]})
+        assert r.status_code == 200 and r.json()["total"] == 1, r.text
+        return await self._person(r.json()["items"][0]["id"], phone)
 
     # shops -------------------------------------------------------------------------------
 
