@@ -76,6 +76,7 @@ class Front:
         self.app = app
         self.client = client
         self.orgs: dict[str, str] = {}
+        self._sessions: dict[str, tuple[dict[str, str], str]] = {}  # phone → cookies, CSRF
 
     async def sign_in(self) -> Front:
         await login(self.client, STAFF)
@@ -133,18 +134,26 @@ class Front:
         """The client signed in as the member (or applicant) with ``phone``. The same client:
         the app runs on its event loop; the member's cookies and CSRF header are dropped
         afterwards, the staff session's kept."""
-        sender = RecordingSender()
-        self.app.state.sender = sender
         c, before = self.client, set(self.client.cookies.keys())
         staff_csrf = c.headers.get("x-csrf-token", "")
         try:
-            r = await c.post("/api/v1/me/otp", json={"phone": phone})
-            assert r.status_code == 202, r.text
-            match = re.search(r"验证码 (\d{6})", sender.sent[-1][1])
-            assert match, sender.sent
-            r = await c.post("/api/v1/me/session", json={"phone": phone, "code": match.group(1)})
-            assert r.status_code == 200, r.text
-            c.headers["x-csrf-token"] = r.json()["csrf_token"]
+            if phone not in self._sessions:  # sign in once (codes are rate-limited per phone)
+                sender = RecordingSender()
+                self.app.state.sender = sender
+                r = await c.post("/api/v1/me/otp", json={"phone": phone})
+                assert r.status_code == 202, r.text
+                match = re.search(r"验证码 (\d{6})", sender.sent[-1][1])
+                assert match, sender.sent
+                r = await c.post(
+                    "/api/v1/me/session", json={"phone": phone, "code": match.group(1)}
+                )
+                assert r.status_code == 200, r.text
+                cookies = {n: str(c.cookies[n]) for n in set(c.cookies.keys()) - before}
+                self._sessions[phone] = (cookies, r.json()["csrf_token"])
+            cookies, csrf = self._sessions[phone]
+            for name, value in cookies.items():
+                c.cookies.set(name, value)
+            c.headers["x-csrf-token"] = csrf
             yield c
         finally:
             c.headers["x-csrf-token"] = staff_csrf
@@ -157,6 +166,13 @@ class Front:
             r = await phone.get("/api/v1/me/card/token")
             assert r.status_code == 200, r.text
             return str(r.json()["text"])
+
+    async def my_benefits(self, who: Person) -> dict[str, bool]:
+        """The member's own benefits page: programme id → usable now."""
+        async with self.as_member(who.phone) as phone:
+            r = await phone.get("/api/v1/me/benefits")
+            assert r.status_code == 200, r.text
+            return {i["program_id"]: i["usable_now"] for i in r.json()["items"]}
 
     async def join_online(self, org_id: str, *, born: date = date(1990, 5, 1)) -> Person:
         """A member who applied on their phone (网上入会) and whom staff approved."""

@@ -61,6 +61,13 @@ async def test_benefit(front: Front, kind: str) -> None:
     who = await front.member(await front.grassroots("HB-YC-XL"))
     code = await front.static_code(who)
     programs = [await front.program(front.orgs["HB"], benefit=c[0]) for c in cases]
+    # Before the bill is known every case is shown: offered, or (a minimum spend) listed as
+    # not usable yet with the reason the cashier may tell.
+    scan = await front.scan(shop, code)
+    shown = {b["program_id"]: "ok" for b in scan["benefits"]}
+    shown |= {u["program_id"]: u["code"] for u in scan["unavailable"]}
+    for prog, (benefit, *_) in zip(programs, cases, strict=True):
+        assert shown[prog["id"]] == ("below_min_spend" if "min_spend_fen" in benefit else "ok")
     for prog, (benefit, amount, units, expected) in zip(programs, cases, strict=True):
         if isinstance(expected, str):
             assert await verdict(front, shop, code, prog, amount, units) == expected, benefit

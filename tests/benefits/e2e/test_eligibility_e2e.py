@@ -41,6 +41,8 @@ async def test_owner_org_subtree(front: Front) -> None:
     prog = await front.program(front.orgs["HB-YC-XL"])
     assert await verdict(front, shop, await front.static_code(xl), prog) == "ok"
     assert await verdict(front, shop, await front.static_code(wjg), prog) == "not_eligible"
+    assert prog["id"] in await front.my_benefits(xl)  # what the member's page shows
+    assert prog["id"] not in await front.my_benefits(wjg)
 
 
 async def test_member_status(front: Front) -> None:
@@ -80,6 +82,8 @@ async def test_min_tenure_days(
     code = await front.static_code(who)
     assert await verdict(front, shop, code, none) == "ok"
     assert await verdict(front, shop, code, prog) == "not_eligible"
+    mine = await front.my_benefits(who)
+    assert none["id"] in mine and prog["id"] not in mine
     qualifies = local_instant(joined + timedelta(days=30), time(0, 0))
     front.set_clock(just_before(qualifies))
     assert await verdict(front, shop, code, prog) == "not_eligible"
