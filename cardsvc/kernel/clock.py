@@ -6,7 +6,8 @@ from the host; both read the same system clock.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from cardsvc.kernel.errors import ValidationError
 
@@ -33,3 +34,13 @@ def query_instant(value: datetime | None, field: str) -> datetime | None:
         raise ValidationError.field(
             field, "超出可表示的时间范围", "is outside the representable range", status=400
         ) from None
+
+
+# The federation's calendar: a member who joins at 07:00 in Beijing joins that day, not the
+# UTC day before (which would count a day of tenure that never was).
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_date(at: datetime) -> date:
+    """The calendar date in the federation's zone at instant ``at``."""
+    return at.astimezone(LOCAL_ZONE).date()

@@ -12,7 +12,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.audit import record
-from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.clock import local_date, utc_now
 from cardsvc.kernel.errors import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
@@ -205,7 +205,7 @@ async def create_member(
         employer=(data.employer or "").strip() or None,
         job=(data.job or "").strip() or None,
         region_code=parse_optional_region("region_code", data.region_code) or org.region_code,
-        joined_on=(data.joined_on or utc_now().date())
+        joined_on=(data.joined_on or local_date(utc_now()))
         if data.status == MemberStatus.active
         else None,
     )
@@ -414,7 +414,7 @@ async def change_status(
     member.status = status
     member.status_reason = (reason or "").strip() or None
     if status == MemberStatus.active and member.joined_on is None:
-        member.joined_on = utc_now().date()
+        member.joined_on = local_date(utc_now())
     await after_status_change(session, member, before, actor, reason=member.status_reason)
     record(
         session,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.audit import record
-from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.clock import local_date, utc_now
 from cardsvc.kernel.errors import AppError, Conflict, FieldError, NotFound, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
@@ -342,7 +342,7 @@ async def approve_application(
     await assert_accepts_members(session, org)
     id_number = cipher.decrypt(ID_FIELD, app.id_number_enc)
     returning = await _assert_not_member(session, cipher, id_number)
-    today = utc_now().date()
+    today = local_date(utc_now())
     if returning is not None:
         member, before = returning, returning.status
         member.org_id, member.org_path = org.id, org.path
