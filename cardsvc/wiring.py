@@ -32,6 +32,7 @@ def wire() -> None:
     from cardsvc.privacy.registry import register_parts
     from cardsvc.privacy.retention import RETENTION_JOB, run_retention_job
     from cardsvc.roster.job import ROSTER_IMPORT, run_roster_import
+    from cardsvc.roster.privacy import roster_parts
     from cardsvc.servicereq.privacy import servicereq_parts
     from cardsvc.servicereq.sweep import SERVICE_SWEEP, run_sweep_job
 
@@ -51,6 +52,7 @@ def wire() -> None:
         every=lambda s: timedelta(seconds=s.service_sweep_seconds),
     )
     register_parts("service_requests", servicereq_parts)
+    register_parts("jobs_and_rosters", roster_parts)
     register_parts("benefits_and_merchants", benefits_and_merchants_parts)
     _wired = True
 

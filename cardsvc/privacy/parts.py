@@ -91,30 +91,6 @@ async def _purge_applications(
     )
 
 
-async def _purge_jobs(session: AsyncSession, now: datetime, settings: Settings, limit: int) -> int:
-    """Finished background jobs past their retention (their parameters name the file and the
-    address of whoever started them; a roster import's row errors go with them)."""
-    from cardsvc.jobs.models import TERMINAL, Job
-    from cardsvc.roster.models import RosterImportError
-
-    t = cast(Table, Job.__table__)  # a declarative model's: a Table
-    cutoff = now - timedelta(days=settings.job_retention_days)
-    conds = [t.c.status.in_([s.value for s in TERMINAL]), t.c.finished_at < cutoff]
-    ids = list(await session.scalars(select(t.c.id).where(*conds).limit(limit)))
-    if not ids:
-        return 0
-    # The row errors first, whatever the database's cascade.
-    await session.execute(
-        delete(RosterImportError)
-        .where(RosterImportError.job_id.in_(ids))
-        .execution_options(synchronize_session=False)
-    )
-    result = await session.execute(
-        delete(t).where(t.c.id.in_(ids)).execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
-
-
 def cardsvc_parts() -> PrivacyParts:
     """The card service's own: members, applications and the card-signing keys."""
     from cardsvc.cards.keys import PRIVATE_KEY_FIELD
@@ -125,7 +101,7 @@ def cardsvc_parts() -> PrivacyParts:
 
     identity = {"id_number_enc": ID_FIELD, "phone_enc": PHONE_FIELD}
     return PrivacyParts(
-        purges={"join_applications": _purge_applications, "finished_jobs": _purge_jobs},
+        purges={"join_applications": _purge_applications},
         encrypted=(
             # Declarative models' __table__ is a Table (SQLAlchemy types it as a FromClause).
             EncryptedTable(cast(Table, Member.__table__), identity, "data_key_id"),
