@@ -1,4 +1,4 @@
-"""Migration ``0010_facts`` on a database upgraded from the version before: members in
+"""Migration ``0011_facts`` on a database upgraded from the version before: members in
 hardship without an approved record are carried over as an approved record due for review, or
 lose the hardship where no record can be made, on SQLite and PostgreSQL."""
 

@@ -1,8 +1,8 @@
 """Staff sign-in throttled instead of locked (the lock-out columns go); join applications get a
 review flag for duplicates, which the one-pending-per-ID-number index leaves out.
 
-Revision ID: 0010_signin_join
-Revises: 0009_privacy
+Revision ID: 0012_signin_join
+Revises: 0011_facts
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_signin_join"
-down_revision = "0009_privacy"
+revision = "0012_signin_join"
+down_revision = "0011_facts"
 branch_labels = None
 depends_on = None
 

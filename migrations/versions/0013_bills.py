@@ -1,8 +1,8 @@
 """Benefits: the merchant's bill reference on redemptions, and the bill rows that make the
 stacking rules hold across every redemption of one bill (benefit_bill).
 
-Revision ID: 0010_bills
-Revises: 0009_privacy
+Revision ID: 0013_bills
+Revises: 0012_signin_join
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ import advanced_alchemy
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_bills"
-down_revision = "0009_privacy"
+revision = "0013_bills"
+down_revision = "0012_signin_join"
 branch_labels = None
 depends_on = None
 

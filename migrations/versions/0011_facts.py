@@ -14,8 +14,8 @@ version) are brought under the record's lifecycle rather than cut off overnight:
   category and level;
 * a member with an approved record gets the record's level.
 
-Revision ID: 0010_facts
-Revises: 0009_privacy
+Revision ID: 0011_facts
+Revises: 0010_regions
 Create Date: 2026-12-07
 """
 
@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from alembic import op
 from uuid_utils.compat import uuid7
 
-revision = "0010_facts"
-down_revision = "0009_privacy"
+revision = "0011_facts"
+down_revision = "0010_regions"
 branch_labels = None
 depends_on = None
 
