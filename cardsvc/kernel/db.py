@@ -201,11 +201,12 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 def commit_before_send(scope_key: str) -> Callable[[Message, Scope], Awaitable[None]]:
-    """advanced-alchemy's ``autocommit`` handler (commit on 2xx, else roll back; then close),
-    except for a request whose session never began a transaction and holds no changes (a
+    """advanced-alchemy's ``autocommit`` handler (commit on 2xx and on a redirect, else roll
+    back; then close: a page's form posted without JavaScript answers 303 See Other after its
+    work, which must stay), except for a request whose session never began a transaction and holds no changes (a
     terminal's scan or redemption, which talk to the driver directly): that one is simply
     dropped, since committing it would first begin, then end, a transaction in the ORM."""
-    autocommit = autocommit_handler_maker(session_scope_key=scope_key)
+    autocommit = autocommit_handler_maker(commit_on_redirect=True, session_scope_key=scope_key)
 
     async def handler(message: Message, scope: Scope) -> None:
         session = get_aa_scope_state(scope, scope_key)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cardsvc.demo.seed import DEMO_PASSWORD
-from tests.security.conftest import Client, staff_caller, terminal_caller
+from tests.security.conftest import Client, member_caller, staff_caller, terminal_caller
 
 DEEP = 100_000
 JSON = {"content-type": "application/json"}
@@ -171,3 +171,35 @@ async def test_attachment_under_an_unexpected_form_field_is_refused(
         headers=admin.headers(),
     )
     assert (r.status_code, r.json()["code"]) == (400, "unexpected_field"), r.text[:300]
+
+
+async def test_member_page_refuses_a_file_under_a_text_field(
+    client: Client, app: Any, demo: dict[str, Any]
+) -> None:
+    """The member's request form takes photos under ``photos`` only; a file sent as the title
+    would be stored as its name. The form is refused and nothing is filed."""
+    member = await member_caller(client, app, demo["cards"][0]["phone"])
+    mine = "/api/v1/me/service-requests"
+    before = (await client.get(mine, headers=member.headers())).json()["total"]
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    r = await client.post(
+        "/m/requests",
+        data={"kind": "other", "description": "d"},
+        files={"title": ("a.pdf", pdf, "application/pdf")},
+        headers=member.headers(),
+    )
+    assert r.status_code == 422, r.text[:300]
+    assert "添加照片" in r.text
+    assert (await client.get(mine, headers=member.headers())).json()["total"] == before
+    ok = await client.post(
+        "/m/requests",
+        data={"kind": "other", "title": "t", "description": "d"},
+        files={"photos": ("a.pdf", pdf, "application/pdf")},
+        headers=member.headers(),
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303, ok.text[:300]
+    # Posted without JavaScript: 303 See Other to the new request, which was kept.
+    new = ok.headers["location"].rsplit("/", 1)[-1]
+    assert (await client.get(f"{mine}/{new}", headers=member.headers())).status_code == 200
+    assert (await client.get(mine, headers=member.headers())).json()["total"] == before + 1

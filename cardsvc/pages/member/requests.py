@@ -316,6 +316,14 @@ async def _store_photos(
 ) -> int:
     """Store the ``photos`` of a form with the API's checks (type by content, size, count).
     An empty file input sends one empty part: skipped. Returns how many were stored."""
+    if any(isinstance(v, UploadFile) and k != "photos" for k, v in form.multi_items()):
+        # A file sent under a text field would be stored as its name: refuse the whole form.
+        raise AppError(
+            "unexpected_field",
+            "照片请通过“添加照片”上传",
+            "Add files with the photo button",
+            status=400,
+        )
     n = 0
     actor = svc.member_actor(me)
     for upload in form.getall("photos", []):
