@@ -35,8 +35,6 @@ from tests.benefits.e2e import (
 
 # Cases other work owns, with their own end-to-end tests (remove an entry once they land here).
 DEFERRED = {
-    "eligibility.org_ids": "org restrictions (subtree of a listed org)",
-    "eligibility.regions": "regions as GB/T 2260 codes",
     "scope.regions": "regions as GB/T 2260 codes",
     "eligibility.categories_any": "entitlement-bearing facts from approved records",
     "eligibility.categories_none": "entitlement-bearing facts from approved records",
