@@ -35,7 +35,6 @@ from tests.benefits.e2e import (
 
 # Cases other work owns, with their own end-to-end tests (remove an entry once they land here).
 DEFERRED = {
-    "scope.regions": "regions as GB/T 2260 codes",
     "eligibility.categories_any": "entitlement-bearing facts from approved records",
     "eligibility.categories_none": "entitlement-bearing facts from approved records",
     "eligibility.hardship_levels": "entitlement-bearing facts from approved records",
