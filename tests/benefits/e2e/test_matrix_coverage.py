@@ -27,6 +27,7 @@ from benefits.rules.programme import (
 )
 from tests.benefits.e2e import (
     test_benefit_e2e,
+    test_categories_e2e,
     test_eligibility_e2e,
     test_limits_e2e,
     test_programme_e2e,
@@ -35,9 +36,6 @@ from tests.benefits.e2e import (
 
 # Cases other work owns, with their own end-to-end tests (remove an entry once they land here).
 DEFERRED = {
-    "eligibility.categories_any": "entitlement-bearing facts from approved records",
-    "eligibility.categories_none": "entitlement-bearing facts from approved records",
-    "eligibility.hardship_levels": "entitlement-bearing facts from approved records",
     "stacking": "stacking across a bill",
 }
 
@@ -79,6 +77,7 @@ def covered() -> set[str]:
         test_benefit_e2e,
         test_limits_e2e,
         test_programme_e2e,
+        test_categories_e2e,
     )
     return set().union(*(m.COVERS for m in modules))
 
