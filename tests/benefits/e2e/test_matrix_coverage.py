@@ -32,12 +32,11 @@ from tests.benefits.e2e import (
     test_limits_e2e,
     test_programme_e2e,
     test_scope_e2e,
+    test_stacking_e2e,
 )
 
 # Cases other work owns, with their own end-to-end tests (remove an entry once they land here).
-DEFERRED = {
-    "stacking": "stacking across a bill",
-}
+DEFERRED: dict[str, str] = {}
 
 # Parts of the rules that are containers of the fields below, not rules of their own.
 _CONTAINERS = {"eligibility", "scope", "benefit", "limits", "timezone"}
@@ -78,6 +77,7 @@ def covered() -> set[str]:
         test_limits_e2e,
         test_programme_e2e,
         test_categories_e2e,
+        test_stacking_e2e,
     )
     return set().union(*(m.COVERS for m in modules))
 
