@@ -178,6 +178,9 @@ async def test_regions_code_prefixes(front: Front) -> None:
     cases: list[tuple[list[str], list[str]]] = [
         (["42"], ["ok", "ok", "ok", "ok", no]),
         (["4205"], ["ok", "ok", "ok", "ok", no]),
+        # A province's or city's own code (as its union carries it) stands for all of it.
+        (["420000"], ["ok", "ok", "ok", "ok", no]),
+        (["420500"], ["ok", "ok", "ok", "ok", no]),
         (["420525"], [no, "ok", "ok", "ok", no]),
         (["420502", "11"], ["ok", no, no, no, "ok"]),
         (["4206"], [no, no, no, no, no]),

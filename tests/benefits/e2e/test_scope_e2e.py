@@ -89,6 +89,7 @@ async def test_regions_where_the_sale_happens(front: Front) -> None:
     cases: list[tuple[list[str], list[str]]] = [
         (["42"], ["ok", "ok", "ok", no]),
         (["4205"], ["ok", "ok", "ok", no]),
+        (["420500"], ["ok", "ok", "ok", no]),  # 宜昌市's own code: all of the city
         (["420502"], ["ok", no, no, no]),
         (["420525", "11"], [no, no, "ok", "ok"]),
     ]
