@@ -5,8 +5,11 @@ staff, members and terminals use.
 members (``POST /api/v1/members``, their card follows), shops (merchant → store → terminal
 through the onboarding API), programmes (``POST /api/v1/programs`` then ``…/publish``), and
 the codes a member shows (a printed card's static code through the staff card API, or the
-phone's rotating code through the member's own sign-in). Scans and redemptions go through the
-terminal API with the shop's key. Nothing here builds an engine input by hand.
+phone's rotating code through the member's own sign-in). Categories are set by staff on the
+member record, hardship by a hardship record approved one level above the member's union, a
+transfer asked on the member's phone. Scans and redemptions (one programme, or several on a
+bill) go through the terminal API with the shop's key; the staff simulator answers for a store.
+Nothing here builds an engine input by hand.
 """
 
 from __future__ import annotations
