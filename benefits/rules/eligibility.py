@@ -54,9 +54,18 @@ def path_ids(org_path: str) -> set[uuid.UUID]:
     return out
 
 
+def division_prefix(code: str) -> str:
+    """The code prefix a listed region stands for. A province's or city's own code ends in
+    zeros (``420000`` 湖北省, ``420500`` 宜昌市, as their unions carry them) and covers every
+    code under it, like ``42`` and ``4205`` do."""
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
 def region_matches(region: str | None, prefixes: tuple[str, ...]) -> bool:
     """Region codes are hierarchical (``11`` ⊃ ``1101`` ⊃ ``110105``): match by prefix."""
-    return region is not None and any(region.startswith(p) for p in prefixes)
+    return region is not None and any(region.startswith(division_prefix(p)) for p in prefixes)
 
 
 def check_eligibility(

@@ -39,7 +39,9 @@ MAX_LIMITS = 20
 MAX_LIST = 5000
 _KEY_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _GROUP_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
-_REGION_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
+# GB/T 2260 digits in pairs: province ``42``, city ``4205``, county ``420525`` (or a
+# division's own code, ``420500``); anything else could never match a member or store.
+_REGION_RE = re.compile(r"^(?:[0-9]{2}){1,3}$")
 
 _BENEFIT_FIELDS: dict[BenefitKind, dict[str, bool]] = {
     # field -> required
@@ -322,8 +324,12 @@ def _eligibility(c: _Collector, data: Mapping[str, Any]) -> Eligibility:
 
 
 def _region(c: _Collector, value: Any, field: str) -> str | None:
-    if not isinstance(value, str) or not _REGION_RE.match(value):
-        c.add(field, "地区代码无效", "is not a valid region code")
+    if not isinstance(value, str) or not _REGION_RE.fullmatch(value):
+        c.add(
+            field,
+            "应为行政区划代码(如 42、4205、420525)",
+            "must be a GB/T 2260 region code (e.g. 42, 4205, 420525)",
+        )
         return None
     return value
 

@@ -5,8 +5,11 @@ staff, members and terminals use.
 members (``POST /api/v1/members``, their card follows), shops (merchant → store → terminal
 through the onboarding API), programmes (``POST /api/v1/programs`` then ``…/publish``), and
 the codes a member shows (a printed card's static code through the staff card API, or the
-phone's rotating code through the member's own sign-in). Scans and redemptions go through the
-terminal API with the shop's key. Nothing here builds an engine input by hand.
+phone's rotating code through the member's own sign-in). Categories are set by staff on the
+member record, hardship by a hardship record approved one level above the member's union, a
+transfer asked on the member's phone. Scans and redemptions (one programme, or several on a
+bill) go through the terminal API with the shop's key; the staff simulator answers for a store.
+Nothing here builds an engine input by hand.
 """
 
 from __future__ import annotations
@@ -85,19 +88,22 @@ class Front:
         self.orgs = {o["code"]: o["id"] for o in r.json()["items"]}
         return self
 
-    async def grassroots(self, district: str) -> str:
-        """The id of a grassroots union under the district with code ``district``."""
+    async def grassroots(self, district: str, nth: int = 0) -> str:
+        """The id of the ``nth`` grassroots union under the district with code ``district``."""
         r = await self.client.get(
             "/api/v1/orgs",
-            params={"level": "grassroots", "under": self.orgs[district], "limit": 1},
+            params={"level": "grassroots", "under": self.orgs[district], "limit": nth + 1},
         )
-        assert r.status_code == 200 and r.json()["items"], r.text
-        return str(r.json()["items"][0]["id"])
+        assert r.status_code == 200 and len(r.json()["items"]) > nth, r.text
+        return str(r.json()["items"][nth]["id"])
 
     # members -----------------------------------------------------------------------------
 
-    async def member(self, org_id: str, *, born: date = date(1990, 5, 1)) -> Person:
-        """An active member registered by staff; the card is issued with the membership."""
+    async def member(
+        self, org_id: str, *, born: date = date(1990, 5, 1), region: str | None = None
+    ) -> Person:
+        """An active member registered by staff; the card is issued with the membership.
+        ``region`` is where they live (a code or a name), else their union's region."""
         n = next(_serial)
         phone = f"1770{uuid.uuid4().int % 10**7:07d}"
         body = {
@@ -106,6 +112,8 @@ class Front:
             "org_id": org_id,
             "phone": phone,
         }
+        if region is not None:
+            body["region_code"] = region
         r = await self.client.post("/api/v1/members", json=body)
         assert r.status_code == 201, r.text
         return await self._person(r.json()["id"], phone)
@@ -119,6 +127,34 @@ class Front:
         r = await self.client.post(
             f"/api/v1/members/{who.id}/status", json={"status": status, "reason": "测试"}
         )
+        assert r.status_code == 200, r.text
+
+    async def set_categories(self, who: Person, categories: list[str]) -> dict[str, Any]:
+        """Staff set the member's categories (劳模, retired…) on the member record."""
+        r = await self.client.patch(f"/api/v1/members/{who.id}", json={"categories": categories})
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def hardship(self, who: Person, level: int, *, approve: bool = True) -> str:
+        """A hardship record filed for the member, approved (by the union one level above:
+        the signed-in federation admin may decide at every level) unless ``approve`` is off.
+        Its id, for a review or revocation (:meth:`decide`)."""
+        body = {
+            "member_id": who.id,
+            "category": "relative",
+            "level": level,
+            "circumstances": "家庭成员重病,收入微薄",
+        }
+        r = await self.client.post("/api/v1/hardship/records", json=body)
+        assert r.status_code == 201, r.text
+        rec = str(r.json()["id"])
+        if approve:
+            await self.decide(rec, "approve", {})
+        return rec
+
+    async def decide(self, record_id: str, action: str, body: dict[str, Any]) -> None:
+        """``approve``, ``review`` (a new level) or ``revoke`` a hardship record."""
+        r = await self.client.post(f"/api/v1/hardship/records/{record_id}/{action}", json=body)
         assert r.status_code == 200, r.text
 
     async def static_code(self, who: Person) -> str:
@@ -194,6 +230,15 @@ class Front:
         assert r.status_code == 200 and r.json()["total"] == 1, r.text
         return await self._person(r.json()["items"][0]["id"], phone)
 
+    async def transfer(self, who: Person, to_org_id: str) -> None:
+        """The member asks on their phone to move to another union (转会), which approves."""
+        async with self.as_member(who.phone) as phone:
+            r = await phone.post("/api/v1/me/transfers", json={"to_org_id": to_org_id})
+            assert r.status_code == 201, r.text
+            transfer_id = r.json()["id"]
+        r = await self.client.post(f"/api/v1/approvals/transfers/{transfer_id}/approve")
+        assert r.status_code == 200, r.text
+
     # shops -------------------------------------------------------------------------------
 
     async def merchant(self, category: str = "dining", *, region: str = "420502") -> str:
@@ -229,9 +274,13 @@ class Front:
         t = r.json()
         return Shop(merchant_id, store_id, t["terminal"]["id"], t["key"], category)
 
-    async def shop(self, category: str = "dining") -> Shop:
-        """A new merchant of ``category`` with one store and one terminal."""
-        return await self.store(await self.merchant(category), category)
+    async def shop(
+        self, category: str = "dining", *, region: str = "420502", registered: str | None = None
+    ) -> Shop:
+        """A new merchant of ``category`` (registered in ``registered``, else ``region``) with
+        one store in ``region`` and one terminal."""
+        merchant = await self.merchant(category, region=registered or region)
+        return await self.store(merchant, category, region=region)
 
     # programmes --------------------------------------------------------------------------
 
@@ -294,3 +343,56 @@ class Front:
         )
         assert r.status_code in (201, 403, 409, 422), r.text
         return r.status_code, dict(r.json())
+
+    async def redeem_bill(
+        self,
+        shop: Shop,
+        code: str,
+        programs: list[dict[str, Any]],
+        amount_fen: int = 10000,
+        bill_ref: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Several programmes in one call (``program_ids``), on the merchant's bill ``bill_ref``."""
+        body: dict[str, Any] = {
+            "code": code,
+            "program_ids": [p["id"] for p in programs],
+            "amount_fen": amount_fen,
+        }
+        if bill_ref is not None:
+            body["bill_ref"] = bill_ref
+        r = await self.client.post(
+            "/api/v1/redemptions",
+            json=body,
+            headers={**shop.headers, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert r.status_code in (201, 400, 403, 409, 422), r.text
+        return r.status_code, dict(r.json())
+
+    async def bill(self, shop: Shop, bill_ref: str) -> list[str]:
+        """The programmes live on the merchant's bill, as its ledger lists them."""
+        r = await self.client.get(
+            "/api/v1/redemptions", params={"bill_ref": bill_ref}, headers=shop.headers
+        )
+        assert r.status_code == 200, r.text
+        return sorted(i["program_id"] for i in r.json()["items"] if not i["reversed"])
+
+    async def simulate(
+        self, who: Person, shop: Shop, program: dict[str, Any], amount_fen: int = 10000
+    ) -> tuple[str, list[str]]:
+        """The staff simulator at ``shop``'s store for one programme: ``("ok", [])``, or the
+        refusal's code and the reasons staff are told."""
+        r = await self.client.post(
+            "/api/v1/programs/simulate",
+            json={
+                "member_id": who.id,
+                "merchant": {"store_id": shop.store_id, "merchant_id": shop.merchant_id},
+                "program_ids": [program["id"]],
+                "amount_fen": amount_fen,
+            },
+        )
+        assert r.status_code == 200, r.text
+        (row,) = r.json()["members"]
+        if row["applicable"]:
+            return "ok", []
+        (no,) = row["not_applicable"]
+        return str(no["error_code"]), [x["code"] for x in no["reasons"]]

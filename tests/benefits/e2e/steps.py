@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.support.front import Front, Shop
+from tests.support.front import Front, Person, Shop
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -53,3 +53,14 @@ async def verdict(
     if pid in unavailable:
         assert unavailable[pid] == body["code"], (unavailable, body)
     return str(body["code"])
+
+
+async def judged(
+    front: Front, shop: Shop, who: Person, program: dict[str, Any], amount_fen: int = 10000
+) -> str:
+    """The :func:`verdict` at the till, which the staff simulator at the same store must give
+    too; a refusal with the reasons staff are told: ``"not_eligible/org_not_listed"``."""
+    simulated, reasons = await front.simulate(who, shop, program, amount_fen)
+    got = await verdict(front, shop, await front.static_code(who), program, amount_fen)
+    assert got == simulated, (got, simulated, reasons)
+    return got if got == "ok" else f"{got}/{','.join(reasons)}"

@@ -16,6 +16,7 @@ import cardsvc.members.service as member_service
 import cardsvc.membership.service as membership_service
 from tests.benefits.e2e.steps import (
     SHANGHAI,
+    judged,
     just_before,
     local_instant,
     today_local,
@@ -30,6 +31,8 @@ COVERS = {
     "eligibility.max_age",
     "owner_org_id",
     "member.status",
+    "eligibility.org_ids",
+    "eligibility.regions",
 }
 
 
@@ -118,3 +121,77 @@ async def test_age_range(front: Front) -> None:
         pairs = zip(AGE_CASES, programs, strict=True)
         got = [await verdict(front, shop, members[c[1]], p) for c, p in pairs]
         assert got == [c[column] for c in AGE_CASES], instant
+
+
+async def test_org_ids_subtree(front: Front) -> None:
+    """``org_ids``: the member's union is listed or lies under a listed org; a transfer moves
+    the member's eligibility with them, their region stays where they live."""
+    shop = await front.shop()
+    xl_a, xl_b = await front.grassroots("HB-YC-XL"), await front.grassroots("HB-YC-XL", 1)
+    wjg = await front.grassroots("HB-YC-WJG")
+    a, b, w = await front.member(xl_a), await front.member(xl_b), await front.member(wjg)
+    hb, xl = front.orgs["HB"], front.orgs["HB-YC-XL"]
+    union_only = await front.program(hb, eligibility={"org_ids": [xl_a]})
+    district = await front.program(hb, eligibility={"org_ids": [xl]})
+    mixed = await front.program(hb, eligibility={"org_ids": [xl_a, front.orgs["HB-YC-WJG"]]})
+    # Listed but outside the owner's subtree: the owner's subtree still bounds who may use it.
+    narrowed = await front.program(xl, eligibility={"org_ids": [xl_a, front.orgs["HB-YC-WJG"]]})
+    no = "not_eligible/org_not_listed"
+    cases = [
+        (union_only, ["ok", no, no]),
+        (district, ["ok", "ok", no]),
+        (mixed, ["ok", no, "ok"]),
+        (narrowed, ["ok", no, "not_eligible/outside_org"]),
+    ]
+    for prog, expected in cases:
+        got = [await judged(front, shop, who, prog) for who in (a, b, w)]
+        assert got == expected, prog["rules"]["eligibility"]
+    assert union_only["id"] in await front.my_benefits(a)
+    assert union_only["id"] not in await front.my_benefits(b)
+    # ``a`` moves to the other union of the district: the union's programme goes, the
+    # district's stays, and a programme of where ``a`` lives still applies.
+    here = await front.program(hb, eligibility={"regions": ["420502"]})
+    await front.transfer(a, xl_b)
+    assert [await judged(front, shop, a, p) for p in (union_only, district, here)] == [
+        no,
+        "ok",
+        "ok",
+    ]
+
+
+async def test_regions_code_prefixes(front: Front) -> None:
+    """``regions``: GB/T 2260 code prefixes of where the member lives (a code or an unambiguous
+    name given by staff, else the union's region); a store elsewhere changes nothing."""
+    union = await front.grassroots("HB-YC-XL")  # 西陵区, 420502
+    people = {
+        "union's": await front.member(union),
+        "code": await front.member(union, region="420525"),  # 远安县
+        "full name": await front.member(union, region="湖北省宜昌市远安县"),
+        "short name": await front.member(union, region="远安县"),
+        "Beijing": await front.member(union, region="110105"),  # 北京市朝阳区
+    }
+    r = await front.client.get(f"/api/v1/members/{people['short name'].id}")
+    assert (r.json()["region_code"], r.json()["region_name"]) == ("420525", "湖北省宜昌市远安县")
+    shop = await front.shop(region="110105")  # the sale in Beijing: the member's region counts
+    no = "not_eligible/region_not_listed"
+    # (regions, verdict for each member in the order above)
+    cases: list[tuple[list[str], list[str]]] = [
+        (["42"], ["ok", "ok", "ok", "ok", no]),
+        (["4205"], ["ok", "ok", "ok", "ok", no]),
+        # A province's or city's own code (as its union carries it) stands for all of it.
+        (["420000"], ["ok", "ok", "ok", "ok", no]),
+        (["420500"], ["ok", "ok", "ok", "ok", no]),
+        (["420525"], [no, "ok", "ok", "ok", no]),
+        (["420502", "11"], ["ok", no, no, no, "ok"]),
+        (["4206"], [no, no, no, no, no]),
+    ]
+    for regions, expected in cases:
+        prog = await front.program(front.orgs["HB"], eligibility={"regions": regions})
+        got = [await judged(front, shop, who, prog) for who in people.values()]
+        assert got == expected, regions
+    # Staff correct where a member lives: the verdict follows at once.
+    moved = people["Beijing"]
+    r = await front.client.patch(f"/api/v1/members/{moved.id}", json={"region_code": "420525"})
+    assert r.status_code == 200, r.text
+    yuanan = await front.program(front.orgs["HB"], eligibility={"regions": ["420525"]})
+    assert await judged(front, shop, moved, yuanan) == "ok"

@@ -27,22 +27,16 @@ from benefits.rules.programme import (
 )
 from tests.benefits.e2e import (
     test_benefit_e2e,
+    test_categories_e2e,
     test_eligibility_e2e,
     test_limits_e2e,
     test_programme_e2e,
     test_scope_e2e,
+    test_stacking_e2e,
 )
 
 # Cases other work owns, with their own end-to-end tests (remove an entry once they land here).
-DEFERRED = {
-    "eligibility.org_ids": "org restrictions (subtree of a listed org)",
-    "eligibility.regions": "regions as GB/T 2260 codes",
-    "scope.regions": "regions as GB/T 2260 codes",
-    "eligibility.categories_any": "entitlement-bearing facts from approved records",
-    "eligibility.categories_none": "entitlement-bearing facts from approved records",
-    "eligibility.hardship_levels": "entitlement-bearing facts from approved records",
-    "stacking": "stacking across a bill",
-}
+DEFERRED: dict[str, str] = {}
 
 # Parts of the rules that are containers of the fields below, not rules of their own.
 _CONTAINERS = {"eligibility", "scope", "benefit", "limits", "timezone"}
@@ -82,6 +76,8 @@ def covered() -> set[str]:
         test_benefit_e2e,
         test_limits_e2e,
         test_programme_e2e,
+        test_categories_e2e,
+        test_stacking_e2e,
     )
     return set().union(*(m.COVERS for m in modules))
 

@@ -4,13 +4,14 @@ checked at tills of merchants, stores and terminals onboarded through the API.""
 from __future__ import annotations
 
 from benefits.rules.programme import MerchantCategory
-from tests.benefits.e2e.steps import verdict
+from tests.benefits.e2e.steps import judged, verdict
 from tests.support.front import Front
 
 COVERS = {
     "scope.merchant_ids",
     "scope.merchant_categories",
     "scope.store_ids",
+    "scope.regions",
     *(f"merchant_category.{c.value}" for c in MerchantCategory),
 }
 
@@ -73,3 +74,33 @@ async def test_scope_fields_narrow_each_other(front: Front) -> None:
     )
     assert await verdict(front, dining, code, prog) == "ok"
     assert await verdict(front, cinema, code, prog) == "not_in_scope"
+
+
+async def test_regions_where_the_sale_happens(front: Front) -> None:
+    """``scope.regions``: code prefixes of the store's region, not of the merchant's registered
+    one nor of where the member lives."""
+    who = await front.member(await front.grassroots("HB-YC-XL"), region="110105")  # lives in 北京
+    xiling = await front.shop(region="420502")
+    wujiagang = await front.store(xiling.merchant_id, "dining", region="420503")
+    yuanan = await front.shop(region="420525", registered="420502")
+    beijing = await front.shop(region="110105", registered="420502")
+    shops = (xiling, wujiagang, yuanan, beijing)
+    no = "not_in_scope/region_not_in_scope"
+    cases: list[tuple[list[str], list[str]]] = [
+        (["42"], ["ok", "ok", "ok", no]),
+        (["4205"], ["ok", "ok", "ok", no]),
+        (["420500"], ["ok", "ok", "ok", no]),  # 宜昌市's own code: all of the city
+        (["420502"], ["ok", no, no, no]),
+        (["420525", "11"], [no, no, "ok", "ok"]),
+    ]
+    for regions, expected in cases:
+        prog = await front.program(
+            front.orgs["HB"], scope={"merchant_categories": ["dining"], "regions": regions}
+        )
+        assert [await judged(front, shop, who, prog) for shop in shops] == expected, regions
+    # Every list that is set must match: the region and the category.
+    cinema = await front.shop("cinema", region="420502")
+    both = await front.program(
+        front.orgs["HB"], scope={"merchant_categories": ["dining"], "regions": ["420502"]}
+    )
+    assert await judged(front, cinema, who, both) == "not_in_scope/merchant_category_not_listed"

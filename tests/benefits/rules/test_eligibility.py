@@ -93,6 +93,22 @@ def test_region_prefix() -> None:
     assert codes(Eligibility(regions=("11",)), region=None) == ["region_not_listed"]
 
 
+def test_a_divisions_own_code_stands_for_all_of_it() -> None:
+    """``420000`` (湖北省) and ``420500`` (宜昌市) are the codes their unions carry: listed,
+    they mean the whole province or city, as ``42`` and ``4205`` do."""
+    for rule in ("420000", "420500", "4200"):
+        assert codes(Eligibility(regions=(rule,)), region="420525") == [], rule
+        assert codes(Eligibility(regions=(rule,)), region="420500") == [], rule
+    assert codes(Eligibility(regions=("420500",)), region="420600") == ["region_not_listed"]
+    assert codes(Eligibility(regions=("420000",)), region="110105") == ["region_not_listed"]
+    assert codes(Eligibility(regions=("420525",)), region="420502") == ["region_not_listed"]
+    shop = merchant(region="420502")
+    assert check_scope(Scope(regions=("420500",)), shop) == []
+    assert [r.code for r in check_scope(Scope(regions=("110000",)), shop)] == [
+        "region_not_in_scope"
+    ]
+
+
 def test_every_reason_is_reported_and_bilingual() -> None:
     rule = Eligibility(categories_any=("retired",), min_age=70)
     reasons = check_eligibility(

@@ -138,6 +138,11 @@ def test_valid_rules_round_trip_through_json() -> None:
         ),
         ({"eligibility": {"min_age": 60, "max_age": 18}}, "eligibility.max_age"),
         ({"eligibility": {"org_ids": ["not-a-uuid"]}}, "eligibility.org_ids[0]"),
+        # Region codes are GB/T 2260 digits in pairs: anything else could never match.
+        ({"eligibility": {"regions": ["hubei"]}}, "eligibility.regions[0]"),
+        ({"eligibility": {"regions": ["42", "420"]}}, "eligibility.regions[1]"),
+        ({"scope": {"regions": ["4205-01"]}}, "scope.regions[0]"),
+        ({"scope": {"regions": ["4205020"]}}, "scope.regions[0]"),
         ({"scope": {"merchant_categories": ["casino"]}}, "scope.merchant_categories[0]"),
         ({"scope": {"store_ids": [42]}}, "scope.store_ids[0]"),
         ({"colour": "red"}, "colour"),
