@@ -167,6 +167,9 @@ def problem_responses(table: ProblemTable, *codes: str) -> dict[int, ResponseSpe
     return {status: _spec(examples) for status, examples in sorted(by_status.items())}
 
 
+RATE_LIMITED = problem_responses(COMMON_PROBLEMS, "rate_limited")
+
+
 def _with_codes(
     responses: Mapping[int, ResponseSpec], codes: Iterable[str]
 ) -> dict[int, ResponseSpec]:

@@ -29,7 +29,7 @@ from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import TERMINAL, Job, JobStatus
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.kernel.errors import Forbidden
-from cardsvc.kernel.openapi import ATTACHMENT, header, success_operation
+from cardsvc.kernel.openapi import ATTACHMENT, header, problem_responses, success_operation
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
@@ -207,6 +207,9 @@ class RosterController(Controller):
         status_code=202,
         request_max_body_size=None,  # streamed to disk; UNIONCARD_UPLOAD_MAX_MB is enforced
         operation_class=_UploadOperation,
+        responses=problem_responses(
+            {"upload_too_large": (413, "文件过大", "The file is too large")}, "upload_too_large"
+        ),
         summary="Upload a roster (.xlsx/.csv); imports in the background (dry_run: check only)",
     )
     async def upload(
