@@ -41,6 +41,7 @@ from cardsvc.cards.statuslist import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import Forbidden, ValidationError
 from cardsvc.kernel.masking import mask_card_number
+from cardsvc.kernel.openapi import ATTACHMENT, header, success_operation
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
@@ -49,6 +50,15 @@ from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
 
 MAX_TOKEN_BATCH = 20  # ten minutes of 30-second codes: enough for a lift or a basement shop
+
+_TOKEN_HEADERS = {
+    "X-Token-Expires-At": header("when the token in the image expires (ISO 8601)"),
+    "X-Token-Refresh-At": header("when to fetch the next rotating token", required=False),
+}
+QR_OPERATION = success_operation(headers=_TOKEN_HEADERS)
+PRINTABLE_OPERATION = success_operation(
+    headers={**_TOKEN_HEADERS, "Content-Disposition": ATTACHMENT}
+)
 
 
 # Structs of these names exist in other packages too: the published document names them
@@ -159,6 +169,7 @@ class MyCardController(Controller):
         "/qr.png",
         summary="A fresh rotating token as a QR image (PNG, ECC M)",
         media_type="image/png",
+        operation_class=QR_OPERATION,
     )
     async def qr_png(self, me: Member, state: State, db_session: AsyncSession) -> Response[bytes]:
         [t] = await _rotating(db_session, state, me, 1)
@@ -169,6 +180,7 @@ class MyCardController(Controller):
         "/qr.svg",
         summary="A fresh rotating token as a QR image (SVG, ECC M)",
         media_type="image/svg+xml",
+        operation_class=QR_OPERATION,
     )
     async def qr_svg(self, me: Member, state: State, db_session: AsyncSession) -> Response[str]:
         [t] = await _rotating(db_session, state, me, 1)
@@ -393,6 +405,7 @@ class MemberCardController(Controller):
         summary="The printable card image (PNG, 300 dpi, QR at ECC Q) with a new static token",
         status_code=200,
         media_type="image/png",
+        operation_class=PRINTABLE_OPERATION,
     )
     async def printable(
         self,
@@ -447,12 +460,20 @@ class MemberCardController(Controller):
 # --- public verification material -----------------------------------------------------------
 
 
+_ETAG = {"ETag": header("strong validator of the body, to send as If-None-Match")}
+PUBLISHED_OPERATION = success_operation(headers=_ETAG, not_modified=True)
+STATUS_LIST_OPERATION = success_operation(
+    headers={**_ETAG, "Last-Modified": header("the list's signed iat")}, not_modified=True
+)
+
+
 class PublicCardController(Controller):
     path = "/"
     tags = ["public: card verification"]
 
     @get(
         "/.well-known/jwks.json",
+        operation_class=PUBLISHED_OPERATION,
         summary="Public keys that verify card tokens and revocation lists (JWKS, Ed25519)",
         # The body is pre-serialised bytes (cached with its ETag); document what they hold.
         responses={
@@ -482,6 +503,7 @@ class PublicCardController(Controller):
             "trusting it. See docs/token-format.md."
         ),
         media_type=STATUS_LIST_MEDIA_TYPE,
+        operation_class=STATUS_LIST_OPERATION,
     )
     async def revocations(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -18,7 +19,9 @@ from litestar import Request
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Schema
+from litestar.openapi.spec import Operation as OpenAPIOperation
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute
 
@@ -87,6 +90,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     programs: list[StackedProgram] | None = None
     exclusive: list[str] | None = None
     tried: list[str] | None = None
+    value: Annotated[str, msgspec.Meta(description="the refused value, as sent")] | None = None
 
 
 # --- documented errors ----------------------------------------------------------------------
@@ -103,6 +107,11 @@ COMMON_PROBLEMS: ProblemTable = {
     "conflict": (409, "数据冲突,请刷新后重试", "Conflicting data, refresh and retry"),
     "validation_error@422": (422, "name:不能为空", "name: must not be empty"),
     "payload_too_large": (413, "请求体过大", "Request body too large"),
+    "unsupported_media_type": (
+        415,
+        "请求体须为 JSON(Content-Type: application/json)",
+        "The body must be JSON (Content-Type: application/json)",
+    ),
     "rate_limited": (429, "请求过于频繁,请稍后再试", "Too many requests, retry later"),
     "internal_error": (500, "服务器内部错误", "Internal server error"),
     "database_unavailable": (503, "数据库暂时不可用,请稍后重试", "Database unavailable"),
@@ -158,6 +167,9 @@ def problem_responses(table: ProblemTable, *codes: str) -> dict[int, ResponseSpe
     return {status: _spec(examples) for status, examples in sorted(by_status.items())}
 
 
+RATE_LIMITED = problem_responses(COMMON_PROBLEMS, "rate_limited")
+
+
 def _with_codes(
     responses: Mapping[int, ResponseSpec], codes: Iterable[str]
 ) -> dict[int, ResponseSpec]:
@@ -179,14 +191,20 @@ def _common_codes(handler: HTTPRouteHandler, route: BaseRoute) -> list[str]:
     codes = ["validation_error", "internal_error", "database_unavailable"]
     writes = bool(handler.http_methods & {"POST", "PUT", "PATCH", "DELETE"})
     if writes:
-        codes.append("malformed_body")
+        codes += ["malformed_body", "unsupported_media_type"]
     if any(p.type is not str for p in getattr(route, "path_parameters", {}).values()):
         codes.append("not_found")  # a path parameter of the wrong form (not a UUID, …)
     if 401 not in (handler.responses or {}):
         # Routes without their own list (the staff and member API): what any of them may say.
-        codes += ["unauthorized", "forbidden", "not_found", "session_store_unavailable"]
+        codes += [
+            "unauthorized",
+            "forbidden",
+            "not_found",
+            "session_store_unavailable",
+            "validation_error@422",  # a rule on the values (a date range, a region code, …)
+        ]
         if writes:
-            codes += ["conflict", "validation_error@422"]
+            codes += ["conflict"]
     return codes
 
 
@@ -200,6 +218,52 @@ class ProblemDocsPlugin(ReceiveRoutePlugin):
             if isinstance(handler, HTTPRouteHandler) and handler.include_in_schema is not False:
                 codes = _common_codes(handler, route)
                 handler.responses = _with_codes(handler.responses or {}, codes)
+
+
+# --- what a response spec cannot say ------------------------------------------------------
+
+BINARY = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+
+
+def header(description: str, *, required: bool = True) -> OpenAPIHeader:
+    return OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.STRING), description=description, required=required
+    )
+
+
+ATTACHMENT = header("attachment; filename=…")
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def success_operation(
+    *,
+    media: Mapping[str, Schema] | None = None,
+    headers: Mapping[str, OpenAPIHeader] | None = None,
+    not_modified: bool = False,
+) -> type[OpenAPIOperation]:
+    """An ``operation_class`` whose 200 also carries the other ``media`` types the route
+    negotiates and the ``headers`` it sends; ``not_modified``: a 304 (with the same headers)
+    answers a matching ``If-None-Match``."""
+
+    @dataclass
+    class _Documented(OpenAPIOperation):
+        def __post_init__(self) -> None:
+            ok = (self.responses or {}).get("200")
+            if not isinstance(ok, OpenAPIResponse):
+                return
+            for media_type, schema in (media or {}).items():
+                ok.content = {**(ok.content or {}), media_type: OpenAPIMediaType(schema=schema)}
+            # Ours replace what Litestar documents under the same name, whatever its case.
+            ours = {name.lower() for name in headers or {}}
+            kept = {k: v for k, v in (ok.headers or {}).items() if k.lower() not in ours}
+            ok.headers = {**kept, **(headers or {})}
+            if not_modified and self.responses is not None:
+                self.responses["304"] = OpenAPIResponse(
+                    description="Not modified (the ETag matched If-None-Match)",
+                    headers=dict(headers or {}),
+                )
+
+    return _Documented
 
 
 # --- operation ids --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from litestar.datastructures import Cookie, State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.masking import mask_phone
+from cardsvc.kernel.openapi import RATE_LIMITED, problem_responses
 from cardsvc.kernel.web import json_body_only
 from cardsvc.memberauth import signin
 from cardsvc.memberauth.sessions import (
@@ -68,6 +69,20 @@ async def membership_out(db_session: AsyncSession, member: Member | None) -> Mem
     )
 
 
+# Sending codes and guessing them are both throttled per phone and per address.
+SIGN_IN_LIMITED = problem_responses(
+    {
+        "otp_attempts_exceeded": (
+            429,
+            "验证码尝试次数过多,请重新获取验证码",
+            "Too many attempts; request a new code",
+        )
+    },
+    "rate_limited",
+    "otp_attempts_exceeded",
+)
+
+
 class MemberAuthController(Controller):
     path = "/api/v1/me"
     tags = ["member: sign-in"]
@@ -77,6 +92,7 @@ class MemberAuthController(Controller):
         summary="Send a one-time sign-in code to a phone",
         status_code=202,
         guards=[json_body_only],
+        responses=RATE_LIMITED,
     )
     async def send_code(self, request: Request[Any, Any, Any], state: State, data: OtpIn) -> OtpOut:
         policy = await signin.send_code(request, state, data.phone)
@@ -87,6 +103,7 @@ class MemberAuthController(Controller):
         summary="Sign in with the phone and its one-time code",
         status_code=200,
         guards=[json_body_only],
+        responses=SIGN_IN_LIMITED,
     )
     async def sign_in(
         self,

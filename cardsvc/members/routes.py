@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.masking import mask_id_number, mask_phone
+from cardsvc.kernel.openapi import RATE_LIMITED
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
@@ -195,6 +196,7 @@ class MemberController(Controller):
         summary="Find members by exact ID number or phone (roles that may unmask; audited, "
         "rate-limited; needs CSRF)",
         status_code=200,
+        responses=RATE_LIMITED,
     )
     async def lookup(
         self, staff: Principal, state: State, db_session: AsyncSession, data: LookupIn

@@ -15,6 +15,7 @@ from qrcode.image.pil import PilImage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import AppError, NotFound
+from cardsvc.kernel.openapi import RATE_LIMITED
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
@@ -125,7 +126,7 @@ class MyMembershipController(Controller):
     path = "/api/v1/me"
     tags = ["member: joining"]
 
-    @post("/applications", summary="Apply to join a union (网上入会)")
+    @post("/applications", summary="Apply to join a union (网上入会)", responses=RATE_LIMITED)
     async def apply(
         self,
         request: Request[Any, Any, Any],

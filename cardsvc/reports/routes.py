@@ -16,11 +16,14 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import Parameter
 from litestar.response import File, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.openapi import ATTACHMENT, BINARY, XLSX_MEDIA, header, success_operation
 from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import MemberStatus
 from cardsvc.reports import files
@@ -53,12 +56,34 @@ def _respond(
     )
 
 
+# Every report is JSON, CSV or XLSX (``format=`` or Accept); the files come as attachments.
+REPORT_OPERATION = success_operation(
+    media={"text/csv": Schema(type=OpenAPIType.STRING), XLSX_MEDIA: BINARY},
+    headers={
+        "Content-Disposition": header("with CSV or XLSX: attachment; filename=…", required=False)
+    },
+)
+EXPORT_OPERATION = success_operation(
+    headers={
+        "Content-Disposition": ATTACHMENT,
+        "X-Export-Masked": header("true when ID and phone numbers are masked"),
+        "X-Export-Count": header("how many members the file holds"),
+        # An HTTP date, which Litestar's file response documents as an ISO date-time.
+        "Last-Modified": header("when the file was written"),
+    }
+)
+
+
 class ReportController(Controller):
     path = "/api/v1/reports"
     tags = ["staff: reports"]
     security = [{"staffSession": []}]
 
-    @get("/members", summary="Members: active, new per month, by category, employment, union")
+    @get(
+        "/members",
+        operation_class=REPORT_OPERATION,
+        summary="Members: active, new per month, by category, employment, union",
+    )
     async def members(
         self,
         request: Request[Any, Any, Any],
@@ -75,7 +100,11 @@ class ReportController(Controller):
         )
         return _respond(request, await members_report(db_session, org, rng), fmt)
 
-    @get("/joins", summary="Join applications: pending, decided, approval lead time per month")
+    @get(
+        "/joins",
+        operation_class=REPORT_OPERATION,
+        summary="Join applications: pending, decided, approval lead time per month",
+    )
     async def joins(
         self,
         request: Request[Any, Any, Any],
@@ -92,7 +121,11 @@ class ReportController(Controller):
         )
         return _respond(request, await joins_report(db_session, org, rng), fmt)
 
-    @get("/coverage", summary="Grassroots unions nobody has joined online yet")
+    @get(
+        "/coverage",
+        operation_class=REPORT_OPERATION,
+        summary="Grassroots unions nobody has joined online yet",
+    )
     async def coverage(
         self,
         request: Request[Any, Any, Any],
@@ -109,7 +142,11 @@ class ReportController(Controller):
         )
         return _respond(request, await coverage_report(db_session, org, rng), fmt)
 
-    @get("/hardship", summary="Hardship assistance delivered and hardship records")
+    @get(
+        "/hardship",
+        operation_class=REPORT_OPERATION,
+        summary="Hardship assistance delivered and hardship records",
+    )
     async def hardship(
         self,
         request: Request[Any, Any, Any],
@@ -128,6 +165,7 @@ class ReportController(Controller):
 
     @get(
         "/service-requests",
+        operation_class=REPORT_OPERATION,
         summary="Service requests: per kind and child org, time to accept/resolve, "
         "overdue, escalated, satisfaction",
     )
@@ -158,6 +196,7 @@ class ExportController(Controller):
         "/members",
         summary="Members of a subtree as .xlsx (masked unless you may unmask and ask to; audited)",
         media_type=files.XLSX_MEDIA,
+        operation_class=EXPORT_OPERATION,
         description=(
             "Needs `member.export` on the org (404 outside your subtrees, 403 without the role). "
             "ID and phone numbers are masked unless `unmask=true` and your role may unmask on "

@@ -29,6 +29,7 @@ from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import TERMINAL, Job, JobStatus
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.kernel.errors import Forbidden
+from cardsvc.kernel.openapi import ATTACHMENT, header, problem_responses, success_operation
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
@@ -157,6 +158,13 @@ class _UploadOperation(Operation):
         )
 
 
+ATTACHMENT_OPERATION = success_operation(headers={"Content-Disposition": ATTACHMENT})
+# Litestar's file response documents Last-Modified as an ISO date-time; it is an HTTP date.
+FILE_OPERATION = success_operation(
+    headers={"Content-Disposition": ATTACHMENT, "Last-Modified": header("when it was written")}
+)
+
+
 def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
@@ -170,13 +178,23 @@ class RosterController(Controller):
     path = "/api/v1/roster"
     tags = ["staff: roster import"]
 
-    @get("/template.xlsx", summary="名册模板 (.xlsx, with instructions)", media_type=XLSX_MEDIA)
+    @get(
+        "/template.xlsx",
+        summary="名册模板 (.xlsx, with instructions)",
+        media_type=XLSX_MEDIA,
+        operation_class=ATTACHMENT_OPERATION,
+    )
     async def template_xlsx(self, staff: Principal) -> Response[bytes]:
         return Response(
             _template_xlsx(), media_type=XLSX_MEDIA, headers=_attachment("roster-template.xlsx")
         )
 
-    @get("/template.csv", summary="名册模板 (.csv, UTF-8)", media_type="text/csv")
+    @get(
+        "/template.csv",
+        summary="名册模板 (.csv, UTF-8)",
+        media_type="text/csv",
+        operation_class=ATTACHMENT_OPERATION,
+    )
     async def template_csv(self, staff: Principal) -> Response[bytes]:
         return Response(
             template_csv(),
@@ -189,6 +207,9 @@ class RosterController(Controller):
         status_code=202,
         request_max_body_size=None,  # streamed to disk; UNIONCARD_UPLOAD_MAX_MB is enforced
         operation_class=_UploadOperation,
+        responses=problem_responses(
+            {"upload_too_large": (413, "文件过大", "The file is too large")}, "upload_too_large"
+        ),
         summary="Upload a roster (.xlsx/.csv); imports in the background (dry_run: check only)",
     )
     async def upload(
@@ -281,7 +302,10 @@ class RosterController(Controller):
         )
 
     @get(
-        "/imports/{import_id:uuid}/errors.csv", summary="Error report as CSV", media_type="text/csv"
+        "/imports/{import_id:uuid}/errors.csv",
+        summary="Error report as CSV",
+        media_type="text/csv",
+        operation_class=ATTACHMENT_OPERATION,
     )
     async def errors_csv(
         self, staff: Principal, state: State, db_session: AsyncSession, import_id: uuid.UUID
@@ -304,6 +328,7 @@ class RosterController(Controller):
         "/imports/{import_id:uuid}/errors.xlsx",
         summary="Error report as XLSX",
         media_type=XLSX_MEDIA,
+        operation_class=FILE_OPERATION,
     )
     async def errors_xlsx(
         self, staff: Principal, db_session: AsyncSession, import_id: uuid.UUID

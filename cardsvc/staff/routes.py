@@ -12,6 +12,7 @@ from litestar.datastructures import Cookie, State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.audit import record
+from cardsvc.kernel.openapi import RATE_LIMITED
 from cardsvc.kernel.permissions import ROLE_LABELS_ZH, Perm, Role
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.web import client_ip, cookie_secure, json_body_only
@@ -96,6 +97,7 @@ class SessionController(Controller):
         summary="Sign in (sets the session cookie, returns the CSRF token)",
         status_code=200,
         guards=[json_body_only],
+        responses=RATE_LIMITED,
     )
     async def login(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession, data: LoginIn

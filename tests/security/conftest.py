@@ -20,6 +20,7 @@ from cardsvc.demo.seed import DEMO_PASSWORD
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
 from tests.conftest import make_test_settings
+from tests.support.contract import checks_contract, contract_client
 
 Client = AsyncTestClient[Litestar]
 
@@ -40,8 +41,9 @@ async def app(settings: Settings, engine: AsyncEngine) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=app) as c:
+async def client(app: Litestar, request: pytest.FixtureRequest) -> AsyncIterator[Client]:
+    """Every response checked against the published contract (tests/support/contract.py)."""
+    async with contract_client(app, check=checks_contract(request)) as c:
         yield c
 
 

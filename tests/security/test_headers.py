@@ -7,13 +7,13 @@ import re
 from typing import Any
 
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from cardsvc.app import create_app
 from cardsvc.demo.seed import DEMO_PASSWORD
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
 from tests.security.conftest import Client, last_code
+from tests.support.contract import contract_client
 
 CSP_DIRECTIVES = {
     "default-src": "'self'",
@@ -129,7 +129,7 @@ async def test_session_cookies_secure_over_tls(
 ) -> None:
     app = create_app(settings)
     app.state.sender = RecordingSender()
-    async with AsyncTestClient(app=app, base_url="https://unioncard.example") as client:
+    async with contract_client(app, base_url="https://unioncard.example") as client:
         for cookie in await _sign_in_both(client, app, demo):
             flags = _flags(cookie)
             assert {"secure", "httponly"} <= flags and "samesite=lax" in flags, cookie
@@ -142,6 +142,6 @@ async def test_session_cookies_secure_in_production_setting_behind_a_tls_proxy(
 ) -> None:
     app = create_app(dataclasses.replace(settings, secure_cookies=True))
     app.state.sender = RecordingSender()
-    async with AsyncTestClient(app=app) as client:  # plain HTTP between proxy and app
+    async with contract_client(app) as client:  # plain HTTP between proxy and app
         for cookie in await _sign_in_both(client, app, demo):
             assert {"secure", "httponly"} <= _flags(cookie), cookie

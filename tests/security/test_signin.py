@@ -12,7 +12,6 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
-from litestar.testing import AsyncTestClient
 
 from cardsvc.app import create_app
 from cardsvc.demo.seed import DEMO_PASSWORD
@@ -24,6 +23,7 @@ from tests.security.conftest import (
     shop_caller,
     staff_caller,
 )
+from tests.support.contract import contract_client
 
 STAFF = "/api/v1/staff/session"
 
@@ -42,7 +42,7 @@ async def test_password_guessing_is_throttled_the_same_for_unknown_accounts(
             login_account_limits=defaults.login_account_limits,
         )
     )
-    async with AsyncTestClient(app=throttled) as client:
+    async with contract_client(throttled) as client:
         answers = []
         for name in ("xl.admin", "nobody.here"):
             for _ in range(5):

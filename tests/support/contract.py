@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from openapi_core import Config, OpenAPI
@@ -30,6 +31,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from cardsvc.kernel.errors import PROBLEM_MEDIA_TYPE
 from cardsvc.kernel.openapi import finish_document
+from cardsvc.reports.files import XLSX_MEDIA
 
 # Headers every response may carry whatever the route (transport, security, tracing).
 AMBIENT = frozenset(
@@ -56,6 +58,14 @@ AMBIENT = frozenset(
         "cross-origin-resource-policy",
     }
 )
+
+
+# Files and signed documents: the contract says their media type, not their bytes.
+OPAQUE = (XLSX_MEDIA, "image/png", "image/svg+xml", "application/statuslist+jwt")
+
+
+def _opaque(data: bytes, **_: Any) -> str:
+    return data.decode("latin-1")
 
 
 class ContractViolation(AssertionError):
@@ -95,7 +105,7 @@ class _Request:
         self.host_url = f"{url.scheme}://{url.netloc}"
         self.path = url.path
         self.method = request.method.lower()
-        self.body = request.content
+        self.body = request.read()  # a multipart upload is a stream until read
         self.content_type = request.headers.get("content-type", "")
         self.parameters = RequestParameters(
             query=ImmutableMultiDict(parse_qs(url.query)),
@@ -122,6 +132,8 @@ class ContractChecker:
                 extra_media_type_deserializers={
                     PROBLEM_MEDIA_TYPE: json.loads,
                     "text/csv": lambda data, **_: data.decode(),
+                    # Files are opaque to the contract: a string of bytes.
+                    **{media: _opaque for media in OPAQUE},
                 },
             ),
         )
@@ -200,13 +212,19 @@ def attach(client: httpx.AsyncClient, checker: ContractChecker) -> None:
     client.event_hooks["response"] = [*client.event_hooks["response"], validate]
 
 
+def checks_contract(request: pytest.FixtureRequest) -> bool:
+    """Whether the requesting test is checked (not marked ``off_contract``)."""
+    return request.node.get_closest_marker("off_contract") is None
+
+
 @asynccontextmanager
 async def contract_client(
-    app: Litestar, *, check: bool = True
+    app: Litestar, *, check: bool = True, **options: Any
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app's test client, each response checked against the contract (unless ``check`` is
-    false: a test that provokes an off-contract response on purpose)."""
-    async with AsyncTestClient(app=app) as client:
+    false: a test that provokes an off-contract response on purpose). ``options`` go to
+    :class:`AsyncTestClient` (``base_url``…)."""
+    async with AsyncTestClient(app=app, **options) as client:
         if check:
             attach(client, checker_for(app))
         yield client

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cardsvc.app import create_app
 from cardsvc.kernel.settings import Settings
 from tests.conftest import make_test_settings
+from tests.support.contract import checks_contract, contract_client
 from tests.support.front import Front
 
 
@@ -35,8 +36,11 @@ async def app(settings: Settings, engine: AsyncEngine, demo: dict[str, Any]) -> 
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as c:
+async def client(
+    app: Litestar, request: pytest.FixtureRequest
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """Every response checked against the published contract (tests/support/contract.py)."""
+    async with contract_client(app, check=checks_contract(request)) as c:
         yield c
 
 

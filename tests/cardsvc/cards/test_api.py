@@ -36,6 +36,7 @@ from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
 from tests.conftest import make_test_settings
+from tests.support.contract import contract_client
 from tests.support.staff import login
 
 JWKS = "/.well-known/jwks.json"
@@ -50,7 +51,7 @@ def settings(db_url: str, var_dir: Path) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings, engine: AsyncEngine) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app=create_app(settings)) as c:
+    async with contract_client(create_app(settings)) as c:
         yield c
 
 
@@ -66,7 +67,7 @@ async def member_client(settings: Settings, phone: str) -> AsyncIterator[AsyncTe
     app: Litestar = create_app(settings)
     sender = RecordingSender()
     app.state.sender = sender
-    async with AsyncTestClient(app=app) as c:
+    async with contract_client(app) as c:
         assert (await c.post("/api/v1/me/otp", json={"phone": phone})).status_code == 202
         found = re.search(r"验证码 (\d{6})", sender.sent[-1][1])
         assert found, sender.sent[-1][1]
@@ -403,7 +404,7 @@ async def test_printable_card_without_a_cjk_font_is_a_clear_error(
     settings: Settings, engine: AsyncEngine, demo: Any
 ) -> None:
     latin = replace(settings, cjk_font="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-    async with AsyncTestClient(app=create_app(latin)) as client:
+    async with contract_client(create_app(latin)) as client:
         sample = xl_card(demo)
         await login(client, "xl.admin")
         mid = await member_id(client, sample["member_no"])
@@ -420,7 +421,7 @@ async def test_jwks_is_cacheable_with_etag(
     settings: Settings, engine: AsyncEngine, demo: Any
 ) -> None:
     fresh = replace(settings, card_publish_cache_seconds=0)  # see the rotation at once
-    async with AsyncTestClient(app=create_app(fresh)) as client:
+    async with contract_client(create_app(fresh)) as client:
         resp = await client.get(JWKS)
         assert resp.status_code == 200 and "max-age" in resp.headers["cache-control"]
         etag = resp.headers["etag"]

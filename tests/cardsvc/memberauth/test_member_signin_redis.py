@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cardsvc.app import create_app
 from cardsvc.memberauth.senders import RecordingSender
 from tests.conftest import make_test_settings
+from tests.support.contract import contract_client
 
 pytestmark = pytest.mark.redis
 
@@ -28,7 +29,7 @@ async def redis_app(
     app = create_app(settings)
     sender = RecordingSender()
     app.state.sender = sender
-    async with AsyncTestClient(app=app) as client:
+    async with contract_client(app) as client:
         yield app, client, sender
 
 

@@ -23,6 +23,7 @@ from tests.cardsvc.members.test_members import (
     new_member,
     org_ids,  # noqa: F401  (fixture)
 )
+from tests.support.contract import contract_client
 from tests.support.staff import login
 
 LOOKUP = f"{MEMBERS}/lookup"
@@ -83,7 +84,7 @@ async def test_roles_that_may_not_unmask_cannot_look_up_by_id_number_or_phone(
 @pytest.fixture
 async def limited(settings: Settings, engine: AsyncEngine) -> AsyncIterator[AsyncTestClient]:
     app = create_app(dataclasses.replace(settings, identity_lookups_per_hour=3))
-    async with AsyncTestClient(app=app) as c:
+    async with contract_client(app) as c:
         yield c
 
 

@@ -14,6 +14,7 @@ from cardsvc.app import create_app
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
 from cardsvc.membership.service import PRIVACY_VERSION
+from tests.support.contract import contract_client
 from tests.support.staff import login
 
 NEW_PHONE = "13687170001"
@@ -36,7 +37,7 @@ async def member_client(settings: Settings, phone: str) -> AsyncIterator[AsyncTe
     app = create_app(settings)
     sender = RecordingSender()
     app.state.sender = sender
-    async with AsyncTestClient(app=app) as c:
+    async with contract_client(app) as c:
         await _sign_in(c, sender, phone)
         yield c
 

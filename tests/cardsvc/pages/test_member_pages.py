@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.app import create_app
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
 from tests.conftest import make_test_settings
+from tests.support.contract import contract_client
 from tests.support.staff import login
 
 HX = {"HX-Request": "true"}
@@ -34,7 +34,7 @@ async def phone_app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[An
     """A member's phone: the app with a recording SMS sender, not yet signed in."""
     app = create_app(settings)
     app.state.sender = RecordingSender()
-    async with AsyncTestClient(app=app) as c:
+    async with contract_client(app) as c:
         c.sender = app.state.sender  # type: ignore[attr-defined]  # the tests' handle on the codes
         yield c
 
@@ -147,7 +147,7 @@ async def test_suspended_card_codes_are_a_problem(
     c = phone_app
     member = demo["members"][2]
     await _sign_in(c, member["phone"])
-    async with AsyncTestClient(app=create_app(settings)) as officer:
+    async with contract_client(create_app(settings)) as officer:
         await login(officer, "admin", "UnionCard-2026")
         mid = (
             await officer.get("/api/v1/members", params={"member_no": member["member_no"]})

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,6 +26,7 @@ from cardsvc.privacy.parts import all_parts
 from cardsvc.privacy.rotate import key_usage, rotate_data
 from tests.conftest import make_test_settings
 from tests.merchants.conftest import login
+from tests.support.contract import contract_client
 
 OLD = {"t1": b"k" * 32}  # what the demo was seeded with (tests/conftest.py)
 NEW_KEY = b"n" * 32
@@ -67,7 +67,7 @@ async def test_rotation_in_batches_keeps_every_row_readable(
 
     # The app (configured with both keys) reads old and new rows alike, list and unmask.
     app = create_app(dataclasses.replace(settings, data_keys={"t2": NEW_KEY, **OLD}))
-    async with AsyncTestClient(app=app) as client:
+    async with contract_client(app) as client:
         await login(client, "admin")
         listed = await client.get("/api/v1/members?limit=200")
         assert listed.status_code == 200, listed.text
@@ -161,12 +161,12 @@ async def test_sessions_under_a_retired_key_sign_out_cleanly(
     phone = demo["members"][0]["phone"]
     on_redis = dataclasses.replace(settings, redis_url=redis_url)
     app = create_app(on_redis)
-    async with AsyncTestClient(app=app) as client:
+    async with contract_client(app) as client:
         await member_sign_in(app, client, phone)
         token = client.cookies["uc_member"]
     for keys, status in (({"t2": NEW_KEY, **OLD}, 200), ({"t2": NEW_KEY}, 401)):
         later = create_app(dataclasses.replace(on_redis, data_keys=keys))
-        async with AsyncTestClient(app=later) as client:
+        async with contract_client(later) as client:
             client.cookies["uc_member"] = token
             r = await client.get("/api/v1/me")
             assert r.status_code == status, r.text

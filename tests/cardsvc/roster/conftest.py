@@ -26,6 +26,7 @@ from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.roster.sample import sample_rows, write_csv, write_xlsx
 from tests.conftest import make_test_settings
+from tests.support.contract import checks_contract, contract_client
 from tests.support.staff import login
 
 XL_UNIONS = ("XL-JIDIAN", "XL-HOSPITAL", "XL-NEWFORMS", "XL-COMMERCE")
@@ -52,8 +53,11 @@ async def app(settings: Settings, engine: AsyncEngine) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as c:
+async def client(
+    app: Litestar, request: pytest.FixtureRequest
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """Every response checked against the published contract (tests/support/contract.py)."""
+    async with contract_client(app, check=checks_contract(request)) as c:
         yield c
 
 

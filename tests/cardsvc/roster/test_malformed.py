@@ -31,6 +31,7 @@ from tests.cardsvc.roster.conftest import (
     upload,
     xlsx_bytes,
 )
+from tests.support.contract import contract_client
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:
@@ -169,7 +170,7 @@ async def test_upload_over_the_size_limit_is_413(
     settings: Settings, engine: AsyncEngine, demo: dict
 ) -> None:
     app = create_app(replace(settings, upload_max_mb=1))
-    async with AsyncTestClient(app=app) as client:
+    async with contract_client(app) as client:
         await login(client, "xl.admin")
         resp = await upload(client, b"a,b\n" * (600 * 1024), filename="big.csv")
         assert resp.status_code == 413

@@ -42,6 +42,7 @@ from tests.cardsvc.roster.conftest import (
     xlsx_bytes,
 )
 from tests.conftest import _truncate_all, make_test_settings
+from tests.support.contract import contract_client
 
 
 async def _job(engine: AsyncEngine, job_id: Any) -> Job:
@@ -183,7 +184,7 @@ async def test_progress_is_pushed_as_server_sent_events(
     from cardsvc.app import create_app
 
     app = create_app(replace(settings, job_runner=True))  # the in-app runner does the work
-    async with AsyncTestClient(app=app) as client:
+    async with contract_client(app) as client:
         await login(client, "xl.admin")
         job_id = (await upload(client, xlsx_bytes(tmp_path, rows(300)))).json()["id"]
         events: list[tuple[str, str]] = []

@@ -23,6 +23,7 @@ from cardsvc.kernel.settings import Settings
 from cardsvc.orgs.models import Org
 from cardsvc.staff.models import StaffUser
 from cardsvc.staff.service import hash_password
+from tests.support.contract import contract_client
 from tests.support.staff import PASSWORD, login
 
 SESSION = "/api/v1/staff/session"
@@ -43,7 +44,7 @@ async def store_client(
     store_settings: Settings, engine: AsyncEngine, demo: Any
 ) -> AsyncIterator[AsyncTestClient]:
     """A client on an app whose session store is in-process or Redis."""
-    async with AsyncTestClient(app=create_app(store_settings)) as c:
+    async with contract_client(create_app(store_settings)) as c:
         yield c
 
 
@@ -99,7 +100,7 @@ async def test_redis_store_holds_the_session(
 ) -> None:
     """With a Redis URL configured the session lives in Redis, not in the process."""
     app = create_app(dataclasses.replace(settings, redis_url=redis_url))
-    async with AsyncTestClient(app=app) as client:
+    async with contract_client(app) as client:
         assert (await sign_in(client, "xl.admin", PASSWORD)).status_code == 200
         token = client.cookies[COOKIE]
         redis = Redis.from_url(redis_url)
@@ -139,7 +140,7 @@ async def test_production_argon2_cost_is_the_default_and_signs_in(
         argon2_parallelism=defaults.argon2_parallelism,
     )
     full_cost = "$argon2id$v=19$m=65536,t=3,p=4$"
-    async with AsyncTestClient(app=create_app(production)) as client:
+    async with contract_client(create_app(production)) as client:
         assert hash_password("long-enough-pw").startswith(full_cost)
         assert (await sign_in(client, "xl.admin", "wrong-password-123")).status_code == 401
         assert (await sign_in(client, "nobody.here", PASSWORD)).status_code == 401
@@ -147,7 +148,7 @@ async def test_production_argon2_cost_is_the_default_and_signs_in(
     async with make_sessionmaker(engine)() as s:
         user = await s.scalar(select(StaffUser).where(StaffUser.username == "xl.admin"))
         assert user is not None and user.password_hash.startswith(full_cost)
-    async with AsyncTestClient(app=create_app(production)) as client:
+    async with contract_client(create_app(production)) as client:
         assert (await sign_in(client, "xl.admin", PASSWORD)).status_code == 200
 
 
