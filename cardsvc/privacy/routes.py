@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.audit import record
+from cardsvc.kernel.openapi import ATTACHMENT, success_operation
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.web import client_ip
 from cardsvc.memberauth.sessions import close_member_sessions
@@ -23,6 +24,9 @@ from cardsvc.members.models import Member
 from cardsvc.privacy.erasure import erase_member, privacy_member, sweep_files
 from cardsvc.privacy.export import member_export
 from cardsvc.privacy.parts import all_parts
+
+# Sent as a file to keep (``Content-Disposition: attachment``).
+DOWNLOAD = success_operation(headers={"Content-Disposition": ATTACHMENT})
 
 
 class ErasureIn(msgspec.Struct):
@@ -81,6 +85,7 @@ class PrivacyController(Controller):
     @get(
         "/personal-data",
         summary="Everything held about a member, decrypted (access request; audited)",
+        operation_class=DOWNLOAD,
     )
     async def export(
         self, staff: Principal, state: State, db_session: AsyncSession, member_id: uuid.UUID
@@ -103,7 +108,7 @@ class MyDataController(Controller):
     path = "/api/v1/me/personal-data"
     tags = ["member: privacy"]
 
-    @get("/", summary="Download everything held about me (JSON)")
+    @get("/", summary="Download everything held about me (JSON)", operation_class=DOWNLOAD)
     async def mine(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession, me: Member
     ) -> Response[dict[str, Any]]:
