@@ -23,6 +23,14 @@ def _configure(**kw: Any) -> None:
     )
 
 
+async def foreign_keys_off(conn: Any) -> None:
+    """SQLite: a batch migration recreates a table (copy, DROP, rename), and dropping a table
+    other rows refer to fails while foreign keys are enforced. The pragma only works outside
+    a transaction: sent on the driver's connection before SQLAlchemy begins one."""
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
+
+
 def do_run_migrations(connection: Connection) -> None:
     _configure(connection=connection)
     with context.begin_transaction():
@@ -35,6 +43,8 @@ async def run_online() -> None:
     if engine is None:
         engine = make_engine(get_settings().database_url)
     async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            await foreign_keys_off(conn)
         await conn.run_sync(do_run_migrations)
         await conn.commit()
     if owned:

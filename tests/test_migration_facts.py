@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from cardsvc.kernel.db import make_engine
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from cardsvc.servicereq.hardship.models import HardshipRecord
@@ -65,10 +66,26 @@ def _state(conn: Connection) -> tuple[dict[uuid.UUID, Any], list[Any]]:
     return members, records
 
 
+async def _upgrade_heads(url: str) -> None:
+    """As ``unioncard database upgrade`` runs it: on SQLite, foreign keys off for the
+    migration's connection (migrations/env.py), which batch-recreates referenced tables."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                raw = await conn.get_raw_connection()
+                assert raw.driver_connection is not None
+                await raw.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            async with conn.begin():
+                await conn.run_sync(_alembic, "upgrade", "heads")
+    finally:
+        await engine.dispose()
+
+
 def _check(url: str) -> None:
     asyncio.run(_run(url, _alembic, "upgrade", BEFORE))
     ids = asyncio.run(_run(url, _seed))
-    asyncio.run(_run(url, _alembic, "upgrade", "heads"))
+    asyncio.run(_upgrade_heads(url))
     members, records = asyncio.run(_run(url, _state))
     kept = members[ids["kept"]]
     assert sorted(kept.categories) == ["hardship", "model_worker"] and kept.hardship_level == 2

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
@@ -21,17 +19,25 @@ from cardsvc.cards import minting, render, service, summaries
 from cardsvc.cards.errors import CardError
 from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.models import Card, CardStatus
+from cardsvc.cards.operations import (
+    PRINTABLE_OPERATION,
+    PUBLISHED_OPERATION,
+    QR_OPERATION,
+    STATUS_LIST_OPERATION,
+)
 from cardsvc.cards.published import JWKS_MEDIA_TYPE, STATUS_LIST_PATH, PublishedCache
 from cardsvc.cards.schemas import (
     NO_STORE,
-    CardEventOut,
+    CardOut,
     IssueIn,
     JwksOut,
+    MemberCardsOut,
     MyCardOut,
-    Reason,
+    ReasonIn,
     StaticTokenOut,
     TokenBatchOut,
     TokenOut,
+    card_out,
     event_out,
     published_response,
     token_headers,
@@ -41,7 +47,6 @@ from cardsvc.cards.statuslist import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import Forbidden, ValidationError
 from cardsvc.kernel.masking import mask_card_number
-from cardsvc.kernel.openapi import ATTACHMENT, header, success_operation
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
@@ -50,57 +55,6 @@ from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
 
 MAX_TOKEN_BATCH = 20  # ten minutes of 30-second codes: enough for a lift or a basement shop
-
-_TOKEN_HEADERS = {
-    "X-Token-Expires-At": header("when the token in the image expires (ISO 8601)"),
-    "X-Token-Refresh-At": header("when to fetch the next rotating token", required=False),
-}
-QR_OPERATION = success_operation(headers=_TOKEN_HEADERS)
-PRINTABLE_OPERATION = success_operation(
-    headers={**_TOKEN_HEADERS, "Content-Disposition": ATTACHMENT}
-)
-
-
-# Structs of these names exist in other packages too: the published document names them
-# ``CardOut`` and ``CardReasonIn`` (cardsvc/kernel/openapi.py). The other shapes are in
-# :mod:`cardsvc.cards.schemas`.
-
-
-class CardOut(msgspec.Struct):
-    id: uuid.UUID
-    member_id: uuid.UUID
-    number: str
-    generation: int
-    status: CardStatus
-    issued_at: datetime
-    status_reason: str | None
-    status_changed_at: datetime | None
-    previous_id: uuid.UUID | None
-
-
-class MemberCardsOut(msgspec.Struct):
-    member_id: uuid.UUID
-    current: CardOut | None
-    cards: list[CardOut]
-    history: list[CardEventOut]
-
-
-class ReasonIn(msgspec.Struct):
-    reason: Reason
-
-
-def card_out(card: Card) -> CardOut:
-    return CardOut(
-        id=card.id,
-        member_id=card.member_id,
-        number=card.number,
-        generation=card.generation,
-        status=card.status,
-        issued_at=card.issued_at,
-        status_reason=card.status_reason,
-        status_changed_at=card.status_changed_at,
-        previous_id=card.previous_id,
-    )
 
 
 # --- member: my card ------------------------------------------------------------------------
@@ -458,13 +412,6 @@ class MemberCardController(Controller):
 
 
 # --- public verification material -----------------------------------------------------------
-
-
-_ETAG = {"ETag": header("strong validator of the body, to send as If-None-Match")}
-PUBLISHED_OPERATION = success_operation(headers=_ETAG, not_modified=True)
-STATUS_LIST_OPERATION = success_operation(
-    headers={**_ETAG, "Last-Modified": header("the list's signed iat")}, not_modified=True
-)
 
 
 class PublicCardController(Controller):

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Request, Response
 
 from cardsvc.cards import minting
-from cardsvc.cards.models import CardEvent, CardEventKind, CardStatus
+from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
 from cardsvc.cards.published import Published
 
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["手机丢失"])]
@@ -119,3 +119,44 @@ def published_response(
     if _matches(request, doc.etag):
         return Response(b"", status_code=304, headers=headers, media_type=media_type)
     return Response(doc.body, media_type=media_type, headers=headers)
+
+
+# Structs of these names exist in other packages too: the published document names them
+# ``CardOut`` and ``CardReasonIn`` (cardsvc/kernel/openapi.py).
+
+
+class CardOut(msgspec.Struct):
+    id: uuid.UUID
+    member_id: uuid.UUID
+    number: str
+    generation: int
+    status: CardStatus
+    issued_at: datetime
+    status_reason: str | None
+    status_changed_at: datetime | None
+    previous_id: uuid.UUID | None
+
+
+class MemberCardsOut(msgspec.Struct):
+    member_id: uuid.UUID
+    current: CardOut | None
+    cards: list[CardOut]
+    history: list[CardEventOut]
+
+
+class ReasonIn(msgspec.Struct):
+    reason: Reason
+
+
+def card_out(card: Card) -> CardOut:
+    return CardOut(
+        id=card.id,
+        member_id=card.member_id,
+        number=card.number,
+        generation=card.generation,
+        status=card.status,
+        issued_at=card.issued_at,
+        status_reason=card.status_reason,
+        status_changed_at=card.status_changed_at,
+        previous_id=card.previous_id,
+    )

@@ -88,6 +88,20 @@ class Problem(msgspec.Struct, omit_defaults=True):
     current_status: str | None = None
     action: str | None = None
     programs: list[StackedProgram] | None = None
+    bill_ref: Annotated[str, msgspec.Meta(description="the merchant's bill reference")] | None = (
+        None
+    )
+    on_bill: (
+        Annotated[
+            list[StackedProgram],
+            msgspec.Meta(description="programmes already redeemed on the bill"),
+        ]
+        | None
+    ) = None
+    repeated: (
+        Annotated[list[str], msgspec.Meta(description="programmes the bill already holds (codes)")]
+        | None
+    ) = None
     exclusive: list[str] | None = None
     tried: list[str] | None = None
     value: Annotated[str, msgspec.Meta(description="the refused value, as sent")] | None = None

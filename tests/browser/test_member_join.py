@@ -42,7 +42,6 @@ def test_invite_sign_in_apply_approve_card_qr_verifies(live: Live, page: Page) -
     page.get_by_label("就业形态").select_option("platform_worker")
     page.get_by_label("工作单位或平台").fill("某外卖平台")
     page.get_by_label("岗位").fill("外卖骑手")
-    page.get_by_label("灵活就业").check()
     page.get_by_label("我已阅读并同意隐私政策").check()
     assert no_horizontal_scroll(page)
     shot(page, "member-join-invite")

@@ -66,6 +66,8 @@ async def test_sql_metacharacters_in_search_match_literally(
     assert ("/api/v1/members", "name") in targets and ("/api/v1/merchants", "q") in targets
     for path, name in targets:
         none = await client.get(path, params={name: "zzqx-no-such-thing"}, headers=admin.headers())
+        if none.status_code == 400 and none.json()["code"] == "identity_lookup_required":
+            continue  # by ID number or phone only through the audited look-up (a POST)
         assert none.status_code == 200, (path, name, none.text[:200])
         for payload in SQL_PAYLOADS:
             r = await client.get(path, params={name: payload}, headers=admin.headers())

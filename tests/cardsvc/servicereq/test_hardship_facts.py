@@ -222,7 +222,7 @@ async def test_roster_proposes_records_the_level_above_approves_and_expiry_clear
     # The grassroots union's roster marks one of its members 困难职工, level 2.
     await login(client, "xl.admin")
     m = await _member_without_hardship(client, orgs["XL-JIDIAN"])
-    ident = (await client.get(f"{MEMBERS}/{m['id']}/identity")).json()
+    ident = (await client.post(f"{MEMBERS}/{m['id']}/identity")).json()
     assert "T-HARDSHIP" not in await _offered(client, pos, m["id"], shop)
     await login(client, "xl.jidian")
     row = {
