@@ -86,6 +86,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     number: Annotated[int, msgspec.Meta(description="a version number")] | None = None
     current_version: int | None = None
     current_status: str | None = None
+    status_now: Annotated[str, msgspec.Meta(description="the current state")] | None = None
     action: str | None = None
     programs: list[StackedProgram] | None = None
     bill_ref: Annotated[str, msgspec.Meta(description="the merchant's bill reference")] | None = (

@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.openapi import ATTACHMENT, BINARY, problem_responses, success_operation
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
@@ -68,6 +69,19 @@ _UPLOAD_DOC = (
 # --- members ----------------------------------------------------------------------------------
 
 
+# Sent with the type found in its content (as accepted on upload), as a file to keep.
+DOWNLOAD_OPERATION = success_operation(
+    media={
+        t: BINARY
+        for t in ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
+    },
+    headers={"Content-Disposition": ATTACHMENT},
+)
+UPLOAD_RESPONSES = problem_responses(
+    {"upload_too_large": (413, "文件过大", "The file is too large")}, "upload_too_large"
+)
+
+
 class MyServiceRequestController(Controller):
     path = "/api/v1/me/service-requests"
     tags = ["member: service requests"]
@@ -114,6 +128,7 @@ class MyServiceRequestController(Controller):
         summary="Attach an image or PDF",
         description=_UPLOAD_DOC,
         request_max_body_size=None,  # read with our own limit (clear 413 code)
+        responses=UPLOAD_RESPONSES,
     )
     async def upload(
         self,
@@ -150,6 +165,7 @@ class MyServiceRequestController(Controller):
         "/{request_id:uuid}/attachments/{attachment_id:uuid}",
         summary="Download an attachment",
         media_type="application/octet-stream",
+        operation_class=DOWNLOAD_OPERATION,
     )
     async def download(
         self,
@@ -401,6 +417,7 @@ class ServiceRequestController(Controller):
         summary="Attach an image or PDF",
         description=_UPLOAD_DOC,
         request_max_body_size=None,
+        responses=UPLOAD_RESPONSES,
     )
     async def upload(
         self,
@@ -433,6 +450,7 @@ class ServiceRequestController(Controller):
         "/{request_id:uuid}/attachments/{attachment_id:uuid}",
         summary="Download an attachment",
         media_type="application/octet-stream",
+        operation_class=DOWNLOAD_OPERATION,
     )
     async def download(
         self,
