@@ -29,7 +29,13 @@ from cardsvc.jobs import service as jobs
 from cardsvc.jobs.models import TERMINAL, Job, JobStatus
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.kernel.errors import Forbidden
-from cardsvc.kernel.openapi import ATTACHMENT, header, problem_responses, success_operation
+from cardsvc.kernel.openapi import (
+    ATTACHMENT,
+    BINARY,
+    header,
+    problem_responses,
+    success_operation,
+)
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
@@ -158,6 +164,14 @@ class _UploadOperation(Operation):
         )
 
 
+# A stream of ``event:``/``data:`` lines, not one JSON document.
+EVENTS_OPERATION = success_operation(
+    media={"text/event-stream": BINARY},
+    headers={
+        "Connection": header("keep-alive: the stream stays open", required=False),
+        "X-Accel-Buffering": header("no: proxies pass each event at once", required=False),
+    },
+)
 ATTACHMENT_OPERATION = success_operation(headers={"Content-Disposition": ATTACHMENT})
 # Litestar's file response documents Last-Modified as an ISO date-time; it is an HTTP date.
 FILE_OPERATION = success_operation(
@@ -248,6 +262,7 @@ class RosterController(Controller):
     @get(
         "/imports/{import_id:uuid}/events",
         summary="Progress pushed as Server-Sent Events (event: progress …, then done)",
+        operation_class=EVENTS_OPERATION,
     )
     async def events(
         self, staff: Principal, state: State, db_session: AsyncSession, import_id: uuid.UUID

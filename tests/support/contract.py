@@ -61,7 +61,13 @@ AMBIENT = frozenset(
 
 
 # Files and signed documents: the contract says their media type, not their bytes.
-OPAQUE = (XLSX_MEDIA, "image/png", "image/svg+xml", "application/statuslist+jwt")
+OPAQUE = (
+    XLSX_MEDIA,
+    "image/png",
+    "image/svg+xml",
+    "application/statuslist+jwt",
+    "text/event-stream",
+)
 
 
 def _opaque(data: bytes, **_: Any) -> str:
