@@ -23,7 +23,7 @@ def test_member_search_is_masked_and_reveal_is_audited(live: Live, page: Page) -
     expect(rows).to_have_count(1)
     rows.first.get_by_role("link", name=member["name"]).click()
     expect(page.get_by_role("heading", name=member["name"])).to_be_visible()
-    page.get_by_role("button", name="查看完整信息(将记录审计)").click()
+    page.get_by_role("button", name="查看完整信息（将记录审计）").click()
     expect(page.locator("#plain-id")).to_have_text(re.compile(r"^\d{17}[\dX]$"))
     shot(page, "console-member")
     # The reveal is in the audit log (read as the federation auditor through the API).
@@ -36,7 +36,7 @@ def test_member_search_is_masked_and_reveal_is_audited(live: Live, page: Page) -
 def test_auditor_sees_masked_members_without_reveal(live: Live, page: Page) -> None:
     sign_in(page, live, "hb.auditor", "/console/members")
     page.locator("#members tbody tr a").first.click()
-    expect(page.get_by_role("button", name="查看完整信息(将记录审计)")).to_have_count(0)
+    expect(page.get_by_role("button", name="查看完整信息（将记录审计）")).to_have_count(0)
 
 
 def test_union_tree_with_member_counts(live: Live, page: Page) -> None:
