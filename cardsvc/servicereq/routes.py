@@ -15,7 +15,6 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.openapi import ATTACHMENT, BINARY, problem_responses, success_operation
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
@@ -56,30 +55,14 @@ from cardsvc.servicereq.schemas import (
 )
 from cardsvc.servicereq.sla import set_sla
 from cardsvc.servicereq.steps import add_step
-from cardsvc.servicereq.uploads import read_one_file
-
-_UPLOAD_DOC = (
-    "multipart/form-data with one file in the field `file`: JPEG, PNG, WebP, HEIC or PDF "
-    "(checked by content), at most `UNIONCARD_ATTACHMENT_MAX_MB`, at most "
-    "`UNIONCARD_ATTACHMENT_MAX_COUNT` per request. Errors: 413 `attachment_too_large`, 415 "
-    "`attachment_type`, 409 `too_many_attachments` / `request_closed`."
+from cardsvc.servicereq.uploads import (
+    DOWNLOAD_OPERATION,
+    UPLOAD_DOC,
+    UPLOAD_RESPONSES,
+    read_one_file,
 )
-
 
 # --- members ----------------------------------------------------------------------------------
-
-
-# Sent with the type found in its content (as accepted on upload), as a file to keep.
-DOWNLOAD_OPERATION = success_operation(
-    media={
-        t: BINARY
-        for t in ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
-    },
-    headers={"Content-Disposition": ATTACHMENT},
-)
-UPLOAD_RESPONSES = problem_responses(
-    {"upload_too_large": (413, "文件过大", "The file is too large")}, "upload_too_large"
-)
 
 
 class MyServiceRequestController(Controller):
@@ -126,7 +109,7 @@ class MyServiceRequestController(Controller):
     @post(
         "/{request_id:uuid}/attachments",
         summary="Attach an image or PDF",
-        description=_UPLOAD_DOC,
+        description=UPLOAD_DOC,
         request_max_body_size=None,  # read with our own limit (clear 413 code)
         responses=UPLOAD_RESPONSES,
     )
@@ -415,7 +398,7 @@ class ServiceRequestController(Controller):
     @post(
         "/{request_id:uuid}/attachments",
         summary="Attach an image or PDF",
-        description=_UPLOAD_DOC,
+        description=UPLOAD_DOC,
         request_max_body_size=None,
         responses=UPLOAD_RESPONSES,
     )

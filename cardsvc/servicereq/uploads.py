@@ -8,8 +8,28 @@ from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from cardsvc.kernel.errors import AppError, unexpected_file_field
+from cardsvc.kernel.openapi import ATTACHMENT, BINARY, problem_responses, success_operation
 from cardsvc.kernel.settings import Settings
 from cardsvc.servicereq.attachments import too_large
+
+UPLOAD_DOC = (
+    "multipart/form-data with one file in the field `file`: JPEG, PNG, WebP, HEIC or PDF "
+    "(checked by content), at most `UNIONCARD_ATTACHMENT_MAX_MB`, at most "
+    "`UNIONCARD_ATTACHMENT_MAX_COUNT` per request. Errors: 413 `attachment_too_large`, 415 "
+    "`attachment_type`, 409 `too_many_attachments` / `request_closed`."
+)
+
+# Sent with the type found in its content (as accepted on upload), as a file to keep.
+DOWNLOAD_OPERATION = success_operation(
+    media={
+        t: BINARY
+        for t in ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
+    },
+    headers={"Content-Disposition": ATTACHMENT},
+)
+UPLOAD_RESPONSES = problem_responses(
+    {"upload_too_large": (413, "文件过大", "The file is too large")}, "upload_too_large"
+)
 
 
 async def read_one_file(
@@ -20,7 +40,7 @@ async def read_one_file(
     if media != "multipart/form-data" or not options.get("boundary"):
         raise AppError(
             "unsupported_media_type",
-            "请以 multipart/form-data 上传附件(字段名 file)",
+            "请以 multipart/form-data 上传附件（字段名 file）",
             "upload the attachment as multipart/form-data (field name: file)",
             status=415,
         )

@@ -159,11 +159,10 @@ def _login_ip_over_http(port: int) -> str:
         return str(r.json()["items"][0]["source_ip"])
 
 
+@pytest.mark.only_on("sqlite")  # the server's configuration does not depend on the database
 @pytest.mark.parametrize(("trusted", "seen"), [(None, "127.0.0.1"), ("127.0.0.1", FORGED)])
 def test_unioncard_run_believes_only_the_configured_proxies(
     db_url: str, demo: dict[str, Any], var_dir: Path, trusted: str | None, seen: str
 ) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the server's configuration does not depend on the database")
     with _unioncard_run(_env(db_url, var_dir, trusted)) as port:
         assert _login_ip_over_http(port) == seen

@@ -256,13 +256,12 @@ async def test_shutdown_hands_the_job_back_within_the_grace_period(
     assert body["status"] == "queued", body  # handed back, to resume on the next start
 
 
+@pytest.mark.only_on("postgres")  # the worker process shares the database
 async def test_sigterm_stops_the_job_worker_within_the_grace_period(
     engine: AsyncEngine, settings: Settings, db_url: str, demo: dict, tmp_path: Path
 ) -> None:
     """``python -m cardsvc jobs work`` reading a big roster in one batch exits within the
     grace period after SIGTERM, and the import is back in the queue."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the worker process shares the database: PostgreSQL")
     from tests.cardsvc.roster.test_resume import _env
 
     line = ",".join(["某某", "110101199001011234", "13800000000", "XL-JIDIAN"][: len(HEADERS)])

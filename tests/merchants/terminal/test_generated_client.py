@@ -56,9 +56,7 @@ def generate(doc: Path, out: Path) -> str:
 
 
 @pytest.fixture
-async def generated(client: Client, tmp_path: Path, db_url: str) -> ModuleType:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the generator runs once, on SQLite")
+async def generated(client: Client, tmp_path: Path) -> ModuleType:
     doc = tmp_path / "openapi.json"
     doc.write_bytes((await client.get("/schema/openapi.json")).content)
     output = generate(doc, tmp_path / "unioncard_client")
@@ -77,6 +75,7 @@ def module(name: str) -> Any:
     return importlib.import_module(f"unioncard_client{name}")
 
 
+@pytest.mark.only_on("sqlite")  # the generator runs once
 async def test_every_terminal_answer_is_typed(generated: ModuleType) -> None:
     problem = module(".models").Problem
     statuses = {
@@ -94,6 +93,7 @@ async def test_every_terminal_answer_is_typed(generated: ModuleType) -> None:
     assert {"errors", "retry_after", "reasons", "idempotency_key"} <= set(problem.__annotations__)
 
 
+@pytest.mark.only_on("sqlite")
 async def test_a_till_loop_with_the_generated_client_alone(
     generated: ModuleType, client: Client, pos: Pos
 ) -> None:
