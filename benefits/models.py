@@ -14,6 +14,8 @@ other packages, and the engine must not depend on their tables.
 * ``benefit_redemption``: the ledger, one immutable row per programme applied in a checkout;
   ``takes`` records exactly which counters it charged and by how much.
 * ``benefit_reversal``: at most one per redemption row (unique), restoring its ``takes``.
+* ``benefit_settlement``: a merchant's statement of a month once someone confirmed it (or a
+  reversal claimed the month): open → confirmed (figures frozen) → paid (payment reference).
 * ``benefit_bill``: one row per (merchant, bill reference) redeemed on; every redemption that
   names the bill upserts it first, so that redemptions of one bill take turns on its row and
   the stacking rules hold across them (``benefits.engine.bills``).
@@ -23,13 +25,14 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from advanced_alchemy.base import UUIDv7AuditBase, UUIDv7Base
 from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import (
     BigInteger,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -199,6 +202,10 @@ class Reversal(UUIDv7Base):
     terminal_id: Mapped[uuid.UUID | None]
     reason: Mapped[str | None] = mapped_column(String(255))
     reversed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    # The month ("YYYY-MM", federation zone) whose statement nets this reversal out: the
+    # redemption's own month, or the next open one when that month was already confirmed or
+    # paid (benefits.engine.booking). NULL: the redemption's own month.
+    booked_month: Mapped[str | None] = mapped_column(String(7), default=None)
 
 
 class Bill(UUIDv7Base):
@@ -211,6 +218,40 @@ class Bill(UUIDv7Base):
     bill_ref: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     last_redeemed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class SettlementStatus(enum.StrEnum):
+    open = "open"
+    confirmed = "confirmed"
+    paid = "paid"
+
+
+class SettlementStatement(UUIDv7Base):
+    """A merchant's statement of one month: its status, and its figures frozen at confirmation.
+
+    Absent means open with live figures; a reversal claims its month's row (as open) to take
+    turns with a confirmation of that month (benefits.engine.booking).
+    """
+
+    __tablename__ = "benefit_settlement"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "month", name="uq_benefit_settlement_month"),
+        Index("ix_benefit_settlement_month", "month", "status"),
+    )
+
+    merchant_id: Mapped[uuid.UUID]
+    month: Mapped[str] = mapped_column(String(7))
+    status: Mapped[SettlementStatus] = mapped_column(
+        Enum(SettlementStatus, native_enum=False, length=16), default=SettlementStatus.open
+    )
+    # {"totals": {...}, "lines": [{...}, ...]}: the statement as confirmed (amounts in fen).
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JsonB, default=None)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    confirmed_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    paid_on: Mapped[date | None] = mapped_column(Date, default=None)  # the transfer's date
+    paid_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    payment_ref: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 @event.listens_for(ProgramVersion, "before_update")

@@ -8,6 +8,8 @@ the commit to the caller; otherwise they commit themselves. Refusals raise
 
 Merchant API: ``quote`` (then ``redact_for_merchant``), ``redeem``, ``find_redemption``,
 ``reverse``, ``list_redemptions``, ``merchant_settlement``.
+Settlement: ``month_figures``, ``reversal_bookings``, ``reversal_booking``, ``statement_states``,
+``confirm_statement``, ``mark_paid`` (a confirmed or paid month is frozen).
 Staff: ``create_program``, ``update_program``, ``validate_rules``, ``publish_program``,
 ``pause_program``, ``resume_program``, ``end_program``, ``get_program``, ``list_programs``,
 ``list_versions``, ``get_version``, ``program_usage``, ``simulate``, ``reconcile``.
@@ -17,9 +19,11 @@ Member: ``member_benefits``, ``list_redemptions(member_id=…)``.
 from __future__ import annotations
 
 from benefits.engine.bills import MAX_BILL_REF, bill_ref_problem
+from benefits.engine.booking import reversal_booking
 from benefits.engine.card_uses import card_uses_since
 from benefits.engine.checkout import find_redemption
 from benefits.engine.member_view import member_benefits
+from benefits.engine.months import month_bounds, month_of, next_month
 from benefits.engine.quote import live_rules, quote, redact_for_merchant, simulate
 from benefits.engine.reconcile import reconcile
 from benefits.engine.redeem import redeem
@@ -63,6 +67,7 @@ from benefits.errors import (
     ValidationError,
     VersionImmutable,
 )
+from benefits.models import SettlementStatus
 from benefits.programmes.lifecycle import (
     create_program,
     end_program,
@@ -80,6 +85,20 @@ from benefits.programmes.lifecycle import (
 from benefits.programmes.usage import list_redemptions, merchant_settlement, program_usage
 from benefits.rules.facts import MemberFacts, MerchantContext
 from benefits.rules.programme import MEMBER_CATEGORIES, BenefitKind, MerchantCategory, rules_to_json
+from benefits.settlements.figures import (
+    CarriedReversal,
+    StatementFigures,
+    StatementLine,
+    month_figures,
+    reversal_bookings,
+)
+from benefits.settlements.workflow import (
+    StatementState,
+    confirm_statement,
+    mark_paid,
+    statement_state,
+    statement_states,
+)
 
 __all__ = [
     "MAX_BILL_REF",
@@ -90,6 +109,7 @@ __all__ = [
     "BenefitsError",
     "BillStackingConflict",
     "BudgetExhausted",
+    "CarriedReversal",
     "Conflict",
     "FieldError",
     "IdempotencyConflict",
@@ -118,13 +138,18 @@ __all__ = [
     "RefusalError",
     "ReversalResult",
     "SettlementLine",
+    "SettlementStatus",
     "StackingConflict",
+    "StatementFigures",
+    "StatementLine",
+    "StatementState",
     "TokenReplayed",
     "ValidationError",
     "VersionImmutable",
     "VersionView",
     "bill_ref_problem",
     "card_uses_since",
+    "confirm_statement",
     "create_program",
     "end_program",
     "find_redemption",
@@ -134,8 +159,13 @@ __all__ = [
     "list_redemptions",
     "list_versions",
     "live_rules",
+    "mark_paid",
     "member_benefits",
     "merchant_settlement",
+    "month_bounds",
+    "month_figures",
+    "month_of",
+    "next_month",
     "pause_program",
     "program_names",
     "program_usage",
@@ -145,9 +175,13 @@ __all__ = [
     "redact_for_merchant",
     "redeem",
     "resume_program",
+    "reversal_booking",
+    "reversal_bookings",
     "reverse",
     "rules_to_json",
     "simulate",
+    "statement_state",
+    "statement_states",
     "update_program",
     "validate_rules",
 ]

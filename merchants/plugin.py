@@ -35,6 +35,7 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
             StaffRedemptionController,
             TerminalAdminController,
         )
+        from merchants.settlements.routes import SettlementStatementController
         from merchants.terminal.routes import TerminalRedeemController, TerminalSelfController
 
         state = app_config.state
@@ -47,6 +48,7 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
                 TerminalSelfController,
                 TerminalRedeemController,
                 StaffRedemptionController,
+                SettlementStatementController,
             ]
         )
         app_config.dependencies.setdefault("terminal", Provide(provide_terminal))

@@ -156,6 +156,7 @@ class ReversalResult:
     reversed_at: datetime
     reason: str | None
     restored: tuple[dict[str, Any], ...]  # the counters given back: policy, scope, period, n
+    booked_month: str | None = None  # the settlement month that nets it out (when known)
 
 
 @dataclass(frozen=True, slots=True)

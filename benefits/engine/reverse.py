@@ -14,6 +14,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from uuid_utils.compat import uuid7
 
+from benefits.engine.booking import book_month
 from benefits.engine.counters import key_params
 from benefits.engine.results import ReversalResult
 from benefits.engine.statements import SA_LOAD_LINES, SaStatements
@@ -35,12 +36,17 @@ async def reverse(
     terminal_id: uuid.UUID | None = None,
     reason: str | None = None,
     at: datetime | None = None,
+    time_zone: str | None = None,
 ) -> ReversalResult:
     """Void a checkout: give back exactly what each of its lines took, once.
 
     ``merchant_id`` (the merchant API always passes it) limits this to the merchant's own
     redemptions; another merchant's id is ``not_found``. A second reversal is
     ``already_reversed``, also when two race.
+
+    With ``time_zone`` (the federation's, for its settlement months) the reversal is booked into
+    the redemption's month, or the next open one when that month's statement is confirmed or
+    paid (:mod:`benefits.engine.booking`); ``booked_month`` says which.
     """
     at = as_utc(at)
     if reason is not None and len(reason) > 255:
@@ -59,6 +65,14 @@ async def reverse(
                 )
             if any(r.reversal_id is not None for r in rows):
                 raise AlreadyReversed(redemption_id=str(redemption_id))
+            booked = None
+            if time_zone is not None:
+                booked = await book_month(
+                    conn,
+                    merchant_id=rows[0].merchant_id,
+                    occurred_at=rows[0].occurred_at,
+                    time_zone=time_zone,
+                )
             # The unique index on redemption_id is what makes a reversal happen once: a
             # concurrent second one fails here, before it touches a counter.
             await conn.execute(
@@ -72,6 +86,7 @@ async def reverse(
                         "terminal_id": terminal_id,
                         "reason": reason,
                         "reversed_at": at,
+                        "booked_month": booked,
                     }
                     for r in rows
                 ],
@@ -95,5 +110,9 @@ async def reverse(
     except IntegrityError:
         raise AlreadyReversed(redemption_id=str(redemption_id)) from None
     return ReversalResult(
-        redemption_id=redemption_id, reversed_at=at, reason=reason, restored=tuple(restored)
+        redemption_id=redemption_id,
+        reversed_at=at,
+        reason=reason,
+        restored=tuple(restored),
+        booked_month=booked,
     )

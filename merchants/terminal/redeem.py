@@ -408,6 +408,7 @@ async def reverse_at_terminal(
             terminal_id=terminal.terminal_id,
             reason=reason,
             at=now,
+            time_zone=services.time_zone,  # a frozen month's reversal goes to the next open one
         )
         await session.execute(
             _INSERT_REVERSAL_REQUEST,

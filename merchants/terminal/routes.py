@@ -17,6 +17,7 @@ from litestar.openapi.spec import Example, SecurityRequirement
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from benefits.public import reversal_booking
 from cardsvc.kernel.clock import query_instant
 from cardsvc.kernel.db import driver_connection, engine_of
 from merchants.terminal.auth import TerminalContext
@@ -221,7 +222,9 @@ class TerminalRedeemController(Controller):
             redemption_id=redemption_id,
             reason=data.reason.strip() or data.reason,
         )
-        return _replayed(reversal_out(done), done.replayed)
+        booking = await reversal_booking(db_session, redemption_id=redemption_id)
+        out = reversal_out(done, booking, services_of(state).time_zone)
+        return _replayed(out, done.replayed)
 
     @get(
         "/redemptions",

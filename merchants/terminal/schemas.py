@@ -1,12 +1,18 @@
 """Merchant API shapes (with OpenAPI examples and problem responses) and their mapping."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from benefits.public import LimitState, RedemptionLine, RedemptionRecord
+from benefits.public import (
+    CarriedReversal,
+    LimitState,
+    RedemptionLine,
+    RedemptionRecord,
+    month_of,
+)
 from cardsvc.kernel.masking import mask_card_number
 from merchants.models import MerchantCategory
 from merchants.terminal.errors import MAX_PROGRAMS
@@ -197,6 +203,10 @@ class ReversalOut(msgspec.Struct):
     discount_fen: int
     subsidy_fen: int
     units: int
+    # The settlement month that nets this reversal out: the redemption's own, or the next open
+    # one when the federation had already confirmed or paid that month (``note`` says so).
+    settled_in: Annotated[str | None, msgspec.Meta(examples=["2026-03"])]
+    note: str | None
 
 
 class RedemptionItem(msgspec.Struct):
@@ -241,6 +251,20 @@ class SettlementLineOut(msgspec.Struct):
     reversed_subsidy_fen: int
 
 
+class CarriedReversalOut(msgspec.Struct):
+    redemption_id: uuid.UUID
+    line_id: uuid.UUID
+    program_id: uuid.UUID
+    program_code: str
+    store_id: uuid.UUID | None
+    occurred_at: datetime
+    redeemed_in: Annotated[str, msgspec.Meta(examples=["2026-02"])]
+    reversed_at: datetime
+    amount_fen: int
+    discount_fen: int
+    subsidy_fen: int
+
+
 class SettlementOut(msgspec.Struct):
     merchant_id: uuid.UUID
     month: Annotated[str, msgspec.Meta(examples=["2026-03"])]
@@ -251,6 +275,15 @@ class SettlementOut(msgspec.Struct):
     currency: Literal["CNY"]
     lines: list[SettlementLineOut]
     totals: SettlementLineOut | None
+    # Where the month stands with the federation: open, confirmed (figures frozen), paid.
+    status: Literal["open", "confirmed", "paid"]
+    confirmed_at: datetime | None
+    paid_at: datetime | None
+    paid_on: date | None
+    payment_ref: str | None
+    # Reversals of earlier, frozen months booked into this one (already netted in the lines).
+    carried_reversals: list[CarriedReversalOut]
+    note: str | None
     # With ``detail=true``: every redemption line of the month, with its bill reference.
     items: list[RedemptionItem] | None = None
 
@@ -339,8 +372,18 @@ def redemption_out(done: Redeemed) -> RedemptionOut:
     )
 
 
-def reversal_out(r: Reversed) -> ReversalOut:
+def reversal_out(r: Reversed, booking: tuple[datetime, str] | None, time_zone: str) -> ReversalOut:
+    """``booking``: when the redemption happened and the month the reversal was booked into."""
     red = r.redemption
+    settled_in, note = None, None
+    if booking is not None:
+        settled_in = booking[1]
+        redeemed_in = month_of(booking[0], time_zone)
+        if settled_in != redeemed_in:
+            note = (
+                f"{redeemed_in} 已结算，本次撤销计入 {settled_in} 的结算单冲减。"
+                f" {redeemed_in} is already settled: this reversal is deducted in {settled_in}."
+            )
     return ReversalOut(
         id=r.id,
         redemption_id=red.redemption_id,
@@ -351,6 +394,8 @@ def reversal_out(r: Reversed) -> ReversalOut:
         discount_fen=red.discount_fen,
         subsidy_fen=red.subsidy_fen,
         units=sum(line.units for line in red.lines),
+        settled_in=settled_in,
+        note=note,
     )
 
 
@@ -395,7 +440,34 @@ def _line(g: SettlementRow, *, total: bool = False) -> SettlementLineOut:
     )
 
 
+def _carried_out(c: CarriedReversal, time_zone: str) -> CarriedReversalOut:
+    return CarriedReversalOut(
+        redemption_id=c.redemption_id,
+        line_id=c.line_id,
+        program_id=c.program_id,
+        program_code=c.program_code,
+        store_id=c.store_id,
+        occurred_at=c.occurred_at,
+        redeemed_in=month_of(c.occurred_at, time_zone),
+        reversed_at=c.reversed_at,
+        amount_fen=c.amount_fen,
+        discount_fen=c.discount_fen,
+        subsidy_fen=c.subsidy_fen,
+    )
+
+
+def _settlement_note(s: Settlement) -> str | None:
+    if not s.carried:
+        return None
+    months = "、".join(sorted({month_of(c.occurred_at, s.time_zone) for c in s.carried}))
+    return (
+        f"含 {len(s.carried)} 笔已结算月份（{months}）核销的撤销，计入本月冲减。"
+        f" {len(s.carried)} reversal(s) of settled months ({months}) are deducted here."
+    )
+
+
 def settlement_out(s: Settlement) -> SettlementOut:
+    st = s.statement
     return SettlementOut(
         merchant_id=s.merchant_id,
         month=s.month,
@@ -406,6 +478,13 @@ def settlement_out(s: Settlement) -> SettlementOut:
         lines=[_line(g) for g in s.rows],
         totals=_line(s.totals, total=True) if s.totals else None,
         items=None if s.items is None else [item_out(r) for r in s.items],
+        status=st.status.value if st else "open",
+        confirmed_at=st.confirmed_at if st else None,
+        paid_at=st.paid_at if st else None,
+        paid_on=st.paid_on if st else None,
+        payment_ref=st.payment_ref if st else None,
+        carried_reversals=[_carried_out(c, s.time_zone) for c in s.carried],
+        note=_settlement_note(s),
     )
 
 

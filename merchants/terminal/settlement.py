@@ -5,6 +5,11 @@ A redemption counts in the month it happened; a reversed one is netted out (it s
 as ``reversed`` with its amounts, and adds nothing to what the federation owes). With
 ``detail`` the settlement also lists every ledger line of the month with the merchant's bill
 reference, so that the merchant can match them to its own orders.
+
+Once the federation confirmed or paid a month its figures are frozen: a later reversal of one
+of its redemptions is booked into the next open month (``carried``), where it is a negative
+line, and the frozen month keeps counting the redemption. ``statement`` says where the month
+stands (open / confirmed / paid, with the payment reference).
 """
 
 from __future__ import annotations
@@ -20,7 +25,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.public import RedemptionRecord, list_redemptions
+from benefits.public import (
+    CarriedReversal,
+    RedemptionRecord,
+    StatementState,
+    list_redemptions,
+    reversal_bookings,
+    statement_state,
+)
 from cardsvc.kernel.cells import safe_cell
 from merchants.models import Store
 from merchants.terminal.errors import InvalidMonth
@@ -48,7 +60,7 @@ class SettlementRow:
     store_id: uuid.UUID | None
     store_name: str = ""
     redemptions: int = 0  # ledger rows in the month, reversed ones included
-    reversed: int = 0
+    reversed: int = 0  # netted out here (also reversals of frozen months booked here)
     count: int = 0  # redemptions − reversed
     gross_fen: int = 0  # bill amounts of the counted ones
     discount_fen: int = 0
@@ -70,6 +82,8 @@ class Settlement:
     rows: list[SettlementRow] = field(default_factory=list)
     totals: SettlementRow | None = None
     items: list[RedemptionRecord] | None = None  # every ledger line, when asked for (detail)
+    statement: StatementState | None = None
+    carried: list[CarriedReversal] = field(default_factory=list)
 
 
 _SUMMED = (
@@ -101,6 +115,9 @@ async def monthly_settlement(
     # Rows arriving while we page (this month's) are after ``now``: a stable window.
     upper = min(until, now)
     groups: dict[tuple[uuid.UUID, uuid.UUID | None], SettlementRow] = {}
+    booked_away, carried = await reversal_bookings(
+        session, merchant_id=merchant_id, month=month, time_zone=time_zone
+    )
     offset = 0
     while upper > since:
         page = await list_redemptions(
@@ -115,7 +132,8 @@ async def monthly_settlement(
                     r.program_id, r.program_code, r.store_id
                 )
             g.redemptions += 1
-            if r.reversed_at is not None:
+            # A reversal booked into a later month (this one was frozen) counts there, not here.
+            if r.reversed_at is not None and r.id not in booked_away:
                 g.reversed += 1
                 g.reversed_gross_fen += r.amount_fen
                 g.reversed_discount_fen += r.discount_fen
@@ -130,6 +148,8 @@ async def monthly_settlement(
         if len(page) < _PAGE:
             break
         offset += _PAGE
+    for c in carried:
+        _carry(groups, c)
     names = dict(
         (
             await session.execute(
@@ -145,10 +165,32 @@ async def monthly_settlement(
         g.store_name = names.get(g.store_id, "") if g.store_id else ""
         for name in _SUMMED:
             setattr(totals, name, getattr(totals, name) + getattr(g, name))
-    s = Settlement(merchant_id, month, time_zone, since, until, rows, totals, items)
+    state = await statement_state(session, merchant_id=merchant_id, month=month)
+    s = Settlement(merchant_id, month, time_zone, since, until, rows, totals, items, state, carried)
     if items is not None:
         items.sort(key=lambda r: (r.occurred_at, r.redemption_id, r.line))  # oldest first
     return s
+
+
+def _carry(
+    groups: dict[tuple[uuid.UUID, uuid.UUID | None], SettlementRow], c: CarriedReversal
+) -> None:
+    """A reversal of an earlier, frozen month booked here: it takes its amounts back."""
+    g = groups.get((c.program_id, c.store_id))
+    if g is None:
+        g = groups[(c.program_id, c.store_id)] = SettlementRow(
+            c.program_id, c.program_code, c.store_id
+        )
+    g.reversed += 1
+    g.reversed_gross_fen += c.amount_fen
+    g.reversed_discount_fen += c.discount_fen
+    g.reversed_subsidy_fen += c.subsidy_fen
+    g.count -= 1
+    g.gross_fen -= c.amount_fen
+    g.discount_fen -= c.discount_fen
+    g.payable_fen -= c.payable_fen
+    g.subsidy_fen -= c.subsidy_fen
+    g.units -= c.units
 
 
 CSV_COLUMNS = (

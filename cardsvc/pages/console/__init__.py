@@ -19,6 +19,7 @@ from cardsvc.pages.console.programmes import ProgrammePages
 from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
 from cardsvc.pages.console.service_requests import ServicePages
+from cardsvc.pages.console.settlements import SettlementPages
 
 CONSOLE_CONTROLLERS: list[type] = [
     SignInPages,
@@ -30,6 +31,7 @@ CONSOLE_CONTROLLERS: list[type] = [
     OrgPages,
     MerchantPages,
     TerminalPages,
+    SettlementPages,
     ReportPages,
     AuditPages,
     ServicePages,

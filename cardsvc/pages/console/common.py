@@ -47,6 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("orgs", "/console/orgs", "组织架构", "Union tree", Perm.org_read),
     NavItem("programmes", "/console/programmes", "普惠项目", "Programmes", Perm.benefits_read),
     NavItem("merchants", "/console/merchants", "商户门店", "Merchants", Perm.merchants_read),
+    NavItem("settlements", "/console/settlements", "商户结算", "Settlements", Perm.merchants_read),
     NavItem("service", "/console/service", "服务申请", "Service requests", Perm.service_handle),
     NavItem(
         "hardship", "/console/hardship", "困难职工档案", "Hardship records", Perm.hardship_read
