@@ -7,6 +7,7 @@ wins), then the takes are given back, in one transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -65,31 +66,21 @@ async def reverse(
                 )
             if any(r.reversal_id is not None for r in rows):
                 raise AlreadyReversed(redemption_id=str(redemption_id))
-            booked = None
-            if time_zone is not None:
-                booked = await book_month(
+            # A frozen (confirmed or paid) month's reversal is booked into the next open one.
+            booked = (
+                await book_month(
                     conn,
                     merchant_id=rows[0].merchant_id,
                     occurred_at=rows[0].occurred_at,
                     time_zone=time_zone,
                 )
+                if time_zone
+                else None
+            )
             # The unique index on redemption_id is what makes a reversal happen once: a
             # concurrent second one fails here, before it touches a counter.
             await conn.execute(
-                _INSERT_REVERSAL,
-                [
-                    {
-                        "id": uuid7(),
-                        "redemption_id": r.id,
-                        "checkout_id": r.checkout_id,
-                        "merchant_id": r.merchant_id,
-                        "terminal_id": terminal_id,
-                        "reason": reason,
-                        "reversed_at": at,
-                        "booked_month": booked,
-                    }
-                    for r in rows
-                ],
+                _INSERT_REVERSAL, _reversal_rows(rows, terminal_id, reason, at, booked)
             )
             restored: list[dict[str, Any]] = []
             for r in rows:
@@ -116,3 +107,25 @@ async def reverse(
         restored=tuple(restored),
         booked_month=booked,
     )
+
+
+def _reversal_rows(
+    rows: Sequence[Any],
+    terminal_id: uuid.UUID | None,
+    reason: str | None,
+    at: datetime,
+    booked: str | None,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": uuid7(),
+            "redemption_id": r.id,
+            "checkout_id": r.checkout_id,
+            "merchant_id": r.merchant_id,
+            "terminal_id": terminal_id,
+            "reason": reason,
+            "reversed_at": at,
+            "booked_month": booked,
+        }
+        for r in rows
+    ]
