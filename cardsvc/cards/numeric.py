@@ -4,7 +4,7 @@ For a till whose scanner reads only 1D barcodes, or a phone whose screen will no
 member's card page shows, under each QR, a number (and its Code 128 barcode). The number says
 nothing by itself: it is a random key under which the server keeps the QR token it stands for,
 for that token's lifetime. So it is verified online only, bound to the token's card, and used
-once (redeeming burns the token it resolves to, as for the QR). docs/token-format.md §9.
+once (redeeming burns the token it resolves to, as for the QR). docs/token-format.md §9 and §11.
 
 Layout: 17 random decimal digits from :mod:`secrets`, then a Luhn check digit (a typo is
 refused before any look-up). Stored with ``SET NX`` under ``num:{<digits>}`` (O(1) look-up;
@@ -27,7 +27,7 @@ _SEPARATORS = re.compile(r"[\s\-]+")
 _ATTEMPTS = 8  # a collision among 10^17 numbers is already rare; eight in a row is a bug
 # Kept this long after its token expires: a late use then reads ``token_expired`` (not an
 # unknown number), and a retry of a redemption finds its stored answer, as with the QR.
-GRACE_SECONDS = 600
+GRACE_SECONDS = 120
 
 
 def luhn_digit(body: str) -> str:

@@ -174,7 +174,7 @@ async def test_in_redis_single_use_and_flagged_at_scan(
             keys = [k async for k in redis.scan_iter(match="*num:*")]
             assert len(keys) == len(numbers)
             ttl = await redis.ttl(keys[0])
-            assert numeric.GRACE_SECONDS < ttl <= numeric.GRACE_SECONDS + 600
+            assert numeric.GRACE_SECONDS < ttl <= numeric.GRACE_SECONDS + 300
         finally:
             await redis.aclose()
         # A redeemed QR code is flagged at scan time, before 核销 is offered.
