@@ -38,7 +38,7 @@ async def _client(settings: Settings) -> AsyncIterator[Any]:
     app.state.sender = RecordingSender()
     async with contract_client(app) as c:
         c.sender = app.state.sender  # type: ignore[attr-defined]
-        c.app = app  # type: ignore[attr-defined]
+        c.app = app
         yield c
 
 
