@@ -156,9 +156,8 @@ async def redeem_at_terminal(
     req: RedeemRequest,
     pg: Any | None = None,
 ) -> Redeemed:
-    """``pg`` (PostgreSQL): the asyncpg connection the statements run on, bypassing the
-    session (``cardsvc.kernel.db.driver_connection``), the rare paths' (a retry, a printed card)
-    too; without it they run on the session."""
+    """``pg`` (PostgreSQL): the asyncpg connection to run on (``driver_connection``), the rare
+    paths too (a retry, a printed card); else the session. A numeric code is resolved first."""
     key = check_idempotency_key(idempotency_key)
     now = services.clock()
     req = replace(req, code=await resolve_code(services, terminal, req.code))

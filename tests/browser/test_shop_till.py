@@ -13,7 +13,7 @@ from typing import Any
 
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
 from tests.support import member_steps
@@ -26,7 +26,7 @@ from tests.support.shop import (
     wedge_scan,
 )
 
-PHONE = {"width": 360, "height": 780}
+PHONE: ViewportSize = {"width": 360, "height": 780}
 
 
 def _shot(page: Page, name: str) -> None:
@@ -266,3 +266,15 @@ def test_totals_follow_a_void_and_the_58mm_summary(live: Live, page: Page) -> No
     expect(page.get_by_role("button", name="打印日结单")).to_be_hidden()
     _shot(page, "summary-print")
     member.close()
+
+
+def test_empty_forms_answer_in_chinese(live: Live, page: Page) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto(live.url + "/shop/login")
+    page.get_by_role("button", name="登录").click()  # no browser "Please fill out this field"
+    expect(page.get_by_role("alert")).to_contain_text("请粘贴本店收银台的终端密钥（uck_ 开头）")
+    sign_in_till(page, live, terminal(live, "cinema")["key"], redirected=False)
+    page.keyboard.press("Enter")  # the wedge input empty
+    refusal = page.locator("#result [data-outcome='refused']")
+    expect(refusal).to_contain_text("请扫描会员卡二维码或输入卡码")
+    assert page.get_by_label("会员卡码").evaluate("el => el.validationMessage") == ""
