@@ -117,6 +117,7 @@ def test_used_code_is_flagged_at_scan(live: Live, page: Page) -> None:
 def _member_card_number(browser: Browser, live: Live, phone: str) -> tuple[str, str]:
     """The number under the member's QR and what a 1D scanner reads from its barcode."""
     phone_page = browser.new_page(viewport=PHONE, locale="zh-CN")
+    phone_page.clock.install()
     member_steps.sign_in(phone_page, live, phone)
     phone_page.goto(live.url + "/m/card")
     digits = phone_page.locator("#qr-digits")
@@ -129,6 +130,11 @@ def _member_card_number(browser: Browser, live: Live, phone: str) -> tuple[str, 
     )
     assert found, "no Code 128 barcode under the QR"
     number = digits.inner_text()
+    # Refreshed with the QR: the next code shows another number (and barcode).
+    qr = member_steps.read_qr(phone_page)
+    phone_page.clock.run_for(31 * 1000)
+    expect(digits).not_to_have_text(number)
+    assert member_steps.read_qr(phone_page) != qr
     phone_page.close()
     return number, str(found[0].text)
 
