@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from cardsvc.cards import numeric as numeric_codes
 from cardsvc.cards.errors import CardError, TokenError
 from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.lookup import (
@@ -62,5 +63,6 @@ __all__ = [
     "erased_members",
     "find_org",
     "find_org_by_code",
+    "numeric_codes",
     "verify_online_row",
 ]

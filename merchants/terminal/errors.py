@@ -52,7 +52,7 @@ class IdempotencyConflict(AppError):
 class TokenReplayed(AppError):
     status = 409
     code = "token_replayed"
-    message_zh = "该二维码已被使用,请会员刷新后重新出示"
+    message_zh = "该二维码已被使用，请会员刷新后重新出示"
     message_en = "This QR code has already been used; ask the member to refresh it"
 
 

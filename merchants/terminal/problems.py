@@ -27,6 +27,16 @@ _EXAMPLES: dict[str, tuple[int, str, str]] = {
     "signature_invalid": (422, "会员卡码签名无效", "Token signature is invalid"),
     "unknown_key": (422, "会员卡码的签名密钥未知或已停用", "Token signed by an unknown key"),
     "token_expired": (422, "会员卡码已过期,请刷新后重试", "Token has expired, refresh the code"),
+    "numeric_code_invalid": (
+        422,
+        "数字码不正确或已失效，请核对后重新输入，或请会员刷新会员卡页面",
+        "The number is wrong or no longer valid",
+    ),
+    "numeric_code_unavailable": (
+        503,
+        "数字码暂时无法验证，请扫描会员的二维码",
+        "Cannot check numbers",
+    ),
     "card_revoked": (403, "会员卡已注销或已补办新卡", "Card revoked or replaced"),
     "card_suspended": (403, "会员卡已挂失或暂停使用", "Card suspended"),
     "member_inactive": (403, "会员状态无效,不能享受普惠", "The membership is not active"),
@@ -73,8 +83,10 @@ _TOKEN_CODES = (
     "card_revoked",
     "card_suspended",
     "member_inactive",
+    "numeric_code_invalid",
+    "numeric_code_unavailable",
 )
-SCAN_RESPONSES = problems(*_TOKEN_CODES, "validation_error")
+SCAN_RESPONSES = problems(*_TOKEN_CODES, "token_replayed", "validation_error")
 REDEEM_RESPONSES: dict[int, ResponseSpec] = {
     **problems(
         *_TOKEN_CODES,

@@ -24,7 +24,7 @@ import logging
 import math
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -48,6 +48,7 @@ from cardsvc.kernel.stores import REDIS_RETRY_SECONDS, REDIS_TIMEOUT_SECONDS
 from cardsvc.public import CardError, VerifiedCard
 from merchants.models import ReversalRequest
 from merchants.terminal.auth import TerminalContext
+from merchants.terminal.codes import burned_key, resolve_code
 from merchants.terminal.errors import (
     CardVelocityLimited,
     IdempotencyConflict,
@@ -110,7 +111,7 @@ class TokenBurner:
 
     @staticmethod
     def key(token_id: str) -> str:
-        return f"tok:{{{token_id}}}"
+        return burned_key(token_id)
 
     async def burn(self, services: RedeemServices, token_id: str, owner: bytes, ttl: int) -> bool:
         """True if burned now, or earlier by ``owner`` (the same request); False if by another."""
@@ -155,11 +156,11 @@ async def redeem_at_terminal(
     req: RedeemRequest,
     pg: Any | None = None,
 ) -> Redeemed:
-    """``pg`` (PostgreSQL): the asyncpg connection the statements run on, bypassing the
-    session (``cardsvc.kernel.db.driver_connection``), the rare paths' (a retry, a printed card)
-    too; without it they run on the session."""
+    """``pg`` (PostgreSQL): the asyncpg connection to run on (``driver_connection``), the rare
+    paths too (a retry, a printed card); else the session. A numeric code is resolved first."""
     key = check_idempotency_key(idempotency_key)
     now = services.clock()
+    req = replace(req, code=await resolve_code(services, terminal, req.code))
     # The reads before the engine's transaction (card, member) need none of their own: the
     # engine re-checks what matters under its counters' locks.
     if pg is None:

@@ -43,7 +43,8 @@ from cardsvc.public import (
 )
 from merchants.models import ScanLog
 from merchants.terminal.auth import TerminalContext
-from merchants.terminal.errors import MemberInactive, from_card
+from merchants.terminal.codes import already_used, resolve_code
+from merchants.terminal.errors import MemberInactive, TokenReplayed, from_card
 from merchants.terminal.scanlog import ScanLogWriter
 from merchants.terminal.wiring import RedeemServices
 
@@ -243,7 +244,10 @@ async def scan(
     if pg is None:
         await read_only(session)
     try:
+        code = await resolve_code(services, terminal, code)
         card, row = await verify_with_row(session, services, code, now, CARD_WITH_MEMBER_NAMED, pg)
+        if await already_used(services, card):
+            raise TokenReplayed()
         member = _facts(card.member_id, row)
         q = redact_for_merchant(
             await quote(

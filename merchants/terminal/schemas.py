@@ -47,7 +47,10 @@ QrCode = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=512,
-        description="扫码得到的会员卡码原文 / the scanned QR text (UC1…)",
+        description=(
+            "扫码得到的会员卡码原文，或会员卡页面上的 18 位数字码（可含空格）/ the scanned QR "
+            "text (UC1…), or the 18-digit numeric one-time code from the member's card page"
+        ),
         examples=[EXAMPLE_CODE],
     ),
 ]

@@ -108,8 +108,8 @@ def test_join_approve_show_card_redeem_at_shop_see_one_fewer(
     expect(benefit.locator("[data-policy='monthly_tickets'] .left")).to_have_text("1 份")
     benefit.get_by_label("数量").fill("2")
     benefit.get_by_role("button", name="核销 · 职工观影补贴").click()
-    expect(cashier.locator("#flash")).to_contain_text("本期额度不足")
-    expect(cashier.locator("#flash [data-code='quota_exhausted']")).to_be_visible()
+    refused = benefit.locator("[data-outcome='refused'][data-code='quota_exhausted']")
+    expect(refused).to_contain_text("本期额度不足")
     shot(cashier, "e2e-shop-quota")
     assert _left(worker, live, "YC-CINEMA") == before - 1
 

@@ -97,7 +97,7 @@ def test_a_suspended_merchant_is_told_why(live: Live, page: Page) -> None:
     staff.post(f"/api/v1/merchants/{t['merchant_id']}/suspend", {"reason": "整改"})
     member = Member(live, member_phone(live))
     wedge_scan(page, member.token())
-    expect(page.locator("#flash")).to_contain_text("商户已暂停或终止合作")
+    expect(page.locator("#result [data-outcome='refused']")).to_contain_text("商户已暂停或终止合作")
     expect(page.locator(".shop-benefit")).to_have_count(0)
     staff.post(f"/api/v1/merchants/{t['merchant_id']}/resume", {"reason": "整改完成"})
     wedge_scan(page, member.token())

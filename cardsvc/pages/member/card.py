@@ -12,10 +12,11 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.cards import minting, render, service
+from cardsvc.cards import code128, minting, numeric, render, service
 from cardsvc.cards.errors import CardError
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import NotFound
+from cardsvc.kernel.kv import KVUnavailable
 from cardsvc.kernel.problems import exception_handlers as api_exception_handlers
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.sessions import MemberSession
@@ -32,6 +33,15 @@ NO_STORE = {"Cache-Control": "no-store"}  # tokens are credentials
 
 def _svgs(texts: list[str]) -> list[str]:
     return [render.qr_svg(t, ecc=render.SCREEN_ECC) for t in texts]
+
+
+async def _numbers(state: State, tokens: list[minting.MintedToken], now: datetime) -> list[str]:
+    """One numeric one-time code per token (cardsvc.cards.numeric); none while the key store
+    is down (the QR still works)."""
+    try:
+        return [await numeric.issue(state.kv, t.text, t.expires_at, now) for t in tokens]
+    except KVUnavailable:
+        return []
 
 
 class MemberCardController(Controller):
@@ -94,6 +104,7 @@ class MemberCardController(Controller):
         )
         svgs = await asyncio.to_thread(_svgs, [t.text for t in tokens])
         now = utc_now()
+        numbers = await _numbers(state, tokens, now)
 
         def ms(at: datetime | None) -> int | None:
             # Floor division: codes a whole period apart stay exactly that many ms apart.
@@ -107,13 +118,21 @@ class MemberCardController(Controller):
                         "starts_in": ms(t.not_before),
                         "refresh_in": ms(t.refresh_at),
                         "expires_in": ms(t.expires_at),
+                        **_numeric_fields(numbers[i] if numbers else None),
                     }
-                    for t, svg in zip(tokens, svgs, strict=True)
+                    for i, (t, svg) in enumerate(zip(tokens, svgs, strict=True))
                 ],
                 "refresh_seconds": settings.card_token_refresh_seconds,
             },
             headers=NO_STORE,
         )
+
+
+def _numeric_fields(code: str | None) -> dict[str, str | None]:
+    return {
+        "number": numeric.grouped(code) if code else None,
+        "barcode": code128.svg(code) if code else None,
+    }
 
 
 def _group(number: str) -> str:

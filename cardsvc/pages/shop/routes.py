@@ -9,10 +9,8 @@ An htmx request gets a fragment; a plain form post (no JavaScript) gets the whol
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie, ResponseHeader, State
@@ -20,12 +18,9 @@ from litestar.di import Provide
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.public import RedemptionRecord, program_names
-from cardsvc.cards.lookup import card_holders
+from benefits.public import RedemptionRecord
 from cardsvc.kernel.errors import AppError
-from cardsvc.kernel.masking import mask_card_number, mask_name
 from cardsvc.kernel.web import CONTENT_SECURITY_POLICY, same_site_form
-from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.shop.forms import (
     fen_to_yuan_text,
     field,
@@ -36,6 +31,7 @@ from cardsvc.pages.shop.forms import (
     uuid_of,
     yuan_to_fen,
 )
+from cardsvc.pages.shop.outcome import shop_exception_handlers
 from cardsvc.pages.shop.session import (
     SHOP_COOKIE,
     SHOP_SESSION_SECONDS,
@@ -47,7 +43,15 @@ from cardsvc.pages.shop.session import (
     provide_shop,
     sessions_of,
 )
-from merchants.terminal.ledger import redemption_page
+from cardsvc.pages.shop.views import (
+    SUMMARY_MAX,
+    Row,
+    day_rows,
+    figures,
+    for_cashier,
+    rows_of,
+    voidable,
+)
 from merchants.terminal.redeem import (
     RedeemRequest,
     redeem_at_terminal,
@@ -55,11 +59,11 @@ from merchants.terminal.redeem import (
 )
 from merchants.terminal.scan import scan
 from merchants.terminal.schemas import redemption_out, scan_out
-from merchants.terminal.wiring import RedeemServices, services_of
+from merchants.terminal.wiring import services_of
 
 HOME = "/shop/"
 # Where a cashier may be sent back to after signing in (GET pages only).
-_NEXT_OK = ("/shop", "/shop/", "/shop/today")
+_NEXT_OK = ("/shop", "/shop/", "/shop/today", "/shop/summary")
 TODAY_LIMIT = 200
 VOID_REASONS = (
     ("顾客退单", "Customer cancelled"),
@@ -70,126 +74,6 @@ VOID_REASONS = (
 
 def _htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true"
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One redemption as the cashier sees it (today's list, or the result of a redeem)."""
-
-    id: uuid.UUID
-    occurred_at: datetime
-    program_code: str
-    program_name: str
-    member_masked: str
-    card_masked: str
-    amount_fen: int
-    discount_fen: int
-    payable_fen: int
-    subsidy_fen: int
-    units: int
-    reversed_at: datetime | None
-    voidable: bool
-    void_key: str
-
-
-def _voidable(services: RedeemServices, at: datetime, reversed_at: datetime | None) -> bool:
-    window = timedelta(seconds=services.reversal_window_seconds)
-    return reversed_at is None and services.clock() - at < window
-
-
-async def _rows(
-    db_session: AsyncSession, services: RedeemServices, records: list[RedemptionRecord]
-) -> list[Row]:
-    """Ledger rows with the programme's name and the member masked as on a scan."""
-    names = await program_names(db_session, list({r.program_id for r in records}))
-    holders = await card_holders(db_session, {r.card_id for r in records if r.card_id is not None})
-    cards = {cid: (mask_card_number(num), mask_name(name)) for cid, (num, name) in holders.items()}
-    out = []
-    for r in records:
-        card, member = cards.get(r.card_id, ("—", "—")) if r.card_id else ("—", "—")
-        out.append(
-            Row(
-                id=r.redemption_id,
-                occurred_at=r.occurred_at,
-                program_code=r.program_code,
-                program_name=names.get(r.program_id, r.program_code),
-                member_masked=member,
-                card_masked=card,
-                amount_fen=r.amount_fen,
-                discount_fen=r.discount_fen,
-                payable_fen=r.payable_fen,
-                subsidy_fen=r.subsidy_fen,
-                units=r.units,
-                reversed_at=r.reversed_at,
-                voidable=_voidable(services, r.occurred_at, r.reversed_at),
-                void_key=new_idempotency_key(),
-            )
-        )
-    return out
-
-
-_PERIODS = {
-    "day": ("今日", "today"),
-    "week": ("本周", "this week"),
-    "month": ("本月", "this month"),
-    "year": ("本年", "this year"),
-    "lifetime": ("累计", "in total"),
-}
-
-
-def _quantity(metric: str, n: int) -> tuple[str, str]:
-    if metric == "units":
-        return f"{n} 份", f"{n} unit{'s' if n != 1 else ''}"
-    if metric == "count":
-        return f"{n} 次", f"{n} time{'s' if n != 1 else ''}"
-    yuan = f"¥{n // 100:,}.{n % 100:02d}"
-    return yuan, yuan
-
-
-_SCOPES = {
-    "member": ("每人", "per member"),
-    "member_merchant": ("每人在本店", "per member at this store"),
-    "merchant": ("本店", "for this store"),
-    "program": ("项目", "for the programme"),
-}
-
-
-def _for_cashier(exc: AppError, units: int) -> AppError:
-    """The engine's quota refusal names the rule's key (``规则 monthly_tickets``); a cashier
-    needs the limit against what was asked. Same code, status and details otherwise."""
-    if exc.code != "quota_exhausted":
-        return exc
-    detail = next(
-        (
-            r.get("detail")
-            for r in exc.extra.get("reasons") or []
-            if isinstance(r, dict) and r.get("code") == "quota_exhausted" and r.get("detail")
-        ),
-        None,
-    )
-    zh, en = "本期额度已用完", "The quota for this period is used up"
-    if isinstance(detail, dict) and isinstance(detail.get("limit"), int):
-        metric = str(detail.get("metric", "count"))
-        need = units if metric == "units" else 1
-        if metric == "units" and need > 1:
-            zh, en = "本期额度不足", "Not enough quota left this period"
-        period_zh, period_en = _PERIODS.get(str(detail.get("period")), ("本期", "this period"))
-        scope_zh, scope_en = _SCOPES.get(str(detail.get("scope")), ("", ""))
-        limit_zh, limit_en = _quantity(metric, detail["limit"])
-        zh += f":{scope_zh}{period_zh}限 {limit_zh}"
-        en += f" (at most {limit_en} {scope_en} {period_en}"
-        if isinstance(detail.get("remaining"), int):
-            left_zh, left_en = _quantity(metric, detail["remaining"])
-            zh += f",剩余 {left_zh}"
-            en += f", {left_en} left"
-        en += ")"
-        if metric in ("units", "count"):
-            need_zh, need_en = _quantity(metric, need)
-            zh += f",本次需要 {need_zh}"
-            en += f"; {need_en} asked"
-    return AppError(
-        exc.code, zh, en, status=exc.status, errors=exc.errors, headers=exc.headers, **exc.extra
-    )
 
 
 def _context(shop: Shop, **extra: Any) -> dict[str, Any]:
@@ -208,7 +92,7 @@ def _next(target: str | None) -> str:
 class ShopController(Controller):
     path = "/shop"
     include_in_schema = False
-    exception_handlers = page_exception_handlers
+    exception_handlers = shop_exception_handlers
     # The app's policy, plus WebAssembly for the camera's QR reader (zxing-wasm): the .wasm is
     # served by the app itself; nothing else is relaxed.
     response_headers = [
@@ -237,7 +121,7 @@ class ShopController(Controller):
         if not key:
             problem = {
                 "code": "validation_error",
-                "message_zh": "请粘贴本店收银台的终端密钥(uck_ 开头)",
+                "message_zh": "请粘贴本店收银台的终端密钥（uck_ 开头）",
                 "message_en": "Paste this till's terminal key (starts with uck_)",
             }
             return Template(
@@ -347,7 +231,7 @@ class ShopController(Controller):
                 req=RedeemRequest(code, program_id, amount, units),
             )
         except AppError as exc:
-            raise _for_cashier(exc, units) from None
+            raise for_cashier(exc, units) from None
         out = redemption_out(done)
         line = done.result.lines[0]
         row = Row(
@@ -363,10 +247,12 @@ class ShopController(Controller):
             subsidy_fen=out.subsidy_fen,
             units=line.units,
             reversed_at=None,
-            voidable=not out.reversed and _voidable(services, out.occurred_at, None),
+            voidable=not out.reversed and voidable(services, out.occurred_at, None),
             void_key=new_idempotency_key(),
         )
-        ctx = _context(shop, done=out, replayed=done.replayed, row=row)
+        ctx = _context(
+            shop, done=out, replayed=done.replayed, row=row, kind=field(form, "kind"), units=units
+        )
         if _htmx(request):
             return Template("shop/_redeem_result.html", context=ctx)
         return Template("shop/scan.html", context=ctx)
@@ -382,29 +268,10 @@ class ShopController(Controller):
         db_session: AsyncSession,
     ) -> Template:
         services = services_of(state)
-        zone = ZoneInfo(services.time_zone)
-        local = services.clock().astimezone(zone)
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        page = await redemption_page(
-            db_session,
-            merchant_id=shop.terminal.merchant_id,
-            since=midnight,
-            until=None,
-            cursor=None,
-            limit=TODAY_LIMIT,
+        day, rows, more = await day_rows(
+            db_session, services, shop.terminal.merchant_id, limit=TODAY_LIMIT
         )
-        rows = await _rows(db_session, services, page.items)
-        live = [r for r in rows if r.reversed_at is None]
-        ctx = _context(
-            shop,
-            rows=rows,
-            day=local.date(),
-            more=page.next_cursor is not None,
-            count=len(live),
-            discount_fen=sum(r.discount_fen for r in live),
-            subsidy_fen=sum(r.subsidy_fen for r in live),
-            payable_fen=sum(r.payable_fen for r in live),
-        )
+        ctx = _context(shop, rows=rows, day=day, more=more, totals=figures(rows))
         return Template("shop/today.html", context=ctx)
 
     @post("/redemptions/{redemption_id:uuid}/void", status_code=200)
@@ -432,7 +299,7 @@ class ShopController(Controller):
             return Redirect("/shop/today", status_code=303)
         red = done.redemption
         line = red.lines[0]
-        [row] = await _rows(
+        [row] = await rows_of(
             db_session,
             services,
             [
@@ -458,7 +325,36 @@ class ShopController(Controller):
                 )
             ],
         )
-        ctx = _context(
-            shop, row=row, replayed=done.replayed, in_result=field(form, "view") == "result"
-        )
+        in_result = field(form, "view") == "result"
+        totals = None
+        if not in_result:  # today's list: its totals are swapped in again (out of band)
+            _, rows, _ = await day_rows(
+                db_session, services, shop.terminal.merchant_id, limit=TODAY_LIMIT
+            )
+            totals = figures(rows)
+        ctx = _context(shop, row=row, replayed=done.replayed, in_result=in_result, totals=totals)
         return Template("shop/_void_done.html", context=ctx)
+
+    # --- end of day ---------------------------------------------------------------------------
+
+    @get("/summary")
+    async def summary(
+        self, shop: Shop, state: State, db_session: AsyncSession, day: date | None = None
+    ) -> Template:
+        """This till's day (today by default) on a 58 mm receipt: counts, discounts,
+        subsidies and voids, by programme."""
+        services = services_of(state)
+        d, rows, more = await day_rows(
+            db_session, services, shop.terminal.merchant_id, day, limit=SUMMARY_MAX
+        )
+        mine = [r for r in rows if r.terminal_id == shop.terminal.terminal_id]
+        ctx = _context(
+            shop,
+            day=d,
+            totals=figures(mine),
+            more=more,
+            printed_at=services.clock(),
+            first=min((r.occurred_at for r in mine), default=None),
+            last=max((r.occurred_at for r in mine), default=None),
+        )
+        return Template("shop/summary.html", context=ctx)

@@ -32,6 +32,7 @@
     shown = code;
     if (!code) {
       image.replaceChildren();
+      showNumber(null);
       box.classList.add("is-stale");
       return;
     }
@@ -42,6 +43,21 @@
     svg.setAttribute("focusable", "false");
     image.replaceChildren(document.importNode(svg, true));
     box.classList.remove("is-stale");
+    showNumber(code);
+  }
+
+  // The numeric one-time code and its barcode, changed with the QR they stand for.
+  var numberBox = document.getElementById("qr-number");
+  function showNumber(code) {
+    if (!numberBox) return;
+    var has = !!(code && code.number && code.barcode);
+    numberBox.hidden = !has;
+    if (!has) return;
+    document.getElementById("qr-digits").textContent = code.number;
+    var bar = new DOMParser().parseFromString(code.barcode, "image/svg+xml").documentElement;
+    bar.setAttribute("aria-hidden", "true");
+    bar.setAttribute("focusable", "false");
+    document.getElementById("qr-barcode").replaceChildren(document.importNode(bar, true));
   }
 
   function current(now) {
@@ -105,6 +121,8 @@
           codes = body.codes.map(function (c) {
             return {
               svg: c.svg,
+              number: c.number,
+              barcode: c.barcode,
               start: asked + c.starts_in,
               refresh: asked + (c.refresh_in === null ? c.expires_in : c.refresh_in),
               expires: asked + c.expires_in,

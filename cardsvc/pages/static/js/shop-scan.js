@@ -40,16 +40,82 @@
   }
 
   document.addEventListener("htmx:afterRequest", function (evt) {
-    // A refused scan must not leave the previous member's benefits on screen.
+    // A scan that reached no server must not leave the previous member's benefits on screen
+    // (a refusal from the server replaces them itself: cardsvc/pages/shop/outcome.py).
     var elt = evt.detail && evt.detail.elt;
-    if (elt && elt.id === "scan-form" && failed(evt)) {
+    var xhr = evt.detail && evt.detail.xhr;
+    if (elt && elt.id === "scan-form" && failed(evt) && (!xhr || !xhr.status)) {
       var result = $("result");
       if (result) result.innerHTML = "";
+      collapse();
       focusWedge();
     }
   });
 
-  // After every swap (a scan's benefits, a redemption, a void, an error message in #flash).
+  // --- the result: the scan form folds away while one is shown -------------------------------
+  function collapse() {
+    var box = $("scan-box");
+    var result = $("result");
+    if (box && result) box.classList.toggle("is-collapsed", result.children.length > 0);
+  }
+
+  function nextCustomer() {
+    var result = $("result");
+    if (result) result.innerHTML = "";
+    var flash = $("flash");
+    if (flash) flash.innerHTML = "";
+    ["f-code", "f-amount"].forEach(function (id) { var el = $(id); if (el) el.value = ""; });
+    collapse();
+    window.scrollTo(0, 0);
+    focusWedge();
+  }
+  shop.nextCustomer = nextCustomer;
+
+  // --- sounds: a short high beep for 核销成功, two low ones for a refusal (WebAudio) -----------
+  var audio = null;
+  shop.beeps = [];
+  function audioContext() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return null;
+    if (!audio) audio = new Ctx();
+    if (audio.state === "suspended") audio.resume();
+    return audio;
+  }
+  // Browsers start audio only after a gesture: the first key (the wedge scanner types) or tap.
+  ["keydown", "pointerdown"].forEach(function (type) {
+    document.addEventListener(type, function () { try { audioContext(); } catch (e) { /* none */ } }, { once: true });
+  });
+
+  function beep(kind) {
+    var tones = kind === "ok" ? [[1320, 0, 0.12]] : [[330, 0, 0.16], [220, 0.2, 0.3]];
+    try {
+      var ctx = audioContext();
+      if (!ctx) return;
+      tones.forEach(function (tone) {
+        var osc = ctx.createOscillator();
+        var gain = ctx.createGain();
+        var start = ctx.currentTime + tone[1];
+        osc.type = kind === "ok" ? "sine" : "square";
+        osc.frequency.value = tone[0];
+        gain.gain.setValueAtTime(0.0001, start);
+        gain.gain.exponentialRampToValueAtTime(0.3, start + 0.01);
+        gain.gain.exponentialRampToValueAtTime(0.0001, start + tone[2]);
+        osc.connect(gain);
+        gain.connect(ctx.destination);
+        osc.start(start);
+        osc.stop(start + tone[2] + 0.02);
+      });
+      shop.beeps.push({ kind: kind, tones: tones.length, state: ctx.state });
+    } catch (e) { /* no sound is no reason to fail the page */ }
+  }
+  shop.beep = beep;
+
+  function inView(el) {
+    var r = el.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight;
+  }
+
+  // After every swap (a scan's benefits, a redemption, a void, a refusal in its card).
   // Listened to on the swapped-in content, which is in the page: a redeem or void form that
   // was replaced by its answer no longer bubbles its own events up to the document.
   document.addEventListener("htmx:afterSettle", function (evt) {
@@ -57,17 +123,30 @@
     if (!el || !el.closest || !el.closest("#main")) return;
     var result = $("result");
     if (result && result.contains(el)) {
+      collapse();
       if (result.querySelector(".shop-done")) {
         var amount = $("f-amount");
         if (amount) amount.value = "";
       }
-      // One column (a phone): bring the answer into view; the input keeps the focus.
-      var rect = result.getBoundingClientRect();
-      if (rect.top > window.innerHeight * 0.6 || rect.top < 0) {
+      var outcome = el.matches("[data-outcome]") ? el : el.querySelector("[data-outcome]");
+      var kind = outcome && outcome.getAttribute("data-outcome");
+      if (kind === "ok") beep("ok");
+      else if (kind === "refused") beep("refused");
+      if (el.classList.contains("shop-slot")) {
+        // A refused redemption: in its benefit card, where the cashier pressed 核销.
+        if (!inView(el)) el.scrollIntoView({ block: "center" });
+      } else if (!inView(outcome || result)) {
+        // The answer in view (one column on a phone); the input keeps the focus.
         result.scrollIntoView({ block: "start" });
       }
     }
     focusWedge();
+  });
+
+  document.addEventListener("click", function (evt) {
+    var t = evt.target;
+    if (t && t.closest && t.closest("#scan-next")) nextCustomer();
+    if (t && t.closest && t.closest("#print-receipt")) window.print();
   });
 
   // Escape anywhere: back to the scanner input.
@@ -103,7 +182,8 @@
   // ImageData (a camera frame), a Blob or an image file → the QR's text, or null.
   shop.decode = function (source) {
     return zxing().then(function (z) {
-      return z.readBarcodes(source, { formats: ["QRCode"], tryHarder: true, maxNumberOfSymbols: 1 });
+      // The member's QR code, or the Code 128 barcode of its numeric one-time code.
+      return z.readBarcodes(source, { formats: ["QRCode", "Code128"], tryHarder: true, maxNumberOfSymbols: 1 });
     }).then(function (results) {
       for (var i = 0; i < results.length; i++) {
         if (results[i].isValid && results[i].text) return results[i].text;
