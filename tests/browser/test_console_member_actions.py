@@ -30,6 +30,7 @@ def _open_member(page: Page, live: Live, member: dict[str, str]) -> None:
 
 def test_edit_with_reason_then_suspend_and_reinstate(live: Live, page: Page) -> None:
     member = next(m for m in live.demo["members"] if m["union"].startswith("XL-"))
+    phone = phone_client(live, member["phone"])
     _open_member(page, live, member)
     page.get_by_role("link", name="修改信息").click()
     form = page.locator("#member-form")
@@ -59,11 +60,11 @@ def test_edit_with_reason_then_suspend_and_reinstate(live: Live, page: Page) -> 
     expect(page.locator(".page-head .badge")).to_have_text("暂停")
     expect(page.get_by_text("已挂失/暂停")).to_be_visible()
     look(page, "member-suspended")
-    token = phone_client(live, member["phone"]).get("/api/v1/me/card/token")
+    token = phone.get("/api/v1/me/card/token")
     assert token.status_code == 403, token.text
     page.get_by_role("button", name="恢复会籍").click()
     expect(page.locator(".page-head .badge")).to_have_text("正常")
-    token = phone_client(live, member["phone"]).get("/api/v1/me/card/token")
+    token = phone.get("/api/v1/me/card/token")
     assert token.status_code == 200, token.text
 
 

@@ -17,9 +17,9 @@ def _xl_members(live: Live) -> list[dict[str, str]]:
 
 def test_transfer_refused_then_approved_both_sides_see_it(live: Live, page: Page) -> None:
     first, second = _xl_members(live)[:2]
-    requests = {}
+    requests, phones = {}, {}
     for m in (first, second):
-        phone = phone_client(live, m["phone"])
+        phone = phones[m["member_no"]] = phone_client(live, m["phone"])
         to = union_id(phone, "伍家岗区灵活就业")
         resp = phone.post("/api/v1/me/transfers", json={"to_org_id": to, "note": "换了工作"})
         assert resp.status_code == 201, resp.text
@@ -51,7 +51,7 @@ def test_transfer_refused_then_approved_both_sides_see_it(live: Live, page: Page
     expect(approved.get_by_text("已批准")).to_be_visible()
 
     # The member sees the outcome on the phone; the leaving union sees both decisions.
-    mine = phone_client(live, first["phone"]).get("/api/v1/me/transfers").json()
+    mine = phones[first["member_no"]].get("/api/v1/me/transfers").json()
     assert mine[0]["status"] == "rejected" and mine[0]["reason"] == "本工会只接收灵活就业人员"
     page.context.clear_cookies()
     sign_in(page, live, "xl.admin", "/console/requests?status=rejected")

@@ -109,11 +109,11 @@ class ApprovalPages(ConsoleController):
         ids = [uuid.UUID(v) for v in form.getall("ids", []) if _is_uuid(str(v))][:MAX_BULK]
         action = str(form.get("action", ""))
         reason = str(form.get("reason", ""))
-        if not ids:
-            raise ValidationError.field("ids", "请先勾选申请", "tick at least one application")
         # Names first: a decided application leaves the pending list shown afterwards.
         names = {a.id: a.name for a in await _applications(db_session, staff, ids)}
         try:
+            if not ids:
+                raise ValidationError.field("ids", "请先勾选申请", "tick at least one application")
             if action == "approve":
                 results = await bulk_approve(db_session, staff, state.cipher, ids)
             elif action == "reject":

@@ -28,6 +28,7 @@ from cardsvc.pages.console.common import (
     page,
     require,
 )
+from cardsvc.pages.i18n import lang_of, pick
 
 
 def _days(text: str) -> int | None:
@@ -84,9 +85,7 @@ class InvitePages(ConsoleController):
             unions=unions,
             union=union,
             invites=[invite_out(i, state.settings.public_url) for i in invites],
-            values={},
-            errors={},
-            **extra,
+            **({"values": {}, "errors": {}} | extra),
         )
         resp.status_code = status_code
         return resp
@@ -123,7 +122,7 @@ class InvitePages(ConsoleController):
                 status_code=422,
                 values=values,
                 errors=field_errors(exc, request),
-                message=message_of(exc, request),
+                message=_summary(exc, request),
             )
         return Response("", headers={"HX-Redirect": f"/console/invites?org_id={org_id}"})
 
@@ -151,3 +150,10 @@ class InvitePages(ConsoleController):
                 "qr": Markup(qr_svg(url, ecc=PRINT_ECC, border=2)),
             },
         )
+
+
+def _summary(exc: AppError, request: Request[Any, Any, Any]) -> str:
+    """The line above the form: a field's own message sits under that field instead."""
+    if exc.errors:
+        return pick(lang_of(request), "请修正标出的字段。", "Please fix the marked fields.")
+    return message_of(exc, request)

@@ -26,6 +26,7 @@ from cardsvc.members.service import (
     update_member,
 )
 from cardsvc.pages.console.common import ConsoleController, field_errors, message_of, page
+from cardsvc.pages.i18n import lang_of, pick
 
 EDIT_FIELDS = ("name", "employment_type", "employer", "job", "region_code")
 CATEGORY_LABELS_EN = {
@@ -148,7 +149,7 @@ class MemberActionPages(ConsoleController):
                 m,
                 values,
                 field_errors(exc, request),
-                message_of(exc, request),
+                _summary(exc, request),
                 status_code=422,
             )
         return _back(member_id, "saved")
@@ -224,3 +225,10 @@ class MemberActionPages(ConsoleController):
                 "expires_at": printed.token.expires_at,
             },
         )
+
+
+def _summary(exc: AppError, request: Request[Any, Any, Any]) -> str:
+    """The line above the form: a field's own message sits under that field instead."""
+    if exc.errors:
+        return pick(lang_of(request), "请修正标出的字段。", "Please fix the marked fields.")
+    return message_of(exc, request)
