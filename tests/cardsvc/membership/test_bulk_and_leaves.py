@@ -47,7 +47,7 @@ async def test_bulk_reject_one_reason_each_row_alone(
     blank = await client.post(
         "/api/v1/approvals/applications/bulk-reject", json={"ids": ids, "reason": "  "}
     )
-    assert blank.status_code == 422 and blank.json()["code"] == "validation_failed"
+    assert blank.status_code == 422 and blank.json()["code"] == "validation_error"
     # One approved first: refusing it again fails alone, the others are refused.
     ok = await client.post(f"/api/v1/approvals/applications/{ids[0]}/approve")
     assert ok.status_code == 200, ok.text
