@@ -28,6 +28,8 @@ from cardsvc.pages.console.approvals import STATUS_LABELS
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
 
 PAGE_SIZE = 50
+# A transfer is approved or refused; members cannot withdraw one.
+TRANSFER_STATUSES = {s: v for s, v in STATUS_LABELS.items() if s != RequestStatus.withdrawn}
 
 
 def _row(staff: Principal, t: TransferOut, to_path: str, **extra: Any) -> dict[str, Any]:
@@ -76,7 +78,7 @@ class MembershipRequestPages(ConsoleController):
             offset=offset,
             limit=PAGE_SIZE,
             status=status,
-            statuses=STATUS_LABELS,
+            statuses=TRANSFER_STATUSES,
             leaves=await leaves_out(db_session, leaves),
             leaves_total=leaves_total,
         )
