@@ -15,8 +15,7 @@ from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.cards import minting, render, service, summaries
-from cardsvc.cards.errors import CardError
+from cardsvc.cards import manage, minting, render, service
 from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.models import Card, CardStatus
 from cardsvc.cards.operations import (
@@ -44,14 +43,10 @@ from cardsvc.cards.schemas import (
     token_out,
 )
 from cardsvc.cards.statuslist import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
-from cardsvc.kernel.audit import record
-from cardsvc.kernel.errors import Forbidden, ValidationError
 from cardsvc.kernel.masking import mask_card_number
-from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
-from cardsvc.members.service import get_member
 from cardsvc.orgs.models import Org
 
 MAX_TOKEN_BATCH = 20  # ten minutes of 30-second codes: enough for a lift or a basement shop
@@ -145,38 +140,6 @@ class MyCardController(Controller):
 # --- staff: a member's cards ----------------------------------------------------------------
 
 
-async def _member(
-    db_session: AsyncSession, staff: Principal, member_id: uuid.UUID, *, write: bool
-) -> Member:
-    """404 outside the viewer's subtrees; 403 where they may look but not change."""
-    member = await get_member(db_session, staff, member_id, Perm.member_read)
-    if write and not staff.can(Perm.member_write, member.org_path):
-        raise Forbidden(
-            "forbidden",
-            "您的角色无权管理该会员的会员卡",
-            "Your role may not manage this member's card",
-        )
-    return member
-
-
-async def _card_of(db_session: AsyncSession, member: Member, card_id: uuid.UUID) -> Card:
-    card = await db_session.get(Card, card_id)
-    if card is None or card.member_id != member.id:
-        raise CardError("card_not_found")
-    return card
-
-
-def _reason(text: str) -> str:
-    reason = text.strip()
-    if not reason:
-        raise ValidationError.field("reason", "不能为空", "must not be blank")
-    return reason
-
-
-def _actor(staff: Principal) -> service.Actor:
-    return service.Actor(staff.username, staff.id)
-
-
 class MemberCardController(Controller):
     path = "/api/v1/members/{member_id:uuid}/cards"
     tags = ["staff: cards"]
@@ -193,15 +156,7 @@ class MemberCardController(Controller):
     ) -> CardOut:
         """Audit, commit, then drop this worker's cached revocation list (after the commit,
         so that a concurrent request cannot cache the list from before the change)."""
-        record(
-            db_session,
-            staff,
-            f"card.{action}",
-            target_type="card",
-            target_id=card.id,
-            org_path=member.org_path,
-            summary={"member_id": str(member.id), "generation": card.generation, **summary},
-        )
+        manage.audit_card(db_session, staff, member, card, action, **summary)
         out = card_out(card)
         await db_session.commit()
         state.published.invalidate()
@@ -211,7 +166,7 @@ class MemberCardController(Controller):
     async def list_cards(
         self, staff: Principal, db_session: AsyncSession, member_id: uuid.UUID
     ) -> MemberCardsOut:
-        member = await _member(db_session, staff, member_id, write=False)
+        member = await manage.card_member(db_session, staff, member_id, write=False)
         cards = await service.member_cards(db_session, member_id=member.id)
         history = await service.card_history(db_session, member_id=member.id)
         current = next((c for c in cards if c.status != CardStatus.revoked), None)
@@ -231,10 +186,10 @@ class MemberCardController(Controller):
         member_id: uuid.UUID,
         data: IssueIn | None = None,
     ) -> CardOut:
-        member = await _member(db_session, staff, member_id, write=True)
-        reason = _reason(data.reason) if data and data.reason is not None else None
+        member = await manage.card_member(db_session, staff, member_id, write=True)
+        reason = manage.card_reason(data.reason) if data and data.reason is not None else None
         card = await service.issue_card(
-            db_session, member_id=member.id, actor=_actor(staff), reason=reason
+            db_session, member_id=member.id, actor=manage.staff_actor(staff), reason=reason
         )
         return await self._done(db_session, state, staff, member, card, "issue", reason=reason)
 
@@ -250,22 +205,11 @@ class MemberCardController(Controller):
         member_id: uuid.UUID,
         data: ReasonIn,
     ) -> CardOut:
-        member = await _member(db_session, staff, member_id, write=True)
-        reason = _reason(data.reason)
-        old = await service.current_card(db_session, member_id=member.id)
-        card = await service.reissue_card(
-            db_session, member_id=member.id, reason=reason, actor=_actor(staff)
-        )
-        return await self._done(
-            db_session,
-            state,
-            staff,
-            member,
-            card,
-            "reissue",
-            reason=reason,
-            previous_id=str(old.id) if old else None,
-        )
+        card = await manage.reissue_for_staff(db_session, staff, member_id, data.reason)
+        out = card_out(card)
+        await db_session.commit()
+        state.published.invalidate()
+        return out
 
     async def _change(
         self,
@@ -277,15 +221,15 @@ class MemberCardController(Controller):
         card_id: uuid.UUID,
         data: ReasonIn,
     ) -> CardOut:
-        member = await _member(db_session, staff, member_id, write=True)
-        card = await _card_of(db_session, member, card_id)
-        reason = _reason(data.reason)
+        member = await manage.card_member(db_session, staff, member_id, write=True)
+        card = await manage.card_of(db_session, member, card_id)
+        reason = manage.card_reason(data.reason)
         change = {
             "suspend": service.suspend_card,
             "resume": service.resume_card,
             "revoke": service.revoke_card,
         }[action]
-        await change(db_session, card_id=card.id, reason=reason, actor=_actor(staff))
+        await change(db_session, card_id=card.id, reason=reason, actor=manage.staff_actor(staff))
         return await self._done(db_session, state, staff, member, card, action, reason=reason)
 
     @post(
@@ -342,15 +286,15 @@ class MemberCardController(Controller):
         card_id: uuid.UUID,
     ) -> Response[StaticTokenOut]:
         settings: Settings = state.settings
-        member = await _member(db_session, staff, member_id, write=True)
-        card = await _card_of(db_session, member, card_id)
+        member = await manage.card_member(db_session, staff, member_id, write=True)
+        card = await manage.card_of(db_session, member, card_id)
         t = await minting.static_token_for_card(
             db_session,
             card_id=card.id,
             keyring=state.keyring,
             validity_days=settings.card_static_validity_days,
         )
-        self._audit_static(db_session, staff, member, card, "static_token", t)
+        manage.audit_static(db_session, staff, member, card, "static_token", t)
         out = StaticTokenOut(card.id, card.number, t.text, t.kind.name, t.not_before, t.expires_at)
         return Response(out, headers=NO_STORE)
 
@@ -369,46 +313,19 @@ class MemberCardController(Controller):
         member_id: uuid.UUID,
         card_id: uuid.UUID,
     ) -> Response[bytes]:
-        settings: Settings = state.settings
-        member = await _member(db_session, staff, member_id, write=True)
-        card = await _card_of(db_session, member, card_id)
-        printed = await summaries.printable_card(
-            db_session,
-            card_id=card.id,
-            keyring=state.keyring,
-            validity_days=settings.card_static_validity_days,
-            font_path=settings.cjk_font,
-        )
-        self._audit_static(db_session, staff, member, card, "print", printed.token)
-        headers = {
-            **token_headers(printed.token),
-            "Content-Disposition": f'attachment; filename="card-{card.number}.png"',
-        }
-        return Response(printed.png, media_type="image/png", headers=headers)
-
-    @staticmethod
-    def _audit_static(
-        db_session: AsyncSession,
-        staff: Principal,
-        member: Member,
-        card: Card,
-        action: str,
-        t: minting.MintedToken,
-    ) -> None:
-        record(
+        printed = await manage.print_for_staff(
             db_session,
             staff,
-            f"card.{action}",
-            target_type="card",
-            target_id=card.id,
-            org_path=member.org_path,
-            summary={
-                "member_id": str(member.id),
-                "generation": card.generation,
-                "token_id": t.token_id,
-                "expires_at": t.expires_at.isoformat(),
-            },
+            member_id,
+            card_id,
+            keyring=state.keyring,
+            settings=state.settings,
         )
+        headers = {
+            **token_headers(printed.token),
+            "Content-Disposition": f'attachment; filename="card-{printed.card_number}.png"',
+        }
+        return Response(printed.png, media_type="image/png", headers=headers)
 
 
 # --- public verification material -----------------------------------------------------------

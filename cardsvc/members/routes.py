@@ -98,6 +98,8 @@ class MemberPatch(msgspec.Struct, omit_defaults=True):
     region_code: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType | None = (
         msgspec.UNSET
     )
+    # Why the details change: not a field of the member, kept in the audit row.
+    reason: Annotated[str, msgspec.Meta(max_length=255)] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class StatusIn(msgspec.Struct):

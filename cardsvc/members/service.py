@@ -326,6 +326,7 @@ class MemberUpdate:
     employer: str | None = None
     job: str | None = None
     region_code: str | None = None
+    reason: str | None = None  # why staff changed it, kept in the audit row
     fields_set: frozenset[str] = frozenset()
 
 
@@ -380,7 +381,11 @@ async def update_member(
         target_type="member",
         target_id=member.id,
         org_path=member.org_path,
-        summary={"fields": sorted(set(changed)), **_category_change(before_categories, member)},
+        summary={
+            "fields": sorted(set(changed)),
+            **_category_change(before_categories, member),
+            **({"reason": reason} if (reason := (data.reason or "").strip()[:255]) else {}),
+        },
     )
     return member
 

@@ -81,6 +81,17 @@ async def list_invites(
     return list(rows)
 
 
+async def get_invite(
+    session: AsyncSession, viewer: Principal, invite_id: uuid.UUID
+) -> tuple[InviteLink, Org]:
+    """One invite link and its union, for anyone who sees the union (404 outside)."""
+    invite = await session.get(InviteLink, invite_id)
+    org = await session.get(Org, invite.org_id) if invite else None
+    if invite is None or org is None or not viewer.sees(org.path):
+        raise NotFound("invite_not_found", "未找到该邀请链接", "Invite link not found")
+    return invite, org
+
+
 async def revoke_invite(
     session: AsyncSession, actor: Principal, invite_id: uuid.UUID
 ) -> InviteLink:

@@ -14,7 +14,6 @@ from litestar.datastructures import State
 from qrcode.image.pil import PilImage
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.kernel.errors import AppError, NotFound
 from cardsvc.kernel.openapi import RATE_LIMITED
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.pii import PiiCipher
@@ -23,10 +22,16 @@ from cardsvc.kernel.web import client_ip
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import Member
 from cardsvc.members.service import get_member
-from cardsvc.membership.history import member_events
-from cardsvc.membership.invites import create_invite, list_invites, resolve_invite, revoke_invite
+from cardsvc.membership.bulk import bulk_approve, bulk_reject
+from cardsvc.membership.history import member_events, member_leaves
+from cardsvc.membership.invites import (
+    create_invite,
+    get_invite,
+    list_invites,
+    resolve_invite,
+    revoke_invite,
+)
 from cardsvc.membership.models import (
-    InviteLink,
     RequestStatus,
     TransferRequest,
 )
@@ -36,11 +41,13 @@ from cardsvc.membership.schemas import (
     ApplicationPage,
     BulkIn,
     BulkItem,
+    BulkRejectIn,
     EventOut,
     InviteIn,
     InviteInfo,
     InviteOut,
     LeaveIn,
+    LeavePage,
     MemberStatusOut,
     ReviewApplicationOut,
     TransferIn,
@@ -49,7 +56,9 @@ from cardsvc.membership.schemas import (
     UnionPage,
     applications_out,
     applications_review_out,
+    bulk_item,
     invite_out,
+    leaves_out,
     transfers_out,
     union_out,
 )
@@ -74,7 +83,6 @@ from cardsvc.membership.transfers import (
     request_transfer,
     transfers_for_member,
 )
-from cardsvc.orgs.models import Org
 
 # Structs of this name exist in other packages too: the published document names it
 # ``MembershipReasonIn`` (cardsvc/kernel/openapi.py). The other shapes are in
@@ -268,15 +276,19 @@ class ApprovalController(Controller):
     async def bulk_approve(
         self, staff: Principal, state: State, db_session: AsyncSession, data: BulkIn
     ) -> list[BulkItem]:
-        out: list[BulkItem] = []
-        for app_id in dict.fromkeys(data.ids):
-            try:
-                async with db_session.begin_nested():
-                    member = await approve_application(db_session, staff, state.cipher, app_id)
-                out.append(BulkItem(app_id, True, member_no=member.member_no))
-            except AppError as exc:
-                out.append(BulkItem(app_id, False, exc.code, exc.message_zh))
-        return out
+        results = await bulk_approve(db_session, staff, state.cipher, data.ids)
+        return [bulk_item(r) for r in results]
+
+    @post(
+        "/applications/bulk-reject",
+        summary="Reject many with one reason; each one succeeds or fails alone",
+        status_code=200,
+    )
+    async def bulk_reject(
+        self, staff: Principal, db_session: AsyncSession, data: BulkRejectIn
+    ) -> list[BulkItem]:
+        results = await bulk_reject(db_session, staff, data.ids, reason=data.reason)
+        return [bulk_item(r) for r in results]
 
     @get("/transfers", summary="Transfer requests into (to decide) or out of my subtrees")
     async def transfers(
@@ -291,6 +303,17 @@ class ApprovalController(Controller):
             db_session, staff, status=status, limit=limit, offset=offset
         )
         return TransferPage(await transfers_out(db_session, rows), total, limit, offset)
+
+    @get("/leaves", summary="Members in my subtrees who ended their membership themselves")
+    async def leaves(
+        self,
+        staff: Principal,
+        db_session: AsyncSession,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> LeavePage:
+        rows, total = await member_leaves(db_session, staff, limit=limit, offset=offset)
+        return LeavePage(await leaves_out(db_session, rows), total, limit, offset)
 
     @post(
         "/transfers/{transfer_id:uuid}/approve", summary="Receiving union approves", status_code=200
@@ -354,10 +377,7 @@ class InviteController(Controller):
     async def qr(
         self, staff: Principal, state: State, db_session: AsyncSession, invite_id: uuid.UUID
     ) -> Response[bytes]:
-        invite = await db_session.get(InviteLink, invite_id)
-        org = await db_session.get(Org, invite.org_id) if invite else None
-        if invite is None or org is None or not staff.sees(org.path):
-            raise NotFound("invite_not_found", "未找到该邀请链接", "Invite link not found")
+        invite, _ = await get_invite(db_session, staff, invite_id)
         # Pillow's image (qrcode's default when Pillow is installed): its save() takes format=
         url = invite_out(invite, state.settings.public_url).url
         img = qrcode.make(url, box_size=8, border=2, image_factory=PilImage)

@@ -14,6 +14,8 @@ from cardsvc.kernel.masking import mask_id_number, mask_name
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.regions import full_name
 from cardsvc.members.models import Member, MemberStatus
+from cardsvc.membership.bulk import BulkResult
+from cardsvc.membership.history import Leave
 from cardsvc.membership.models import (
     InviteLink,
     JoinApplication,
@@ -122,12 +124,33 @@ class TransferPage(msgspec.Struct):
     offset: int
 
 
+class LeaveOut(msgspec.Struct):
+    member_id: uuid.UUID
+    member_no: str
+    member_name: str
+    union: UnionOut
+    left_at: datetime
+    reason: str | None
+
+
+class LeavePage(msgspec.Struct):
+    items: list[LeaveOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class LeaveIn(msgspec.Struct):
     reason: Annotated[str, msgspec.Meta(max_length=255)] = ""
 
 
 class BulkIn(msgspec.Struct):
     ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=200)]
+
+
+class BulkRejectIn(msgspec.Struct):
+    ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=200)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 
 
 class BulkItem(msgspec.Struct):
@@ -250,6 +273,25 @@ async def transfers_out(session: AsyncSession, rows: list[TransferRequest]) -> l
         )
         for t in rows
     ]
+
+
+async def leaves_out(session: AsyncSession, rows: list[Leave]) -> list[LeaveOut]:
+    orgs = await orgs_by_id(session, {r.member.org_id for r in rows})
+    return [
+        LeaveOut(
+            member_id=r.member.id,
+            member_no=r.member.member_no,
+            member_name=mask_name(r.member.name),
+            union=union_out(orgs[r.member.org_id]),
+            left_at=r.at,
+            reason=r.reason,
+        )
+        for r in rows
+    ]
+
+
+def bulk_item(r: BulkResult) -> BulkItem:
+    return BulkItem(r.id, r.ok, r.code, r.message_zh, r.member_no)
 
 
 def invite_out(invite: InviteLink, base_url: str) -> InviteOut:

@@ -12,7 +12,10 @@ from cardsvc.pages.console.audit import AuditPages
 from cardsvc.pages.console.auth import SignInPages
 from cardsvc.pages.console.dashboard import DashboardPages
 from cardsvc.pages.console.hardship import HardshipPages
+from cardsvc.pages.console.invites import InvitePages
+from cardsvc.pages.console.member_actions import MemberActionPages
 from cardsvc.pages.console.members import MemberPages
+from cardsvc.pages.console.membership_requests import MembershipRequestPages
 from cardsvc.pages.console.merchants import MerchantPages, TerminalPages
 from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programmes import ProgrammePages
@@ -28,6 +31,9 @@ CONSOLE_CONTROLLERS: list[type] = [
     ProgrammePages,
     RosterPages,
     MemberPages,
+    MemberActionPages,
+    MembershipRequestPages,
+    InvitePages,
     OrgPages,
     MerchantPages,
     TerminalPages,

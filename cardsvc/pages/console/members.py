@@ -39,6 +39,13 @@ EVENT_LABELS = {
     "reactivated": ("恢复", "Reactivated"),
     "left": ("离会", "Left"),
 }
+# What the member page says after an action (``?done=``) on the member page.
+DONE_MESSAGES = {
+    "saved": ("会员信息已保存，修改原因已记入审计日志。", "Saved; the reason is in the audit log."),
+    "suspended": ("会籍已暂停，会员卡同时暂停。", "Membership suspended, and the card with it."),
+    "active": ("会籍已恢复，会员卡恢复使用。", "Membership reinstated; the card works again."),
+    "reissued": ("已补发新卡，旧卡已作废。", "A new card was issued; the old one is revoked."),
+}
 
 
 class MemberPages(ConsoleController):
@@ -134,6 +141,7 @@ class MemberPages(ConsoleController):
         staff: Principal,
         db_session: AsyncSession,
         member_id: uuid.UUID,
+        done: str | None = None,
     ) -> Template:
         member = await get_member(db_session, staff, member_id)
         org = await find_org(db_session, member.org_id)
@@ -153,6 +161,8 @@ class MemberPages(ConsoleController):
             event_labels=EVENT_LABELS,
             statuses=STATUS_LABELS,
             can_unmask=staff.can(Perm.member_unmask, member.org_path),
+            can_write=staff.can(Perm.member_write, member.org_path),
+            done=DONE_MESSAGES.get(done or ""),
         )
 
     @post("/{member_id:uuid}/identity", status_code=200)
