@@ -43,6 +43,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("dashboard", "/console", "概览", "Dashboard", None),
     NavItem("approvals", "/console/approvals", "入会审批", "Approvals", Perm.member_write),
     NavItem("members", "/console/members", "会员查询", "Members", Perm.member_read),
+    NavItem("requests", "/console/requests", "转会离会", "Transfers & leaving", Perm.member_read),
+    NavItem("invites", "/console/invites", "入会邀请", "Invite links", Perm.member_write),
     NavItem("roster", "/console/roster", "名册导入", "Roster import", Perm.member_write),
     NavItem("orgs", "/console/orgs", "组织架构", "Union tree", Perm.org_read),
     NavItem("programmes", "/console/programmes", "普惠项目", "Programmes", Perm.benefits_read),
