@@ -75,7 +75,7 @@ def _check_reason(reason: str) -> str:
     if not reason:
         raise ValidationError.field(
             "reason",
-            "请填写删除依据(如会员申请的受理编号)",
+            "请填写删除依据（如会员申请的受理编号）",
             "give the basis of the erasure (e.g. the request's reference)",
         )
     return reason
@@ -151,7 +151,7 @@ async def erase_member(
     if member.erased_at is not None:
         raise Conflict(
             "member_already_erased",
-            "该会员的个人信息已删除,不能再次删除",
+            "该会员的个人信息已删除，不能再次删除",
             "this member's personal data has already been erased",
         )
     now = now or utc_now()

@@ -29,7 +29,7 @@ from cardsvc.privacy.parts import PrivacyParts
 
 EXPORT_FORMAT = "unioncard.member-data.v1"
 SESSIONS_NOTE = (
-    "登录会话只保存手机号(加密)与随机令牌,到期自动删除;删除个人信息时一并结束。 / "
+    "登录会话只保存手机号（加密）与随机令牌，到期自动删除；删除个人信息时一并结束。 / "
     "Sign-in sessions hold only the phone (encrypted) and a random token; they expire by "
     "themselves and end when the data is erased."
 )

@@ -81,11 +81,11 @@ def test_offline_then_online_and_revoked(live: Live, page: Page) -> None:
 
     page.context.set_offline(True)
     status = page.locator("#qr-status")
-    expect(status).to_contain_text("网络已断开:二维码仍可使用")
+    expect(status).to_contain_text("网络已断开：二维码仍可使用")
     expect(status).to_have_class(re.compile("is-warn"))
     shot(page, "member-card-offline")
     page.clock.run_for(5 * 60 * 1000)  # longer than the codes fetched last cover
-    expect(status).to_have_text("网络已断开,二维码已过期。请联网后刷新。")
+    expect(status).to_have_text("网络已断开，二维码已过期。请联网后刷新。")
     expect(page.locator("#qr-image svg")).to_have_count(0)
     shot(page, "member-card-offline-expired")
 
@@ -101,7 +101,7 @@ def test_offline_then_online_and_revoked(live: Live, page: Page) -> None:
     r = officer.post(f"/api/v1/members/{mid}/cards/{cid}/revoke", json={"reason": "违规转借"})
     assert r.status_code == 200, r.text
     page.clock.run_for(31 * 1000)  # the next refresh learns it
-    expect(status).to_have_text("会员卡已注销或已补办新卡,此码不能再使用。")
+    expect(status).to_have_text("会员卡已注销或已补办新卡，此码不能再使用。")
     expect(page.locator("#qr-image svg")).to_have_count(0)
     shot(page, "member-card-revoked")
     page.reload()

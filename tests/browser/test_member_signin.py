@@ -19,7 +19,7 @@ def test_wrong_code_is_told_beside_the_code_field(live: Live, page: Page) -> Non
 
     page.get_by_label("手机号").fill(NEW_PHONE)
     page.get_by_role("button", name="获取验证码").click()
-    expect(page.get_by_text("验证码已发送,5 分钟内有效。")).to_be_visible()
+    expect(page.get_by_text("验证码已发送，5 分钟内有效。")).to_be_visible()
     right = live.sign_in_code("+86" + NEW_PHONE)
     wrong = "000000" if right != "000000" else "111111"
     page.get_by_label("验证码").fill(wrong)

@@ -74,7 +74,7 @@ def test_void_a_recent_redemption_and_todays_list(live: Live, page: Page) -> Non
     page.get_by_text("撤销这笔核销").click()
     page.get_by_label("撤销原因").select_option("收银操作失误")
     page.get_by_role("button", name="确认撤销").click()
-    expect(page.locator("#flash")).to_contain_text("已撤销,额度已退回")
+    expect(page.locator("#flash")).to_contain_text("已撤销，额度已退回")
     expect(page.locator(".shop-done .badge.err")).to_have_text("已撤销")
     expect(page.locator(".shop-done")).to_contain_text("这笔核销已撤销")
     expect(page.get_by_label("会员卡码")).to_be_focused()

@@ -55,7 +55,7 @@ def test_wedge_scan_redeem_then_quota_message(live: Live, page: Page) -> None:
     benefit.get_by_label("数量").fill("2")
     benefit.get_by_role("button", name="核销 · 职工观影补贴").click()
     flash = page.locator("#flash")
-    expect(flash).to_contain_text("本期额度不足:每人本月限 2 份,本次需要 2 份")
+    expect(flash).to_contain_text("本期额度不足：每人本月限 2 份，本次需要 2 份")
     expect(flash.locator("[data-code='quota_exhausted']")).to_be_visible()
     shot(page, "shop-quota-exhausted")
     assert member.left("YC-CINEMA", "monthly_tickets") == 1
@@ -85,7 +85,7 @@ def test_without_javascript_the_forms_still_work(
     page.get_by_label("终端密钥").fill(terminal(live, "cinema")["key"])
     page.get_by_role("button", name="登录").click()
     page.get_by_label("会员卡码").fill(member.token())
-    page.get_by_label("消费金额(元,可先填)").fill("45")
+    page.get_by_label("消费金额（元，可先填）").fill("45")
     page.get_by_role("button", name="查询权益").click()
     redeem_button(page).click()
     expect(page.locator(".shop-done")).to_contain_text("核销成功")

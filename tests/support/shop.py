@@ -68,7 +68,7 @@ def wedge_scan(page: Page, code: str, amount: str = "") -> None:
     wedge = page.get_by_label("会员卡码")
     expect(wedge).to_be_focused()  # the page is ready for the next scan (after any result)
     if amount:
-        page.get_by_label("消费金额(元,可先填)").fill(amount)
+        page.get_by_label("消费金额（元，可先填）").fill(amount)
         wedge.focus()
     page.keyboard.type(code, delay=0)
     page.keyboard.press("Enter")

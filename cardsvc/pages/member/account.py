@@ -99,7 +99,7 @@ class MemberAccountController(Controller):
                 leave_errors={
                     "confirm": pick(
                         lang_of(request),
-                        "请勾选确认:离会后会员卡将注销",
+                        "请勾选确认：离会后会员卡将注销",
                         "Tick to confirm: leaving revokes your card",
                     )
                 },

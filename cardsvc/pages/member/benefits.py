@@ -30,7 +30,7 @@ def offer_text(benefit: dict[str, Any], lang: Lang) -> str:
         zhe = f"{(10000 - bp) / 1000:g}"
         text = pick(lang, f"{zhe} 折", f"{bp / 100:g}% off")
         if cap := benefit.get("cap_fen"):
-            text += pick(lang, f",每次最多优惠 {_yuan(cap)}", f", at most {_yuan(cap)}")
+            text += pick(lang, f"，每次最多优惠 {_yuan(cap)}", f", at most {_yuan(cap)}")
         return text
     if kind == "amount_off":
         off = _yuan(int(benefit.get("off_fen", 0)))

@@ -82,7 +82,7 @@ class MemberCardController(Controller):
         (``card_suspended``, ``card_revoked``, 401), which the script shows as a message."""
         member = await current_member(db_session, member_session)
         if member is None:
-            raise NotFound("not_a_member", "您还不是会员,请先申请入会", "You are not a member yet")
+            raise NotFound("not_a_member", "您还不是会员，请先申请入会", "You are not a member yet")
         settings: Settings = state.settings
         tokens = await minting.rotating_tokens_for_member(
             db_session,

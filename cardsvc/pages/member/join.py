@@ -42,7 +42,7 @@ from cardsvc.pages.member.common import (
 # (value, 中文, English): the employment types of cardsvc.members.service.EMPLOYMENT_TYPES.
 EMPLOYMENT = (
     ("employee", "单位职工", "Employee"),
-    ("platform_worker", "新就业形态(骑手、网约车等)", "Platform worker (rider, driver…)"),
+    ("platform_worker", "新就业形态（骑手、网约车等）", "Platform worker (rider, driver…)"),
     ("flexible_worker", "灵活就业人员", "Flexible worker"),
     ("migrant_worker", "农民工", "Migrant worker"),
     ("retired", "退休职工", "Retired"),

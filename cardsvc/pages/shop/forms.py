@@ -49,13 +49,13 @@ def yuan_to_fen(text: str, *, required: bool) -> int | None:
     if not s:
         if required:
             raise ValidationError(
-                message_zh="请输入消费金额(元)", message_en="Enter the bill amount (yuan)"
+                message_zh="请输入消费金额（元）", message_en="Enter the bill amount (yuan)"
             )
         return None
     m = _YUAN.match(s)
     if m is None:
         raise ValidationError(
-            message_zh="消费金额格式不正确,例如 88 或 88.50",
+            message_zh="消费金额格式不正确，例如 88 或 88.50",
             message_en="The amount must look like 88 or 88.50",
         )
     fen = int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
@@ -79,7 +79,7 @@ def uuid_of(text: str, what_zh: str, what_en: str) -> uuid.UUID:
         return uuid.UUID(text)
     except ValueError:
         raise ValidationError(
-            message_zh=f"{what_zh}无效,请重新扫码", message_en=f"Invalid {what_en}; scan again"
+            message_zh=f"{what_zh}无效，请重新扫码", message_en=f"Invalid {what_en}; scan again"
         ) from None
 
 
@@ -88,7 +88,7 @@ def idempotency_key_of(text: str) -> str:
     if not key:  # an old form without one: never redeem without a key
         raise ValidationError(
             code="idempotency_key_required",
-            message_zh="表单已过期,请重新扫码",
+            message_zh="表单已过期，请重新扫码",
             message_en="The form has expired; scan again",
         )
     return key

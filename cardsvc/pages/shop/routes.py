@@ -176,16 +176,16 @@ def _for_cashier(exc: AppError, units: int) -> AppError:
         period_zh, period_en = _PERIODS.get(str(detail.get("period")), ("本期", "this period"))
         scope_zh, scope_en = _SCOPES.get(str(detail.get("scope")), ("", ""))
         limit_zh, limit_en = _quantity(metric, detail["limit"])
-        zh += f":{scope_zh}{period_zh}限 {limit_zh}"
+        zh += f"：{scope_zh}{period_zh}限 {limit_zh}"
         en += f" (at most {limit_en} {scope_en} {period_en}"
         if isinstance(detail.get("remaining"), int):
             left_zh, left_en = _quantity(metric, detail["remaining"])
-            zh += f",剩余 {left_zh}"
+            zh += f"，剩余 {left_zh}"
             en += f", {left_en} left"
         en += ")"
         if metric in ("units", "count"):
             need_zh, need_en = _quantity(metric, need)
-            zh += f",本次需要 {need_zh}"
+            zh += f"，本次需要 {need_zh}"
             en += f"; {need_en} asked"
     return AppError(
         exc.code, zh, en, status=exc.status, errors=exc.errors, headers=exc.headers, **exc.extra
@@ -237,7 +237,7 @@ class ShopController(Controller):
         if not key:
             problem = {
                 "code": "validation_error",
-                "message_zh": "请粘贴本店收银台的终端密钥(uck_ 开头)",
+                "message_zh": "请粘贴本店收银台的终端密钥（uck_ 开头）",
                 "message_en": "Paste this till's terminal key (starts with uck_)",
             }
             return Template(
