@@ -17,9 +17,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards.models import Card, CardEvent
-from cardsvc.kernel.audit import AuditEntry
+from cardsvc.kernel.audit import AuditEntry, record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.membership.history import member_events
@@ -215,3 +216,33 @@ async def member_export(
         doc[name] = [plain(r) for r in await section(session, member.id)]
     doc["sessions"] = SESSIONS_NOTE
     return doc
+
+
+async def own_export(
+    session: AsyncSession,
+    cipher: PiiCipher,
+    me: Member,
+    parts: PrivacyParts,
+    *,
+    ip: str | None,
+    request_id: str | None,
+) -> dict[str, Any]:
+    """A member's access request for their own data (the API and the member pages): audited,
+    with the member as the actor."""
+    actor = Principal(
+        id=None,
+        username=f"member:{me.member_no}",
+        display_name=me.member_no,
+        ip=ip,
+        request_id=request_id,
+    )
+    record(
+        session,
+        actor,
+        "member.privacy_export",
+        target_type="member",
+        target_id=me.id,
+        org_path=me.org_path,
+        summary={"member_no": me.member_no, "by": "member"},
+    )
+    return await member_export(session, cipher, me, parts)

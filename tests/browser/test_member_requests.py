@@ -42,7 +42,9 @@ def test_file_follow_reply_rate_and_inbox(live: Live, page: Page, tmp_path: Path
         [_photo(tmp_path, "住院单.png", "white"), not_an_image]
     )
     page.get_by_role("button", name="提交申请").click()
-    expect(page.locator("#e-photos")).to_have_text("只能上传图片（JPEG、PNG、WebP、HEIC）或 PDF 文件")
+    expect(page.locator("#e-photos")).to_have_text(
+        "只能上传图片（JPEG、PNG、WebP、HEIC）或 PDF 文件"
+    )
     expect(page.get_by_label("标题")).to_have_value("家人住院,医疗费用困难")  # kept
 
     page.get_by_label("照片或证明材料（选填）").set_input_files(

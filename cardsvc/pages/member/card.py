@@ -65,6 +65,7 @@ class MemberCardController(Controller):
                 union_name=union.name if union else "",
                 left=member.status == MemberStatus.left,
                 refresh_seconds=settings.card_token_refresh_seconds,
+                loaded_at=utc_now(),  # the 核销成功 notice: redemptions after this moment
             ),
             headers=NO_STORE,
         )
