@@ -8,7 +8,7 @@ from datetime import datetime
 
 from advanced_alchemy.base import UUIDv7Base
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Index, String, select
+from sqlalchemy import Index, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,3 +59,13 @@ async def consent_history(session: AsyncSession, phone_hash: str) -> list[Consen
         .order_by(ConsentRecord.accepted_at, ConsentRecord.id)
     )
     return list(rows)
+
+
+async def erase_consents(session: AsyncSession, phone_hash: str | None) -> int:
+    """Forget a phone's acceptances (an erasure); returns how many rows went."""
+    if not phone_hash:
+        return 0
+    gone = await session.execute(
+        delete(ConsentRecord).where(ConsentRecord.phone_hash == phone_hash)
+    )
+    return int(getattr(gone, "rowcount", 0) or 0)

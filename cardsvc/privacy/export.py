@@ -21,6 +21,7 @@ from cardsvc.kernel.audit import AuditEntry, record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
+from cardsvc.memberauth.consent import consent_history
 from cardsvc.members.models import Member
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.membership.history import member_events
@@ -214,6 +215,10 @@ async def member_export(
     }
     for name, section in parts.export_sections.items():
         doc[name] = [plain(r) for r in await section(session, member.id)]
+    doc["consents"] = [
+        _row(c, "document", "version", "accepted_at")
+        for c in (await consent_history(session, member.phone_hash) if member.phone_hash else [])
+    ]
     doc["sessions"] = SESSIONS_NOTE
     return doc
 

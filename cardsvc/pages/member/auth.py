@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.web import same_site_form
 from cardsvc.memberauth import signin
@@ -33,6 +34,7 @@ def _form(
     sent: bool = False,
     accepted: bool = False,
     wait: int = 0,
+    sent_at: int = 0,
     status_code: int = 200,
 ) -> Template:
     """The sign-in form. ``sent``: a code was sent to this phone from this form (only then is
@@ -46,6 +48,7 @@ def _form(
             "sent": sent,
             "accepted": accepted,
             "wait": wait,
+            "sent_at": sent_at,
             "documents": SIGN_IN_DOCUMENTS,
         },
         status_code=status_code,
@@ -101,9 +104,13 @@ class MemberSignInController(Controller):
                 sent=was_sent,
                 accepted=accepted,
                 wait=wait,
+                sent_at=_int(str(form.get("sent_at", ""))),
                 status_code=exc.status,
             )
-        return _form(next_url, raw, sent=True, accepted=accepted, wait=policy.resend_after)
+        now = int(utc_now().timestamp())
+        return _form(
+            next_url, raw, sent=True, accepted=accepted, wait=policy.resend_after, sent_at=now
+        )
 
     @post("/login", status_code=200, media_type=MediaType.HTML, guards=[same_site_form])
     async def sign_in(
@@ -116,6 +123,11 @@ class MemberSignInController(Controller):
         sent = form.get("sent") == "1"
         accepted = form.get("accept") == "yes"
         lang = lang_of(request)
+        # The countdown goes on where it was when the form comes back with an error.
+        sent_at = _int(str(form.get("sent_at", "")))
+        since = int(utc_now().timestamp()) - sent_at
+        wait = max(0, min(state.otp_policy.resend_after - since, state.otp_policy.resend_after))
+        wait = wait if sent else 0
         if not accepted:
             errors = {
                 "accept": pick(
@@ -124,7 +136,9 @@ class MemberSignInController(Controller):
                     "Please read and accept the user agreement and privacy notice",
                 )
             }
-            return _form(next_url, raw, errors, sent=sent, status_code=422)
+            return _form(
+                next_url, raw, errors, sent=sent, wait=wait, sent_at=sent_at, status_code=422
+            )
         if not sent and not code:
             errors = {"code": pick(lang, "请先获取验证码", "Ask for a code first")}
             return _form(next_url, raw, errors, accepted=True, status_code=422)
@@ -134,7 +148,16 @@ class MemberSignInController(Controller):
             errors = field_errors(request, exc)
             if "phone" not in errors:  # a wrong or expired code
                 errors = {"code": next(iter(errors.values()))}
-            return _form(next_url, raw, errors, sent=sent, accepted=True, status_code=exc.status)
+            return _form(
+                next_url,
+                raw,
+                errors,
+                sent=sent,
+                accepted=True,
+                wait=wait,
+                sent_at=sent_at,
+                status_code=exc.status,
+            )
         await record_consent(
             db_session, done.phone_hash, {d.key: d.version for d in SIGN_IN_DOCUMENTS}
         )
@@ -152,7 +175,11 @@ class MemberSignInController(Controller):
 
 
 def _retry_after(exc: AppError) -> int:
+    return max(0, _int((exc.headers or {}).get("Retry-After", "0")))
+
+
+def _int(raw: str) -> int:
     try:
-        return max(0, int((exc.headers or {}).get("Retry-After", "0")))
+        return int(raw)
     except ValueError:
         return 0
