@@ -86,8 +86,14 @@ def test_join_by_region_then_errors_summarised_with_the_search_kept(live: Live, 
     # No long list of every union: the picker asks for a region or a name first.
     expect(page.locator("#org_id-list li")).to_have_count(0)
     expect(page.locator("#org_id-list")).to_contain_text("请选择所在地区")
+    # Each choice brings the next select. htmx wires a swapped-in select after its settle
+    # delay: wait as a person would before choosing from it.
     page.get_by_label("省份").select_option(label="湖北省")
+    expect(page.get_by_label("城市")).to_be_visible()
+    page.wait_for_timeout(300)
     page.get_by_label("城市").select_option(label="宜昌市")
+    expect(page.get_by_label("区县")).to_be_visible()
+    page.wait_for_timeout(300)
     page.get_by_label("区县").select_option(label="伍家岗区")
     expect(page.locator("#org_id-list li")).to_have_count(4)
     expect(page.locator("#org_id-list")).not_to_contain_text("西陵区")
