@@ -72,6 +72,7 @@ def test_the_agreements_are_pages_and_their_versions_are_kept(live: Live, page: 
         with page.context.expect_page() as opened:
             page.get_by_role("link", name=link).click()
         doc = opened.value
+        doc.set_viewport_size({"width": 360, "height": 740})
         expect(doc.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         expect(doc.locator("#terms")).to_contain_text(words)
         expect(doc.locator("#terms")).to_contain_text("版本")
