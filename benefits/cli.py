@@ -69,7 +69,7 @@ def _emit(obj: dict[str, Any]) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, default=_json_default))
 
 
-@click.group(name="benefits", help="Benefit programmes (普惠项目)")
+@click.group(name="benefits", help="Benefit programmes （普惠项目）")
 def benefits_group() -> None:
     pass
 

@@ -40,7 +40,7 @@ def demo_rules(year: int) -> list[tuple[str, dict[str, Any]]]:
             "YC-CINEMA",
             {
                 "name": "职工观影补贴",
-                "description": "每月两张电影票,每张由市总工会补贴 20 元。",
+                "description": "每月两张电影票，每张由市总工会补贴 20 元。",
                 **window,
                 "priority": 20,
                 "scope": {"merchant_categories": ["cinema"]},
@@ -67,7 +67,7 @@ def demo_rules(year: int) -> list[tuple[str, dict[str, Any]]]:
             "YC-HEALTH",
             {
                 "name": "职工年度健康体检",
-                "description": "每年一次免费健康体检,费用由市总工会按每人 300 元结算。",
+                "description": "每年一次免费健康体检，费用由市总工会按每人 300 元结算。",
                 **window,
                 "priority": 20,
                 "scope": {"merchant_categories": ["health"]},
@@ -87,7 +87,7 @@ def demo_rules(year: int) -> list[tuple[str, dict[str, Any]]]:
             "YC-DINING",
             {
                 "name": "合作餐厅九折",
-                "description": "合作餐厅消费九折,每次最多优惠 30 元;市总工会每月预算用完即止。",
+                "description": "合作餐厅消费九折，每次最多优惠 30 元；市总工会每月预算用完即止。",
                 **window,
                 "priority": 10,
                 "stacking": {"mode": "group", "group": "dining"},
@@ -114,8 +114,8 @@ def demo_rules(year: int) -> list[tuple[str, dict[str, Any]]]:
             "YC-REST",
             {
                 "name": "工惠驿家歇脚服务",
-                "description": "户外劳动者(灵活就业、新就业形态、农民工)每天可在工惠驿家"
-                "免费歇脚一次:饮水、热饭、充电、休息。",
+                "description": "户外劳动者（灵活就业、新就业形态、农民工）每天可在工惠驿家"
+                "免费歇脚一次：饮水、热饭、充电、休息。",
                 **window,
                 "priority": 30,
                 "eligibility": {"categories_any": ["flexible_worker", "migrant_worker"]},

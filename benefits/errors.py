@@ -234,5 +234,5 @@ class InvalidTransition(BenefitsError):
 class VersionImmutable(BenefitsError):
     status = 409
     code = "version_immutable"
-    message_zh = "已发布的版本不可修改,请编辑项目以发布新版本"
+    message_zh = "已发布的版本不可修改，请编辑项目以发布新版本"
     message_en = "A published version cannot be changed; edit the programme to publish a new one"

@@ -136,7 +136,7 @@ def openapi_config() -> OpenAPIConfig:
         title="UnionCard API",
         version="1.0.0",
         description=(
-            "工会会员卡与普惠服务 API。错误均为 RFC 9457 problem details,带稳定的 `code`。\n\n"
+            "工会会员卡与普惠服务 API。错误均为 RFC 9457 problem details，带稳定的 `code`。\n\n"
             "Union membership cards and inclusive benefits. Every error is RFC 9457 problem "
             "details with a stable `code`."
         ),

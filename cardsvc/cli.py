@@ -139,7 +139,7 @@ class LazyCommand:
 # merchants only in its composition root (the commands still reach the app through it).
 LAZY_COMMANDS: dict[str, LazyCommand] = {
     "benefits": LazyCommand(
-        "benefits.cli:benefits_group", "Benefit programmes (普惠项目)", needs_app=True
+        "benefits.cli:benefits_group", "Benefit programmes （普惠项目）", needs_app=True
     ),
     "card": LazyCommand(
         "cardsvc.cards.cli:card_group",

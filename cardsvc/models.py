@@ -3,6 +3,7 @@
 from cardsvc.cards.models import Card, CardEvent, SigningKey
 from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.sequences import NumberSequence
+from cardsvc.memberauth.consent import ConsentRecord
 from cardsvc.members.models import Member
 from cardsvc.membership.models import InviteLink, JoinApplication, MembershipEvent, TransferRequest
 from cardsvc.orgs.models import Org
@@ -12,6 +13,7 @@ __all__ = [
     "AuditEntry",
     "Card",
     "CardEvent",
+    "ConsentRecord",
     "InviteLink",
     "JoinApplication",
     "Member",

@@ -23,14 +23,14 @@ class TerminalUnauthorized(AppError):
 class MerchantSuspended(AppError):
     status = 403
     code = "merchant_suspended"
-    message_zh = "商户已暂停或终止合作,终端暂不可用"
+    message_zh = "商户已暂停或终止合作，终端暂不可用"
     message_en = "The merchant is suspended or terminated; its terminals cannot be used"
 
 
 class RateLimited(AppError):
     status = 429
     code = "rate_limited"
-    message_zh = "请求过于频繁,请稍后再试"
+    message_zh = "请求过于频繁，请稍后再试"
     message_en = "Too many requests, retry later"
 
     def __init__(self, retry_after: int, limit: int) -> None:

@@ -54,7 +54,7 @@ def bill_ref_problem(value: str) -> tuple[str, str] | None:
         )
     if _BILL_REF.fullmatch(value) is None:
         return (
-            "账单号只能包含字母、数字及 - _ . / : #,且以字母或数字开头",
+            "账单号只能包含字母、数字及 - _ . / : #，且以字母或数字开头",
             "may hold only letters, digits and - _ . / : #, starting with a letter or digit",
         )
     return None

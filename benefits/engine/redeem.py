@@ -132,7 +132,7 @@ def _prepare(
         or not 0 <= amount_fen <= MAX_FEN
     ):
         raise ValidationError.field(
-            "amount_fen", "金额必须为非负整数(分)", "must be a whole number of fen >= 0"
+            "amount_fen", "金额必须为非负整数（分）", "must be a whole number of fen >= 0"
         )
     if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= 10_000:
         raise ValidationError.field(

@@ -105,9 +105,9 @@ def _transition_error(status: str, action: str) -> InvalidTransition:
     zh = _STATUS_ZH.get(status, status)
     verb_zh, verb_en = _ACTIONS[action]
     return InvalidTransition(
-        message_zh=f"项目状态为“{zh}”,不能{verb_zh}",
+        message_zh=f"项目状态为“{zh}”，不能{verb_zh}",
         message_en=f"A programme that is {status} cannot be {verb_en}",
-        errors=[FieldError("status", f"当前状态:{zh}", f"current status: {status}")],
+        errors=[FieldError("status", f"当前状态：{zh}", f"current status: {status}")],
         current_status=status,
         action=action,
     )
@@ -126,7 +126,7 @@ async def create_program(
     if not isinstance(code, str) or not _CODE_RE.match(code):
         raise ValidationError.field(
             "code",
-            "只能包含字母、数字、下划线和连字符(2–32 位)",
+            "只能包含字母、数字、下划线和连字符（2–32 位）",
             "use 2–32 letters, digits, _ or -",
         )
     if not owner_org_path or not owner_org_path.endswith("/"):
@@ -181,7 +181,7 @@ async def update_program(
         row = await _get_row(conn, program_id, lock=True)
         if expected_version is not None and row.version_number != expected_version:
             raise InvalidTransition(
-                message_zh="项目已被他人修改,请刷新后重试",
+                message_zh="项目已被他人修改，请刷新后重试",
                 message_en="The programme was changed meanwhile; reload and retry",
                 code="version_conflict",
                 errors=[FieldError("expected_version", "版本不一致", "does not match")],

@@ -277,7 +277,7 @@ class ProgramController(Controller):
                 errors=[
                     FieldError(
                         "new_version",
-                        "已发布的版本不可直接修改;设置 new_version=true 以发布新版本",
+                        "已发布的版本不可直接修改；设置 new_version=true 以发布新版本",
                         "a published version cannot be edited in place; "
                         "set new_version=true to publish the edit as a new version",
                     )

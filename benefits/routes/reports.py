@@ -104,9 +104,9 @@ def _col(key: str, label: str, label_en: str) -> dict[str, str]:
 _TALLY_COLS = [
     _col("lines", "核销笔数", "Redemptions"),
     _col("units", "数量", "Units"),
-    _col("amount_fen", "消费金额(分)", "Spend (fen)"),
-    _col("discount_fen", "优惠金额(分)", "Discount (fen)"),
-    _col("subsidy_fen", "补贴金额(分)", "Subsidy (fen)"),
+    _col("amount_fen", "消费金额（分）", "Spend (fen)"),
+    _col("discount_fen", "优惠金额（分）", "Discount (fen)"),
+    _col("subsidy_fen", "补贴金额（分）", "Subsidy (fen)"),
 ]
 
 
@@ -213,13 +213,13 @@ class BenefitReportController(Controller):
         org = (org_id, name)
         doc = _doc("redemptions", "核销统计", "Redemptions", org, rng, report_host.time_zone)
         doc["summary"] = [
-            _figure("lines", "核销笔数(净)", "Redemption lines (net)", figures.total.lines),
-            _figure("checkouts", "核销单数(净)", "Checkouts (net)", figures.checkouts),
+            _figure("lines", "核销笔数（净）", "Redemption lines (net)", figures.total.lines),
+            _figure("checkouts", "核销单数（净）", "Checkouts (net)", figures.checkouts),
             _figure("reversed_lines", "已撤销笔数", "Reversed lines", figures.reversed_lines),
             _figure("units", "数量", "Units", figures.total.units),
-            _figure("amount_fen", "消费金额(分)", "Spend (fen)", figures.total.amount_fen),
-            _figure("discount_fen", "优惠金额(分)", "Discount (fen)", figures.total.discount_fen),
-            _figure("subsidy_fen", "补贴金额(分)", "Subsidy (fen)", figures.total.subsidy_fen),
+            _figure("amount_fen", "消费金额（分）", "Spend (fen)", figures.total.amount_fen),
+            _figure("discount_fen", "优惠金额（分）", "Discount (fen)", figures.total.discount_fen),
+            _figure("subsidy_fen", "补贴金额（分）", "Subsidy (fen)", figures.total.subsidy_fen),
         ]
         doc["sections"] = [
             {
@@ -314,19 +314,19 @@ def _budget_summary(lines: list[BudgetLine]) -> list[dict[str, Any]]:
         _figure("budgeted", "设预算的项目数", "Programmes with a budget", len(budgeted)),
         _figure(
             "budget_fen",
-            "预算合计(分)",
+            "预算合计（分）",
             "Budget (fen)",
             sum(b.budget_limit_fen or 0 for b in budgeted),
         ),
         _figure(
             "spent_fen",
-            "已用预算合计(分)",
+            "已用预算合计（分）",
             "Budget spent (fen)",
             sum(b.budget_spent_fen or 0 for b in budgeted),
         ),
         _figure(
             "range_value_fen",
-            "期间核销计额(分)",
+            "期间核销计额（分）",
             "Counted in range (fen)",
             sum(b.range_value_fen for b in lines),
         ),
@@ -343,15 +343,15 @@ def _budget_section(lines: list[BudgetLine]) -> dict[str, Any]:
             _col("code", "项目编码", "Code"),
             _col("name", "项目名称", "Programme"),
             _col("status", "状态", "Status"),
-            _col("budget_fen", "预算(分)", "Budget (fen)"),
-            _col("spent_fen", "已用(分)", "Spent (fen)"),
-            _col("remaining_fen", "剩余(分)", "Remaining (fen)"),
-            _col("spent_pct", "执行率(%)", "Spent (%)"),
+            _col("budget_fen", "预算（分）", "Budget (fen)"),
+            _col("spent_fen", "已用（分）", "Spent (fen)"),
+            _col("remaining_fen", "剩余（分）", "Remaining (fen)"),
+            _col("spent_pct", "执行率（%）", "Spent (%)"),
             _col("budget_period", "预算周期", "Budget period"),
             _col("range_lines", "期间核销笔数", "Lines in range"),
-            _col("range_value_fen", "期间计额(分)", "Counted in range (fen)"),
-            _col("range_discount_fen", "期间优惠(分)", "Discount in range (fen)"),
-            _col("range_subsidy_fen", "期间补贴(分)", "Subsidy in range (fen)"),
+            _col("range_value_fen", "期间计额（分）", "Counted in range (fen)"),
+            _col("range_discount_fen", "期间优惠（分）", "Discount in range (fen)"),
+            _col("range_subsidy_fen", "期间补贴（分）", "Subsidy in range (fen)"),
         ],
         "rows": [
             {

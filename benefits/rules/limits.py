@@ -90,7 +90,7 @@ def exhausted_reason(policy: LimitPolicy, used: int | None) -> Reason:
     label = PERIOD_LABELS_ZH[policy.period]
     return Reason(
         "quota_exhausted",
-        f"额度已用完({label},规则 {policy.key})",
+        f"额度已用完（{label}，规则 {policy.key}）",
         f"Quota used up (per {policy.period.value}, policy {policy.key})",
         detail,
     )

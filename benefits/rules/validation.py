@@ -123,7 +123,7 @@ class _Collector:
         except ValueError:
             allowed = ", ".join(e.value for e in enum_type)
             self.add(
-                field, f"取值无效,可选:{allowed}", f"unknown value, expected one of: {allowed}"
+                field, f"取值无效，可选：{allowed}", f"unknown value, expected one of: {allowed}"
             )
             return default
 
@@ -294,7 +294,7 @@ def _eligibility(c: _Collector, data: Mapping[str, Any]) -> Eligibility:
     def category(value: Any, field: str) -> str | None:
         if value not in MEMBER_CATEGORIES:
             allowed = ", ".join(sorted(MEMBER_CATEGORIES))
-            c.add(field, f"未知会员类别,可选:{allowed}", f"unknown member category ({allowed})")
+            c.add(field, f"未知会员类别，可选：{allowed}", f"unknown member category ({allowed})")
             return None
         return str(value)
 
@@ -327,7 +327,7 @@ def _region(c: _Collector, value: Any, field: str) -> str | None:
     if not isinstance(value, str) or not _REGION_RE.fullmatch(value):
         c.add(
             field,
-            "应为行政区划代码(如 42、4205、420525)",
+            "应为行政区划代码（如 42、4205、420525）",
             "must be a GB/T 2260 region code (e.g. 42, 4205, 420525)",
         )
         return None
@@ -370,7 +370,7 @@ def _benefit(c: _Collector, raw: Any) -> Benefit | None:
     if bp is not None and not isinstance(bp, bool) and isinstance(bp, int) and bp > 10_000:
         c.add(
             "benefit.basis_points",
-            "折扣比例不能超过 100%(10000 个基点)",
+            "折扣比例不能超过 100%（10000 个基点）",
             "must not exceed 10000 basis points (100 %)",
         )
         bp = None
@@ -429,7 +429,7 @@ def _limits(c: _Collector, raw: Any) -> tuple[LimitPolicy, ...]:
             if not isinstance(key, str) or not _KEY_RE.match(key):
                 c.add(
                     p + "key",
-                    "只能包含小写字母、数字和下划线(最长 32)",
+                    "只能包含小写字母、数字和下划线（最长 32）",
                     "use a-z, 0-9 or _ (max 32)",
                 )
                 key = None

@@ -22,10 +22,10 @@ TOKEN_ERRORS: dict[str, tuple[int, str, str]] = {
         "Token signed by an unknown or retired key",
     ),
     "signature_invalid": (422, "会员卡码签名无效", "Token signature is invalid"),
-    "token_expired": (422, "会员卡码已过期,请刷新后重试", "Token has expired, refresh the code"),
+    "token_expired": (422, "会员卡码已过期，请刷新后重试", "Token has expired, refresh the code"),
     "not_yet_valid": (
         422,
-        "会员卡码尚未生效,请检查设备时间",
+        "会员卡码尚未生效，请检查设备时间",
         "Token is not yet valid, check the device clock",
     ),
 }
@@ -37,17 +37,17 @@ CARD_ERRORS: dict[str, tuple[int, str, str]] = {
     "card_exists": (409, "该会员已有有效会员卡", "The member already has a current card"),
     "card_state_conflict": (409, "会员卡当前状态不允许此操作", "Not allowed in the card's state"),
     "member_not_found": (404, "未找到会员", "Member not found"),
-    "member_inactive": (403, "会员状态无效,不能发卡", "Member is not active"),
+    "member_inactive": (403, "会员状态无效，不能发卡", "Member is not active"),
     "static_token_refused": (
         403,
-        "此处不接受实体卡静态码,请出示手机动态码",
+        "此处不接受实体卡静态码，请出示手机动态码",
         "Static (printed) codes are not accepted here, show the rotating code",
     ),
     "no_signing_key": (503, "没有可用的签名密钥", "No active signing key"),
     "key_not_found": (404, "未找到签名密钥", "Signing key not found"),
     "key_active": (
         409,
-        "不能停用当前签名密钥,请先轮换",
+        "不能停用当前签名密钥，请先轮换",
         "The active signing key cannot be retired; rotate first",
     ),
     "key_retired": (409, "签名密钥已停用", "Signing key already retired"),
@@ -55,13 +55,13 @@ CARD_ERRORS: dict[str, tuple[int, str, str]] = {
     "status_list_invalid": (400, "吊销列表无效或签名错误", "Invalid or badly signed status list"),
     "status_list_expired": (
         400,
-        "吊销列表已过期,请联网更新",
+        "吊销列表已过期，请联网更新",
         "Status list has expired, refresh it",
     ),
     "qr_unreadable": (422, "图片中未识别到二维码", "No QR code found in the image"),
     "cjk_font_missing": (
         500,
-        "缺少中文字体,无法生成卡面",
+        "缺少中文字体，无法生成卡面",
         "No CJK font available to render the card",
     ),
 }

@@ -16,9 +16,9 @@ from cardsvc.servicereq.hardship import service as hardship
 from cardsvc.servicereq.hardship.models import HardshipCategory, HardshipRecord
 
 CIRCUMSTANCES = {
-    1: "家庭成员患病,医疗支出较大,收入低于当地平均水平(演示数据)",
-    2: "单亲家庭,子女就学,收入低于当地低保标准 1.5 倍(演示数据)",
-    3: "本人重病丧失劳动能力,家庭收入低于当地低保标准(演示数据)",
+    1: "家庭成员患病，医疗支出较大，收入低于当地平均水平（演示数据）",
+    2: "单亲家庭，子女就学，收入低于当地低保标准 1.5 倍（演示数据）",
+    3: "本人重病丧失劳动能力，家庭收入低于当地低保标准（演示数据）",
 }
 
 

@@ -171,7 +171,7 @@ async def deliver_pending(
         try:
             if not phone_enc:
                 raise ValueError("no phone on file")
-            await sender.send(cipher.decrypt("phone", phone_enc), f"【工会】{title}:{body}")
+            await sender.send(cipher.decrypt("phone", phone_enc), f"【工会】{title}：{body}")
             sent += 1
         except Exception as exc:  # a gateway failure: try again on the next sweep
             logger.warning("notification %s not sent: %s", nid, exc)

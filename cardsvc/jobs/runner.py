@@ -277,7 +277,7 @@ class JobRunner:
             limit = self.settings.job_time_limit_seconds
             error = (
                 "job_time_limit",
-                f"任务运行超过{limit}秒的时间上限,已停止",
+                f"任务运行超过{limit}秒的时间上限，已停止",
                 f"the job ran longer than its limit of {limit} seconds and was stopped",
             )
         elif how == "shutdown":
@@ -292,7 +292,7 @@ class JobRunner:
             logger.error("job %s failed", claim.id, exc_info=exc)
             status = JobStatus.failed
             name = type(exc).__name__ if exc else "unknown"
-            error = ("job_error", f"任务执行出错({name})", f"the job failed ({name})")
+            error = ("job_error", f"任务执行出错（{name}）", f"the job failed ({name})")
         async with self.sessionmaker() as session, session.begin():
             if release:
                 await service.release(session, claim.id, claim.attempt, count_attempt=count)

@@ -23,7 +23,7 @@ from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 
 # Why a job ended without finishing, in the words staff read.
-STALE_FAILED_ZH = "后台任务所在进程多次中断(重启或崩溃),已停止重试"
+STALE_FAILED_ZH = "后台任务所在进程多次中断（重启或崩溃），已停止重试"
 STALE_FAILED_EN = "the worker running this job stopped repeatedly (restart or crash); gave up"
 
 
@@ -105,7 +105,7 @@ async def list_jobs(
 
 async def request_cancel(session: AsyncSession, job: Job) -> Job:
     if job.status in TERMINAL:
-        raise Conflict("job_finished", "任务已结束,无法取消", "the job has already finished")
+        raise Conflict("job_finished", "任务已结束，无法取消", "the job has already finished")
     if job.status == JobStatus.queued:
         # Not claimed yet: cancel outright (the conditional update loses to a concurrent claim).
         res = await session.execute(

@@ -24,7 +24,7 @@ def query_instant(value: datetime | None, field: str) -> datetime | None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError.field(
             field,
-            "须带时区偏移,例如 2026-03-01T00:00:00+08:00",
+            "须带时区偏移，例如 2026-03-01T00:00:00+08:00",
             "must include a UTC offset, e.g. 2026-03-01T00:00:00+08:00",
             status=400,
         )

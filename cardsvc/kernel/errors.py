@@ -100,7 +100,7 @@ class Forbidden(AppError):
 class ServiceUnavailable(AppError):
     status = 503
     code = "service_unavailable"
-    message_zh = "服务暂时不可用,请稍后重试"
+    message_zh = "服务暂时不可用，请稍后重试"
     message_en = "Service temporarily unavailable, retry later"
 
 
@@ -109,7 +109,7 @@ def unexpected_file_field() -> AppError:
     one): refused rather than taken, so that what was stored is what the client meant."""
     return AppError(
         "unexpected_field",
-        "文件须放在字段 file 中上传,请勿使用其他字段名",
+        "文件须放在字段 file 中上传，请勿使用其他字段名",
         "Send the file in the form field `file`; other fields may not carry files",
         errors=[FieldError("file", "文件须放在字段 file 中", "files go in the field `file`")],
     )

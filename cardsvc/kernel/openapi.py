@@ -114,23 +114,23 @@ class Problem(msgspec.Struct, omit_defaults=True):
 ProblemTable = Mapping[str, tuple[int, str, str]]
 
 COMMON_PROBLEMS: ProblemTable = {
-    "validation_error": (400, "amount_fen:应为整数", "amount_fen: Expected `int`"),
+    "validation_error": (400, "amount_fen：应为整数", "amount_fen: Expected `int`"),
     "malformed_body": (400, "请求体不是有效的 JSON", "The body is not valid JSON"),
     "unauthorized": (401, "未登录或凭据无效", "Not signed in or invalid credentials"),
     "forbidden": (403, "无权执行此操作", "You are not allowed to do this"),
     "not_found": (404, "未找到", "Not found"),
-    "conflict": (409, "数据冲突,请刷新后重试", "Conflicting data, refresh and retry"),
-    "validation_error@422": (422, "name:不能为空", "name: must not be empty"),
+    "conflict": (409, "数据冲突，请刷新后重试", "Conflicting data, refresh and retry"),
+    "validation_error@422": (422, "name：不能为空", "name: must not be empty"),
     "payload_too_large": (413, "请求体过大", "Request body too large"),
     "unsupported_media_type": (
         415,
         "请求体须为 JSON(Content-Type: application/json)",
         "The body must be JSON (Content-Type: application/json)",
     ),
-    "rate_limited": (429, "请求过于频繁,请稍后再试", "Too many requests, retry later"),
+    "rate_limited": (429, "请求过于频繁，请稍后再试", "Too many requests, retry later"),
     "internal_error": (500, "服务器内部错误", "Internal server error"),
-    "database_unavailable": (503, "数据库暂时不可用,请稍后重试", "Database unavailable"),
-    "session_store_unavailable": (503, "会话服务暂时不可用,请稍后重试", "Sessions unavailable"),
+    "database_unavailable": (503, "数据库暂时不可用，请稍后重试", "Database unavailable"),
+    "session_store_unavailable": (503, "会话服务暂时不可用，请稍后重试", "Sessions unavailable"),
 }
 
 

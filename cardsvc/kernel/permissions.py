@@ -71,7 +71,7 @@ ROLE_LABELS_ZH = {
     Role.union_admin: "工会管理员",
     Role.benefits_manager: "普惠项目管理员",
     Role.merchant_manager: "商户管理员",
-    Role.auditor: "审计员(只读)",
+    Role.auditor: "审计员（只读）",
     Role.service_agent: "服务专员",
     Role.hardship_officer: "帮扶专员",
 }

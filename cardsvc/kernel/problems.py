@@ -96,7 +96,7 @@ _MSGSPEC_ZH: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Object contains unknown field `(\w+)`"), "不接受该字段"),
     (re.compile(r"Invalid enum value"), "取值不在允许范围内"),
     (re.compile(r"Invalid UUID"), "不是有效的 UUID"),
-    (re.compile(r"Invalid RFC3339"), "不是有效的时间(RFC 3339)"),
+    (re.compile(r"Invalid RFC3339"), "不是有效的时间（RFC 3339）"),
     (re.compile(r"Expected `int`"), "应为整数"),
     (re.compile(r"Expected `(\w+)`"), "类型不正确"),
     (re.compile(r"Missing required"), "缺少必填参数"),
@@ -144,7 +144,7 @@ _HTTP_CODES = {
     405: ("method_not_allowed", "不支持该请求方法", "Method not allowed"),
     413: ("payload_too_large", "请求体过大", "Request body too large"),
     415: ("unsupported_media_type", "不支持的内容类型", "Unsupported media type"),
-    429: ("rate_limited", "请求过于频繁,请稍后再试", "Too many requests, retry later"),
+    429: ("rate_limited", "请求过于频繁，请稍后再试", "Too many requests, retry later"),
 }
 
 
@@ -167,7 +167,7 @@ def _db_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> 
         request,
         ServiceUnavailable(
             "database_unavailable",
-            "数据库暂时不可用,请稍后重试",
+            "数据库暂时不可用，请稍后重试",
             "Database temporarily unavailable, retry later",
             headers={"Retry-After": "1"},
         ),
@@ -183,7 +183,7 @@ def _store_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) 
         request,
         ServiceUnavailable(
             "session_store_unavailable",
-            "会话服务暂时不可用,请稍后重试",
+            "会话服务暂时不可用，请稍后重试",
             "Session store temporarily unavailable, retry later",
             headers={"Retry-After": "2"},
         ),
@@ -214,7 +214,7 @@ def _db_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Respo
         logger.info("integrity error on %s: %s", request.url.path, exc.orig)
         return problem_response(
             request,
-            Conflict("conflict", "数据冲突,请刷新后重试", "Conflicting data, refresh and retry"),
+            Conflict("conflict", "数据冲突，请刷新后重试", "Conflicting data, refresh and retry"),
         )
     if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
         return _db_unavailable_handler(request, exc)
@@ -226,7 +226,7 @@ def _db_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Respo
             request,
             AppError(
                 "invalid_value",
-                "输入包含无法处理的值(如空字符或超出范围的数字)",
+                "输入包含无法处理的值（如空字符或超出范围的数字）",
                 "The input holds a value that cannot be stored (a NUL character or an "
                 "out-of-range number)",
                 status=400,

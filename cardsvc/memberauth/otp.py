@@ -17,7 +17,7 @@ from cardsvc.memberauth.senders import Sender
 class OtpRateLimited(AppError):
     status = 429
     code = "rate_limited"
-    message_zh = "验证码发送过于频繁,请稍后再试"
+    message_zh = "验证码发送过于频繁，请稍后再试"
     message_en = "Too many codes requested; retry later"
 
 
@@ -58,7 +58,7 @@ async def request_code(
     record = {"h": _digest(secret, phone_hash, code)}
     await kv.set(f"otp:{{{phone_hash}}}", json.dumps(record).encode(), policy.ttl)
     minutes = max(1, policy.ttl // 60)
-    await sender.send(phone, f"【工会会员卡】验证码 {code},{minutes} 分钟内有效,请勿告诉他人。")
+    await sender.send(phone, f"【工会会员卡】验证码 {code}，{minutes} 分钟内有效，请勿告诉他人。")
 
 
 async def verify_code(
@@ -79,7 +79,7 @@ async def verify_code(
         await kv.delete(f"otp:{{{phone_hash}}}")
         raise OtpRateLimited(
             "otp_attempts_exceeded",
-            "验证码尝试次数过多,请重新获取验证码",
+            "验证码尝试次数过多，请重新获取验证码",
             "Too many attempts; request a new code",
             headers={"Retry-After": str(wait)},
         )

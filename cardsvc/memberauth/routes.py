@@ -74,7 +74,7 @@ SIGN_IN_LIMITED = problem_responses(
     {
         "otp_attempts_exceeded": (
             429,
-            "验证码尝试次数过多,请重新获取验证码",
+            "验证码尝试次数过多，请重新获取验证码",
             "Too many attempts; request a new code",
         )
     },

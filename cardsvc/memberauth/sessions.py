@@ -104,5 +104,5 @@ async def provide_me(member_session: MemberSession, db_session: AsyncSession) ->
     """Dependency ``me``: the signed-in member; 404 ``not_a_member`` for an applicant."""
     member = await member_for_phone(db_session, member_session.phone_hash)
     if member is None:
-        raise NotFound("not_a_member", "您还不是会员,请先申请入会", "You are not a member yet")
+        raise NotFound("not_a_member", "您还不是会员，请先申请入会", "You are not a member yet")
     return member

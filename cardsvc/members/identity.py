@@ -102,25 +102,25 @@ def parse_resident_id(
     if len(number) == 15 and number.isdigit():
         raise ValidationError.field(
             _ID_FIELD,
-            "15位一代身份证号码已停止使用,请填写18位身份证号码",
+            "15位一代身份证号码已停止使用，请填写18位身份证号码",
             "15-digit first-generation ID numbers are no longer valid; enter the 18-digit number",
         )
     if len(number) != 18:
         raise ValidationError.field(
             _ID_FIELD,
-            f"身份证号码应为18位,当前为{len(number)}位",
+            f"身份证号码应为18位，当前为{len(number)}位",
             f"ID number must be 18 characters, got {len(number)}",
         )
     if not (number[:17].isascii() and number[:17].isdigit()) or number[17] not in "0123456789X":
         raise ValidationError.field(
             _ID_FIELD,
-            "身份证号码格式错误:前17位应为数字,最后一位为数字或X",
+            "身份证号码格式错误：前17位应为数字，最后一位为数字或X",
             "Malformed ID number: 17 digits followed by a digit or X",
         )
     if ric.calc_check_digit(number) != number[17]:
         raise ValidationError.field(
             _ID_FIELD,
-            "身份证号码校验位错误,请核对是否输错",
+            "身份证号码校验位错误，请核对是否输错",
             "ID number check character does not match; please check for a typo",
         )
     try:
@@ -128,7 +128,7 @@ def parse_resident_id(
     except InvalidComponent:
         raise ValidationError.field(
             _ID_FIELD,
-            f"身份证号码中的出生日期无效({number[6:10]}-{number[10:12]}-{number[12:14]})",
+            f"身份证号码中的出生日期无效（{number[6:10]}-{number[10:12]}-{number[12:14]}）",
             f"Birth date in the ID number is not a real date "
             f"({number[6:10]}-{number[10:12]}-{number[12:14]})",
         ) from None
@@ -142,20 +142,20 @@ def parse_resident_id(
     if birth.year < _OLDEST_BIRTH_YEAR:
         raise ValidationError.field(
             _ID_FIELD,
-            "身份证号码中的出生日期过早,不可能有效",
+            "身份证号码中的出生日期过早，不可能有效",
             f"Birth date in the ID number is before {_OLDEST_BIRTH_YEAR}",
         )
     if _age_on(birth, today) < min_age:
         raise ValidationError.field(
             _ID_FIELD,
-            f"未满{min_age}周岁,不能入会",
+            f"未满{min_age}周岁，不能入会",
             f"Members must be at least {min_age} years old",
         )
     province_known, region_name = _region_name(number[:6])
     if not province_known:
         raise ValidationError.field(
             _ID_FIELD,
-            f"身份证号码中的地区代码无效({number[:6]})",
+            f"身份证号码中的地区代码无效（{number[:6]}）",
             f"Unknown region code in the ID number ({number[:6]})",
         )
     return ResidentId(
@@ -180,7 +180,7 @@ def parse_phone(raw: str) -> str:
     if not _PHONE_CHARS.fullmatch(text):
         raise ValidationError.field(
             _PHONE_FIELD,
-            "手机号码只能包含数字(可带+86、空格或连字符)",
+            "手机号码只能包含数字（可带+86、空格或连字符）",
             "Phone number may contain only digits, +86, spaces or hyphens",
         )
     try:
@@ -192,19 +192,19 @@ def parse_phone(raw: str) -> str:
     if parsed.country_code != 86:
         raise ValidationError.field(
             _PHONE_FIELD,
-            "仅支持中国大陆手机号码(+86)",
+            "仅支持中国大陆手机号码（+86）",
             "Only mainland China mobile numbers (+86) are accepted",
         )
     if not phonenumbers.is_valid_number(parsed):
         raise ValidationError.field(
             _PHONE_FIELD,
-            "手机号码无效,请填写11位手机号码",
+            "手机号码无效，请填写11位手机号码",
             "Invalid phone number; enter the 11-digit mobile number",
         )
     if phonenumbers.number_type(parsed) != phonenumbers.PhoneNumberType.MOBILE:
         raise ValidationError.field(
             _PHONE_FIELD,
-            "请填写手机号码,不支持固定电话",
+            "请填写手机号码，不支持固定电话",
             "A mobile number is required, not a landline",
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
@@ -234,7 +234,7 @@ def validate_name(raw: str) -> str:
     if len(text) > _NAME_MAX:
         raise ValidationError.field(
             _NAME_FIELD,
-            f"姓名过长(最多{_NAME_MAX}个字符)",
+            f"姓名过长（最多{_NAME_MAX}个字符）",
             f"Name is too long (at most {_NAME_MAX} characters)",
         )
     if any(ch.isdigit() for ch in text):
@@ -259,7 +259,7 @@ def validate_name(raw: str) -> str:
     if any(is_cjk(ch) for ch in text) and any(ch in _LATIN_PUNCT for ch in text):
         raise ValidationError.field(
             _NAME_FIELD,
-            "中文姓名中不能有空格或标点,各部分请用“·”分隔",
+            "中文姓名中不能有空格或标点，各部分请用“·”分隔",
             "A Chinese name has no spaces or punctuation; separate parts with '·'",
         )
     return text

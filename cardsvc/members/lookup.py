@@ -32,7 +32,7 @@ class IdentityLookupForbidden(Forbidden):
 class IdentityLookupThrottled(AppError):
     status = 429
     code = "rate_limited"
-    message_zh = "按身份证号或手机号查找过于频繁,请稍后再试"
+    message_zh = "按身份证号或手机号查找过于频繁，请稍后再试"
     message_en = "Too many look-ups by ID number or phone; retry later"
 
 

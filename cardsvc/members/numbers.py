@@ -57,7 +57,7 @@ def clean_member_no(raw: str, *, field: str = "member_no") -> str:
     if not is_valid_member_no(value):
         raise ValidationError.field(
             field,
-            f"会员编号无效:应为{MEMBER_NO_LENGTH}位数字且校验位正确",
+            f"会员编号无效：应为{MEMBER_NO_LENGTH}位数字且校验位正确",
             f"Invalid member number: {MEMBER_NO_LENGTH} digits with a valid check digit",
         )
     return value
@@ -82,7 +82,7 @@ def clean_card_no(raw: str, *, prefix: str = CARD_ISSUER_PREFIX, field: str = "c
     if not is_valid_card_no(value, prefix=prefix):
         raise ValidationError.field(
             field,
-            f"会员卡号无效:应为{CARD_NO_LENGTH}位数字且校验位正确",
+            f"会员卡号无效：应为{CARD_NO_LENGTH}位数字且校验位正确",
             f"Invalid card number: {CARD_NO_LENGTH} digits with a valid check digit",
         )
     return value

@@ -160,7 +160,7 @@ def refuse_identity_params(staff: Principal, id_number: str | None, phone: str |
         raise IdentityLookupForbidden()
     raise AppError(
         "identity_lookup_required",
-        "按身份证号或手机号查找会员请使用精确查找(将记录审计)",
+        "按身份证号或手机号查找会员请使用精确查找（将记录审计）",
         "Look members up by ID number or phone with POST /api/v1/members/lookup (audited)",
     )
 

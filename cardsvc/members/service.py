@@ -90,7 +90,7 @@ def validate_categories(categories: list[str], hardship_level: int | None) -> li
             out.append(Category(c).value)
         except ValueError:
             raise ValidationError.field(
-                "categories", f"未知的会员类别:{c}", f"unknown category: {c}"
+                "categories", f"未知的会员类别：{c}", f"unknown category: {c}"
             ) from None
     out = sorted(set(out))
     if hardship_level is not None and hardship_level not in HARDSHIP_LEVELS:
@@ -109,7 +109,7 @@ def validate_categories(categories: list[str], hardship_level: int | None) -> li
 def hardship_needs_record(field: str = "hardship_level") -> ValidationError:
     """Hardship unlocks the most sensitive entitlements: only an approved hardship record
     (decided one level above the member's union) sets it, and its end clears it."""
-    zh = "困难职工身份只能通过困难职工建档申请、经上一级工会审批后取得,不能直接设置"
+    zh = "困难职工身份只能通过困难职工建档申请、经上一级工会审批后取得，不能直接设置"
     en = (
         "hardship status comes only from a hardship record approved by the union one level "
         "above (POST /api/v1/hardship/records); it cannot be set directly"
@@ -150,7 +150,7 @@ async def assert_accepts_members(session: AsyncSession, org: Org) -> None:
         )
     if org.status != OrgStatus.active:
         raise ValidationError.field(
-            "org_id", "该工会已撤销,不再接收会员", "this union is closed and accepts no members"
+            "org_id", "该工会已撤销，不再接收会员", "this union is closed and accepts no members"
         )
 
 
@@ -182,7 +182,7 @@ async def create_member(
     if await find_by_id_number(session, cipher, rid.number):
         raise Conflict(
             "duplicate_id_number",
-            "该身份证号已登记为会员(或入会申请审核中)",
+            "该身份证号已登记为会员（或入会申请审核中）",
             "a member (or pending application) with this ID number already exists",
             errors=[FieldError("id_number", "该身份证号已登记", "already registered")],
         )
@@ -341,7 +341,7 @@ async def update_member(
     if member.erased_at is not None:
         raise Conflict(
             "member_erased",
-            "该会员的个人信息已删除,不能再修改",
+            "该会员的个人信息已删除，不能再修改",
             "this member's personal data was erased; it cannot be edited",
         )
     changed: list[str] = []
@@ -447,6 +447,6 @@ async def refuse_closing_with_members(session: AsyncSession, org: Org) -> None:
     if live_members:
         raise Conflict(
             "org_has_members",
-            f"该组织还有 {live_members} 名会员,请先转会或办理离会",
+            f"该组织还有 {live_members} 名会员，请先转会或办理离会",
             f"org still has {live_members} members",
         )

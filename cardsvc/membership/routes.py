@@ -134,7 +134,7 @@ class MyMembershipController(Controller):
     path = "/api/v1/me"
     tags = ["member: joining"]
 
-    @post("/applications", summary="Apply to join a union (网上入会)", responses=RATE_LIMITED)
+    @post("/applications", summary="Apply to join a union （网上入会）", responses=RATE_LIMITED)
     async def apply(
         self,
         request: Request[Any, Any, Any],
@@ -186,7 +186,7 @@ class MyMembershipController(Controller):
         app = await withdraw_application(db_session, member_session.phone_hash, app_id)
         return (await applications_out(db_session, state.cipher, [app]))[0]
 
-    @post("/transfers", summary="Ask to move to another union (转会)")
+    @post("/transfers", summary="Ask to move to another union （转会）")
     async def transfer(self, db_session: AsyncSession, me: Member, data: TransferIn) -> TransferOut:
         t = await request_transfer(db_session, me, to_org_id=data.to_org_id, note=data.note)
         return (await transfers_out(db_session, [t]))[0]

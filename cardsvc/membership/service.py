@@ -90,7 +90,7 @@ async def _assert_not_member(
     if existing is not None and existing.status != MemberStatus.left:
         raise Conflict(
             "duplicate_id_number",
-            "该身份证号已是会员,无需重复入会;如需更换工会请申请转会",
+            "该身份证号已是会员，无需重复入会；如需更换工会请申请转会",
             "This ID number already belongs to a member; request a transfer instead",
             errors=[FieldError("id_number", "已是会员", "already a member")],
         )
@@ -105,7 +105,7 @@ def _check_consent(data: ApplicationInput) -> None:
     if data.privacy_version != PRIVACY_VERSION:
         raise ValidationError.field(
             "privacy_version",
-            "隐私政策已更新,请重新阅读后同意",
+            "隐私政策已更新，请重新阅读后同意",
             f"the current privacy notice is version {PRIVACY_VERSION}",
         )
 
@@ -126,7 +126,7 @@ async def _union_to_join(session: AsyncSession, data: ApplicationInput) -> Org:
 class ApplicationsThrottled(AppError):
     status = 429
     code = "rate_limited"
-    message_zh = "入会申请提交过于频繁,请稍后再试"
+    message_zh = "入会申请提交过于频繁，请稍后再试"
     message_en = "Too many applications; retry later"
 
 
@@ -290,7 +290,7 @@ async def withdraw_application(
         raise NotFound("application_not_found", "未找到该申请", "Application not found")
     if app.status != RequestStatus.pending:
         raise Conflict(
-            "application_decided", "该申请已处理,不能撤回", "The application was already decided"
+            "application_decided", "该申请已处理，不能撤回", "The application was already decided"
         )
     app.status = RequestStatus.withdrawn
     app.decided_at = utc_now()

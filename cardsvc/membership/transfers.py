@@ -95,7 +95,7 @@ async def approve_transfer(
     if member.status != MemberStatus.active or member.org_id != t.from_org_id:
         raise Conflict(
             "member_changed",
-            "会员状态已变化,该转会申请不再适用",
+            "会员状态已变化，该转会申请不再适用",
             "The member changed since the request",
         )
     await assert_accepts_members(session, to_org)

@@ -69,7 +69,7 @@ def _validate_code(code: str) -> str:
     if not CODE_RE.match(code):
         raise ValidationError.field(
             "code",
-            "编码只能由大写字母、数字和连字符组成,2–32 位",
+            "编码只能由大写字母、数字和连字符组成，2–32 位",
             "code must be 2–32 upper-case letters, digits or hyphens",
         )
     return code
@@ -93,7 +93,7 @@ def _check_parent(parent: Org | None, level: OrgLevel) -> None:
     if LEVEL_RANK[level] <= LEVEL_RANK[parent.level]:
         raise ValidationError.field(
             "level",
-            f"下级组织的层级必须低于上级({LEVEL_LABELS_ZH[parent.level]})",
+            f"下级组织的层级必须低于上级（{LEVEL_LABELS_ZH[parent.level]}）",
             f"a child org must be below its parent's level ({parent.level})",
         )
 

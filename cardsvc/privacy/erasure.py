@@ -33,6 +33,7 @@ from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
+from cardsvc.memberauth.consent import erase_consents
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.members.service import ID_FIELD
 from cardsvc.membership.lifecycle import add_event, after_status_change, card_actor
@@ -75,7 +76,7 @@ def _check_reason(reason: str) -> str:
     if not reason:
         raise ValidationError.field(
             "reason",
-            "请填写删除依据(如会员申请的受理编号)",
+            "请填写删除依据（如会员申请的受理编号）",
             "give the basis of the erasure (e.g. the request's reference)",
         )
     return reason
@@ -151,7 +152,7 @@ async def erase_member(
     if member.erased_at is not None:
         raise Conflict(
             "member_already_erased",
-            "该会员的个人信息已删除,不能再次删除",
+            "该会员的个人信息已删除，不能再次删除",
             "this member's personal data has already been erased",
         )
     now = now or utc_now()
@@ -160,6 +161,7 @@ async def erase_member(
     await _end_membership(session, actor, member)
     _blank_member(cipher, member, now)
     await _erase_membership_records(session, member, id_hash, counts)
+    counts["consents"] = await erase_consents(session, phone_hash)
     for name, hook in parts.erase_hooks.items():
         counts[name] = await hook(session, member.id)
     add_event(session, member, "erased", actor, reason=ERASED_REASON)

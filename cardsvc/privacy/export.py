@@ -17,9 +17,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.cards.models import Card, CardEvent
-from cardsvc.kernel.audit import AuditEntry
+from cardsvc.kernel.audit import AuditEntry, record
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.kernel.principal import Principal
+from cardsvc.memberauth.consent import consent_history
 from cardsvc.members.models import Member
 from cardsvc.members.service import ID_FIELD, PHONE_FIELD
 from cardsvc.membership.history import member_events
@@ -29,7 +31,7 @@ from cardsvc.privacy.parts import PrivacyParts
 
 EXPORT_FORMAT = "unioncard.member-data.v1"
 SESSIONS_NOTE = (
-    "登录会话只保存手机号(加密)与随机令牌,到期自动删除;删除个人信息时一并结束。 / "
+    "登录会话只保存手机号（加密）与随机令牌，到期自动删除；删除个人信息时一并结束。 / "
     "Sign-in sessions hold only the phone (encrypted) and a random token; they expire by "
     "themselves and end when the data is erased."
 )
@@ -213,5 +215,39 @@ async def member_export(
     }
     for name, section in parts.export_sections.items():
         doc[name] = [plain(r) for r in await section(session, member.id)]
+    doc["consents"] = [
+        _row(c, "document", "version", "accepted_at")
+        for c in (await consent_history(session, member.phone_hash) if member.phone_hash else [])
+    ]
     doc["sessions"] = SESSIONS_NOTE
     return doc
+
+
+async def own_export(
+    session: AsyncSession,
+    cipher: PiiCipher,
+    me: Member,
+    parts: PrivacyParts,
+    *,
+    ip: str | None,
+    request_id: str | None,
+) -> dict[str, Any]:
+    """A member's access request for their own data (the API and the member pages): audited,
+    with the member as the actor."""
+    actor = Principal(
+        id=None,
+        username=f"member:{me.member_no}",
+        display_name=me.member_no,
+        ip=ip,
+        request_id=request_id,
+    )
+    record(
+        session,
+        actor,
+        "member.privacy_export",
+        target_type="member",
+        target_id=me.id,
+        org_path=me.org_path,
+        summary={"member_no": me.member_no, "by": "member"},
+    )
+    return await member_export(session, cipher, me, parts)

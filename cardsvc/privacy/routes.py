@@ -22,7 +22,7 @@ from cardsvc.kernel.web import client_ip
 from cardsvc.memberauth.sessions import close_member_sessions
 from cardsvc.members.models import Member
 from cardsvc.privacy.erasure import erase_member, privacy_member, sweep_files
-from cardsvc.privacy.export import member_export
+from cardsvc.privacy.export import member_export, own_export
 from cardsvc.privacy.parts import all_parts
 
 # Sent as a file to keep (``Content-Disposition: attachment``).
@@ -112,21 +112,12 @@ class MyDataController(Controller):
     async def mine(
         self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession, me: Member
     ) -> Response[dict[str, Any]]:
-        actor = Principal(
-            id=None,
-            username=f"member:{me.member_no}",
-            display_name=me.member_no,
+        doc = await own_export(
+            db_session,
+            state.cipher,
+            me,
+            all_parts(),
             ip=client_ip(request),
             request_id=request.scope.get("state", {}).get("request_id"),
         )
-        record(
-            db_session,
-            actor,
-            "member.privacy_export",
-            target_type="member",
-            target_id=me.id,
-            org_path=me.org_path,
-            summary={"member_no": me.member_no, "by": "member"},
-        )
-        doc = await member_export(db_session, state.cipher, me, all_parts())
         return _download(doc, me.member_no)

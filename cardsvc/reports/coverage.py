@@ -111,7 +111,7 @@ async def coverage_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
         figure("uncovered", "无网上入会的工会", "Unions without online joins", len(uncovered)),
         figure(
             "coverage_pct",
-            "覆盖率(%)",
+            "覆盖率（%）",
             "Coverage (%)",
             round(covered * 100 / len(unions), 1) if unions else None,
         ),

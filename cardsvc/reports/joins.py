@@ -116,8 +116,8 @@ def _per_month_section(
             col("submitted", "提交", "Submitted"),
             col("approved", "批准", "Approved"),
             col("rejected", "不予批准", "Rejected"),
-            col("lead_median_days", "审批用时中位数(天)", "Lead time median (days)"),
-            col("lead_p90_days", "审批用时P90(天)", "Lead time p90 (days)"),
+            col("lead_median_days", "审批用时中位数（天）", "Lead time median (days)"),
+            col("lead_p90_days", "审批用时P90（天）", "Lead time p90 (days)"),
         ],
         rows,
     )
@@ -140,9 +140,9 @@ async def joins_report(session: AsyncSession, org: Org, rng: ReportRange) -> dic
         figure("approved", "期间批准", "Approved in range", sum(approved.values())),
         figure("rejected", "期间不予批准", "Rejected in range", sum(rejected.values())),
         figure(
-            "lead_median_days", "审批用时中位数(天)", "Approval lead time, median (days)", median
+            "lead_median_days", "审批用时中位数（天）", "Approval lead time, median (days)", median
         ),
-        figure("lead_p90_days", "审批用时P90(天)", "Approval lead time, p90 (days)", p90),
+        figure("lead_p90_days", "审批用时P90（天）", "Approval lead time, p90 (days)", p90),
     ]
     doc["sections"] = [_per_month_section(rng, submitted, approved, rejected, leads)]
     return doc

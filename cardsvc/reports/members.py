@@ -109,7 +109,7 @@ async def _grassroots_unions(session: AsyncSession, org: Org) -> list[Org]:
 def _category_section(cats: list[Category], cat_row: Any) -> dict[str, Any]:
     return section(
         "by_category",
-        "按会员类别(正常会员,可多选)",
+        "按会员类别（正常会员，可多选）",
         "By category (active members; a member may have several)",
         [
             col("category", "类别代码", "Category"),
@@ -127,7 +127,7 @@ def _category_section(cats: list[Category], cat_row: Any) -> dict[str, Any]:
 def _employment_section(employment: dict[str | None, int]) -> dict[str, Any]:
     return section(
         "by_employment_type",
-        "按就业形态(正常会员)",
+        "按就业形态（正常会员）",
         "By employment type (active members)",
         [
             col("employment_type", "就业形态代码", "Employment type"),

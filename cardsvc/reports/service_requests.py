@@ -93,13 +93,13 @@ _COLUMNS = [
     col("rejected", "不予办理", "Rejected"),
     col("escalated", "曾升级", "Escalated"),
     col("overdue_now", "当前超时", "Overdue now"),
-    col("accept_median_hours", "受理用时中位数(小时)", "Time to accept, median (h)"),
-    col("accept_p90_hours", "受理用时P90(小时)", "Time to accept, p90 (h)"),
-    col("resolve_median_hours", "办结用时中位数(小时)", "Time to resolve, median (h)"),
-    col("resolve_p90_hours", "办结用时P90(小时)", "Time to resolve, p90 (h)"),
+    col("accept_median_hours", "受理用时中位数（小时）", "Time to accept, median (h)"),
+    col("accept_p90_hours", "受理用时P90（小时）", "Time to accept, p90 (h)"),
+    col("resolve_median_hours", "办结用时中位数（小时）", "Time to resolve, median (h)"),
+    col("resolve_p90_hours", "办结用时P90（小时）", "Time to resolve, p90 (h)"),
     col("ratings", "评价数", "Ratings"),
     col("rating_avg", "平均评分", "Mean rating"),
-    col("satisfied_pct", "满意率(%)", "Satisfied (%)"),
+    col("satisfied_pct", "满意率（%）", "Satisfied (%)"),
 ]
 
 
@@ -157,18 +157,18 @@ def _service_summary(t: dict[str, Any], open_now: int, overdue_now: int) -> list
         figure("overdue_now", "当前超时", "Overdue now", overdue_now),
         figure(
             "accept_median_hours",
-            "受理用时中位数(小时)",
+            "受理用时中位数（小时）",
             "Time to accept, median (h)",
             t["accept_median_hours"],
         ),
         figure(
             "resolve_median_hours",
-            "办结用时中位数(小时)",
+            "办结用时中位数（小时）",
             "Time to resolve, median (h)",
             t["resolve_median_hours"],
         ),
         figure("rating_avg", "平均评分", "Mean rating", t["rating_avg"]),
-        figure("satisfied_pct", "满意率(%)", "Satisfied (%)", t["satisfied_pct"]),
+        figure("satisfied_pct", "满意率（%）", "Satisfied (%)", t["satisfied_pct"]),
     ]
 
 
@@ -184,7 +184,7 @@ def _service_sections(
         for k in RequestKind
     ]
     org_rows = [
-        {"org_code": org.code, "org_name": f"{org.name}(本级)", **per_child[org.path].row()}
+        {"org_code": org.code, "org_name": f"{org.name}（本级）", **per_child[org.path].row()}
     ] + [{"org_code": c.code, "org_name": c.name, **per_child[c.path].row()} for c in children]
     return [
         section(
@@ -196,7 +196,7 @@ def _service_sections(
         ),
         section(
             "per_org",
-            "按下级组织(含其下级)",
+            "按下级组织（含其下级）",
             "Per child org (with its subtree)",
             [col("org_code", "组织编码", "Org code"), col("org_name", "组织", "Org"), *_COLUMNS],
             org_rows,
@@ -322,7 +322,7 @@ def _hardship_sections(
                 col("month", "月份", "Month"),
                 col("cases", "帮扶人次", "Cases"),
                 col("payments", "发放笔数", "Payments"),
-                col("amount_fen", "帮扶金额(分)", "Amount (fen)"),
+                col("amount_fen", "帮扶金额（分）", "Amount (fen)"),
             ],
             [
                 {"month": m, "cases": cases[m], "payments": payments[m], "amount_fen": paid[m]}
@@ -331,7 +331,7 @@ def _hardship_sections(
         ),
         section(
             "records",
-            "在册困难职工(按类别与等级)",
+            "在册困难职工（按类别与等级）",
             "Records in force by category and level",
             [
                 col("category", "类别代码", "Category"),
@@ -366,7 +366,7 @@ async def hardship_report(session: AsyncSession, org: Org, rng: ReportRange) -> 
         figure("records_approved", "期间批准建档", "Approved in range", approved_in),
         figure("records_expired", "期间到期未复核", "Expired unreviewed in range", expired_in),
         figure("cases", "期间办结帮扶申请", "Hardship requests resolved", sum(cases.values())),
-        figure("amount_fen", "期间发放金额(分)", "Paid in range (fen)", sum(paid.values())),
+        figure("amount_fen", "期间发放金额（分）", "Paid in range (fen)", sum(paid.values())),
     ]
     doc["sections"] = _hardship_sections(rng, cases, paid, payments, active)
     return doc

@@ -111,7 +111,7 @@ def _org_problem(scope: BatchScope, row: ValidRow) -> CellError | None:
             row,
             "union_code",
             "union_out_of_scope",
-            f"工会 {code} 不在您的管辖范围内,无权导入",
+            f"工会 {code} 不在您的管辖范围内，无权导入",
             f"union {code} is outside your part of the union tree",
             code,
         )
@@ -120,7 +120,7 @@ def _org_problem(scope: BatchScope, row: ValidRow) -> CellError | None:
             row,
             "union_code",
             "not_grassroots",
-            f"{code} 不是基层工会,会员只能加入基层工会",
+            f"{code} 不是基层工会，会员只能加入基层工会",
             f"{code} is not a grassroots union; members join grassroots unions",
             code,
         )
@@ -129,7 +129,7 @@ def _org_problem(scope: BatchScope, row: ValidRow) -> CellError | None:
             row,
             "union_code",
             "union_closed",
-            f"工会 {code} 已撤销,不再接收会员",
+            f"工会 {code} 已撤销，不再接收会员",
             f"union {code} is closed",
             code,
         )
@@ -195,7 +195,7 @@ def _update_problem(scope: BatchScope, r: ValidRow, org: OrgInfo, m: Any) -> Cel
             r,
             "id_number",
             "member_elsewhere",
-            "该身份证号已在您管辖范围以外的工会登记为会员,请联系对方工会办理转会",
+            "该身份证号已在您管辖范围以外的工会登记为会员，请联系对方工会办理转会",
             "this person is a member of a union outside your scope; ask for a transfer",
             None,
         )
@@ -205,7 +205,7 @@ def _update_problem(scope: BatchScope, r: ValidRow, org: OrgInfo, m: Any) -> Cel
             r,
             "union_code",
             "member_in_other_union",
-            f"该会员已属于其他工会{f'({current})' if current else ''},调整所属工会请办理转会",
+            f"该会员已属于其他工会{f'({current})' if current else ''}，调整所属工会请办理转会",
             "the member belongs to another union; change unions by a transfer",
             r.union_code,
         )
@@ -214,7 +214,7 @@ def _update_problem(scope: BatchScope, r: ValidRow, org: OrgInfo, m: Any) -> Cel
             r,
             "id_number",
             "member_left",
-            "该会员已退会,重新入会请提交入会申请",
+            "该会员已退会，重新入会请提交入会申请",
             "the member has left; rejoining goes through a join application",
             None,
         )

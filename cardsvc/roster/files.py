@@ -59,7 +59,7 @@ class UploadSink:
             self.discard()
             mb = self.max_bytes // (1024 * 1024)
             raise UploadTooLarge(
-                message_zh=f"文件超过 {mb} MB 上限,请拆分后分批导入",
+                message_zh=f"文件超过 {mb} MB 上限，请拆分后分批导入",
                 message_en=f"The file exceeds the {mb} MB limit; split it",
             )
         if len(self.head) < 65536:

@@ -59,7 +59,7 @@ async def _actor(ctx: JobContext) -> Principal:
         if user is None or not user.active:
             raise AppError(
                 "import_actor_inactive",
-                "发起导入的账号已停用,导入未执行",
+                "发起导入的账号已停用，导入未执行",
                 "the staff account that started the import is no longer active",
                 status=409,
             )
@@ -106,7 +106,7 @@ async def _read(ctx: JobContext, source: Path, spool: Path) -> int:
             await ctx.progress(percent=min(READ_SHARE - 1, READ_SHARE * total // estimate))
     if total == 0:
         raise file_error(
-            "roster_no_rows", "文件中没有数据行(只有表头)", "The file has no data rows"
+            "roster_no_rows", "文件中没有数据行（只有表头）", "The file has no data rows"
         )
     return total
 
@@ -269,7 +269,7 @@ async def _run(ctx: JobContext, spool: Path) -> dict[str, Any]:
     if await asyncio.to_thread(source_problem, source, spool, p["sha256"]):
         raise file_error(
             "upload_missing",
-            "上传的文件已不存在(已过期或被清理),请重新上传",
+            "上传的文件已不存在（已过期或被清理），请重新上传",
             "the uploaded file is gone (expired or removed); upload it again",
         )
     cp = await _start_apply(ctx, source, spool, cp)

@@ -61,13 +61,13 @@ def sniff_format(head: bytes, filename: str | None = None) -> str:
     if head.startswith(b"PK\x05\x06") or head.startswith(b"PK"):
         raise file_error(
             "roster_not_xlsx",
-            "文件是空的或损坏的压缩包,不是 Excel 工作簿",
+            "文件是空的或损坏的压缩包，不是 Excel 工作簿",
             "An empty or damaged zip archive, not an Excel workbook",
         )
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise file_error(
             "roster_legacy_xls",
-            "不支持旧版 Excel(.xls)或加密的工作簿,请在 Excel 中“另存为 .xlsx”并取消密码后重新上传",
+            "不支持旧版 Excel（.xls）或加密的工作簿，请在 Excel 中“另存为 .xlsx”并取消密码后重新上传",
             "Legacy .xls or password-protected workbooks are not supported; save as .xlsx "
             "without a password",
         )
@@ -85,19 +85,19 @@ def sniff_format(head: bytes, filename: str | None = None) -> str:
     ):
         raise file_error(
             "roster_not_spreadsheet",
-            "文件不是表格(请上传 .xlsx 或 .csv 文件)",
+            "文件不是表格（请上传 .xlsx 或 .csv 文件）",
             "Not a spreadsheet (upload an .xlsx or .csv file)",
         )
     if ext == "xlsx":
         raise file_error(
             "roster_not_xlsx",
-            "文件扩展名是 .xlsx,但内容不是 Excel 工作簿",
+            "文件扩展名是 .xlsx，但内容不是 Excel 工作簿",
             "The file is named .xlsx but is not an Excel workbook",
         )
     if b"\x00" in head:
         raise file_error(
             "roster_not_spreadsheet",
-            "文件不是表格(含二进制内容),请上传 .xlsx 或 .csv 文件",
+            "文件不是表格（含二进制内容），请上传 .xlsx 或 .csv 文件",
             "Not a spreadsheet (binary content); upload an .xlsx or .csv file",
         )
     detect_encoding(head)
@@ -116,7 +116,7 @@ def detect_encoding(head: bytes) -> str:
             continue
     raise file_error(
         "roster_bad_encoding",
-        "无法识别文件编码,请将 CSV 保存为 UTF-8 或 GBK 编码,或改用 .xlsx",
+        "无法识别文件编码，请将 CSV 保存为 UTF-8 或 GBK 编码，或改用 .xlsx",
         "Unknown text encoding; save the CSV as UTF-8 or GBK, or use .xlsx",
     )
 
@@ -129,19 +129,19 @@ def check_zip(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         raise file_error(
             "roster_damaged",
-            "Excel 文件已损坏,无法打开",
+            "Excel 文件已损坏，无法打开",
             "The Excel file is damaged and cannot be opened",
         ) from None
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise file_error(
             "roster_not_xlsx",
-            "压缩包不是 Excel 工作簿(.xlsx)",
+            "压缩包不是 Excel 工作簿（.xlsx）",
             "The zip archive is not an Excel workbook (.xlsx)",
         )
     if any(i.flag_bits & 0x1 for i in infos):
         raise file_error(
-            "roster_encrypted", "文件已加密,请取消密码后重新上传", "The file is encrypted"
+            "roster_encrypted", "文件已加密，请取消密码后重新上传", "The file is encrypted"
         )
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED or any(
@@ -149,7 +149,7 @@ def check_zip(path: Path) -> None:
     ):
         raise file_error(
             "roster_zip_bomb",
-            "文件解压后过大(疑似压缩炸弹),已拒绝",
+            "文件解压后过大（疑似压缩炸弹），已拒绝",
             "The file expands to an unreasonable size (zip bomb); refused",
         )
 
@@ -182,7 +182,7 @@ def header_error(first_rows: list[list[Any]]) -> RosterFileError:
     missing = [c.header for c in REQUIRED if c.header not in seen]
     return file_error(
         "roster_bad_header",
-        f"表头不正确:缺少“{'、'.join(missing)}”。请使用下载的模板,表头应为:{'、'.join(HEADERS)}",
+        f"表头不正确：缺少“{'、'.join(missing)}”。请使用下载的模板，表头应为：{'、'.join(HEADERS)}",
         f"Wrong headers: missing {', '.join(missing)}. Use the template; the headers are: "
         f"{', '.join(HEADERS)}",
     )
@@ -201,7 +201,7 @@ def _plain(value: Any, row_no: int, header: str) -> Any:
         if value.startswith("="):
             raise file_error(
                 "roster_formula",
-                f"第{row_no}行“{header}”是公式({value[:40]}),系统不计算公式:请将整张表"
+                f"第{row_no}行“{header}”是公式（{value[:40]}），系统不计算公式：请将整张表"
                 f"复制后“选择性粘贴为数值”再导入",
                 f"Row {row_no}, {header}: a formula ({value[:40]}); formulas are not "
                 "evaluated — paste the sheet as values and import again",
@@ -220,7 +220,7 @@ def _plain(value: Any, row_no: int, header: str) -> Any:
     # openpyxl's ArrayFormula / DataTableFormula
     raise file_error(
         "roster_formula",
-        f"第{row_no}行“{header}”是数组公式,请粘贴为数值后再导入",
+        f"第{row_no}行“{header}”是数组公式，请粘贴为数值后再导入",
         f"Row {row_no}, {header}: an array formula; paste as values and import again",
     )
 
@@ -247,7 +247,7 @@ def _rows_from(
         if data_rows > max_rows:
             raise file_error(
                 "roster_too_many_rows",
-                f"文件超过{max_rows}行,请拆分为多个文件导入",
+                f"文件超过{max_rows}行，请拆分为多个文件导入",
                 f"More than {max_rows} rows; split the file",
             )
         values = [
@@ -264,7 +264,7 @@ def _rows_from(
 def _too_wide(row_no: int) -> RosterFileError:
     return file_error(
         "roster_too_many_columns",
-        f"第{row_no}行在第{MAX_COLUMNS}列之后还有内容;名册最多{MAX_COLUMNS}列,请删除多余的列后重新上传",
+        f"第{row_no}行在第{MAX_COLUMNS}列之后还有内容；名册最多{MAX_COLUMNS}列，请删除多余的列后重新上传",
         f"Row {row_no} has content past column {MAX_COLUMNS}; a roster has at most "
         f"{MAX_COLUMNS} columns — delete the extra columns and upload again",
     )
@@ -311,7 +311,7 @@ def _xlsx_raw(path: Path) -> Iterator[tuple[int, list[Any]]]:
     except Exception as exc:  # openpyxl raises a zoo of types for broken packages
         raise file_error(
             "roster_damaged",
-            "Excel 文件已损坏或格式不受支持,无法打开",
+            "Excel 文件已损坏或格式不受支持，无法打开",
             f"The Excel file is damaged or unsupported ({type(exc).__name__})",
         ) from None
     try:
@@ -333,7 +333,7 @@ def _xlsx_raw(path: Path) -> Iterator[tuple[int, list[Any]]]:
         except Exception as exc:
             raise file_error(
                 "roster_damaged",
-                "Excel 文件内容已损坏,无法完整读取",
+                "Excel 文件内容已损坏，无法完整读取",
                 f"The Excel file is damaged and cannot be read to the end ({type(exc).__name__})",
             ) from None
     finally:
@@ -356,7 +356,7 @@ def _csv_raw(path: Path) -> Iterator[tuple[int, list[Any]]]:
         except UnicodeDecodeError:
             raise file_error(
                 "roster_bad_encoding",
-                f"第{row_no + 1}行附近有无法识别的字符(文件编码不一致或已损坏)",
+                f"第{row_no + 1}行附近有无法识别的字符（文件编码不一致或已损坏）",
                 f"Undecodable bytes near row {row_no + 1} (mixed encodings or a damaged file)",
             ) from None
         except csv.Error as exc:

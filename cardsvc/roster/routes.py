@@ -147,7 +147,7 @@ class _UploadOperation(Operation):
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
             required=True,
-            description="名册文件(.xlsx 或 .csv)/ the roster file",
+            description="名册文件（.xlsx 或 .csv）/ the roster file",
             content={
                 "multipart/form-data": OpenAPIMediaType(
                     schema=Schema(

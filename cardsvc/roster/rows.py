@@ -137,13 +137,13 @@ def parse_date_cell(v: Any, today: date) -> date:
         else:
             raise _Bad(
                 "bad_date",
-                f"日期格式无法识别:{s[:20]}(应为 2024-03-01 这样的格式)",
+                f"日期格式无法识别：{s[:20]}（应为 2024-03-01 这样的格式）",
                 f"unrecognised date {s[:20]!r} (use 2024-03-01)",
             )
     if d > today:
         raise _Bad("date_in_future", "日期晚于今天", "the date is in the future")
     if d < EARLIEST_JOIN:
-        raise _Bad("date_too_early", "日期早于1925年,不可能有效", "the date is before 1925")
+        raise _Bad("date_too_early", "日期早于1925年，不可能有效", "the date is before 1925")
     return d
 
 
@@ -151,7 +151,7 @@ def _ymd(y: str, m: str, d: str) -> date:
     try:
         return date(int(y), int(m), int(d))
     except ValueError:
-        raise _Bad("bad_date", f"不存在的日期:{y}-{m}-{d}", f"no such date: {y}-{m}-{d}") from None
+        raise _Bad("bad_date", f"不存在的日期：{y}-{m}-{d}", f"no such date: {y}-{m}-{d}") from None
 
 
 def _employment(v: str) -> str:
@@ -159,7 +159,7 @@ def _employment(v: str) -> str:
     if code is None:
         raise _Bad(
             "bad_employment_type",
-            f"未知的就业形态“{v[:20]}”,应为:职工、灵活就业、新就业形态、农民工、退休",
+            f"未知的就业形态“{v[:20]}”，应为：职工、灵活就业、新就业形态、农民工、退休",
             f"unknown employment type {v[:20]!r}",
         )
     return code
@@ -172,7 +172,7 @@ def _categories(v: str) -> list[str]:
         if code is None:
             raise _Bad(
                 "bad_category",
-                f"未知的会员类别“{part[:20]}”,应为:劳模、困难职工、农民工、灵活就业、退休",
+                f"未知的会员类别“{part[:20]}”，应为：劳模、困难职工、农民工、灵活就业、退休",
                 f"unknown member category {part[:20]!r}",
             )
         out.append(code)
@@ -193,14 +193,14 @@ def _free_text(v: str, key: str) -> str:
     if v.startswith(("=", "+", "@")):
         raise _Bad(
             "formula_like",
-            "不能以 = + @ 开头(疑似公式)",
+            "不能以 = + @ 开头（疑似公式）",
             "must not start with = + @ (looks like a formula)",
         )
     if any(unicodedata.category(ch) == "Cc" for ch in v):
         raise _Bad("control_chars", "包含不可见的控制字符", "contains control characters")
     limit = _FIELD_LIMITS[key]
     if len(v) > limit:
-        raise _Bad("too_long", f"过长(最多{limit}个字)", f"too long (at most {limit} characters)")
+        raise _Bad("too_long", f"过长（最多{limit}个字）", f"too long (at most {limit} characters)")
     return v
 
 
@@ -250,7 +250,7 @@ def _resident_id(c: _Cells, today: date) -> ResidentId | None:
         c.fail(
             "id_number",
             "id_number_as_number",
-            "身份证号被存成了数字,末几位已丢失:请把该列设为“文本”格式后重新填写",
+            "身份证号被存成了数字，末几位已丢失：请把该列设为“文本”格式后重新填写",
             "the ID number was stored as a number and lost its last digits; format the "
             "column as text and enter it again",
         )

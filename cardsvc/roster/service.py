@@ -50,7 +50,7 @@ async def target_org(session: AsyncSession, actor: Principal, org_id: uuid.UUID 
             )
         raise ValidationError.field(
             "org_id",
-            "您管理多个组织,请指定导入到哪个组织(org_id)",
+            "您管理多个组织，请指定导入到哪个组织（org_id）",
             "you manage several orgs; say which one to import into (org_id)",
         )
     org = await session.scalar(select(Org).where(Org.path == roots[0]))
@@ -123,7 +123,7 @@ async def apply_dry_run(
     if not await asyncio.to_thread(path.exists):
         raise Conflict(
             "upload_missing",
-            "试导入的文件已过期被清理,请重新上传",
+            "试导入的文件已过期被清理，请重新上传",
             "the dry run's file has expired; upload it again",
         )
     params = {**dry.params, "dry_run": False, "ip": actor.ip, "request_id": actor.request_id}

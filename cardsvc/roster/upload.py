@@ -39,7 +39,7 @@ async def receive_upload(
     if media != "multipart/form-data" or not options.get("boundary"):
         raise AppError(
             "unsupported_media_type",
-            "请以 multipart/form-data 上传文件(字段名 file)",
+            "请以 multipart/form-data 上传文件（字段名 file）",
             "upload the file as multipart/form-data (field name: file)",
             status=415,
         )
@@ -47,7 +47,7 @@ async def receive_upload(
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + 65536:
         raise UploadTooLarge(
-            message_zh=f"文件超过 {settings.upload_max_mb} MB 上限,请拆分后分批导入",
+            message_zh=f"文件超过 {settings.upload_max_mb} MB 上限，请拆分后分批导入",
             message_en=f"The file exceeds the {settings.upload_max_mb} MB limit; split it",
         )
     sink: UploadSink | None = None
@@ -87,7 +87,7 @@ async def receive_upload(
             sink.discard()
         raise AppError(
             "malformed_upload",
-            "上传内容不完整或格式错误,请重新上传",
+            "上传内容不完整或格式错误，请重新上传",
             "the upload is incomplete or malformed; try again",
         ) from None
     except BaseException:
@@ -95,7 +95,9 @@ async def receive_upload(
             sink.discard()
         raise
     if sink is None:
-        raise AppError("file_required", "请选择要上传的文件(字段名 file)", "no file (field: file)")
+        raise AppError(
+            "file_required", "请选择要上传的文件（字段名 file）", "no file (field: file)"
+        )
     return sink, filename, fields
 
 

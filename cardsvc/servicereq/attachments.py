@@ -25,7 +25,7 @@ class AttachmentTooLarge(AppError):
 class AttachmentType(AppError):
     status = 415
     code = "attachment_type"
-    message_zh = "只能上传图片(JPEG、PNG、WebP、HEIC)或 PDF 文件"
+    message_zh = "只能上传图片（JPEG、PNG、WebP、HEIC）或 PDF 文件"
     message_en = "Only images (JPEG, PNG, WebP, HEIC) and PDF files are accepted"
 
 
@@ -79,7 +79,7 @@ async def check_room(session: AsyncSession, settings: Settings, req: ServiceRequ
     if req.status not in OPEN_STATUSES:
         raise Conflict(
             "request_closed",
-            "该申请已办结或已关闭,不能再上传附件",
+            "该申请已办结或已关闭，不能再上传附件",
             "The request is closed; no more attachments",
         )
     count = await session.scalar(

@@ -79,8 +79,8 @@ async def _resolved_request(f: _Filer, staff: Principal, first: Member) -> None:
     r = await f.file(
         first,
         RequestKind.hardship,
-        "家人重病,生活困难",
-        "爱人住院手术,医药费负担重,申请困难帮扶。",
+        "家人重病，生活困难",
+        "爱人住院手术，医药费负担重，申请困难帮扶。",
         timedelta(days=20),
     )
     await svc.accept(session, staff, r, now=now - timedelta(days=19, hours=20), sla=sla)
@@ -101,7 +101,7 @@ async def _resolved_request(f: _Filer, staff: Principal, first: Member) -> None:
         staff,
         r,
         now=now - timedelta(days=12),
-        outcome="已发放帮扶金 2000 元,并纳入困难职工建档",
+        outcome="已发放帮扶金 2000 元，并纳入困难职工建档",
     )
     await member_actions.rate(
         session, first, r, now=now - timedelta(days=11), rating=5, comment="感谢工会"
@@ -116,7 +116,7 @@ async def _requests_in_hand(f: _Filer, staff: Principal, others: list[Member]) -
         others[0],
         RequestKind.childcare,
         "孩子入托补贴",
-        "双职工家庭,申请暑期托管补贴。",
+        "双职工家庭，申请暑期托管补贴。",
         timedelta(days=2),
     )
     await svc.accept(session, staff, r, now=now - timedelta(days=1, hours=20), sla=sla)
@@ -144,7 +144,7 @@ async def _requests_in_hand(f: _Filer, staff: Principal, others: list[Member]) -
         staff,
         r,
         now=now - timedelta(days=7),
-        reason="工会暂无购房补贴项目,已告知可咨询住房公积金政策",
+        reason="工会暂无购房补贴项目，已告知可咨询住房公积金政策",
     )
 
 
@@ -159,7 +159,7 @@ async def _pending_hardship_record(session: AsyncSession, member: Member, now: d
         member,
         category=HardshipCategory.accident,
         level=2,
-        circumstances="家中突遭火灾,住房受损,需临时救助(演示数据)",
+        circumstances="家中突遭火灾，住房受损，需临时救助（演示数据）",
         now=now - timedelta(days=2),
     )
     return 1
@@ -184,7 +184,7 @@ async def seed_service_requests(
         first,
         RequestKind.legal_aid,
         "被拖欠三个月工资",
-        "所在物流公司已拖欠三个月工资共 1.2 万元,希望工会帮助维权。",
+        "所在物流公司已拖欠三个月工资共 1.2 万元，希望工会帮助维权。",
         timedelta(hours=2),
     )
     # 2. Resolved; 3–5. accepted and waiting for the member, being handled, rejected.
@@ -196,7 +196,7 @@ async def seed_service_requests(
         others[3],
         RequestKind.medical_aid,
         "住院医疗互助报销",
-        "去年 12 月住院,申请职工医疗互助金。",
+        "去年 12 月住院，申请职工医疗互助金。",
         timedelta(days=6),
         ContactPreference.sms,
     )

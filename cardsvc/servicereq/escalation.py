@@ -105,7 +105,7 @@ async def escalate_due(
                 "due_at": new_due.isoformat(),
             },
         )
-        await tell_staff(session, req, parent.id, "escalated", f"承办超时,已升级至{parent.name}")
+        await tell_staff(session, req, parent.id, "escalated", f"承办超时，已升级至{parent.name}")
         tell_member(session, req, "escalated", f"已升级至{parent.name}督办")
         moved += 1
     return moved

@@ -42,7 +42,7 @@ MAX_NOTE = 2000
 
 class RequestClosed(Conflict):
     code = "request_closed"
-    message_zh = "该申请已办结或已关闭,如需变更请先重新办理"
+    message_zh = "该申请已办结或已关闭，如需变更请先重新办理"
     message_en = "The request is closed; reopen it to change it"
 
 
@@ -51,7 +51,7 @@ def bad_status(req: ServiceRequest, action_zh: str, action_en: str) -> AppError:
         return RequestClosed()
     return Conflict(
         "invalid_status",
-        f"当前状态({req.status.value})不能{action_zh}",
+        f"当前状态（{req.status.value}）不能{action_zh}",
         f"cannot {action_en} a request that is {req.status.value}",
         status_now=req.status.value,
     )
@@ -126,7 +126,7 @@ async def file_request(
     if member.status != MemberStatus.active:
         raise Conflict(
             "member_inactive",
-            "会员状态不是有效,不能提交服务申请",
+            "会员状态不是有效，不能提交服务申请",
             "Only active members can file service requests",
         )
     title = checked_text(data.title, "title", 100)
@@ -168,7 +168,7 @@ async def file_request(
     )
     await tell_staff(session, req, org.id, "submitted", None)
     if staff is not None:
-        tell_member(session, req, "submitted", f"由工作人员代为登记({req.channel.value})")
+        tell_member(session, req, "submitted", f"由工作人员代为登记（{req.channel.value}）")
         audit_action(session, staff, "service.file", req, {"member_no": member.member_no})
     return req
 
@@ -293,7 +293,7 @@ async def record_handling(
     if kind == "payment":
         if amount_fen is None or amount_fen <= 0:
             raise ValidationError.field(
-                "amount_fen", "发放金额应为正整数(分)", "a payment needs a positive amount in fen"
+                "amount_fen", "发放金额应为正整数（分）", "a payment needs a positive amount in fen"
             )
     elif amount_fen is not None:
         raise ValidationError.field(

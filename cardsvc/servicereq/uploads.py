@@ -74,9 +74,11 @@ async def read_one_file(
     except MultipartError:
         raise AppError(
             "malformed_upload",
-            "上传内容不完整或格式错误,请重新上传",
+            "上传内容不完整或格式错误，请重新上传",
             "the upload is incomplete or malformed; try again",
         ) from None
     if files == 0:
-        raise AppError("file_required", "请选择要上传的文件(字段名 file)", "no file (field: file)")
+        raise AppError(
+            "file_required", "请选择要上传的文件（字段名 file）", "no file (field: file)"
+        )
     return bytes(data), filename

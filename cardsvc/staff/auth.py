@@ -23,7 +23,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class CsrfFailed(AppError):
     status = 403
     code = "csrf_failed"
-    message_zh = "请求缺少有效的 CSRF 令牌,请刷新页面后重试"
+    message_zh = "请求缺少有效的 CSRF 令牌，请刷新页面后重试"
     message_en = "Missing or invalid CSRF token; reload the page and retry"
 
 

@@ -164,7 +164,7 @@ async def _add_grant(
     ):
         raise ValidationError.field(
             "grants",
-            f"无权授予该角色:{role.value}",
+            f"无权授予该角色：{role.value}",
             f"you may not grant {role.value} on this org",
         )
     user.grants.append(RoleGrant(role=role, org_id=org.id, org_path=org.path))

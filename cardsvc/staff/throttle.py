@@ -25,7 +25,7 @@ Tiers = Sequence[tuple[int, int]]
 class SignInThrottled(AppError):
     status = 429
     code = "rate_limited"
-    message_zh = "登录尝试过于频繁,请稍后再试"
+    message_zh = "登录尝试过于频繁，请稍后再试"
     message_en = "Too many sign-in attempts; retry later"
 
 

@@ -23,7 +23,7 @@ from merchants.models import (
 )
 from merchants.onboarding.terminals import key_is_live
 
-KEY_NOTICE_ZH = "密钥仅显示这一次,请立即妥善保存;系统只保存其哈希,无法找回。"
+KEY_NOTICE_ZH = "密钥仅显示这一次，请立即妥善保存；系统只保存其哈希，无法找回。"
 KEY_NOTICE_EN = "The key is shown this once: store it now. Only its hash is kept."
 Uscc = Annotated[str, msgspec.Meta(min_length=1, max_length=32, examples=["91420502MA4F3XL01B"])]
 Region = Annotated[str, msgspec.Meta(max_length=6, examples=["420502"])]
@@ -96,7 +96,7 @@ class ReasonIn(msgspec.Struct):
 
 
 class StoreIn(msgspec.Struct):
-    name: Annotated[str, msgspec.Meta(max_length=128, examples=["老街面馆(解放路店)"])]
+    name: Annotated[str, msgspec.Meta(max_length=128, examples=["老街面馆（解放路店）"])]
     address: Annotated[str, msgspec.Meta(max_length=255, examples=["宜昌市西陵区解放路 18 号"])]
     region: Region
 

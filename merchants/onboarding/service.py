@@ -230,7 +230,7 @@ async def update_merchant(
     if m.status == MerchantStatus.terminated:
         raise Conflict(
             "merchant_terminated",
-            "该商户已终止合作,不能修改",
+            "该商户已终止合作，不能修改",
             "The merchant is terminated and cannot be changed",
         )
     before = _summary(m)
@@ -324,7 +324,7 @@ async def change_status(
     if m.status not in allowed:
         raise Conflict(
             "merchant_status_conflict",
-            f"商户当前状态为“{_STATUS_ZH[m.status]}”,不能执行该操作",
+            f"商户当前状态为“{_STATUS_ZH[m.status]}”，不能执行该操作",
             f"cannot {action} a merchant that is {m.status.value}",
         )
     now = utc_now()
@@ -415,7 +415,7 @@ async def create_store(
     if m.status == MerchantStatus.terminated:
         raise Conflict(
             "merchant_terminated",
-            "该商户已终止合作,不能新增门店",
+            "该商户已终止合作，不能新增门店",
             "The merchant is terminated; no new stores",
         )
     name = check.text("name", name, 2, 128)

@@ -42,7 +42,7 @@ def _ensure_usable(merchant: Merchant, store: Store | None = None) -> None:
     if merchant.status == MerchantStatus.terminated:
         raise Conflict(
             "merchant_terminated",
-            "该商户已终止合作,不能签发终端密钥",
+            "该商户已终止合作，不能签发终端密钥",
             "The merchant is terminated; no keys can be issued",
         )
     if store is not None and store.status != StoreStatus.active:

@@ -41,13 +41,13 @@ def uscc(value: str) -> str:
     except stdnum_errors.InvalidChecksum:
         raise ValidationError.field(
             "uscc",
-            "统一社会信用代码校验位不正确,请核对",
+            "统一社会信用代码校验位不正确，请核对",
             "the check character of the unified social credit code is wrong",
         ) from None
     except stdnum_errors.ValidationError:
         raise ValidationError.field(
             "uscc",
-            "统一社会信用代码格式不正确(前 8 位为数字,其余为数字或除 I、O、Z、S、V 外的大写字母)",
+            "统一社会信用代码格式不正确（前 8 位为数字，其余为数字或除 I、O、Z、S、V 外的大写字母）",
             "malformed unified social credit code",
         ) from None
 
@@ -57,7 +57,7 @@ def region(field: str, value: str) -> str:
     if not REGION_RE.match(value):
         raise ValidationError.field(
             field,
-            "地区应为 6 位行政区划代码,如 420502(宜昌市西陵区)",
+            "地区应为 6 位行政区划代码，如 420502（宜昌市西陵区）",
             "region must be a 6-digit administrative division code, e.g. 420502",
         )
     return parse_region(field, value)  # a code missing from the GB/T 2260 table is refused
@@ -72,7 +72,7 @@ def phone(field: str, value: str) -> str:
     if num is None or not phonenumbers.is_valid_number(num):
         raise ValidationError.field(
             field,
-            "电话号码无效(手机号或带区号的固定电话)",
+            "电话号码无效（手机号或带区号的固定电话）",
             "invalid phone number (mobile, or landline with area code)",
         )
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)

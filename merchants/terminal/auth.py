@@ -141,7 +141,7 @@ async def load_key(session: AsyncSession, prefix: str) -> KeyRecord | None:
 def bearer_key(authorization: str | None) -> str:
     if not authorization:
         raise TerminalUnauthorized(
-            "缺少终端密钥(Authorization: Bearer <密钥>)",
+            "缺少终端密钥（Authorization: Bearer <密钥>）",
             "Missing terminal key (Authorization: Bearer <key>)",
         )
     scheme, _, value = authorization.strip().partition(" ")
@@ -185,7 +185,7 @@ class TerminalGate:
         prefix = parse_prefix(plain)
         if prefix is None:
             raise TerminalUnauthorized(
-                "终端密钥格式不正确(应以 uck_ 开头)", "Malformed terminal key (starts with uck_)"
+                "终端密钥格式不正确（应以 uck_ 开头）", "Malformed terminal key (starts with uck_)"
             )
         record = await self._lookup(session, prefix)
         if record is None or not matches(plain, record.secret_hash):

@@ -24,14 +24,14 @@ MAX_PROGRAMS = 8  # programmes in one redeem call
 class MemberInactive(AppError):
     status = 403
     code = "member_inactive"
-    message_zh = "会员状态无效(已暂停、待审核或已离会),不能享受普惠"
+    message_zh = "会员状态无效（已暂停、待审核或已离会），不能享受普惠"
     message_en = "The membership is not active (suspended, pending or left)"
 
 
 class IdempotencyKeyRequired(AppError):
     status = 400
     code = "idempotency_key_required"
-    message_zh = "缺少 Idempotency-Key 请求头(每笔交易一个唯一值,重试时保持不变)"
+    message_zh = "缺少 Idempotency-Key 请求头（每笔交易一个唯一值，重试时保持不变）"
     message_en = "Missing Idempotency-Key header (one unique value per transaction, same on retry)"
 
 
@@ -71,14 +71,14 @@ class ProgramNotFound(NotFound):
 class ReversalWindowClosed(AppError):
     status = 409
     code = "reversal_window_closed"
-    message_zh = "已超过可撤销期限,请联系工会处理"
+    message_zh = "已超过可撤销期限，请联系工会处理"
     message_en = "The reversal window has passed; contact the union"
 
 
 class InvalidCursor(AppError):
     status = 400
     code = "invalid_cursor"
-    message_zh = "分页游标无效,请从第一页重新查询"
+    message_zh = "分页游标无效，请从第一页重新查询"
     message_en = "Invalid page cursor; start again from the first page"
 
 
@@ -94,7 +94,7 @@ class CardVelocityLimited(AppError):
 
     status = 429
     code = "rate_limited"
-    message_zh = "该实体卡短时间内使用过于频繁,请稍后再试或出示手机动态码"
+    message_zh = "该实体卡短时间内使用过于频繁，请稍后再试或出示手机动态码"
     message_en = "This printed card was used too often; retry later or show the phone's code"
 
     def __init__(self, retry_after: int, limit: int) -> None:

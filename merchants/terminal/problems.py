@@ -21,12 +21,12 @@ from merchants.terminal.settlement import CSV_COLUMNS
 
 _EXAMPLES: dict[str, tuple[int, str, str]] = {
     "unauthorized": (401, "终端密钥无效或已吊销", "Invalid or revoked terminal key"),
-    "merchant_suspended": (403, "商户已暂停或终止合作,终端暂不可用", "The merchant is suspended"),
-    "rate_limited": (429, "请求过于频繁,请稍后再试", "Too many requests, retry later"),
+    "merchant_suspended": (403, "商户已暂停或终止合作，终端暂不可用", "The merchant is suspended"),
+    "rate_limited": (429, "请求过于频繁，请稍后再试", "Too many requests, retry later"),
     "malformed": (422, "会员卡码无法识别", "Not a valid UnionCard token"),
     "signature_invalid": (422, "会员卡码签名无效", "Token signature is invalid"),
     "unknown_key": (422, "会员卡码的签名密钥未知或已停用", "Token signed by an unknown key"),
-    "token_expired": (422, "会员卡码已过期,请刷新后重试", "Token has expired, refresh the code"),
+    "token_expired": (422, "会员卡码已过期，请刷新后重试", "Token has expired, refresh the code"),
     "numeric_code_invalid": (
         422,
         "数字码不正确或已失效，请核对后重新输入，或请会员刷新会员卡页面",
@@ -39,7 +39,7 @@ _EXAMPLES: dict[str, tuple[int, str, str]] = {
     ),
     "card_revoked": (403, "会员卡已注销或已补办新卡", "Card revoked or replaced"),
     "card_suspended": (403, "会员卡已挂失或暂停使用", "Card suspended"),
-    "member_inactive": (403, "会员状态无效,不能享受普惠", "The membership is not active"),
+    "member_inactive": (403, "会员状态无效，不能享受普惠", "The membership is not active"),
     "not_eligible": (403, "会员不符合该项目的享受条件", "The member is not eligible"),
     "not_in_scope": (403, "该门店不在项目适用范围内", "This store is not in scope"),
     "static_token_refused": (403, "此处不接受实体卡静态码", "Static codes are not accepted"),
@@ -60,7 +60,7 @@ _EXAMPLES: dict[str, tuple[int, str, str]] = {
     "program_not_found": (404, "未找到该普惠项目", "Programme not found"),
     "idempotency_key_required": (400, "缺少 Idempotency-Key 请求头", "Missing Idempotency-Key"),
     "idempotency_key_invalid": (400, "Idempotency-Key 应为 1–128 个可见 ASCII 字符", "Bad key"),
-    "validation_error": (400, "amount_fen:应为整数", "amount_fen: Expected `int`"),
+    "validation_error": (400, "amount_fen：应为整数", "amount_fen: Expected `int`"),
     "invalid_cursor": (400, "分页游标无效", "Invalid page cursor"),
     "invalid_month": (400, "月份格式应为 YYYY-MM", "The month must be YYYY-MM"),
     "below_min_spend": (422, "未达到最低消费金额", "The amount is below the minimum spend"),
@@ -109,7 +109,7 @@ REDEEM_RESPONSES: dict[int, ResponseSpec] = {
     200: ResponseSpec(
         data_container=RedemptionOut,
         description=(
-            "同一 Idempotency-Key 与相同请求的重试:原结果,带 `Idempotent-Replayed: true` / "
+            "同一 Idempotency-Key 与相同请求的重试：原结果，带 `Idempotent-Replayed: true` / "
             "a retry with the same key and body: the original result, with "
             "`Idempotent-Replayed: true`"
         ),

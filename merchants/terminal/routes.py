@@ -79,7 +79,7 @@ IdempotencyKey = Annotated[
             "pattern": r"^[!-~]{1,128}$",
         },
         description=(
-            "每笔交易一个唯一值(≤128 个可见 ASCII 字符),网络重试时保持不变 / one unique value "
+            "每笔交易一个唯一值（≤128 个可见 ASCII 字符），网络重试时保持不变 / one unique value "
             "per transaction (≤ 128 visible ASCII characters), the same on every retry"
         ),
         examples=[Example(value="pos-0042-20260315-000917")],
@@ -113,7 +113,7 @@ class TerminalRedeemController(Controller):
         status_code=200,
         summary="Scan a member's code: masked identity and the benefits usable at this store",
         description=(
-            "验证会员卡码(签名、有效期、吊销、卡代次),返回脱敏身份与本门店可用的普惠项目及剩余额度;"
+            "验证会员卡码（签名、有效期、吊销、卡代次），返回脱敏身份与本门店可用的普惠项目及剩余额度；"
             "不会核销。带 `amount_fen` 时给出优惠金额。\n\n"
             "Verifies the code (signature, expiry, revocation, generation) and lists only what "
             "applies at this store, with the benefit for `amount_fen`/`units` and what is left. "
@@ -150,15 +150,15 @@ class TerminalRedeemController(Controller):
         status_code=201,
         summary="Redeem one programme, or several stackable ones, for a bill (once per key)",
         description=(
-            "核销:手机动态码一次有效(重放返回 `token_replayed`);实体卡静态码受每卡频次限制,"
-            "项目可拒收静态码。相同 Idempotency-Key 与相同请求的重试返回原结果(200,"
-            "`Idempotent-Replayed: true`);相同键不同请求返回 409 `idempotency_conflict`。\n\n"
+            "核销：手机动态码一次有效（重放返回 `token_replayed`）；实体卡静态码受每卡频次限制，"
+            "项目可拒收静态码。相同 Idempotency-Key 与相同请求的重试返回原结果（200,"
+            "`Idempotent-Replayed: true`）；相同键不同请求返回 409 `idempotency_conflict`。\n\n"
             "A rotating (phone) code is single-use; a static (printed) code is limited per card "
             "and hour and may be refused by a programme. A retry with the same key and body "
             "returns the original result (200 + `Idempotent-Replayed: true`); the same key with "
             "a different body is 409 `idempotency_conflict`.\n\n"
-            "`program_ids` 可一次核销多个可叠加项目(按优先级依次作用于剩余应付金额);"
-            "`bill_ref` 为商户账单号,同一账单号的所有核销(无论一次还是多次请求)共同遵守叠加规则,"
+            "`program_ids` 可一次核销多个可叠加项目（按优先级依次作用于剩余应付金额）；"
+            "`bill_ref` 为商户账单号，同一账单号的所有核销（无论一次还是多次请求）共同遵守叠加规则，"
             "冲突时返回 409 `bill_stacking_conflict`。\n\n"
             "`program_ids` redeems several stackable programmes at once, in priority order, each "
             "on what is still payable. `bill_ref` names the merchant's bill: the stacking rules "
@@ -198,7 +198,7 @@ class TerminalRedeemController(Controller):
         status_code=201,
         summary="Reverse (void) one of this merchant's redemptions, within the window, once",
         description=(
-            "撤销本商户的一笔核销(默认 24 小时内,仅一次),额度与预算如数退回。"
+            "撤销本商户的一笔核销（默认 24 小时内，仅一次），额度与预算如数退回。"
             "Only the merchant's own (another merchant's id is 404), within the reversal window "
             "(`UNIONCARD_REVERSAL_WINDOW_SECONDS`, default 24 h), once (then 409 "
             "`already_reversed`); a retry with the same Idempotency-Key returns the original."
@@ -231,7 +231,7 @@ class TerminalRedeemController(Controller):
         operation_id="listRedemptions",
         summary="This merchant's redemptions, newest first (cursor-paginated)",
         description=(
-            "本商户的核销记录(含已撤销),按时间倒序;`next_cursor` 为下一页游标(不透明)。"
+            "本商户的核销记录（含已撤销），按时间倒序；`next_cursor` 为下一页游标（不透明）。"
             "`from`/`to` are RFC 3339 instants, `[from, to)`; pass `next_cursor` back as "
             "`cursor` with the same `from`/`to`. `bill_ref` lists one bill's redemptions."
         ),
@@ -257,8 +257,8 @@ class TerminalRedeemController(Controller):
         operation_class=SettlementOperation,
         summary="Monthly settlement per programme and store (JSON, or CSV with Accept: text/csv)",
         description=(
-            "月度结算:按项目与门店汇总笔数、消费金额、优惠、联合会应付补贴,已撤销的冲减。"
-            "月份按联合会时区(`UNIONCARD_TIME_ZONE`)计。Months are calendar months in the "
+            "月度结算：按项目与门店汇总笔数、消费金额、优惠、联合会应付补贴，已撤销的冲减。"
+            "月份按联合会时区（`UNIONCARD_TIME_ZONE`）计。Months are calendar months in the "
             "federation's time zone; reversed redemptions are netted out. `Accept: text/csv` "
             "gives the same lines as CSV (amounts in fen) with a TOTAL line. `detail=true` adds "
             "every redemption line of the month with its `bill_ref` (JSON `items`; the CSV is "
@@ -334,7 +334,7 @@ class TerminalSelfController(Controller):
         responses=problems(),
         summary="Who am I: the store and merchant this key authenticates as (check a key)",
         description=(
-            "POS 接入自检:返回该密钥所属的终端、门店与商户。Errors: 401 `unauthorized`, "
+            "POS 接入自检：返回该密钥所属的终端、门店与商户。Errors: 401 `unauthorized`, "
             "403 `merchant_suspended`, 429 `rate_limited` (with `Retry-After`)."
         ),
     )

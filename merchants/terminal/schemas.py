@@ -60,7 +60,7 @@ BillRef = Annotated[
     str,
     msgspec.Meta(
         description=(
-            "商户账单号(POS 订单号),1–64 个字母、数字或 - _ . / : #;同一账单的所有核销共同"
+            "商户账单号（POS 订单号），1–64 个字母、数字或 - _ . / : #；同一账单的所有核销共同"
             "遵守叠加规则 / the merchant's bill reference (POS order number): 1–64 letters, "
             "digits or - _ . / : #; the stacking rules hold across every redemption naming it"
         ),
@@ -72,7 +72,7 @@ ProgramIds = Annotated[
     msgspec.Meta(
         max_length=MAX_PROGRAMS,
         description=(
-            "一次核销多个可叠加项目,按优先级依次作用于剩余应付金额 / several stackable "
+            "一次核销多个可叠加项目，按优先级依次作用于剩余应付金额 / several stackable "
             "programmes, applied in priority order, each on what is still payable"
         ),
     ),

@@ -20,7 +20,7 @@ def test_onboard_merchant_store_terminal_key_once(live: Live, page: Page) -> Non
     form.get_by_label("营业执照名称").fill("宜昌江边小馆餐饮有限公司")
     form.get_by_label("统一社会信用代码").fill("91420502MA4F3XL02X")  # wrong check character
     form.get_by_label("类别").select_option("dining")
-    form.get_by_label("地区代码(6 位)").fill("420502")
+    form.get_by_label("地区代码（6 位）").fill("420502")
     form.get_by_label("联系人").fill("江师傅")
     form.get_by_label("联系电话").fill("13907170009")
     form.get_by_role("button", name="保存").click()
@@ -33,7 +33,7 @@ def test_onboard_merchant_store_terminal_key_once(live: Live, page: Page) -> Non
     store = page.locator("#store-form")
     store.get_by_label("门店名称").fill("江边小馆(滨江店)")
     store.get_by_label("地址").fill("宜昌市西陵区滨江路 1 号")
-    store.get_by_label("地区代码(6 位)").fill("420502")
+    store.get_by_label("地区代码（6 位）").fill("420502")
     store.get_by_role("button", name="添加门店").click()
     expect(page.get_by_role("heading", name="江边小馆(滨江店)")).to_be_visible()
 

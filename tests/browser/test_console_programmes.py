@@ -17,38 +17,38 @@ def error_of(page: Page, field: str):
 def test_flow3_create_fix_publish_simulate(live: Live, page: Page) -> None:
     sign_in(page, live, "yc.benefits", "/console/programmes/new")
     page.get_by_label("项目代码").fill("YC-DINE-10")
-    page.get_by_label("所属组织(适用于其下会员)").select_option(label="宜昌市总工会")
+    page.get_by_label("所属组织（适用于其下会员）").select_option(label="宜昌市总工会")
     page.get_by_label("项目名称").fill("餐饮九折")
     page.get_by_label("优惠方式").select_option("percent_off")
-    page.get_by_label("折扣比例(%)").fill("150")  # more than 100 %: the engine refuses it
-    page.get_by_label("单笔封顶(元)").fill("20")
+    page.get_by_label("折扣比例（%）").fill("150")  # more than 100 %: the engine refuses it
+    page.get_by_label("单笔封顶（元）").fill("20")
     page.get_by_label("餐饮").check()
     page.get_by_label("计量 1").select_option("count")
     page.get_by_label("范围 1").select_option("member")
     page.get_by_label("周期 1").select_option("month")
     page.get_by_label("上限 1").fill("4")
     # Hidden: the other kinds' fields (console-programme.js).
-    expect(page.get_by_label("立减金额(元)")).to_be_hidden()
+    expect(page.get_by_label("立减金额（元）")).to_be_hidden()
     page.get_by_role("button", name="保存草稿").click()
 
     expect(error_of(page, "benefit.basis_points")).to_contain_text("100%")
-    expect(page.get_by_label("折扣比例(%)")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("折扣比例（%）")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("项目名称")).to_have_value("餐饮九折")  # nothing typed is lost
     shot(page, "console-programme-validation")
 
-    page.get_by_label("折扣比例(%)").fill("10")
+    page.get_by_label("折扣比例（%）").fill("10")
     page.get_by_role("button", name="保存草稿").click()
     page.wait_for_url("**/console/programmes/*")
     expect(page.locator("#programme-status")).to_have_text("草稿")
 
     page.get_by_role("button", name="发布").click()
-    expect(page.get_by_text("已发布,项目已生效。")).to_be_visible()
+    expect(page.get_by_text("已发布，项目已生效。")).to_be_visible()
     expect(page.locator("#programme-status")).to_have_text("进行中")
 
     member = next(m for m in live.demo["members"] if m["union"].startswith("XL-"))
     sim = page.locator("#simulator")
     sim.get_by_label("会员号").fill(member["member_no"])
-    sim.get_by_label("消费金额(元)").fill("88")
+    sim.get_by_label("消费金额（元）").fill("88")
     sim.get_by_label("商户类别").select_option("dining")
     sim.get_by_role("button", name="试算").click()
     row = page.locator(".sim-results tr", has_text=member["member_no"])
@@ -60,9 +60,9 @@ def test_flow3_create_fix_publish_simulate(live: Live, page: Page) -> None:
 def test_publishing_a_draft_without_scope_shows_the_scope_error(live: Live, page: Page) -> None:
     sign_in(page, live, "yc.benefits", "/console/programmes/new")
     page.get_by_label("项目代码").fill("YC-NOSCOPE")
-    page.get_by_label("所属组织(适用于其下会员)").select_option(label="宜昌市总工会")
+    page.get_by_label("所属组织（适用于其下会员）").select_option(label="宜昌市总工会")
     page.get_by_label("项目名称").fill("无范围草稿")
-    page.get_by_label("折扣比例(%)").fill("5")
+    page.get_by_label("折扣比例（%）").fill("5")
     page.get_by_role("button", name="保存草稿").click()
     page.wait_for_url("**/console/programmes/*")
     page.get_by_role("button", name="发布").click()

@@ -36,7 +36,7 @@ def test_accept_handle_and_resolve_a_request(live: Live, page: Page) -> None:
     page.get_by_role("button", name="办结").click()  # no outcome: refused, shown in #flash
     expect(page.locator("#flash .alert-error")).to_be_visible()
     expect(page.locator("#flash li")).not_to_have_text("outcome")  # a reason, not only a name
-    page.get_by_label("办理结果(会员可见)").fill("已协调解决")
+    page.get_by_label("办理结果（会员可见）").fill("已协调解决")
     page.get_by_role("button", name="办结").click()
     expect(page.locator("#request-status")).to_have_text("已办结")
 
@@ -58,7 +58,7 @@ def test_hardship_records_for_the_roles_that_may_see_them(live: Live, page: Page
     expect(page.locator("#record-status")).to_have_text("有效")
     page.get_by_role("button", name="注销档案").click()  # no reason
     expect(page.locator("#flash")).to_contain_text("请填写注销原因")
-    page.get_by_label("注销原因(已脱困等)").fill("家庭收入已恢复")
+    page.get_by_label("注销原因（已脱困等）").fill("家庭收入已恢复")
     page.get_by_role("button", name="注销档案").click()
     expect(page.locator("#record-status")).to_have_text("已终止")
     shot(page, "console-hardship-record")

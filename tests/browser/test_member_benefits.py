@@ -102,3 +102,55 @@ def test_pages_in_english(live: Live, page: Page) -> None:
     shot(page, "member-card-en")
     page.get_by_role("link", name="中文").click()
     expect(page.get_by_text("秒后自动刷新")).to_be_visible()
+
+
+def test_card_page_says_redeemed_and_benefits_show_the_year_saving(live: Live, page: Page) -> None:
+    page.set_viewport_size({"width": 360, "height": 780})
+    member = live.demo["members"][0]
+    sign_in(page, live, member["phone"])
+    page.goto(live.url + "/m/benefits")
+    savings = page.locator("#savings")
+    expect(savings).to_contain_text("年已为您节省")
+    before = int(
+        page.locator("#savings strong")
+        .inner_text()
+        .replace("¥", "")
+        .replace(",", "")
+        .replace(".", "")
+    )
+    shot(page, "member-benefits-savings-before")
+
+    # At the till: the page that shows the code is the one that learns it was used.
+    code = _code_on_card(live, page)
+    expect(page.locator(".m-redeemed")).to_have_count(0)
+    till, _ = terminal(live, "cinema")
+    r = till.post(
+        "/api/v1/redemptions",
+        headers=idem(),
+        json={
+            "code": code,
+            "program_id": program_id(live, "YC-CINEMA"),
+            "amount_fen": 4500,
+            "units": 1,
+        },
+    )
+    assert r.status_code == 201, r.text
+    saved = r.json()["discount_fen"]
+    assert saved > 0
+    notice = page.locator(".m-redeemed")
+    expect(notice).to_contain_text("核销成功", timeout=10_000)  # no reload: it polls
+    expect(notice).to_contain_text(f"本次节省 ¥{saved // 100}.{saved % 100:02d}")
+    expect(notice).to_contain_text("职工观影补贴")
+    assert no_horizontal_scroll(page)
+    shot(page, "member-card-redeemed")
+
+    page.goto(live.url + "/m/benefits")
+    after = int(
+        page.locator("#savings strong")
+        .inner_text()
+        .replace("¥", "")
+        .replace(",", "")
+        .replace(".", "")
+    )
+    assert after == before + saved
+    shot(page, "member-benefits-savings-after")

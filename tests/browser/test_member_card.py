@@ -81,11 +81,11 @@ def test_offline_then_online_and_revoked(live: Live, page: Page) -> None:
 
     page.context.set_offline(True)
     status = page.locator("#qr-status")
-    expect(status).to_contain_text("网络已断开:二维码仍可使用")
+    expect(status).to_contain_text("网络已断开：二维码仍可使用")
     expect(status).to_have_class(re.compile("is-warn"))
     shot(page, "member-card-offline")
     page.clock.run_for(5 * 60 * 1000)  # longer than the codes fetched last cover
-    expect(status).to_have_text("网络已断开,二维码已过期。请联网后刷新。")
+    expect(status).to_have_text("网络已断开，二维码已过期。请联网后刷新。")
     expect(page.locator("#qr-image svg")).to_have_count(0)
     shot(page, "member-card-offline-expired")
 
@@ -101,7 +101,7 @@ def test_offline_then_online_and_revoked(live: Live, page: Page) -> None:
     r = officer.post(f"/api/v1/members/{mid}/cards/{cid}/revoke", json={"reason": "违规转借"})
     assert r.status_code == 200, r.text
     page.clock.run_for(31 * 1000)  # the next refresh learns it
-    expect(status).to_have_text("会员卡已注销或已补办新卡,此码不能再使用。")
+    expect(status).to_have_text("会员卡已注销或已补办新卡，此码不能再使用。")
     expect(page.locator("#qr-image svg")).to_have_count(0)
     shot(page, "member-card-revoked")
     page.reload()
@@ -136,8 +136,8 @@ def test_member_pages_work_under_a_strict_csp(live: Live, page: Page) -> None:
     first = read_qr(page)
     page.clock.run_for((left + 1) * 1000)
     _next_qr(page, first)
-    page.goto(live.url + "/m/account")
-    page.get_by_role("button", name="申请离会").click()
+    page.goto(live.url + "/m/account/leave")
+    page.get_by_role("button", name="确认离会").click()
     expect(page.locator("#e-confirm")).to_be_visible()
     page.goto(live.url + "/m/benefits")
     expect(page.get_by_role("heading", name="我的权益")).to_be_visible()

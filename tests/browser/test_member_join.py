@@ -42,7 +42,8 @@ def test_invite_sign_in_apply_approve_card_qr_verifies(live: Live, page: Page) -
     page.get_by_label("就业形态").select_option("platform_worker")
     page.get_by_label("工作单位或平台").fill("某外卖平台")
     page.get_by_label("岗位").fill("外卖骑手")
-    page.get_by_label("我已阅读并同意隐私政策").check()
+    page.get_by_label("我已阅读并同意《隐私政策》").check()
+    page.get_by_label("我已阅读并同意《入会须知》").check()
     assert no_horizontal_scroll(page)
     shot(page, "member-join-invite")
     page.get_by_role("button", name="提交申请").click()
@@ -78,35 +79,80 @@ def test_invite_sign_in_apply_approve_card_qr_verifies(live: Live, page: Page) -
     assert scan.json()["member"]["union_name"] == UNION
 
 
-def test_join_form_shows_each_error_beside_its_field(live: Live, page: Page) -> None:
+def test_join_by_region_then_errors_summarised_with_the_search_kept(live: Live, page: Page) -> None:
     page.set_viewport_size({"width": 360, "height": 740})
     sign_in(page, live, NEW_PHONE)
     page.goto(live.url + "/m/join")
+    # No long list of every union: the picker asks for a region or a name first.
+    expect(page.locator("#org_id-list li")).to_have_count(0)
+    expect(page.locator("#org_id-list")).to_contain_text("请选择所在地区")
+    # Each choice brings the next select. htmx wires a swapped-in select after its settle
+    # delay: wait as a person would before choosing from it.
+    page.get_by_label("省份").select_option(label="湖北省")
+    expect(page.get_by_label("城市")).to_be_visible()
+    page.wait_for_timeout(300)
+    page.get_by_label("城市").select_option(label="宜昌市")
+    expect(page.get_by_label("区县")).to_be_visible()
+    page.wait_for_timeout(300)
+    page.get_by_label("区县").select_option(label="伍家岗区")
+    expect(page.locator("#org_id-list li")).to_have_count(4)
+    expect(page.locator("#org_id-list")).not_to_contain_text("西陵区")
+    # A name narrows the region's unions further.
+    page.get_by_label("工会或单位名称").press_sequentially("物流", delay=100)
+    expect(page.locator("#org_id-list li")).to_have_count(1, timeout=10_000)
+    shot(page, "member-join-region")
+
+    # Sent empty otherwise: a summary at the top names every problem, the first field has the
+    # focus, each error is also beside its field, and the region and the search stay.
     page.get_by_role("button", name="提交申请").click()
+    summary = page.locator("[data-error-summary]")
+    expect(summary).to_contain_text("请修改以下 5 处后再提交")
+    for text in (
+        "工会：请选择要加入的工会",
+        "姓名：姓名不能为空",
+        "入会须知：请阅读并同意入会须知",
+    ):
+        expect(summary).to_contain_text(text)
+    expect(page.locator("#f-org_id-q")).to_be_focused()
+    expect(page.locator("#f-org_id-q")).to_have_value("物流")
+    expect(page.get_by_label("区县")).to_have_value("420503")
+    expect(page.locator("#org_id-list li")).to_have_count(1)
     for name, text in {
         "name": "姓名不能为空",
         "id_number": "身份证号码不能为空",
         "org_id": "请选择要加入的工会",
         "consent": "请阅读并同意隐私政策",
+        "join_terms": "请阅读并同意入会须知",
     }.items():
         expect(page.locator(f"#e-{name}")).to_have_text(text)
-    expect(page.get_by_label("姓名")).to_have_attribute("aria-invalid", "true")
+    assert no_horizontal_scroll(page)
+    shot(page, "member-join-summary")
 
-    # Search narrows the unions; a bad ID number is told by its field, the rest is kept.
-    # Key by key, as a person types: the form with its errors was just swapped in.
-    page.get_by_label("搜索工会").press_sequentially("医院", delay=150)
-    expect(page.locator("#union-list li")).to_have_count(1, timeout=10_000)
-    page.get_by_label("西陵区中心医院工会").check()
+    # A link in the summary takes the person to its field.
+    summary.get_by_role("link", name="姓名：姓名不能为空").click()
+    expect(page.get_by_label("姓名")).to_be_focused()
+
+    page.get_by_label("宜昌三峡物流园有限公司工会").check()
     page.get_by_label("姓名").fill("李四")
     page.get_by_label("身份证号码").fill("420502199001011234")
-    page.get_by_label("我已阅读并同意隐私政策").check()
+    page.get_by_label("我已阅读并同意《隐私政策》").check()
+    page.get_by_label("我已阅读并同意《入会须知》").check()
     page.get_by_role("button", name="提交申请").click()
     expect(page.locator("#e-id_number")).to_be_visible()
     expect(page.locator("#e-name")).to_have_count(0)
+    expect(page.get_by_label("身份证号码")).to_be_focused()  # the one field left to fix
     expect(page.get_by_label("姓名")).to_have_value("李四")
-    expect(page.get_by_label("西陵区中心医院工会")).to_be_checked()
-    assert no_horizontal_scroll(page)
+    expect(page.get_by_label("宜昌三峡物流园有限公司工会")).to_be_checked()
+    expect(page.get_by_label("我已阅读并同意《入会须知》")).to_be_checked()
     shot(page, "member-join-errors")
+
+    # 入会须知 is a page of its own.
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="《入会须知》").click()
+    terms = opened.value
+    expect(terms.get_by_role("heading", name="入会须知")).to_be_visible()
+    expect(terms.locator("#terms")).to_contain_text("中国工会章程")
+    terms.close()
 
     # An ID number that is already a member's is taken like any other (telling would reveal
     # someone's membership); staff see it flagged in the approval queue.

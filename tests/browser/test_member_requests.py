@@ -38,14 +38,16 @@ def test_file_follow_reply_rate_and_inbox(live: Live, page: Page, tmp_path: Path
     page.get_by_label("具体情况").fill("母亲住院手术,自付部分约两万元,家庭收入难以承担。")
     not_an_image = tmp_path / "证明.jpg"
     not_an_image.write_text("这不是图片")
-    page.get_by_label("照片或证明材料(选填)").set_input_files(
+    page.get_by_label("照片或证明材料（选填）").set_input_files(
         [_photo(tmp_path, "住院单.png", "white"), not_an_image]
     )
     page.get_by_role("button", name="提交申请").click()
-    expect(page.locator("#e-photos")).to_have_text("只能上传图片(JPEG、PNG、WebP、HEIC)或 PDF 文件")
+    expect(page.locator("#e-photos")).to_have_text(
+        "只能上传图片（JPEG、PNG、WebP、HEIC）或 PDF 文件"
+    )
     expect(page.get_by_label("标题")).to_have_value("家人住院,医疗费用困难")  # kept
 
-    page.get_by_label("照片或证明材料(选填)").set_input_files(
+    page.get_by_label("照片或证明材料（选填）").set_input_files(
         [_photo(tmp_path, "住院单.png", "white")]
     )
     page.get_by_role("button", name="提交申请").click()
@@ -85,7 +87,7 @@ def test_file_follow_reply_rate_and_inbox(live: Live, page: Page, tmp_path: Path
     page.get_by_role("button", name="提交评价").click()
     expect(page.locator("#e-rating")).to_be_visible()
     page.locator('label[for="f-rating-5"]').click()
-    page.get_by_label("留言(选填)").fill("工会很快就帮了忙,谢谢!")
+    page.get_by_label("留言（选填）").fill("工会很快就帮了忙,谢谢!")
     page.get_by_role("button", name="提交评价").click()
     expect(page.locator("#my-rating")).to_contain_text("★★★★★")
     expect(page.locator("#rating-form")).to_have_count(0)

@@ -307,10 +307,12 @@ async def test_page_sign_in_forms_refuse_a_cross_site_post(
     code = last_code(app, phone)
     r = await client.post(
         "/m/login",
-        data={"phone": phone, "code": code},
+        data={"phone": phone, "code": code, "accept": "yes"},
         headers={"sec-fetch-site": "cross-site"},
         follow_redirects=False,
     )
     assert r.status_code == 403 and "uc_member" not in r.cookies
-    r = await client.post("/m/login", data={"phone": phone, "code": code}, follow_redirects=False)
+    r = await client.post(
+        "/m/login", data={"phone": phone, "code": code, "accept": "yes"}, follow_redirects=False
+    )
     assert r.status_code in {200, 303} and "uc_member" in r.cookies, r.text[:200]

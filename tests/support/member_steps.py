@@ -38,6 +38,7 @@ def sign_in(page: Page, live: Live, phone: str, *, start: str | None = None) -> 
     page.get_by_role("button", name="获取验证码").click()
     expect(page.get_by_text("验证码已发送")).to_be_visible()
     page.get_by_label("验证码").fill(live.sign_in_code("+86" + phone.removeprefix("+86")))
+    page.get_by_label("我已阅读并同意").check()
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(lambda url: "/m/login" not in url)
 

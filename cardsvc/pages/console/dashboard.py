@@ -177,7 +177,7 @@ class DashboardPages(ConsoleController):
                         "data": [t.lines for t in red.by_day.values()],
                     },
                     {
-                        "label": pick(lang, "优惠金额(元)", "Discount (yuan)"),
+                        "label": pick(lang, "优惠金额（元）", "Discount (yuan)"),
                         "data": [round(t.discount_fen / 100, 2) for t in red.by_day.values()],
                         "yAxisID": "money",
                     },
@@ -187,7 +187,7 @@ class DashboardPages(ConsoleController):
                 "labels": burn["labels"],
                 "datasets": [
                     {
-                        "label": pick(lang, "剩余预算(元)", "Budget left (yuan)"),
+                        "label": pick(lang, "剩余预算（元）", "Budget left (yuan)"),
                         "data": burn["remaining"],
                     },
                     {

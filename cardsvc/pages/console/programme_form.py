@@ -41,8 +41,8 @@ MERCHANT_CATEGORY_LABELS = {
     "other": ("其他", "Other"),
 }
 KINDS = {
-    "percent_off": ("折扣(按比例)", "Percent off"),
-    "amount_off": ("立减(满减)", "Amount off"),
+    "percent_off": ("折扣（按比例）", "Percent off"),
+    "amount_off": ("立减（满减）", "Amount off"),
     "fixed_price": ("会员价", "Fixed price"),
     "free_units": ("免费份数", "Free units"),
     "subsidy": ("按份补贴", "Subsidy per unit"),
@@ -59,13 +59,13 @@ YUAN_FIELDS = ("cap_fen", "off_fen", "min_spend_fen", "price_fen", "per_unit_fen
 METRICS = {
     "count": ("次数", "Count"),
     "units": ("份数", "Units"),
-    "amount": ("金额(分)", "Amount (fen)"),
+    "amount": ("金额（分）", "Amount (fen)"),
 }
 LIMIT_SCOPES = {
     "member": ("每位会员", "Per member"),
     "member_merchant": ("每位会员每商户", "Per member per merchant"),
     "merchant": ("每商户", "Per merchant"),
-    "program": ("整个项目(预算)", "Whole programme (budget)"),
+    "program": ("整个项目（预算）", "Whole programme (budget)"),
 }
 PERIODS = {
     "day": ("每天", "Day"),
@@ -180,7 +180,7 @@ def rules_from_values(values: Values) -> tuple[dict[str, Any], list[FieldError]]
             r.errors.append(
                 FieldError(
                     "eligibility.hardship_levels",
-                    "请填写数字,用逗号分隔",
+                    "请填写数字，用逗号分隔",
                     "numbers, comma-separated",
                 )
             )

@@ -280,7 +280,7 @@ class ProgrammePages(ConsoleController):
             errors.append(
                 FieldError(
                     "new_version",
-                    "已发布的项目修改后将作为新版本立即生效,请勾选确认",
+                    "已发布的项目修改后将作为新版本立即生效，请勾选确认",
                     "A published programme's edit goes live as a new version: tick to confirm",
                 )
             )

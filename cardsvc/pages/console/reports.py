@@ -48,7 +48,7 @@ async def _redemptions(db: AsyncSession, org: Org, rng: ReportRange) -> dict[str
     t = figures.total
     return {
         "summary": [
-            _fig("lines", "核销笔数(净)", "Redemptions (net)", t.lines),
+            _fig("lines", "核销笔数（净）", "Redemptions (net)", t.lines),
             _fig("reversed_lines", "已撤销笔数", "Reversed", figures.reversed_lines),
             _fig("amount_fen", "消费金额", "Spend", t.amount_fen),
             _fig("discount_fen", "优惠金额", "Discount", t.discount_fen),
@@ -63,8 +63,8 @@ async def _redemptions(db: AsyncSession, org: Org, rng: ReportRange) -> dict[str
                     _col("code", "项目编码", "Code"),
                     _col("name", "项目名称", "Programme"),
                     _col("lines", "笔数", "Lines"),
-                    _col("discount_fen", "优惠(分)", "Discount (fen)"),
-                    _col("subsidy_fen", "补贴(分)", "Subsidy (fen)"),
+                    _col("discount_fen", "优惠（分）", "Discount (fen)"),
+                    _col("subsidy_fen", "补贴（分）", "Subsidy (fen)"),
                 ],
                 "rows": [
                     {
@@ -108,9 +108,9 @@ async def _budgets(db: AsyncSession, org: Org, rng: ReportRange) -> dict[str, An
                 "columns": [
                     _col("code", "项目编码", "Code"),
                     _col("name", "项目名称", "Programme"),
-                    _col("budget_fen", "预算(分)", "Budget (fen)"),
-                    _col("spent_fen", "已用(分)", "Spent (fen)"),
-                    _col("remaining_fen", "剩余(分)", "Remaining (fen)"),
+                    _col("budget_fen", "预算（分）", "Budget (fen)"),
+                    _col("spent_fen", "已用（分）", "Spent (fen)"),
+                    _col("remaining_fen", "剩余（分）", "Remaining (fen)"),
                     _col("range_lines", "期间笔数", "Lines in range"),
                 ],
                 "rows": [

@@ -67,7 +67,7 @@ def _fen(text: str) -> int | None:
         value = Decimal(text) * 100
     except InvalidOperation:
         raise ValidationError.field(
-            "amount_fen", "请输入金额(元)", "enter an amount in yuan"
+            "amount_fen", "请输入金额（元）", "enter an amount in yuan"
         ) from None
     if value != value.to_integral_value() or value < 0:
         raise ValidationError.field("amount_fen", "金额最多两位小数", "at most two decimals")

@@ -9,7 +9,9 @@ from cardsvc.pages.member.auth import MemberSignInController
 from cardsvc.pages.member.benefits import MemberBenefitsController
 from cardsvc.pages.member.card import MemberCardController
 from cardsvc.pages.member.join import MemberJoinController
+from cardsvc.pages.member.redeemed import MemberRedeemedController
 from cardsvc.pages.member.requests import MemberRequestsController
+from cardsvc.pages.member.terms import MemberTermsController
 
 MEMBER_CONTROLLERS: list[type] = [
     MemberSignInController,
@@ -18,4 +20,6 @@ MEMBER_CONTROLLERS: list[type] = [
     MemberBenefitsController,
     MemberAccountController,
     MemberRequestsController,
+    MemberRedeemedController,
+    MemberTermsController,
 ]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, get
+from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.flows.member_benefits import my_benefits, my_history
+from cardsvc.flows.member_savings import saved_this_year
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import Lang, lang_of, pick
@@ -30,7 +32,7 @@ def offer_text(benefit: dict[str, Any], lang: Lang) -> str:
         zhe = f"{(10000 - bp) / 1000:g}"
         text = pick(lang, f"{zhe} 折", f"{bp / 100:g}% off")
         if cap := benefit.get("cap_fen"):
-            text += pick(lang, f",每次最多优惠 {_yuan(cap)}", f", at most {_yuan(cap)}")
+            text += pick(lang, f"，每次最多优惠 {_yuan(cap)}", f", at most {_yuan(cap)}")
         return text
     if kind == "amount_off":
         off = _yuan(int(benefit.get("off_fen", 0)))
@@ -55,6 +57,7 @@ class MemberBenefitsController(Controller):
     async def benefits_page(
         self,
         request: Request[Any, Any, Any],
+        state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
     ) -> Any:
@@ -63,6 +66,7 @@ class MemberBenefitsController(Controller):
             return Redirect(AREA + "/")
         # Only a current membership has benefits (the engine checks the status too).
         items = await my_benefits(db_session, member)
+        savings = await saved_this_year(db_session, member, zone=state.settings.time_zone)
         return Template(
             "m/benefits.html",
             context=page_context(
@@ -70,6 +74,7 @@ class MemberBenefitsController(Controller):
                 member,
                 "benefits",
                 items=items,
+                savings=savings,
                 offers={b.code: offer_text(b.benefit, lang_of(request)) for b in items},
             ),
             headers={"Cache-Control": "no-store"},

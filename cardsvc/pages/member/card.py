@@ -75,6 +75,7 @@ class MemberCardController(Controller):
                 union_name=union.name if union else "",
                 left=member.status == MemberStatus.left,
                 refresh_seconds=settings.card_token_refresh_seconds,
+                loaded_at=utc_now(),  # the 核销成功 notice: redemptions after this moment
             ),
             headers=NO_STORE,
         )
@@ -92,7 +93,7 @@ class MemberCardController(Controller):
         (``card_suspended``, ``card_revoked``, 401), which the script shows as a message."""
         member = await current_member(db_session, member_session)
         if member is None:
-            raise NotFound("not_a_member", "您还不是会员,请先申请入会", "You are not a member yet")
+            raise NotFound("not_a_member", "您还不是会员，请先申请入会", "You are not a member yet")
         settings: Settings = state.settings
         tokens = await minting.rotating_tokens_for_member(
             db_session,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.pii import PiiCipher
+from cardsvc.memberauth.consent import record_consent
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.identity import parse_resident_id, validate_name
 from cardsvc.members.models import MemberStatus
@@ -23,11 +24,9 @@ from cardsvc.membership.service import (
     PRIVACY_VERSION,
     ApplicationInput,
     applications_for_phone,
-    search_unions,
     submit_application,
     withdraw_application,
 )
-from cardsvc.orgs.models import Org
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of, pick
 from cardsvc.pages.member.common import (
@@ -38,16 +37,31 @@ from cardsvc.pages.member.common import (
     message,
     page_context,
 )
+from cardsvc.pages.member.terms import JOIN_TERMS, PRIVACY
+from cardsvc.pages.member.unions import LEVELS, Picker, picker_values, union_picker
 
 # (value, 中文, English): the employment types of cardsvc.members.service.EMPLOYMENT_TYPES.
 EMPLOYMENT = (
     ("employee", "单位职工", "Employee"),
-    ("platform_worker", "新就业形态(骑手、网约车等)", "Platform worker (rider, driver…)"),
+    ("platform_worker", "新就业形态（骑手、网约车等）", "Platform worker (rider, driver…)"),
     ("flexible_worker", "灵活就业人员", "Flexible worker"),
     ("migrant_worker", "农民工", "Migrant worker"),
     ("retired", "退休职工", "Retired"),
 )
 FIELDS = ("name", "id_number", "employment_type", "employer", "job", "region_code", "org_id")
+# The form's fields in page order, as the error summary names them: (中文, English).
+LABELS = {
+    "org_id": ("工会", "Union"),
+    "name": ("姓名", "Full name"),
+    "id_number": ("身份证号码", "Resident ID number"),
+    "employment_type": ("就业形态", "Employment"),
+    "employer": ("工作单位或平台", "Employer or platform"),
+    "job": ("岗位", "Job"),
+    "region_code": ("所在地区", "Region"),
+    "privacy_version": ("隐私政策", "Privacy notice"),
+    "consent": ("隐私政策", "Privacy notice"),
+    "join_terms": ("入会须知", "Before you join"),
+}
 
 
 async def _invite(db_session: AsyncSession, token: str | None) -> dict[str, Any] | None:
@@ -63,6 +77,7 @@ def _check_form(
     values: dict[str, str],
     invite_token: str | None,
     consent: bool,
+    join_terms: bool,
 ) -> tuple[dict[str, str], uuid.UUID | None]:
     """Every field checked at once, so that each error shows beside its field; the errors and
     the chosen union."""
@@ -89,23 +104,39 @@ def _check_form(
         errors["consent"] = pick(
             lang, "请阅读并同意隐私政策", "Please read and accept the privacy notice"
         )
+    if not join_terms:
+        errors["join_terms"] = pick(
+            lang, "请阅读并同意入会须知", "Please read and accept what joining means"
+        )
     return errors, org_id
 
 
+def error_summary(
+    request: Request[Any, Any, Any], errors: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """(element to focus, label, message) in page order; a form-wide message last."""
+    lang = lang_of(request)
+    out = [(_target(f), pick(lang, *LABELS[f]), errors[f]) for f in LABELS if errors.get(f)]
+    out += [("", "", msg) for f, msg in errors.items() if f not in LABELS]
+    return out
+
+
+def _target(field: str) -> str:
+    return {"org_id": "f-org_id-q", "privacy_version": "f-consent"}.get(field, f"f-{field}")
+
+
 async def _form_again(
+    request: Request[Any, Any, Any],
     db_session: AsyncSession,
     member_session: MemberSession,
-    values: dict[str, str],
-    invite_token: str | None,
-    consent: bool,
+    form: dict[str, str],
     errors: dict[str, str],
 ) -> Response[Any]:
-    """The join form again, filled in, with the errors beside their fields (422)."""
+    """The join form again as it was sent, search and region included, with an error summary
+    at the top and each error beside its field (422)."""
     member = await current_member(db_session, member_session)
-    inv = await _invite(db_session, invite_token)
-    unions: list[Org] = []
-    if inv is None:
-        unions, _ = await search_unions(db_session, q=None, region=None, limit=20, offset=0)
+    inv = await _invite(db_session, form.get("invite") or None)
+    picker = await union_picker(db_session, "org_id", form) if inv is None else None
     return Template(
         "m/_join_form.html",
         context=page_context(
@@ -113,10 +144,12 @@ async def _form_again(
             member,
             "join",
             invite=inv,
-            unions=unions,
-            values=values,
+            picker=picker,
+            values=form,
             errors=errors,
-            consent=consent,
+            summary=error_summary(request, errors),
+            consent=form.get("consent") == "yes",
+            join_terms=form.get("join_terms") == "yes",
             **_choices(),
         ),
         status_code=422,
@@ -145,13 +178,14 @@ class MemberJoinController(Controller):
         db_session: AsyncSession,
         member_session: MemberSession,
         invite: str | None = None,
-        q: str | None = None,
     ) -> Template:
         member = await current_member(db_session, member_session)
         inv = await _invite(db_session, invite)
-        unions: list[Org] = []
+        picker = None
         if inv is None:
-            unions, _ = await search_unions(db_session, q=q, region=None, limit=20, offset=0)
+            picker = await union_picker(
+                db_session, "org_id", picker_values(request.query_params, "org_id")
+            )
         return Template(
             "m/join.html",
             context=page_context(
@@ -159,10 +193,10 @@ class MemberJoinController(Controller):
                 member,
                 "join",
                 invite=inv,
-                unions=unions,
-                q=q or "",
+                picker=picker,
                 values={},
                 errors={},
+                summary=[],
                 **_choices(),
             ),
         )
@@ -170,19 +204,26 @@ class MemberJoinController(Controller):
     @get("/join/unions", media_type=MediaType.HTML)
     async def union_choices(
         self,
+        request: Request[Any, Any, Any],
         db_session: AsyncSession,
         member_session: MemberSession,
-        q: str | None = None,
         field: str = "org_id",
     ) -> Template:
-        """The union list of the join and transfer forms, filtered as one types (htmx)."""
-        unions, _ = await search_unions(db_session, q=q, region=None, limit=20, offset=0)
+        """The picker's answer to a change (htmx): the matching unions, and the region selects
+        below the one that changed."""
+        name = "to_org_id" if field == "to_org_id" else "org_id"
+        exclude = None
+        if name == "to_org_id" and (member := await current_member(db_session, member_session)):
+            exclude = member.org_id
+        picker: Picker = await union_picker(
+            db_session, name, picker_values(request.query_params, name), exclude=exclude
+        )
+        changed = request.headers.get("hx-trigger-name", "")
         return Template(
-            "m/_unions.html",
+            "m/_union_results.html",
             context={
-                "unions": unions,
-                "field": "to_org_id" if field == "to_org_id" else "org_id",
-                "selected": "",
+                "picker": picker,
+                "changed_level": LEVELS.index(changed) if changed in LEVELS else len(LEVELS),
             },
         )
 
@@ -195,10 +236,12 @@ class MemberJoinController(Controller):
         member_session: MemberSession,
     ) -> Response[Any]:
         form = await request.form()
-        values = {k: str(form.get(k, "")).strip() for k in FIELDS}
-        invite_token = str(form.get("invite", "")).strip() or None
-        consent = form.get("consent") == "yes"
-        errors, org_id = _check_form(request, values, invite_token, consent)
+        sent = {k: str(v).strip() for k, v in form.items()}
+        values = {k: sent.get(k, "") for k in FIELDS}
+        invite_token = sent.get("invite") or None
+        consent = sent.get("consent") == "yes"
+        join_terms = sent.get("join_terms") == "yes"
+        errors, org_id = _check_form(request, values, invite_token, consent, join_terms)
         if not errors:
             cipher: PiiCipher = state.cipher
             try:
@@ -220,12 +263,17 @@ class MemberJoinController(Controller):
                         consent=consent,
                     ),
                 )
+                await record_consent(
+                    db_session,
+                    member_session.phone_hash,
+                    {PRIVACY.key: PRIVACY.version, JOIN_TERMS.key: JOIN_TERMS.version},
+                )
                 return go(request, AREA + "/status")
             except AppError as exc:
                 errors.update(field_errors(request, exc))
                 if exc.errors:  # the whole message too (e.g. "ask for a transfer instead")
                     errors.setdefault("_", message(request, exc))
-        return await _form_again(db_session, member_session, values, invite_token, consent, errors)
+        return await _form_again(request, db_session, member_session, sent, errors)
 
     @get("/status", media_type=MediaType.HTML)
     async def status_page(
@@ -255,4 +303,5 @@ def _choices() -> dict[str, Any]:
     return {
         "employment": EMPLOYMENT,
         "privacy_version": PRIVACY_VERSION,
+        "documents": {"privacy": PRIVACY, "join_terms": JOIN_TERMS},
     }

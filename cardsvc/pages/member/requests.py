@@ -269,7 +269,7 @@ class MemberRequestsController(Controller):
         try:
             if not raw.isdigit():
                 raise AppError(
-                    "validation_error", "请选择评分(1–5 星)", "Choose a rating (1–5 stars)"
+                    "validation_error", "请选择评分（1–5 星）", "Choose a rating (1–5 stars)"
                 )
             await member_actions.rate(
                 db_session, me, req, now=utc_now(), rating=int(raw), comment=comment

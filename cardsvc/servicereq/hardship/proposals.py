@@ -79,7 +79,7 @@ async def propose(
             status=HardshipStatus.pending,
             category=PROPOSED_CATEGORY,
             level=p.level,
-            circumstances=f"{p.source}提议困难等级 {p.level} 级;困难类别与情况请审批时核实",
+            circumstances=f"{p.source}提议困难等级 {p.level} 级；困难类别与情况请审批时核实",
             applied_by=staff.username,
             applied_at=now,
         )
@@ -116,7 +116,7 @@ async def propose(
             topic="hardship.pending",
             title="困难职工建档待审批",
             title_en="Hardship records waiting for approval",
-            body=f"名册导入提交了 {n} 份困难职工建档申请,请审批",
+            body=f"名册导入提交了 {n} 份困难职工建档申请，请审批",
             subject=None,
         )
     return out

@@ -85,7 +85,9 @@ async def apply(
     circumstances = (circumstances or "").strip()
     if not circumstances or len(circumstances) > 4000:
         raise ValidationError.field(
-            "circumstances", "请填写困难情况(不超过 4000 字)", "describe the circumstances (≤ 4000)"
+            "circumstances",
+            "请填写困难情况（不超过 4000 字）",
+            "describe the circumstances (≤ 4000)",
         )
     org = await session.get(Org, member.org_id)
     assert org is not None
@@ -132,7 +134,7 @@ async def apply(
         topic="hardship.pending",
         title="困难职工建档待审批",
         title_en="Hardship record waiting for approval",
-        body=f"{org.name} 提交了一份困难职工建档申请,请审批",
+        body=f"{org.name} 提交了一份困难职工建档申请，请审批",
         subject=("hardship_record", rec.id),
     )
     return rec
@@ -261,7 +263,7 @@ async def approve(
         topic="hardship.approved",
         title="困难职工建档已通过",
         title_en="Hardship record approved",
-        body=f"您已建档为{CATEGORY_LABELS_ZH[rec.category]}职工,复核日期 {review_on.isoformat()}",
+        body=f"您已建档为{CATEGORY_LABELS_ZH[rec.category]}职工，复核日期 {review_on.isoformat()}",
         subject=("hardship_record", rec.id),
     )
     return rec
@@ -391,7 +393,7 @@ async def expire_due(session: AsyncSession, *, today: date, now: datetime) -> in
             topic="hardship.expired",
             title="困难职工档案已到期",
             title_en="Hardship record expired",
-            body="您的困难职工档案已到复核日期而未复核,相关帮扶资格已暂停;如仍有困难请联系所在工会",
+            body="您的困难职工档案已到复核日期而未复核，相关帮扶资格已暂停；如仍有困难请联系所在工会",
             subject=("hardship_record", rec.id),
         )
         n += 1

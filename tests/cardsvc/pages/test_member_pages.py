@@ -49,7 +49,9 @@ async def _sign_in(c: Any, phone: str, next_url: str = "/m/") -> Any:
     sent = await c.post("/m/login/code", data={"phone": phone}, headers=HX)
     assert sent.status_code == 200 and "验证码已发送" in sent.text, sent.text
     resp = await c.post(
-        "/m/login", data={"phone": phone, "code": _last_code(c), "next": next_url}, headers=HX
+        "/m/login",
+        data={"phone": phone, "code": _last_code(c), "next": next_url, "accept": "yes"},
+        headers=HX,
     )
     assert resp.status_code == 200, resp.text
     return resp
@@ -70,13 +72,15 @@ async def test_sign_in_forms_and_redirects(phone_app: Any, demo: dict[str, Any])
     right = _last_code(c)
     wrong = await c.post(
         "/m/login",
-        data={"phone": phone, "code": "000000" if right != "000000" else "111111"},
+        data={"phone": phone, "code": "000000" if right != "000000" else "111111", "accept": "yes"},
         headers=HX,
     )
     assert wrong.status_code == 401 and "验证码错误或已过期" in wrong.text
     assert "HX-Redirect" not in wrong.headers  # the message stays on the sign-in form
     ok = await c.post(
-        "/m/login", data={"phone": phone, "code": right, "next": "//evil.example/"}, headers=HX
+        "/m/login",
+        data={"phone": phone, "code": right, "next": "//evil.example/", "accept": "yes"},
+        headers=HX,
     )
     assert ok.headers["HX-Redirect"] == "/m/"  # never off-site
     home = await c.get("/m/", follow_redirects=False)

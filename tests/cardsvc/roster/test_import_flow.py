@@ -182,7 +182,7 @@ async def test_row_errors_name_row_column_and_reason(
     assert resp.status_code == 200
     errs = {(e["row"], e["column"]): e for e in resp.json()["items"]}
     # Spreadsheet rows: the header is row 1, so data[i] is row i + 2.
-    assert errs[(3, "身份证号")]["reason"] == "身份证号码校验位错误,请核对是否输错"
+    assert errs[(3, "身份证号")]["reason"] == "身份证号码校验位错误，请核对是否输错"
     assert (
         errs[(3, "身份证号")]["value"].startswith(data[1][1][:3])
         and "*" in errs[(3, "身份证号")]["value"]

@@ -34,7 +34,7 @@
     var div = document.createElement("div");
     div.className = "alert alert-error";
     div.setAttribute("role", "alert");
-    div.textContent = en ? "Network error: check your connection and try again." : "网络连接失败,请检查网络后重试。";
+    div.textContent = en ? "Network error: check your connection and try again." : "网络连接失败，请检查网络后重试。";
     flash.appendChild(div);
   });
 })();

@@ -71,7 +71,7 @@
   }
   shop.nextCustomer = nextCustomer;
 
-  // --- sounds: a short high beep for 核销成功, two low ones for a refusal (WebAudio) -----------
+  // --- sounds: a short high beep for 核销成功 and two low ones for a refusal (WebAudio) -----------
   var audio = null;
   shop.beeps = [];
   function audioContext() {
