@@ -25,6 +25,7 @@ def test_unknown_address_outside_the_pages_in_chinese(live: Live, page: Page) ->
     assert resp.headers["content-type"].startswith("text/html")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.get_by_role("heading", name="找不到这个页面")).to_be_visible()
+    expect(page.get_by_text("地址可能有误，或者这个页面已经不在了。")).to_be_visible()
     expect(page.get_by_text("请求编号")).to_be_visible()
     _no_json(page)
     shot(page, "deploy-404-zh")
@@ -46,7 +47,9 @@ def test_unknown_member_page_in_english_goes_back_to_the_member_area(
     back = page.get_by_role("link", name="Back to the start page")
     expect(back).to_have_attribute("href", "/m")
     back.click()
-    page.wait_for_url(live.url + "/m")
+    page.wait_for_url(lambda url: "/no-such-page" not in url)
+    assert page.url.startswith(live.url + "/m")
+    expect(page.get_by_role("heading", name="This page does not exist")).to_have_count(0)
 
 
 def test_forbidden_console_page_in_both_languages(live: Live, page: Page) -> None:

@@ -48,7 +48,7 @@ async def test_a_method_a_page_does_not_take_is_a_page_with_allow(
     resp = await client.delete("/m/card", headers=BROWSER)
     assert resp.status_code == 405
     assert resp.headers["content-type"].startswith("text/html")
-    assert "这个页面不能这样打开" in resp.text
+    assert "这个页面不能这样打开" in resp.text and "请通过页面上的链接和按钮进入。" in resp.text
     assert "GET" in resp.headers["allow"]
 
 
