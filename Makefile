@@ -1,17 +1,41 @@
 # The two commands: `make demo` and `make test`. Everything else is a helper for them.
-PYTHON ?= python3.11
+
+# The first of these whose version is at least 3.11 (or PYTHON=/path/to/python3.x).
+PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
+PY_OK := import sys; sys.exit(sys.version_info < (3, 11))
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach p,$(PYTHON_CANDIDATES),$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c '$(PY_OK)' 2>/dev/null && echo $(p))))
+endif
 VENV := .venv
 BIN := $(VENV)/bin
+# pip runs once per stamp (again when pyproject.toml changes): the runtime for the demo, the
+# runtime with the test tools for the tests.
+RUNTIME_STAMP := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
+# Where the demo serves; the banner and the invite links read the same two variables.
+UNIONCARD_HOST ?= 127.0.0.1
+UNIONCARD_PORT ?= 8000
+DEMO_ENV := UNIONCARD_HOST=$(UNIONCARD_HOST) UNIONCARD_PORT=$(UNIONCARD_PORT)
 
-.PHONY: demo test install assets fonts browser lint format bench clean audit lock
+.PHONY: demo test install runtime assets fonts browser lint format bench clean audit lock
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 / Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "需要 Python 3.11 或更高版本：$(PYTHON_CANDIDATES) 中没有一个符合。"; \
+	  echo "Python 3.11 or newer is required (none of $(PYTHON_CANDIDATES) is one);"; \
+	  echo "install one (e.g. sudo apt-get install python3 python3-venv) or run: make PYTHON=/path/to/python3.x"; \
+	  exit 1; fi
+	@$(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
+	  echo "需要 Python 3.11 或更高版本：$(PYTHON) 不可用或版本过旧。"; \
+	  echo "Python 3.11 or newer is required: $(PYTHON) is missing or older."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(RUNTIME_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --disable-pip-version-check -q -e .
+	@touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
 	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
 	@touch $(STAMP)
 
@@ -20,6 +44,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 assets: $(BIN)/python
 	$(BIN)/python scripts/vendor_assets.py
 
+# What the demo runs on, and everything (the test tools too).
+runtime: $(RUNTIME_STAMP) assets
 install: $(STAMP) assets
 
 # The printable card needs a CJK font (else it is refused with cjk_font_missing, never drawn
@@ -36,11 +62,11 @@ fonts:
 	  echo "  run: sudo apt-get install fonts-wqy-microhei   (or set UNIONCARD_CJK_FONT=/path/to/font)"; \
 	fi
 
-demo: install fonts
+demo: runtime fonts
 	$(BIN)/unioncard database upgrade --no-prompt
-	$(BIN)/unioncard demo seed
-	$(BIN)/unioncard demo banner
-	$(BIN)/unioncard run --host 127.0.0.1 --port 8000
+	$(DEMO_ENV) $(BIN)/unioncard demo seed
+	$(DEMO_ENV) $(BIN)/unioncard demo banner
+	$(DEMO_ENV) $(BIN)/unioncard run --host $(UNIONCARD_HOST) --port $(UNIONCARD_PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -39,6 +39,7 @@ STARTUP = [
     "card token --help",
     "keys list --help",
     "staff create --help",
+    "setup --help",
     "demo banner --help",
 ]
 RUNS = ["demo banner", "keys new-data-key --kid k2"]

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from swagger_ui_bundle import swagger_ui_path
 
 from benefits.engine.counters import set_budget_stripes
-from benefits.errors import BenefitsError
 from benefits.plugin import BenefitsPlugin
 from benefits.routes.reports import BenefitReportController
 from cardsvc.audit.routes import AuditController
@@ -41,7 +40,6 @@ from cardsvc.kernel.kv import KV, make_kv
 from cardsvc.kernel.logs import configure_logging
 from cardsvc.kernel.openapi import ContractJson, ProblemDocsPlugin, operation_id
 from cardsvc.kernel.pii import PiiCipher
-from cardsvc.kernel.problems import exception_handlers, problem_handler
 from cardsvc.kernel.ratelimit import RateLimiter
 from cardsvc.kernel.settings import Settings, get_settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
@@ -66,6 +64,7 @@ from cardsvc.membership.routes import (
     MyMembershipController,
 )
 from cardsvc.orgs.routes import OrgController
+from cardsvc.pages.errors import app_exception_handlers
 from cardsvc.pages.plugin import PagesPlugin
 from cardsvc.privacy.routes import MyDataController, PrivacyController
 from cardsvc.reports.host import report_host_provider
@@ -245,7 +244,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "me": Provide(provide_me),
             "report_host": Provide(report_host_provider(merchant_names)),
         },
-        exception_handlers={**exception_handlers, BenefitsError: problem_handler},
+        # Problem details for API clients, an error page for browsers (cardsvc.pages.errors).
+        exception_handlers=app_exception_handlers,
         before_send=[_request_id_header, security_headers],
         middleware=[forwarded_headers(settings.trusted_proxies), request_id_middleware],
         request_class=JsonRequest,

@@ -179,6 +179,11 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
         own=True,
         wired=True,
     ),
+    "setup": LazyCommand(
+        "cardsvc.staff.cli:setup_cmd",
+        "Create the root federation and its first administrator; idempotent",
+        own=True,
+    ),
     "staff": LazyCommand("cardsvc.cli:staff_group", "Staff accounts", own=True),
 }
 
