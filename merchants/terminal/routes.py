@@ -46,19 +46,18 @@ from merchants.terminal.schemas import (
     ReversalOut,
     ScanIn,
     ScanOut,
-    SettlementOut,
     TerminalSelfOut,
     item_out,
     redemption_out,
     reversal_out,
     scan_out,
-    settlement_out,
 )
 from merchants.terminal.settlement import (
     monthly_settlement,
     settlement_csv,
     settlement_items_csv,
 )
+from merchants.terminal.settlement_schemas import SettlementOut, settlement_out
 from merchants.terminal.wiring import services_of
 
 TERMINAL: list[SecurityRequirement] = [{"terminalKey": []}]
