@@ -16,30 +16,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from litestar.datastructures import FormMultiDict
 
 from benefits.errors import FieldError
+from merchants.kinds import CATEGORY_LABELS_EN, CATEGORY_LABELS_ZH, MerchantCategory
 
 Values = dict[str, Any]  # input name → text (or list of texts for checkboxes)
 
 CATEGORIES = ("model_worker", "hardship", "migrant_worker", "flexible_worker", "retired")
-MERCHANT_CATEGORIES = (
-    "dining",
-    "retail",
-    "cinema",
-    "health",
-    "fitness",
-    "education",
-    "rest_station",
-    "other",
-)
+# One vocabulary with the merchant pages (merchants.kinds): 工惠驿家, not a second name.
 MERCHANT_CATEGORY_LABELS = {
-    "dining": ("餐饮", "Dining"),
-    "retail": ("零售", "Retail"),
-    "cinema": ("影院", "Cinema"),
-    "health": ("医疗健康", "Health"),
-    "fitness": ("健身", "Fitness"),
-    "education": ("教育培训", "Education"),
-    "rest_station": ("爱心驿站", "Rest station"),
-    "other": ("其他", "Other"),
+    c.value: (CATEGORY_LABELS_ZH[c], CATEGORY_LABELS_EN[c]) for c in MerchantCategory
 }
+MERCHANT_CATEGORIES = tuple(MERCHANT_CATEGORY_LABELS)
 KINDS = {
     "percent_off": ("折扣(按比例)", "Percent off"),
     "amount_off": ("立减(满减)", "Amount off"),
