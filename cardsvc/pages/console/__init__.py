@@ -15,6 +15,7 @@ from cardsvc.pages.console.hardship import HardshipPages
 from cardsvc.pages.console.members import MemberPages
 from cardsvc.pages.console.merchants import MerchantPages, TerminalPages
 from cardsvc.pages.console.orgs import OrgPages
+from cardsvc.pages.console.programme_diff import ProgrammeDiffPages
 from cardsvc.pages.console.programmes import ProgrammePages
 from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
@@ -25,6 +26,7 @@ CONSOLE_CONTROLLERS: list[type] = [
     DashboardPages,
     ApprovalPages,
     ProgrammePages,
+    ProgrammeDiffPages,
     RosterPages,
     MemberPages,
     OrgPages,

@@ -45,7 +45,7 @@ YUAN_FIELDS = ("cap_fen", "off_fen", "min_spend_fen", "price_fen", "per_unit_fen
 METRICS = {
     "count": ("次数", "Count"),
     "units": ("份数", "Units"),
-    "amount": ("金额(分)", "Amount (fen)"),
+    "amount": ("金额（元）", "Amount (yuan)"),
 }
 LIMIT_SCOPES = {
     "member": ("每位会员", "Per member"),
@@ -208,7 +208,10 @@ def rules_from_values(values: Values) -> tuple[dict[str, Any], list[FieldError]]
             "metric": row["metric"],
             "scope": row["scope"],
             "period": row["period"],
-            "limit": r.integer(f"limits[{i}].limit"),
+            # A budget or amount cap is typed in yuan like every other sum of money.
+            "limit": r.decimal(f"limits[{i}].limit", 100)
+            if row["metric"] == "amount"
+            else r.integer(f"limits[{i}].limit"),
             "on_exceed": row["on_exceed"] or "reject",
         }
         if row["key"]:
@@ -219,9 +222,14 @@ def rules_from_values(values: Values) -> tuple[dict[str, Any], list[FieldError]]
 
 
 def _yuan(fen: int | None) -> str:
-    if fen is None:
+    """Fen as yuan with two decimals, as typed back in: 20000000 → ``200000.00``."""
+    return "" if fen is None else f"{Decimal(fen) / 100:.2f}"
+
+
+def _percent(basis_points: int | None) -> str:
+    if basis_points is None:
         return ""
-    return f"{Decimal(fen) / 100:f}".rstrip("0").rstrip(".") if fen % 100 else str(fen // 100)
+    return f"{Decimal(basis_points) / 100:f}".rstrip("0").rstrip(".")
 
 
 def _local(iso: str | None, zone: str) -> str:
@@ -260,12 +268,15 @@ def values_from_rules(rules: dict[str, Any]) -> Values:
         v[f"eligibility.{f}"] = "" if elig.get(f) is None else str(elig[f])
     benefit = rules.get("benefit") or {}
     v["benefit.kind"] = benefit.get("kind", "percent_off")
-    for f in ("basis_points", *YUAN_FIELDS):
+    v["benefit.basis_points"] = _percent(benefit.get("basis_points"))
+    for f in YUAN_FIELDS:
         v[f"benefit.{f}"] = _yuan(benefit.get(f))
     v["benefit.funded_by"] = benefit.get("funded_by", "merchant") or "merchant"
     for i, lim in enumerate(rules.get("limits") or []):
         for f in LIMIT_FIELDS:
             v[f"limits[{i}].{f}"] = "" if lim.get(f) is None else str(lim[f])
+        if lim.get("metric") == "amount":
+            v[f"limits[{i}].limit"] = _yuan(lim.get("limit"))
     return v
 
 

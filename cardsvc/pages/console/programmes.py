@@ -31,6 +31,7 @@ from benefits.public import (
     resume_program,
     simulate,
     update_program,
+    validate_rules,
 )
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
@@ -275,6 +276,11 @@ class ProgrammePages(ConsoleController):
         ensure_writable(staff, current)
         values = pf.form_values(await request.form())
         rules, errors = pf.rules_from_values(values)
+        if not errors:  # the values are checked on every save, ticked or not
+            try:
+                validate_rules(rules)
+            except ValidationError as exc:
+                errors = list(exc.errors)
         published = current.status in (ProgramStatus.active, ProgramStatus.paused)
         if published and not values.get("new_version"):
             errors.append(
