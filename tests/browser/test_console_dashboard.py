@@ -76,3 +76,30 @@ def _org_id(page: Page, live: Live) -> str:
     """The id of a district the xl.admin officer does not manage (伍家岗区)."""
     items = page.request.get(live.url + "/api/v1/join/unions?q=伍家岗").json()["items"]
     return str(items[0]["id"])
+
+
+def test_dashboard_to_do_panel_and_refusals_in_red(live: Live, page: Page) -> None:
+    """The to-do panel counts what waits, each line a link to it; 不予批准 is drawn red."""
+    sign_in(page, live, "yc.admin")
+    todo = page.locator("#todo")
+    expect(todo.locator("li")).to_have_count(5)
+    expect(todo).to_contain_text("待审批入会申请")
+    expect(todo).to_contain_text("已超时服务申请")
+    expect(todo).to_contain_text("困难职工")
+    overdue = todo.locator('li[data-todo="service_overdue"]')
+    assert int(overdue.locator(".count").inner_text()) > 0  # the demo has overdue requests
+    expect(overdue.locator(".count")).to_have_class("count err")
+    pending = int(page.locator("#stat-pending").inner_text())
+    assert pending > 0
+    expect(page.locator("[data-charts-src]")).to_have_attribute("data-ready", "true")
+    colours = page.evaluate(
+        """() => Object.values(window.Chart.instances)
+            .flatMap(c => c.data.datasets.map(d => [d.label, d.borderColor]))"""
+    )
+    by_label = dict(colours)
+    assert by_label["不予批准"] == "#cf222e", by_label
+    assert by_label["批准"] == "#1a7f37", by_label
+    shot(page, "console-dashboard-todo")
+    todo.get_by_role("link", name="待审批入会申请").click()
+    page.wait_for_url("**/console/approvals")
+    expect(page.locator("#applications tbody tr, table tbody tr").first).to_be_visible()
