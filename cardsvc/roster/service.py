@@ -171,9 +171,7 @@ class ErrorGroup:
     first_rows: list[int]
 
 
-async def error_groups(
-    session: AsyncSession, job: Job, *, sample: int = 10
-) -> list[ErrorGroup]:
+async def error_groups(session: AsyncSession, job: Job, *, sample: int = 10) -> list[ErrorGroup]:
     """A job's row errors grouped by reason, most frequent first, with the first rows of each."""
     key = (RosterImportError.code, RosterImportError.column)
     counted = await session.execute(

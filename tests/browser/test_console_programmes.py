@@ -3,6 +3,8 @@ fixes it, publishes, and the simulator shows an eligible member."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, shot
@@ -128,4 +130,37 @@ def test_preview_who_gains_or_loses_before_it_goes_live(live: Live, page: Page) 
     page.reload()
     expect(page.locator(".stat", has_text="当前版本").locator(".value")).to_have_text(version)
     expect(migrant).to_be_checked()
-    expect(page.locator('input[name="eligibility.categories_any"][value="retired"]')).not_to_be_checked()
+    expect(
+        page.locator('input[name="eligibility.categories_any"][value="retired"]')
+    ).not_to_be_checked()
+
+
+def test_orgs_merchants_and_stores_are_picked_by_name(live: Live, page: Page) -> None:
+    """No UUID to type: search, pick, see the name as a chip; saved, the names come back."""
+    sign_in(page, live, "yc.benefits", programme_url(live, "YC-REST"))
+    expect(page.get_by_label("限定组织（可选）")).to_have_attribute("type", "search")
+    page.get_by_label("限定组织（可选）").fill("西陵区总")
+    page.locator("#results-org").get_by_role("button", name="西陵区总工会").click()
+    expect(page.locator("#chips-org .chip")).to_have_count(1)
+    expect(page.locator("#chips-org")).to_contain_text("西陵区总工会")
+    page.get_by_label("指定门店（可选）").fill("驿家")
+    store = page.locator("#results-store").get_by_role("button").first
+    expect(store).to_contain_text("解放路站")
+    store.click()
+    expect(page.locator("#chips-store .chip")).to_have_count(1)
+    page.get_by_label("指定商户（可选）").fill("驿家")
+    page.locator("#results-merchant").get_by_role("button").first.click()
+    page.get_by_label("指定商户（可选）").fill("驿家")  # the same one again: no second chip
+    page.locator("#results-merchant").get_by_role("button").first.click()
+    expect(page.locator("#chips-merchant .chip")).to_have_count(1)
+    shot(page, "console-programme-pickers")
+    page.locator("#chips-merchant [data-remove-chip]").click()
+    expect(page.locator("#chips-merchant .chip")).to_have_count(0)
+    page.get_by_label("作为新版本发布（立即生效）").check()
+    page.get_by_role("button", name="保存修改").click()
+    page.wait_for_url("**saved=1")
+    expect(page.locator("#chips-org")).to_contain_text("西陵区总工会")
+    expect(page.locator("#chips-store")).to_contain_text("解放路站")
+    expect(page.locator("#chips-merchant .chip")).to_have_count(0)
+    shown = page.locator("#programme-form").inner_text()
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", shown), "an id is shown as text"

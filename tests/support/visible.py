@@ -21,8 +21,10 @@ READ_ATTRS = ("placeholder", "title", "aria-label", "alt")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
 # A field path: ``a.b``, ``a[0]``, ``a[0].b`` (identifiers in lower case), not a file name.
-PATH = re.compile(r"(?<![\w./@-])[a-z_][a-z0-9_]*(?:\[\d+\])+(?:\.[a-z_][a-z0-9_]*)*"
-                  r"|(?<![\w./@-])[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+(?![\w/-])")
+PATH = re.compile(
+    r"(?<![\w./@-])[a-z_][a-z0-9_]*(?:\[\d+\])+(?:\.[a-z_][a-z0-9_]*)*"
+    r"|(?<![\w./@-])[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+(?![\w/-])"
+)
 # Internal words that are not enum members: the phases a job reports while it runs.
 JOB_PHASES = frozenset({"reading", "importing", "checking", "applying"})
 FILE_ENDINGS = {"csv", "xlsx", "json", "pdf", "png", "jpg", "txt", "com", "cn", "org", "zip"}

@@ -16,6 +16,7 @@ from cardsvc.pages.console.members import MemberPages
 from cardsvc.pages.console.merchants import MerchantPages, TerminalPages
 from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programme_diff import ProgrammeDiffPages
+from cardsvc.pages.console.programme_pickers import ProgrammePickerPages
 from cardsvc.pages.console.programmes import ProgrammePages
 from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
@@ -27,6 +28,7 @@ CONSOLE_CONTROLLERS: list[type] = [
     ApprovalPages,
     ProgrammePages,
     ProgrammeDiffPages,
+    ProgrammePickerPages,
     RosterPages,
     MemberPages,
     OrgPages,

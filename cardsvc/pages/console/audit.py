@@ -21,8 +21,20 @@ from cardsvc.pages.i18n import lang_of
 
 PAGE_SIZE = 50
 TARGET_TYPES = (
-    "member", "join_application", "transfer_request", "hardship_record", "service_request",
-    "merchant", "store", "terminal", "program", "org", "staff", "job", "invite", "card",
+    "member",
+    "join_application",
+    "transfer_request",
+    "hardship_record",
+    "service_request",
+    "merchant",
+    "store",
+    "terminal",
+    "program",
+    "org",
+    "staff",
+    "job",
+    "invite",
+    "card",
 )
 
 

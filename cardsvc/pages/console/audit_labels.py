@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from cardsvc.pages.i18n import pick
+from cardsvc.pages.i18n import Lang, pick
 from merchants.kinds import CATEGORY_LABELS_EN, CATEGORY_LABELS_ZH, MerchantCategory
 
 Words = tuple[str, str]
@@ -167,7 +167,7 @@ class AuditLine:
     details: list[tuple[str, str]]
 
 
-def _value(value: Any, lang: str) -> str | None:
+def _value(value: Any, lang: Lang) -> str | None:
     if isinstance(value, bool):
         return pick(lang, "是", "yes") if value else pick(lang, "否", "no")
     if isinstance(value, int | float):
@@ -188,7 +188,7 @@ def _value(value: Any, lang: str) -> str | None:
     return None
 
 
-def action_words(action: str, lang: str) -> str:
+def action_words(action: str, lang: Lang) -> str:
     obj, _, verb = action.partition(".")
     o, v = OBJECTS.get(obj), VERBS.get(verb.split(".")[0])
     if o and v:
@@ -198,7 +198,7 @@ def action_words(action: str, lang: str) -> str:
     return pick(lang, "其他操作", "Other action")
 
 
-def describe(entry: Any, lang: str) -> AuditLine:
+def describe(entry: Any, lang: Lang) -> AuditLine:
     target = OBJECTS.get(entry.target_type or "")
     details: list[tuple[str, str]] = []
     for key, value in (entry.summary or {}).items():

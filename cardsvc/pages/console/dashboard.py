@@ -32,7 +32,7 @@ from cardsvc.membership.models import RequestStatus
 from cardsvc.membership.service import pending_applications
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page
-from cardsvc.pages.i18n import lang_of, pick
+from cardsvc.pages.i18n import Lang, lang_of, pick
 from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.period import report_range
@@ -64,24 +64,58 @@ async def todo_items(db: AsyncSession, staff: Principal, time_zone: str) -> list
         _, pending = await pending_applications(
             db, staff, status=RequestStatus.pending, org_id=None, limit=1, offset=0
         )
-        items.append(Todo("applications", "待审批入会申请", "Applications to decide",
-                          pending, "/console/approvals"))
+        items.append(
+            Todo(
+                "applications",
+                "待审批入会申请",
+                "Applications to decide",
+                pending,
+                "/console/approvals",
+            )
+        )
     if staff.can(Perm.service_handle):
         _, _, counts = await list_queue(db, staff, QueueFilter(), now=now, limit=1, offset=0)
-        items.append(Todo("service_new", "待受理服务申请", "Service requests to accept",
-                          counts["submitted"], "/console/service?tab=open"))
-        items.append(Todo("service_overdue", "已超时服务申请", "Overdue service requests",
-                          counts["overdue"], "/console/service?tab=overdue",
-                          "err" if counts["overdue"] else ""))
+        items.append(
+            Todo(
+                "service_new",
+                "待受理服务申请",
+                "Service requests to accept",
+                counts["submitted"],
+                "/console/service?tab=open",
+            )
+        )
+        items.append(
+            Todo(
+                "service_overdue",
+                "已超时服务申请",
+                "Overdue service requests",
+                counts["overdue"],
+                "/console/service?tab=overdue",
+                "err" if counts["overdue"] else "",
+            )
+        )
     if staff.can(Perm.hardship_read):
         today = now.astimezone(ZoneInfo(time_zone)).date()
         hard = await hardship.todo_counts(db, staff, today=today, review_within_days=REVIEW_DAYS)
-        items.append(Todo("hardship_decide", "待审批困难职工建档", "Hardship records to decide",
-                          hard["awaiting_me"], "/console/hardship?awaiting_me=true"))
-        items.append(Todo("hardship_review", f"{REVIEW_DAYS} 天内到期复核的困难职工档案",
-                          f"Hardship reviews due within {REVIEW_DAYS} days",
-                          hard["review_due"], "/console/hardship?status=approved",
-                          "warn" if hard["review_due"] else ""))
+        items.append(
+            Todo(
+                "hardship_decide",
+                "待审批困难职工建档",
+                "Hardship records to decide",
+                hard["awaiting_me"],
+                "/console/hardship?awaiting_me=true",
+            )
+        )
+        items.append(
+            Todo(
+                "hardship_review",
+                f"{REVIEW_DAYS} 天内到期复核的困难职工档案",
+                f"Hardship reviews due within {REVIEW_DAYS} days",
+                hard["review_due"],
+                "/console/hardship?status=approved",
+                "warn" if hard["review_due"] else "",
+            )
+        )
     return items
 
 
@@ -126,6 +160,30 @@ async def budget_burndown(
         "budget_fen": total,
         "spent_fen": sum(b.budget_spent_fen or 0 for b in lines),
         "programmes": len(lines),
+    }
+
+
+def _joins_series(per_month: list[dict[str, Any]], lang: Lang) -> dict[str, Any]:
+    """Applications per month: submitted (neutral), approved (green), refused (red)."""
+    return {
+        "labels": [r["month"] for r in per_month],
+        "datasets": [
+            {
+                "label": pick(lang, "提交", "Submitted"),
+                "data": [r["submitted"] for r in per_month],
+                "tone": "neutral",
+            },
+            {
+                "label": pick(lang, "批准", "Approved"),
+                "data": [r["approved"] for r in per_month],
+                "tone": "good",
+            },
+            {
+                "label": pick(lang, "不予批准", "Rejected"),
+                "data": [r["rejected"] for r in per_month],
+                "tone": "bad",
+            },
+        ],
     }
 
 
@@ -195,26 +253,7 @@ class DashboardPages(ConsoleController):
                     {"label": pick(lang, "新入会", "Joined"), "data": [r["count"] for r in new]}
                 ],
             },
-            "joins": {
-                "labels": [r["month"] for r in per_month],
-                "datasets": [
-                    {
-                        "label": pick(lang, "提交", "Submitted"),
-                        "data": [r["submitted"] for r in per_month],
-                        "tone": "neutral",
-                    },
-                    {
-                        "label": pick(lang, "批准", "Approved"),
-                        "data": [r["approved"] for r in per_month],
-                        "tone": "good",
-                    },
-                    {
-                        "label": pick(lang, "不予批准", "Rejected"),
-                        "data": [r["rejected"] for r in per_month],
-                        "tone": "bad",
-                    },
-                ],
-            },
+            "joins": _joins_series(per_month, lang),
             "redemptions": {
                 "labels": [d.strftime("%m-%d") for d in red.by_day],
                 "datasets": [

@@ -19,6 +19,8 @@ from benefits.errors import FieldError
 from merchants.kinds import CATEGORY_LABELS_EN, CATEGORY_LABELS_ZH, MerchantCategory
 
 Values = dict[str, Any]  # input name → text (or list of texts for checkboxes)
+# Filled by the search pickers' chips: one hidden input per chosen id.
+PICKED = ("eligibility.org_ids", "scope.merchant_ids", "scope.store_ids")
 
 CATEGORIES = ("model_worker", "hardship", "migrant_worker", "flexible_worker", "retired")
 # One vocabulary with the merchant pages (merchants.kinds): 工惠驿家, not a second name.
@@ -130,9 +132,15 @@ def form_values(form: FormMultiDict) -> Values:
     out: Values = {}
     for key in form:
         vals = [str(v) for v in form.getall(key)]
-        multi = key.endswith("categories_any") or key.endswith("categories_none")
+        multi = key.endswith(("categories_any", "categories_none")) or key in PICKED
         out[key] = vals if multi or key == "scope.merchant_categories" else vals[-1].strip()
     return out
+
+
+def _picked(r: Reader, name: str) -> list[str]:
+    """The ids of a picker's chips (a comma-separated text is read too, as an API client
+    would send it)."""
+    return [part for value in r.many(name) for part in _split(value)]
 
 
 def limit_rows(values: Values) -> int:
@@ -177,14 +185,14 @@ def rules_from_values(values: Values) -> tuple[dict[str, Any], list[FieldError]]
         "min_tenure_days": r.integer("eligibility.min_tenure_days"),
         "min_age": r.integer("eligibility.min_age"),
         "max_age": r.integer("eligibility.max_age"),
-        "org_ids": _split(r.text("eligibility.org_ids")),
+        "org_ids": _picked(r, "eligibility.org_ids"),
         "regions": _split(r.text("eligibility.regions")),
     }
     rules["scope"] = {
-        "merchant_ids": _split(r.text("scope.merchant_ids")),
+        "merchant_ids": _picked(r, "scope.merchant_ids"),
         "merchant_categories": r.many("scope.merchant_categories"),
         "regions": _split(r.text("scope.regions")),
-        "store_ids": _split(r.text("scope.store_ids")),
+        "store_ids": _picked(r, "scope.store_ids"),
     }
     kind = r.text("benefit.kind")
     benefit: dict[str, Any] = {"kind": kind}
@@ -257,12 +265,12 @@ def values_from_rules(rules: dict[str, Any]) -> Values:
         "eligibility.categories_any": list(elig.get("categories_any") or []),
         "eligibility.categories_none": list(elig.get("categories_none") or []),
         "eligibility.hardship_levels": ", ".join(map(str, elig.get("hardship_levels") or [])),
-        "eligibility.org_ids": ", ".join(elig.get("org_ids") or []),
+        "eligibility.org_ids": list(elig.get("org_ids") or []),
         "eligibility.regions": ", ".join(elig.get("regions") or []),
-        "scope.merchant_ids": ", ".join(scope.get("merchant_ids") or []),
+        "scope.merchant_ids": list(scope.get("merchant_ids") or []),
         "scope.merchant_categories": list(scope.get("merchant_categories") or []),
         "scope.regions": ", ".join(scope.get("regions") or []),
-        "scope.store_ids": ", ".join(scope.get("store_ids") or []),
+        "scope.store_ids": list(scope.get("store_ids") or []),
     }
     for f in ("min_tenure_days", "min_age", "max_age"):
         v[f"eligibility.{f}"] = "" if elig.get(f) is None else str(elig[f])

@@ -41,8 +41,14 @@ ELSEWHERE: dict[str, frozenset[str]] = {
     "/console/orgs/{id}": frozenset({"active"}),
     "/console/merchants/{id}": frozenset({"active"}),
     "/console/reports": frozenset(
-        {"model_worker", "hardship", "migrant_worker", "flexible_worker", "retired",
-         "platform_worker"}
+        {
+            "model_worker",
+            "hardship",
+            "migrant_worker",
+            "flexible_worker",
+            "retired",
+            "platform_worker",
+        }
     ),
 }
 # A terminal key's public prefix is data shown to identify the key, not a name.
