@@ -53,7 +53,12 @@ ELSEWHERE: dict[str, frozenset[str]] = {
 }
 # A terminal key's public prefix is data shown to identify the key, not a name.
 KEY_PREFIX = re.compile(r"'uck_[a-z0-9]{8}'")
-FRAGMENT_ROUTES = {"/console/login", "/console/dashboard.json", "/console/roster/{id}/progress"}
+FRAGMENT_ROUTES = {
+    "/console/login",
+    "/console/dashboard.json",
+    "/console/roster/{id}/progress",
+    "/console/programmes/pick/{id}",
+}
 
 
 @pytest.fixture
@@ -169,6 +174,10 @@ async def test_form_errors_name_fields_in_words(
         outcomes.append(text)
     assert any("办理结果" in o and "不能为空" in o for o in outcomes), outcomes
     assert any("该申请待受理，不能办结" in o for o in outcomes), outcomes
+    for kind, q in (("org", "西陵"), ("merchant", "驿家"), ("store", "驿家")):
+        picked = await client.get(f"/console/programmes/pick/{kind}", params={"q": q})
+        text = visible_text(picked.text)
+        assert text and not raw_names(text), (kind, text)
 
 
 @pytest.mark.only_on("sqlite")
