@@ -62,6 +62,12 @@ def demo_steps() -> list[Any]:
     from benefits.demo import seed_programs
     from cardsvc.cards.demo import seed_cards
     from cardsvc.servicereq.demo import seed_service_requests
-    from merchants.demo import seed_merchants
+    from merchants.demo import seed_merchants, seed_redemption_history
 
-    return [seed_cards, seed_merchants, seed_programs, seed_service_requests]
+    return [
+        seed_cards,
+        seed_merchants,
+        seed_programs,
+        seed_service_requests,
+        seed_redemption_history,
+    ]

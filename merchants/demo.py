@@ -10,9 +10,12 @@ the terminal's key is rotated and the new one written.
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -240,3 +243,66 @@ def _entry(merchant: Merchant, store: Store, terminal: Terminal, key: str) -> di
         "store_id": str(store.id),
         "terminal_id": str(terminal.id),
     }
+
+
+# Redemption history: this many days back, and up to this many redemptions a day.
+HISTORY_DAYS = 90
+HISTORY_PER_DAY = 3
+# Rest-station visits only: a daily quota (so no member's month or year is used up) at the
+# one kind of shop whose terminal no till test reads the ledger of.
+HISTORY_OF = ("YC-REST",)
+HISTORY_AT = ("rest_station",)
+
+
+async def seed_redemption_history(
+    session: AsyncSession, settings: Settings, demo: dict[str, Any]
+) -> dict[str, Any]:
+    """Demo step (after the programmes): a few redemptions a day over the last 90 days at the
+    demo rest station, by members other than demo.json's samples, through the engine's own
+    ``redeem`` (limits, budgets and stacking hold as at a till). Idempotent: each has a fixed
+    idempotency key, so a second run replays instead of adding."""
+    from benefits.public import BenefitsError, MerchantContext, redeem
+    from merchants.terminal.scan import member_facts
+
+    if settings.environment == "test":
+        # The tests' seeded template keeps an empty ledger: till tests count its rows.
+        return {}
+    # Left by the federation step (cardsvc.demo.seed.HISTORY_KEY), dropped before demo.json.
+    members = [uuid.UUID(m) for m in demo.get("_history_member_ids", [])]
+    terminals = [t for t in demo.get("terminals", []) if t["category"] in HISTORY_AT]
+    programs = [uuid.UUID(p["id"]) for p in demo.get("programs", []) if p["code"] in HISTORY_OF]
+    if not members or not terminals or not programs:
+        return {}
+    zone = ZoneInfo(settings.time_zone)
+    today = utc_now().astimezone(zone).date()
+    created: Counter[str] = Counter()
+    for back in range(HISTORY_DAYS, 0, -1):
+        day = today - timedelta(days=back)
+        for j in range(1 + (back * 7) % HISTORY_PER_DAY):
+            member = members[(back * 11 + j * 5) % len(members)]
+            t = terminals[(back + j * 3) % len(terminals)]
+            where = MerchantContext(
+                merchant_id=uuid.UUID(t["merchant_id"]),
+                store_id=uuid.UUID(t["store_id"]),
+                terminal_id=uuid.UUID(t["terminal_id"]),
+                category=t["category"],
+                region=t["region"],
+            )
+            at = datetime.combine(day, time(10 + (back + j * 4) % 10, 5 * j), zone)
+            facts = await member_facts(session, member)
+            for program in programs:
+                try:
+                    await redeem(
+                        session,
+                        member=facts,
+                        merchant=where,
+                        program_ids=[program],
+                        amount_fen=6_000 + (back * 137) % 9_000,
+                        idempotency_key=f"demo-history-{day.isoformat()}-{j}",
+                        at=at,
+                    )
+                except BenefitsError:
+                    continue  # not this programme here (scope, eligibility, a limit)
+                created["redemptions"] += 1
+                break
+    return dict(created)

@@ -28,6 +28,16 @@ CATEGORY_LABELS_ZH = {
     MerchantCategory.rest_station: "工惠驿家",
     MerchantCategory.other: "其他",
 }
+CATEGORY_LABELS_EN = {
+    MerchantCategory.dining: "Dining",
+    MerchantCategory.retail: "Retail",
+    MerchantCategory.cinema: "Cinema",
+    MerchantCategory.health: "Health check",
+    MerchantCategory.fitness: "Fitness",
+    MerchantCategory.education: "Education",
+    MerchantCategory.rest_station: "Rest station",
+    MerchantCategory.other: "Other",
+}
 
 
 class MerchantStatus(enum.StrEnum):

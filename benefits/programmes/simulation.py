@@ -1,4 +1,5 @@
-"""Whom a staff simulation runs for: one member, or a sample of an org's subtree.
+"""Whom a staff simulation runs for: one member, or a sample of an org's subtree; and how an
+edit of a programme would change who may use it (``eligibility_diff``).
 
 The staff API (``POST /api/v1/programs/simulate``) and the console's simulator both call
 :func:`simulation_members`; members and orgs outside the staff member's subtrees are "not
@@ -8,10 +9,14 @@ found", never revealed.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date
 
 from benefits.access import READ, Directory, MemberRef, StaffPrincipal
-from benefits.errors import FieldError, NotFound, ValidationError
+from benefits.errors import FieldError, NotFound, Reason, ValidationError
+from benefits.rules.eligibility import check_eligibility
 from benefits.rules.facts import MerchantContext
+from benefits.rules.programme import ProgramRules
 
 # The merchant id of a hypothetical point of sale (a simulation for a category or region).
 NO_MERCHANT = uuid.UUID(int=0)
@@ -93,3 +98,57 @@ async def simulation_point_of_sale(
             errors=[FieldError(field, "商户或门店不存在", "no such merchant or store")],
         )
     return where
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChange:
+    """A member whose access changes, and why they lack it under the other version."""
+
+    member_no: str
+    reasons: list[Reason]
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityDiff:
+    """Who gains and who loses a programme if an edit goes live, over a sample of members."""
+
+    sampled: int
+    gained: list[MemberChange]  # eligible under the edit, not now (reasons: the live version's)
+    lost: list[MemberChange]  # eligible now, not under the edit (reasons: the edit's)
+    kept: int  # eligible under both
+    neither: int  # eligible under neither
+
+
+def eligibility_diff(
+    live: ProgramRules | None,
+    draft: ProgramRules,
+    *,
+    owner_org_path: str,
+    members: list[MemberRef],
+    on: date,
+) -> EligibilityDiff:
+    """Compare who may use the programme under its live rules (None: not live, nobody may)
+    and under an edit, member by member; what a scan checks about the member, not the shop."""
+    gained: list[MemberChange] = []
+    lost: list[MemberChange] = []
+    kept = neither = 0
+    for ref in members:
+        draft_no = check_eligibility(
+            draft.eligibility, owner_org_path=owner_org_path, member=ref.facts, on=on
+        )
+        live_no = (
+            check_eligibility(
+                live.eligibility, owner_org_path=owner_org_path, member=ref.facts, on=on
+            )
+            if live is not None
+            else [Reason("not_live", "项目尚未发布", "The programme is not live")]
+        )
+        if not draft_no and live_no:
+            gained.append(MemberChange(ref.member_no, live_no))
+        elif draft_no and not live_no:
+            lost.append(MemberChange(ref.member_no, draft_no))
+        elif not draft_no:
+            kept += 1
+        else:
+            neither += 1
+    return EligibilityDiff(len(members), gained, lost, kept, neither)

@@ -11,7 +11,9 @@ import json
 import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +60,13 @@ STAFF: tuple[tuple[str, str, Role, str, str], ...] = (
     ("wjg.admin", "伍家岗区总工会 杨静", Role.union_admin, "HB-YC-WJG", "伍家岗区会员管理"),
     ("xl.jidian", "峡江机电工会 周磊", Role.union_admin, "XL-JIDIAN", "基层工会"),
 )
+
+# Members from this index on may get a recent join date or a redemption history; the first
+# ones are the samples in demo.json that scripts and tests sign in as.
+HISTORY_FROM = 40
+RECENT_JOIN_DAYS = 548  # 18 months
+# demo[HISTORY_KEY]: ids of active members a later step gives a redemption history.
+HISTORY_KEY = "_history_member_ids"
 
 DemoStep = Callable[[AsyncSession, Settings, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -157,12 +166,15 @@ async def _seed_members(
     settings: Settings,
     people: list[DemoPerson],
     created: Counter[str],
+    demo: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """The demo members (most active); returns a few active ones as samples for scripts.
     Those in hardship get it from an approved hardship record, as any member does."""
     cipher = PiiCipher.from_settings(settings)
     now = utc_now()
+    today = now.astimezone(ZoneInfo(settings.time_zone)).date()
     samples: list[dict[str, Any]] = []
+    history: list[str] = []
     for i, p in enumerate(people):
         # A few applications still waiting, a few suspended or gone: the console has work.
         status = MemberStatus.pending if i % 40 == 7 else MemberStatus.active
@@ -186,13 +198,17 @@ async def _seed_members(
                     # A code retired since the ID was issued: the union's region instead.
                     region_code=p.region_code if is_known(p.region_code) else None,
                     status=status,
-                    joined_on=p.joined_on if status == MemberStatus.active else None,
+                    joined_on=_joined_on(i, p.joined_on, today)
+                    if status == MemberStatus.active
+                    else None,
                 ),
             )
             created["members"] += 1
         level = p.hardship_level if existing.status == MemberStatus.active else None
         if level and await approved_record(session, settings, existing, level, now):
             created["hardship_records"] += 1
+        if i >= HISTORY_FROM and i % 3 == 0 and existing.status == MemberStatus.active:
+            history.append(str(existing.id))
         if len(samples) < 12 and existing.status == MemberStatus.active:
             samples.append(
                 {
@@ -203,7 +219,16 @@ async def _seed_members(
                     "categories": list(existing.categories),
                 }
             )
+    demo[HISTORY_KEY] = history
     return samples
+
+
+def _joined_on(i: int, generated: date, today: date) -> date:
+    """A third of the members (none of the samples scripts and tests use) joined during the
+    last 18 months, so the joins chart has a history; the others keep their generated date."""
+    if i < HISTORY_FROM or i % 3 != 1:
+        return generated
+    return today - timedelta(days=(i * 53) % RECENT_JOIN_DAYS)
 
 
 async def seed_federation(
@@ -217,7 +242,7 @@ async def seed_federation(
     for p in people[DEMO_MEMBERS:]:
         if await _apply(session, cipher, p):
             created["applications"] += 1
-    samples = await _seed_members(session, settings, people[:DEMO_MEMBERS], created)
+    samples = await _seed_members(session, settings, people[:DEMO_MEMBERS], created, demo)
     demo["staff"] = [
         {"username": u, "password": DEMO_PASSWORD, "name": d, "role": r.value, "org": o, "for": w}
         for u, d, r, o, w in STAFF
@@ -251,6 +276,7 @@ async def seed_demo(settings: Settings, steps: Sequence[DemoStep] = ()) -> dict[
             }
     finally:
         await engine.dispose()
+    demo.pop(HISTORY_KEY, None)  # passed between steps, not for scripts
     path = settings.var_dir / "demo.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -16,6 +16,7 @@ from litestar.template.config import TemplateConfig
 
 from cardsvc.kernel.regions import full_name
 from cardsvc.pages.i18n import lang_of, pick
+from cardsvc.pages.labels import field_label
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -41,6 +42,13 @@ def _t(ctx: Context, zh: str, en: str) -> str:
     """``{{ t("会员卡", "Membership card") }}``: the user's language, Chinese by default."""
     request = ctx.get("request")
     return pick(lang_of(request), zh, en) if request is not None else zh
+
+
+@pass_context
+def _field_label(ctx: Context, path: str) -> str:
+    """A problem's field path in words, in the user's language (see ``pages.labels``)."""
+    request = ctx.get("request")
+    return field_label(path, lang_of(request) if request is not None else "zh")
 
 
 @pass_context
@@ -75,7 +83,7 @@ def make_environment(time_zone: str = "Asia/Shanghai") -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(t=_t, lang=_lang, asset=asset)
+    env.globals.update(t=_t, lang=_lang, asset=asset, field_label=_field_label)
     env.filters.update(fen=fen, localtime=make_localtime(time_zone), region_name=full_name)
     return env
 

@@ -6,6 +6,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -156,6 +157,49 @@ async def error_page(
         .offset(offset)
     )
     return list(rows), int(total or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorGroup:
+    """All the rows of one import that failed for the same reason in the same column."""
+
+    code: str
+    column: str | None
+    reason_zh: str
+    reason_en: str
+    count: int
+    first_rows: list[int]
+
+
+async def error_groups(session: AsyncSession, job: Job, *, sample: int = 10) -> list[ErrorGroup]:
+    """A job's row errors grouped by reason, most frequent first, with the first rows of each."""
+    key = (RosterImportError.code, RosterImportError.column)
+    counted = await session.execute(
+        select(
+            *key,
+            func.min(RosterImportError.reason_zh),
+            func.min(RosterImportError.reason_en),
+            func.count(),
+        )
+        .where(RosterImportError.job_id == job.id)
+        .group_by(*key)
+    )
+    groups = []
+    for code, column, zh, en, count in counted.all():
+        first = await session.scalars(
+            select(RosterImportError.row_no)
+            .where(
+                RosterImportError.job_id == job.id,
+                RosterImportError.code == code,
+                RosterImportError.column.is_(None)
+                if column is None
+                else RosterImportError.column == column,
+            )
+            .order_by(RosterImportError.row_no)
+            .limit(sample)
+        )
+        groups.append(ErrorGroup(code, column, zh, en, int(count), list(first)))
+    return sorted(groups, key=lambda g: (-g.count, g.first_rows[:1]))
 
 
 async def iter_errors(

@@ -40,6 +40,16 @@ MAX_DESCRIPTION = 4000
 MAX_NOTE = 2000
 
 
+STATUS_ZH = {
+    ServiceStatus.submitted: "待受理",
+    ServiceStatus.accepted: "办理中",
+    ServiceStatus.info_requested: "待补充材料",
+    ServiceStatus.resolved: "已办结",
+    ServiceStatus.rejected: "不予受理",
+    ServiceStatus.withdrawn: "已撤回",
+}
+
+
 class RequestClosed(Conflict):
     code = "request_closed"
     message_zh = "该申请已办结或已关闭，如需变更请先重新办理"
@@ -51,7 +61,7 @@ def bad_status(req: ServiceRequest, action_zh: str, action_en: str) -> AppError:
         return RequestClosed()
     return Conflict(
         "invalid_status",
-        f"当前状态（{req.status.value}）不能{action_zh}",
+        f"该申请{STATUS_ZH[req.status]}，不能{action_zh}",
         f"cannot {action_en} a request that is {req.status.value}",
         status_now=req.status.value,
     )

@@ -3,6 +3,8 @@ fixes it, publishes, and the simulator shows an eligible member."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Live, shot
@@ -78,3 +80,87 @@ def test_programme_list_and_read_only_role(live: Live, page: Page) -> None:
     page.locator("table.data tbody tr a").first.click()
     expect(page.get_by_role("button", name="保存修改")).to_have_count(0)
     shot(page, "console-programmes")
+
+
+def programme_url(live: Live, code: str) -> str:
+    pid = next(p["id"] for p in live.demo["programs"] if p["code"] == code)
+    return f"/console/programmes/{pid}"
+
+
+def test_budget_in_yuan_and_values_checked_on_save(live: Live, page: Page) -> None:
+    """The budget reads in 元 with two decimals; a bad value is refused on save even when
+    the "publish as new version" box is not ticked, named in words, not as a field path."""
+    sign_in(page, live, "yc.benefits", programme_url(live, "YC-HARDSHIP"))
+    expect(page.get_by_label("上限 2")).to_have_value("50000.00")  # 5 000 000 fen
+    expect(page.get_by_label("立减金额(元)")).to_have_value("50.00")
+    page.get_by_label("上限 1").fill("-3")
+    page.get_by_role("button", name="保存修改").click()
+    errors = page.locator("#form-errors")
+    expect(errors).to_be_visible()
+    expect(errors.locator('li[data-field="limits[0].limit"]')).to_contain_text("限额第 1 条")
+    expect(errors.locator('li[data-field="new_version"]')).to_be_visible()
+    expect(errors).not_to_contain_text("limits[0]")
+    shot(page, "console-programme-save-checked")
+
+
+def test_preview_who_gains_or_loses_before_it_goes_live(live: Live, page: Page) -> None:
+    """Untick 农民工 on the live rest-station programme: the preview lists the migrant
+    workers who would lose it; nothing is saved."""
+    sign_in(page, live, "yc.benefits", programme_url(live, "YC-REST"))
+    version = page.locator(".stat", has_text="当前版本").locator(".value").inner_text()
+    migrant = page.locator('input[name="eligibility.categories_any"][value="migrant_worker"]')
+    expect(migrant).to_be_checked()
+    migrant.uncheck()
+    page.locator("#diff-button").click()
+    expect(page.locator("#diff-summary")).to_contain_text("与现行版本相比")
+    lost = int(page.locator("#diff-lost").inner_text())
+    assert lost > 0
+    assert int(page.locator("#diff-gained").inner_text()) == 0
+    expect(page.locator("#diff-lost-members tbody tr")).to_have_count(min(lost, 50))
+    expect(page.locator("#diff-lost-members tbody tr").first).to_contain_text("会员类别")
+    page.locator("#programme-diff").scroll_into_view_if_needed()
+    shot(page, "console-programme-diff")
+    # Widening instead: every flexible or migrant worker keeps it, retired members gain it.
+    migrant.check()
+    page.locator('input[name="eligibility.categories_any"][value="retired"]').check()
+    page.locator("#diff-button").click()
+    expect(page.locator("#diff-lost")).to_have_text("0")
+    expect(page.locator("#diff-lost-members")).to_have_count(0)
+    assert int(page.locator("#diff-gained").inner_text()) > 0
+    page.reload()
+    expect(page.locator(".stat", has_text="当前版本").locator(".value")).to_have_text(version)
+    expect(migrant).to_be_checked()
+    expect(
+        page.locator('input[name="eligibility.categories_any"][value="retired"]')
+    ).not_to_be_checked()
+
+
+def test_orgs_merchants_and_stores_are_picked_by_name(live: Live, page: Page) -> None:
+    """No UUID to type: search, pick, see the name as a chip; saved, the names come back."""
+    sign_in(page, live, "yc.benefits", programme_url(live, "YC-REST"))
+    expect(page.get_by_label("限定组织（可选）")).to_have_attribute("type", "search")
+    page.get_by_label("限定组织（可选）").fill("西陵区总")
+    page.locator("#results-org").get_by_role("button", name="西陵区总工会").click()
+    expect(page.locator("#chips-org .chip")).to_have_count(1)
+    expect(page.locator("#chips-org")).to_contain_text("西陵区总工会")
+    page.get_by_label("指定门店（可选）").fill("驿家")
+    store = page.locator("#results-store").get_by_role("button").first
+    expect(store).to_contain_text("解放路站")
+    store.click()
+    expect(page.locator("#chips-store .chip")).to_have_count(1)
+    page.get_by_label("指定商户（可选）").fill("驿家")
+    page.locator("#results-merchant").get_by_role("button").first.click()
+    page.get_by_label("指定商户（可选）").fill("驿家")  # the same one again: no second chip
+    page.locator("#results-merchant").get_by_role("button").first.click()
+    expect(page.locator("#chips-merchant .chip")).to_have_count(1)
+    shot(page, "console-programme-pickers")
+    page.locator("#chips-merchant [data-remove-chip]").click()
+    expect(page.locator("#chips-merchant .chip")).to_have_count(0)
+    page.get_by_label("作为新版本发布（立即生效）").check()
+    page.get_by_role("button", name="保存修改").click()
+    page.wait_for_url("**saved=1")
+    expect(page.locator("#chips-org")).to_contain_text("西陵区总工会")
+    expect(page.locator("#chips-store")).to_contain_text("解放路站")
+    expect(page.locator("#chips-merchant .chip")).to_have_count(0)
+    shown = page.locator("#programme-form").inner_text()
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", shown), "an id is shown as text"

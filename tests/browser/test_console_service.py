@@ -25,20 +25,35 @@ def test_queue_shows_overdue_and_escalated_requests(live: Live, page: Page) -> N
 
 
 def test_accept_handle_and_resolve_a_request(live: Live, page: Page) -> None:
+    """One action form at a time, only those the request's state allows."""
     sign_in(page, live, "xl.admin", "/console/service")
     row = page.locator("#service-queue tbody tr", has_text="待受理").first
     row.get_by_role("link").first.click()
+    picker = page.locator("#action-picker")
+    expect(picker.get_by_role("link")).to_have_text(["受理", "不予受理", "上级接办"])
+    expect(page.locator("form.act")).to_have_count(1)
+    expect(page.get_by_role("button", name="办结")).to_have_count(0)
+    shot(page, "console-service-submitted")
     page.get_by_role("button", name="受理", exact=True).click()
     expect(page.locator("#request-status")).to_have_text("办理中")
-    page.get_by_label("情况说明").fill("电话联系会员,了解情况")
+    expect(picker.get_by_role("link")).to_have_text(
+        ["记录线下办理", "办结", "请求补充材料", "不予受理", "上级接办"]
+    )
+    expect(page.locator("form.act")).to_have_count(1)
+    page.get_by_label("情况说明").fill("电话联系会员，了解情况")
     page.get_by_role("button", name="记录").click()
-    expect(page.locator("#timeline")).to_contain_text("电话联系会员,了解情况")
+    expect(page.locator("#timeline")).to_contain_text("电话联系会员，了解情况")
+    picker.get_by_role("link", name="办结").click()
+    expect(page.locator("form.act")).to_have_count(1)
     page.get_by_role("button", name="办结").click()  # no outcome: refused, shown in #flash
     expect(page.locator("#flash .alert-error")).to_be_visible()
-    expect(page.locator("#flash li")).not_to_have_text("outcome")  # a reason, not only a name
+    expect(page.locator("#flash li")).to_have_text("办理结果：不能为空")
+    shot(page, "console-service-resolve-refused")
     page.get_by_label("办理结果（会员可见）").fill("已协调解决")
     page.get_by_role("button", name="办结").click()
     expect(page.locator("#request-status")).to_have_text("已办结")
+    expect(picker.get_by_role("link")).to_have_text(["重新办理"])
+    expect(page.locator("dl.kv")).not_to_contain_text("in_app")
 
 
 def test_hardship_records_for_the_roles_that_may_see_them(live: Live, page: Page) -> None:

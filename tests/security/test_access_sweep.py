@@ -142,6 +142,7 @@ SWEEP: dict[str, str] = {
     "POST /console/programmes/{program_id}": "staff",
     "POST /console/programmes/{program_id}/publish": "staff",
     "POST /console/programmes/{program_id}/simulate": "staff",
+    "POST /console/programmes/{program_id}/diff": "staff",
     "POST /console/programmes/{program_id}/{action}": "staff",
     "GET /console/roster/{import_id}": "staff",
     "POST /console/roster/{import_id}/apply": "staff",

@@ -18,6 +18,8 @@ from cardsvc.pages.console.members import MemberPages
 from cardsvc.pages.console.membership_requests import MembershipRequestPages
 from cardsvc.pages.console.merchants import MerchantPages, TerminalPages
 from cardsvc.pages.console.orgs import OrgPages
+from cardsvc.pages.console.programme_diff import ProgrammeDiffPages
+from cardsvc.pages.console.programme_pickers import ProgrammePickerPages
 from cardsvc.pages.console.programmes import ProgrammePages
 from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
@@ -29,6 +31,8 @@ CONSOLE_CONTROLLERS: list[type] = [
     DashboardPages,
     ApprovalPages,
     ProgrammePages,
+    ProgrammeDiffPages,
+    ProgrammePickerPages,
     RosterPages,
     MemberPages,
     MemberActionPages,

@@ -15,9 +15,27 @@ from cardsvc.audit.service import list_entries
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
+from cardsvc.pages.console.audit_labels import OBJECTS, describe
 from cardsvc.pages.console.common import ConsoleController, page, require
+from cardsvc.pages.i18n import lang_of
 
 PAGE_SIZE = 50
+TARGET_TYPES = (
+    "member",
+    "join_application",
+    "transfer_request",
+    "hardship_record",
+    "service_request",
+    "merchant",
+    "store",
+    "terminal",
+    "program",
+    "org",
+    "staff",
+    "job",
+    "invite",
+    "card",
+)
 
 
 def _local_day(value: str | None, field: str, zone: str, *, end: bool) -> datetime | None:
@@ -76,9 +94,10 @@ class AuditPages(ConsoleController):
             staff,
             "console/audit.html",
             "audit",
-            items=rows,
+            items=[(e, describe(e, lang_of(request))) for e in rows],
             total=total,
             offset=max(offset, 0),
             limit=PAGE_SIZE,
             q=request.query_params,
+            target_types={k: OBJECTS[k] for k in TARGET_TYPES},
         )

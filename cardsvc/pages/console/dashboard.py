@@ -9,8 +9,10 @@ with Chart.js (no inline script under the CSP).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, get
 from litestar.datastructures import State
@@ -23,19 +25,98 @@ from benefits.programmes.reports import (
     date_range,
     redemption_figures,
 )
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.membership.models import RequestStatus
 from cardsvc.membership.service import pending_applications
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page
-from cardsvc.pages.i18n import lang_of, pick
+from cardsvc.pages.i18n import Lang, lang_of, pick
 from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.period import report_range
 from cardsvc.reports.scope import report_org, report_roots
+from cardsvc.servicereq.hardship import service as hardship
+from cardsvc.servicereq.queue import QueueFilter, list_queue
 
 REDEMPTION_DAYS = 30
+REVIEW_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Todo:
+    """One line of the to-do panel: how many things wait, and where to deal with them."""
+
+    key: str
+    zh: str
+    en: str
+    count: int
+    href: str
+    tone: str = ""  # "warn" or "err" when the count is more than routine work
+
+
+async def todo_items(db: AsyncSession, staff: Principal, time_zone: str) -> list[Todo]:
+    """What waits for this staff member, by the sections their roles may use."""
+    now = utc_now()
+    items: list[Todo] = []
+    if staff.can(Perm.member_write):
+        _, pending = await pending_applications(
+            db, staff, status=RequestStatus.pending, org_id=None, limit=1, offset=0
+        )
+        items.append(
+            Todo(
+                "applications",
+                "待审批入会申请",
+                "Applications to decide",
+                pending,
+                "/console/approvals",
+            )
+        )
+    if staff.can(Perm.service_handle):
+        _, _, counts = await list_queue(db, staff, QueueFilter(), now=now, limit=1, offset=0)
+        items.append(
+            Todo(
+                "service_new",
+                "待受理服务申请",
+                "Service requests to accept",
+                counts["submitted"],
+                "/console/service?tab=open",
+            )
+        )
+        items.append(
+            Todo(
+                "service_overdue",
+                "已超时服务申请",
+                "Overdue service requests",
+                counts["overdue"],
+                "/console/service?tab=overdue",
+                "err" if counts["overdue"] else "",
+            )
+        )
+    if staff.can(Perm.hardship_read):
+        today = now.astimezone(ZoneInfo(time_zone)).date()
+        hard = await hardship.todo_counts(db, staff, today=today, review_within_days=REVIEW_DAYS)
+        items.append(
+            Todo(
+                "hardship_decide",
+                "待审批困难职工建档",
+                "Hardship records to decide",
+                hard["awaiting_me"],
+                "/console/hardship?awaiting_me=true",
+            )
+        )
+        items.append(
+            Todo(
+                "hardship_review",
+                f"{REVIEW_DAYS} 天内到期复核的困难职工档案",
+                f"Hardship reviews due within {REVIEW_DAYS} days",
+                hard["review_due"],
+                "/console/hardship?status=approved",
+                "warn" if hard["review_due"] else "",
+            )
+        )
+    return items
 
 
 def _section(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -82,6 +163,30 @@ async def budget_burndown(
     }
 
 
+def _joins_series(per_month: list[dict[str, Any]], lang: Lang) -> dict[str, Any]:
+    """Applications per month: submitted (neutral), approved (green), refused (red)."""
+    return {
+        "labels": [r["month"] for r in per_month],
+        "datasets": [
+            {
+                "label": pick(lang, "提交", "Submitted"),
+                "data": [r["submitted"] for r in per_month],
+                "tone": "neutral",
+            },
+            {
+                "label": pick(lang, "批准", "Approved"),
+                "data": [r["approved"] for r in per_month],
+                "tone": "good",
+            },
+            {
+                "label": pick(lang, "不予批准", "Rejected"),
+                "data": [r["rejected"] for r in per_month],
+                "tone": "bad",
+            },
+        ],
+    }
+
+
 class DashboardPages(ConsoleController):
     path = "/console"
 
@@ -95,11 +200,7 @@ class DashboardPages(ConsoleController):
         org_id: uuid.UUID | None = None,
     ) -> Template:
         org = await report_org(db_session, staff, org_id)
-        pending = None
-        if staff.can(Perm.member_write):
-            _, pending = await pending_applications(
-                db_session, staff, status=RequestStatus.pending, org_id=None, limit=1, offset=0
-            )
+        todo = await todo_items(db_session, staff, state.settings.time_zone)
         figures: dict[str, Any] = {}
         if org is not None:
             tz = state.settings.time_zone
@@ -117,7 +218,7 @@ class DashboardPages(ConsoleController):
             "dashboard",
             org=org,
             roots=await report_roots(db_session, staff),
-            pending=pending,
+            todo=todo,
             figures=figures,
             days=REDEMPTION_DAYS,
         )
@@ -152,23 +253,7 @@ class DashboardPages(ConsoleController):
                     {"label": pick(lang, "新入会", "Joined"), "data": [r["count"] for r in new]}
                 ],
             },
-            "joins": {
-                "labels": [r["month"] for r in per_month],
-                "datasets": [
-                    {
-                        "label": pick(lang, "提交", "Submitted"),
-                        "data": [r["submitted"] for r in per_month],
-                    },
-                    {
-                        "label": pick(lang, "批准", "Approved"),
-                        "data": [r["approved"] for r in per_month],
-                    },
-                    {
-                        "label": pick(lang, "不予批准", "Rejected"),
-                        "data": [r["rejected"] for r in per_month],
-                    },
-                ],
-            },
+            "joins": _joins_series(per_month, lang),
             "redemptions": {
                 "labels": [d.strftime("%m-%d") for d in red.by_day],
                 "datasets": [

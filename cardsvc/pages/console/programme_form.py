@@ -16,30 +16,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from litestar.datastructures import FormMultiDict
 
 from benefits.errors import FieldError
+from merchants.kinds import CATEGORY_LABELS_EN, CATEGORY_LABELS_ZH, MerchantCategory
 
 Values = dict[str, Any]  # input name → text (or list of texts for checkboxes)
+# Filled by the search pickers' chips: one hidden input per chosen id.
+PICKED = ("eligibility.org_ids", "scope.merchant_ids", "scope.store_ids")
 
 CATEGORIES = ("model_worker", "hardship", "migrant_worker", "flexible_worker", "retired")
-MERCHANT_CATEGORIES = (
-    "dining",
-    "retail",
-    "cinema",
-    "health",
-    "fitness",
-    "education",
-    "rest_station",
-    "other",
-)
+# One vocabulary with the merchant pages (merchants.kinds): 工惠驿家, not a second name.
 MERCHANT_CATEGORY_LABELS = {
-    "dining": ("餐饮", "Dining"),
-    "retail": ("零售", "Retail"),
-    "cinema": ("影院", "Cinema"),
-    "health": ("医疗健康", "Health"),
-    "fitness": ("健身", "Fitness"),
-    "education": ("教育培训", "Education"),
-    "rest_station": ("爱心驿站", "Rest station"),
-    "other": ("其他", "Other"),
+    c.value: (CATEGORY_LABELS_ZH[c], CATEGORY_LABELS_EN[c]) for c in MerchantCategory
 }
+MERCHANT_CATEGORIES = tuple(MERCHANT_CATEGORY_LABELS)
 KINDS = {
     "percent_off": ("折扣（按比例）", "Percent off"),
     "amount_off": ("立减（满减）", "Amount off"),
@@ -59,7 +47,7 @@ YUAN_FIELDS = ("cap_fen", "off_fen", "min_spend_fen", "price_fen", "per_unit_fen
 METRICS = {
     "count": ("次数", "Count"),
     "units": ("份数", "Units"),
-    "amount": ("金额（分）", "Amount (fen)"),
+    "amount": ("金额（元）", "Amount (yuan)"),
 }
 LIMIT_SCOPES = {
     "member": ("每位会员", "Per member"),
@@ -144,9 +132,15 @@ def form_values(form: FormMultiDict) -> Values:
     out: Values = {}
     for key in form:
         vals = [str(v) for v in form.getall(key)]
-        multi = key.endswith("categories_any") or key.endswith("categories_none")
+        multi = key.endswith(("categories_any", "categories_none")) or key in PICKED
         out[key] = vals if multi or key == "scope.merchant_categories" else vals[-1].strip()
     return out
+
+
+def _picked(r: Reader, name: str) -> list[str]:
+    """The ids of a picker's chips (a comma-separated text is read too, as an API client
+    would send it)."""
+    return [part for value in r.many(name) for part in _split(value)]
 
 
 def limit_rows(values: Values) -> int:
@@ -191,14 +185,14 @@ def rules_from_values(values: Values) -> tuple[dict[str, Any], list[FieldError]]
         "min_tenure_days": r.integer("eligibility.min_tenure_days"),
         "min_age": r.integer("eligibility.min_age"),
         "max_age": r.integer("eligibility.max_age"),
-        "org_ids": _split(r.text("eligibility.org_ids")),
+        "org_ids": _picked(r, "eligibility.org_ids"),
         "regions": _split(r.text("eligibility.regions")),
     }
     rules["scope"] = {
-        "merchant_ids": _split(r.text("scope.merchant_ids")),
+        "merchant_ids": _picked(r, "scope.merchant_ids"),
         "merchant_categories": r.many("scope.merchant_categories"),
         "regions": _split(r.text("scope.regions")),
-        "store_ids": _split(r.text("scope.store_ids")),
+        "store_ids": _picked(r, "scope.store_ids"),
     }
     kind = r.text("benefit.kind")
     benefit: dict[str, Any] = {"kind": kind}
@@ -222,7 +216,10 @@ def rules_from_values(values: Values) -> tuple[dict[str, Any], list[FieldError]]
             "metric": row["metric"],
             "scope": row["scope"],
             "period": row["period"],
-            "limit": r.integer(f"limits[{i}].limit"),
+            # A budget or amount cap is typed in yuan like every other sum of money.
+            "limit": r.decimal(f"limits[{i}].limit", 100)
+            if row["metric"] == "amount"
+            else r.integer(f"limits[{i}].limit"),
             "on_exceed": row["on_exceed"] or "reject",
         }
         if row["key"]:
@@ -233,9 +230,14 @@ def rules_from_values(values: Values) -> tuple[dict[str, Any], list[FieldError]]
 
 
 def _yuan(fen: int | None) -> str:
-    if fen is None:
+    """Fen as yuan with two decimals, as typed back in: 20000000 → ``200000.00``."""
+    return "" if fen is None else f"{Decimal(fen) / 100:.2f}"
+
+
+def _percent(basis_points: int | None) -> str:
+    if basis_points is None:
         return ""
-    return f"{Decimal(fen) / 100:f}".rstrip("0").rstrip(".") if fen % 100 else str(fen // 100)
+    return f"{Decimal(basis_points) / 100:f}".rstrip("0").rstrip(".")
 
 
 def _local(iso: str | None, zone: str) -> str:
@@ -263,23 +265,26 @@ def values_from_rules(rules: dict[str, Any]) -> Values:
         "eligibility.categories_any": list(elig.get("categories_any") or []),
         "eligibility.categories_none": list(elig.get("categories_none") or []),
         "eligibility.hardship_levels": ", ".join(map(str, elig.get("hardship_levels") or [])),
-        "eligibility.org_ids": ", ".join(elig.get("org_ids") or []),
+        "eligibility.org_ids": list(elig.get("org_ids") or []),
         "eligibility.regions": ", ".join(elig.get("regions") or []),
-        "scope.merchant_ids": ", ".join(scope.get("merchant_ids") or []),
+        "scope.merchant_ids": list(scope.get("merchant_ids") or []),
         "scope.merchant_categories": list(scope.get("merchant_categories") or []),
         "scope.regions": ", ".join(scope.get("regions") or []),
-        "scope.store_ids": ", ".join(scope.get("store_ids") or []),
+        "scope.store_ids": list(scope.get("store_ids") or []),
     }
     for f in ("min_tenure_days", "min_age", "max_age"):
         v[f"eligibility.{f}"] = "" if elig.get(f) is None else str(elig[f])
     benefit = rules.get("benefit") or {}
     v["benefit.kind"] = benefit.get("kind", "percent_off")
-    for f in ("basis_points", *YUAN_FIELDS):
+    v["benefit.basis_points"] = _percent(benefit.get("basis_points"))
+    for f in YUAN_FIELDS:
         v[f"benefit.{f}"] = _yuan(benefit.get(f))
     v["benefit.funded_by"] = benefit.get("funded_by", "merchant") or "merchant"
     for i, lim in enumerate(rules.get("limits") or []):
         for f in LIMIT_FIELDS:
             v[f"limits[{i}].{f}"] = "" if lim.get(f) is None else str(lim[f])
+        if lim.get("metric") == "amount":
+            v[f"limits[{i}].limit"] = _yuan(lim.get("limit"))
     return v
 
 

@@ -31,6 +31,7 @@ from benefits.public import (
     resume_program,
     simulate,
     update_program,
+    validate_rules,
 )
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import utc_now
@@ -40,6 +41,7 @@ from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org
 from cardsvc.orgs.service import find_org, get_org, orgs_in_scope
 from cardsvc.pages.console import programme_form as pf
+from cardsvc.pages.console import programme_pickers as pickers
 from cardsvc.pages.console.common import ConsoleController, page, require
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of, pick
@@ -66,9 +68,10 @@ async def _owner_orgs(db: AsyncSession, staff: Principal) -> list[Org]:
     return await orgs_in_scope(db, staff, Perm.benefits_write)
 
 
-def _form_context(request: Request[Any, Any, Any], values: pf.Values) -> dict[str, Any]:
+async def _form_context(db: AsyncSession, staff: Principal, values: pf.Values) -> dict[str, Any]:
     return {
         "values": values,
+        "chosen": await pickers.chosen(db, staff, values),
         "limit_rows": pf.limit_rows(values),
         "kinds": pf.KINDS,
         "kind_fields": pf.KIND_FIELDS,
@@ -149,7 +152,7 @@ class ProgrammePages(ConsoleController):
             "programmes",
             owners=await _owner_orgs(db_session, staff),
             errors={},
-            **_form_context(request, pf.blank_values()),
+            **await _form_context(db_session, staff, pf.blank_values()),
         )
 
     @post("/new", status_code=200)
@@ -198,7 +201,7 @@ class ProgrammePages(ConsoleController):
                 "creating": True,
                 "owners": await _owner_orgs(db_session, staff),
                 "errors": _errors_by_field(errors, request),
-                **_form_context(request, values),
+                **await _form_context(db_session, staff, values),
             },
             status_code=422,
         )
@@ -254,7 +257,7 @@ class ProgrammePages(ConsoleController):
             action=f"/console/programmes/{program.id}",
             creating=False,
             sim_orgs=await self._sim_orgs(db, staff, program.owner_org_path),
-            **_form_context(request, values or pf.values_from_rules(program.rules)),
+            **await _form_context(db, staff, values or pf.values_from_rules(program.rules)),
         )
         tpl.status_code = status_code
         return tpl
@@ -275,6 +278,11 @@ class ProgrammePages(ConsoleController):
         ensure_writable(staff, current)
         values = pf.form_values(await request.form())
         rules, errors = pf.rules_from_values(values)
+        if not errors:  # the values are checked on every save, ticked or not
+            try:
+                validate_rules(rules)
+            except ValidationError as exc:
+                errors = list(exc.errors)
         published = current.status in (ProgramStatus.active, ProgramStatus.paused)
         if published and not values.get("new_version"):
             errors.append(
@@ -320,7 +328,7 @@ class ProgrammePages(ConsoleController):
                 "p": current,
                 "can_write": True,
                 "errors": _errors_by_field(errors, request),
-                **_form_context(request, values),
+                **await _form_context(db_session, staff, values),
             },
             status_code=422,
         )
@@ -348,7 +356,7 @@ class ProgrammePages(ConsoleController):
                     "can_write": True,
                     "errors": _errors_by_field(list(exc.errors), request),
                     "publish_failed": True,
-                    **_form_context(request, pf.values_from_rules(current.rules)),
+                    **await _form_context(db_session, staff, pf.values_from_rules(current.rules)),
                 },
                 status_code=422,
             )

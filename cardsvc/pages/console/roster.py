@@ -28,13 +28,39 @@ from cardsvc.roster.upload import import_upload
 
 ERRORS_PAGE = 100
 NO_IMPORT = ("您的角色无权导入会员", "Your role may not import members")
-STATUS_LABELS = {
-    "queued": ("排队中", "Queued"),
-    "running": ("导入中", "Importing"),
-    "succeeded": ("已完成", "Finished"),
-    "failed": ("失败", "Failed"),
-    "cancelled": ("已取消", "Cancelled"),
+# What a person is told about a finished import: (zh, en, tone) by outcome.
+OUTCOMES = {
+    "queued": ("排队中", "Queued", ""),
+    "running": ("导入中", "Importing", ""),
+    "imported": ("已完成", "Finished", "ok"),
+    "partial": ("部分导入，有错误行", "Partly imported: some rows have errors", "warn"),
+    "none_imported": ("全部行有错误，未导入", "Every row has errors: nothing imported", "err"),
+    "checked": ("检查通过", "Check passed", "ok"),
+    "checked_with_errors": ("检查发现错误", "The check found errors", "warn"),
+    "checked_all_bad": ("全部行有错误", "Every row has errors", "err"),
+    "failed": ("失败", "Failed", "err"),
+    "cancelled": ("已取消", "Cancelled", ""),
 }
+PHASE_LABELS = {
+    "reading": ("读取文件", "Reading the file"),
+    "importing": ("写入会员", "Writing members"),
+    "done": ("完成", "Done"),
+}
+
+
+def outcome_of(job: Any) -> str:
+    """The honest state of an import: a finished job whose rows all failed is not 已完成."""
+    status = job.status.value
+    if status != "succeeded":
+        return status
+    c = job.counts
+    good = c.created + c.updated + c.unchanged
+    prefix = "checked" if job.dry_run else ""
+    if not c.error_rows:
+        return "checked" if job.dry_run else "imported"
+    if not good:
+        return f"{prefix}_all_bad" if prefix else "none_imported"
+    return "checked_with_errors" if prefix else "partial"
 
 
 class RosterPages(ConsoleController):
@@ -56,9 +82,9 @@ class RosterPages(ConsoleController):
             staff,
             "console/roster.html",
             "roster",
-            imports=[import_out(j) for j in rows],
+            imports=[(out, outcome_of(out)) for out in map(import_out, rows)],
             orgs=await orgs_in_scope(db_session, staff, Perm.member_write),
-            statuses=STATUS_LABELS,
+            outcomes=OUTCOMES,
         )
 
     @post("/", status_code=200, request_max_body_size=None)
@@ -109,14 +135,18 @@ class RosterPages(ConsoleController):
         errors, total = (
             await service.error_page(db, job, limit=ERRORS_PAGE, offset=offset) if done else ([], 0)
         )
+        out = import_out(job)
         return {
-            "job": import_out(job),
+            "job": out,
             "done": done,
+            "outcome": outcome_of(out),
+            "outcomes": OUTCOMES,
+            "phases": PHASE_LABELS,
+            "groups": await service.error_groups(db, job) if total else [],
             "row_errors": errors,
             "errors_total": total,
             "offset": offset,
             "limit": ERRORS_PAGE,
-            "statuses": STATUS_LABELS,
         }
 
     @post("/{import_id:uuid}/apply", status_code=200)

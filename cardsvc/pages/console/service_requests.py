@@ -56,6 +56,36 @@ HANDLING_KINDS = {
     "payment": ("发放帮扶", "Payment"),
     "note": ("备注", "Note"),
 }
+CHANNELS = {
+    "app": ("会员线上提交", "Filed online by the member"),
+    "walk_in": ("窗口代办", "Filed at the counter"),
+    "hotline": ("热线代办", "Filed from a hotline call"),
+}
+CONTACTS = {
+    "phone": ("电话", "Phone"),
+    "sms": ("短信", "Text message"),
+    "wechat": ("微信", "WeChat"),
+    "in_app": ("应用内消息", "In the app"),
+    "visit": ("上门", "Visit"),
+}
+# The handling steps a person may take, by the request's state, the usual next step first.
+ACTIONS = {
+    "accept": ("受理", "Accept"),
+    "handling": ("记录线下办理", "Record offline handling"),
+    "request-info": ("请求补充材料", "Ask for information"),
+    "resolve": ("办结", "Resolve"),
+    "reject": ("不予受理", "Reject"),
+    "take-over": ("上级接办", "Take over"),
+    "reopen": ("重新办理", "Reopen"),
+}
+ACTIONS_BY_STATUS = {
+    "submitted": ("accept", "reject", "take-over"),
+    "accepted": ("handling", "resolve", "request-info", "reject", "take-over"),
+    "info_requested": ("handling", "resolve", "reject", "take-over"),
+    "resolved": ("reopen",),
+    "rejected": ("reopen",),
+    "withdrawn": (),
+}
 NO_SERVICE = ("您的角色无权处理服务申请", "Your role may not handle service requests")
 
 
@@ -132,8 +162,13 @@ class ServicePages(ConsoleController):
         staff: Principal,
         db_session: AsyncSession,
         request_id: uuid.UUID,
+        action: str | None = None,
     ) -> Template:
+        """One request; of the handling steps its state allows, one form at a time
+        (``?action=`` picks it, the usual next step by default)."""
         req = await svc.staff_request(db_session, staff, request_id)
+        allowed = ACTIONS_BY_STATUS.get(req.status.value, ())
+        chosen = action if action in allowed else (allowed[0] if allowed else None)
         return await page(
             request,
             state,
@@ -144,6 +179,10 @@ class ServicePages(ConsoleController):
             kinds=KINDS,
             statuses=STATUS_LABELS,
             handling_kinds=HANDLING_KINDS,
+            channels=CHANNELS,
+            contacts=CONTACTS,
+            actions=[(a, ACTIONS[a]) for a in allowed],
+            chosen=chosen,
         )
 
     @post("/{request_id:uuid}/{action:str}", status_code=200)

@@ -215,6 +215,36 @@ async def list_records(
     return rows, int(total or 0)
 
 
+async def todo_counts(
+    session: AsyncSession, staff: Principal, *, today: date, review_within_days: int = 30
+) -> dict[str, int]:
+    """Counts for a to-do list, no record read (so nothing to audit): pending records the
+    viewer decides, and approved records in the viewer's subtrees whose review is due within
+    ``review_within_days`` (or overdue)."""
+    if not staff.can(Perm.hardship_read):
+        return {"awaiting_me": 0, "review_due": 0}
+    seen = staff.scope_filter(HR.org_path, Perm.hardship_read)
+    awaiting = await session.scalar(
+        select(func.count())
+        .select_from(HR)
+        .where(
+            seen,
+            HR.status == HardshipStatus.pending,
+            staff.scope_filter(HR.approver_org_path, Perm.hardship_write),
+        )
+    )
+    due = await session.scalar(
+        select(func.count())
+        .select_from(HR)
+        .where(
+            seen,
+            HR.status == HardshipStatus.approved,
+            HR.review_on <= today + timedelta(days=review_within_days),
+        )
+    )
+    return {"awaiting_me": int(awaiting or 0), "review_due": int(due or 0)}
+
+
 async def approve(
     session: AsyncSession,
     staff: Principal,

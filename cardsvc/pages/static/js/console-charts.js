@@ -4,11 +4,13 @@
   "use strict";
 
   var PALETTE = ["#c8102e", "#1f6feb", "#1a7f37", "#9a6700", "#8250df"];
+  // A series that carries a meaning keeps its colour: approvals green, refusals red.
+  var TONES = { good: "#1a7f37", bad: "#cf222e", neutral: "#1f6feb" };
 
   function config(type, series) {
     var money = false;
     var datasets = series.datasets.map(function (d, i) {
-      var color = PALETTE[i % PALETTE.length];
+      var color = TONES[d.tone] || PALETTE[i % PALETTE.length];
       if (d.yAxisID === "money") money = true;
       return {
         label: d.label,
