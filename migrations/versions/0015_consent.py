@@ -1,7 +1,7 @@
 """The versions of the user agreement, privacy notice and 入会须知 a person accepted
 (member_consent), kept per phone hash.
 
-Revision ID: 0019_consent
+Revision ID: 0015_consent
 Revises: 0013_bills
 Create Date: 2026-12-07
 """
@@ -10,8 +10,8 @@ import advanced_alchemy
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_consent"
-down_revision = "0013_bills"
+revision = "0015_consent"
+down_revision = "0014_settlements"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Benefits: merchants' monthly settlement statements (open → confirmed → paid, figures frozen
 at confirmation) and the month each reversal is booked into.
 
-Revision ID: 0015_settlements
+Revision ID: 0014_settlements
 Revises: 0013_bills
 Create Date: 2026-12-07
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0015_settlements"
+revision = "0014_settlements"
 down_revision = "0013_bills"
 branch_labels = None
 depends_on = None
