@@ -18,6 +18,7 @@ from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programmes import ProgrammePages
 from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
+from cardsvc.pages.console.service_levels import ServiceLevelPages
 from cardsvc.pages.console.service_requests import ServicePages
 
 CONSOLE_CONTROLLERS: list[type] = [
@@ -34,4 +35,5 @@ CONSOLE_CONTROLLERS: list[type] = [
     AuditPages,
     ServicePages,
     HardshipPages,
+    ServiceLevelPages,
 ]
