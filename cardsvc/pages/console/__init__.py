@@ -16,6 +16,7 @@ from cardsvc.pages.console.members import MemberPages
 from cardsvc.pages.console.merchants import MerchantPages, TerminalPages
 from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programmes import ProgrammePages
+from cardsvc.pages.console.reconciliation import ReconciliationPages
 from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
 from cardsvc.pages.console.service_levels import ServiceLevelPages
@@ -36,4 +37,5 @@ CONSOLE_CONTROLLERS: list[type] = [
     ServicePages,
     HardshipPages,
     ServiceLevelPages,
+    ReconciliationPages,
 ]
