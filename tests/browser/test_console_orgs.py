@@ -46,9 +46,9 @@ def test_create_edit_close_child_org(live: Live, page: Page) -> None:
     expect(row.get_by_label("受理时限")).to_have_value("12")
     shot(page, "console-org-service-levels")
     row.get_by_role("button", name="恢复沿用").click()
-    expect(
-        page.locator('#service-levels tr[data-kind="legal_aid"] .source')
-    ).not_to_contain_text("本组织设置")
+    expect(page.locator('#service-levels tr[data-kind="legal_aid"] .source')).not_to_contain_text(
+        "本组织设置"
+    )
 
     page.get_by_role("link", name="西陵区快递物流行业工会").click()
     page.once("dialog", lambda d: d.accept())

@@ -212,4 +212,3 @@ class OrgPages(ConsoleController):
             )
         await close_org(db_session, staff, org_id, reason=reason)
         return Response("", headers={"HX-Redirect": f"/console/orgs/{org_id}"})
-

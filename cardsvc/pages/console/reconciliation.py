@@ -58,7 +58,9 @@ class ReconciliationPages(ConsoleController):
         )
 
     @get("/card")
-    async def card(self, staff: Principal, db_session: AsyncSession, full: bool = False) -> Template:
+    async def card(
+        self, staff: Principal, db_session: AsyncSession, full: bool = False
+    ) -> Template:
         """The card alone: what a card polls while a run is under way."""
         require(staff, Perm.benefits_read, *NO_READ)
         return _card(await reconciliation_card(db_session, staff, full=full))
