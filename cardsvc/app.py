@@ -78,6 +78,7 @@ from cardsvc.servicereq.routes import (
     ServiceRequestController,
 )
 from cardsvc.staff.auth import provide_staff
+from cardsvc.staff.account_routes import StaffAccountController
 from cardsvc.staff.routes import SessionController, StaffController
 from cardsvc.staff.service import configure_password_hashing
 from cardsvc.wiring import wire
@@ -101,6 +102,7 @@ ROUTE_HANDLERS: list[Any] = [
     ready,
     SessionController,
     StaffController,
+    StaffAccountController,
     OrgController,
     MemberController,
     AuditController,
