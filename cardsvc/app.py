@@ -77,8 +77,8 @@ from cardsvc.servicereq.routes import (
     ServiceLevelController,
     ServiceRequestController,
 )
-from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.account_routes import StaffAccountController
+from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.routes import SessionController, StaffController
 from cardsvc.staff.service import configure_password_hashing
 from cardsvc.wiring import wire

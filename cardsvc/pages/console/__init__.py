@@ -21,6 +21,7 @@ from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
 from cardsvc.pages.console.service_levels import ServiceLevelPages
 from cardsvc.pages.console.service_requests import ServicePages
+from cardsvc.pages.console.staff import StaffPages
 
 CONSOLE_CONTROLLERS: list[type] = [
     SignInPages,
@@ -38,4 +39,5 @@ CONSOLE_CONTROLLERS: list[type] = [
     HardshipPages,
     ServiceLevelPages,
     ReconciliationPages,
+    StaffPages,
 ]
