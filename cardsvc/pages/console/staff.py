@@ -84,7 +84,7 @@ class StaffPages(ConsoleController):
             "staff",
             users=users,
             orgs=orgs,
-            roles=ROLES,
+            role_labels=ROLES,
             owners=await self._orgs(db_session, staff),
             values={},
             errors={},
@@ -115,7 +115,7 @@ class StaffPages(ConsoleController):
                 context={
                     "values": values,
                     "errors": field_errors(exc, request) or {"grants": message_of(exc, request)},
-                    "roles": ROLES,
+                    "role_labels": ROLES,
                     "owners": await self._orgs(db_session, staff),
                 },
                 status_code=422,
@@ -143,7 +143,7 @@ class StaffPages(ConsoleController):
             "staff",
             user=user,
             orgs=orgs,
-            roles=ROLES,
+            role_labels=ROLES,
             owners=await self._orgs(db_session, staff),
             can_manage=manageable and user.id != staff.id,
         )
