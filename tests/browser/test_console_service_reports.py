@@ -40,4 +40,5 @@ def test_service_and_hardship_reports_with_parameters(live: Live, page: Page) ->
     with page.expect_download() as info:
         page.locator("#export-xlsx").click()
     assert info.value.path().read_bytes()[:2] == b"PK"
+    expect(page.locator(".report-section", has_text="在册困难职工")).not_to_contain_text("relative")
     shot(page, "console-report-hardship")
