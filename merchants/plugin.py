@@ -35,6 +35,7 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
             StaffRedemptionController,
             TerminalAdminController,
         )
+        from merchants.onboarding.store_routes import StoreAdminController
         from merchants.terminal.routes import TerminalRedeemController, TerminalSelfController
 
         state = app_config.state
@@ -44,6 +45,7 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
             [
                 MerchantController,
                 TerminalAdminController,
+                StoreAdminController,
                 TerminalSelfController,
                 TerminalRedeemController,
                 StaffRedemptionController,
