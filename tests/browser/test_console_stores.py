@@ -52,6 +52,7 @@ def test_terminal_disable_enable_store_edit_close(live: Live, page: Page) -> Non
     store = page.locator("section.store", has_text="滨江旗舰店")
     expect(store.locator(".store-closed")).to_be_visible()
     expect(store.locator(".term-disabled").first).to_be_visible()
+    expect(store.get_by_role("button", name="更换密钥")).to_have_count(0)
     assert not _works(live, key)
     assert no_horizontal_scroll(page)
     shot(page, "console-store-closed")
