@@ -204,6 +204,7 @@ class OrgPages(ConsoleController):
         db_session: AsyncSession,
         org_id: uuid.UUID,
     ) -> Response[Any]:
+        await get_org(db_session, staff, org_id, Perm.org_write)  # 404 before any form error
         values = await _form(request)
         reason = values.get("reason", "")
         if not 2 <= len(reason) <= 255:

@@ -23,7 +23,13 @@ from cardsvc.pages.console.common import (
     page,
     require,
 )
-from cardsvc.staff.accounts import grant_role, reset_password, revoke_role, set_active
+from cardsvc.staff.accounts import (
+    grant_role,
+    managed_staff,
+    reset_password,
+    revoke_role,
+    set_active,
+)
 from cardsvc.staff.service import create_staff, get_staff, list_staff
 
 NO_MANAGE = ("您的角色无权管理工作人员账号", "Your role may not manage staff accounts")
@@ -157,6 +163,7 @@ class StaffPages(ConsoleController):
         staff_id: uuid.UUID,
         action: str,
     ) -> Response[Any]:
+        await managed_staff(db_session, staff, staff_id)  # 404 before any form error
         values = await _form(request)
         try:
             if action == "disable":
