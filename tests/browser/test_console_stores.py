@@ -36,11 +36,11 @@ def test_terminal_disable_enable_store_edit_close(live: Live, page: Page) -> Non
     store.locator("summary", has_text="修改 / 关闭门店").click()
     edit = store.locator("form.store-edit")
     edit.get_by_label("门店名称").fill("滨江旗舰店")
-    edit.get_by_label("地区代码(6 位)").fill("999999")
+    edit.get_by_label("地区代码（6 位）").fill("999999")
     edit.get_by_role("button", name="保存门店信息").click()
     expect(store.locator("form.store-edit .field-error")).to_be_visible()
     shot(page, "console-store-edit-error")
-    store.locator("form.store-edit").get_by_label("地区代码(6 位)").fill("420502")
+    store.locator("form.store-edit").get_by_label("地区代码（6 位）").fill("420502")
     store.locator("form.store-edit").get_by_role("button", name="保存门店信息").click()
     expect(page.get_by_role("heading", name="滨江旗舰店")).to_be_visible()
 

@@ -15,7 +15,6 @@ from cardsvc.kernel.audit import AuditEntry
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.orgs.models import Org
 from cardsvc.staff.models import StaffUser
-from tests.support.contract import contract_client
 from tests.support.staff import PASSWORD, login
 
 USERS = "/api/v1/staff/users"
@@ -43,22 +42,32 @@ async def ids(engine: AsyncEngine, demo: dict[str, Any]) -> dict[str, str]:
 
 
 async def test_disable_signs_out_and_enable_restores(
-    client: AsyncTestClient[Litestar], app: Litestar, ids: dict[str, str], engine: AsyncEngine
+    client: AsyncTestClient[Litestar], ids: dict[str, str], engine: AsyncEngine
 ) -> None:
-    async with contract_client(app) as other:
-        await login(other, "xl.jidian")
-        assert (await other.get("/api/v1/staff/me")).status_code == 200
-        await login(client, "xl.admin")
-        bad = await client.post(f"{USERS}/{ids['xl.jidian']}/disable", json={"reason": ""})
-        assert bad.status_code == 400, bad.text
-        resp = await client.post(f"{USERS}/{ids['xl.jidian']}/disable", json={"reason": "调离"})
-        assert resp.status_code == 200, resp.text
-        assert resp.json()["active"] is False
-        assert (await other.get("/api/v1/staff/me")).status_code == 401
-        again = await client.post(f"{USERS}/{ids['xl.jidian']}/disable", json={"reason": "调离"})
-        assert again.status_code == 409 and again.json()["code"] == "staff_unchanged"
-        back = await client.post(f"{USERS}/{ids['xl.jidian']}/enable")
-        assert back.status_code == 200 and back.json()["active"] is True
+    # One client (the app's database connections belong to its event loop): the other
+    # officer's session is kept aside and put back to see that it ended.
+    await login(client, "xl.jidian")
+    assert (await client.get("/api/v1/staff/me")).status_code == 200
+    theirs = dict(client.cookies)
+    await login(client, "xl.admin")
+    bad = await client.post(f"{USERS}/{ids['xl.jidian']}/disable", json={"reason": ""})
+    assert bad.status_code == 400, bad.text
+    resp = await client.post(f"{USERS}/{ids['xl.jidian']}/disable", json={"reason": "调离"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["active"] is False
+    again = await client.post(f"{USERS}/{ids['xl.jidian']}/disable", json={"reason": "调离"})
+    assert again.status_code == 409 and again.json()["code"] == "staff_unchanged"
+    mine = dict(client.cookies)
+    client.cookies.clear()
+    client.cookies.update(theirs)
+    assert (await client.get("/api/v1/staff/me")).status_code == 401
+    client.cookies.clear()
+    client.cookies.update(mine)
+    back = await client.post(f"{USERS}/{ids['xl.jidian']}/enable")
+    assert back.status_code == 200 and back.json()["active"] is True
+    client.cookies.clear()
+    client.cookies.update(theirs)
+    assert (await client.get("/api/v1/staff/me")).status_code == 200  # the same session again
     assert await _actions(engine) == ["staff.disable", "staff.enable"]
 
 
@@ -74,7 +83,7 @@ async def test_out_of_scope_and_self_are_refused(
 
 
 async def test_password_reset_lets_the_new_one_in(
-    client: AsyncTestClient[Litestar], app: Litestar, ids: dict[str, str]
+    client: AsyncTestClient[Litestar], ids: dict[str, str]
 ) -> None:
     await login(client, "xl.admin")
     short = await client.post(f"{USERS}/{ids['xl.jidian']}/password", json={"password": "short"})
@@ -82,12 +91,11 @@ async def test_password_reset_lets_the_new_one_in(
     new = "Fresh-Passw0rd-2026"
     resp = await client.post(f"{USERS}/{ids['xl.jidian']}/password", json={"password": new})
     assert resp.status_code == 200, resp.text
-    async with contract_client(app) as other:
-        old = await other.post(
-            "/api/v1/staff/session", json={"username": "xl.jidian", "password": PASSWORD}
-        )
-        assert old.status_code == 401
-        await login(other, "xl.jidian", new)
+    old = await client.post(
+        "/api/v1/staff/session", json={"username": "xl.jidian", "password": PASSWORD}
+    )
+    assert old.status_code == 401
+    await login(client, "xl.jidian", new)
 
 
 async def test_grant_and_revoke_within_scope(
