@@ -49,6 +49,7 @@ async def test_disable_signs_out_and_enable_restores(
     await login(client, "xl.jidian")
     assert (await client.get("/api/v1/staff/me")).status_code == 200
     theirs = dict(client.cookies)
+    client.cookies.clear()  # a sign-in ends the session it is sent with
     await login(client, "xl.admin")
     bad = await client.post(f"{USERS}/{ids['xl.jidian']}/disable", json={"reason": ""})
     assert bad.status_code == 400, bad.text
