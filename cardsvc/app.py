@@ -76,6 +76,7 @@ from cardsvc.servicereq.routes import (
     ServiceLevelController,
     ServiceRequestController,
 )
+from cardsvc.staff.account_routes import StaffAccountController
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.routes import SessionController, StaffController
 from cardsvc.staff.service import configure_password_hashing
@@ -100,6 +101,7 @@ ROUTE_HANDLERS: list[Any] = [
     ready,
     SessionController,
     StaffController,
+    StaffAccountController,
     OrgController,
     MemberController,
     AuditController,

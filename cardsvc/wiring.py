@@ -25,6 +25,11 @@ def wire() -> None:
     if _wired:
         return
     from cardsvc.flows.privacy import benefits_and_merchants_parts
+    from cardsvc.flows.reconciliation import (
+        RECONCILE_JOB,
+        RECONCILE_SCHEDULE,
+        run_reconcile_job,
+    )
     from cardsvc.jobs.kinds import register_kind
     from cardsvc.members.service import on_status_change, refuse_closing_with_members
     from cardsvc.membership.lifecycle import after_status_change
@@ -44,6 +49,12 @@ def wire() -> None:
         run_retention_job,
         schedule="privacy.retention",
         every=lambda s: timedelta(hours=s.retention_interval_hours),
+    )
+    register_kind(
+        RECONCILE_JOB,
+        run_reconcile_job,
+        schedule=RECONCILE_SCHEDULE,
+        every=lambda s: timedelta(minutes=s.reconcile_interval_minutes),
     )
     register_kind(
         SERVICE_SWEEP,

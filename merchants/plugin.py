@@ -35,6 +35,7 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
             StaffRedemptionController,
             TerminalAdminController,
         )
+        from merchants.onboarding.store_routes import StoreAdminController
         from merchants.settlements.routes import SettlementStatementController
         from merchants.terminal.routes import TerminalRedeemController, TerminalSelfController
 
@@ -45,6 +46,7 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
             [
                 MerchantController,
                 TerminalAdminController,
+                StoreAdminController,
                 TerminalSelfController,
                 TerminalRedeemController,
                 StaffRedemptionController,

@@ -268,3 +268,15 @@ async def recover_stale(session: AsyncSession, stale_after: timedelta) -> dict[s
         "failed": int(failed.rowcount or 0),  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
         "requeued": int(requeued.rowcount or 0),  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
     }
+
+
+async def latest_of_kind(
+    session: AsyncSession, kind: str, *, statuses: frozenset[JobStatus] | None = None
+) -> Job | None:
+    """The newest job of ``kind`` (optionally only in ``statuses``): a periodic job's last
+    run, for a page that shows it."""
+    stmt = select(Job).where(Job.kind == kind)
+    if statuses is not None:
+        stmt = stmt.where(Job.status.in_(statuses))
+    stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(1)
+    return (await session.scalars(stmt)).first()

@@ -152,6 +152,27 @@ SWEEP: dict[str, str] = {
     "POST /console/stores/{store_id}/terminals": "staff",
     "POST /console/stores/{store_id}/terminals/{terminal_id}/keys/{key_id}/revoke": "staff",
     "POST /console/stores/{store_id}/terminals/{terminal_id}/rotate": "staff",
+    "POST /console/stores/{store_id}/terminals/{terminal_id}/{action}": "staff",
+    "POST /console/merchants/{merchant_id}/stores/{store_id}/edit": "staff",
+    "POST /console/merchants/{merchant_id}/stores/{store_id}/close": "staff",
+    "POST /console/orgs/{org_id}/edit": "staff",
+    "POST /console/orgs/{org_id}/children": "staff",
+    "POST /console/orgs/{org_id}/close": "staff",
+    "GET /console/orgs/{org_id}/service-levels": "staff",
+    "POST /console/orgs/{org_id}/service-levels/{kind}": "staff",
+    "POST /console/orgs/{org_id}/service-levels/{kind}/clear": "staff",
+    "GET /console/staff/{staff_id}": "staff",
+    "POST /console/staff/{staff_id}/{action}": "staff",
+    # Staff accounts; stores and terminals (status).
+    "POST /api/v1/staff/users/{staff_id}/disable": "staff",
+    "POST /api/v1/staff/users/{staff_id}/enable": "staff",
+    "POST /api/v1/staff/users/{staff_id}/password": "staff",
+    "POST /api/v1/staff/users/{staff_id}/grants": "staff",
+    "POST /api/v1/staff/users/{staff_id}/grants/revoke": "staff",
+    "PATCH /api/v1/stores/{store_id}": "staff",
+    "POST /api/v1/stores/{store_id}/close": "staff",
+    "POST /api/v1/terminals/{terminal_id}/disable": "staff",
+    "POST /api/v1/terminals/{terminal_id}/enable": "staff",
     # Member pages (/m/): the same member cookie.
     "POST /m/applications/{app_id}/withdraw": "member",
     "GET /m/requests/{request_id}": "member",
@@ -171,6 +192,9 @@ FIXED = {
     "/console/merchants/": {"action": "suspend"},
     "/console/programmes/": {"action": "pause"},
     "/api/v1/orgs/": {"kind": "legal_aid"},
+    "/console/orgs/": {"kind": "legal_aid"},
+    "/console/staff/": {"action": "disable"},
+    "/console/stores/": {"action": "disable"},
 }
 
 
@@ -253,6 +277,8 @@ async def foreign_objects(
     ids["terminal_id"] = [xl_terminal["terminal_id"]]
     detail = await _json(client, admin, f"/api/v1/terminals/{xl_terminal['terminal_id']}")
     ids["key_id"] = [detail["keys"][0]["id"]]
+    users = await _json(client, admin, "/api/v1/staff/users")
+    ids["staff_id"] = [next(u["id"] for u in users if u["username"] == "xl.jidian")]
     async with engine.connect() as conn:
         prog = await create_program(
             conn,

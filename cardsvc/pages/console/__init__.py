@@ -21,10 +21,13 @@ from cardsvc.pages.console.orgs import OrgPages
 from cardsvc.pages.console.programme_diff import ProgrammeDiffPages
 from cardsvc.pages.console.programme_pickers import ProgrammePickerPages
 from cardsvc.pages.console.programmes import ProgrammePages
+from cardsvc.pages.console.reconciliation import ReconciliationPages
 from cardsvc.pages.console.reports import ReportPages
 from cardsvc.pages.console.roster import RosterPages
+from cardsvc.pages.console.service_levels import ServiceLevelPages
 from cardsvc.pages.console.service_requests import ServicePages
 from cardsvc.pages.console.settlements import SettlementPages
+from cardsvc.pages.console.staff import StaffPages
 
 CONSOLE_CONTROLLERS: list[type] = [
     SignInPages,
@@ -46,4 +49,7 @@ CONSOLE_CONTROLLERS: list[type] = [
     AuditPages,
     ServicePages,
     HardshipPages,
+    ServiceLevelPages,
+    ReconciliationPages,
+    StaffPages,
 ]

@@ -55,6 +55,14 @@ NAV: tuple[NavItem, ...] = (
         "hardship", "/console/hardship", "困难职工档案", "Hardship records", Perm.hardship_read
     ),
     NavItem("reports", "/console/reports", "统计报表", "Reports", Perm.reports_read),
+    NavItem(
+        "reconciliation",
+        "/console/reconciliation",
+        "额度核对",
+        "Reconciliation",
+        Perm.benefits_read,
+    ),
+    NavItem("staff", "/console/staff", "工作人员账号", "Staff accounts", Perm.staff_manage),
     NavItem("audit", "/console/audit", "审计日志", "Audit log", Perm.audit_read),
 )
 

@@ -32,6 +32,7 @@ from cardsvc.membership.models import RequestStatus
 from cardsvc.membership.service import pending_applications
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page
+from cardsvc.pages.console.reconciliation import reconciliation_card
 from cardsvc.pages.i18n import Lang, lang_of, pick
 from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
@@ -221,6 +222,7 @@ class DashboardPages(ConsoleController):
             todo=todo,
             figures=figures,
             days=REDEMPTION_DAYS,
+            **await reconciliation_card(db_session, staff),
         )
 
     @get("/dashboard.json")

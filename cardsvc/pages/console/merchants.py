@@ -16,7 +16,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.errors import Conflict, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.service import find_org, orgs_in_scope
@@ -34,6 +34,7 @@ from merchants.onboarding.service import (
     list_stores,
     search_merchants,
 )
+from merchants.onboarding.stores import close_store, set_terminal_status, update_store
 from merchants.onboarding.terminals import (
     create_terminal,
     list_terminals,
@@ -286,6 +287,57 @@ class MerchantPages(ConsoleController):
             )
         return Response("", headers={"HX-Redirect": f"/console/merchants/{merchant_id}"})
 
+    @post("/{merchant_id:uuid}/stores/{store_id:uuid}/edit", status_code=200)
+    async def edit_store(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        db_session: AsyncSession,
+        merchant_id: uuid.UUID,
+        store_id: uuid.UUID,
+    ) -> Response[Any]:
+        values = await _form(request)
+        try:
+            await update_store(
+                db_session,
+                staff,
+                store_id,
+                name=values.get("name", ""),
+                address=values.get("address", ""),
+                region=values.get("region", ""),
+            )
+        except (ValidationError, Conflict) as exc:
+            if not exc.errors:
+                raise
+            return Template(
+                "console/_store_edit.html",
+                context={
+                    "merchant_id": merchant_id,
+                    "store_id": store_id,
+                    "values": values,
+                    "errors": field_errors(exc, request),
+                },
+                status_code=422,
+            )
+        return Response("", headers={"HX-Redirect": f"/console/merchants/{merchant_id}"})
+
+    @post("/{merchant_id:uuid}/stores/{store_id:uuid}/close", status_code=200)
+    async def close_one_store(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+        merchant_id: uuid.UUID,
+        store_id: uuid.UUID,
+    ) -> Response[Any]:
+        values = await _form(request)
+        _, prefixes = await close_store(
+            db_session, staff, store_id, reason=values.get("reason", "")
+        )
+        gate_of(state).forget(prefixes=tuple(prefixes))
+        return Response("", headers={"HX-Redirect": f"/console/merchants/{merchant_id}"})
+
 
 class TerminalPages(ConsoleController):
     """A store's terminals and their keys; the fragment re-rendered after every change."""
@@ -372,4 +424,28 @@ class TerminalPages(ConsoleController):
             reason="控制台撤销 / revoked in the console",
         )
         gate_of(state).forget(prefixes=(key.prefix,))
+        return await self._fragment(db_session, staff, store_id)
+
+    @post("/{terminal_id:uuid}/{action:str}", status_code=200)
+    async def set_status(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+        store_id: uuid.UUID,
+        terminal_id: uuid.UUID,
+        action: str,
+    ) -> Template:
+        if action not in ("disable", "enable"):
+            raise ValidationError.field("action", "未知操作", "unknown action")
+        values = await _form(request)
+        _, prefixes = await set_terminal_status(
+            db_session,
+            staff,
+            terminal_id,
+            active=action == "enable",
+            reason=values.get("reason") or None,
+        )
+        gate_of(state).forget(prefixes=tuple(prefixes))
         return await self._fragment(db_session, staff, store_id)

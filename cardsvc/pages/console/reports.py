@@ -13,6 +13,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.programmes.reports import budget_figures, date_range, redemption_figures
+from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
@@ -23,6 +24,7 @@ from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
 from cardsvc.reports.period import ReportRange, report_range
 from cardsvc.reports.scope import report_org, report_roots
+from cardsvc.reports.service_requests import hardship_report, service_report
 
 REPORTS = {
     "members": ("会员统计", "Members"),
@@ -30,6 +32,9 @@ REPORTS = {
     "coverage": ("入会覆盖", "Coverage"),
     "redemptions": ("核销统计", "Redemptions"),
     "budgets": ("项目预算执行", "Programme budgets"),
+    # Keys are the API's report paths (/api/v1/reports/<key>), which the export links use.
+    "service-requests": ("服务申请", "Service requests"),
+    "hardship": ("困难帮扶", "Hardship assistance"),
 }
 
 
@@ -165,6 +170,10 @@ class ReportPages(ConsoleController):
                 doc = await joins_report(db_session, org, rng)
             elif report == "coverage":
                 doc = await coverage_report(db_session, org, rng)
+            elif report == "service-requests":
+                doc = await service_report(db_session, org, rng, utc_now())
+            elif report == "hardship":
+                doc = await hardship_report(db_session, org, rng)
             elif report == "redemptions":
                 doc = await _redemptions(db_session, org, rng)
             else:
