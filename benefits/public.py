@@ -41,6 +41,7 @@ from benefits.engine.results import (
     VersionView,
 )
 from benefits.engine.reverse import reverse
+from benefits.engine.statements import HEAD_COLUMN_COUNT, REDEMPTION_HEAD
 from benefits.errors import (
     AlreadyReversed,
     BelowMinSpend,
@@ -82,8 +83,10 @@ from benefits.rules.facts import MemberFacts, MerchantContext
 from benefits.rules.programme import MEMBER_CATEGORIES, BenefitKind, MerchantCategory, rules_to_json
 
 __all__ = [
+    "HEAD_COLUMN_COUNT",
     "MAX_BILL_REF",
     "MEMBER_CATEGORIES",
+    "REDEMPTION_HEAD",
     "AlreadyReversed",
     "BelowMinSpend",
     "BenefitKind",

@@ -48,6 +48,7 @@ from benefits.engine.statements import (
     PgStatements,
     SaStatements,
     Statements,
+    head_of,
     is_retryable,
     is_unique_violation,
 )
@@ -197,6 +198,7 @@ async def redeem(
     token_id: str | None = None,
     pg: Any | None = None,
     bill_ref: str | None = None,
+    head_row: Sequence[Any] | None = None,
 ) -> RedemptionResult:
     """Apply one programme (or several stackable ones) to a bill, exactly once per key.
 
@@ -204,6 +206,12 @@ async def redeem(
     ``db`` (which then serves only the rare after-conflict reads). ``bill_ref``, the merchant's
     reference of the bill, makes the stacking rules hold across every redemption naming it
     (:mod:`benefits.engine.bills`; refused with ``bill_stacking_conflict``).
+
+    ``head_row``: the columns of ``REDEMPTION_HEAD`` for the one programme and this merchant +
+    key, read by the caller just before with a read of its own (one round trip fewer). At read
+    committed isolation the transaction's own first read sees no more than that one did; a
+    twin that commits after it is caught by the ledger's unique index, as ever. Used by the
+    first attempt only; without a programme row in it the transaction reads the head itself.
 
     Raises ``program_inactive``, ``not_eligible``, ``not_in_scope``, ``below_min_spend``,
     ``quota_exhausted``/``budget_exhausted`` (naming the policy), ``stacking_conflict``,
@@ -214,12 +222,14 @@ async def redeem(
     )
     req = _with_bill(req, bill_ref)
     walk = False  # budget stripes: go straight to the ascending walk (benefits.engine.counters)
+    head = _given_head(req, head_row)
     attempt = 0
     while True:
         attempt += 1
         try:
             async with _redeem_transaction(db, pg) as statements:
-                done = await _redeem_in(statements, req, walk=walk)
+                given, head = head, None
+                done = await _redeem_in(statements, req, walk=walk, head=given)
             # Shaping the result happens after COMMIT: counter locks are held for no Python work.
             return (
                 done
@@ -244,6 +254,13 @@ async def redeem(
             if attempt < 3 and is_retryable(exc):
                 continue
             raise
+
+
+def _given_head(req: _Request, head_row: Sequence[Any] | None) -> Head | None:
+    if head_row is None or head_row[0] is None or len(req.program_ids) != 1:
+        return None
+    head = head_of(head_row)
+    return head if head.id == req.program_ids[0] else None
 
 
 def _driver(db: Db) -> str:
@@ -301,10 +318,10 @@ async def _twin(st: Statements, req: _Request, exc: Exception) -> RedemptionResu
 
 
 async def _redeem_in(
-    st: Statements, req: _Request, *, walk: bool = False
+    st: Statements, req: _Request, *, walk: bool = False, head: Head | None = None
 ) -> RedemptionResult | tuple[list[dict[str, Any]], dict[uuid.UUID | None, CompiledRules]]:
     """The transaction's work: a replayed result, or the new ledger rows to shape a result from."""
-    rows, existing = await _head(st, req)
+    rows, existing = ([head], head.existing) if head is not None else await _head(st, req)
     if existing is not None:
         return await _replay(st, req, existing)
     _ensure_found(req, rows)

@@ -65,6 +65,7 @@ from merchants.terminal.scan import (
     static_refusing,
     verify,
     verify_member,
+    verify_member_with_head,
 )
 from merchants.terminal.wiring import RedeemServices
 
@@ -164,8 +165,15 @@ async def redeem_at_terminal(
     # engine re-checks what matters under its counters' locks.
     if pg is None:
         await read_only(session)
+    head_row: Any = None
     try:
-        card, member = await verify_member(session, services, req.code, now, pg)
+        if pg is not None and len(req.program_ids) == 1:
+            head = {"pid": req.program_ids[0], "merchant_id": terminal.merchant_id, "idem": key}
+            card, member, head_row = await verify_member_with_head(
+                session, services, req.code, now, pg, head
+            )
+        else:
+            card, member = await verify_member(session, services, req.code, now, pg)
     except AppError:
         # A retry may come after its code expired or its member left: the stored answer.
         # (A retry whose code still verifies is answered by the engine below, which looks the
@@ -211,6 +219,7 @@ async def redeem_at_terminal(
             card_id=card.card_id,
             token_id=token_id,
             pg=pg,
+            head_row=head_row,
         )
     except BenefitsError as exc:
         if token_id is not None and exc.code not in ("token_replayed", "idempotency_conflict"):
