@@ -216,6 +216,36 @@ def run_child(
     return json.loads([ln for ln in out.stdout.splitlines() if ln.startswith("{")][-1])
 
 
+# ---------------------------------------------------------------- where the time goes
+
+# (label, a frame that marks it): shares of the import's samples, a stack counted once per label
+PHASES = (
+    ("reading the file into the spool (pass one)", "_fill_spool (cardsvc/roster/job.py"),
+    ("  openpyxl's dimension scan (no <dimension>)", "ReadOnlyWorksheet._get_size"),
+    ("validation (RowValidator.prepare)", "RowValidator.prepare"),
+    ("  phone numbers", "_phone (cardsvc/roster/rows.py"),
+    ("encryption (PiiCipher.encrypt)", "PiiCipher.encrypt"),
+    ("hashing (keyed lookup hashes)", "lookup_hash"),
+    ("numbering (member numbers)", "format_member_no"),
+    ("member rows and INSERT (apply_batch)", "apply_batch (cardsvc/roster/apply.py"),
+    ("cards (issue_cards_for_members)", "issue_cards_for_members"),
+    ("hardship proposals", "_propose_hardship"),
+)
+
+
+def profile_shares(path: Path) -> list[tuple[str, float]]:
+    """Each phase's share of the samples in a py-spy raw file (``frame;frame;… count``)."""
+    total, counts = 0, dict.fromkeys((label for label, _ in PHASES), 0)
+    with open(path) as fh:
+        for line in fh:
+            stack, _, n = line.rstrip().rpartition(" ")
+            total += int(n)
+            for label, frame in PHASES:
+                if frame in stack:
+                    counts[label] += int(n)
+    return [(label, counts[label] / max(total, 1)) for label, _ in PHASES]
+
+
 # ---------------------------------------------------------------- parent
 
 
@@ -318,6 +348,10 @@ def main() -> None:
         figures["sqlite_job_rss_mb"] = round(
             runs["sqlite"]["rss_peak_mb"] - runs["sqlite"]["rss_before_mb"]
         )
+    if args.profile:
+        print("\nwhere the PostgreSQL import's time goes (py-spy samples, all threads):")
+        for label, share in profile_shares(Path(args.profile) / "import.txt"):
+            print(f"  {100 * share:5.1f}%  {label}")
     figures["baseline_seconds"] = round(baseline["seconds"], 1)
     figures["baseline_rows_per_s"] = round(base_rate)
     figures["load_avg"] = round(os.getloadavg()[0], 1)
