@@ -165,19 +165,11 @@ async def redeem_at_terminal(
     # engine re-checks what matters under its counters' locks.
     if pg is None:
         await read_only(session)
-    head_row: Any = None
     try:
-        if pg is not None and len(req.program_ids) == 1:
-            head = {"pid": req.program_ids[0], "merchant_id": terminal.merchant_id, "idem": key}
-            card, member, head_row = await verify_member_with_head(
-                session, services, req.code, now, pg, head
-            )
-        else:
-            card, member = await verify_member(session, services, req.code, now, pg)
+        card, member, head_row = await _verify(session, services, terminal, key, req, now, pg)
     except AppError:
         # A retry may come after its code expired or its member left: the stored answer.
-        # (A retry whose code still verifies is answered by the engine below, which looks the
-        # key up in its own transaction: no separate look-up on the common path.)
+        # (One whose code still verifies is answered by the engine, from its key's probe.)
         prior = await _prior(session, terminal, key, pg)
         if prior is not None:
             return await _retry(session, services, terminal, key, req, prior, pg)
@@ -235,6 +227,24 @@ async def redeem_at_terminal(
         raise IdempotencyConflict(idempotency_key=key)
     # A retry, or a concurrent twin (same key and body) that committed first: its result.
     return Redeemed(result, card, replayed=result.replayed)
+
+
+async def _verify(
+    session: AsyncSession,
+    services: RedeemServices,
+    terminal: TerminalContext,
+    key: str,
+    req: RedeemRequest,
+    now: datetime,
+    pg: Any | None,
+) -> tuple[VerifiedCard, MemberFacts, Any]:
+    """The card and its member; on PostgreSQL, for one programme, the engine's head row too
+    (read in the same round trip: ``redeem``'s ``head_row``), else ``None`` for it."""
+    if pg is None or len(req.program_ids) != 1:
+        card, member = await verify_member(session, services, req.code, now, pg)
+        return card, member, None
+    head = {"pid": req.program_ids[0], "merchant_id": terminal.merchant_id, "idem": key}
+    return await verify_member_with_head(session, services, req.code, now, pg, head)
 
 
 async def _prior(
