@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 BASELINES = {
     "cards": ("verify_per_s", "raw_verify_per_s"),
     "cli_startup": ("slowest_light_ms", "import_litestar_ms"),
+    "import": ("pg_rows_per_s", "baseline_rows_per_s"),
     "redeem": ("engine_rps", "raw_rps"),
     "scan_redeem": ("pairs_per_s", "pgbench_tps"),
     "soak": ("requests_per_s", "health_live_rps"),

@@ -45,6 +45,7 @@ from benefits.engine.results import (
     VersionView,
 )
 from benefits.engine.reverse import reverse
+from benefits.engine.statements import HEAD_COLUMN_COUNT, REDEMPTION_HEAD
 from benefits.errors import (
     AlreadyReversed,
     BelowMinSpend,
@@ -101,8 +102,10 @@ from benefits.settlements.workflow import (
 )
 
 __all__ = [
+    "HEAD_COLUMN_COUNT",
     "MAX_BILL_REF",
     "MEMBER_CATEGORIES",
+    "REDEMPTION_HEAD",
     "AlreadyReversed",
     "BelowMinSpend",
     "BenefitKind",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from cardsvc.cards import numeric as numeric_codes
@@ -41,10 +42,21 @@ async def erased_members(conn: AsyncConnection, member_ids: set[uuid.UUID]) -> s
     transaction ends. For writers of rows about members that an erasure must not miss."""
     if not member_ids:
         return set()
-    q = select(Member.id, Member.erased_at).where(Member.id.in_(member_ids))
     if conn.dialect.name == "postgresql":
-        q = q.with_for_update(read=True)
-    return {mid for mid, erased_at in await conn.execute(q) if erased_at is not None}
+        # One array parameter: an IN list would be a new prepared statement per list length.
+        rows = await conn.execute(_ERASED_PG, {"ids": list(member_ids)})
+    else:
+        rows = await conn.execute(
+            select(Member.id, Member.erased_at).where(Member.id.in_(member_ids))
+        )
+    return {mid for mid, erased_at in rows if erased_at is not None}
+
+
+_ERASED_PG = (
+    select(Member.id, Member.erased_at)
+    .where(Member.id == any_(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
+    .with_for_update(read=True)
+)
 
 
 __all__ = [

@@ -98,7 +98,7 @@ _PG_LINES = to_asyncpg(_LINES_SQL)
 
 
 class BillRequest(Protocol):
-    """What of a redemption request the bill needs (``benefits.engine.redeem._Request``)."""
+    """What of a redemption request the bill needs (``benefits.engine.request.Request``)."""
 
     @property
     def merchant(self) -> MerchantContext: ...

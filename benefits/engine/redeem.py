@@ -20,11 +20,9 @@ recorded takes. Stored checkouts are shaped and read back in :mod:`benefits.engi
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
 
-from benefits.engine.bills import bill_turn, check_bill_ref
+from benefits.engine.bills import bill_turn
 from benefits.engine.checkout import checkout_result, load_checkout, takes_json, with_used
 from benefits.engine.counters import (
     SqlCounters,
@@ -42,16 +40,18 @@ from benefits.engine.counters import (
     pick_stripe,
 )
 from benefits.engine.evaluate import check_program, check_stacking, refusal_error
+from benefits.engine.request import Request, prepare_request, with_bill
 from benefits.engine.results import RedemptionResult
 from benefits.engine.statements import (
     Head,
     PgStatements,
     SaStatements,
     Statements,
+    head_of,
     is_retryable,
     is_unique_violation,
 )
-from benefits.engine.txn import Db, as_utc, read_connection, write_transaction
+from benefits.engine.txn import Db, read_connection, write_transaction
 from benefits.engine.versions import CompiledRules, load_versions
 from benefits.errors import (
     BudgetExhausted,
@@ -60,123 +60,11 @@ from benefits.errors import (
     QuotaExhausted,
     Reason,
     TokenReplayed,
-    ValidationError,
 )
 from benefits.rules.benefit import compute
 from benefits.rules.facts import MemberFacts, MerchantContext
 from benefits.rules.limits import CounterKey, CounterStore, LimitHit, Take, apply_limits
 from benefits.rules.programme import OnExceed
-from benefits.rules.validation import MAX_FEN
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    member: MemberFacts
-    merchant: MerchantContext
-    program_ids: tuple[uuid.UUID, ...]
-    amount_fen: int
-    units: int
-    at: datetime
-    idempotency_key: str
-    card_id: uuid.UUID | None
-    token_id: str | None
-    fingerprint: str
-    bill_ref: str | None = None
-
-
-def request_fingerprint(
-    *,
-    member_id: uuid.UUID,
-    store_id: uuid.UUID | None,
-    program_ids: Sequence[uuid.UUID],
-    amount_fen: int,
-    units: int,
-    bill_ref: str | None = None,
-) -> str:
-    """What makes two requests "the same" for idempotency (not the time, terminal or token);
-    the bill only when given, so that a request without one keeps its old fingerprint."""
-    parts = [
-        "v1",
-        member_id.hex,
-        store_id.hex if store_id else "-",
-        ",".join(sorted(p.hex for p in program_ids)),
-        str(amount_fen),
-        str(units),
-    ]
-    if bill_ref is not None:
-        parts.append(f"bill:{bill_ref}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
-
-
-def _prepare(
-    member: MemberFacts,
-    merchant: MerchantContext,
-    program_ids: Sequence[uuid.UUID] | uuid.UUID,
-    amount_fen: int,
-    units: int,
-    at: datetime | None,
-    idempotency_key: str,
-    card_id: uuid.UUID | None,
-    token_id: str | None,
-) -> _Request:
-    ids = (program_ids,) if isinstance(program_ids, uuid.UUID) else tuple(program_ids)
-    if not ids:
-        raise ValidationError.field(
-            "program_ids", "至少选择一个项目", "name at least one programme"
-        )
-    if len(set(ids)) != len(ids):
-        raise ValidationError.field("program_ids", "项目重复", "lists a programme twice")
-    if (
-        isinstance(amount_fen, bool)
-        or not isinstance(amount_fen, int)
-        or not 0 <= amount_fen <= MAX_FEN
-    ):
-        raise ValidationError.field(
-            "amount_fen", "金额必须为非负整数（分）", "must be a whole number of fen >= 0"
-        )
-    if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= 10_000:
-        raise ValidationError.field(
-            "units", "数量必须为 1–10000 的整数", "must be an integer from 1 to 10000"
-        )
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 128:
-        raise ValidationError.field(
-            "idempotency_key", "必须为 1–128 个字符", "must be 1–128 characters"
-        )
-    if token_id is not None and not 1 <= len(token_id) <= 64:
-        raise ValidationError.field("token_id", "必须为 1–64 个字符", "must be 1–64 characters")
-    return _Request(
-        member=member,
-        merchant=merchant,
-        program_ids=ids,
-        amount_fen=amount_fen,
-        units=units,
-        at=as_utc(at),
-        idempotency_key=idempotency_key,
-        card_id=card_id,
-        token_id=token_id,
-        fingerprint=request_fingerprint(
-            member_id=member.id,
-            store_id=merchant.store_id,
-            program_ids=ids,
-            amount_fen=amount_fen,
-            units=units,
-        ),
-    )
-
-
-def _with_bill(req: _Request, bill_ref: str | None) -> _Request:
-    """The request for a bill: its reference checked, and counted in the fingerprint."""
-    if (bill_ref := check_bill_ref(bill_ref)) is None:
-        return req
-    fingerprint = request_fingerprint(
-        member_id=req.member.id,
-        store_id=req.merchant.store_id,
-        program_ids=req.program_ids,
-        amount_fen=req.amount_fen,
-        units=req.units,
-        bill_ref=bill_ref,
-    )
-    return replace(req, bill_ref=bill_ref, fingerprint=fingerprint)
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -197,6 +85,7 @@ async def redeem(
     token_id: str | None = None,
     pg: Any | None = None,
     bill_ref: str | None = None,
+    head_row: Sequence[Any] | None = None,
 ) -> RedemptionResult:
     """Apply one programme (or several stackable ones) to a bill, exactly once per key.
 
@@ -205,21 +94,29 @@ async def redeem(
     reference of the bill, makes the stacking rules hold across every redemption naming it
     (:mod:`benefits.engine.bills`; refused with ``bill_stacking_conflict``).
 
+    ``head_row``: the columns of ``REDEMPTION_HEAD`` for the one programme and this merchant +
+    key, read by the caller just before with a read of its own (one round trip fewer). At read
+    committed isolation the transaction's own first read sees no more than that one did; a
+    twin that commits after it is caught by the ledger's unique index, as ever. Used by the
+    first attempt only; without a programme row in it the transaction reads the head itself.
+
     Raises ``program_inactive``, ``not_eligible``, ``not_in_scope``, ``below_min_spend``,
     ``quota_exhausted``/``budget_exhausted`` (naming the policy), ``stacking_conflict``,
     ``bill_stacking_conflict``, ``idempotency_conflict``, ``token_replayed``, ``not_found``, ``validation_error``.
     """
-    req = _prepare(
+    req = prepare_request(
         member, merchant, program_ids, amount_fen, units, at, idempotency_key, card_id, token_id
     )
-    req = _with_bill(req, bill_ref)
+    req = with_bill(req, bill_ref)
     walk = False  # budget stripes: go straight to the ascending walk (benefits.engine.counters)
+    head = _given_head(req, head_row)
     attempt = 0
     while True:
         attempt += 1
         try:
             async with _redeem_transaction(db, pg) as statements:
-                done = await _redeem_in(statements, req, walk=walk)
+                given, head = head, None
+                done = await _redeem_in(statements, req, walk=walk, head=given)
             # Shaping the result happens after COMMIT: counter locks are held for no Python work.
             return (
                 done
@@ -244,6 +141,13 @@ async def redeem(
             if attempt < 3 and is_retryable(exc):
                 continue
             raise
+
+
+def _given_head(req: Request, head_row: Sequence[Any] | None) -> Head | None:
+    if head_row is None or head_row[0] is None or len(req.program_ids) != 1:
+        return None
+    head = head_of(head_row)
+    return head if head.id == req.program_ids[0] else None
 
 
 def _driver(db: Db) -> str:
@@ -281,7 +185,7 @@ async def _redeem_transaction(db: Db, pg: Any | None = None) -> AsyncIterator[St
 
 
 async def _after_unique_violation(
-    db: Db, req: _Request, exc: Exception, pg: Any | None = None
+    db: Db, req: Request, exc: Exception, pg: Any | None = None
 ) -> RedemptionResult:
     if pg is not None:
         return await _twin(PgStatements(pg), req, exc)
@@ -289,7 +193,7 @@ async def _after_unique_violation(
         return await _twin(SaStatements(conn), req, exc)
 
 
-async def _twin(st: Statements, req: _Request, exc: Exception) -> RedemptionResult:
+async def _twin(st: Statements, req: Request, exc: Exception) -> RedemptionResult:
     """The result of the request a unique index says came first: the same key's (a retry),
     else ``token_replayed`` if it was the same token."""
     checkout_id = await st.find_checkout(req.merchant.merchant_id, req.idempotency_key)
@@ -301,10 +205,10 @@ async def _twin(st: Statements, req: _Request, exc: Exception) -> RedemptionResu
 
 
 async def _redeem_in(
-    st: Statements, req: _Request, *, walk: bool = False
+    st: Statements, req: Request, *, walk: bool = False, head: Head | None = None
 ) -> RedemptionResult | tuple[list[dict[str, Any]], dict[uuid.UUID | None, CompiledRules]]:
     """The transaction's work: a replayed result, or the new ledger rows to shape a result from."""
-    rows, existing = await _head(st, req)
+    rows, existing = ([head], head.existing) if head is not None else await _head(st, req)
     if existing is not None:
         return await _replay(st, req, existing)
     _ensure_found(req, rows)
@@ -333,7 +237,7 @@ async def _redeem_in(
     return values, {c.version_id: c for _, c in programs}
 
 
-async def _head(st: Statements, req: _Request) -> tuple[list[Head], uuid.UUID | None]:
+async def _head(st: Statements, req: Request) -> tuple[list[Head], uuid.UUID | None]:
     """The programme rows, and the checkout already stored under this merchant + key if any."""
     merchant_id, key = req.merchant.merchant_id, req.idempotency_key
     rows = await st.head(req.program_ids, merchant_id, key)
@@ -341,7 +245,7 @@ async def _head(st: Statements, req: _Request) -> tuple[list[Head], uuid.UUID | 
     return rows, existing
 
 
-def _ensure_found(req: _Request, rows: list[Head]) -> None:
+def _ensure_found(req: Request, rows: list[Head]) -> None:
     if len(rows) != len(req.program_ids):
         found = {r.id for r in rows}
         missing = [str(p) for p in req.program_ids if p not in found]
@@ -351,7 +255,7 @@ def _ensure_found(req: _Request, rows: list[Head]) -> None:
 
 
 async def _checked_programs(
-    st: Statements, req: _Request, rows: list[Head]
+    st: Statements, req: Request, rows: list[Head]
 ) -> list[tuple[Head, CompiledRules]]:
     """Each programme with its current rules, re-checked here and now, in charging order."""
     versions = await load_versions(
@@ -386,7 +290,7 @@ async def _checked_programs(
 
 
 async def _ledger_lines(
-    req: _Request,
+    req: Request,
     programs: list[tuple[Head, CompiledRules]],
     planner: CounterStore,
     store: SqlCounters,
@@ -491,7 +395,7 @@ def _exhausted(hit: LimitHit, program_code: str) -> QuotaExhausted | BudgetExhau
     return error([hit.reason()], program=program_code, policy=hit.policy.key)
 
 
-async def _replay(st: Statements, req: _Request, checkout_id: uuid.UUID) -> RedemptionResult:
+async def _replay(st: Statements, req: Request, checkout_id: uuid.UUID) -> RedemptionResult:
     result = await load_checkout(st, checkout_id, fingerprint=req.fingerprint)
     assert result is not None
     return result

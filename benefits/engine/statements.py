@@ -23,7 +23,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from advanced_alchemy.types import GUID
-from sqlalchemy import BigInteger, Integer, Table, bindparam, insert, select, text, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Table,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benefits.models import Counter, Program, ProgramVersion, Redemption, Reversal
@@ -168,7 +178,7 @@ _EXISTING = (
     .where(
         _R.c.merchant_id == bindparam("merchant_id"),
         _R.c.idempotency_key == bindparam("idem"),
-        _R.c.line == 0,
+        _R.c.line == literal_column("0"),  # no parameter: callers name every one
     )
     .scalar_subquery()
 )
@@ -181,6 +191,10 @@ _HEAD_COLS = (
     _EXISTING.label("existing"),
 )
 _SA_HEAD_ONE = select(*_HEAD_COLS).where(_P.c.id == bindparam("pid"))
+# A caller's read may carry the head of one programme along (a LEFT JOIN LATERAL of this, with
+# parameters ``pid``, ``merchant_id``, ``idem``): ``redeem``'s ``head_row``.
+REDEMPTION_HEAD = _SA_HEAD_ONE.lateral("redemption_head")
+HEAD_COLUMN_COUNT = len(_HEAD_COLS)
 _SA_HEAD_MANY = select(*_HEAD_COLS).where(_P.c.id.in_(bindparam("pids", expanding=True)))
 SA_FIND_CHECKOUT = select(_R.c.checkout_id).where(
     _R.c.merchant_id == bindparam("merchant_id"),
@@ -302,7 +316,7 @@ class Statements(Protocol):
     async def load_lines(self, checkout_id: uuid.UUID) -> list[dict[str, Any]]: ...
 
 
-def _head(row: Any) -> Head:
+def head_of(row: Any) -> Head:
     return Head(
         row[0], row[1], str(row[2]), row[3], row[4], row[5]
     )  # positional: works for SQLAlchemy rows and asyncpg records alike
@@ -320,7 +334,7 @@ class SaStatements:
             result = await self.conn.execute(_SA_HEAD_ONE, {"pid": program_ids[0], **keys})
         else:
             result = await self.conn.execute(_SA_HEAD_MANY, {"pids": list(program_ids), **keys})
-        return [_head(r) for r in result]
+        return [head_of(r) for r in result]
 
     async def find_checkout(self, merchant_id: uuid.UUID, idem: str) -> uuid.UUID | None:
         params = {"merchant_id": merchant_id, "idem": idem}
@@ -381,7 +395,7 @@ class PgStatements:
             rows = await self.driver.fetch(_PG_HEAD_ONE, program_ids[0], merchant_id, idem)
         else:
             rows = await self.driver.fetch(_PG_HEAD_MANY, list(program_ids), merchant_id, idem)
-        return [_head(r) for r in rows]
+        return [head_of(r) for r in rows]
 
     async def find_checkout(self, merchant_id: uuid.UUID, idem: str) -> uuid.UUID | None:
         return await self.driver.fetchval(_PG_FIND_CHECKOUT, merchant_id, idem)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,12 +76,14 @@ async def verify_online_row(
     skew_seconds: int = tokens.DEFAULT_SKEW_SECONDS,
     accept_static: bool = True,
     pg: Any | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[VerifiedCard, Any]:
     """:func:`verify_online` with the caller's SELECT, which starts with
     :data:`VERIFY_CARD_COLUMNS`, filters on ``Card.status_index == bindparam("idx")`` and may
     join more columns (e.g. the member's): the card and what else the caller needs in one
     round trip. Returns the card and the row. ``pg``, an asyncpg connection, runs the SELECT
-    there instead (``cardsvc.kernel.db.driver_connection``)."""
+    there instead (``cardsvc.kernel.db.driver_connection``). ``params``: values of the
+    statement's other parameters, if it has any."""
     now = now or utc_now()
     keys = await keyring.verifying_keys(session)
     try:
@@ -92,13 +94,14 @@ async def verify_online_row(
             raise
         keys = await keyring.verifying_keys(session)
         claims = tokens.decode(text, keys, now=now, skew_seconds=skew_seconds)
+    values = {"idx": claims.card_index, **(params or {})}
     if pg is not None:
-        sql, _ = asyncpg_sql(statement)  # its one parameter is idx
-        row = await pg.fetchrow(sql, claims.card_index)
+        sql, names = asyncpg_sql(statement)
+        row = await pg.fetchrow(sql, *[values[n] for n in names])
     else:
         # Core on the session's connection: no ORM execution machinery on the hot path.
         conn = await session.connection()
-        row = (await conn.execute(statement, {"idx": claims.card_index})).one_or_none()
+        row = (await conn.execute(statement, values)).one_or_none()
     # A signed token for a row we do not have (or an older generation) is never accepted.
     if row is None or row[3] != claims.generation or row[4] == CardStatus.revoked:
         raise CardError("card_revoked")

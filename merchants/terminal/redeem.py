@@ -66,6 +66,7 @@ from merchants.terminal.scan import (
     static_refusing,
     verify,
     verify_member,
+    verify_member_with_head,
 )
 from merchants.terminal.wiring import RedeemServices
 
@@ -166,11 +167,10 @@ async def redeem_at_terminal(
     if pg is None:
         await read_only(session)
     try:
-        card, member = await verify_member(session, services, req.code, now, pg)
+        card, member, head_row = await _verify(session, services, terminal, key, req, now, pg)
     except AppError:
         # A retry may come after its code expired or its member left: the stored answer.
-        # (A retry whose code still verifies is answered by the engine below, which looks the
-        # key up in its own transaction: no separate look-up on the common path.)
+        # (One whose code still verifies is answered by the engine, from its key's probe.)
         prior = await _prior(session, terminal, key, pg)
         if prior is not None:
             return await _retry(session, services, terminal, key, req, prior, pg)
@@ -212,6 +212,7 @@ async def redeem_at_terminal(
             card_id=card.card_id,
             token_id=token_id,
             pg=pg,
+            head_row=head_row,
         )
     except BenefitsError as exc:
         if token_id is not None and exc.code not in ("token_replayed", "idempotency_conflict"):
@@ -227,6 +228,24 @@ async def redeem_at_terminal(
         raise IdempotencyConflict(idempotency_key=key)
     # A retry, or a concurrent twin (same key and body) that committed first: its result.
     return Redeemed(result, card, replayed=result.replayed)
+
+
+async def _verify(
+    session: AsyncSession,
+    services: RedeemServices,
+    terminal: TerminalContext,
+    key: str,
+    req: RedeemRequest,
+    now: datetime,
+    pg: Any | None,
+) -> tuple[VerifiedCard, MemberFacts, Any]:
+    """The card and its member; on PostgreSQL, for one programme, the engine's head row too
+    (read in the same round trip: ``redeem``'s ``head_row``), else ``None`` for it."""
+    if pg is None or len(req.program_ids) != 1:
+        card, member = await verify_member(session, services, req.code, now, pg)
+        return card, member, None
+    head = {"pid": req.program_ids[0], "merchant_id": terminal.merchant_id, "idem": key}
+    return await verify_member_with_head(session, services, req.code, now, pg, head)
 
 
 async def _prior(

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import delete, true
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from benefits.public import (
+    REDEMPTION_HEAD,
     ProgramQuote,
     list_programs,
     live_rules,
@@ -103,9 +104,11 @@ async def verify_with_row(
     now: datetime,
     statement: Any,
     pg: Any | None = None,
+    params: dict[str, Any] | None = None,
 ) -> tuple[VerifiedCard, Any]:
-    """:func:`verify` reading the card's member too (``statement``); the row's member part.
-    ``pg``: the asyncpg connection to read on instead of the session's."""
+    """:func:`verify` reading the card's member too (``statement``, with ``params`` beside
+    the card's); the row's member part. ``pg``: the asyncpg connection to read on instead of
+    the session's."""
     try:
         card, row = await verify_online_row(
             session,
@@ -115,6 +118,7 @@ async def verify_with_row(
             skew_seconds=services.skew_seconds,
             statement=statement,
             pg=pg,
+            params=params,
         )
     except (TokenError, CardError) as exc:
         raise from_card(exc) from None
@@ -131,6 +135,28 @@ async def verify_member(
     """:func:`verify` then :func:`member_facts`, in one query."""
     card, row = await verify_with_row(session, services, code, now, CARD_WITH_MEMBER, pg)
     return card, _facts(card.member_id, row)
+
+
+# The card and its member, and the redemption's programme head (``benefits.public.redeem``'s
+# ``head_row``): the redemption's first read rides on the card's round trip.
+_MEMBER_COLUMNS = len(CARD_WITH_MEMBER.selected_columns) - CARD_COLUMN_COUNT
+_CARD_WITH_HEAD = CARD_WITH_MEMBER.add_columns(*REDEMPTION_HEAD.c).outerjoin(
+    REDEMPTION_HEAD, true()
+)
+
+
+async def verify_member_with_head(
+    session: AsyncSession,
+    services: RedeemServices,
+    code: str,
+    now: datetime,
+    pg: Any,
+    head: dict[str, Any],
+) -> tuple[VerifiedCard, MemberFacts, Any]:
+    """:func:`verify_member` on ``pg``, reading the head of one programme for ``redeem``
+    along (``head``: its ``pid``, ``merchant_id`` and ``idem``); returns the head's columns."""
+    card, row = await verify_with_row(session, services, code, now, _CARD_WITH_HEAD, pg, head)
+    return card, _facts(card.member_id, row), row[_MEMBER_COLUMNS:]
 
 
 def is_static(card: VerifiedCard) -> bool:
