@@ -97,7 +97,9 @@ def html_pages(app: Litestar) -> list[str]:
             path = route.path_format
             media = str(getattr(handler.media_type, "value", handler.media_type))
             in_area = any(path == a or path.startswith(a + "/") for a in PAGE_AREAS)
-            if media.startswith("text/html") or in_area:
+            # (A download in a page area declares its own type: not a page.)
+            download = media.startswith(("application/vnd.", "image/", "text/csv"))
+            if media.startswith("text/html") or (in_area and not download):
                 pages.append(path)
     return sorted(set(pages))
 
@@ -166,6 +168,18 @@ async def test_names_with_markup_are_escaped_on_every_page(
         files={"file": ("roster.csv", roster, "text/csv")},
     )
     programs = await client.get("/api/v1/programs", headers=admin.headers())
+    officer = await _created(
+        client,
+        admin,
+        "/api/v1/staff/users",
+        json={
+            "username": "markup.officer",
+            "display_name": MARKUP,
+            "password": "a-long-password-1",
+            "grants": [{"role": "auditor", "org_id": str(org_id)}],
+        },
+    )
+    invite = await _created(client, admin, f"/api/v1/orgs/{org_id}/invites", json={"label": MARKUP})
     # Path parameter → the object that carries the markup (or, for programmes, any).
     values = {
         "member_id": str(member_id),
@@ -175,6 +189,11 @@ async def test_names_with_markup_are_escaped_on_every_page(
         "record_id": rec["id"],
         "import_id": job["id"],
         "program_id": programs.json()["items"][0]["id"],
+        "invite_id": invite["id"],
+        "staff_id": officer["id"],
+        "month": "2026-11",
+        "key": "privacy",
+        "kind": "org",
         "path": "swagger",
     }
     pages = html_pages(app)

@@ -163,6 +163,7 @@ class MemberActionPages(ConsoleController):
         member_id: uuid.UUID,
     ) -> Response[Any]:
         """Suspend (reason required) or reinstate; the card follows the membership."""
+        await get_member(db_session, staff, member_id, Perm.member_write)  # 404 before the form
         form = await request.form()
         wanted = str(form.get("status", ""))
         if wanted not in (MemberStatus.suspended.value, MemberStatus.active.value):

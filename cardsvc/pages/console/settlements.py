@@ -85,7 +85,7 @@ class SettlementPages(ConsoleController):
             can_write=staff.can(Perm.merchants_write),
         )
 
-    @get("/{month:str}/export")
+    @get("/{month:str}/export", media_type=XLSX)
     async def export(
         self, state: State, staff: Principal, db_session: AsyncSession, month: str
     ) -> Response[bytes]:
@@ -132,12 +132,16 @@ class SettlementPages(ConsoleController):
     ) -> Response[Any]:
         services = services_of(state)
         values = await _form(request)
-        try:
-            paid_on = date.fromisoformat(values.get("paid_on", ""))
-        except ValueError:
-            raise ValidationError.field(
-                "paid_on", "请填写付款日期", "enter the date of the transfer"
-            ) from None
+        now = services.clock()
+        # Left empty: today, as the API does; the merchant and status are checked by ``pay``.
+        paid_on = now.astimezone(ZoneInfo(services.time_zone)).date()
+        if text := values.get("paid_on", "").strip():
+            try:
+                paid_on = date.fromisoformat(text)
+            except ValueError:
+                raise ValidationError.field(
+                    "paid_on", "付款日期格式不正确", "enter the date of the transfer"
+                ) from None
         await pay(
             db_session,
             staff,
@@ -146,6 +150,6 @@ class SettlementPages(ConsoleController):
             time_zone=services.time_zone,
             payment_ref=values.get("payment_ref", ""),
             paid_on=paid_on,
-            now=services.clock(),
+            now=now,
         )
         return _back(month)

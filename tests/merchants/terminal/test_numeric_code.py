@@ -54,7 +54,9 @@ async def _sign_in(c: Any, phone_no: str) -> None:
     code = re.search(r"验证码 (\d{6})", c.sender.sent[-1][1])
     assert code
     r = await c.post(
-        "/m/login", data={"phone": phone_no, "code": code.group(1), "next": "/m/"}, headers=HX
+        "/m/login",
+        data={"phone": phone_no, "code": code.group(1), "next": "/m/", "accept": "yes"},
+        headers=HX,
     )
     assert r.status_code == 200, r.text
 
