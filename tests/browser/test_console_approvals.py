@@ -38,7 +38,8 @@ def test_officer_sees_only_the_sections_of_their_role(live: Live, page: Page) ->
     # A section the role may not use is refused by the same checks as the API.
     resp = page.goto(live.url + "/console/approvals")
     assert resp is not None and resp.status == 403
-    expect(page.get_by_role("heading", name="您的角色无权审批入会申请")).to_be_visible()
+    expect(page.get_by_role("heading", name="无权访问这个页面")).to_be_visible()
+    expect(page.get_by_text("您的角色无权审批入会申请")).to_be_visible()
 
 
 def test_flow1_worker_applies_officer_approves_card_qr_verifies(live: Live, page: Page) -> None:

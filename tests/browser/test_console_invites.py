@@ -65,4 +65,5 @@ def test_roles_without_member_rights_get_no_invite_page(live: Live, page: Page) 
     expect(nav.get_by_role("link", name="入会邀请")).to_have_count(0)
     resp = page.goto(live.url + "/console/invites")
     assert resp is not None and resp.status == 403
-    expect(page.get_by_role("heading", name="您的角色无权管理邀请链接")).to_be_visible()
+    expect(page.get_by_role("heading", name="无权访问这个页面")).to_be_visible()
+    expect(page.get_by_text("您的角色无权管理邀请链接")).to_be_visible()

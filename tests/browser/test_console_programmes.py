@@ -92,7 +92,7 @@ def test_budget_in_yuan_and_values_checked_on_save(live: Live, page: Page) -> No
     the "publish as new version" box is not ticked, named in words, not as a field path."""
     sign_in(page, live, "yc.benefits", programme_url(live, "YC-HARDSHIP"))
     expect(page.get_by_label("上限 2")).to_have_value("50000.00")  # 5 000 000 fen
-    expect(page.get_by_label("立减金额(元)")).to_have_value("50.00")
+    expect(page.get_by_label("立减金额（元）")).to_have_value("50.00")
     page.get_by_label("上限 1").fill("-3")
     page.get_by_role("button", name="保存修改").click()
     errors = page.locator("#form-errors")
