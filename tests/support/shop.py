@@ -61,6 +61,8 @@ def sign_in_till(page: Page, live: Live, key: str, *, redirected: bool = True) -
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(re.compile(r"/shop/?$"))
     expect(page.get_by_label("会员卡码")).to_be_focused()
+    # Autofocus comes with the HTML; Enter goes through htmx only once its script has run.
+    page.wait_for_load_state("load")
 
 
 def wedge_scan(page: Page, code: str, amount: str = "") -> None:
