@@ -8,9 +8,7 @@ subtrees; ``…/export`` the same as .xlsx for finance; ``…/{merchant_id}`` on
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
@@ -27,13 +25,12 @@ from merchants.settlements.schemas import (
     statement_out,
 )
 from merchants.settlements.service import (
-    audit_export,
     confirm,
     get_statement,
     list_statements,
     pay,
 )
-from merchants.settlements.xlsx import statements_xlsx
+from merchants.settlements.xlsx import export_statements
 from merchants.terminal.wiring import services_of
 
 Month = Annotated[
@@ -103,12 +100,11 @@ class SettlementStatementController(Controller):
         self, staff: Principal, state: State, db_session: AsyncSession, month: Month
     ) -> Response[bytes]:
         services = services_of(state)
-        items = await list_statements(
+        book = await export_statements(
             db_session, staff, month=month, time_zone=services.time_zone, now=services.clock()
         )
-        audit_export(db_session, staff, month, items)
         return Response(
-            statements_xlsx(month, items),
+            book,
             media_type=XLSX_MEDIA,
             headers={"Content-Disposition": f'attachment; filename="settlements-{month}.xlsx"'},
         )
@@ -198,7 +194,6 @@ class SettlementStatementController(Controller):
         data: PaymentIn,
     ) -> StatementOut:
         services = services_of(state)
-        now = services.clock()
         s = await pay(
             db_session,
             staff,
@@ -206,11 +201,7 @@ class SettlementStatementController(Controller):
             month=month,
             time_zone=services.time_zone,
             payment_ref=data.payment_ref,
-            paid_on=data.paid_on or _today(now, services.time_zone),
-            now=now,
+            paid_on=data.paid_on,
+            now=services.clock(),
         )
         return statement_out(s)
-
-
-def _today(now: datetime, time_zone: str) -> date:
-    return now.astimezone(ZoneInfo(time_zone)).date()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,10 +153,11 @@ async def pay(
     month: str,
     time_zone: str,
     payment_ref: str,
-    paid_on: date,
+    paid_on: date | None,
     now: datetime,
 ) -> MerchantStatement:
-    """Record the transfer of a confirmed statement (409 when not confirmed)."""
+    """Record the transfer of a confirmed statement (409 when not confirmed); paid today in
+    the federation's zone unless ``paid_on`` says otherwise."""
     month_bounds(month, time_zone)
     m = await get_merchant(session, actor, merchant_id, Perm.merchants_write)
     await mark_paid(
@@ -163,7 +165,7 @@ async def pay(
         merchant_id=m.id,
         month=month,
         payment_ref=payment_ref,
-        paid_on=paid_on,
+        paid_on=paid_on or now.astimezone(ZoneInfo(time_zone)).date(),
         by=actor.id,
         at=now,
     )

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.cells import safe_cell
-from merchants.settlements.service import MerchantStatement
+from cardsvc.kernel.principal import Principal
+from merchants.settlements.service import MerchantStatement, audit_export, list_statements
 
 STATUS_ZH = {"open": "未确认", "confirmed": "已确认", "paid": "已付款"}
 _YUAN = "#,##0.00"
@@ -103,3 +106,12 @@ def statements_xlsx(month: str, statements: Sequence[MerchantStatement]) -> byte
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+async def export_statements(
+    session: AsyncSession, actor: Principal, *, month: str, time_zone: str, now: datetime
+) -> bytes:
+    """The month's statements as an xlsx for finance (audited): the API's and the console's."""
+    statements = await list_statements(session, actor, month=month, time_zone=time_zone, now=now)
+    audit_export(session, actor, month, statements)
+    return statements_xlsx(month, statements)

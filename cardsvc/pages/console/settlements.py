@@ -18,11 +18,12 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import ValidationError
+from cardsvc.kernel.openapi import XLSX_MEDIA
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.pages.console.common import ConsoleController, page, require
-from merchants.settlements.service import audit_export, confirm, list_statements, pay
-from merchants.settlements.xlsx import statements_xlsx
+from merchants.settlements.service import confirm, list_statements, pay
+from merchants.settlements.xlsx import export_statements
 from merchants.terminal.settlement import month_bounds
 from merchants.terminal.wiring import services_of
 
@@ -32,7 +33,6 @@ STATUS_LABELS = {
     "paid": ("已付款", "Paid"),
 }
 NO_READ = ("您的角色无权查看商户结算", "Your role may not view merchant settlements")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _previous_month(now: datetime, time_zone: str) -> str:
@@ -85,18 +85,17 @@ class SettlementPages(ConsoleController):
             can_write=staff.can(Perm.merchants_write),
         )
 
-    @get("/{month:str}/export", media_type=XLSX)
+    @get("/{month:str}/export", media_type=XLSX_MEDIA)
     async def export(
         self, state: State, staff: Principal, db_session: AsyncSession, month: str
     ) -> Response[bytes]:
         services = services_of(state)
-        items = await list_statements(
+        book = await export_statements(
             db_session, staff, month=month, time_zone=services.time_zone, now=services.clock()
         )
-        audit_export(db_session, staff, month, items)
         return Response(
-            statements_xlsx(month, items),
-            media_type=XLSX,
+            book,
+            media_type=XLSX_MEDIA,
             headers={"Content-Disposition": f'attachment; filename="settlements-{month}.xlsx"'},
         )
 
@@ -132,9 +131,8 @@ class SettlementPages(ConsoleController):
     ) -> Response[Any]:
         services = services_of(state)
         values = await _form(request)
-        now = services.clock()
-        # Left empty: today, as the API does; the merchant and status are checked by ``pay``.
-        paid_on = now.astimezone(ZoneInfo(services.time_zone)).date()
+        # Left empty: today (``pay``'s default, as for the API); checked after the merchant.
+        paid_on: date | None = None
         if text := values.get("paid_on", "").strip():
             try:
                 paid_on = date.fromisoformat(text)
@@ -150,6 +148,6 @@ class SettlementPages(ConsoleController):
             time_zone=services.time_zone,
             payment_ref=values.get("payment_ref", ""),
             paid_on=paid_on,
-            now=now,
+            now=services.clock(),
         )
         return _back(month)
