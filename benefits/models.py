@@ -193,10 +193,16 @@ class Redemption(UUIDv7Base):
 
 class Reversal(UUIDv7Base):
     __tablename__ = "benefit_reversal"
-
-    redemption_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("benefit_redemption.id"), unique=True
+    # One reversal per ledger row. The member (copied from the redemption, which has one) is in
+    # the key so that it holds on a table distributed by member (docs/distribution.toml).
+    __table_args__ = (
+        UniqueConstraint(
+            "redemption_id", "member_id", name="uq_benefit_reversal_member_redemption"
+        ),
     )
+
+    redemption_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("benefit_redemption.id"))
+    member_id: Mapped[uuid.UUID]
     checkout_id: Mapped[uuid.UUID] = mapped_column(index=True)
     merchant_id: Mapped[uuid.UUID] = mapped_column(index=True)
     terminal_id: Mapped[uuid.UUID | None]

@@ -5,7 +5,8 @@ it offers a registry and this module fills it in:
 
 * a member's status change → the card follows (``members.service.on_status_change``);
 * an org may close only without live members (``orgs.service.register_close_check``);
-* the background job kinds and their schedule (``jobs.kinds.register_kind``);
+* the background job kinds and their schedule (``jobs.kinds.register_kind``), among them the
+  monthly partitions made ahead (``flows.partitions``);
 * the personal data the other packages hold (``privacy.registry.register_parts``).
 
 :func:`wire` runs before anything else: in ``create_app``, before a CLI command runs, and in
@@ -24,6 +25,7 @@ def wire() -> None:
     global _wired
     if _wired:
         return
+    from cardsvc.flows.partitions import PARTITION_JOB, PARTITION_SCHEDULE, run_partition_job
     from cardsvc.flows.privacy import benefits_and_merchants_parts
     from cardsvc.flows.reconciliation import (
         RECONCILE_JOB,
@@ -61,6 +63,12 @@ def wire() -> None:
         run_sweep_job,
         schedule="service.sweep",
         every=lambda s: timedelta(seconds=s.service_sweep_seconds),
+    )
+    register_kind(
+        PARTITION_JOB,
+        run_partition_job,
+        schedule=PARTITION_SCHEDULE,
+        every=lambda s: timedelta(hours=s.partition_interval_hours),
     )
     register_parts("service_requests", servicereq_parts)
     register_parts("jobs_and_rosters", roster_parts)

@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.kernel.partitions import drop_expired
 from merchants.models import Merchant, ScanLog, Store
 from merchants.terminal.wiring import SCAN_LOG_RETENTION_DAYS
 
@@ -44,10 +45,14 @@ async def erase_member_scans(session: AsyncSession, member_id: uuid.UUID) -> int
 
 
 async def purge_scan_batch(session: AsyncSession, now: datetime, settings: Any, limit: int) -> int:
-    """Delete up to ``limit`` scans older than ``scan_log_retention_days``."""
+    """Delete up to ``limit`` scans older than ``scan_log_retention_days``; on PostgreSQL with
+    the table partitioned by month, whole months past the cutoff are dropped first (their rows
+    are counted, beyond ``limit``) and only the month straddling it loses rows one by one."""
     days = int(getattr(settings, "scan_log_retention_days", SCAN_LOG_RETENTION_DAYS))
-    ids = select(_T.c.id).where(_T.c.at < now - timedelta(days=days)).limit(limit)
+    cutoff = now - timedelta(days=days)
+    _, dropped = await drop_expired(session, _T.name, cutoff)
+    ids = select(_T.c.id).where(_T.c.at < cutoff).limit(limit)
     result = await session.execute(
         delete(_T).where(_T.c.id.in_(ids)).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
+    return dropped + int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult

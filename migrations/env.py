@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from cardsvc.kernel.db import import_all_models, make_engine, metadata
+from cardsvc.kernel.partitions import skip_partitions
 from cardsvc.kernel.settings import get_settings
 
 import_all_models()
@@ -32,7 +33,7 @@ async def foreign_keys_off(conn: Any) -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
-    _configure(connection=connection)
+    _configure(connection=connection, include_name=skip_partitions(connection))
     with context.begin_transaction():
         context.run_migrations()
 

@@ -27,6 +27,7 @@ from sqlalchemy import NUMERIC, inspect, text
 from sqlalchemy.engine import Connection
 
 from cardsvc.kernel.db import MIGRATIONS_DIR, import_all_models, make_engine, metadata
+from cardsvc.kernel.partitions import skip_partitions
 
 import_all_models()
 
@@ -79,8 +80,8 @@ def _compare_type(
 
 
 def _diff(conn: Connection) -> list[Any]:
-    ctx = MigrationContext.configure(conn, opts={"compare_type": _compare_type})
-    return compare_metadata(ctx, metadata)
+    opts = {"compare_type": _compare_type, "include_name": skip_partitions(conn)}
+    return compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
 
 
 def _describe(op: Any) -> str:

@@ -120,6 +120,7 @@ def _reversal_rows(
         {
             "id": uuid7(),
             "redemption_id": r.id,
+            "member_id": r.member_id,
             "checkout_id": r.checkout_id,
             "merchant_id": r.merchant_id,
             "terminal_id": terminal_id,

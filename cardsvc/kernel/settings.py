@@ -209,6 +209,10 @@ class Settings:
     service_sweep_seconds: int = 300
     # The benefit counters are reconciled with the ledger every this many minutes (0: never).
     reconcile_interval_minutes: int = 60
+    # Monthly partitions (PostgreSQL) are made this many months ahead, every this many hours
+    # (0: never; cardsvc.flows.partitions).
+    partition_months_ahead: int = 3
+    partition_interval_hours: int = 24
     # Staff password hashing (argon2id): the cost of new hashes and of the unknown-user dummy
     # check. Defaults are argon2-cffi's (RFC 9106 low-memory profile) and are not read from the
     # environment; only tests lower them, through this object, so that sign-ins are cheap.
@@ -451,6 +455,8 @@ def _card_and_service_settings() -> dict[str, Any]:
         "hardship_review_days": _int("HARDSHIP_REVIEW_DAYS", 365),
         "service_sweep_seconds": _int("SERVICE_SWEEP_SECONDS", 300),
         "reconcile_interval_minutes": _int("RECONCILE_INTERVAL_MINUTES", 60),
+        "partition_months_ahead": _int("PARTITION_MONTHS_AHEAD", 3),
+        "partition_interval_hours": _int("PARTITION_INTERVAL_HOURS", 24),
     }
 
 

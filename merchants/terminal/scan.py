@@ -30,6 +30,7 @@ from benefits.public import (
 from benefits.rules.facts import MemberFacts, MerchantContext
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.masking import mask_card_number, mask_name
+from cardsvc.kernel.partitions import drop_expired
 from cardsvc.public import (
     CARD_BY_INDEX,
     CARD_COLUMN_COUNT,
@@ -328,11 +329,13 @@ def masked_card_number(card: VerifiedCard) -> str:
 
 
 async def purge_scans(session: AsyncSession, *, older_than_days: int, now: datetime) -> int:
-    """Delete scan-log rows older than ``older_than_days``; returns how many."""
+    """Delete scan-log rows older than ``older_than_days``; returns how many. Whole monthly
+    partitions past the cutoff are dropped (PostgreSQL), the rest deleted row by row."""
     if older_than_days < 0:
         raise ValueError("older_than_days must be >= 0")
     cutoff = now - timedelta(days=older_than_days)
+    _, dropped = await drop_expired(session, ScanLog.__tablename__, cutoff)
     result = await session.execute(
         delete(ScanLog).where(ScanLog.at < cutoff).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
+    return dropped + int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
