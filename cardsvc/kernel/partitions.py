@@ -18,10 +18,9 @@ On SQLite, and on a PostgreSQL table that is not partitioned (a test database ma
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -132,13 +131,17 @@ async def make_ahead(
             )
         )
         await session.execute(
-            text(f'ALTER TABLE "{table}" ATTACH PARTITION "{name}" FOR VALUES FROM ({lo}) TO ({hi})')
+            text(
+                f'ALTER TABLE "{table}" ATTACH PARTITION "{name}" FOR VALUES FROM ({lo}) TO ({hi})'
+            )
         )
         made.append(name)
     return made
 
 
-async def drop_expired(session: AsyncSession, table: str, cutoff: datetime) -> tuple[list[str], int]:
+async def drop_expired(
+    session: AsyncSession, table: str, cutoff: datetime
+) -> tuple[list[str], int]:
     """Drop the monthly partitions whose month ends at or before ``cutoff``; returns their
     names and how many rows they held. Caller commits."""
     if not await is_partitioned(session, table):

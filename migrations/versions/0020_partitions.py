@@ -49,8 +49,7 @@ def _partition_scan_log() -> None:
     months = {now.year * 12 + now.month - 1 + i for i in range(AHEAD + 1)}
     held = bind.execute(
         sa.text(
-            f"SELECT DISTINCT date_trunc('month', at AT TIME ZONE 'UTC') "
-            f"FROM {SCAN}_unpartitioned"
+            f"SELECT DISTINCT date_trunc('month', at AT TIME ZONE 'UTC') FROM {SCAN}_unpartitioned"
         )
     )
     months |= {m.year * 12 + m.month - 1 for (m,) in held}

@@ -144,7 +144,9 @@ def test_foreign_keys_stay_in_their_group(plan: dict[str, Any], schema: Schema) 
     assert wrong == _pending(plan, "foreign_key")
 
 
-def test_co_located_joins_name_the_distribution_column(plan: dict[str, Any], schema: Schema) -> None:
+def test_co_located_joins_name_the_distribution_column(
+    plan: dict[str, Any], schema: Schema
+) -> None:
     dist = _dist(plan)
     for left, right in plan["joins"]:
         (lt, lc), (rt, rc) = left.split("."), right.split(".")
