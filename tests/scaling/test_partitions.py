@@ -156,14 +156,14 @@ def test_job_makes_months_ahead_and_retention_drops_expired_months(
 
     # The operator's command, keeping 30 days: the 89-day-old scan's month goes whole if it
     # ended before the cutoff, its row in any case.
-    result = CliRunner().invoke(
+    cli = CliRunner().invoke(
         merchants_group,
         ["purge-scans", "--days", "30"],
         obj=fresh_app(settings),
         catch_exceptions=False,
     )
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.stdout.strip().splitlines()[-1]) == {
         "deleted": 1,
         "retention_days": 30,
     }
