@@ -26,10 +26,10 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import scratch_database, server_env, var_dir  # noqa: E402
+from _harness import scratch_database, server_env, var_dir
 
-from cardsvc.kernel.db import make_engine, make_sessionmaker  # noqa: E402
-from cardsvc.kernel.partitions import Month, make_ahead  # noqa: E402
+from cardsvc.kernel.db import make_engine, make_sessionmaker
+from cardsvc.kernel.partitions import Month, make_ahead
 
 SCAN = "merchant_scan_log"
 BATCH = 1000
