@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _MONTH = re.compile(r"_y(\d{4})m(\d{2})$")
+LOCK_TIMEOUT = "10s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,14 @@ async def months_of(session: AsyncSession, table: str) -> dict[Month, str]:
     return out
 
 
+async def _lock(session: AsyncSession, table: str) -> None:
+    """One partition change of a table at a time (the job and ``purge-scans`` may overlap), and
+    a bounded wait for the table's lock: ``DROP``/``ATTACH`` queue the scan log's inserts behind
+    them, so rather fail (the job retries) than hold them up behind a long read."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
+    await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+
+
 def _ts(at: datetime) -> str:
     return at.strftime("'%Y-%m-%d %H:%M:%S+00'")
 
@@ -112,6 +121,7 @@ async def make_ahead(
     returns their names. Caller commits (one transaction: all or none)."""
     if not await is_partitioned(session, table):
         return []
+    await _lock(session, table)
     have = await months_of(session, table)
     made: list[str] = []
     default = default_name(table)
@@ -146,6 +156,7 @@ async def drop_expired(
     names and how many rows they held. Caller commits."""
     if not await is_partitioned(session, table):
         return [], 0
+    await _lock(session, table)
     dropped: list[str] = []
     rows = 0
     for m, name in sorted((await months_of(session, table)).items(), key=lambda kv: kv[0].start):
