@@ -17,12 +17,13 @@ from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Table, insert, inspect, text
+from sqlalchemy import Table, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from benefits.models import Program, ProgramVersion, Redemption, Reversal
 from cardsvc.flows.partitions import PARTITION_JOB, make_partitions_ahead
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
+from cardsvc.jobs.models import Job, JobStatus
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.jobs.schedule import Scheduler
 from cardsvc.kernel.db import make_engine, make_sessionmaker
@@ -90,14 +91,11 @@ async def _run_partition_job(settings: Settings) -> dict[str, Any]:
         runner = JobRunner(engine, only, all_handlers(), services=services_for(only))
         assert len(await Scheduler(engine, schedule_for(only), runner=runner).tick_once()) == 1
         assert await runner.run_once()
-        async with engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text("SELECT status, result FROM job WHERE kind = :k"), {"k": PARTITION_JOB}
-                )
-            ).one()
-        assert row[0] == "succeeded", row
-        return cast(dict[str, Any], row[1])
+        async with make_sessionmaker(engine)() as session:
+            job = await session.scalar(select(Job).where(Job.kind == PARTITION_JOB))
+        assert job is not None and job.status == JobStatus.succeeded, job and job.error_en
+        assert job.result is not None
+        return job.result
     finally:
         await engine.dispose()
 
@@ -292,7 +290,11 @@ def test_upgrade_from_0015_on_sqlite_keeps_the_table_plain(tmp_path: Path) -> No
     asyncio.run(_run(url, _alembic, "upgrade", "heads"))
     scans, member = asyncio.run(_run(url, _scans_and_reversal))
     assert len(scans) == 3 and len(member) == 1
+    # The partition job runs and finds nothing to do; retention deletes rows as before.
+    settings = make_test_settings(url, tmp_path)
+    assert asyncio.run(_run_partition_job(settings))["made"] == {SCAN: []}
+    assert asyncio.run(_retention(settings))["scan_log"] == 2  # March 2025, June 2026
     asyncio.run(_run(url, _alembic, "downgrade", BEFORE))
     scans, member = asyncio.run(_run(url, _scans_and_reversal))
-    assert len(scans) == 3 and member == []
+    assert len(scans) == 1 and member == []  # the recent one
     assert seeded["member"]
