@@ -226,6 +226,8 @@ async def redeem_at_terminal(
         if token_id is not None:
             await burner.release(services, token_id)
         raise IdempotencyConflict(idempotency_key=key)
+    if services.reads is not None:
+        await services.reads.mark_write(member.id)
     # A retry, or a concurrent twin (same key and body) that committed first: its result.
     return Redeemed(result, card, replayed=result.replayed)
 
@@ -452,4 +454,6 @@ async def reverse_at_terminal(
         if isinstance(exc, BenefitsError):
             raise from_benefits(exc, not_found=RedemptionNotFound) from None
         raise
+    if services.reads is not None:
+        await services.reads.mark_write(redemption.member_id)
     return Reversed(rid, redemption, reason, done.reversed_at, replayed=False)
