@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
+import os
 import re
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -68,14 +71,20 @@ async def _caught_up(primary: str, replica: str) -> None:
 @pytest.fixture
 async def replica(db_url: str, demo: dict[str, Any]) -> AsyncIterator[str]:
     """The session's database on the replica, caught up with the demo federation; its replay
-    is resumed afterwards whatever the test did."""
+    is resumed afterwards whatever the test did. Pausing replay pauses it for every database:
+    one such test at a time across pytest-xdist's workers (a lock file)."""
     assert REPLICA_URL
     url = _server(db_url, REPLICA_URL)
-    await _caught_up(db_url, url)
+    lock = os.open(
+        Path(tempfile.gettempdir()) / "unioncard-replica-tests.lock", os.O_CREAT | os.O_RDWR
+    )
     try:
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)  # released by the close
+        await _caught_up(db_url, url)
         yield url
     finally:
         await _one(url, "SELECT pg_wal_replay_resume() WHERE pg_is_wal_replay_paused()")
+        os.close(lock)
 
 
 async def _pause(url: str) -> None:
