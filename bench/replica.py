@@ -263,3 +263,7 @@ def report(
     # The replica server's reports must have read the replica, the other's not (beyond the
     # statistics queries of this bench, a few transactions).
     return not errors and on_replica["replica"] > 100 and on_replica["primary"] < 10
+
+
+if __name__ == "__main__":
+    main()

@@ -208,12 +208,13 @@ class ExportController(Controller):
         staff: Principal,
         state: State,
         db_session: AsyncSession,
+        read_session: AsyncSession,
         org_id: OrgId,
         unmask: bool = False,
         status: MemberStatus | None = None,
     ) -> File:
         out = await export_members(
-            db_session, staff, state.cipher, org_id, unmask=unmask, status=status
+            db_session, staff, state.cipher, org_id, unmask=unmask, status=status, read=read_session
         )
         return File(
             path=out.path,

@@ -156,6 +156,11 @@ async def test_reads_run_on_the_replica_and_writes_on_the_primary(
         report = await c.get("/api/v1/reports/members", params={"org_id": org})
         assert report.status_code == 200, report.text
         assert (await c.get("/.well-known/jwks.json")).status_code == 200
+        # The members export reads the replica; its audit row goes to the primary.
+        exported = await c.get("/api/v1/exports/members", params={"org_id": org})
+        assert exported.status_code == 200, exported.text
+        on_primary = await primary_only.get(AUDIT, params={"action": "member.export"})
+        assert on_primary.json()["total"] == 1
         await _resume(replica)
         await _caught_up(db_url, replica)
         assert await _renames(c) == before + 1
