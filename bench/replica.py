@@ -2,17 +2,20 @@
 
 The world of ``bench/scan_redeem.py`` in a scratch database, its ledger filled with LEDGER
 synthetic redemptions of the bench org's members over the last 300 days (the redemptions
-report aggregates them), and two app servers (granian, 2 workers each, production settings):
-one with ``UNIONCARD_DATABASE_REPLICA_URL`` (its reports read the streaming replica), one
-without (its reports read the primary). Against each in turn, ROUNDS times: TILL clients doing
-scan+redeem pairs (always on the primary) and REPORTS clients fetching the redemptions
-report, at once. The figure is the till's pair p99 with the reports on the replica, its
-baseline the same with the reports on the primary; ``ratio`` = replica ÷ primary (below 1:
-the replica took load off the till). On one machine the replica shares the primary's CPUs,
-so this shows the contention inside PostgreSQL, not the relief of a second host.
+report goes through them), and three app servers (granian, 2 workers each, production
+settings): the till's, and two for staff reports, one with ``UNIONCARD_DATABASE_REPLICA_URL``
+(its reports read the streaming replica) and one without (they read the primary). Separate
+servers, as in production, so that what differs is the database's load, not the workers' CPU
+(a report's rows are summed in Python). ROUNDS times, against each report server in turn:
+TILL clients doing scan+redeem pairs on the till's server (always on the primary) while REPORTS
+clients fetch the redemptions report. The figure is the till's pair p99 with the reports on
+the replica, its baseline the same with the reports on the primary; ``ratio`` = replica ÷
+primary (below 1: the replica took load off the till). On one machine the replica shares the
+primary's CPUs, so this shows the contention inside PostgreSQL, not the relief of a second
+host.
 
 The replica must stream already (``.ci/replica.sh``: port 5433).
-Usage: ``.venv/bin/python bench/replica.py [--seconds 15] [--rounds 2]``
+Usage: ``.venv/bin/python bench/replica.py [--seconds 15] [--rounds 2] [--port P]`` (P, P+1, P+2)
 Env: ``BENCH_PG`` (admin URL), ``BENCH_REPLICA`` (default postgresql://postgres@127.0.0.1:5433),
 ``BENCH_REDIS``.
 """
@@ -127,11 +130,16 @@ async def reports(
 
 
 async def phase(
-    port: int, args: argparse.Namespace, world: dict[str, Any], codes: list[str], cookie: str
+    till_port: int,
+    report_port: int,
+    args: argparse.Namespace,
+    world: dict[str, Any],
+    codes: list[str],
+    cookie: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     till, rep = await asyncio.gather(
-        scan_redeem(port, args.till, args.seconds, world, codes),
-        reports(port, args.reports, args.seconds, world, cookie),
+        scan_redeem(till_port, args.till, args.seconds, world, codes),
+        reports(report_port, args.reports, args.seconds, world, cookie),
     )
     return till, rep
 
@@ -141,10 +149,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--till", type=int, default=16, help="till clients (scan+redeem)")
-    ap.add_argument("--reports", type=int, default=8, help="report clients")
-    ap.add_argument("--members", type=int, default=30_000)
-    ap.add_argument("--ledger", type=int, default=300_000)
-    ap.add_argument("--port", type=int, default=free_port(), help="the replica server's; +1")
+    ap.add_argument("--reports", type=int, default=4, help="report clients")
+    ap.add_argument("--members", type=int, default=10_000)
+    ap.add_argument("--ledger", type=int, default=100_000)
+    ap.add_argument("--port", type=int, default=free_port(), help="the till server's; +1, +2")
     args = ap.parse_args()
     if psql(f"{REPLICA}/postgres", "SELECT pg_is_in_recovery()") != "t":
         sys.exit(f"no streaming replica at {REPLICA} (run .ci/replica.sh)")
@@ -179,7 +187,8 @@ def run(args: argparse.Namespace, db_url: str) -> bool:
         },
         "primary": env,
     }
-    ports = {"replica": args.port, "primary": args.port + 1}
+    envs["till"] = env
+    ports = {"replica": args.port + 1, "primary": args.port + 2, "till": args.port}
     codes: list[str] = world["codes"]
     random.Random(1).shuffle(codes)
     share = len(codes) // (2 * args.rounds + 2)
@@ -191,14 +200,16 @@ def run(args: argparse.Namespace, db_url: str) -> bool:
     on_replica = {"replica": 0, "primary": 0}
     servers = {name: start_server(envs[name], ports[name], 2) for name in envs}
     try:
-        cookies = {name: asyncio.run(staff_cookie(ports[name])) for name in servers}
-        for name in servers:  # warm-up: connections, plans, the workers' caches
-            asyncio.run(phase(ports[name], _short(args), world, next(chunks), cookies[name]))
+        cookies = {name: asyncio.run(staff_cookie(ports[name])) for name in results}
+        for name in results:  # warm-up: connections, plans, the workers' caches
+            asyncio.run(
+                phase(ports["till"], ports[name], _short(args), world, next(chunks), cookies[name])
+            )
         for _ in range(args.rounds):
-            for name in servers:
+            for name in results:
                 before = replica_transactions(replica_url)
                 till, rep = asyncio.run(
-                    phase(ports[name], args, world, next(chunks), cookies[name])
+                    phase(ports["till"], ports[name], args, world, next(chunks), cookies[name])
                 )
                 on_replica[name] += replica_transactions(replica_url) - before
                 results[name].append((till, rep))
