@@ -35,13 +35,15 @@ from cardsvc.inbox.routes import MyInboxController, StaffInboxController
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.jobs.schedule import Scheduler
-from cardsvc.kernel.db import import_all_models, make_engine, sqlalchemy_config
+from cardsvc.kernel.db import import_all_models, settings_engine, sqlalchemy_config
 from cardsvc.kernel.health import live, ready
 from cardsvc.kernel.kv import KV, make_kv
 from cardsvc.kernel.logs import configure_logging
 from cardsvc.kernel.openapi import ContractJson, ProblemDocsPlugin, operation_id
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.ratelimit import RateLimiter
+from cardsvc.kernel.replicas import STATE_KEY as REPLICAS_KEY
+from cardsvc.kernel.replicas import provide_read_session, read_router
 from cardsvc.kernel.settings import Settings, get_settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.kernel.web import (
@@ -210,9 +212,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_format, settings.log_level)
     import_all_models()
-    engine = make_engine(
-        settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
-    )
+    engine = settings_engine(settings)
     set_budget_stripes(settings.budget_stripes)
     configure_password_hashing(
         time_cost=settings.argon2_time_cost,
@@ -229,6 +229,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Periodic jobs (the privacy retention purge): first tick after a minute, then every minute.
     schedule = Scheduler(engine, schedule_for(settings), runner=jobs)
     state = app_state(settings, engine, redis, kv, jobs)
+    state[REPLICAS_KEY] = reads = read_router(settings, engine, kv)
 
     async def _close_redis() -> None:
         if redis is not None:
@@ -254,6 +255,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "member_session": Provide(provide_member_session),
             "me": Provide(provide_me),
             "report_host": Provide(report_host_provider(merchant_names)),
+            "read_session": Provide(provide_read_session),
         },
         # Problem details for API clients, an error page for browsers (cardsvc.pages.errors).
         exception_handlers=app_exception_handlers,
@@ -268,7 +270,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *([schedule.start] if settings.job_runner else []),
             *([_freeze_startup_heap] if settings.production else []),
         ],
-        on_shutdown=[schedule.stop, jobs.stop, _close_redis],
+        on_shutdown=[schedule.stop, jobs.stop, _close_redis, reads.dispose],
         openapi_config=openapi_config(),
         debug=False,
     )

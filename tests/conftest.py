@@ -37,6 +37,10 @@ from cardsvc.wiring import wire
 
 PG_URL = os.environ.get("UNIONCARD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("UNIONCARD_TEST_REDIS_URL")
+# A streaming replica of PG_URL's server and PgBouncer in front of it (.ci/replica.sh): the
+# tests marked ``replica`` / ``pgbouncer`` use the session's database through them.
+REPLICA_URL = os.environ.get("UNIONCARD_TEST_REPLICA_URL")
+PGBOUNCER_URL = os.environ.get("UNIONCARD_TEST_PGBOUNCER_URL")
 
 import_all_models()
 wire()  # the packages plugged together as the app and the CLI do (cardsvc.wiring)
@@ -61,11 +65,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     _keep_one_database(config, items)
     skip_pg = pytest.mark.skip(reason="UNIONCARD_TEST_DATABASE_URL not set")
     skip_redis = pytest.mark.skip(reason="UNIONCARD_TEST_REDIS_URL not set")
+    skip_replica = pytest.mark.skip(reason="UNIONCARD_TEST_REPLICA_URL not set")
+    skip_pgbouncer = pytest.mark.skip(reason="UNIONCARD_TEST_PGBOUNCER_URL not set")
     for item in items:
         if "postgres" in item.keywords and not PG_URL:
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not REDIS_URL:
             item.add_marker(skip_redis)
+        if "replica" in item.keywords and not REPLICA_URL:
+            item.add_marker(skip_replica)
+        if "pgbouncer" in item.keywords and not PGBOUNCER_URL:
+            item.add_marker(skip_pgbouncer)
 
 
 def _keep_one_database(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -84,12 +94,14 @@ def _keep_one_database(config: pytest.Config, items: list[pytest.Item]) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and any(k in report.keywords for k in ("postgres", "redis", "browser")):
+    services = ("postgres", "redis", "browser", "replica", "pgbouncer")
+    if report.skipped and any(k in report.keywords for k in services):
         _service_skips.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """CI: a PostgreSQL, Redis or browser test that skipped is a failure, not a pass."""
+    """CI: a PostgreSQL, Redis, replica, PgBouncer or browser test that skipped is a failure,
+    not a pass."""
     if REQUIRE_SERVICES and _service_skips:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

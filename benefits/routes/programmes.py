@@ -252,10 +252,14 @@ class ProgramController(Controller):
 
     @get("/{program_id:uuid}", summary="One programme with its usage this period")
     async def detail(
-        self, staff: Staff, db_session: AsyncSession, program_id: uuid.UUID
+        self,
+        staff: Staff,
+        db_session: AsyncSession,
+        read_session: AsyncSession,
+        program_id: uuid.UUID,
     ) -> ProgramDetail:
-        p = await _readable(db_session, staff, program_id)
-        u = await program_usage(db_session, program_id=program_id)
+        p = await _readable(db_session, staff, program_id)  # as just edited: the primary
+        u = await program_usage(read_session, program_id=program_id)
         return program_detail_out(p, u)
 
     @patch(

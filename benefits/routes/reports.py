@@ -201,14 +201,14 @@ class BenefitReportController(Controller):
         request: Request[Any, Any, Any],
         staff: Viewer,
         report_host: Host,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         org_id: OrgId,
         date_from: From = None,
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
         prefix, name, rng = await self._scope(staff, report_host, org_id, date_from, date_to)
-        figures = await redemption_figures(db_session, member_org_prefix=prefix, rng=rng)
+        figures = await redemption_figures(read_session, member_org_prefix=prefix, rng=rng)
         names = await report_host.merchant_names(list(figures.by_merchant))
         org = (org_id, name)
         doc = _doc("redemptions", "核销统计", "Redemptions", org, rng, report_host.time_zone)
@@ -281,14 +281,14 @@ class BenefitReportController(Controller):
         request: Request[Any, Any, Any],
         staff: Viewer,
         report_host: Host,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         org_id: OrgId,
         date_from: From = None,
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
         prefix, name, rng = await self._scope(staff, report_host, org_id, date_from, date_to)
-        lines = await budget_figures(db_session, owner_org_prefix=prefix, rng=rng)
+        lines = await budget_figures(read_session, owner_org_prefix=prefix, rng=rng)
         doc = _doc(
             "budgets",
             "项目预算执行",

@@ -46,7 +46,7 @@ class AuditController(Controller):
     async def index(
         self,
         staff: Principal,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         action: str | None = None,
         actor: str | None = None,
         target_type: str | None = None,
@@ -61,7 +61,7 @@ class AuditController(Controller):
                 "forbidden", "您的角色无权查看审计日志", "your role may not read the audit log"
             )
         rows, total = await list_entries(
-            db_session,
+            read_session,
             staff,
             action=action,
             actor_name=actor,

@@ -350,10 +350,10 @@ class PublicCardController(Controller):
         },
     )
     async def jwks(
-        self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], state: State, read_session: AsyncSession
     ) -> Response[bytes]:
         cache: PublishedCache = state.published
-        doc = await cache.jwks(db_session)
+        doc = await cache.jwks(read_session)
         # Short: a rotated key starts signing within a minute (KeyRing refresh); the ETag makes
         # revalidation cheap.
         return published_response(request, doc, JWKS_MEDIA_TYPE, max_age=60)
@@ -370,13 +370,13 @@ class PublicCardController(Controller):
         operation_class=STATUS_LIST_OPERATION,
     )
     async def revocations(
-        self, request: Request[Any, Any, Any], state: State, db_session: AsyncSession
+        self, request: Request[Any, Any, Any], state: State, read_session: AsyncSession
     ) -> Response[bytes]:
         settings: Settings = state.settings
         cache: PublishedCache = state.published
         keyring: KeyRing = state.keyring
         doc = await cache.status_list(
-            db_session,
+            read_session,
             keyring=keyring,
             ttl_seconds=settings.card_status_list_ttl_seconds,
             valid_for_seconds=settings.card_status_list_valid_seconds,

@@ -22,7 +22,7 @@ from cardsvc.demo.banner import DEMO_PASSWORD
 from cardsvc.demo.hardship import approved_record
 from cardsvc.demo.people import DEMO_UNIONS, DemoPerson, generate_people
 from cardsvc.kernel.clock import utc_now
-from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
+from cardsvc.kernel.db import import_all_models, make_sessionmaker, settings_engine
 from cardsvc.kernel.permissions import Role
 from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import SYSTEM
@@ -261,7 +261,7 @@ async def seed_demo(settings: Settings, steps: Sequence[DemoStep] = ()) -> dict[
             "production): its staff accounts share a published password"
         )
     import_all_models()
-    engine = make_engine(settings.database_url)
+    engine = settings_engine(settings)
     demo: dict[str, Any] = {
         "base_url": settings.public_url,
         "generated_at": utc_now().isoformat(timespec="seconds"),

@@ -16,7 +16,7 @@ T = TypeVar("T")
 def _with_runner(fn: Callable[[Any], Awaitable[T]]) -> T:
     from cardsvc.jobs.kinds import all_handlers, services_for
     from cardsvc.jobs.runner import JobRunner
-    from cardsvc.kernel.db import import_all_models, make_engine
+    from cardsvc.kernel.db import import_all_models, settings_engine
     from cardsvc.kernel.logs import configure_logging
     from cardsvc.kernel.settings import get_settings
 
@@ -24,7 +24,7 @@ def _with_runner(fn: Callable[[Any], Awaitable[T]]) -> T:
         import_all_models()
         settings = get_settings()
         configure_logging(settings.log_format, settings.log_level)
-        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        engine = settings_engine(settings)
         runner = JobRunner(engine, settings, all_handlers(), services=services_for(settings))
         try:
             return await fn(runner)

@@ -16,12 +16,12 @@ T = TypeVar("T")
 def run_db(fn: Callable[[Any], Awaitable[T]]) -> T:
     """For commands: run ``fn(session)`` in one transaction on the configured database, then
     dispose of the engine."""
-    from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
+    from cardsvc.kernel.db import import_all_models, make_sessionmaker, settings_engine
     from cardsvc.kernel.settings import get_settings
 
     async def _main() -> T:
         import_all_models()
-        engine = make_engine(get_settings().database_url)
+        engine = settings_engine(get_settings())
         try:
             async with make_sessionmaker(engine)() as session, session.begin():
                 return await fn(session)

@@ -6,6 +6,7 @@ UTC ``created_at``/``updated_at``) and so share one metadata.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -122,7 +123,12 @@ def _disconnect_on_broken_protocol(engine: AsyncEngine) -> None:
 
 
 def make_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, pre_ping: bool = False
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    pre_ping: bool = False,
+    pgbouncer: bool = False,
 ) -> AsyncEngine:
     """The process's engine. Without ``pre_ping`` (the default) a connection is not tested on
     every checkout (on asyncpg that test is BEGIN, a query and ROLLBACK: three round trips per
@@ -130,7 +136,8 @@ def make_engine(
     ``database_unavailable`` and SQLAlchemy then invalidates the whole pool, so after a
     database restart each worker fails one request, not every one. The redemption hot path
     speaks asyncpg directly, out of SQLAlchemy's sight: there a connection the server closed
-    is dropped at its next checkout instead (``_drop_closed_connections``)."""
+    is dropped at its next checkout instead (``_drop_closed_connections``). ``pgbouncer``: see
+    :func:`_pgbouncer_args`."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -139,11 +146,40 @@ def make_engine(
         _sqlite_pragmas(engine)
         return engine
     engine = create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=pre_ping,
+        **(_pgbouncer_args() if pgbouncer else {}),
     )
     _drop_closed_connections(engine)
     _disconnect_on_broken_protocol(engine)
     return engine
+
+
+def _pgbouncer_args() -> dict[str, Any]:
+    """Behind PgBouncer in transaction mode, consecutive transactions of one client connection
+    may run on different server connections, which do not share prepared statements: asyncpg
+    keeps no statement cache (its statements are unnamed) and SQLAlchemy's prepared statements
+    get names unique across clients, used only within their transaction."""
+    return {
+        "connect_args": {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": lambda: f"__uc_{uuid.uuid4().hex}__",
+        }
+    }
+
+
+def settings_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    """An engine for ``url`` (default: the primary) as the settings configure it."""
+    return make_engine(
+        url or settings.database_url,
+        pool_size=settings.db_pool_size,
+        pre_ping=settings.db_pre_ping,
+        pgbouncer=settings.db_pgbouncer,
+    )
 
 
 @asynccontextmanager
@@ -225,9 +261,7 @@ def commit_before_send(scope_key: str) -> Callable[[Message, Scope], Awaitable[N
 def sqlalchemy_config(
     settings: Settings, engine: AsyncEngine | None = None
 ) -> SQLAlchemyAsyncConfig:
-    engine = engine or make_engine(
-        settings.database_url, pool_size=settings.db_pool_size, pre_ping=settings.db_pre_ping
-    )
+    engine = engine or settings_engine(settings)
     config = SQLAlchemyAsyncConfig(
         engine_instance=engine,
         session_config=AsyncSessionConfig(expire_on_commit=False),

@@ -141,6 +141,15 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     db_pool_size: int = 10
     db_pre_ping: bool = False  # test each pooled connection before use (3 round trips on asyncpg)
+    # Behind PgBouncer in transaction mode: no prepared-statement caches (PgBouncer < 1.21).
+    db_pgbouncer: bool = False
+    # Read replicas for reports, exports and read pages (cardsvc/kernel/replicas.py): one
+    # lagging more than this is skipped, lag is measured at most this often, and a member's
+    # reads stay on the primary this long after a write of theirs.
+    database_replica_urls: tuple[str, ...] = ()
+    replica_max_lag_seconds: float = 5.0
+    replica_check_seconds: float = 1.0
+    read_your_writes_seconds: int = 10
     # Staff sign-in throttles, each a list of (attempts, window seconds) tiers: per account
     # from one address, per address, per account from anywhere (cardsvc/staff/throttle.py).
     login_pair_limits: tuple[tuple[int, int], ...] = ((5, 60), (10, 900), (20, 86400))
@@ -261,6 +270,7 @@ class Settings:
             trusted_proxies=parse_trusted_proxies(_env("TRUSTED_PROXIES") or ""),
             db_pool_size=_int("DB_POOL_SIZE", 10),
             db_pre_ping=_bool("DB_PRE_PING", False),
+            **_replica_settings(),
             **_access_settings(environment),
             **_job_settings(),
             card_token_validity_seconds=validity,
@@ -295,11 +305,37 @@ def _environment() -> str:
     return environment
 
 
+def _asyncpg(url: str) -> str:
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    return url
+
+
 def _database_url(var_dir: Path) -> str:
-    database_url = _env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'unioncard.db'}"
-    if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
-        database_url = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
-    return database_url
+    return _asyncpg(_env("DATABASE_URL") or f"sqlite+aiosqlite:///{var_dir / 'unioncard.db'}")
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = _env(name)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be a number of seconds") from None
+    if not 0 <= value < 1e6:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be between 0 and 1000000 seconds")
+    return value
+
+
+def _replica_settings() -> dict[str, Any]:
+    """PgBouncer, and the read replicas (``DATABASE_REPLICA_URL``: comma-separated)."""
+    urls = tuple(_asyncpg(u.strip()) for u in (_env("DATABASE_REPLICA_URL") or "").split(","))
+    return {
+        "db_pgbouncer": _bool("DB_PGBOUNCER", False),
+        "database_replica_urls": tuple(u for u in urls if u),
+        "replica_max_lag_seconds": _seconds("REPLICA_MAX_LAG_SECONDS", 5.0),
+        "replica_check_seconds": _seconds("REPLICA_CHECK_SECONDS", 1.0),
+        "read_your_writes_seconds": _int("READ_YOUR_WRITES_SECONDS", 10),
+    }
 
 
 def _secrets(environment: str, var_dir: Path) -> tuple[str, str, str, bool]:

@@ -21,14 +21,14 @@ T = TypeVar("T")
 
 def _with_engine(fn: Callable[[Any, Any], Awaitable[T]]) -> T:
     """``fn(engine, settings)`` on the configured database, then dispose."""
-    from cardsvc.kernel.db import import_all_models, make_engine
+    from cardsvc.kernel.db import import_all_models, settings_engine
     from cardsvc.kernel.errors import AppError
     from cardsvc.kernel.settings import get_settings
 
     async def _main() -> T:
         import_all_models()
         settings = get_settings()
-        engine = make_engine(settings.database_url)
+        engine = settings_engine(settings)
         try:
             return await fn(engine, settings)
         finally:

@@ -89,16 +89,16 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         staff: Principal,
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         org_id: OrgId,
         date_from: From = None,
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
         org, rng = await report_scope(
-            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+            read_session, staff, org_id, date_from, date_to, state.settings.time_zone
         )
-        return _respond(request, await members_report(db_session, org, rng), fmt)
+        return _respond(request, await members_report(read_session, org, rng), fmt)
 
     @get(
         "/joins",
@@ -110,16 +110,16 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         staff: Principal,
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         org_id: OrgId,
         date_from: From = None,
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
         org, rng = await report_scope(
-            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+            read_session, staff, org_id, date_from, date_to, state.settings.time_zone
         )
-        return _respond(request, await joins_report(db_session, org, rng), fmt)
+        return _respond(request, await joins_report(read_session, org, rng), fmt)
 
     @get(
         "/coverage",
@@ -131,16 +131,16 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         staff: Principal,
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         org_id: OrgId,
         date_from: From = None,
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
         org, rng = await report_scope(
-            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+            read_session, staff, org_id, date_from, date_to, state.settings.time_zone
         )
-        return _respond(request, await coverage_report(db_session, org, rng), fmt)
+        return _respond(request, await coverage_report(read_session, org, rng), fmt)
 
     @get(
         "/hardship",
@@ -152,16 +152,16 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         staff: Principal,
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         org_id: OrgId,
         date_from: From = None,
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
         org, rng = await report_scope(
-            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+            read_session, staff, org_id, date_from, date_to, state.settings.time_zone
         )
-        return _respond(request, await hardship_report(db_session, org, rng), fmt)
+        return _respond(request, await hardship_report(read_session, org, rng), fmt)
 
     @get(
         "/service-requests",
@@ -174,16 +174,16 @@ class ReportController(Controller):
         request: Request[Any, Any, Any],
         staff: Principal,
         state: State,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         org_id: OrgId,
         date_from: From = None,
         date_to: To = None,
         fmt: Format = None,
     ) -> Response[Any]:
         org, rng = await report_scope(
-            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+            read_session, staff, org_id, date_from, date_to, state.settings.time_zone
         )
-        doc = await service_report(db_session, org, rng, utc_now())
+        doc = await service_report(read_session, org, rng, utc_now())
         return _respond(request, doc, fmt)
 
 
@@ -208,12 +208,13 @@ class ExportController(Controller):
         staff: Principal,
         state: State,
         db_session: AsyncSession,
+        read_session: AsyncSession,
         org_id: OrgId,
         unmask: bool = False,
         status: MemberStatus | None = None,
     ) -> File:
         out = await export_members(
-            db_session, staff, state.cipher, org_id, unmask=unmask, status=status
+            db_session, staff, state.cipher, org_id, unmask=unmask, status=status, read=read_session
         )
         return File(
             path=out.path,

@@ -23,7 +23,7 @@ def service_group() -> None:
 )
 @click.option("--at", "at", default=None, help="sweep as of this ISO time (default: now)")
 def sweep(at: str | None) -> None:
-    from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker
+    from cardsvc.kernel.db import import_all_models, make_sessionmaker, settings_engine
     from cardsvc.kernel.pii import PiiCipher
     from cardsvc.kernel.settings import get_settings
     from cardsvc.memberauth.senders import make_sender
@@ -39,7 +39,7 @@ def sweep(at: str | None) -> None:
     async def _main() -> dict[str, int]:
         import_all_models()
         settings = get_settings()
-        engine = make_engine(settings.database_url)
+        engine = settings_engine(settings)
         try:
             return await run_sweep(
                 make_sessionmaker(engine),

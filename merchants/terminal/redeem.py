@@ -220,12 +220,25 @@ async def redeem_at_terminal(
         if exc.code == "token_replayed":
             raise TokenReplayed() from None
         raise from_benefits(exc) from None
+    return await _answer(services, key, token_id, result, card)
+
+
+async def _answer(
+    services: RedeemServices,
+    key: str,
+    token_id: str | None,
+    result: RedemptionResult,
+    card: VerifiedCard,
+) -> Redeemed:
+    """The engine's result as the terminal's answer; the member's next reads on the primary."""
     if result.replayed and result.token_id != token_id:
         # The key was used before with another code: a different request (this code was
         # never used, so it is released again).
         if token_id is not None:
             await burner.release(services, token_id)
         raise IdempotencyConflict(idempotency_key=key)
+    if services.reads is not None:
+        await services.reads.mark_write(result.member_id)
     # A retry, or a concurrent twin (same key and body) that committed first: its result.
     return Redeemed(result, card, replayed=result.replayed)
 
@@ -452,4 +465,6 @@ async def reverse_at_terminal(
         if isinstance(exc, BenefitsError):
             raise from_benefits(exc, not_found=RedemptionNotFound) from None
         raise
+    if services.reads is not None:
+        await services.reads.mark_write(redemption.member_id)
     return Reversed(rid, redemption, reason, done.reversed_at, replayed=False)

@@ -19,6 +19,8 @@ from litestar.datastructures import State
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.kv import KV, make_kv
 from cardsvc.kernel.ratelimit import RateLimiter
+from cardsvc.kernel.replicas import STATE_KEY as READS_KEY
+from cardsvc.kernel.replicas import ReadRouter
 from cardsvc.public import KeyRing
 from merchants.terminal.scanlog import ScanLogWriter
 
@@ -46,6 +48,8 @@ class RedeemServices:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Set on first use from the request's engine when the app state has none.
     scan_log: ScanLogWriter | None = None
+    # The read replicas' router: a member's redemption keeps their reads on the primary.
+    reads: ReadRouter | None = None
 
 
 def _setting(settings: Any, name: str, default: Any) -> Any:
@@ -80,6 +84,7 @@ def services_of(state: State) -> RedeemServices:
             _setting(settings, "static_card_redemptions_per_hour", STATIC_CARD_REDEMPTIONS_PER_HOUR)
         ),
         scan_log=ScanLogWriter(engine, interval=flush_ms / 1000) if engine is not None else None,
+        reads=state.get(READS_KEY),
     )
     state[STATE_KEY] = services
     return services

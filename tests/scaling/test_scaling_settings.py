@@ -61,3 +61,26 @@ def test_budget_stripes_setting(env: pytest.MonkeyPatch) -> None:
         env.setenv("UNIONCARD_BUDGET_STRIPES", bad)
         with pytest.raises(SettingsError):
             Settings.from_env()
+
+
+def test_replica_and_pgbouncer_settings(env: pytest.MonkeyPatch) -> None:
+    plain = Settings.from_env()
+    assert plain.database_replica_urls == () and not plain.db_pgbouncer
+    env.setenv(
+        "UNIONCARD_DATABASE_REPLICA_URL",
+        " postgresql://r1/uc, ,postgresql+asyncpg://r2:5433/uc",
+    )
+    env.setenv("UNIONCARD_REPLICA_MAX_LAG_SECONDS", "2.5")
+    env.setenv("UNIONCARD_READ_YOUR_WRITES_SECONDS", "30")
+    env.setenv("UNIONCARD_DB_PGBOUNCER", "1")
+    s = Settings.from_env()
+    assert s.database_replica_urls == (
+        "postgresql+asyncpg://r1/uc",
+        "postgresql+asyncpg://r2:5433/uc",
+    )
+    assert (s.replica_max_lag_seconds, s.replica_check_seconds) == (2.5, 1.0)
+    assert s.read_your_writes_seconds == 30 and s.db_pgbouncer
+    for bad in ("x", "-1", "nan", "1e9"):
+        env.setenv("UNIONCARD_REPLICA_MAX_LAG_SECONDS", bad)
+        with pytest.raises(SettingsError):
+            Settings.from_env()

@@ -60,7 +60,7 @@ class AuditPages(ConsoleController):
         request: Request[Any, Any, Any],
         state: State,
         staff: Principal,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         action: str | None = None,
         actor: str | None = None,
         target_type: str | None = None,
@@ -77,7 +77,7 @@ class AuditPages(ConsoleController):
         )
         zone = state.settings.time_zone
         rows, total = await list_entries(
-            db_session,
+            read_session,
             staff,
             action=(action or "").strip() or None,
             actor_name=(actor or "").strip() or None,

@@ -152,7 +152,7 @@ class ReportPages(ConsoleController):
         request: Request[Any, Any, Any],
         state: State,
         staff: Principal,
-        db_session: AsyncSession,
+        read_session: AsyncSession,
         report: str = "members",
         org_id: uuid.UUID | None = None,
         date_from: str | None = None,
@@ -160,24 +160,24 @@ class ReportPages(ConsoleController):
     ) -> Template:
         require(staff, Perm.reports_read, "您的角色无权查看报表", "Your role may not read reports")
         report = report if report in REPORTS else "members"
-        org = await report_org(db_session, staff, org_id)
+        org = await report_org(read_session, staff, org_id)
         doc: dict[str, Any] = {"summary": [], "sections": []}
         rng = report_range(_day(date_from, "from"), _day(date_to, "to"), state.settings.time_zone)
         if org is not None:
             if report == "members":
-                doc = await members_report(db_session, org, rng)
+                doc = await members_report(read_session, org, rng)
             elif report == "joins":
-                doc = await joins_report(db_session, org, rng)
+                doc = await joins_report(read_session, org, rng)
             elif report == "coverage":
-                doc = await coverage_report(db_session, org, rng)
+                doc = await coverage_report(read_session, org, rng)
             elif report == "service-requests":
-                doc = await service_report(db_session, org, rng, utc_now())
+                doc = await service_report(read_session, org, rng, utc_now())
             elif report == "hardship":
-                doc = await hardship_report(db_session, org, rng)
+                doc = await hardship_report(read_session, org, rng)
             elif report == "redemptions":
-                doc = await _redemptions(db_session, org, rng)
+                doc = await _redemptions(read_session, org, rng)
             else:
-                doc = await _budgets(db_session, org, rng)
+                doc = await _budgets(read_session, org, rng)
         return await page(
             request,
             state,
@@ -187,7 +187,7 @@ class ReportPages(ConsoleController):
             reports=REPORTS,
             report=report,
             org=org,
-            orgs=await report_roots(db_session, staff),
+            orgs=await report_roots(read_session, staff),
             rng=rng,
             doc=doc,
             can_export_members=org is not None and staff.can(Perm.member_export, org.path),

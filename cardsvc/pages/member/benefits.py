@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.flows.member_benefits import my_benefits, my_history
 from cardsvc.flows.member_savings import saved_this_year
+from cardsvc.kernel.replicas import reading
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import Lang, lang_of, pick
@@ -65,8 +66,9 @@ class MemberBenefitsController(Controller):
         if member is None:
             return Redirect(AREA + "/")
         # Only a current membership has benefits (the engine checks the status too).
-        items = await my_benefits(db_session, member)
-        savings = await saved_this_year(db_session, member, zone=state.settings.time_zone)
+        async with reading(state, db_session, member.id) as db:
+            items = await my_benefits(db, member)
+            savings = await saved_this_year(db, member, zone=state.settings.time_zone)
         return Template(
             "m/benefits.html",
             context=page_context(
@@ -83,6 +85,7 @@ class MemberBenefitsController(Controller):
     @get("/history", media_type=MediaType.HTML)
     async def history_page(
         self,
+        state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
         page: Annotated[int, Parameter(ge=1, le=1000)] = 1,
@@ -90,9 +93,10 @@ class MemberBenefitsController(Controller):
         member = await current_member(db_session, member_session)
         if member is None:
             return Redirect(AREA + "/")
-        rows = await my_history(
-            db_session, member, limit=HISTORY_PAGE + 1, offset=(page - 1) * HISTORY_PAGE
-        )
+        async with reading(state, db_session, member.id) as db:
+            rows = await my_history(
+                db, member, limit=HISTORY_PAGE + 1, offset=(page - 1) * HISTORY_PAGE
+            )
         return Template(
             "m/history.html",
             context=page_context(

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, MediaType, Response, get
+from litestar.datastructures import State
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.flows.member_savings import redeemed_since
 from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.replicas import reading
 from cardsvc.members.models import Member
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.member.common import AREA
@@ -26,7 +28,9 @@ class MemberRedeemedController(Controller):
     exception_handlers = page_exception_handlers
 
     @get("/card/redeemed", media_type=MediaType.HTML)
-    async def redeemed(self, db_session: AsyncSession, me: Member, since: str = "") -> Any:
+    async def redeemed(
+        self, state: State, db_session: AsyncSession, me: Member, since: str = ""
+    ) -> Any:
         """The notice of the latest checkout after ``since``; 204 (htmx keeps waiting) if none."""
         now = utc_now()
         try:
@@ -36,7 +40,8 @@ class MemberRedeemedController(Controller):
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         at = max(min(at, now), datetime.fromtimestamp(now.timestamp() - MAX_AGE_SECONDS, UTC))
-        found = await redeemed_since(db_session, me, at)
+        async with reading(state, db_session, me.id) as db:  # the primary just after a checkout
+            found = await redeemed_since(db, me, at)
         if found is None:
             return Response(content=b"", status_code=204, headers={"Cache-Control": "no-store"})
         return Template(
