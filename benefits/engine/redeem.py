@@ -178,7 +178,7 @@ async def _redeem_transaction(db: Db, pg: Any | None = None) -> AsyncIterator[St
             yield PgStatements(pg)
     elif _driver(db) == "asyncpg" and not db.in_transaction():
         conn = db if isinstance(db, AsyncConnection) else await db.connection()
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver = await _driver_of(conn)
         assert driver is not None  # an open pooled connection always has its driver's
         try:
             async with driver.transaction():
@@ -226,6 +226,15 @@ async def _programs(
     return programs
 
 
+async def _driver_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``: at hand while it is open and valid (no greenlet
+    switch for ``get_raw_connection``), else as SQLAlchemy revalidates it."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection.driver_connection
+    return (await conn.get_raw_connection()).driver_connection
+
+
 @asynccontextmanager
 async def _bare_driver(db: Db, pg: Any | None) -> AsyncIterator[Any | None]:
     """``pg``, or the asyncpg connection under ``db`` when it has no transaction open, else
@@ -235,7 +244,7 @@ async def _bare_driver(db: Db, pg: Any | None) -> AsyncIterator[Any | None]:
     elif _driver(db) == "asyncpg" and not db.in_transaction():
         conn = db if isinstance(db, AsyncConnection) else await db.connection()
         try:
-            yield (await conn.get_raw_connection()).driver_connection
+            yield await _driver_of(conn)
         finally:
             if isinstance(db, AsyncSession):
                 await db.commit()  # as in _redeem_transaction: nothing reaches the server
