@@ -13,7 +13,10 @@
    winner's result.
 
 Nothing is read and then written back, and no lock is held across anything but these
-statements. ``reverse`` (:mod:`benefits.engine.reverse`) inserts the reversal row first (unique
+statements. On PostgreSQL outside a caller's transaction, a redemption without clamp policies
+or a bill sends steps 3 and 4 as one statement instead (:mod:`benefits.engine.at_once`; the
+reads of steps 1 and 2 need no transaction around them); whatever it cannot finish (a limit
+refusing, a budget stripe to walk) it leaves unwritten, to the transaction. ``reverse`` (:mod:`benefits.engine.reverse`) inserts the reversal row first (unique
 per redemption, so only one of two concurrent reversals wins) and then gives back exactly the
 recorded takes. Stored checkouts are shaped and read back in :mod:`benefits.engine.checkout`.
 """
