@@ -55,7 +55,14 @@ from benefits.engine.statements import (
     is_retryable,
     is_unique_violation,
 )
-from benefits.engine.txn import Db, read_connection, write_transaction
+from benefits.engine.txn import (
+    Db,
+    bare_driver,
+    driver_name,
+    driver_of,
+    read_connection,
+    write_transaction,
+)
 from benefits.engine.versions import CompiledRules, load_versions
 from benefits.errors import (
     BudgetExhausted,
@@ -161,12 +168,6 @@ def _given_head(req: Request, head_row: Sequence[Any] | None) -> Head | None:
     return head if head.id == req.program_ids[0] else None
 
 
-def _driver(db: Db) -> str:
-    if isinstance(db, AsyncConnection):
-        return db.dialect.driver
-    return db.bind.dialect.driver if db.bind is not None else ""
-
-
 @asynccontextmanager
 async def _redeem_transaction(db: Db, pg: Any | None = None) -> AsyncIterator[Statements]:
     """The redemption's transaction and the statements to run in it.
@@ -179,9 +180,9 @@ async def _redeem_transaction(db: Db, pg: Any | None = None) -> AsyncIterator[St
     if pg is not None:
         async with pg.transaction():
             yield PgStatements(pg)
-    elif _driver(db) == "asyncpg" and not db.in_transaction():
+    elif driver_name(db) == "asyncpg" and not db.in_transaction():
         conn = db if isinstance(db, AsyncConnection) else await db.connection()
-        driver = await _driver_of(conn)
+        driver = await driver_of(conn)
         assert driver is not None  # an open pooled connection always has its driver's
         try:
             async with driver.transaction():
@@ -229,38 +230,12 @@ async def _programs(
     return programs
 
 
-async def _driver_of(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn``: at hand while it is open and valid (no greenlet
-    switch for ``get_raw_connection``), else as SQLAlchemy revalidates it."""
-    sync = conn.sync_connection
-    if sync is not None and not sync.closed and not sync.invalidated:
-        return sync.connection.driver_connection
-    return (await conn.get_raw_connection()).driver_connection
-
-
-@asynccontextmanager
-async def _bare_driver(db: Db, pg: Any | None) -> AsyncIterator[Any | None]:
-    """``pg``, or the asyncpg connection under ``db`` when it has no transaction open, else
-    ``None`` (SQLite, or a caller's transaction: the SQLAlchemy path)."""
-    if pg is not None:
-        yield pg
-    elif _driver(db) == "asyncpg" and not db.in_transaction():
-        conn = db if isinstance(db, AsyncConnection) else await db.connection()
-        try:
-            yield await _driver_of(conn)
-        finally:
-            if isinstance(db, AsyncSession):
-                await db.commit()  # as in _redeem_transaction: nothing reaches the server
-    else:
-        yield None
-
-
 async def _at_once(
     db: Db, req: Request, head: Head | None, pg: Any | None
 ) -> RedemptionResult | None:
     """The redemption by :func:`_redeem_at_once` where it can run; ``None``: nothing was
     written, the transaction path is to run."""
-    async with _bare_driver(db, pg) as driver:
+    async with bare_driver(db, pg) as driver:
         if driver is None:
             return None
         try:
