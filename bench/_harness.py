@@ -7,7 +7,8 @@ settings, Redis), drive it with an HTTP/1.1 keep-alive client over raw asyncio s
 read the workers' memory. Not a benchmark itself (``bench/all.py`` skips ``_*.py``).
 
 Env: ``BENCH_PG`` (admin URL, default postgresql://postgres@127.0.0.1:5432/test),
-``BENCH_REDIS`` (default redis://127.0.0.1:6379/13).
+``BENCH_REDIS`` (default redis://127.0.0.1:6379/13), ``BENCH_DB_PREFIX`` (put before the scratch
+databases' names, default none).
 """
 
 from __future__ import annotations
@@ -349,7 +350,8 @@ def psql(url: str, sql: str) -> str:
 @contextlib.contextmanager
 def scratch_database(prefix: str, admin_url: str = ADMIN_URL) -> Iterator[str]:
     """A fresh PostgreSQL database (its URL), dropped afterwards whatever happens."""
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    # BENCH_DB_PREFIX: for a shared server where each user owns a namespace of database names.
+    name = f"{os.environ.get('BENCH_DB_PREFIX', '')}{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     psql(admin_url, f'CREATE DATABASE "{name}"')
     try:
         yield f"{admin_url.rsplit('/', 1)[0]}/{name}"

@@ -10,11 +10,13 @@ with fresh idempotency keys at one store. Two realistic programmes (10 % off, ca
   lock (the hard case);
 * ``member``: per-member limits only (a daily count and a monthly amount), no shared row.
 
-The baseline issues the statements ``redeem()`` issues, hand-written, through asyncpg: BEGIN;
-SELECT programme + idempotency probe; INSERT ledger row; two conditional counter upserts (the
-shared row last); COMMIT. Both paths are warmed up, the tables ANALYZEd (a brand-new empty table
-otherwise gets cached sequential-scan plans), then engine and baseline run alternately, twice
-each, and the figures are the sums, so that drift of a shared machine affects both alike.
+The baseline issues the statements ``redeem()`` issues, through asyncpg with no engine code:
+SELECT programme + idempotency probe; then one statement charging the two counters (the shared
+row last) and inserting the ledger row (``benefits.engine.at_once``). For reference, a third
+path runs the transaction ``redeem()`` ran before: BEGIN; the SELECT; INSERT; two conditional
+counter upserts; COMMIT. All paths are warmed up, the tables ANALYZEd (a brand-new empty table
+otherwise gets cached sequential-scan plans), then they run in turn, twice each, and the
+figures are the sums, so that drift of a shared machine affects them alike.
 
 Usage: ``.venv/bin/python bench/redeem.py [--seconds 7] [--tasks 16]``
 """
@@ -44,6 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from advanced_alchemy.base import orm_registry
 
 import benefits.models  # noqa: F401  (registers the tables)
+from benefits.engine.at_once import statement_sql
+from benefits.engine.statements import LINE_COLUMNS
 from benefits.public import ProgramView, create_program, publish_program, redeem
 from benefits.rules.facts import MemberFacts, MerchantContext
 from benefits.rules.periods import Period, period_key, zone
@@ -175,24 +179,84 @@ class Scenario:
 
         return once, conn.close
 
+    def _raw_request(self) -> tuple[uuid.UUID, int, str, datetime, int, list[dict[str, Any]]]:
+        """What a baseline redemption works from: member, amount, key, time, discount, takes."""
+        _, budget_scope = SCENARIOS[self.name]
+        member_id = self.rnd.choice(self.members)
+        amount = self.rnd.randint(1000, 20000)
+        at = datetime.now(UTC)
+        discount = min((amount * 1000 * 2 + 10000) // 20000, 3000)
+        day, month = period_key(Period.day, at, self.tz), period_key(Period.month, at, self.tz)
+        mine = f"m:{member_id.hex}"
+        takes = [
+            {"p": "daily", "m": "count", "s": mine, "k": day, "n": 1, "l": BIG},
+            {
+                "p": "budget",
+                "m": "amount",
+                "s": budget_scope or mine,
+                "k": month,
+                "n": discount,
+                "l": BIG,
+            },
+        ]
+        return member_id, amount, uuid.uuid4().hex, at, discount, takes
+
     async def raw_worker(self) -> Worker:
+        """``redeem()``'s statements: the head read, then one statement charging both counters
+        (the shared row last) and inserting the ledger row (``benefits.engine.at_once``)."""
         conn = await self.pool.acquire()
         prog, shop = self.prog, self.shop
-        _, budget_scope = SCENARIOS[self.name]
+        sql = statement_sql((False, False), 1)
 
         async def once() -> bool:
-            member_id = self.rnd.choice(self.members)
-            amount = self.rnd.randint(1000, 20000)
-            key = uuid.uuid4().hex
-            at = datetime.now(UTC)
-            discount = min((amount * 1000 * 2 + 10000) // 20000, 3000)
-            day, month = period_key(Period.day, at, self.tz), period_key(Period.month, at, self.tz)
-            mine = f"m:{member_id.hex}"
-            shared = budget_scope or mine
-            takes = [
-                {"p": "daily", "m": "count", "s": mine, "k": day, "n": 1, "l": BIG},
-                {"p": "budget", "m": "amount", "s": shared, "k": month, "n": discount, "l": BIG},
-            ]
+            member_id, amount, key, at, discount, takes = self._raw_request()
+            head = await conn.fetchrow(HEAD_SQL, prog.id, shop.merchant_id, key)
+            assert head is not None and head["existing"] is None
+            counters = []
+            for t in takes:
+                counters += [uuid7(), prog.id, t["p"], t["m"], t["s"], t["k"], t["n"], BIG, t["n"]]
+            line = {
+                "id": uuid7(),
+                "merchant_id": shop.merchant_id,
+                "store_id": shop.store_id,
+                "terminal_id": shop.terminal_id,
+                "member_id": member_id,
+                "member_org_path": ORG_PATH,
+                "card_id": None,
+                "program_id": prog.id,
+                "program_version_id": prog.current_version_id,
+                "version_number": 1,
+                "amount_fen": amount,
+                "discount_fen": discount,
+                "payable_fen": amount - discount,
+                "units": 1,
+                "subsidy_fen": discount,
+                "value_fen": discount,
+                "occurred_at": at,
+                "idempotency_key": key,
+                "fingerprint": "0" * 64,
+                "token_id": None,
+                "bill_ref": None,
+                "line": 0,
+                "takes": json.dumps(takes),
+            }
+            line["checkout_id"] = line["id"]
+            row = await conn.fetchrow(sql, *counters, *[line[c] for c in LINE_COLUMNS])
+            return row is not None and None not in row
+
+        async def release() -> None:
+            await self.pool.release(conn)
+
+        return once, release
+
+    async def raw_tx_worker(self) -> Worker:
+        """The transaction ``redeem()`` ran before it wrote in one statement: BEGIN; head;
+        INSERT; two conditional counter upserts (the shared row last); COMMIT."""
+        conn = await self.pool.acquire()
+        prog, shop = self.prog, self.shop
+
+        async def once() -> bool:
+            member_id, amount, key, at, discount, takes = self._raw_request()
             async with conn.transaction():
                 head = await conn.fetchrow(HEAD_SQL, prog.id, shop.merchant_id, key)
                 assert head is not None and head["existing"] is None
@@ -219,13 +283,13 @@ class Scenario:
                     json.dumps(takes),
                     ORG_PATH,
                 )
-                a = await conn.fetchrow(
-                    UPSERT_SQL, uuid7(), prog.id, "daily", "count", mine, day, 1, BIG
-                )
-                b = await conn.fetchrow(
-                    UPSERT_SQL, uuid7(), prog.id, "budget", "amount", shared, month, discount, BIG
-                )
-                return a is not None and b is not None
+                ok = True
+                for t in takes:
+                    row = await conn.fetchrow(
+                        UPSERT_SQL, uuid7(), prog.id, t["p"], t["m"], t["s"], t["k"], t["n"], BIG
+                    )
+                    ok = ok and row is not None
+                return ok
 
         async def release() -> None:
             await self.pool.release(conn)
@@ -240,7 +304,7 @@ async def main(seconds: float, tasks: int) -> None:
     if "+asyncpg" not in base_url:
         base_url = base_url.replace("postgresql://", "postgresql+asyncpg://", 1)
     dsn = base_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    name = f"unioncard_bench_redeem_{os.getpid()}"
+    name = f"{os.environ.get('BENCH_DB_PREFIX', '')}unioncard_bench_redeem_{os.getpid()}"
     admin = await asyncpg.connect(dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -272,40 +336,44 @@ async def _bench(url: str, seconds: float, tasks: int) -> None:
     for s in scenarios:
         await _run(tasks, 2.0, s.engine_worker)
         await _run(tasks, 2.0, s.raw_worker)
+        await _run(tasks, 2.0, s.raw_tx_worker)
     async with engine.begin() as conn:
         await conn.execute(text("ANALYZE benefit_redemption, benefit_counter, benefit_program"))
 
-    results: dict[str, tuple[Stats, Stats]] = {}
+    results: dict[str, tuple[Stats, Stats, Stats]] = {}
     for s in scenarios:
-        eng, raw = Stats(), Stats()
+        eng, raw, tx = Stats(), Stats(), Stats()
         for _ in range(2):
             eng.add(await _run(tasks, seconds, s.engine_worker))
             raw.add(await _run(tasks, seconds, s.raw_worker))
-        results[s.name] = (eng, raw)
+            tx.add(await _run(tasks, seconds, s.raw_tx_worker))
+        results[s.name] = (eng, raw, tx)
     await pool.close()
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT count(*) FROM benefit_redemption"))).scalar_one()
     await engine.dispose()
 
     print(
-        f"{'scenario':<9}{'path':<22}{'ok':>8}{'redemptions/s':>15}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'scenario':<9}{'path':<26}{'ok':>8}{'redemptions/s':>15}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'ratio':>7}"
     )
-    for name, (eng, raw) in results.items():
+    paths = ("redeem() engine", "raw asyncpg baseline", "raw, old 6-statement tx")
+    for name, (eng, raw, tx) in results.items():
         ratio = eng.rate / raw.rate if raw.rate else 0.0
-        for label, st in (("redeem() engine", eng), ("raw asyncpg baseline", raw)):
+        for label, st in zip(paths, (eng, raw, tx), strict=True):
             r = f"{ratio:>7.2f}" if st is eng else ""
             print(
-                f"{name:<9}{label:<22}{st.ok:>8}{st.rate:>15.0f}{st.pct(0.5):>9.2f}"
+                f"{name:<9}{label:<26}{st.ok:>8}{st.rate:>15.0f}{st.pct(0.5):>9.2f}"
                 f"{st.pct(0.99):>9.2f}{r}"
             )
     print(f"tasks={tasks} seconds_per_run={seconds} ledger_rows={rows}")
-    (eng, raw), (eng2, raw2) = results["budget"], results["member"]
+    (eng, raw, tx), (eng2, raw2, tx2) = results["budget"], results["member"]
     print(
         f"engine_rps={eng.rate:.0f} engine_p50_ms={eng.pct(0.5):.2f} "
         f"engine_p99_ms={eng.pct(0.99):.2f} raw_rps={raw.rate:.0f} "
         f"raw_p50_ms={raw.pct(0.5):.2f} raw_p99_ms={raw.pct(0.99):.2f} "
-        f"member_engine_rps={eng2.rate:.0f} member_raw_rps={raw2.rate:.0f} "
+        f"raw_tx_rps={tx.rate:.0f} member_engine_rps={eng2.rate:.0f} "
+        f"member_raw_rps={raw2.rate:.0f} member_raw_tx_rps={tx2.rate:.0f} "
         f"member_ratio={eng2.rate / raw2.rate if raw2.rate else 0:.2f} "
         f"ratio={eng.rate / raw.rate if raw.rate else 0:.2f}"
     )

@@ -13,7 +13,9 @@
    so the client costs the shared 2 cores as little as possible.
 4. Stops the server and runs pgbench (32 clients) on the redemption's own SQL (BEGIN, programme
    head with the idempotency probe, ledger INSERT, counter upsert, COMMIT): the database's
-   ceiling.
+   ceiling, and the figure ``ratio`` is against. Then pgbench on the SQL as ``redeem()`` now
+   sends it (the head, then one statement charging the counter and inserting the ledger row:
+   ``benefits.engine.at_once``), for ``ratio_now``.
 5. Checks that the ledger holds exactly the successful redemptions.
 
 Usage: ``.venv/bin/python bench/scan_redeem.py [--seconds 20] [--clients 32] [--profile DIR]``
@@ -161,9 +163,44 @@ COMMIT;
 """
 
 
-def run_pgbench(db_url: str, world: dict[str, Any], clients: int, seconds: int) -> float:
+def pgbench_script_at_once(world: dict[str, Any]) -> str:
+    """The redemption's SQL as redeem() now sends it: the head + idempotency probe, then one
+    statement (autocommit) charging the counter and inserting the ledger row
+    (``benefits.engine.at_once``)."""
+    period = datetime.now(UTC).strftime("M%Y-%m")
+    head = pgbench_script(world).split("BEGIN;\n", 1)[1].split("INSERT INTO", 1)[0]
+    return f"""\\set amount random(100, 10000)
+\\set probe random(1, 2000000000)
+{head}WITH c0(u) AS (
+INSERT INTO benefit_counter AS bc (id, program_id, policy_key, metric, scope_key, period_key,
+                                   used, "limit", last_take)
+SELECT gen_random_uuid(), '{world["program_id"]}', 'member_month_count', 'count',
+       gen_random_uuid()::text, '{period}', 1, 1000, 1
+ON CONFLICT (program_id, policy_key, metric, scope_key, period_key)
+DO UPDATE SET used = bc.used + 1, last_take = 1, "limit" = 1000
+WHERE bc.used + 1 <= 1000
+RETURNING bc.used),
+line AS (
+INSERT INTO benefit_redemption (id, checkout_id, line, merchant_id, store_id, terminal_id,
+    member_id, member_org_path, card_id, program_id, program_version_id, version_number,
+    amount_fen, discount_fen, payable_fen, units, subsidy_fen, value_fen, occurred_at,
+    idempotency_key, fingerprint, token_id, takes)
+SELECT u, u, 0, '{world["merchant_id"]}', '{world["store_id"]}', NULL, gen_random_uuid(),
+    'bench/', NULL, '{world["program_id"]}', '{world["version_id"]}', 1,
+    :amount, :amount / 10, :amount - :amount / 10, 1, :amount / 10, :amount / 10, now(),
+    md5(random()::text), md5(random()::text), substr(md5(random()::text), 1, 24),
+    '[{{"p": "member_month_count", "m": "count", "s": "x", "k": "{period}", "n": 1,
+       "l": 1000}}]'
+FROM (SELECT (SELECT gen_random_uuid() FROM c0) AS u) s)
+SELECT c0.u FROM c0;
+"""
+
+
+def run_pgbench(
+    db_url: str, world: dict[str, Any], clients: int, seconds: int, script: str | None = None
+) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
-        fh.write(pgbench_script(world))
+        fh.write(script or pgbench_script(world))
     out = subprocess.run(
         [
             "pgbench",
@@ -269,6 +306,7 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         )
     )
     tps = run_pgbench(db_url, world, args.clients, 10)
+    tps_now = run_pgbench(db_url, world, args.clients, 10, pgbench_script_at_once(world))
     expected = warm["ok"] + res["ok"]
     pairs = res["ok"] / res["elapsed"]
     ratio = pairs / tps
@@ -277,6 +315,7 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
     print(f"{'what':<44}{'figure':>12}")
     print(f"{'GET /health/live, requests/s (ceiling)':<44}{live:>12.0f}")
     print(f"{'pgbench redemption SQL, TPS (ceiling)':<44}{tps:>12.0f}")
+    print(f"{'pgbench, as redeem() sends it now, TPS':<44}{tps_now:>12.0f}")
     print(f"{'scan+redeem pairs/s (redemptions/s)':<44}{pairs:>12.0f}")
     print(f"{'HTTP requests/s (2 per pair)':<44}{2 * pairs:>12.0f}")
     print(
@@ -296,12 +335,14 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
     print(f"{'errors':<44}{errors:>12}")
     print(f"{'ledger rows / successful redemptions':<44}{ledger:>6} /{expected:>5}")
     print(f"{'redemptions/s ÷ pgbench TPS (goal ≥ 0.15)':<44}{ratio:>12.3f}")
+    print(f"{'redemptions/s ÷ pgbench TPS as sent now':<44}{pairs / tps_now:>12.3f}")
     for e in res["errors"][:5]:
         print("  error:", e)
     print(
         f"pairs_per_s={pairs:.0f} requests_per_s={2 * pairs:.0f} "
         f"p50_ms={pct(res['pair'], 0.5):.1f} p99_ms={pct(res['pair'], 0.99):.1f} "
         f"errors={errors} health_live_rps={live:.0f} pgbench_tps={tps:.0f} "
+        f"pgbench_now_tps={tps_now:.0f} ratio_now={pairs / tps_now:.3f} "
         f"ledger_ok={int(ledger == expected)} "
         f"server_cpu_ms_per_pair={1000 * server_cpu / max(res['ok'], 1):.2f} ratio={ratio:.3f}"
     )

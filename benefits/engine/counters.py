@@ -48,6 +48,7 @@ from typing import Any
 
 from uuid_utils.compat import uuid7
 
+from benefits.engine.at_once import Charge
 from benefits.engine.statements import Statements
 from benefits.rules.limits import CounterKey
 
@@ -151,6 +152,18 @@ class SqlCounters:
             return None
         used, last_take = row
         return last_take, used
+
+    def charge(self, key: CounterKey, n: int, limit: int) -> Charge | None:
+        """:meth:`take` (``n`` > 0, no clamp) as a statement for ``benefits.engine.at_once``;
+        ``None`` when the picked stripe cannot hold ``n`` (the transaction path walks)."""
+        params = key_params(key)
+        if key.scope_key != PROGRAM_SCOPE:
+            params.update(k_id=uuid7(), n=n, lim=limit, init=min(n, limit))
+            return Charge(False, params)
+        first = self.pick
+        params.update(k_scope=stripe_scope(first), n=n, share=share(limit, self.stripes, first))
+        params["stripes"] = self.stripes
+        return Charge(True, params) if params["share"] >= n else None
 
     async def give_back(self, key: CounterKey, n: int) -> None:
         if n <= 0:

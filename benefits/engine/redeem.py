@@ -13,7 +13,10 @@
    winner's result.
 
 Nothing is read and then written back, and no lock is held across anything but these
-statements. ``reverse`` (:mod:`benefits.engine.reverse`) inserts the reversal row first (unique
+statements. On PostgreSQL outside a caller's transaction, a redemption without clamp policies
+or a bill sends steps 3 and 4 as one statement instead (:mod:`benefits.engine.at_once`; the
+reads of steps 1 and 2 need no transaction around them); whatever it cannot finish (a limit
+refusing, a budget stripe to walk) it leaves unwritten, to the transaction. ``reverse`` (:mod:`benefits.engine.reverse`) inserts the reversal row first (unique
 per redemption, so only one of two concurrent reversals wins) and then gives back exactly the
 recorded takes. Stored checkouts are shaped and read back in :mod:`benefits.engine.checkout`.
 """
@@ -31,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from uuid_utils.compat import uuid7
 
+from benefits.engine.at_once import Charge, charge_and_insert, is_refusal
 from benefits.engine.bills import bill_turn
 from benefits.engine.checkout import checkout_result, load_checkout, takes_json, with_used
 from benefits.engine.counters import (
@@ -51,7 +55,14 @@ from benefits.engine.statements import (
     is_retryable,
     is_unique_violation,
 )
-from benefits.engine.txn import Db, read_connection, write_transaction
+from benefits.engine.txn import (
+    Db,
+    bare_driver,
+    driver_name,
+    driver_of,
+    read_connection,
+    write_transaction,
+)
 from benefits.engine.versions import CompiledRules, load_versions
 from benefits.errors import (
     BudgetExhausted,
@@ -110,6 +121,10 @@ async def redeem(
     req = with_bill(req, bill_ref)
     walk = False  # budget stripes: go straight to the ascending walk (benefits.engine.counters)
     head = _given_head(req, head_row)
+    if req.bill_ref is None:
+        if (result := await _at_once(db, req, head, pg)) is not None:
+            return result
+        head = None  # the transaction reads it again
     attempt = 0
     while True:
         attempt += 1
@@ -118,11 +133,7 @@ async def redeem(
                 given, head = head, None
                 done = await _redeem_in(statements, req, walk=walk, head=given)
             # Shaping the result happens after COMMIT: counter locks are held for no Python work.
-            return (
-                done
-                if isinstance(done, RedemptionResult)
-                else checkout_result(*done, replayed=False)
-            )
+            return _result(done)
         except WalkNeeded:
             if walk:
                 raise AssertionError("walked and still asked to walk") from None
@@ -143,17 +154,18 @@ async def redeem(
             raise
 
 
+_Done = tuple[list[dict[str, Any]], dict[uuid.UUID | None, CompiledRules]]
+
+
+def _result(done: RedemptionResult | _Done) -> RedemptionResult:
+    return done if isinstance(done, RedemptionResult) else checkout_result(*done, replayed=False)
+
+
 def _given_head(req: Request, head_row: Sequence[Any] | None) -> Head | None:
     if head_row is None or head_row[0] is None or len(req.program_ids) != 1:
         return None
     head = head_of(head_row)
     return head if head.id == req.program_ids[0] else None
-
-
-def _driver(db: Db) -> str:
-    if isinstance(db, AsyncConnection):
-        return db.dialect.driver
-    return db.bind.dialect.driver if db.bind is not None else ""
 
 
 @asynccontextmanager
@@ -168,9 +180,9 @@ async def _redeem_transaction(db: Db, pg: Any | None = None) -> AsyncIterator[St
     if pg is not None:
         async with pg.transaction():
             yield PgStatements(pg)
-    elif _driver(db) == "asyncpg" and not db.in_transaction():
+    elif driver_name(db) == "asyncpg" and not db.in_transaction():
         conn = db if isinstance(db, AsyncConnection) else await db.connection()
-        driver = (await conn.get_raw_connection()).driver_connection
+        driver = await driver_of(conn)
         assert driver is not None  # an open pooled connection always has its driver's
         try:
             async with driver.transaction():
@@ -204,10 +216,10 @@ async def _twin(st: Statements, req: Request, exc: Exception) -> RedemptionResul
     raise exc
 
 
-async def _redeem_in(
-    st: Statements, req: Request, *, walk: bool = False, head: Head | None = None
-) -> RedemptionResult | tuple[list[dict[str, Any]], dict[uuid.UUID | None, CompiledRules]]:
-    """The transaction's work: a replayed result, or the new ledger rows to shape a result from."""
+async def _programs(
+    st: Statements, req: Request, head: Head | None
+) -> RedemptionResult | list[tuple[Head, CompiledRules]]:
+    """A replayed result, or the programmes to apply, checked, in charging order."""
     rows, existing = ([head], head.existing) if head is not None else await _head(st, req)
     if existing is not None:
         return await _replay(st, req, existing)
@@ -215,6 +227,74 @@ async def _redeem_in(
     programs = await _checked_programs(st, req, rows)
     if req.bill_ref is not None and (twin := await bill_turn(st, req, programs)) is not None:
         return await _replay(st, req, twin)  # a concurrent retry committed on this bill first
+    return programs
+
+
+async def _at_once(
+    db: Db, req: Request, head: Head | None, pg: Any | None
+) -> RedemptionResult | None:
+    """The redemption by :func:`_redeem_at_once` where it can run; ``None``: nothing was
+    written, the transaction path is to run."""
+    async with bare_driver(db, pg) as driver:
+        if driver is None:
+            return None
+        try:
+            done = await _redeem_at_once(PgStatements(driver), req, head)
+            return None if done is None else _result(done)
+        except asyncpg.PostgresError as exc:
+            if is_refusal(exc) or is_retryable(exc):
+                return None  # the transaction path says which limit refused, or walks
+            if not is_unique_violation(exc):
+                raise
+            twin = exc
+    return await _after_unique_violation(db, req, twin, pg)
+
+
+async def _redeem_at_once(
+    st: PgStatements, req: Request, head: Head | None
+) -> RedemptionResult | _Done | None:
+    """The redemption without a transaction of its own (``benefits.engine.at_once``): its
+    reads, then its writes in one statement. ``None``: a case for the transaction path (a
+    clamp policy, a budget stripe short of the take); nothing was written."""
+    programs = await _programs(st, req, head)
+    if isinstance(programs, RedemptionResult):
+        return programs
+    if any(p.on_exceed is OnExceed.clamp for _, c in programs for p in c.policies):
+        return None
+    stripes = budget_stripes()
+    store = SqlCounters(st, stripes=stripes, pick=pick_stripe(req.idempotency_key, stripes))
+    values, line_takes = await _ledger_lines(req, programs, _PLAN_ONLY, store)
+    charged: list[Take] = []
+    charges: list[Charge] = []
+    for t in (t for takes in line_takes for t in takes if t.n != 0):
+        if (charge := store.charge(t.key, t.n, t.limit)) is None:
+            return None
+        charged.append(t)
+        charges.append(charge)
+    used = await charge_and_insert(st.driver, charges, values)
+    for t, c, u in zip(charged, charges, used, strict=True):
+        t.used = u if not c.stripe or stripes == 1 else None  # as SqlCounters.take
+    return _shaped(programs, values, line_takes)
+
+
+def _shaped(
+    programs: list[tuple[Head, CompiledRules]],
+    values: list[dict[str, Any]],
+    line_takes: list[list[Take]],
+) -> _Done:
+    for (row, _), d, takes in zip(programs, values, line_takes, strict=True):
+        d["program_code"] = row.code
+        d["takes"] = with_used(d["takes"], takes)
+    return values, {c.version_id: c for _, c in programs}
+
+
+async def _redeem_in(
+    st: Statements, req: Request, *, walk: bool = False, head: Head | None = None
+) -> RedemptionResult | _Done:
+    """The transaction's work: a replayed result, or the new ledger rows to shape a result from."""
+    programs = await _programs(st, req, head)
+    if isinstance(programs, RedemptionResult):
+        return programs
 
     # Without clamp policies the benefit is final before any counter is charged, so the ledger
     # row goes in first and the counter upserts (shared budget rows last) are the final
@@ -231,10 +311,7 @@ async def _redeem_in(
     await st.insert_lines(values)
     if not clamps:
         await _charge_counters(st, store, programs, values, line_takes)
-    for (row, _), d, takes in zip(programs, values, line_takes, strict=True):
-        d["program_code"] = row.code
-        d["takes"] = with_used(d["takes"], takes)
-    return values, {c.version_id: c for _, c in programs}
+    return _shaped(programs, values, line_takes)
 
 
 async def _head(st: Statements, req: Request) -> tuple[list[Head], uuid.UUID | None]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -62,3 +63,35 @@ def as_utc(at: datetime | None) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("times must be timezone-aware")
     return at.astimezone(UTC)
+
+
+def driver_name(db: Db) -> str:
+    if isinstance(db, AsyncConnection):
+        return db.dialect.driver
+    return db.bind.dialect.driver if db.bind is not None else ""
+
+
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``: at hand while it is open and valid (no greenlet
+    switch for ``get_raw_connection``), else as SQLAlchemy revalidates it."""
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection.driver_connection
+    return (await conn.get_raw_connection()).driver_connection
+
+
+@asynccontextmanager
+async def bare_driver(db: Db, pg: Any | None) -> AsyncIterator[Any | None]:
+    """``pg``, or the asyncpg connection under ``db`` when it has no transaction open, else
+    ``None`` (SQLite, or a caller's transaction: the SQLAlchemy path)."""
+    if pg is not None:
+        yield pg
+    elif driver_name(db) == "asyncpg" and not db.in_transaction():
+        conn = db if isinstance(db, AsyncConnection) else await db.connection()
+        try:
+            yield await driver_of(conn)
+        finally:
+            if isinstance(db, AsyncSession):
+                await db.commit()  # as in redeem's transaction: nothing reaches the server
+    else:
+        yield None
