@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import CacheControlHeader
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,6 +57,11 @@ class MyVouchersController(Controller):
         "/campaigns/{campaign_id:uuid}/claim",
         summary="Claim a voucher (201 new, 200 the same voucher for a retried request_id)",
         status_code=201,
+        responses={
+            200: ResponseSpec(
+                data_container=VoucherOut, description="The voucher of an earlier attempt"
+            )
+        },
     )
     async def claim(
         self,

@@ -52,11 +52,7 @@ class CampaignView:
 
 
 def campaign_not_found(campaign_id: uuid.UUID | str) -> NotFound:
-    return NotFound(
-        message_zh="未找到该消费券活动",
-        message_en="Voucher campaign not found",
-        campaign_id=str(campaign_id),
-    )
+    return NotFound(message_zh="未找到该消费券活动", message_en="Voucher campaign not found")
 
 
 def _view(row: Row[Any]) -> CampaignView:
