@@ -27,7 +27,9 @@ ME = "/api/v1/me/vouchers"
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def admission(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+    """The Redis URL of the claim admission store, or "" for the in-process one. (A sync
+    fixture: an async one may not ask for the async ``redis_url`` by name.)"""
+    return str(request.getfixturevalue("redis_url")) if request.param == "redis" else ""
 
 
 @pytest.fixture
@@ -37,12 +39,10 @@ async def app(
     engine: AsyncEngine,
     demo: dict[str, Any],
     admission: str,
-    request: pytest.FixtureRequest,
 ) -> Litestar:
     settings = make_test_settings(db_url, var_dir)
-    if admission == "redis":
-        redis_url = request.getfixturevalue("redis_url")
-        settings = dataclasses.replace(settings, redis_url=redis_url)
+    if admission:
+        settings = dataclasses.replace(settings, redis_url=admission)
     return create_app(settings)
 
 
