@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7 as _new_id
 
 from benefits.errors import BenefitsError, NotEligible
-from benefits.rules.eligibility import check_eligibility
+from benefits.rules.eligibility import check_eligibility, in_subtree
 from benefits.rules.facts import MemberFacts
 from benefits.rules.periods import local_date, zone
 from benefits.vouchers.admission import Admission, AdmissionUnavailable, Snapshot, Verdict
@@ -177,6 +177,10 @@ async def _warm(
 
 
 def check_member(campaign: CampaignView, member: MemberFacts, at: datetime) -> None:
+    """Eligibility by the programmes' rules. Outside the owner's subtree the campaign does not
+    exist for the member (not found, as for staff of another subtree)."""
+    if not in_subtree(member.org_path, campaign.owner_org_path):
+        raise campaign_not_found(campaign.id)
     terms = campaign.parsed
     reasons = check_eligibility(
         terms.eligibility,
