@@ -16,12 +16,12 @@ from litestar.params import SkipValidation
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from benefits.engine.txn import utc_now
 from benefits.errors import BenefitsError
 from benefits.routes.voucher_schemas import open_campaign_out, voucher_out
 from benefits.rules.facts import MemberFacts
 from benefits.vouchers.admission import Admission
 from benefits.vouchers.campaigns import published_campaigns
-from benefits.engine.txn import utc_now
 from benefits.vouchers.claims import check_member, claim, wallet
 from cardsvc.flows.member_benefits import member_facts
 from cardsvc.memberauth.sessions import MemberSession
@@ -84,4 +84,5 @@ class MemberVouchersController(Controller):
                 context={"message": text, "code": exc.code},
                 status_code=exc.status,
             )
-        return go(request, AREA + "/vouchers#wallet")
+        # A new query (not only a new fragment), so that the browser loads the page again.
+        return go(request, AREA + "/vouchers?claimed=1#wallet")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from benefits.errors import BenefitsError
 from benefits.vouchers.admission import MemoryAdmission, RedisAdmission, Snapshot
 from benefits.vouchers.campaigns import create_campaign, move_campaign
-from benefits.vouchers.claims import claim, epoch_ms, rebuild
+from benefits.vouchers.claims import claim, epoch_ms
 from benefits.vouchers.models import CampaignMode, Voucher
 from cardsvc.kernel.db import make_sessionmaker
 from tests.benefits.conftest import CITY, CITY_PATH, member
