@@ -19,10 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from benefits.engine.txn import utc_now
 from benefits.errors import BenefitsError
 from benefits.routes.voucher_schemas import (
+    ApplyOut,
     ClaimIn,
+    DrawOut,
     OpenCampaigns,
     VoucherOut,
     Wallet,
+    draw_out,
     open_campaign_out,
     voucher_out,
 )
@@ -30,6 +33,7 @@ from benefits.rules.facts import MemberFacts
 from benefits.vouchers.admission import Admission
 from benefits.vouchers.campaigns import get_campaign, published_campaigns
 from benefits.vouchers.claims import check_member, claim, wallet
+from benefits.vouchers.lottery import apply, member_draw_record
 
 NO_STORE = CacheControlHeader(no_store=True)
 MemberLoader = Callable[[], Awaitable[MemberFacts]]
@@ -87,3 +91,31 @@ class MyVouchersController(Controller):
         self, db_session: AsyncSession, member_facts: SkipValidation[MemberFacts]
     ) -> Wallet:
         return Wallet([voucher_out(v, c) for v, c in await wallet(db_session, member_facts.id)])
+
+    @post(
+        "/campaigns/{campaign_id:uuid}/apply",
+        summary="Enter a lottery during its window (201 new, 200 already entered)",
+        status_code=201,
+        responses={200: ResponseSpec(data_container=ApplyOut, description="Already entered")},
+    )
+    async def apply(
+        self,
+        db_session: AsyncSession,
+        member_facts: SkipValidation[MemberFacts],
+        campaign_id: uuid.UUID,
+    ) -> Response[ApplyOut]:
+        pseudonym, new = await apply(db_session, campaign_id, member_facts, utc_now())
+        return Response(ApplyOut(campaign_id, pseudonym), status_code=201 if new else 200)
+
+    @get(
+        "/campaigns/{campaign_id:uuid}/draw",
+        summary="A lottery's published record",
+        cache_control=NO_STORE,
+    )
+    async def draw(
+        self,
+        db_session: AsyncSession,
+        member_facts: SkipValidation[MemberFacts],
+        campaign_id: uuid.UUID,
+    ) -> DrawOut:
+        return draw_out(await member_draw_record(db_session, campaign_id, member_facts, utc_now()))

@@ -11,6 +11,7 @@ import msgspec
 from benefits.vouchers.campaigns import CampaignView
 from benefits.vouchers.claims import VoucherView
 from benefits.vouchers.figures import CampaignFigures
+from benefits.vouchers.lottery import DrawRecord
 from benefits.vouchers.models import CampaignMode
 
 Terms = Annotated[
@@ -49,6 +50,10 @@ class CampaignOut(msgspec.Struct):
     closes_at: datetime
     published_at: datetime | None
     created_at: datetime
+    commitment: Annotated[
+        str | None, msgspec.Meta(description="lottery: SHA-256 (hex) of the draw's seed")
+    ] = None
+    drawn_at: datetime | None = None
 
 
 class CampaignPage(msgspec.Struct):
@@ -86,6 +91,8 @@ def campaign_out(c: CampaignView) -> CampaignOut:
         c.closes_at,
         c.published_at,
         c.created_at,
+        c.commitment,
+        c.drawn_at,
     )
 
 
@@ -169,3 +176,35 @@ def voucher_out(v: VoucherView, c: CampaignView) -> VoucherOut:
         v.expires_at,
         v.used_at,
     )
+
+
+class DrawOut(msgspec.Struct):
+    """Recompute: ``draw(seed, applicants, k)`` (``benefits/rules/draw.py``) gives ``winners``,
+    and SHA-256 of the seed's bytes gives ``commitment``."""
+
+    campaign_id: uuid.UUID
+    commitment: str
+    k: int
+    algorithm: str
+    applicants: list[str] | None
+    seed: str | None
+    winners: list[str] | None
+    drawn_at: datetime | None
+
+
+def draw_out(r: DrawRecord) -> DrawOut:
+    return DrawOut(
+        r.campaign_id,
+        r.commitment,
+        r.k,
+        "hmac-sha256-rank-v1",
+        r.applicants,
+        r.seed,
+        r.winners,
+        r.drawn_at,
+    )
+
+
+class ApplyOut(msgspec.Struct):
+    campaign_id: uuid.UUID
+    pseudonym: Annotated[str, msgspec.Meta(description="my id in the published applicant list")]

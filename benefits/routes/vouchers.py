@@ -17,8 +17,10 @@ from benefits.routes.voucher_schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPage,
+    DrawOut,
     FiguresOut,
     campaign_out,
+    draw_out,
     figures_out,
 )
 from benefits.vouchers.admission import Admission, AdmissionUnavailable
@@ -32,6 +34,7 @@ from benefits.vouchers.campaigns import (
 )
 from benefits.vouchers.claims import ClaimBusy, rebuild
 from benefits.vouchers.figures import campaign_figures
+from benefits.vouchers.lottery import draw_campaign, draw_record
 from benefits.vouchers.models import CampaignStatus
 
 TARGET = "voucher_campaign"
@@ -200,3 +203,33 @@ class VoucherCampaignController(Controller):
         await _reload(db_session, voucher_admission, campaign_id)
         benefits_audit("voucher_campaign.reconcile", TARGET, campaign_id, c.owner_org_path, None)
         return figures_out(await campaign_figures(db_session, c))
+
+    @post(
+        "/{campaign_id:uuid}/draw",
+        summary="Draw a closed lottery: winners get their vouchers, the seed is published",
+        status_code=200,
+    )
+    async def draw(
+        self,
+        staff: Staff,
+        db_session: AsyncSession,
+        benefits_audit: AuditLog,
+        campaign_id: uuid.UUID,
+    ) -> DrawOut:
+        c = await _writable(db_session, staff, campaign_id)
+        record = await draw_campaign(db_session, campaign_id, utc_now())
+        benefits_audit(
+            "voucher_campaign.draw",
+            TARGET,
+            campaign_id,
+            c.owner_org_path,
+            {"applicants": len(record.applicants or []), "winners": len(record.winners or [])},
+        )
+        return draw_out(record)
+
+    @get("/{campaign_id:uuid}/draw", summary="A lottery's published record (recompute it)")
+    async def draw_detail(
+        self, staff: Staff, db_session: AsyncSession, campaign_id: uuid.UUID
+    ) -> DrawOut:
+        await _readable(db_session, staff, campaign_id)
+        return draw_out(await draw_record(db_session, campaign_id, utc_now()))

@@ -9,6 +9,7 @@ owner org's subtree.
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from uuid_utils.compat import uuid7 as _new_id
 
 from benefits.engine.txn import Db, read_connection, write_transaction
 from benefits.errors import FieldError, InvalidTransition, NotFound, ValidationError
+from benefits.rules.draw import commitment
 from benefits.vouchers.models import Campaign, CampaignMode, CampaignStatus
 from benefits.vouchers.terms import Terms, parse_terms
 
@@ -45,6 +47,9 @@ class CampaignView:
     closes_at: datetime
     published_at: datetime | None
     created_at: datetime
+    commitment: str | None = None
+    seed: str | None = None  # secret until drawn_at
+    drawn_at: datetime | None = None
 
     @property
     def parsed(self) -> Terms:
@@ -71,6 +76,9 @@ def _view(row: Row[Any]) -> CampaignView:
         closes_at=row.closes_at,
         published_at=row.published_at,
         created_at=row.created_at,
+        commitment=row.commitment,
+        seed=row.seed,
+        drawn_at=row.drawn_at,
     )
 
 
@@ -130,6 +138,10 @@ async def create_campaign(
     if parsed.valid_until is not None and parsed.valid_until <= opens_at:
         raise ValidationError.field("terms.valid_until", "须晚于开始时间", "must be after opens_at")
     cid = _new_id()
+    lottery: dict[str, Any] = {}
+    if mode == CampaignMode.lottery:
+        seed = secrets.token_hex(32)
+        lottery = {"seed": seed, "commitment": commitment(seed)}
     async with write_transaction(db) as conn:
         try:
             await conn.execute(
@@ -147,6 +159,7 @@ async def create_campaign(
                     opens_at=opens_at,
                     closes_at=closes_at,
                     created_by=actor_id,
+                    **lottery,
                 )
             )
         except IntegrityError:

@@ -111,8 +111,8 @@ async def snapshot(db: AsyncSession, campaign_id: uuid.UUID) -> Snapshot | None:
     """The admission state the database implies; None for a draft (nobody may claim)."""
     conn = await db.connection()
     c = (await conn.execute(select(_C).where(_C.c.id == campaign_id))).first()
-    if c is None or str(c.status) == CampaignStatus.draft:
-        return None
+    if c is None or str(c.status) == CampaignStatus.draft or str(c.mode) == "lottery":
+        return None  # nobody claims these: drafts, and lotteries (they apply and are drawn)
     rows = (
         await conn.execute(
             select(_V.c.slot, _V.c.member_id, _V.c.nth, _V.c.request_key).where(
@@ -170,7 +170,12 @@ async def _warm(
             raise ClaimBusy()
         if not await rebuild(db, admission, campaign_id):
             await asyncio.sleep(0.05)
-        elif (await ask()).outcome == "cold":  # still cold after loading: a draft
+        elif (await ask()).outcome == "cold":  # still cold after loading: nothing to claim
+            campaign = await get_campaign(db, campaign_id)
+            if campaign.mode == "lottery" and campaign.status != "draft":
+                raise ClaimRefused(
+                    "voucher_lottery", "本活动以抽签方式发放，请报名", "This campaign is a lottery"
+                )
             raise campaign_not_found(campaign_id)
         verdict = await ask()
     return verdict

@@ -2,7 +2,9 @@
 
 * ``voucher_campaign``: one kind of voucher offered by an org (its terms as JSON), the stock,
   the per-member limit and the claim window; draft → published → ended.
-* ``voucher``: one claimed voucher. The database is the source of truth for the stock and the
+* ``voucher_application``: a member's entry to a lottery campaign, under a random pseudonym
+  (the published applicant list names no member).
+* ``voucher``: one claimed (or won) voucher. The database is the source of truth for the stock and the
   per-member limit, whatever the fast admission in front of it says: a voucher takes a *slot*
   (0 ≤ slot < stock, unique per campaign) and the member's *nth* claim (0 ≤ nth < limit,
   unique per campaign and member), and the insert checks both bounds against the campaign row.
@@ -69,6 +71,26 @@ class Campaign(UUIDv7AuditBase):
     closes_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
     published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # Lottery: SHA-256 of the seed, shown from creation; the seed itself is kept secret until
+    # the draw (``benefits.rules.draw``).
+    commitment: Mapped[str | None] = mapped_column(String(64), default=None)
+    seed: Mapped[str | None] = mapped_column(String(64), default=None)
+    drawn_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class Application(UUIDv7Base):
+    """A member's entry to a lottery campaign, known in the published list by ``pseudonym``."""
+
+    __tablename__ = "voucher_application"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "member_id", name="uq_voucher_application_member"),
+        UniqueConstraint("campaign_id", "pseudonym", name="uq_voucher_application_pseudonym"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("voucher_campaign.id"))
+    member_id: Mapped[uuid.UUID] = mapped_column()
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    applied_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
 
 
 class Voucher(UUIDv7Base):

@@ -55,6 +55,9 @@ def upgrade() -> None:
         sa.Column("closes_at", UTC, nullable=False),
         sa.Column("created_by", GUID, nullable=True),
         sa.Column("published_at", UTC, nullable=True),
+        sa.Column("commitment", sa.String(length=64), nullable=True),
+        sa.Column("seed", sa.String(length=64), nullable=True),
+        sa.Column("drawn_at", UTC, nullable=True),
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
         sa.Column("created_at", UTC, nullable=False),
         sa.Column("updated_at", UTC, nullable=False),
@@ -103,9 +106,29 @@ def upgrade() -> None:
         sa.UniqueConstraint("campaign_id", "request_key", name="uq_voucher_request"),
     )
     op.create_index("ix_voucher_member", "voucher", ["member_id", "claimed_at"], unique=False)
+    op.create_table(
+        "voucher_application",
+        sa.Column("id", GUID, nullable=False),
+        sa.Column("campaign_id", GUID, nullable=False),
+        sa.Column("member_id", GUID, nullable=False),
+        sa.Column("pseudonym", sa.String(length=32), nullable=False),
+        sa.Column("applied_at", UTC, nullable=False),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["voucher_campaign.id"],
+            name=op.f("fk_voucher_application_campaign_id_voucher_campaign"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_voucher_application")),
+        sa.UniqueConstraint("campaign_id", "member_id", name="uq_voucher_application_member"),
+        sa.UniqueConstraint(
+            "campaign_id", "pseudonym", name="uq_voucher_application_pseudonym"
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("voucher_application")
     op.drop_index("ix_voucher_member", table_name="voucher")
     op.drop_table("voucher")
     op.drop_index(op.f("ix_voucher_campaign_owner_org_id"), table_name="voucher_campaign")
