@@ -31,8 +31,8 @@ from benefits.routes.voucher_schemas import (
 )
 from benefits.rules.facts import MemberFacts
 from benefits.vouchers.admission import Admission
-from benefits.vouchers.campaigns import get_campaign, published_campaigns
-from benefits.vouchers.claims import check_member, claim, wallet
+from benefits.vouchers.campaigns import published_campaigns
+from benefits.vouchers.claims import cached_campaign, check_member, claim, wallet
 from benefits.vouchers.lottery import apply, member_draw_record
 
 NO_STORE = CacheControlHeader(no_store=True)
@@ -83,7 +83,7 @@ class MyVouchersController(Controller):
             member=voucher_member,
             at=utc_now(),
         )
-        campaign = await get_campaign(db_session, campaign_id)
+        campaign = await cached_campaign(db_session, campaign_id)
         return Response(voucher_out(voucher, campaign), status_code=201 if created else 200)
 
     @get("/", summary="My vouchers: value, expiry and status", cache_control=NO_STORE)

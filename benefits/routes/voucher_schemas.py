@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from benefits.vouchers.campaigns import CampaignView
-from benefits.vouchers.claims import VoucherView
+from benefits.vouchers.claims import VoucherView, terms_of
 from benefits.vouchers.figures import CampaignFigures
 from benefits.vouchers.lottery import DrawRecord
 from benefits.vouchers.models import CampaignMode
@@ -102,7 +102,7 @@ def _yuan(fen: int) -> str:
 
 def describe_value(c: CampaignView) -> str:
     """The voucher's value as a member reads it: 满50减10, 8折（最高减30元）."""
-    v = c.parsed.value
+    v = terms_of(c).value
     spend = f"满{_yuan(v.min_spend_fen)}元" if v.min_spend_fen else ""
     if v.kind == "amount_off":
         return f"{spend}减{_yuan(v.off_fen or 0)}元"
@@ -133,7 +133,7 @@ def open_campaign_out(c: CampaignView, now: datetime) -> OpenCampaign:
         c.id,
         c.name,
         describe_value(c),
-        c.parsed.description,
+        terms_of(c).description,
         c.opens_at,
         c.closes_at,
         wait,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -43,6 +44,7 @@ from benefits.rules.periods import local_date, zone
 from benefits.vouchers.admission import Admission, AdmissionUnavailable, Snapshot, Verdict
 from benefits.vouchers.campaigns import CampaignView, campaign_not_found, get_campaign
 from benefits.vouchers.models import Campaign, CampaignStatus, Voucher, VoucherStatus
+from benefits.vouchers.terms import Terms
 
 _C = cast(Table, Campaign.__table__)
 _V = cast(Table, Voucher.__table__)
@@ -181,12 +183,35 @@ async def _warm(
     return verdict
 
 
+# Campaigns read on the claim path, for a few seconds: their terms never change once published,
+# and the insert re-checks the status and bounds against the row itself.
+_CACHE_SECONDS = 5.0
+_cache: dict[uuid.UUID, tuple[float, CampaignView, Terms]] = {}
+
+
+async def cached_campaign(db: AsyncSession, campaign_id: uuid.UUID) -> CampaignView:
+    now = time.monotonic()
+    hit = _cache.get(campaign_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    c = await get_campaign(db, campaign_id)
+    if len(_cache) > 1000:
+        _cache.clear()
+    _cache[campaign_id] = (now + _CACHE_SECONDS, c, c.parsed)
+    return c
+
+
+def terms_of(campaign: CampaignView) -> Terms:
+    hit = _cache.get(campaign.id)
+    return hit[2] if hit is not None and hit[1] is campaign else campaign.parsed
+
+
 def check_member(campaign: CampaignView, member: MemberFacts, at: datetime) -> None:
     """Eligibility by the programmes' rules. Outside the owner's subtree the campaign does not
     exist for the member (not found, as for staff of another subtree)."""
     if not in_subtree(member.org_path, campaign.owner_org_path):
         raise campaign_not_found(campaign.id)
-    terms = campaign.parsed
+    terms = terms_of(campaign)
     reasons = check_eligibility(
         terms.eligibility,
         owner_org_path=campaign.owner_org_path,
@@ -231,9 +256,14 @@ async def _store(
         "request_key": request,
         "status": VoucherStatus.active.value,
         "claimed_at": at,
-        "expires_at": campaign.parsed.expiry(at),
+        "expires_at": terms_of(campaign).expiry(at),
     }
     new_id = (await conn.execute(_insert(conn.dialect.name, values, v.slot, v.nth))).scalar()
+    if new_id is not None:  # the usual case: no need to read back what was just written
+        await db.commit()
+        return VoucherView(
+            new_id, campaign.id, member.id, "active", at, values["expires_at"], None
+        ), True
     row = (
         await conn.execute(
             select(_V).where(_V.c.campaign_id == campaign.id, _V.c.request_key == request)
@@ -262,7 +292,7 @@ async def claim(
         if first.outcome in _REFUSALS:
             raise refusal(first.outcome)
         facts = await member()
-        campaign = await get_campaign(db, campaign_id)
+        campaign = await cached_campaign(db, campaign_id)
         check_member(campaign, facts, at)
         mid = facts.id.hex
         v = await _warm(db, admission, campaign_id, lambda: admission.admit(key, now, mid, request))
