@@ -247,7 +247,8 @@ async def _store(
 ) -> tuple[VoucherView | None, bool]:
     """(voucher, created); (None, False) when the database refused the admission."""
     conn = await db.connection()
-    values = {
+    expires = terms_of(campaign).expiry(at)
+    values: dict[str, Any] = {
         "id": _new_id(),
         "campaign_id": campaign.id,
         "member_id": member.id,
@@ -256,14 +257,12 @@ async def _store(
         "request_key": request,
         "status": VoucherStatus.active.value,
         "claimed_at": at,
-        "expires_at": terms_of(campaign).expiry(at),
+        "expires_at": expires,
     }
     new_id = (await conn.execute(_insert(conn.dialect.name, values, v.slot, v.nth))).scalar()
     if new_id is not None:  # the usual case: no need to read back what was just written
         await db.commit()
-        return VoucherView(
-            new_id, campaign.id, member.id, "active", at, values["expires_at"], None
-        ), True
+        return VoucherView(new_id, campaign.id, member.id, "active", at, expires, None), True
     row = (
         await conn.execute(
             select(_V).where(_V.c.campaign_id == campaign.id, _V.c.request_key == request)

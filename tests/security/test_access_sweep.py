@@ -116,7 +116,11 @@ SWEEP: dict[str, str] = {
     "POST /api/v1/voucher-campaigns/{campaign_id}/publish": "staff",
     "POST /api/v1/voucher-campaigns/{campaign_id}/end": "staff",
     "POST /api/v1/voucher-campaigns/{campaign_id}/reconcile": "staff",
+    "POST /api/v1/voucher-campaigns/{campaign_id}/draw": "staff",
+    "GET /api/v1/voucher-campaigns/{campaign_id}/draw": "staff",
     "POST /api/v1/me/vouchers/campaigns/{campaign_id}/claim": "member",
+    "POST /api/v1/me/vouchers/campaigns/{campaign_id}/apply": "member",
+    "GET /api/v1/me/vouchers/campaigns/{campaign_id}/draw": "member",
     "POST /api/v1/me/applications/{app_id}/withdraw": "member",
     "POST /api/v1/redemptions/{redemption_id}/reversal": "terminal",
     # Privacy: a member's export and erasure.
