@@ -5,7 +5,9 @@ hands in the providers of what the engine cannot know itself (it may not import 
 
 * ``member_facts``: the signed-in member as :class:`~benefits.rules.facts.MemberFacts`;
 * ``benefits_directory``: a :class:`~benefits.access.Directory` (org paths, member lookups);
-* ``benefits_audit``: an :class:`~benefits.access.Audit` writing to the request's transaction.
+* ``benefits_audit``: an :class:`~benefits.access.Audit` writing to the request's transaction;
+* ``voucher_member``: a loader of the signed-in member's facts, called only when needed;
+* ``voucher_admission``: the claim admission store (:mod:`benefits.vouchers.admission`).
 
 The ``staff`` and ``db_session`` dependencies are the app's own.
 """
@@ -28,18 +30,31 @@ class BenefitsPlugin(InitPluginProtocol, CLIPlugin):
         member_facts: Callable[..., Any],
         directory: Callable[..., Any],
         audit: Callable[..., Any],
+        voucher_member: Callable[..., Any],
+        voucher_admission: Callable[..., Any],
     ) -> None:
         self._providers = {
             "member_facts": member_facts,
             "benefits_directory": directory,
             "benefits_audit": audit,
+            "voucher_member": voucher_member,
+            "voucher_admission": voucher_admission,
         }
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         from benefits.routes.member import MyBenefitsController
+        from benefits.routes.my_vouchers import MyVouchersController
         from benefits.routes.programmes import ProgramController
+        from benefits.routes.vouchers import VoucherCampaignController
 
-        app_config.route_handlers.extend([ProgramController, MyBenefitsController])
+        app_config.route_handlers.extend(
+            [
+                ProgramController,
+                MyBenefitsController,
+                VoucherCampaignController,
+                MyVouchersController,
+            ]
+        )
         for name, fn in self._providers.items():
             app_config.dependencies.setdefault(name, Provide(fn))
         return app_config

@@ -20,6 +20,7 @@ from swagger_ui_bundle import swagger_ui_path
 from benefits.engine.counters import set_budget_stripes
 from benefits.plugin import BenefitsPlugin
 from benefits.routes.reports import BenefitReportController
+from benefits.vouchers.admission import make_admission
 from cardsvc.audit.routes import AuditController
 from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.published import PublishedCache
@@ -30,6 +31,8 @@ from cardsvc.flows.benefits_host import (
     provide_benefits_audit,
     provide_benefits_directory,
     provide_member_facts,
+    provide_voucher_admission,
+    provide_voucher_member,
 )
 from cardsvc.inbox.routes import MyInboxController, StaffInboxController
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
@@ -182,6 +185,7 @@ def app_state(
             "redis": redis,
             "stores": make_store_registry(redis),
             "kv": kv,
+            "voucher_admission": make_admission(redis),
             "limiter": RateLimiter(redis),
             "sender": make_sender(settings.sms_sender),
             "otp_policy": OtpPolicy(
@@ -248,6 +252,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 member_facts=provide_member_facts,
                 directory=provide_benefits_directory,
                 audit=provide_benefits_audit,
+                voucher_member=provide_voucher_member,
+                voucher_admission=provide_voucher_admission,
             ),
         ],
         dependencies={

@@ -442,3 +442,9 @@ def _limits(c: _Collector, raw: Any) -> tuple[LimitPolicy, ...]:
         seen.add(key)
         out.append(LimitPolicy(key, metric, scope, period, limit, on_exceed))
     return tuple(out)
+
+
+# The parts a voucher campaign's terms share with a programme's rules (benefits.vouchers.terms).
+Collector = _Collector
+parse_eligibility = _eligibility
+parse_scope = _scope

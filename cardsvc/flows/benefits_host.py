@@ -4,9 +4,10 @@ member's facts, the org tree and member register for simulations, and the audit 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from litestar.datastructures import State
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +15,9 @@ from benefits.access import MemberRef
 from benefits.rules.facts import MemberFacts, MerchantContext
 from cardsvc.flows.member_benefits import member_facts
 from cardsvc.kernel.audit import record
+from cardsvc.kernel.errors import NotFound
 from cardsvc.kernel.principal import Principal
+from cardsvc.memberauth.sessions import MemberSession, member_for_phone
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from merchants.public import point_of_sale
@@ -23,6 +26,26 @@ from merchants.public import point_of_sale
 async def provide_member_facts(me: Member) -> MemberFacts:
     """Dependency ``member_facts``: the signed-in member as the benefits engine sees them."""
     return member_facts(me)
+
+
+async def provide_voucher_member(
+    member_session: MemberSession, db_session: AsyncSession
+) -> Callable[[], Awaitable[MemberFacts]]:
+    """Dependency ``voucher_member``: the signed-in member's facts, read when first asked for
+    (the session itself comes from the session store, not the database)."""
+
+    async def load() -> MemberFacts:
+        member = await member_for_phone(db_session, member_session.phone_hash)
+        if member is None:
+            raise NotFound("not_a_member", "您还不是会员，请先申请入会", "You are not a member yet")
+        return member_facts(member)
+
+    return load
+
+
+async def provide_voucher_admission(state: State) -> Any:
+    """Dependency ``voucher_admission``: the claim admission store made at start-up."""
+    return state.voucher_admission
 
 
 class BenefitsDirectory:

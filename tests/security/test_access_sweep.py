@@ -111,6 +111,16 @@ SWEEP: dict[str, str] = {
     "POST /api/v1/programs/{program_id}/resume": "staff",
     "GET /api/v1/programs/{program_id}/versions": "staff",
     "GET /api/v1/programs/{program_id}/versions/{number}": "staff",
+    "GET /api/v1/voucher-campaigns/{campaign_id}": "staff",
+    "GET /api/v1/voucher-campaigns/{campaign_id}/figures": "staff",
+    "POST /api/v1/voucher-campaigns/{campaign_id}/publish": "staff",
+    "POST /api/v1/voucher-campaigns/{campaign_id}/end": "staff",
+    "POST /api/v1/voucher-campaigns/{campaign_id}/reconcile": "staff",
+    "POST /api/v1/voucher-campaigns/{campaign_id}/draw": "staff",
+    "GET /api/v1/voucher-campaigns/{campaign_id}/draw": "staff",
+    "POST /api/v1/me/vouchers/campaigns/{campaign_id}/claim": "member",
+    "POST /api/v1/me/vouchers/campaigns/{campaign_id}/apply": "member",
+    "GET /api/v1/me/vouchers/campaigns/{campaign_id}/draw": "member",
     "POST /api/v1/me/applications/{app_id}/withdraw": "member",
     "POST /api/v1/redemptions/{redemption_id}/reversal": "terminal",
     # Privacy: a member's export and erasure.
@@ -194,6 +204,7 @@ SWEEP: dict[str, str] = {
     "POST /m/requests/{request_id}/rating": "member",
     "POST /m/requests/{request_id}/reply": "member",
     "POST /m/requests/{request_id}/withdraw": "member",
+    "POST /m/vouchers/{campaign_id}/claim": "member",
     # Till pages (/shop/): another merchant's till, signed in to the pages with its key.
     "POST /shop/redemptions/{redemption_id}/void": "shop",
 }
@@ -310,6 +321,23 @@ async def foreign_objects(
         )
         prog = await publish_program(conn, program_id=prog.id)
     ids["program_id"] = [str(prog.id)]
+    # A draft voucher campaign of XL: no member may claim it yet, no WJG staff may see it.
+    opens = datetime.now(ZoneInfo("UTC"))
+    campaign = await _post(
+        client,
+        admin,
+        "/api/v1/voucher-campaigns",
+        json={
+            "code": "XL-SWEEP-V",
+            "name": "西陵区测试消费券",
+            "owner_org_id": str(xl.id),
+            "stock": 10,
+            "opens_at": opens.isoformat(),
+            "closes_at": opens.replace(year=opens.year + 1).isoformat(),
+            "terms": {"value": {"kind": "amount_off", "off_fen": 500}, "valid_days": 3},
+        },
+    )
+    ids["campaign_id"] = [campaign["id"]]
     ids["number"] = ["1"]
     # A redemption at 老街面馆's till (the root programme applies to every member).
     dining = await pos.program("SWEEP10")

@@ -12,6 +12,7 @@ from cardsvc.pages.member.join import MemberJoinController
 from cardsvc.pages.member.redeemed import MemberRedeemedController
 from cardsvc.pages.member.requests import MemberRequestsController
 from cardsvc.pages.member.terms import MemberTermsController
+from cardsvc.pages.member.vouchers import MemberVouchersController
 
 MEMBER_CONTROLLERS: list[type] = [
     MemberSignInController,
@@ -22,4 +23,5 @@ MEMBER_CONTROLLERS: list[type] = [
     MemberRequestsController,
     MemberRedeemedController,
     MemberTermsController,
+    MemberVouchersController,
 ]

@@ -1,0 +1,291 @@
+"""A voucher campaign opening: a burst of claims at the hour, never oversold.
+
+1. Creates a scratch PostgreSQL database, migrates and seeds it: MEMBERS members (each with a
+   member session in Redis, as the phone sign-in leaves it) and a first-come campaign of STOCK
+   vouchers (one per member) opening a few seconds after the server is up.
+2. Starts the app with granian, 2 workers, production settings, Redis.
+3. Measures ``GET /health/live`` (the framework's ceiling), then sends REQUESTS claims over
+   HTTP/1.1 keep-alive (each member twice, with distinct request ids, in random order) from
+   CLIENTS connections, all waiting for the opening instant: the storm.
+4. Stops the server and inserts the same voucher rows (one INSERT per row, CLIENTS asyncpg
+   connections) into a second campaign: the database's ceiling for the rows a claim writes.
+5. Checks the truth in the database: no voucher beyond the stock (``oversold``), no member over
+   the limit, every 201 with its row (``lost``).
+
+Two ratios: refusals/s after sell-out ÷ ``/health/live`` rps (goal ≥ 0.3: the sold-out answer
+comes from Redis, not the database) and claims/s ÷ raw INSERT rows/s (goal ≥ 0.25).
+
+Usage: ``.venv/bin/python bench/claim.py [--members 50000] [--stock 10000] [--requests 100000]
+[--clients 64] [--port 8150]``. Env: ``BENCH_PG`` (admin URL), ``BENCH_REDIS`` (default
+redis://127.0.0.1:6379/6, flushed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from _harness import (
+    Conn,
+    flush_redis,
+    health_ceiling,
+    migrate,
+    pct,
+    psql,
+    scratch_database,
+    seed,
+    server_env,
+    start_server,
+    stop_server,
+    var_dir,
+)
+
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/6")
+OPEN_DELAY = 4.0  # seconds between the storm's clients being ready and the opening
+
+
+async def sessions(world: dict[str, Any]) -> list[tuple[str, str]]:
+    """(cookie token, CSRF token) of every member, written straight into Redis."""
+    from redis.asyncio import Redis
+
+    from cardsvc.kernel.stores import make_store_registry
+    from cardsvc.memberauth.sessions import open_member_session
+
+    redis = Redis.from_url(REDIS, max_connections=256)
+    store = make_store_registry(redis).get("sessions")
+    out: list[tuple[str, str]] = []
+    hashes = world["phone_hashes"]
+    for i in range(0, len(hashes), 200):
+        made = await asyncio.gather(
+            *(
+                open_member_session(store, phone_hash=h, phone_enc=world["phone_enc"], max_age=7200)
+                for h in hashes[i : i + 200]
+            )
+        )
+        out += [(s.token, s.csrf) for s in made]
+    await redis.aclose()
+    return out
+
+
+async def campaign(env: dict[str, str], world: dict[str, Any], stock: int, opens: datetime) -> str:
+    from benefits.vouchers.campaigns import create_campaign, move_campaign
+    from benefits.vouchers.models import CampaignMode
+    from cardsvc.kernel.db import make_engine
+    from cardsvc.kernel.settings import Settings
+
+    engine = make_engine(Settings.from_env().database_url)  # seed() exported the env
+    org = uuid.UUID(world["org_id"])
+    async with engine.connect() as conn:
+        c = await create_campaign(
+            conn,
+            code=f"BENCH-{uuid.uuid4().hex[:6]}",
+            name="基准消费券",
+            owner_org_id=org,
+            owner_org_path=f"{org}/",
+            mode=CampaignMode.first_come,
+            terms={"value": {"kind": "amount_off", "off_fen": 1000}, "valid_days": 7},
+            stock=stock,
+            per_member=1,
+            opens_at=opens,
+            closes_at=opens + timedelta(hours=1),
+        )
+        await move_campaign(conn, c.id, "publish", datetime.now(UTC))
+    await engine.dispose()
+    return str(c.id)
+
+
+async def storm(
+    port: int, clients: int, cid: str, plan: list[tuple[str, str, str]], opens_at: float
+) -> dict[str, Any]:
+    """Every (token, csrf, request id) in ``plan`` claimed once, starting at ``opens_at``."""
+    it = iter(plan)
+    path = f"/api/v1/me/vouchers/campaigns/{cid}/claim"
+    results: list[tuple[float, int, str, float]] = []  # (done at, status, code/id, latency)
+
+    async def loop() -> None:
+        c = Conn("127.0.0.1", port)
+        await c.request("GET", "/health/live")  # connected before the opening
+        await asyncio.sleep(max(0.0, opens_at - time.time()))
+        for token, csrf, key in it:
+            head = (
+                f"Cookie: uc_member={token}\r\nX-CSRF-Token: {csrf}\r\n"
+                "Content-Type: application/json\r\n"
+            )
+            t0 = time.perf_counter()
+            status, body = await c.request(
+                "POST", path, json.dumps({"request_id": key}).encode(), head
+            )
+            t1 = time.perf_counter()
+            data = json.loads(body) if body else {}
+            what = data.get("id") if status in (200, 201) else data.get("code", "")
+            results.append((t1, status, str(what), t1 - t0))
+        c.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(clients)))
+    return {
+        "results": results,
+        "t0": t0 + max(0.0, opens_at - time.time()),
+        "end": time.perf_counter(),
+    }
+
+
+async def raw_inserts(db_url: str, world: dict[str, Any], rows: int, clients: int) -> float:
+    """Rows/s of the same voucher INSERTs straight through asyncpg (autocommit, one per row)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    cid = uuid.uuid4()
+    now = datetime.now(UTC)
+    await conn.execute(
+        "INSERT INTO voucher_campaign (id, code, name, owner_org_id, owner_org_path, status, mode,"
+        " terms, stock, per_member, opens_at, closes_at, created_at, updated_at) VALUES"
+        " ($1, 'RAW', 'raw', $2, $3, 'published', 'first_come', '{}', $4, 1, $5, $6, $5, $5)",
+        cid,
+        uuid.UUID(world["org_id"]),
+        f"{world['org_id']}/",
+        rows,
+        now,
+        now + timedelta(hours=1),
+    )
+    await conn.close()
+    pool = await asyncpg.create_pool(db_url, min_size=clients, max_size=clients)
+    todo = iter(range(rows))
+    sql = (
+        "INSERT INTO voucher (id, campaign_id, member_id, slot, nth, request_key, status,"
+        " claimed_at, expires_at) VALUES ($1, $2, $3, $4, 0, $5, 'active', $6, $7)"
+        " ON CONFLICT DO NOTHING RETURNING id"
+    )
+
+    async def loop() -> None:
+        async with pool.acquire() as c:
+            stmt = await c.prepare(sql)
+            for slot in todo:
+                at = datetime.now(UTC)
+                await stmt.fetchval(uuid.uuid4(), cid, uuid.uuid4(), slot, uuid.uuid4().hex, at, at)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(clients)))
+    elapsed = time.perf_counter() - t0
+    await pool.close()
+    return rows / elapsed
+
+
+def figures(res: dict[str, Any]) -> dict[str, Any]:
+    rows = res["results"]
+    ok = [r for r in rows if r[1] == 201]
+    last_ok = max((r[0] for r in ok), default=res["t0"])
+    claim_s = len(ok) / max(last_ok - res["t0"], 1e-6)
+    after = [r for r in rows if r[1] == 409 and r[0] > last_ok]
+    refusal_s = len(after) / max(res["end"] - last_ok, 1e-6)
+    refused = [r for r in rows if r[1] == 409]
+    return {
+        "ok": ok,
+        "claims_s": claim_s,
+        "refusals_s_after": refusal_s,
+        "refusals_s": len(refused) / max(res["end"] - res["t0"], 1e-6),
+        "other": [r for r in rows if r[1] not in (200, 201, 409)],
+        "lat": [r[3] for r in rows],
+        "after_lat": [r[3] for r in after],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--members", type=int, default=50_000)
+    ap.add_argument("--stock", type=int, default=10_000)
+    ap.add_argument("--requests", type=int, default=100_000)
+    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--port", type=int, default=8150)
+    args = ap.parse_args()
+    flush_redis(REDIS)
+    try:
+        with scratch_database("vouchers_bench") as db_url:
+            ok = run(args, db_url, server_env(db_url, var_dir(), REDIS))
+    finally:
+        flush_redis(REDIS)
+    if not ok:
+        sys.exit(1)
+
+
+def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
+    t = time.perf_counter()
+    migrate(env)
+    world = asyncio.run(seed(args.members, env, codes=False, phones=args.members))
+    tokens = asyncio.run(sessions(world))
+    print(
+        f"setup: {args.members} members with sessions in {time.perf_counter() - t:.1f} s",
+        flush=True,
+    )
+    rnd = random.Random(1)
+    plan = [(*tokens[i % len(tokens)], uuid.uuid4().hex) for i in range(args.requests)]
+    rnd.shuffle(plan)
+    server = start_server(env, args.port, args.workers)
+    try:
+        live = asyncio.run(health_ceiling(args.port, args.clients, 5))
+        opens_at = time.time() + OPEN_DELAY
+        cid = asyncio.run(campaign(env, world, args.stock, datetime.fromtimestamp(opens_at, UTC)))
+        res = asyncio.run(storm(args.port, args.clients, cid, plan, opens_at))
+    finally:
+        stop_server(server)
+    f = figures(res)
+    rows = int(psql(db_url, f"SELECT count(*) FROM voucher WHERE campaign_id = '{cid}'"))
+    over_limit = int(
+        psql(
+            db_url,
+            "SELECT count(*) FROM (SELECT member_id FROM voucher WHERE campaign_id = "
+            f"'{cid}' GROUP BY member_id HAVING count(*) > 1) m",
+        )
+    )
+    ids = set(psql(db_url, f"SELECT id FROM voucher WHERE campaign_id = '{cid}'").split())
+    lost = sum(1 for r in f["ok"] if r[2] not in ids)
+    oversold = max(0, rows - args.stock)
+    raw = asyncio.run(
+        raw_inserts(
+            env["UNIONCARD_DATABASE_URL"].replace("+asyncpg", ""), world, args.stock, args.clients
+        )
+    )
+    r_refuse = f["refusals_s_after"] / live
+    r_claim = f["claims_s"] / raw
+    print()
+    print(f"{'what':<52}{'figure':>12}")
+    print(f"{'GET /health/live, requests/s (ceiling)':<52}{live:>12.0f}")
+    print(f"{'raw asyncpg voucher INSERT, rows/s (ceiling)':<52}{raw:>12.0f}")
+    print(f"{'claims (201) / stock':<52}{len(f['ok']):>6} /{args.stock:>5}")
+    print(f"{'successful claims/s (opening to sell-out)':<52}{f['claims_s']:>12.0f}")
+    print(f"{'refusals/s (whole storm)':<52}{f['refusals_s']:>12.0f}")
+    print(f"{'refusals/s after sell-out':<52}{f['refusals_s_after']:>12.0f}")
+    print(f"{'latency p50 / p99 (ms)':<52}{pct(f['lat'], 0.5):>6.1f} /{pct(f['lat'], 0.99):>5.1f}")
+    print(
+        f"{'after sell-out p50 / p99 (ms)':<52}{pct(f['after_lat'], 0.5):>6.1f} /{pct(f['after_lat'], 0.99):>5.1f}"
+    )
+    print(
+        f"{'voucher rows / oversold / over member limit / lost':<52}{rows:>6} /{oversold} /{over_limit} /{lost}"
+    )
+    print(f"{'other answers (not 201/409)':<52}{len(f['other']):>12}")
+    print(f"{'refusals/s after sell-out ÷ /health/live (≥ 0.3)':<52}{r_refuse:>12.3f}")
+    print(f"{'claims/s ÷ raw INSERT rows/s (≥ 0.25)':<52}{r_claim:>12.3f}")
+    for r in f["other"][:5]:
+        print("  other:", r[1], r[2])
+    print(
+        f"claims_per_s={f['claims_s']:.0f} refusals_per_s={f['refusals_s']:.0f} "
+        f"refusals_after_sellout_per_s={f['refusals_s_after']:.0f} "
+        f"p50_ms={pct(f['lat'], 0.5):.1f} p99_ms={pct(f['lat'], 0.99):.1f} "
+        f"health_live_rps={live:.0f} raw_insert_rows_per_s={raw:.0f} oversold={oversold} "
+        f"member_limit_exceeded={over_limit} lost={lost} other={len(f['other'])} "
+        f"refusal_ratio={r_refuse:.3f} claim_ratio={r_claim:.3f} ratio={r_refuse:.3f}"
+    )
+    return oversold == 0 and over_limit == 0 and lost == 0
+
+
+if __name__ == "__main__":
+    main()

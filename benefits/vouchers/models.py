@@ -1,0 +1,116 @@
+"""Tables of voucher campaigns (消费券).
+
+* ``voucher_campaign``: one kind of voucher offered by an org (its terms as JSON), the stock,
+  the per-member limit and the claim window; draft → published → ended.
+* ``voucher_application``: a member's entry to a lottery campaign, under a random pseudonym
+  (the published applicant list names no member).
+* ``voucher``: one claimed (or won) voucher. The database is the source of truth for the stock and the
+  per-member limit, whatever the fast admission in front of it says: a voucher takes a *slot*
+  (0 ≤ slot < stock, unique per campaign) and the member's *nth* claim (0 ≤ nth < limit,
+  unique per campaign and member), and the insert checks both bounds against the campaign row.
+  So no lost or stale admission state can ever hand out more vouchers than the stock.
+  ``request_key`` (the client's random id of the claim, unique per campaign) makes a retried
+  claim return the same voucher.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from advanced_alchemy.base import UUIDv7AuditBase, UUIDv7Base
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from benefits.models import FOLLOWS_ORG
+
+
+class CampaignStatus(enum.StrEnum):
+    draft = "draft"
+    published = "published"
+    ended = "ended"
+
+
+class CampaignMode(enum.StrEnum):
+    first_come = "first_come"
+    lottery = "lottery"
+
+
+class VoucherStatus(enum.StrEnum):
+    active = "active"
+    used = "used"
+    expired = "expired"
+
+
+class Campaign(UUIDv7AuditBase):
+    __tablename__ = "voucher_campaign"
+    __table_args__ = (
+        Index("ix_voucher_campaign_owner_path", "owner_org_path"),
+        CheckConstraint("stock > 0", name="stock"),
+        CheckConstraint("per_member > 0", name="per_member"),
+    )
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    owner_org_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    owner_org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
+    status: Mapped[CampaignStatus] = mapped_column(
+        Enum(CampaignStatus, native_enum=False, length=16), default=CampaignStatus.draft
+    )
+    mode: Mapped[CampaignMode] = mapped_column(
+        Enum(CampaignMode, native_enum=False, length=16), default=CampaignMode.first_come
+    )
+    # The voucher's value, scope, eligibility, validity and funding (benefits.vouchers.terms).
+    terms: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    stock: Mapped[int] = mapped_column(Integer)
+    per_member: Mapped[int] = mapped_column(Integer)
+    opens_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    closes_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # Lottery: SHA-256 of the seed, shown from creation; the seed itself is kept secret until
+    # the draw (``benefits.rules.draw``).
+    commitment: Mapped[str | None] = mapped_column(String(64), default=None)
+    seed: Mapped[str | None] = mapped_column(String(64), default=None)
+    drawn_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class Application(UUIDv7Base):
+    """A member's entry to a lottery campaign, known in the published list by ``pseudonym``."""
+
+    __tablename__ = "voucher_application"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "member_id", name="uq_voucher_application_member"),
+        UniqueConstraint("campaign_id", "pseudonym", name="uq_voucher_application_pseudonym"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("voucher_campaign.id"))
+    member_id: Mapped[uuid.UUID] = mapped_column()
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    applied_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class Voucher(UUIDv7Base):
+    __tablename__ = "voucher"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "slot", name="uq_voucher_slot"),
+        UniqueConstraint("campaign_id", "member_id", "nth", name="uq_voucher_member_nth"),
+        UniqueConstraint("campaign_id", "request_key", name="uq_voucher_request"),
+        Index("ix_voucher_member", "member_id", "claimed_at"),
+        CheckConstraint("slot >= 0 AND nth >= 0", name="slot_nth"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("voucher_campaign.id"))
+    member_id: Mapped[uuid.UUID] = mapped_column()
+    slot: Mapped[int] = mapped_column(Integer)
+    nth: Mapped[int] = mapped_column(Integer)
+    request_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[VoucherStatus] = mapped_column(
+        Enum(VoucherStatus, native_enum=False, length=16), default=VoucherStatus.active
+    )
+    claimed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
