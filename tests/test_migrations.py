@@ -27,6 +27,7 @@ from sqlalchemy import NUMERIC, inspect, text
 from sqlalchemy.engine import Connection
 
 from cardsvc.kernel.db import MIGRATIONS_DIR, import_all_models, make_engine, metadata
+from merchants.spatial import EARTH_INDEX, RTREE_TABLES
 
 import_all_models()
 
@@ -78,8 +79,18 @@ def _compare_type(
     return None
 
 
+def _include_name(name: str | None, type_: str, parents: dict[str, Any]) -> bool:
+    """The stores' spatial index is made by raw DDL on each engine (merchants/spatial.py): the
+    R*Tree module's tables on SQLite, a GiST index over an extension's function on PostgreSQL."""
+    return not (
+        (type_ == "table" and name in RTREE_TABLES) or (type_ == "index" and name == EARTH_INDEX)
+    )
+
+
 def _diff(conn: Connection) -> list[Any]:
-    ctx = MigrationContext.configure(conn, opts={"compare_type": _compare_type})
+    ctx = MigrationContext.configure(
+        conn, opts={"compare_type": _compare_type, "include_name": _include_name}
+    )
     return compare_metadata(ctx, metadata)
 
 
