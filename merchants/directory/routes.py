@@ -59,7 +59,10 @@ class StoreDirectoryController(Controller):
         )
         return StorePage([card(s) for s in rows], limit, offset, more)
 
-    @get("/{store_id:uuid}", summary="One store: location, hours, amenities, navigation links")
+    @get(
+        "/{store_id:uuid}/public",
+        summary="One store as the directory shows it: location, hours, amenities, navigation links",
+    )
     async def show(
         self, state: State, db_session: AsyncSession, store_id: uuid.UUID
     ) -> StoreDetail:
