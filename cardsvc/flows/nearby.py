@@ -7,12 +7,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.public import ProgramQuote, ProgramRefusal, quote_at_stores
 from cardsvc.flows.member_benefits import member_facts
+from cardsvc.kernel.db import driver_connection, engine_of
 from cardsvc.members.models import Member
 from merchants.public import Near, NearbyStore, near, one_store, store_context
 
@@ -30,10 +32,19 @@ class StoreOffers:
 
 
 async def offers_at(
-    session: AsyncSession, member: Member, stores: list[NearbyStore], *, at: datetime
+    session: AsyncSession,
+    member: Member,
+    stores: list[NearbyStore],
+    *,
+    at: datetime,
+    pg: Any | None = None,
 ) -> list[StoreOffers]:
     quotes = await quote_at_stores(
-        session, member=member_facts(member), merchants=[store_context(s) for s in stores], at=at
+        session,
+        member=member_facts(member),
+        merchants=[store_context(s) for s in stores],
+        at=at,
+        pg=pg,
     )
     return [
         StoreOffers(
@@ -57,8 +68,11 @@ async def nearby(
 ) -> tuple[list[StoreOffers], bool]:
     """The page of stores nearest ``q``'s point with this member's offers; with ``program_id``
     only the stores (of the page) where that programme is usable ("where to use")."""
-    stores, more = await near(session, q, at=at, zone=zone)
-    out = await offers_at(session, member, stores, at=at)
+    # PostgreSQL: both reads on the driver's connection (the session's layers cost more CPU
+    # than the round trips on a page this hot); SQLite: on the session.
+    async with driver_connection(engine_of(session)) as pg:
+        stores, more = await near(session, q, at=at, zone=zone, pg=pg)
+        out = await offers_at(session, member, stores, at=at, pg=pg)
     if program_id is not None:
         out = [
             o

@@ -8,6 +8,7 @@ haversine (:func:`merchants.directory.geo.haversine_m`), the radius is checked w
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Sequence
@@ -144,7 +145,8 @@ async def _near_pg(
     session: AsyncSession, q: Near, need: int, at: datetime, zone: ZoneInfo
 ) -> list[NearbyStore]:
     here = _earth(literal(q.lat), literal(q.lng))
-    stmt = _base(q).order_by(_earth(Store.latitude, Store.longitude).op("<->")(here), Store.id)
+    # Only the distance: a second key would stop the index from walking nearest-first.
+    stmt = _base(q).order_by(_earth(Store.latitude, Store.longitude).op("<->")(here))
     if q.radius_m is not None:
         box = func.earth_box(here, q.radius_m * _PG_EARTH_M / EARTH_RADIUS_M + 1)
         stmt = stmt.where(box.op("@>")(_earth(Store.latitude, Store.longitude)))
@@ -156,6 +158,76 @@ async def _near_pg(
             s = _row(r, q, at, zone)
             if q.radius_m is not None and s.exact_m > q.radius_m:
                 return found  # nearest-first: every later one is further still
+            if _keep(s, q):
+                found.append(s)
+        if len(found) >= need or len(rows) < batch:
+            return found
+        offset += batch
+        batch *= 2
+
+
+_PG_COLUMNS = (
+    "s.id, s.merchant_id, s.name, m.display_name, m.category, s.address, s.region, m.region, "
+    "s.latitude, s.longitude, s.phone, s.hours, s.amenities, s.photos"
+)
+
+
+def _pg_sql(q: Near) -> tuple[str, list[Any]]:
+    """The nearest-first statement as text for asyncpg (prepared once per connection and
+    variant), with its arguments but the page's LIMIT and OFFSET."""
+    args: list[Any] = [q.lat, q.lng]
+    where = [
+        "s.status = 'active'",
+        "m.status = 'active'",
+        "s.latitude IS NOT NULL",
+        "s.longitude IS NOT NULL",
+    ]
+    if q.category:
+        args.append(q.category)
+        where.append(f"m.category = ${len(args)}")
+    if q.amenities:
+        args.append(q.amenities)
+        where.append(f"(s.amenities & ${len(args)}) = ${len(args)}")
+    if q.radius_m is not None:
+        args.append(q.radius_m * _PG_EARTH_M / EARTH_RADIUS_M + 1)
+        where.append(
+            f"earth_box(ll_to_earth($1, $2), ${len(args)}) @> ll_to_earth(s.latitude, s.longitude)"
+        )
+    sql = (
+        f"SELECT {_PG_COLUMNS} FROM merchant_store s JOIN merchant m ON m.id = s.merchant_id "
+        f"WHERE {' AND '.join(where)} "
+        "ORDER BY ll_to_earth(s.latitude, s.longitude) <-> ll_to_earth($1, $2) "
+        f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
+    )
+    return sql, args
+
+
+def _decoded(r: Any) -> tuple[Any, ...]:
+    """An asyncpg record with its JSON columns decoded (asyncpg hands JSONB over as text)."""
+    row = tuple(r)
+    hours, photos = row[11], row[13]
+    return (
+        *row[:11],
+        json.loads(hours) if isinstance(hours, str) else hours,
+        row[12],
+        json.loads(photos) if isinstance(photos, str) else photos,
+    )
+
+
+async def _near_asyncpg(
+    pg: Any, q: Near, need: int, at: datetime, zone: ZoneInfo
+) -> list[NearbyStore]:
+    """:func:`_near_pg` on an asyncpg connection, bypassing the session (a hot page)."""
+    sql, args = _pg_sql(q)
+    found: list[NearbyStore] = []
+    # Without "open now" a row is dropped only beyond the radius, where the walk ends anyway.
+    batch, offset = (max(2 * need, 40) if q.open_now else need), 0
+    while True:
+        rows = await pg.fetch(sql, *args, batch, offset)
+        for r in rows:
+            s = _row(_decoded(r), q, at, zone)
+            if q.radius_m is not None and s.exact_m > q.radius_m:
+                return found
             if _keep(s, q):
                 found.append(s)
         if len(found) >= need or len(rows) < batch:
@@ -196,11 +268,14 @@ async def _near_sqlite(
 
 
 async def near(
-    session: AsyncSession, q: Near, *, at: datetime, zone: ZoneInfo
+    session: AsyncSession, q: Near, *, at: datetime, zone: ZoneInfo, pg: Any | None = None
 ) -> tuple[list[NearbyStore], bool]:
-    """The page of stores nearest first, and whether more follow."""
+    """The page of stores nearest first, and whether more follow. ``pg``: an asyncpg
+    connection to read on instead of the session (``cardsvc.kernel.db.driver_connection``)."""
     need = q.offset + q.limit + 1
-    if session.bind.dialect.name == "postgresql":
+    if pg is not None:
+        found = await _near_asyncpg(pg, q, need, at, zone)
+    elif session.bind.dialect.name == "postgresql":
         found = await _near_pg(session, q, need, at, zone)
     else:
         found = await _near_sqlite(session, q, need, at, zone)
