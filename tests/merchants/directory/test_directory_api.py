@@ -71,7 +71,9 @@ async def test_category_amenities_and_open_now(
     unknown = await located_store(client, dining, 44.03, 87.0)
 
     async def ids(**params: Any) -> list[str]:
-        r = await client.get("/api/v1/stores", params={"near": "44.0,87.0", "limit": 4, "radius_m": 50_000, **params})
+        r = await client.get(
+            "/api/v1/stores", params={"near": "44.0,87.0", "limit": 4, "radius_m": 50_000, **params}
+        )
         assert r.status_code == 200, r.text
         return [s["id"] for s in r.json()["items"]]
 

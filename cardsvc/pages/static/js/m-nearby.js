@@ -31,6 +31,14 @@
     var gcj = el.getAttribute("data-datum") === "gcj02";
     var m = window.L.map(el, { attributionControl: false });
     window.L.tileLayer(el.getAttribute("data-tiles"), { maxZoom: 19 }).addTo(m);
+    var icon = window.L.icon({
+      iconUrl: el.getAttribute("data-icon"),
+      iconRetinaUrl: el.getAttribute("data-icon2x"),
+      shadowUrl: el.getAttribute("data-shadow"),
+      iconSize: [25, 41],
+      iconAnchor: [12, 41],
+      shadowSize: [41, 41],
+    });
     var points = [];
     stores.forEach(function (li) {
       var p = [
@@ -39,7 +47,7 @@
       ];
       points.push(p);
       var link = li.querySelector("h2 a");
-      window.L.marker(p, { title: li.getAttribute("data-name"), alt: li.getAttribute("data-name") })
+      window.L.marker(p, { icon: icon, title: li.getAttribute("data-name"), alt: li.getAttribute("data-name") })
         .addTo(m)
         .on("click", function () { if (link) window.location.assign(link.href); });
     });
