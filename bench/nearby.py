@@ -190,7 +190,7 @@ async def ours(
     maker = async_sessionmaker(engine, expire_on_commit=False)
     zone = ZoneInfo("Asia/Shanghai")
     async with maker() as s:
-        people = [await s.get(Member, m) for m in members[:50]] if members else []
+        people = [p for m in members[:50] if (p := await s.get(Member, m)) is not None]
     lat_ms: list[float] = []
     sizes: list[int] = []
     stop = time.perf_counter() + seconds

@@ -18,7 +18,7 @@ from benefits.engine.quote import (
     read_counters,
 )
 from benefits.engine.results import Quote
-from benefits.engine.statements import PgStatements, Statements
+from benefits.engine.statements import PgStatements
 from benefits.engine.txn import Db, as_utc, read_connection
 from benefits.rules.facts import MemberFacts, MerchantContext
 
@@ -69,7 +69,7 @@ async def quote_at_stores(
     if not merchants:
         return []
     if pg is not None:
-        st: Statements = PgStatements(pg)
+        st = PgStatements(pg)
         return await _at_each(st, await _live(st, member.org_path), member, merchants, at)
     async with read_connection(db) as conn:
         cands = await candidates(

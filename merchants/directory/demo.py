@@ -22,8 +22,9 @@ _NIGHT = {"weekly": {d: ["10:00-14:00", "17:00-01:00"] for d in DAYS}}
 _ALWAYS = {"weekly": {d: ["00:00-24:00"] for d in DAYS}}
 _WORKDAYS = {"weekly": {d: ["08:30-17:30"] for d in DAYS[:5]}}
 
+Place = tuple[float, float, str, dict[str, Any], tuple[Amenity, ...]]
 # Store name → (lat, lng, phone, hours, amenities).
-PLACES: dict[str, tuple[float, float, str, dict[str, Any], tuple[Amenity, ...]]] = {
+PLACES: dict[str, Place] = {
     "老街面馆（解放路店）": (30.69652, 111.28551, "07176221801", _NIGHT, ()),
     "惠民超市（伍家岗店）": (30.65310, 111.35602, "07176532266", _DAILY, ()),
     "三峡影城（国贸店）": (30.70683, 111.29861, "07176447788", _ALWAYS, ()),
@@ -33,7 +34,7 @@ PLACES: dict[str, tuple[float, float, str, dict[str, Any], tuple[Amenity, ...]]]
     "职工技能培训学校（夷陵校区）": (30.76804, 111.32502, "07177823456", _WORKDAYS, ()),
 }
 # More rest stations of the demo's 工惠驿家 merchant: name, address, region, lat, lng, amenities.
-MORE_STATIONS = (
+MORE_STATIONS: tuple[tuple[str, str, str, float, float, tuple[Amenity, ...]], ...] = (
     (
         "工惠驿家·夜明珠站",
         "宜昌市西陵区夜明珠路 21 号",

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Geolocation, Page, expect
 
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
 from tests.support.member_steps import sign_in
 
-JIEFANG_ROAD = {"latitude": 30.69652, "longitude": 111.28551}  # 老街面馆（解放路店）
+JIEFANG_ROAD: Geolocation = {"latitude": 30.69652, "longitude": 111.28551}  # 老街面馆（解放路店）
 
 
 def test_nearby_list_map_store_page_and_navigation(live: Live, page: Page) -> None:

@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.flows.nearby import nearby, store_offers
+from cardsvc.flows.nearby import StoreOffers, nearby, store_offers
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError, NotFound
 from cardsvc.kernel.regions import full_name
@@ -83,7 +83,8 @@ class MemberNearbyController(Controller):
                 point = await district_centre(db_session, district) if district else None
         except AppError as exc:
             error = message(request, exc)
-        items, more = [], False
+        items: list[StoreOffers] = []
+        more = False
         if point is not None:
             q = Near(
                 point[0],

@@ -105,6 +105,7 @@ async def test_a_store_page_with_navigation_links(
     assert body["store"]["location"] == {"lat": 30.6927, "lng": 111.2864}
     glat, glng = wgs84_to_gcj02(30.6927, 111.2864)
     assert abs(body["store"]["gcj02"]["lat"] - glat) < 1e-6
+    assert abs(body["store"]["gcj02"]["lng"] - glng) < 1e-6
     assert body["store"]["phone"] == "+867176221234"
     nav = body["navigation"]
     assert nav["geo"].startswith("geo:30.692700,111.286400?q=")
@@ -153,7 +154,7 @@ async def test_another_subtree_cannot_edit_the_listing(
 async def test_bad_input_is_a_problem_not_a_crash(
     client: Client, engine: AsyncEngine, demo: dict[str, Any]
 ) -> None:
-    for params in (
+    bad_queries: list[dict[str, Any]] = [
         {"near": "abc"},
         {"near": "91,0"},
         {"near": "30,181"},
@@ -168,7 +169,8 @@ async def test_bad_input_is_a_problem_not_a_crash(
         {"near": "30,111", "offset": -1},
         {"near": "30,111", "open_now": "maybe"},
         {},
-    ):
+    ]
+    for params in bad_queries:
         r = await client.get("/api/v1/stores", params=params)
         assert r.status_code in (400, 422), (params, r.text)
         assert r.json()["code"], r.text
@@ -176,7 +178,7 @@ async def test_bad_input_is_a_problem_not_a_crash(
 
     await login(client, "yc.merchants")
     sid = (await onboard(client, await org_id(engine, "HB-YC-XL")))["store"]["id"]
-    for body in (
+    bad_bodies: list[dict[str, Any]] = [
         {"location": {"lat": 91, "lng": 0}},
         {"location": {"lat": "x", "lng": 0}},
         {"location": {"lat": 30, "lng": 111, "datum": "bd09"}},
@@ -189,7 +191,8 @@ async def test_bad_input_is_a_problem_not_a_crash(
         {"amenities": ["pool"]},
         {"phone": "12"},
         {"photos": ["javascript:alert(1)"]},
-    ):
+    ]
+    for body in bad_bodies:
         r = await client.patch(f"/api/v1/stores/{sid}/listing", json=body)
         assert r.status_code in (400, 422), (body, r.text)
         assert r.json()["code"], r.text
