@@ -76,7 +76,7 @@ def parse_near(raw: str) -> tuple[float, float]:
     if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
         raise ValidationError.field(
             "near",
-            "位置应写作“纬度,经度”，如 30.69,111.28",
+            "位置应为纬度与经度，以半角逗号隔开",
             'near is "LAT,LNG" in degrees, e.g. 30.69,111.28',
         )
     return lat, lng

@@ -1,4 +1,4 @@
-// 附近: "use my location" asks the browser for the position and reloads the list around it;
+// The 附近 page: "use my location" asks the browser for the position and reloads the list around it;
 // when a tile layer is configured, the stores of the list are drawn on a Leaflet map (each
 // store carries WGS-84 and, for a map drawn in China's datum, GCJ-02 from the server).
 (function () {
