@@ -18,6 +18,8 @@ from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError, NotFound
 from cardsvc.kernel.regions import full_name
 from cardsvc.memberauth.sessions import MemberSession
+from cardsvc.members.models import Member
+from cardsvc.orgs.service import find_org
 from cardsvc.pages.errors import page_exception_handlers
 from cardsvc.pages.i18n import lang_of
 from cardsvc.pages.member.benefits import offer_text
@@ -52,6 +54,22 @@ def _labels() -> dict[str, Any]:
     }
 
 
+async def _home_region(session: AsyncSession, member: Member) -> str | None:
+    """Where the member lives, else where their union is."""
+    if member.region_code:
+        return member.region_code
+    org = await find_org(session, member.org_id)
+    return org.region_code if org is not None else None
+
+
+async def _centre(session: AsyncSession, region: str) -> tuple[float, float] | None:
+    """The district's stores' centre; the city's, then the province's, when it has none."""
+    for prefix in (region, region[:4], region[:2]):
+        if len(prefix) >= 2 and (found := await district_centre(session, prefix)):
+            return found
+    return None
+
+
 class MemberNearbyController(Controller):
     path = AREA
     include_in_schema = False
@@ -79,8 +97,8 @@ class MemberNearbyController(Controller):
             if near_:
                 point = parse_near(near_)
             else:
-                district = district or (member.region_code or "")[:6] or None
-                point = await district_centre(db_session, district) if district else None
+                district = district or await _home_region(db_session, member)
+                point = await _centre(db_session, district) if district else None
         except AppError as exc:
             error = message(request, exc)
         items: list[StoreOffers] = []
