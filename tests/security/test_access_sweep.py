@@ -170,6 +170,7 @@ SWEEP: dict[str, str] = {
     "POST /console/merchants/{merchant_id}/stores/{store_id}/edit": "staff",
     "POST /console/merchants/{merchant_id}/stores/{store_id}/close": "staff",
     "POST /console/merchants/{merchant_id}/stores/{store_id}/listing": "staff",
+    "POST /console/merchants/{merchant_id}/stores/import": "staff",
     "POST /console/orgs/{org_id}/edit": "staff",
     "POST /console/orgs/{org_id}/children": "staff",
     "POST /console/orgs/{org_id}/close": "staff",

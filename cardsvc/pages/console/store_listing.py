@@ -9,15 +9,19 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.datastructures import UploadFile
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.errors import Conflict, ValidationError
+from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.pages.console.common import ConsoleController, field_errors
 from merchants.directory.amenities import AMENITY_LABELS_EN, AMENITY_LABELS_ZH, Amenity, from_mask
 from merchants.directory.edit import Pin, set_details
 from merchants.directory.hours import DAYS
+from merchants.directory.xlsx_import import import_stores
+from merchants.onboarding.service import get_merchant
 
 AMENITIES = {a.name: (AMENITY_LABELS_ZH[a], AMENITY_LABELS_EN[a]) for a in Amenity}
 
@@ -64,8 +68,36 @@ def _by_input(errors: dict[str, str]) -> dict[str, str]:
     return out
 
 
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
 class StoreListingPages(ConsoleController):
     path = "/console/merchants"
+
+    @post("/{merchant_id:uuid}/stores/import", status_code=200, request_max_body_size=MAX_UPLOAD)
+    async def import_file(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        db_session: AsyncSession,
+        merchant_id: uuid.UUID,
+    ) -> Template:
+        await get_merchant(db_session, staff, merchant_id, Perm.merchants_write)
+        form = await request.form()
+        upload = form.get("file")
+        data = await upload.read() if isinstance(upload, UploadFile) else b""
+        dry_run = str(form.get("dry_run", "")) == "1"
+        made, problems = await import_stores(db_session, staff, merchant_id, data, dry_run=dry_run)
+        return Template(
+            "console/_store_import.html",
+            context={
+                "merchant_id": merchant_id,
+                "made": made,
+                "problems": problems,
+                "dry_run": dry_run,
+                "done": True,
+            },
+        )
 
     @post("/{merchant_id:uuid}/stores/{store_id:uuid}/listing", status_code=200)
     async def edit_listing(
