@@ -13,7 +13,8 @@ Settlement: ``month_figures``, ``reversal_bookings``, ``reversal_booking``, ``st
 Staff: ``create_program``, ``update_program``, ``validate_rules``, ``publish_program``,
 ``pause_program``, ``resume_program``, ``end_program``, ``get_program``, ``list_programs``,
 ``list_versions``, ``get_version``, ``program_usage``, ``simulate``, ``reconcile``.
-Member: ``member_benefits``, ``list_redemptions(member_id=…)``.
+Member: ``member_benefits``, ``quote_at_stores`` (what is usable at stores near them),
+``list_redemptions(member_id=…)``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from benefits.engine.card_uses import card_uses_since
 from benefits.engine.checkout import find_redemption
 from benefits.engine.member_view import member_benefits
 from benefits.engine.months import month_bounds, month_of, next_month
+from benefits.engine.nearby import quote_at_stores
 from benefits.engine.quote import live_rules, quote, redact_for_merchant, simulate
 from benefits.engine.reconcile import reconcile
 from benefits.engine.redeem import redeem
@@ -174,6 +176,7 @@ __all__ = [
     "program_usage",
     "publish_program",
     "quote",
+    "quote_at_stores",
     "reconcile",
     "redact_for_merchant",
     "redeem",

@@ -82,10 +82,12 @@ def demo_steps() -> list[Any]:
     from cardsvc.cards.demo import seed_cards
     from cardsvc.servicereq.demo import seed_service_requests
     from merchants.demo import seed_merchants, seed_redemption_history
+    from merchants.directory.demo import seed_listings
 
     return [
         seed_cards,
         seed_merchants,
+        seed_listings,
         seed_programs,
         seed_service_requests,
         seed_redemption_history,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from advanced_alchemy.base import UUIDv7AuditBase, UUIDv7Base
-from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
+from sqlalchemy import Enum, Float, ForeignKey, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.schema import DDL
 
 from cardsvc.kernel.db import FOLLOWS_ORG
 from merchants.kinds import (
@@ -18,6 +20,7 @@ from merchants.kinds import (
     StoreStatus,
     TerminalStatus,
 )
+from merchants.spatial import SPATIAL_DDL
 
 __all__ = [
     "CATEGORY_LABELS_ZH",
@@ -81,6 +84,21 @@ class Store(UUIDv7AuditBase):
     status: Mapped[StoreStatus] = mapped_column(
         Enum(StoreStatus, native_enum=False, length=16), default=StoreStatus.active
     )
+    # WGS-84 degrees (what a phone's GPS reports); both or neither. The spatial index over
+    # them is made outside the table definition (merchants/spatial.py).
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    # Weekly spans and closures (merchants/directory/hours.py); None: not given.
+    hours: Mapped[dict[str, Any] | None] = mapped_column(JsonB)
+    # Rest-station amenities as bits (merchants/directory/amenities.py).
+    amenities: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    photos: Mapped[list[str] | None] = mapped_column(JsonB)
+
+
+for _dialect, _statements in SPATIAL_DDL.items():
+    for _sql in _statements:
+        event.listen(Store.__table__, "after_create", DDL(_sql).execute_if(dialect=_dialect))
 
 
 class Terminal(UUIDv7AuditBase):

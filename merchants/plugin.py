@@ -30,6 +30,7 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
         self._config = config
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        from merchants.directory.routes import StoreDirectoryController, StoreListingController
         from merchants.onboarding.routes import (
             MerchantController,
             StaffRedemptionController,
@@ -47,6 +48,8 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
                 MerchantController,
                 TerminalAdminController,
                 StoreAdminController,
+                StoreDirectoryController,
+                StoreListingController,
                 TerminalSelfController,
                 TerminalRedeemController,
                 StaffRedemptionController,

@@ -11,10 +11,52 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.rules.facts import MerchantContext
+from merchants.directory.amenities import AMENITY_LABELS_EN, AMENITY_LABELS_ZH, Amenity, to_mask
+from merchants.directory.geo import wgs84_to_gcj02
+from merchants.directory.hours import DAY_LABELS_ZH, closure_today
+from merchants.directory.navigation import nav_links
+from merchants.directory.schemas import parse_near
+from merchants.directory.search import Near, NearbyStore, district_centre, near, one_store
+from merchants.kinds import CATEGORY_LABELS_EN, CATEGORY_LABELS_ZH, MerchantCategory
 from merchants.models import Merchant, Store
 from merchants.terminal.scan import facts_from_row, sale_context
 
-__all__ = ["facts_from_row", "merchant_names", "point_of_sale", "store_names"]
+__all__ = [
+    "AMENITY_LABELS_EN",
+    "AMENITY_LABELS_ZH",
+    "CATEGORY_LABELS_EN",
+    "CATEGORY_LABELS_ZH",
+    "DAY_LABELS_ZH",
+    "Amenity",
+    "MerchantCategory",
+    "Near",
+    "NearbyStore",
+    "closure_today",
+    "district_centre",
+    "facts_from_row",
+    "merchant_names",
+    "nav_links",
+    "near",
+    "one_store",
+    "parse_near",
+    "point_of_sale",
+    "store_context",
+    "store_names",
+    "to_mask",
+    "wgs84_to_gcj02",
+]
+
+
+def store_context(s: NearbyStore) -> MerchantContext:
+    """A directory store as a terminal there presents it to the engine (no terminal yet)."""
+    return sale_context(
+        merchant_id=s.merchant_id,
+        store_id=s.store_id,
+        terminal_id=None,
+        category=s.category,
+        store_region=s.region,
+        merchant_region=s.merchant_region,
+    )
 
 
 async def merchant_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -173,6 +173,8 @@ def make_test_settings(db_url: str, var_dir: Path) -> Settings:
         data_keys={"t1": b"k" * 32},
         lookup_key=b"test-lookup-key-0123456789abcdef",
         log_level="WARNING",
+        # The 附近 map draws on a blank tile served by the app itself (no tile provider).
+        map_tile_url="/assets/img/blank-tile.png",
         **TEST_ARGON2,
         **TEST_THROTTLES,
     )

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from cardsvc.kernel.db import MIGRATIONS_DIR, import_all_models, make_engine, metadata
 from cardsvc.kernel.partitions import skip_partitions
+from merchants.spatial import EARTH_INDEX, RTREE_TABLES
 
 import_all_models()
 
@@ -79,8 +80,21 @@ def _compare_type(
     return None
 
 
+def _include_name(name: str | None, type_: str, parents: dict[str, Any]) -> bool:
+    """The stores' spatial index is made by raw DDL on each engine (merchants/spatial.py): the
+    R*Tree module's tables on SQLite, a GiST index over an extension's function on PostgreSQL."""
+    return not (
+        (type_ == "table" and name in RTREE_TABLES) or (type_ == "index" and name == EARTH_INDEX)
+    )
+
+
 def _diff(conn: Connection) -> list[Any]:
-    opts = {"compare_type": _compare_type, "include_name": skip_partitions(conn)}
+    partitions = skip_partitions(conn)
+
+    def include(name: str | None, type_: str, parents: dict[str, Any]) -> bool:
+        return partitions(name, type_, parents) and _include_name(name, type_, parents)
+
+    opts = {"compare_type": _compare_type, "include_name": include}
     return compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
 
 

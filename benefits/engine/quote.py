@@ -190,6 +190,30 @@ async def _evaluate(
     )
     keys = _counter_keys(passing, member=member, merchant=merchant, at=at)
     used = await read_counters(conn, keys)
+    return await finish_quote(
+        passing,
+        refusals,
+        used,
+        member=member,
+        merchant=merchant,
+        amount_fen=amount_fen,
+        units=units,
+        at=at,
+    )
+
+
+async def finish_quote(
+    passing: list[tuple[Candidate, CompiledRules, Outcome]],
+    refusals: list[ProgramRefusal],
+    used: dict[CounterKey, int],
+    *,
+    member: MemberFacts,
+    merchant: MerchantContext,
+    amount_fen: int,
+    units: int,
+    at: datetime,
+) -> Quote:
+    """The limits applied to the programmes that passed, on counters already read."""
     quotes: list[ProgramQuote] = []
     for c, compiled, outcome in passing:
         memory = MemoryCounters(used)

@@ -136,6 +136,10 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     public_url: str = "http://127.0.0.1:8000"
+    # The 附近 map's tile layer ({z}/{x}/{y} URL template) and the datum its tiles are drawn
+    # in ("gcj02" for maps licensed in mainland China); empty: the list only, no map.
+    map_tile_url: str = ""
+    map_datum: str = "wgs84"
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (IPs or CIDR networks); none by
     # default, so that a client cannot choose the address its rate limits and audit rows see.
     trusted_proxies: tuple[str, ...] = ()
@@ -267,6 +271,8 @@ class Settings:
             log_format=log_format,
             log_level=(_env("LOG_LEVEL", "INFO") or "INFO").upper(),
             public_url=_env("PUBLIC_URL", f"http://{host}:{port}") or "",
+            map_tile_url=_env("MAP_TILE_URL", "") or "",
+            map_datum="gcj02" if _env("MAP_DATUM", "") == "gcj02" else "wgs84",
             trusted_proxies=parse_trusted_proxies(_env("TRUSTED_PROXIES") or ""),
             db_pool_size=_int("DB_POOL_SIZE", 10),
             db_pre_ping=_bool("DB_PRE_PING", False),

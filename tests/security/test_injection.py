@@ -185,6 +185,7 @@ async def test_names_with_markup_are_escaped_on_every_page(
         "member_id": str(member_id),
         "org_id": str(org_id),
         "merchant_id": str(merchant_id),
+        "store_id": demo["terminals"][0]["store_id"],
         "request_id": req["request"]["id"],
         "record_id": rec["id"],
         "import_id": job["id"],

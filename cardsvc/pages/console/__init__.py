@@ -28,6 +28,7 @@ from cardsvc.pages.console.service_levels import ServiceLevelPages
 from cardsvc.pages.console.service_requests import ServicePages
 from cardsvc.pages.console.settlements import SettlementPages
 from cardsvc.pages.console.staff import StaffPages
+from cardsvc.pages.console.store_listing import StoreListingPages
 
 CONSOLE_CONTROLLERS: list[type] = [
     SignInPages,
@@ -43,6 +44,7 @@ CONSOLE_CONTROLLERS: list[type] = [
     InvitePages,
     OrgPages,
     MerchantPages,
+    StoreListingPages,
     TerminalPages,
     SettlementPages,
     ReportPages,

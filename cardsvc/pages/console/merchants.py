@@ -21,6 +21,7 @@ from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.service import find_org, orgs_in_scope
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
+from cardsvc.pages.console.store_listing import AMENITIES, listing_values
 from cardsvc.pages.i18n import lang_of, pick
 from merchants.models import CATEGORY_LABELS_ZH, MerchantCategory, MerchantStatus
 from merchants.onboarding.schemas import merchant_out, store_out, terminal_out
@@ -232,6 +233,10 @@ class MerchantPages(ConsoleController):
             m=merchant_out(m),
             owner=owner,
             stores=[store_out(s) for s in stores],
+            listings={s.id: listing_values(s) for s in stores},
+            amenity_labels=AMENITIES,
+            tiles=state.settings.map_tile_url,
+            datum=state.settings.map_datum,
             terminals=terminals,
             categories=CATEGORIES,
             statuses=STATUS_LABELS,

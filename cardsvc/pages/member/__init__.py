@@ -9,6 +9,7 @@ from cardsvc.pages.member.auth import MemberSignInController
 from cardsvc.pages.member.benefits import MemberBenefitsController
 from cardsvc.pages.member.card import MemberCardController
 from cardsvc.pages.member.join import MemberJoinController
+from cardsvc.pages.member.nearby import MemberNearbyController
 from cardsvc.pages.member.redeemed import MemberRedeemedController
 from cardsvc.pages.member.requests import MemberRequestsController
 from cardsvc.pages.member.terms import MemberTermsController
@@ -19,6 +20,7 @@ MEMBER_CONTROLLERS: list[type] = [
     MemberJoinController,
     MemberCardController,
     MemberBenefitsController,
+    MemberNearbyController,
     MemberAccountController,
     MemberRequestsController,
     MemberRedeemedController,

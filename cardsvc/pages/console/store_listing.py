@@ -1,0 +1,143 @@
+"""A store's place in the directory, edited in the console: the map pin (typed, or dropped on
+the map), the phone, the daily opening hours and a rest station's amenities. The same service
+call as ``PATCH /api/v1/stores/{id}/listing`` (subtree check and audit row included)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.datastructures import UploadFile
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cardsvc.kernel.errors import Conflict, ValidationError
+from cardsvc.kernel.permissions import Perm
+from cardsvc.kernel.principal import Principal
+from cardsvc.pages.console.common import ConsoleController, field_errors
+from merchants.directory.amenities import AMENITY_LABELS_EN, AMENITY_LABELS_ZH, Amenity, from_mask
+from merchants.directory.edit import Pin, set_details
+from merchants.directory.hours import DAYS
+from merchants.directory.xlsx_import import import_stores
+from merchants.onboarding.service import get_merchant
+
+AMENITIES = {a.name: (AMENITY_LABELS_ZH[a], AMENITY_LABELS_EN[a]) for a in Amenity}
+
+
+def listing_values(store: Any) -> dict[str, Any]:
+    """The form's values for a store (``merchants.models.Store``)."""
+    weekly = (store.hours or {}).get("weekly", {})
+    days = {",".join(v) for v in weekly.values()}
+    return {
+        "lat": "" if store.latitude is None else f"{store.latitude:.6f}",
+        "lng": "" if store.longitude is None else f"{store.longitude:.6f}",
+        "datum": "wgs84",
+        "phone": store.phone or "",
+        # One pattern for every day is what the form edits; other patterns are kept (shown as
+        # they are) unless the field is changed.
+        "hours": days.pop() if len(days) == 1 and len(weekly) == 7 else "",
+        "amenities": from_mask(store.amenities or 0),
+    }
+
+
+def _number(field: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValidationError.field(field, "请填写数字，如 30.6965", "a number, e.g. 30.6965")
+    return value
+
+
+def _pin(values: dict[str, Any]) -> Pin | None:
+    if not values["lat"] and not values["lng"]:
+        return None
+    datum = "gcj02" if values["datum"] == "gcj02" else "wgs84"
+    return Pin(_number("lat", values["lat"]), _number("lng", values["lng"]), datum)
+
+
+def _by_input(errors: dict[str, str]) -> dict[str, str]:
+    """Error paths (``hours.weekly.mon[0]``, ``location``) → the form's inputs."""
+    out: dict[str, str] = {}
+    for path, reason in errors.items():
+        name = path.split(".")[0].split("[")[0]
+        out.setdefault("lat" if name == "location" else name, reason)
+    return out
+
+
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+class StoreListingPages(ConsoleController):
+    path = "/console/merchants"
+
+    @post("/{merchant_id:uuid}/stores/import", status_code=200, request_max_body_size=MAX_UPLOAD)
+    async def import_file(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        db_session: AsyncSession,
+        merchant_id: uuid.UUID,
+    ) -> Template:
+        await get_merchant(db_session, staff, merchant_id, Perm.merchants_write)
+        form = await request.form()
+        upload = form.get("file")
+        data = await upload.read() if isinstance(upload, UploadFile) else b""
+        dry_run = str(form.get("dry_run", "")) == "1"
+        made, problems = await import_stores(db_session, staff, merchant_id, data, dry_run=dry_run)
+        return Template(
+            "console/_store_import.html",
+            context={
+                "merchant_id": merchant_id,
+                "made": made,
+                "problems": problems,
+                "dry_run": dry_run,
+                "done": True,
+            },
+        )
+
+    @post("/{merchant_id:uuid}/stores/{store_id:uuid}/listing", status_code=200)
+    async def edit_listing(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        db_session: AsyncSession,
+        merchant_id: uuid.UUID,
+        store_id: uuid.UUID,
+    ) -> Response[Any]:
+        form = await request.form()
+        values: dict[str, Any] = {
+            k: str(form.get(k, "")).strip() for k in ("lat", "lng", "datum", "phone", "hours")
+        }
+        values["amenities"] = (
+            [str(a) for a in form.getall("amenities")] if "amenities" in form else []
+        )
+        spans = [s.strip() for s in values["hours"].replace("，", ",").split(",") if s.strip()]
+        try:
+            await set_details(
+                db_session,
+                staff,
+                store_id,
+                pin=_pin(values),
+                phone=values["phone"],
+                hours={"weekly": {d: spans for d in DAYS}} if spans else None,
+                amenities=values["amenities"],
+            )
+        except (ValidationError, Conflict) as exc:
+            if not exc.errors:
+                raise
+            return Template(
+                "console/_store_listing.html",
+                context={
+                    "merchant_id": merchant_id,
+                    "store_id": store_id,
+                    "values": values,
+                    "errors": _by_input(field_errors(exc, request)),
+                    "amenity_labels": AMENITIES,
+                },
+                status_code=422,
+            )
+        return Response("", headers={"HX-Redirect": f"/console/merchants/{merchant_id}"})

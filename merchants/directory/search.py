@@ -1,0 +1,307 @@
+"""Stores nearest a point, with filters, on both engines' spatial indexes.
+
+PostgreSQL walks the GiST index nearest-first (``<->``) in batches; SQLite asks its R*Tree for a
+box that grows until it holds enough stores. Either way the distance a person reads is the
+haversine (:func:`merchants.directory.geo.haversine_m`), the radius is checked with it, and
+"open now" is decided by the opening hours in the federation's zone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from advanced_alchemy.types import GUID
+from sqlalchemy import Select, and_, column, func, literal, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from merchants.directory.geo import EARTH_RADIUS_M, bounding_box, haversine_m
+from merchants.directory.hours import is_open
+from merchants.models import Merchant, MerchantStatus, Store, StoreStatus
+from merchants.spatial import RTREE
+
+HALF_EQUATOR_M = math.pi * EARTH_RADIUS_M
+# earthdistance's sphere (earth()) is the equatorial radius; widen its box to hold ours.
+_PG_EARTH_M = 6_378_168.0
+_FIRST_BOX_M = 2_000.0
+
+_RTREE = table(
+    RTREE,
+    column("min_lat"),
+    column("max_lat"),
+    column("min_lng"),
+    column("max_lng"),
+    column("store_id", GUID()),
+)
+
+COLUMNS = (
+    Store.id,
+    Store.merchant_id,
+    Store.name,
+    Merchant.display_name,
+    Merchant.category,
+    Store.address,
+    Store.region,
+    Merchant.region,
+    Store.latitude,
+    Store.longitude,
+    Store.phone,
+    Store.hours,
+    Store.amenities,
+    Store.photos,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyStore:
+    store_id: uuid.UUID
+    merchant_id: uuid.UUID
+    name: str
+    merchant_name: str
+    category: str
+    address: str
+    region: str
+    merchant_region: str
+    latitude: float
+    longitude: float
+    phone: str | None
+    hours: dict[str, Any] | None
+    amenities: int
+    photos: list[str]
+    distance_m: int
+    open_now: bool
+    exact_m: float  # the unrounded distance: radius checks and ordering
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """What a search asks: around (lat, lng), within ``radius_m`` if given."""
+
+    lat: float
+    lng: float
+    radius_m: float | None = None
+    category: str | None = None
+    open_now: bool = False
+    amenities: int = 0
+    limit: int = 20
+    offset: int = 0
+
+
+def _base(q: Near) -> Select[Any]:
+    stmt = (
+        select(*COLUMNS)
+        .join(Merchant, Merchant.id == Store.merchant_id)
+        .where(
+            Store.status == StoreStatus.active,
+            Merchant.status == MerchantStatus.active,
+            Store.latitude.is_not(None),
+            Store.longitude.is_not(None),
+        )
+    )
+    if q.category:
+        stmt = stmt.where(Merchant.category == q.category)
+    if q.amenities:
+        stmt = stmt.where(Store.amenities.op("&")(q.amenities) == q.amenities)
+    return stmt
+
+
+def _row(r: Sequence[Any], q: Near, at: datetime, zone: ZoneInfo) -> NearbyStore:
+    return NearbyStore(
+        store_id=r[0],
+        merchant_id=r[1],
+        name=r[2],
+        merchant_name=r[3],
+        category=str(getattr(r[4], "value", r[4])),
+        address=r[5],
+        region=r[6],
+        merchant_region=r[7],
+        latitude=r[8],
+        longitude=r[9],
+        phone=r[10],
+        hours=r[11],
+        amenities=r[12] or 0,
+        photos=list(r[13] or ()),
+        distance_m=round(d := haversine_m(q.lat, q.lng, r[8], r[9])),
+        open_now=is_open(r[11], at, zone),
+        exact_m=d,
+    )
+
+
+def _keep(s: NearbyStore, q: Near) -> bool:
+    return (q.radius_m is None or s.exact_m <= q.radius_m) and (not q.open_now or s.open_now)
+
+
+def _earth(lat: Any, lng: Any) -> Any:
+    return func.ll_to_earth(lat, lng)
+
+
+async def _near_pg(
+    session: AsyncSession, q: Near, need: int, at: datetime, zone: ZoneInfo
+) -> list[NearbyStore]:
+    here = _earth(literal(q.lat), literal(q.lng))
+    # Only the distance: a second key would stop the index from walking nearest-first.
+    stmt = _base(q).order_by(_earth(Store.latitude, Store.longitude).op("<->")(here))
+    if q.radius_m is not None:
+        box = func.earth_box(here, q.radius_m * _PG_EARTH_M / EARTH_RADIUS_M + 1)
+        stmt = stmt.where(box.op("@>")(_earth(Store.latitude, Store.longitude)))
+    found: list[NearbyStore] = []
+    batch, offset = max(2 * need, 40), 0
+    while True:
+        rows = (await session.execute(stmt.limit(batch).offset(offset))).all()
+        for r in rows:
+            s = _row(r, q, at, zone)
+            if q.radius_m is not None and s.exact_m > q.radius_m:
+                return found  # nearest-first: every later one is further still
+            if _keep(s, q):
+                found.append(s)
+        if len(found) >= need or len(rows) < batch:
+            return found
+        offset += batch
+        batch *= 2
+
+
+_PG_COLUMNS = (
+    "s.id, s.merchant_id, s.name, m.display_name, m.category, s.address, s.region, m.region, "
+    "s.latitude, s.longitude, s.phone, s.hours, s.amenities, s.photos"
+)
+
+
+def _pg_sql(q: Near) -> tuple[str, list[Any]]:
+    """The nearest-first statement as text for asyncpg (prepared once per connection and
+    variant), with its arguments but the page's LIMIT and OFFSET."""
+    args: list[Any] = [q.lat, q.lng]
+    where = [
+        "s.status = 'active'",
+        "m.status = 'active'",
+        "s.latitude IS NOT NULL",
+        "s.longitude IS NOT NULL",
+    ]
+    if q.category:
+        args.append(q.category)
+        where.append(f"m.category = ${len(args)}")
+    if q.amenities:
+        args.append(q.amenities)
+        where.append(f"(s.amenities & ${len(args)}) = ${len(args)}")
+    if q.radius_m is not None:
+        args.append(q.radius_m * _PG_EARTH_M / EARTH_RADIUS_M + 1)
+        where.append(
+            f"earth_box(ll_to_earth($1, $2), ${len(args)}) @> ll_to_earth(s.latitude, s.longitude)"
+        )
+    sql = (
+        f"SELECT {_PG_COLUMNS} FROM merchant_store s JOIN merchant m ON m.id = s.merchant_id "
+        f"WHERE {' AND '.join(where)} "
+        "ORDER BY ll_to_earth(s.latitude, s.longitude) <-> ll_to_earth($1, $2) "
+        f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
+    )
+    return sql, args
+
+
+def _decoded(r: Any) -> tuple[Any, ...]:
+    """An asyncpg record with its JSON columns decoded (asyncpg hands JSONB over as text)."""
+    row = tuple(r)
+    hours, photos = row[11], row[13]
+    return (
+        *row[:11],
+        json.loads(hours) if isinstance(hours, str) else hours,
+        row[12],
+        json.loads(photos) if isinstance(photos, str) else photos,
+    )
+
+
+async def _near_asyncpg(
+    pg: Any, q: Near, need: int, at: datetime, zone: ZoneInfo
+) -> list[NearbyStore]:
+    """:func:`_near_pg` on an asyncpg connection, bypassing the session (a hot page)."""
+    sql, args = _pg_sql(q)
+    found: list[NearbyStore] = []
+    # Without "open now" a row is dropped only beyond the radius, where the walk ends anyway.
+    batch, offset = (max(2 * need, 40) if q.open_now else need), 0
+    while True:
+        rows = await pg.fetch(sql, *args, batch, offset)
+        for r in rows:
+            s = _row(_decoded(r), q, at, zone)
+            if q.radius_m is not None and s.exact_m > q.radius_m:
+                return found
+            if _keep(s, q):
+                found.append(s)
+        if len(found) >= need or len(rows) < batch:
+            return found
+        offset += batch
+        batch *= 2
+
+
+async def _near_sqlite(
+    session: AsyncSession, q: Near, need: int, at: datetime, zone: ZoneInfo
+) -> list[NearbyStore]:
+    cap = min(q.radius_m if q.radius_m is not None else HALF_EQUATOR_M, HALF_EQUATOR_M)
+    reach = min(cap, _FIRST_BOX_M)
+    while True:
+        min_lat, max_lat, min_lng, max_lng = bounding_box(q.lat, q.lng, reach)
+        if min_lng < -180 or max_lng > 180:  # across the antimeridian: every longitude
+            min_lng, max_lng = -180.0, 180.0
+        stmt = (
+            _base(q)
+            .join(_RTREE, _RTREE.c.store_id == Store.id)
+            .where(
+                and_(
+                    _RTREE.c.min_lat >= min_lat,
+                    _RTREE.c.max_lat <= max_lat,
+                    _RTREE.c.min_lng >= min_lng,
+                    _RTREE.c.max_lng <= max_lng,
+                )
+            )
+        )
+        found = [
+            s for r in (await session.execute(stmt)).all() if _keep(s := _row(r, q, at, zone), q)
+        ]
+        # Every store within ``reach`` is in the box: the nearest ``need`` among them are final.
+        inside = [s for s in found if s.exact_m <= reach]
+        if len(inside) >= need or reach >= cap:
+            return inside
+        reach = min(cap, reach * 4)
+
+
+async def near(
+    session: AsyncSession, q: Near, *, at: datetime, zone: ZoneInfo, pg: Any | None = None
+) -> tuple[list[NearbyStore], bool]:
+    """The page of stores nearest first, and whether more follow. ``pg``: an asyncpg
+    connection to read on instead of the session (``cardsvc.kernel.db.driver_connection``)."""
+    need = q.offset + q.limit + 1
+    if pg is not None:
+        found = await _near_asyncpg(pg, q, need, at, zone)
+    elif session.bind.dialect.name == "postgresql":
+        found = await _near_pg(session, q, need, at, zone)
+    else:
+        found = await _near_sqlite(session, q, need, at, zone)
+    found.sort(key=lambda s: (s.exact_m, s.store_id))
+    return found[q.offset : q.offset + q.limit], len(found) > q.offset + q.limit
+
+
+async def district_centre(session: AsyncSession, region: str) -> tuple[float, float] | None:
+    """The mean position of the open stores in a district (a region code or its prefix)."""
+    row = (
+        await session.execute(
+            select(func.avg(Store.latitude), func.avg(Store.longitude)).where(
+                Store.region.startswith(region),
+                Store.status == StoreStatus.active,
+                Store.latitude.is_not(None),
+            )
+        )
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return float(row[0]), float(row[1])
+
+
+async def one_store(
+    session: AsyncSession, store_id: uuid.UUID, *, at: datetime, zone: ZoneInfo
+) -> NearbyStore | None:
+    """An open store with a location, as the directory shows it (distance 0)."""
+    r = (await session.execute(_base(Near(0.0, 0.0)).where(Store.id == store_id))).first()
+    return None if r is None else _row(r, Near(r[8], r[9]), at, zone)
