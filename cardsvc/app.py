@@ -31,6 +31,12 @@ from cardsvc.flows.benefits_host import (
     provide_benefits_directory,
     provide_member_facts,
 )
+from cardsvc.founding.routes import (
+    EnterpriseRegisterController,
+    FoundingPublicController,
+    FoundingReviewController,
+    MyFoundingController,
+)
 from cardsvc.inbox.routes import MyInboxController, StaffInboxController
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.runner import JobRunner
@@ -127,6 +133,10 @@ ROUTE_HANDLERS: list[Any] = [
     MyHardshipController,
     MyInboxController,
     StaffInboxController,
+    MyFoundingController,
+    FoundingPublicController,
+    FoundingReviewController,
+    EnterpriseRegisterController,
     create_static_files_router(
         path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
     ),
