@@ -5,6 +5,7 @@ for more and resubmit, refusal, joining a joint union, and the audit of every st
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,7 +75,7 @@ async def test_found_a_union_end_to_end(front: Front, session: AsyncSession) -> 
         assert r.status_code == 200 and r.json()["union"]["id"] == approved["org"]["id"]
         body = {
             "name": "刘小红",
-            "id_number": resident_id(__import__("datetime").date(1992, 3, 4), 7),
+            "id_number": resident_id(date(1992, 3, 4), 7),
             "invite_token": token,
             "consent": True,
             "privacy_version": PRIVACY_VERSION,
