@@ -99,28 +99,32 @@ class MyFoundingController(Controller):
         apps = await svc.applications_for_phone(db_session, member_session.phone_hash)
         return [await _out(state, db_session, a, staff_view=False) for a in apps]
 
-    @get("/{app_id:uuid}", summary="One of my founding applications with its steps")
+    @get("/{founding_id:uuid}", summary="One of my founding applications with its steps")
     async def detail(
         self,
         state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
     ) -> FoundingOut:
-        app = await svc.applicant_application(db_session, member_session.phone_hash, app_id)
+        app = await svc.applicant_application(db_session, member_session.phone_hash, founding_id)
         return await _out(state, db_session, app, staff_view=False)
 
-    @post("/{app_id:uuid}/resubmit", summary="Resubmit after being asked for more", status_code=200)
+    @post(
+        "/{founding_id:uuid}/resubmit",
+        summary="Resubmit after being asked for more",
+        status_code=200,
+    )
     async def resubmit(
         self,
         state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
         data: ResubmitIn,
     ) -> FoundingOut:
         cipher: PiiCipher = state.cipher
-        app = await svc.applicant_application(db_session, member_session.phone_hash, app_id)
+        app = await svc.applicant_application(db_session, member_session.phone_hash, founding_id)
         await svc.resubmit(
             db_session,
             cipher,
@@ -134,7 +138,7 @@ class MyFoundingController(Controller):
         return await _out(state, db_session, app, staff_view=False)
 
     @post(
-        "/{app_id:uuid}/documents",
+        "/{founding_id:uuid}/documents",
         summary="Add a document (business licence, minutes of the founding meeting…)",
         description=UPLOAD_DOC,
         request_max_body_size=None,  # read with our own limit (clear 413 code)
@@ -146,9 +150,9 @@ class MyFoundingController(Controller):
         state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
     ) -> DocumentOut:
-        app = await svc.applicant_application(db_session, member_session.phone_hash, app_id)
+        app = await svc.applicant_application(db_session, member_session.phone_hash, founding_id)
         await check_room(db_session, state.settings, app)
         data, filename = await read_one_file(request, state.settings)
         actor = svc.applicant_actor(
@@ -167,7 +171,7 @@ class MyFoundingController(Controller):
         return document_out(doc)
 
     @get(
-        "/{app_id:uuid}/documents/{doc_id:uuid}",
+        "/{founding_id:uuid}/documents/{document_id:uuid}",
         summary="Download one of my documents",
         media_type="application/octet-stream",
         operation_class=DOWNLOAD_OPERATION,
@@ -177,11 +181,11 @@ class MyFoundingController(Controller):
         state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
-        app_id: uuid.UUID,
-        doc_id: uuid.UUID,
+        founding_id: uuid.UUID,
+        document_id: uuid.UUID,
     ) -> Response[bytes]:
-        app = await svc.applicant_application(db_session, member_session.phone_hash, app_id)
-        return await document_response(state.settings, db_session, app, doc_id)
+        app = await svc.applicant_application(db_session, member_session.phone_hash, founding_id)
+        return await document_response(state.settings, db_session, app, document_id)
 
 
 class FoundingPublicController(Controller):
@@ -213,48 +217,48 @@ class FoundingReviewController(Controller):
         )
         return FoundingPage(await founding_rows(db_session, rows), total, limit, offset)
 
-    @get("/{app_id:uuid}", summary="One founding application with its documents and steps")
+    @get("/{founding_id:uuid}", summary="One founding application with its documents and steps")
     async def detail(
-        self, state: State, db_session: AsyncSession, staff: Principal, app_id: uuid.UUID
+        self, state: State, db_session: AsyncSession, staff: Principal, founding_id: uuid.UUID
     ) -> FoundingOut:
-        app = await svc.staff_application(db_session, staff, app_id)
+        app = await svc.staff_application(db_session, staff, founding_id)
         return await _out(state, db_session, app, staff_view=True)
 
-    @post("/{app_id:uuid}/request-info", summary="Ask the applicant for more", status_code=200)
+    @post("/{founding_id:uuid}/request-info", summary="Ask the applicant for more", status_code=200)
     async def request_info(
         self,
         state: State,
         db_session: AsyncSession,
         staff: Principal,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
         data: NoteIn,
     ) -> FoundingOut:
-        app = await svc.staff_application(db_session, staff, app_id)
+        app = await svc.staff_application(db_session, staff, founding_id)
         await svc.request_info(db_session, staff, app, note=data.note, now=utc_now())
         return await _out(state, db_session, app, staff_view=True)
 
-    @post("/{app_id:uuid}/refuse", summary="Refuse, with the reason", status_code=200)
+    @post("/{founding_id:uuid}/refuse", summary="Refuse, with the reason", status_code=200)
     async def refuse(
         self,
         state: State,
         db_session: AsyncSession,
         staff: Principal,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
         data: ReasonIn,
     ) -> FoundingOut:
-        app = await svc.staff_application(db_session, staff, app_id)
+        app = await svc.staff_application(db_session, staff, founding_id)
         await svc.refuse(db_session, staff, app, reason=data.reason, now=utc_now())
         return await _out(state, db_session, app, staff_view=True)
 
     @post(
-        "/{app_id:uuid}/approve",
+        "/{founding_id:uuid}/approve",
         summary="Approve: the union in the tree, its first admin (sign-in sent by SMS), an invite",
         status_code=200,
     )
     async def approve(
-        self, state: State, db_session: AsyncSession, staff: Principal, app_id: uuid.UUID
+        self, state: State, db_session: AsyncSession, staff: Principal, founding_id: uuid.UUID
     ) -> Response[FoundingOut]:
-        app = await svc.staff_application(db_session, staff, app_id)
+        app = await svc.staff_application(db_session, staff, founding_id)
         app, message = await approve(
             db_session,
             staff,
@@ -270,7 +274,7 @@ class FoundingReviewController(Controller):
         )
 
     @get(
-        "/{app_id:uuid}/documents/{doc_id:uuid}",
+        "/{founding_id:uuid}/documents/{document_id:uuid}",
         summary="Download a document of the application",
         media_type="application/octet-stream",
         operation_class=DOWNLOAD_OPERATION,
@@ -280,11 +284,11 @@ class FoundingReviewController(Controller):
         state: State,
         db_session: AsyncSession,
         staff: Principal,
-        app_id: uuid.UUID,
-        doc_id: uuid.UUID,
+        founding_id: uuid.UUID,
+        document_id: uuid.UUID,
     ) -> Response[bytes]:
-        app = await svc.staff_application(db_session, staff, app_id)
-        return await document_response(state.settings, db_session, app, doc_id)
+        app = await svc.staff_application(db_session, staff, founding_id)
+        return await document_response(state.settings, db_session, app, document_id)
 
 
 class EnterpriseRegisterController(Controller):

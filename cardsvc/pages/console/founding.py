@@ -93,18 +93,18 @@ class FoundingPages(ConsoleController):
             **_labels(),
         )
 
-    @get("/{app_id:uuid}")
+    @get("/{founding_id:uuid}")
     async def detail(
         self,
         request: Request[Any, Any, Any],
         state: State,
         staff: Principal,
         db_session: AsyncSession,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
         action: str | None = None,
     ) -> Template:
         require(staff, Perm.org_write, *NO_REVIEW)
-        app = await svc.staff_application(db_session, staff, app_id)
+        app = await svc.staff_application(db_session, staff, founding_id)
         out = await founding_out(
             db_session, state.cipher, app, base_url=state.settings.public_url, staff_view=True
         )
@@ -128,18 +128,18 @@ class FoundingPages(ConsoleController):
             **_labels(),
         )
 
-    @post("/{app_id:uuid}/{action:str}", status_code=200)
+    @post("/{founding_id:uuid}/{action:str}", status_code=200)
     async def act(
         self,
         request: Request[Any, Any, Any],
         state: State,
         staff: Principal,
         db_session: AsyncSession,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
         action: str,
     ) -> Response[Any]:
         """One decision; errors come back as the API's problem details in #flash."""
-        app = await svc.staff_application(db_session, staff, app_id)
+        app = await svc.staff_application(db_session, staff, founding_id)
         form = await request.form()
         text = {k: str(form.get(k, "")).strip() for k in form}
         now, background = utc_now(), None
@@ -155,7 +155,7 @@ class FoundingPages(ConsoleController):
         else:
             raise ValidationError.field("action", "未知操作", "unknown action")
         return Response(
-            "", headers={"HX-Redirect": f"/console/founding/{app_id}"}, background=background
+            "", headers={"HX-Redirect": f"/console/founding/{founding_id}"}, background=background
         )
 
     @get("/coverage")

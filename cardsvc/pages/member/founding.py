@@ -196,21 +196,21 @@ class MemberFoundingController(Controller):
             status_code=422,
         )
 
-    @get("/{app_id:uuid}", media_type=MediaType.HTML)
+    @get("/{founding_id:uuid}", media_type=MediaType.HTML)
     async def status(
         self,
         state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
     ) -> Template:
         return Template(
             "m/found_status.html",
-            context=await _status_context(state, db_session, member_session, app_id),
+            context=await _status_context(state, db_session, member_session, founding_id),
         )
 
     @post(
-        "/{app_id:uuid}/documents",
+        "/{founding_id:uuid}/documents",
         status_code=200,
         media_type=MediaType.HTML,
         request_max_body_size=MAX_FORM_BYTES,
@@ -221,9 +221,9 @@ class MemberFoundingController(Controller):
         state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
     ) -> Response[Any]:
-        app = await svc.applicant_application(db_session, member_session.phone_hash, app_id)
+        app = await svc.applicant_application(db_session, member_session.phone_hash, founding_id)
         form = await request.form()
         files = [f for f in form.getall("file") if isinstance(f, UploadFile) and f.filename]
         actor = svc.applicant_actor(
@@ -246,20 +246,20 @@ class MemberFoundingController(Controller):
         except AppError as exc:
             error = message(request, exc)
         if error is None:
-            return go(request, f"{AREA}/found/{app_id}")
-        ctx = await _status_context(state, db_session, member_session, app_id, doc_error=error)
+            return go(request, f"{AREA}/found/{founding_id}")
+        ctx = await _status_context(state, db_session, member_session, founding_id, doc_error=error)
         return Template("m/_found_documents.html", context=ctx, status_code=422)
 
-    @post("/{app_id:uuid}/resubmit", status_code=200, media_type=MediaType.HTML)
+    @post("/{founding_id:uuid}/resubmit", status_code=200, media_type=MediaType.HTML)
     async def resubmit(
         self,
         request: Request[Any, Any, Any],
         state: State,
         db_session: AsyncSession,
         member_session: MemberSession,
-        app_id: uuid.UUID,
+        founding_id: uuid.UUID,
     ) -> Response[Any]:
-        app = await svc.applicant_application(db_session, member_session.phone_hash, app_id)
+        app = await svc.applicant_application(db_session, member_session.phone_hash, founding_id)
         form = await request.form()
         values = {k: str(v).strip() for k, v in form.items()}
         cipher: PiiCipher = state.cipher
@@ -274,7 +274,7 @@ class MemberFoundingController(Controller):
                 note=values.get("note"),
                 now=utc_now(),
             )
-            return go(request, f"{AREA}/found/{app_id}")
+            return go(request, f"{AREA}/found/{founding_id}")
         except AppError as exc:
             errors = _errors(request, exc)
         member = await current_member(db_session, member_session)
@@ -287,7 +287,7 @@ class MemberFoundingController(Controller):
                 values=values,
                 errors=errors,
                 summary=_summary(request, errors),
-                action=f"{AREA}/found/{app_id}/resubmit",
+                action=f"{AREA}/found/{founding_id}/resubmit",
                 resubmit=True,
                 **await _choices(db_session),
             ),
@@ -299,10 +299,10 @@ async def _status_context(
     state: State,
     db_session: AsyncSession,
     member_session: MemberSession,
-    app_id: uuid.UUID,
+    founding_id: uuid.UUID,
     doc_error: str | None = None,
 ) -> dict[str, Any]:
-    app = await svc.applicant_application(db_session, member_session.phone_hash, app_id)
+    app = await svc.applicant_application(db_session, member_session.phone_hash, founding_id)
     out = await founding_out(
         db_session, state.cipher, app, base_url=state.settings.public_url, staff_view=False
     )
@@ -320,7 +320,7 @@ async def _status_context(
         values=_values_of(out),
         errors={},
         summary=[],
-        action=f"{AREA}/found/{app_id}/resubmit",
+        action=f"{AREA}/found/{founding_id}/resubmit",
         resubmit=True,
         n_documents=len(await documents_of(db_session, app)),
         **await _choices(db_session),
