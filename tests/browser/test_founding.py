@@ -7,10 +7,11 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from stdnum.cn import uscc
 
 from tests.browser.conftest import Live, no_horizontal_scroll, shot
@@ -67,9 +68,9 @@ def _apply_on_the_phone(live: Live, page: Page, tmp_path: Path) -> str:
 def test_apply_on_a_phone_and_staff_approve(
     live: Live,
     page: Page,
-    browser,
-    browser_context_args,
-    tmp_path: Path,  # noqa: ANN001
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     app_id = _apply_on_the_phone(live, page, tmp_path)
 

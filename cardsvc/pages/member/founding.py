@@ -82,7 +82,7 @@ def _input(values: dict[str, str]) -> svc.FoundingInput:
 
 def _errors(request: Request[Any, Any, Any], exc: AppError) -> dict[str, str]:
     """Field path → message, with the founders' rows named as the form names them."""
-    lang, out = lang_of(request), {}
+    lang, out = lang_of(request), dict[str, str]()
     for e in exc.errors:
         m = _FOUNDER_PATH.match(e.field)
         key = (
