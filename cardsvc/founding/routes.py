@@ -57,8 +57,8 @@ from cardsvc.servicereq.uploads import (
 )
 
 REGISTER_DOC = (
-    "multipart/form-data with one .xlsx in the field `file`: the headers 统一社会信用代码, "
-    "单位名称, 职工人数 in one of the first ten rows. Bad rows come back in `problems` "
+    "multipart/form-data with one .xlsx in the field `file`: the headers "
+    "统一社会信用代码、单位名称、职工人数 in one of the first ten rows. Bad rows come back in `problems` "
     "(row, field, reason) and are skipped; the others are added or updated."
 )
 
