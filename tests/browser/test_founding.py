@@ -33,8 +33,10 @@ def _licence(tmp_path: Path) -> Path:
 
 def _apply_on_the_phone(live: Live, page: Page, tmp_path: Path) -> str:
     page.set_viewport_size({"width": 360, "height": 740})
-    sign_in(page, live, PHONE)
-    page.goto(live.url + "/m/found")
+    page.goto(live.url + "/")
+    page.get_by_role("link", name="单位建会").click()  # signs in first, then the form
+    sign_in(page, live, PHONE, start=page.url.removeprefix(live.url))
+    page.wait_for_url(live.url + "/m/found")
     expect(page.get_by_role("heading", name="网上建会")).to_be_visible()
     page.get_by_label("联系人姓名").fill("陈建华")
     page.get_by_label("单位名称").fill("宜昌峡光精密制造有限公司")
