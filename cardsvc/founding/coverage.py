@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.founding.models import Enterprise, FoundingApplication, FoundingStatus
 from cardsvc.members.models import Member, MemberStatus
-from cardsvc.orgs.models import Org, OrgLevel
+from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 from cardsvc.orgs.service import child_orgs
 
 
@@ -28,28 +28,45 @@ class CoverageRow:
         return round(100 * self.organised / self.registered, 1) if self.registered else None
 
 
-async def coverage_of(session: AsyncSession, org: Org) -> CoverageRow:
-    under = Enterprise.org_path.startswith(org.path, autoescape=True)
-    approved = select(FoundingApplication.credit_code).where(
-        FoundingApplication.status == FoundingStatus.approved
+def _sum(rows: list[tuple[str, int, int, int, int]], prefix: str) -> tuple[int, int, int, int]:
+    picked = [r for r in rows if r[0].startswith(prefix)]
+    return (
+        sum(r[1] for r in picked),
+        sum(r[2] for r in picked),
+        sum(r[3] for r in picked),
+        sum(r[4] for r in picked),
     )
-    registered, workers = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(Enterprise.headcount), 0)).where(under)
+
+
+async def _figures_by_path(session: AsyncSession, org: Org) -> list[tuple[str, int, int, int, int]]:
+    """(org path, registered, organised, registered workers, organised workers) for every
+    org path in the subtree: two grouped queries, whatever the number of districts."""
+    approved = (
+        select(FoundingApplication.credit_code)
+        .where(FoundingApplication.status == FoundingStatus.approved)
+        .subquery()
+    )
+    register = await session.execute(
+        select(
+            Enterprise.org_path,
+            func.count(),
+            func.count(approved.c.credit_code),
+            func.coalesce(func.sum(Enterprise.headcount), 0),
         )
-    ).one()
-    organised = await session.scalar(
-        select(func.count()).where(under, Enterprise.credit_code.in_(approved))
+        .outerjoin(approved, approved.c.credit_code == Enterprise.credit_code)
+        .where(Enterprise.org_path.startswith(org.path, autoescape=True))
+        .group_by(Enterprise.org_path)
     )
-    members = await session.scalar(
-        select(func.count())
-        .select_from(Member)
+    members = await session.execute(
+        select(Member.org_path, func.count())
         .where(
             Member.org_path.startswith(org.path, autoescape=True),
             Member.status == MemberStatus.active,
         )
+        .group_by(Member.org_path)
     )
-    return CoverageRow(org, int(registered), int(organised or 0), int(workers), int(members or 0))
+    rows = [(p, int(n), int(o), int(w), 0) for p, n, o, w in register.all()]
+    return rows + [(p, 0, 0, 0, int(n)) for p, n in members.all()]
 
 
 async def coverage_report(session: AsyncSession, org: Org) -> tuple[CoverageRow, list[CoverageRow]]:
@@ -57,6 +74,9 @@ async def coverage_report(session: AsyncSession, org: Org) -> tuple[CoverageRow,
     children = [
         c
         for c in await child_orgs(session, org)
-        if c.level != OrgLevel.grassroots and c.status.value == "active"
+        if c.level != OrgLevel.grassroots and c.status == OrgStatus.active
     ]
-    return await coverage_of(session, org), [await coverage_of(session, c) for c in children]
+    rows = await _figures_by_path(session, org)
+    return CoverageRow(org, *_sum(rows, org.path)), [
+        CoverageRow(c, *_sum(rows, c.path)) for c in children
+    ]

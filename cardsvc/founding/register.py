@@ -26,6 +26,7 @@ from cardsvc.orgs.models import Org, OrgLevel
 from cardsvc.roster.readers import check_zip
 
 MAX_ROWS = 50_000
+CHUNK = 1000
 HEADERS = {
     "credit_code": ("统一社会信用代码", "信用代码", "credit code", "credit_code"),
     "name": ("单位名称", "企业名称", "name", "enterprise"),
@@ -135,7 +136,7 @@ async def import_register(
 ) -> ImportResult:
     rows = _rows(data)
     head, cols = _header(rows)
-    result, seen = ImportResult(), set()
+    result, good = ImportResult(), dict[str, tuple[str, int]]()
     for number, row in enumerate(rows[head + 1 :], start=head + 2):
         values = {k: row[i] if i < len(row) else None for k, i in cols.items()}
         if all(v in (None, "") for v in values.values()):
@@ -144,29 +145,40 @@ async def import_register(
         if isinstance(checked, RowProblem):
             checked.row = number
             result.problems.append(checked)
-            continue
-        code, name, headcount = checked
-        if code in seen:
+        elif checked[0] in good:
             result.problems.append(
                 RowProblem(number, "credit_code", "与前面的行重复", "repeats an earlier row")
             )
-            continue
-        seen.add(code)
-        ent = await session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
-        if ent is None:
-            session.add(
-                Enterprise(
-                    credit_code=code,
-                    name=name,
-                    headcount=headcount,
-                    org_id=org.id,
-                    org_path=org.path,
-                )
-            )
-            result.added += 1
         else:
-            ent.name, ent.headcount, ent.org_id, ent.org_path = name, headcount, org.id, org.path
-            result.updated += 1
+            good[checked[0]] = checked[1:]
+    codes = list(good)
+    for i in range(0, len(codes), CHUNK):  # the known ones in chunks, not a query per row
+        chunk = codes[i : i + CHUNK]
+        known = {
+            e.credit_code: e
+            for e in await session.scalars(
+                select(Enterprise).where(Enterprise.credit_code.in_(chunk))
+            )
+        }
+        for code in chunk:
+            name, headcount = good[code]
+            ent = known.get(code)
+            if ent is None:
+                session.add(
+                    Enterprise(
+                        credit_code=code,
+                        name=name,
+                        headcount=headcount,
+                        org_id=org.id,
+                        org_path=org.path,
+                    )
+                )
+                result.added += 1
+            else:
+                ent.name, ent.headcount = name, headcount
+                ent.org_id, ent.org_path = org.id, org.path
+                result.updated += 1
+        await session.flush()
     await session.flush()
     record(
         session,
