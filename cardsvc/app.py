@@ -34,6 +34,12 @@ from cardsvc.flows.benefits_host import (
     provide_voucher_admission,
     provide_voucher_member,
 )
+from cardsvc.founding.routes import (
+    EnterpriseRegisterController,
+    FoundingPublicController,
+    FoundingReviewController,
+    MyFoundingController,
+)
 from cardsvc.inbox.routes import MyInboxController, StaffInboxController
 from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
 from cardsvc.jobs.runner import JobRunner
@@ -132,6 +138,10 @@ ROUTE_HANDLERS: list[Any] = [
     MyHardshipController,
     MyInboxController,
     StaffInboxController,
+    MyFoundingController,
+    FoundingPublicController,
+    FoundingReviewController,
+    EnterpriseRegisterController,
     create_static_files_router(
         path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
     ),

@@ -32,6 +32,7 @@ def wire() -> None:
         RECONCILE_SCHEDULE,
         run_reconcile_job,
     )
+    from cardsvc.founding.privacy import founding_parts
     from cardsvc.jobs.kinds import register_kind
     from cardsvc.members.service import on_status_change, refuse_closing_with_members
     from cardsvc.membership.lifecycle import after_status_change
@@ -73,6 +74,7 @@ def wire() -> None:
     register_parts("service_requests", servicereq_parts)
     register_parts("jobs_and_rosters", roster_parts)
     register_parts("benefits_and_merchants", benefits_and_merchants_parts)
+    register_parts("founding", founding_parts)
     _wired = True
 
 

@@ -287,6 +287,7 @@ def import_all_models() -> None:
         "cardsvc.servicereq.models",
         "cardsvc.servicereq.hardship.models",
         "cardsvc.inbox.models",
+        "cardsvc.founding.models",
         "benefits.models",
         "benefits.vouchers.models",
         "merchants.models",

@@ -220,6 +220,8 @@ class Settings:
     attachment_dir: Path | None = None  # None: <var_dir>/attachments
     hardship_review_days: int = 365
     service_sweep_seconds: int = 300
+    # Founding a union online: how many founders a group of workers must name at least.
+    founding_min_founders: int = 3
     # The benefit counters are reconciled with the ledger every this many minutes (0: never).
     reconcile_interval_minutes: int = 60
     # Monthly partitions (PostgreSQL) are made this many months ahead, every this many hours
@@ -496,6 +498,7 @@ def _card_and_service_settings() -> dict[str, Any]:
         "attachment_dir": Path(a).resolve() if (a := _env("ATTACHMENT_DIR")) else None,
         "hardship_review_days": _int("HARDSHIP_REVIEW_DAYS", 365),
         "service_sweep_seconds": _int("SERVICE_SWEEP_SECONDS", 300),
+        "founding_min_founders": _int("FOUNDING_MIN_FOUNDERS", 3),
         "reconcile_interval_minutes": _int("RECONCILE_INTERVAL_MINUTES", 60),
         "partition_months_ahead": _int("PARTITION_MONTHS_AHEAD", 3),
         "partition_interval_hours": _int("PARTITION_INTERVAL_HOURS", 24),

@@ -151,11 +151,23 @@ SWEEP: dict[str, str] = {
     "POST /api/v1/me/service-requests/{request_id}/rating": "member",
     "POST /api/v1/me/service-requests/{request_id}/reply": "member",
     "POST /api/v1/me/service-requests/{request_id}/withdraw": "member",
+    # Founding applications: reviewed by the district (staff), followed by the applicant.
+    "GET /api/v1/founding/applications/{founding_id}": "staff",
+    "POST /api/v1/founding/applications/{founding_id}/approve": "staff",
+    "POST /api/v1/founding/applications/{founding_id}/refuse": "staff",
+    "POST /api/v1/founding/applications/{founding_id}/request-info": "staff",
+    "GET /api/v1/founding/applications/{founding_id}/documents/{document_id}": "staff",
+    "GET /api/v1/me/founding-applications/{founding_id}": "member",
+    "POST /api/v1/me/founding-applications/{founding_id}/resubmit": "member",
+    "POST /api/v1/me/founding-applications/{founding_id}/documents": "member",
+    "GET /api/v1/me/founding-applications/{founding_id}/documents/{document_id}": "member",
     # The staff console: the same staff cookie, HTML answers.
     "POST /console/approvals/{app_id}/approve": "staff",
     "POST /console/approvals/{app_id}/reject": "staff",
     "GET /console/hardship/{record_id}": "staff",
     "POST /console/hardship/{record_id}/{action}": "staff",
+    "GET /console/founding/{founding_id}": "staff",
+    "POST /console/founding/{founding_id}/{action}": "staff",
     "GET /console/members/{member_id}": "staff",
     "POST /console/members/{member_id}/identity": "staff",
     "GET /console/merchants/{merchant_id}": "staff",
@@ -208,6 +220,9 @@ SWEEP: dict[str, str] = {
     "POST /m/requests/{request_id}/reply": "member",
     "POST /m/requests/{request_id}/withdraw": "member",
     "POST /m/vouchers/{campaign_id}/claim": "member",
+    "GET /m/found/{founding_id}": "member",
+    "POST /m/found/{founding_id}/documents": "member",
+    "POST /m/found/{founding_id}/resubmit": "member",
     # Till pages (/shop/): another merchant's till, signed in to the pages with its key.
     "POST /shop/redemptions/{redemption_id}/void": "shop",
 }
@@ -221,6 +236,7 @@ PAGE_AREAS = ("/console/", "/m/", "/shop/")
 FIXED = {
     "/console/hardship/": {"action": "approve"},
     "/console/service/": {"action": "accept"},
+    "/console/founding/": {"action": "approve"},
     "/console/merchants/": {"action": "suspend"},
     "/console/programmes/": {"action": "pause"},
     "/api/v1/orgs/": {"kind": "legal_aid"},
@@ -392,6 +408,32 @@ async def foreign_objects(
         },
     )
     ids["record_id"] = [rec["id"]]
+    # A founding application in 西陵区 by that member's phone, with a document.
+    founding = await _post(
+        client,
+        mover,
+        "/api/v1/me/founding-applications",
+        json={
+            "kind": "found",
+            "applicant_type": "employer",
+            "contact_name": "陈建华",
+            "enterprise_name": "宜昌访问测试有限公司",
+            "credit_code": "91350100M000100Y43",
+            "address": "宜昌市西陵区东湖大道 1 号",
+            "region_code": "420502",
+            "headcount": 30,
+            "union_name": "宜昌访问测试有限公司工会",
+            "founders": [{"name": "陈建华", "phone": "13971000001"}],
+        },
+    )
+    ids["founding_id"] = [founding["id"]]
+    doc = await _post(
+        client,
+        mover,
+        f"/api/v1/me/founding-applications/{founding['id']}/documents",
+        files={"file": ("licence.png", png(), "image/png")},
+    )
+    ids["document_id"] = [doc["id"]]
     # The XL member's transfer to another XL union (not visible to 伍家岗区 either).
     other_union = await _org(engine, "XL-JIDIAN")
     if member["org_id"] == str(other_union.id):

@@ -180,6 +180,23 @@ async def test_names_with_markup_are_escaped_on_every_page(
         },
     )
     invite = await _created(client, admin, f"/api/v1/orgs/{org_id}/invites", json={"label": MARKUP})
+    founding = await _created(
+        client,
+        member,
+        "/api/v1/me/founding-applications",
+        json={
+            "kind": "found",
+            "applicant_type": "employer",
+            "contact_name": "陈建华",
+            "enterprise_name": MARKUP,
+            "credit_code": "91350100M000100Y43",
+            "address": MARKUP,
+            "region_code": "420502",
+            "headcount": 30,
+            "union_name": MARKUP,
+            "founders": [{"name": "陈建华", "phone": "13971000001", "role": MARKUP[:32]}],
+        },
+    )
     # Path parameter → the object that carries the markup (or, for programmes, any).
     values = {
         "member_id": str(member_id),
@@ -191,6 +208,7 @@ async def test_names_with_markup_are_escaped_on_every_page(
         "import_id": job["id"],
         "program_id": programs.json()["items"][0]["id"],
         "invite_id": invite["id"],
+        "founding_id": founding["id"],
         "staff_id": officer["id"],
         "month": "2026-11",
         "key": "privacy",

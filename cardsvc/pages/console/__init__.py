@@ -11,6 +11,7 @@ from cardsvc.pages.console.approvals import ApprovalPages
 from cardsvc.pages.console.audit import AuditPages
 from cardsvc.pages.console.auth import SignInPages
 from cardsvc.pages.console.dashboard import DashboardPages
+from cardsvc.pages.console.founding import FoundingPages
 from cardsvc.pages.console.hardship import HardshipPages
 from cardsvc.pages.console.invites import InvitePages
 from cardsvc.pages.console.member_actions import MemberActionPages
@@ -51,6 +52,7 @@ CONSOLE_CONTROLLERS: list[type] = [
     AuditPages,
     ServicePages,
     HardshipPages,
+    FoundingPages,
     ServiceLevelPages,
     ReconciliationPages,
     StaffPages,

@@ -43,6 +43,8 @@ OBJECTS: dict[str, Words] = {
     "signing_key": ("签名密钥", "Signing key"),
     "redemption": ("核销", "Redemption"),
     "bill": ("账单", "Bill"),
+    "founding": ("建会申请", "Founding application"),
+    "founding_application": ("建会申请", "Founding application"),
 }
 VERBS: dict[str, Words] = {
     "create": ("新建", "created"),
@@ -95,6 +97,11 @@ VERBS: dict[str, Words] = {
     "enable": ("启用", "enabled"),
     "reverse": ("撤销", "reversed"),
     "simulate": ("模拟", "simulated"),
+    "submit": ("提交", "submitted"),
+    "resubmit": ("重新提交", "resubmitted"),
+    "refuse": ("不予批准", "refused"),
+    "document": ("上传材料", "document added"),
+    "register_import": ("导入企业名录", "register imported"),
 }
 # Detail keys a person can read; others are left to the API.
 DETAILS: dict[str, Words] = {
@@ -127,6 +134,8 @@ DETAILS: dict[str, Words] = {
     "expires_at": ("到期时间", "Expires"),
     "issued": ("发放", "Issued"),
     "generation": ("代次", "Generation"),
+    "added": ("新增", "Added"),
+    "problems": ("有误的行", "Rows refused"),
 }
 # Stored values that are names: statuses and kinds, in words.
 VALUES: dict[str, Words] = {
@@ -148,6 +157,9 @@ VALUES: dict[str, Words] = {
     "accepted": ("办理中", "In progress"),
     "info_requested": ("待补充材料", "Waiting for the member"),
     "resolved": ("已办结", "Resolved"),
+    "refused": ("未通过", "Refused"),
+    "found": ("单独建会", "Found a union"),
+    "join_joint": ("加入联合工会", "Join a joint union"),
     "withdrawn": ("已撤回", "Withdrawn"),
     "accident": ("因意外致困", "Accident"),
     "illness": ("因病致困", "Illness"),

@@ -47,6 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("invites", "/console/invites", "入会邀请", "Invite links", Perm.member_write),
     NavItem("roster", "/console/roster", "名册导入", "Roster import", Perm.member_write),
     NavItem("orgs", "/console/orgs", "组织架构", "Union tree", Perm.org_read),
+    NavItem("founding", "/console/founding", "建会审批", "Founding a union", Perm.org_write),
     NavItem("programmes", "/console/programmes", "普惠项目", "Programmes", Perm.benefits_read),
     NavItem("merchants", "/console/merchants", "商户门店", "Merchants", Perm.merchants_read),
     NavItem("settlements", "/console/settlements", "商户结算", "Settlements", Perm.merchants_read),

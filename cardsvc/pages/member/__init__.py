@@ -8,6 +8,7 @@ from cardsvc.pages.member.account import MemberAccountController
 from cardsvc.pages.member.auth import MemberSignInController
 from cardsvc.pages.member.benefits import MemberBenefitsController
 from cardsvc.pages.member.card import MemberCardController
+from cardsvc.pages.member.founding import MemberFoundingController
 from cardsvc.pages.member.join import MemberJoinController
 from cardsvc.pages.member.nearby import MemberNearbyController
 from cardsvc.pages.member.redeemed import MemberRedeemedController
@@ -26,4 +27,5 @@ MEMBER_CONTROLLERS: list[type] = [
     MemberRedeemedController,
     MemberTermsController,
     MemberVouchersController,
+    MemberFoundingController,
 ]

@@ -27,6 +27,7 @@ from cardsvc.jobs.runner import JobRunner
 from cardsvc.kernel.settings import Settings
 from tests.conftest import make_test_settings
 from tests.support.console import resident_id
+from tests.support.front import Front
 from tests.support.staff import login
 from tests.support.visible import enum_values, raw_names, visible_text
 
@@ -43,6 +44,7 @@ FRAGMENT_ROUTES = {
     "/console/settlements/{id}/export",
     "/console/login",
     "/console/dashboard.json",
+    "/console/founding/coverage.json",
     "/console/roster/{id}/progress",
     "/console/programmes/pick/{id}",
 }
@@ -94,6 +96,27 @@ async def invite_page(client: AsyncTestClient[Litestar]) -> str:
     made = await client.post(f"/api/v1/orgs/{org_id}/invites", json={"label": "车间海报"})
     assert made.status_code == 201, made.text
     return f"/console/invites?org_id={org_id}"
+
+
+async def founding_application(client: AsyncTestClient[Litestar], app: Litestar) -> None:
+    """A founding application filed on a phone: the review queue links to it."""
+    async with Front(app, client).as_member("13971000021") as phone:
+        made = await phone.post(
+            "/api/v1/me/founding-applications",
+            json={
+                "kind": "found",
+                "applicant_type": "employer",
+                "contact_name": "陈建华",
+                "enterprise_name": "宜昌峡光精密制造有限公司",
+                "credit_code": "91350100M000100Y43",
+                "address": "宜昌市西陵区东湖大道 18 号",
+                "region_code": "420502",
+                "headcount": 30,
+                "union_name": "宜昌峡光精密制造有限公司工会",
+                "founders": [{"name": "陈建华", "phone": "13971000001"}],
+            },
+        )
+        assert made.status_code == 201, made.text
 
 
 async def crawl(
@@ -148,6 +171,7 @@ async def test_no_console_page_shows_an_internal_name(
     runner = JobRunner(engine, settings, all_handlers(), services=services_for(settings))
     while await runner.run_once():
         pass
+    await founding_application(client, app)
     found = await crawl(client, allowed_words(demo), await invite_page(client))
     missing = {r for r in console_page_routes(app) if r.replace("{id}", "") and r not in found}
     assert not missing, f"console pages the crawl never reached: {sorted(missing)}"
