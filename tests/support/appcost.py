@@ -10,7 +10,6 @@ object) is parsed as before.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 from litestar.utils.signature import ParsedSignature
@@ -23,20 +22,19 @@ def _ids(items: Any) -> tuple[tuple[str, int], ...]:
     return tuple(sorted((str(name), id(value)) for name, value in items))
 
 
-def _key(fn: Callable[..., Any], namespace: dict[str, Any]) -> tuple[tuple[Any, ...], Any] | None:
+def _key(fn: Any, namespace: dict[str, Any]) -> tuple[tuple[Any, ...], Any] | None:
     """What the parse reads: the function's code, defaults, annotations, globals and attributes
     (``__wrapped__``, ``__signature__``), whether it is bound, and the namespace's objects.
     Controllers' handlers are methods bound per app and options handlers closures made per
     route: the same code and objects, new function objects."""
     bound = inspect.ismethod(fn)
-    func = fn.__func__ if bound else fn  # type: ignore[union-attr]
+    func = fn.__func__ if bound else fn
     code = getattr(func, "__code__", None)
     if code is None or not inspect.isfunction(func):
         return None
     defaults = func.__defaults__ or ()
     kwdefaults = func.__kwdefaults__ or {}
     # Values, not their containers: a closure made again has new tuples and dicts.
-    refs = (defaults, dict(kwdefaults), dict(func.__annotations__), dict(func.__dict__))
     key = (
         bound,
         code,
@@ -48,8 +46,8 @@ def _key(fn: Callable[..., Any], namespace: dict[str, Any]) -> tuple[tuple[Any, 
         _ids(func.__dict__.items()),
         _ids(namespace.items()),
     )
-    refs = (*refs, dict(namespace))
-    return key, refs
+    refs = (defaults, dict(kwdefaults), dict(func.__annotations__), dict(func.__dict__))
+    return key, (*refs, dict(namespace))
 
 
 def memoize() -> None:
