@@ -20,6 +20,7 @@ from swagger_ui_bundle import swagger_ui_path
 from benefits.engine.counters import set_budget_stripes
 from benefits.plugin import BenefitsPlugin
 from benefits.routes.reports import BenefitReportController
+from cardsvc.activities.routes import ROUTE_HANDLERS as ACTIVITY_ROUTES
 from cardsvc.audit.routes import AuditController
 from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.published import PublishedCache
@@ -127,6 +128,7 @@ ROUTE_HANDLERS: list[Any] = [
     MyHardshipController,
     MyInboxController,
     StaffInboxController,
+    *ACTIVITY_ROUTES,
     create_static_files_router(
         path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
     ),

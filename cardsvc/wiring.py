@@ -5,7 +5,8 @@ it offers a registry and this module fills it in:
 
 * a member's status change → the card follows (``members.service.on_status_change``);
 * an org may close only without live members (``orgs.service.register_close_check``);
-* the background job kinds and their schedule (``jobs.kinds.register_kind``);
+* the background job kinds and their schedule (``jobs.kinds.register_kind``), activity
+  reminders among them;
 * the personal data the other packages hold (``privacy.registry.register_parts``).
 
 :func:`wire` runs before anything else: in ``create_app``, before a CLI command runs, and in
@@ -24,6 +25,7 @@ def wire() -> None:
     global _wired
     if _wired:
         return
+    from cardsvc.activities.reminders import REMIND_EVERY, REMIND_JOB, run_remind_job
     from cardsvc.flows.privacy import benefits_and_merchants_parts
     from cardsvc.flows.reconciliation import (
         RECONCILE_JOB,
@@ -62,6 +64,7 @@ def wire() -> None:
         schedule="service.sweep",
         every=lambda s: timedelta(seconds=s.service_sweep_seconds),
     )
+    register_kind(REMIND_JOB, run_remind_job, schedule=REMIND_JOB, every=lambda s: REMIND_EVERY)
     register_parts("service_requests", servicereq_parts)
     register_parts("jobs_and_rosters", roster_parts)
     register_parts("benefits_and_merchants", benefits_and_merchants_parts)

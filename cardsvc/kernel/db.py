@@ -253,6 +253,7 @@ def import_all_models() -> None:
         "cardsvc.servicereq.models",
         "cardsvc.servicereq.hardship.models",
         "cardsvc.inbox.models",
+        "cardsvc.activities.models",
         "benefits.models",
         "merchants.models",
     ):
