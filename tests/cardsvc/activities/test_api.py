@@ -17,7 +17,8 @@ from openpyxl import load_workbook
 from cardsvc.activities.certificates import VERIFY_PATH
 from cardsvc.cards.render import read_qr
 from cardsvc.kernel.settings import Settings
-from tests.cardsvc.activities.conftest import (
+from tests.cardsvc.membership.test_membership import member_client
+from tests.support.activities import (
     ME,
     URL,
     activity_body,
@@ -26,7 +27,6 @@ from tests.cardsvc.activities.conftest import (
     phones,
     publish,
 )
-from tests.cardsvc.membership.test_membership import member_client
 from tests.support.staff import login
 
 
@@ -116,10 +116,20 @@ async def test_who_sees_an_activity(
 
 
 def _body_for(a: dict) -> dict:
-    keep = (
-        "kind title description starts_at ends_at place capacity signup_opens_at "
-        "signup_closes_at cancel_deadline cost_fen subsidy_fen"
-    ).split()
+    keep = [
+        "kind",
+        "title",
+        "description",
+        "starts_at",
+        "ends_at",
+        "place",
+        "capacity",
+        "signup_opens_at",
+        "signup_closes_at",
+        "cancel_deadline",
+        "cost_fen",
+        "subsidy_fen",
+    ]
     return {k: a[k] for k in keep}
 
 
