@@ -18,6 +18,7 @@ from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from merchants.models import Merchant
 from tests.security.conftest import Caller, Client, member_caller, shop_caller, staff_caller
+from tests.support.activities import activity_body
 
 SQL_PAYLOADS = [
     "' OR '1'='1",
@@ -180,6 +181,13 @@ async def test_names_with_markup_are_escaped_on_every_page(
         },
     )
     invite = await _created(client, admin, f"/api/v1/orgs/{org_id}/invites", json={"label": MARKUP})
+    activity = await _created(
+        client,
+        admin,
+        "/api/v1/activities",
+        json=activity_body(str(org_id), title=MARKUP, description=MARKUP, place=MARKUP),
+    )
+    await _created(client, member, f"/api/v1/me/activities/{activity['id']}/signup")
     # Path parameter → the object that carries the markup (or, for programmes, any).
     values = {
         "member_id": str(member_id),
@@ -190,6 +198,7 @@ async def test_names_with_markup_are_escaped_on_every_page(
         "import_id": job["id"],
         "program_id": programs.json()["items"][0]["id"],
         "invite_id": invite["id"],
+        "activity_id": activity["id"],
         "staff_id": officer["id"],
         "month": "2026-11",
         "key": "privacy",
