@@ -9,9 +9,9 @@ anything else is 404). Members: ``/api/v1/me/activities…``. Public:
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 from sqlalchemy import func, select
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cardsvc.activities import attendance, certificates, roster, service, signups
 from cardsvc.activities.errors import certificate_not_found
 from cardsvc.activities.models import ActivityKind, ActivitySignup, SignupStatus
+from cardsvc.activities.reports import activities_report
 from cardsvc.activities.schemas import (
     ActivityIn,
     ActivityOut,
@@ -45,6 +46,9 @@ from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
+from cardsvc.reports import files
+from cardsvc.reports.routes import REPORT_OPERATION, Format, From, OrgId, To
+from cardsvc.reports.scope import report_scope
 
 PDF_MEDIA = "application/pdf"
 FILE_OPERATION = success_operation(headers={"Content-Disposition": ATTACHMENT})
@@ -237,4 +241,41 @@ class CertificateController(Controller):
         return certificate_out(cert)
 
 
-ROUTE_HANDLERS = [ActivityController, MyActivityController, CertificateController]
+class ActivityReportController(Controller):
+    path = "/api/v1/reports/activities"
+    tags = ["staff: reports"]
+
+    @get(
+        "/",
+        operation_class=REPORT_OPERATION,
+        summary="Activities: participation per union and kind, training hours per member",
+    )
+    async def report(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Principal,
+        state: State,
+        db_session: AsyncSession,
+        org_id: OrgId,
+        date_from: From = None,
+        date_to: To = None,
+        fmt: Format = None,
+    ) -> Response[Any]:
+        org, rng = await report_scope(
+            db_session, staff, org_id, date_from, date_to, state.settings.time_zone
+        )
+        doc = await activities_report(db_session, org, rng, utc_now())
+        return files.respond(
+            doc,
+            fmt=fmt,
+            accept=request.headers.get("accept"),
+            filename=f"{doc['report']}-{doc['from']}-{doc['to']}",
+        )
+
+
+ROUTE_HANDLERS = [
+    ActivityController,
+    MyActivityController,
+    CertificateController,
+    ActivityReportController,
+]

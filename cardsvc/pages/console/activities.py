@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.public import BenefitsError
 from cardsvc.activities import attendance, roster, service
+from cardsvc.activities.reports import activities_report, chart_series
 from cardsvc.activities.schemas import activity_out, checkin_out
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError, ValidationError
@@ -28,7 +29,10 @@ from cardsvc.pages.console.activity_form import (
     parse_form,
 )
 from cardsvc.pages.console.common import ConsoleController, page, require
+from cardsvc.pages.console.reports import day_param
 from cardsvc.pages.i18n import lang_of
+from cardsvc.reports.period import report_range
+from cardsvc.reports.scope import report_org
 
 WASM_CSP = ResponseHeader(
     name="content-security-policy",
@@ -126,6 +130,27 @@ class ActivityPages(ConsoleController):
             errors = form_errors(exc, lang_of(request))
             return await self._form(request, state, staff, db_session, values, errors, 422)
         return Response("", headers={"HX-Redirect": f"/console/activities/{a.id}"})
+
+    @get("/report.json")
+    async def chart_data(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+        org_id: uuid.UUID | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> Response[dict[str, Any]]:
+        """The participation chart of the reports page: the same report as the table."""
+        org = await report_org(db_session, staff, org_id)
+        if org is None:
+            return Response({}, headers={"Cache-Control": "no-store"})
+        rng = report_range(
+            day_param(date_from, "from"), day_param(date_to, "to"), state.settings.time_zone
+        )
+        doc = await activities_report(db_session, org, rng, utc_now())
+        return Response(chart_series(doc, lang_of(request)), headers={"Cache-Control": "no-store"})
 
     @get("/{activity_id:uuid}")
     async def detail(
