@@ -257,7 +257,13 @@ async def test_check_in_by_card_and_a_certificate_anyone_can_check(
     no_cert = await bystander.get(f"{ME}/{a['id']}/certificate")
     assert no_cert.status_code == 404
     # The PDF's QR holds the public address of the check and nothing about the person.
-    assert _qr_of_pdf(pdf.content).endswith(VERIFY_PATH + cert_no)
+    qr = _qr_of_pdf(pdf.content)
+    assert qr.endswith(VERIFY_PATH + cert_no)
+    page = await client.get(VERIFY_PATH + cert_no, headers={"accept": "text/html"})
+    assert page.status_code == 200 and "证书有效" in page.text and cert_no in page.text
+    assert "电工安全操作培训" in page.text
+    nobody = await client.get(VERIFY_PATH + "TC2026FFFFFFFFFFFF", headers={"accept": "text/html"})
+    assert nobody.status_code == 404 and "certificate_not_found" in nobody.text
     # Export for the staff: one row per sign-up, the hours and the certificate.
     xlsx = await client.get(f"{URL}/{a['id']}/signups/export")
     assert xlsx.status_code == 200
