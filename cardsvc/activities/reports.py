@@ -45,9 +45,10 @@ async def _rows(
     return [(a, s) for a, s in rows]
 
 
-async def activities_report(
+async def _tally(
     session: AsyncSession, org: Org, rng: ReportRange, now: datetime
-) -> dict[str, Any]:
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """How many activities, the rows per union and kind, the rows per trained member."""
     rows = await _rows(session, org, rng)
     names = {
         o.id: o.name
@@ -83,7 +84,7 @@ async def activities_report(
     people = {
         m.id: m for m in await session.scalars(select(Member).where(Member.id.in_(set(trainees))))
     }
-    by_member = sorted(
+    by_member: list[dict[str, Any]] = sorted(
         (
             {
                 "member_no": people[mid].member_no,
@@ -94,12 +95,19 @@ async def activities_report(
             for mid, t in trainees.items()
             if mid in people
         ),
-        key=lambda r: (-r["hours"], r["member_no"]),
+        key=lambda r: (-float(r["hours"]), str(r["member_no"])),
     )
     by_org = sorted(groups.values(), key=lambda r: (r["org"], r["kind"]))
+    return len(seen), by_org, by_member
+
+
+async def activities_report(
+    session: AsyncSession, org: Org, rng: ReportRange, now: datetime
+) -> dict[str, Any]:
+    count, by_org, by_member = await _tally(session, org, rng, now)
     doc = new_doc("activities", "活动与培训参与", "Activities and training", org, rng)
     doc["summary"] = [
-        figure("activities", "活动数", "Activities", len(seen)),
+        figure("activities", "活动数", "Activities", count),
         figure("signed", "报名人次", "Places taken", sum(r["signed"] for r in by_org)),
         figure("attended", "签到人次", "Attended", sum(r["attended"] for r in by_org)),
         figure("no_shows", "缺席人次", "No-shows", sum(r["no_shows"] for r in by_org)),

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from benefits.public import BenefitsError
 from cardsvc.activities.models import ActivityKind
 from cardsvc.activities.service import ActivityInput
 from cardsvc.kernel.errors import FieldError, ValidationError
@@ -19,8 +20,8 @@ from cardsvc.pages.shop.forms import yuan_to_fen
 
 Values = dict[str, Any]
 TIMES = ("starts_at", "ends_at", "signup_opens_at", "signup_closes_at", "cancel_deadline")
-TEXTS = ("org_id", "kind", "title", "description", "place", "capacity", "hours")
-TEXTS += ("cost", "subsidy", "min_age", "max_age", *TIMES)
+TEXTS: tuple[str, ...] = ("org_id", "kind", "title", "description", "place", "capacity")
+TEXTS += ("hours", "cost", "subsidy", "min_age", "max_age", *TIMES)
 KINDS = {"activity": ("工会活动", "Activity"), "training": ("培训课程", "Training course")}
 CATEGORIES = {
     "model_worker": ("劳模", "Model worker"),
@@ -128,7 +129,7 @@ def parse_form(values: Values, time_zone: str) -> ActivityInput:
 FORM_FIELD = {"cost_fen": "cost", "subsidy_fen": "subsidy", "training_minutes": "hours"}
 
 
-def form_errors(exc: ValidationError, lang: str) -> dict[str, str]:
+def form_errors(exc: ValidationError | BenefitsError, lang: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for err in exc.errors:
         name = FORM_FIELD.get(err.field, err.field.removeprefix("eligibility."))

@@ -267,7 +267,9 @@ async def test_check_in_by_card_and_a_certificate_anyone_can_check(
     # Export for the staff: one row per sign-up, the hours and the certificate.
     xlsx = await client.get(f"{URL}/{a['id']}/signups/export")
     assert xlsx.status_code == 200
-    rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][0] == "会员编号" and rows[2][8] == 4.0 and rows[2][9] == cert_no
     await login(client, "admin")
     audit = (await client.get("/api/v1/audit", params={"action": "activity.export"})).json()
