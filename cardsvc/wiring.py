@@ -25,6 +25,7 @@ def wire() -> None:
     global _wired
     if _wired:
         return
+    from cardsvc.activities.privacy import activities_parts
     from cardsvc.activities.reminders import REMIND_EVERY, REMIND_JOB, run_remind_job
     from cardsvc.flows.privacy import benefits_and_merchants_parts
     from cardsvc.flows.reconciliation import (
@@ -66,6 +67,7 @@ def wire() -> None:
     )
     register_kind(REMIND_JOB, run_remind_job, schedule=REMIND_JOB, every=lambda s: REMIND_EVERY)
     register_parts("service_requests", servicereq_parts)
+    register_parts("activities", activities_parts)
     register_parts("jobs_and_rosters", roster_parts)
     register_parts("benefits_and_merchants", benefits_and_merchants_parts)
     _wired = True
