@@ -39,7 +39,7 @@ from cardsvc.activities.schemas import (
     roster_out,
     signup_out,
 )
-from cardsvc.activities.views import my_activity
+from cardsvc.activities.views import may_join_or_joined, my_activity
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.openapi import ATTACHMENT, XLSX_MEDIA, success_operation
 from cardsvc.kernel.pagination import Limit, Offset
@@ -177,7 +177,7 @@ class MyActivityController(Controller):
         rows = await service.upcoming_for_member(db_session, me, now=now)
         mine = await signups.my_signups(db_session, me.id)
         items = [my_activity(a, me, mine.get(a.id), now, state.settings.time_zone) for a in rows]
-        return MyActivityPage([i for i in items if i.eligible or i.signup is not None])
+        return MyActivityPage([i for i in items if may_join_or_joined(i, now)])
 
     @get("/{activity_id:uuid}", summary="One activity: may I join, and my sign-up")
     async def detail(

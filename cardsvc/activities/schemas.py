@@ -138,6 +138,7 @@ class ReasonOut(msgspec.Struct, omit_defaults=True):
 class MyActivityOut(msgspec.Struct):
     activity: ActivityOut
     eligible: bool
+    signup_open: Annotated[bool, msgspec.Meta(description="now within the sign-up window")]
     reasons: list[ReasonOut]
     signup: SignupOut | None
 

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.activities import service, signups
-from cardsvc.activities.views import my_activity
+from cardsvc.activities.views import may_join_or_joined, my_activity
 from cardsvc.kernel.clock import utc_now
 from cardsvc.memberauth.sessions import MemberSession
 from cardsvc.members.models import Member
@@ -55,7 +55,7 @@ class MemberActivitiesController(Controller):
                 member_session,
                 member,
                 "requests",
-                items=[i for i in items if i.eligible or i.signup is not None],
+                items=[i for i in items if may_join_or_joined(i, now)],
                 **_labels(),
             ),
         )
@@ -91,6 +91,7 @@ class MemberActivitiesController(Controller):
                 member,
                 "requests",
                 d=my_activity(a, member, s, now, state.settings.time_zone),
+                now=now,
                 can_cancel=s is not None
                 and (
                     s.status == "waitlisted" or (s.status == "signed" and now < a.cancel_deadline)

@@ -172,6 +172,7 @@ async def test_windows_and_deadlines(
     [m] = await _members(settings, demo, stack, "XL-JIDIAN", 1)
     closed = await m.post(f"{ME}/{later['id']}/signup")
     assert closed.status_code == 409 and closed.json()["code"] == "signup_closed"
+    assert not (await m.get(f"{ME}/{later['id']}")).json()["signup_open"]
     assert (await m.post(f"{ME}/{past_deadline['id']}/signup")).status_code == 201
     late = await m.post(f"{ME}/{past_deadline['id']}/cancel")
     assert late.status_code == 409 and late.json()["code"] == "cancel_deadline_passed"
