@@ -166,11 +166,9 @@ async def _bench(url: str, rounds: int, n: int) -> None:
         "contended": (0.0, 0, []),
         "baseline": (0.0, 0, []),
     }
-    batch = 0
     for r in range(rounds * 2):
         kind = "contended" if r % 2 == 0 else "baseline"
-        who = people[batch * n : (batch + 1) * n]
-        batch += 1
+        who = people[r * n : (r + 1) * n]
         ids = await _publish(engine, org, 1 if kind == "contended" else n)
         wall, lat = await _round(engine, who, ids)
         if kind == "contended":
