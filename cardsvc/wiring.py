@@ -26,7 +26,7 @@ def wire() -> None:
     if _wired:
         return
     from cardsvc.activities.privacy import activities_parts
-    from cardsvc.activities.reminders import REMIND_EVERY, REMIND_JOB, run_remind_job
+    from cardsvc.activities.reminders import REMIND_JOB, run_remind_job
     from cardsvc.flows.privacy import benefits_and_merchants_parts
     from cardsvc.flows.reconciliation import (
         RECONCILE_JOB,
@@ -65,7 +65,12 @@ def wire() -> None:
         schedule="service.sweep",
         every=lambda s: timedelta(seconds=s.service_sweep_seconds),
     )
-    register_kind(REMIND_JOB, run_remind_job, schedule=REMIND_JOB, every=lambda s: REMIND_EVERY)
+    register_kind(
+        REMIND_JOB,
+        run_remind_job,
+        schedule=REMIND_JOB,
+        every=lambda s: timedelta(minutes=s.activity_reminder_minutes),
+    )
     register_parts("service_requests", servicereq_parts)
     register_parts("activities", activities_parts)
     register_parts("jobs_and_rosters", roster_parts)

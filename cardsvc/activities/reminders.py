@@ -1,6 +1,6 @@
 """Reminders: a day before an activity starts, everyone holding a place gets an inbox message.
 
-Run by the job schedule (``activities.remind``). Each activity is claimed with a conditional
+Run by the job schedule (``activities.remind``, every ``UNIONCARD_ACTIVITY_REMINDER_MINUTES``). Each activity is claimed with a conditional
 UPDATE of ``reminded_at`` before its messages are written, in the same transaction: however
 many workers run the job at once, a member is reminded once.
 """
@@ -20,7 +20,6 @@ from cardsvc.kernel.clock import utc_now
 
 REMIND_JOB = "activities.remind"
 REMIND_AHEAD = timedelta(hours=24)
-REMIND_EVERY = timedelta(minutes=15)
 
 
 async def remind_due(session: AsyncSession, *, now: datetime, time_zone: str) -> int:

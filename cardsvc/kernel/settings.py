@@ -209,6 +209,8 @@ class Settings:
     service_sweep_seconds: int = 300
     # The benefit counters are reconciled with the ledger every this many minutes (0: never).
     reconcile_interval_minutes: int = 60
+    # Activity reminders (a day ahead) are sent by a job run every this many minutes (0: never).
+    activity_reminder_minutes: int = 15
     # Staff password hashing (argon2id): the cost of new hashes and of the unknown-user dummy
     # check. Defaults are argon2-cffi's (RFC 9106 low-memory profile) and are not read from the
     # environment; only tests lower them, through this object, so that sign-ins are cheap.
@@ -451,6 +453,7 @@ def _card_and_service_settings() -> dict[str, Any]:
         "hardship_review_days": _int("HARDSHIP_REVIEW_DAYS", 365),
         "service_sweep_seconds": _int("SERVICE_SWEEP_SECONDS", 300),
         "reconcile_interval_minutes": _int("RECONCILE_INTERVAL_MINUTES", 60),
+        "activity_reminder_minutes": _int("ACTIVITY_REMINDER_MINUTES", 15),
     }
 
 

@@ -152,7 +152,9 @@ async def test_retention_job_runs_on_the_job_runner(
     assert RETENTION_JOB in [p.kind for p in schedule_for(settings)]
     # Only the retention purge here (the service-request sweep and the reconciliation have
     # their own tests).
-    settings = dataclasses.replace(settings, service_sweep_seconds=0, reconcile_interval_minutes=0)
+    settings = dataclasses.replace(
+        settings, service_sweep_seconds=0, reconcile_interval_minutes=0, activity_reminder_minutes=0
+    )
     assert [p.kind for p in schedule_for(settings)] == [RETENTION_JOB]
 
     assert schedule_for(dataclasses.replace(settings, retention_interval_hours=0)) == []
