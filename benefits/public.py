@@ -15,6 +15,8 @@ Staff: ``create_program``, ``update_program``, ``validate_rules``, ``publish_pro
 ``list_versions``, ``get_version``, ``program_usage``, ``simulate``, ``reconcile``.
 Member: ``member_benefits``, ``quote_at_stores`` (what is usable at stores near them),
 ``list_redemptions(member_id=…)``.
+Eligibility alone (for a host's own offers, e.g. activities): ``parse_eligibility``,
+``eligibility_to_json``, ``check_eligibility`` (the rule the till's quote applies).
 """
 
 from __future__ import annotations
@@ -86,8 +88,17 @@ from benefits.programmes.lifecycle import (
     validate_rules,
 )
 from benefits.programmes.usage import list_redemptions, merchant_settlement, program_usage
+from benefits.rules.eligibility import check_eligibility
 from benefits.rules.facts import MemberFacts, MerchantContext
-from benefits.rules.programme import MEMBER_CATEGORIES, BenefitKind, MerchantCategory, rules_to_json
+from benefits.rules.programme import (
+    MEMBER_CATEGORIES,
+    BenefitKind,
+    Eligibility,
+    MerchantCategory,
+    eligibility_to_json,
+    rules_to_json,
+)
+from benefits.rules.validation import parse_eligibility
 from benefits.settlements.figures import (
     CarriedReversal,
     StatementFigures,
@@ -116,6 +127,7 @@ __all__ = [
     "BudgetExhausted",
     "CarriedReversal",
     "Conflict",
+    "Eligibility",
     "FieldError",
     "IdempotencyConflict",
     "InvalidTransition",
@@ -154,8 +166,10 @@ __all__ = [
     "VersionView",
     "bill_ref_problem",
     "card_uses_since",
+    "check_eligibility",
     "confirm_statement",
     "create_program",
+    "eligibility_to_json",
     "end_program",
     "find_redemption",
     "get_program",
@@ -171,6 +185,7 @@ __all__ = [
     "month_figures",
     "month_of",
     "next_month",
+    "parse_eligibility",
     "pause_program",
     "program_names",
     "program_usage",

@@ -21,6 +21,7 @@ from benefits.engine.counters import set_budget_stripes
 from benefits.plugin import BenefitsPlugin
 from benefits.routes.reports import BenefitReportController
 from benefits.vouchers.admission import make_admission
+from cardsvc.activities.routes import ROUTE_HANDLERS as ACTIVITY_ROUTES
 from cardsvc.audit.routes import AuditController
 from cardsvc.cards.keys import KeyRing
 from cardsvc.cards.published import PublishedCache
@@ -142,6 +143,7 @@ ROUTE_HANDLERS: list[Any] = [
     FoundingPublicController,
     FoundingReviewController,
     EnterpriseRegisterController,
+    *ACTIVITY_ROUTES,
     create_static_files_router(
         path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
     ),

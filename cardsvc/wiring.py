@@ -6,7 +6,7 @@ it offers a registry and this module fills it in:
 * a member's status change → the card follows (``members.service.on_status_change``);
 * an org may close only without live members (``orgs.service.register_close_check``);
 * the background job kinds and their schedule (``jobs.kinds.register_kind``), among them the
-  monthly partitions made ahead (``flows.partitions``);
+  monthly partitions made ahead (``flows.partitions``) and the activity reminders;
 * the personal data the other packages hold (``privacy.registry.register_parts``).
 
 :func:`wire` runs before anything else: in ``create_app``, before a CLI command runs, and in
@@ -26,6 +26,8 @@ def wire() -> None:
     if _wired:
         return
     from cardsvc.flows.partitions import PARTITION_JOB, PARTITION_SCHEDULE, run_partition_job
+    from cardsvc.activities.privacy import activities_parts
+    from cardsvc.activities.reminders import REMIND_JOB, run_remind_job
     from cardsvc.flows.privacy import benefits_and_merchants_parts
     from cardsvc.flows.reconciliation import (
         RECONCILE_JOB,
@@ -71,7 +73,14 @@ def wire() -> None:
         schedule=PARTITION_SCHEDULE,
         every=lambda s: timedelta(hours=s.partition_interval_hours),
     )
+    register_kind(
+        REMIND_JOB,
+        run_remind_job,
+        schedule=REMIND_JOB,
+        every=lambda s: timedelta(minutes=s.activity_reminder_minutes),
+    )
     register_parts("service_requests", servicereq_parts)
+    register_parts("activities", activities_parts)
     register_parts("jobs_and_rosters", roster_parts)
     register_parts("benefits_and_merchants", benefits_and_merchants_parts)
     register_parts("founding", founding_parts)

@@ -162,6 +162,20 @@ def _dt(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def eligibility_to_json(e: Eligibility) -> dict[str, Any]:
+    """The canonical JSON form of an eligibility rule (a programme's, or an activity's)."""
+    return {
+        "categories_any": list(e.categories_any),
+        "categories_none": list(e.categories_none),
+        "hardship_levels": list(e.hardship_levels),
+        "min_tenure_days": e.min_tenure_days,
+        "min_age": e.min_age,
+        "max_age": e.max_age,
+        "org_ids": [str(i) for i in e.org_ids],
+        "regions": list(e.regions),
+    }
+
+
 def rules_to_json(rules: ProgramRules) -> dict[str, Any]:
     """The canonical JSON form of ``rules`` (what a version stores)."""
     b = rules.benefit
@@ -188,16 +202,7 @@ def rules_to_json(rules: ProgramRules) -> dict[str, Any]:
         "priority": rules.priority,
         "stacking": {"mode": rules.stacking.mode.value}
         | ({"group": rules.stacking.group} if rules.stacking.group else {}),
-        "eligibility": {
-            "categories_any": list(e.categories_any),
-            "categories_none": list(e.categories_none),
-            "hardship_levels": list(e.hardship_levels),
-            "min_tenure_days": e.min_tenure_days,
-            "min_age": e.min_age,
-            "max_age": e.max_age,
-            "org_ids": [str(i) for i in e.org_ids],
-            "regions": list(e.regions),
-        },
+        "eligibility": eligibility_to_json(e),
         "scope": {
             "merchant_ids": [str(i) for i in s.merchant_ids],
             "merchant_categories": [c.value for c in s.merchant_categories],

@@ -254,6 +254,17 @@ def parse_rules(data: Any, *, for_publish: bool = False) -> ProgramRules:
     )
 
 
+def parse_eligibility(data: Any) -> Eligibility:
+    """Validate an eligibility rule alone (the ``eligibility`` object of the rule JSON), for
+    hosts that let other things than programmes say who may take part; ``ValidationError``
+    with the same field paths (``eligibility.min_age`` …) as :func:`parse_rules`."""
+    c = _Collector()
+    eligibility = _eligibility(c, c.mapping(data, "eligibility"))
+    if c.errors:
+        raise ValidationError.from_fields(c.errors)
+    return eligibility
+
+
 def _stacking(c: _Collector, raw: Any) -> Stacking:
     data = c.mapping(raw, "stacking")
     c.unknown_keys(data, {"mode", "group"}, "stacking.")

@@ -288,6 +288,7 @@ def import_all_models() -> None:
         "cardsvc.servicereq.hardship.models",
         "cardsvc.inbox.models",
         "cardsvc.founding.models",
+        "cardsvc.activities.models",
         "benefits.models",
         "benefits.vouchers.models",
         "merchants.models",

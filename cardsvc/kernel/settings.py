@@ -228,6 +228,8 @@ class Settings:
     # (0: never; cardsvc.flows.partitions).
     partition_months_ahead: int = 3
     partition_interval_hours: int = 24
+    # Activity reminders (a day ahead) are sent by a job run every this many minutes (0: never).
+    activity_reminder_minutes: int = 15
     # Staff password hashing (argon2id): the cost of new hashes and of the unknown-user dummy
     # check. Defaults are argon2-cffi's (RFC 9106 low-memory profile) and are not read from the
     # environment; only tests lower them, through this object, so that sign-ins are cheap.
@@ -502,6 +504,7 @@ def _card_and_service_settings() -> dict[str, Any]:
         "reconcile_interval_minutes": _int("RECONCILE_INTERVAL_MINUTES", 60),
         "partition_months_ahead": _int("PARTITION_MONTHS_AHEAD", 3),
         "partition_interval_hours": _int("PARTITION_INTERVAL_HOURS", 24),
+        "activity_reminder_minutes": _int("ACTIVITY_REMINDER_MINUTES", 15),
     }
 
 

@@ -13,6 +13,7 @@ from cardsvc.pages.home import HomeController
 from cardsvc.pages.member import MEMBER_CONTROLLERS
 from cardsvc.pages.shop import ShopController
 from cardsvc.pages.templating import ASSETS_PATH, STATIC, template_config
+from cardsvc.pages.verify import CertificateVerifyController
 
 # Each area adds its controllers here (member /m/, shop /shop/, console /console/).
 PAGE_CONTROLLERS: list[type] = [
@@ -20,6 +21,7 @@ PAGE_CONTROLLERS: list[type] = [
     *MEMBER_CONTROLLERS,
     ShopController,
     *CONSOLE_CONTROLLERS,
+    CertificateVerifyController,
 ]
 
 

@@ -2,7 +2,7 @@
 register behind the founding rate.
 
 Revision ID: 0017_founding
-Revises: 0015_consent
+Revises: 0016_stores
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from alembic import op
 
 revision = "0017_founding"
-down_revision = "0015_consent"
+down_revision = "0016_stores"
 branch_labels = None
 depends_on = None
 

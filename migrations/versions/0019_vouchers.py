@@ -1,7 +1,7 @@
 """Benefits: voucher campaigns and the claimed vouchers (slot and nth bounded per campaign).
 
 Revision ID: 0019_vouchers
-Revises: 0015_consent
+Revises: 0018_activities
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0019_vouchers"
-down_revision = "0015_consent"
+down_revision = "0018_activities"
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@
   comes first so that the ledger's joins on it still find the index.
 
 Revision ID: 0020_partitions
-Revises: 0015_consent
+Revises: 0019_vouchers
 Create Date: 2026-12-07
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_partitions"
-down_revision = "0015_consent"
+down_revision = "0019_vouchers"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The scan log partitioned by month (migration ``0020_partitions``, PostgreSQL): the partition
 job makes months ahead (moving rows the default partition caught), the retention purge and
 ``unioncard merchants purge-scans`` drop whole expired months and delete only the rest row by
-row; the migration converts a database at ``0015_consent`` with rows and converts it back.
+row; the migration converts a database at the revision before it with rows and converts it back.
 On SQLite the table stays plain and the same migration only adds the reversal's member."""
 
 from __future__ import annotations

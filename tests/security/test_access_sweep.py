@@ -38,6 +38,7 @@ from tests.security.conftest import (
     staff_caller,
     terminal_caller,
 )
+from tests.support.activities import activity_body
 from tests.support.pos import Pos, pos_fixture  # noqa: F401 (fixture)
 
 ID_PARAM = re.compile(r"\{(\w*id)\}")
@@ -161,7 +162,20 @@ SWEEP: dict[str, str] = {
     "POST /api/v1/me/founding-applications/{founding_id}/resubmit": "member",
     "POST /api/v1/me/founding-applications/{founding_id}/documents": "member",
     "GET /api/v1/me/founding-applications/{founding_id}/documents/{document_id}": "member",
+    "GET /api/v1/activities/{activity_id}": "staff",
+    "GET /api/v1/activities/{activity_id}/signups": "staff",
+    "GET /api/v1/activities/{activity_id}/signups/export": "staff",
+    "POST /api/v1/activities/{activity_id}/check-ins": "staff",
+    "POST /api/v1/activities/{activity_id}/signups/{signup_id}/completion": "staff",
+    "GET /api/v1/me/activities/{activity_id}": "member",
+    "POST /api/v1/me/activities/{activity_id}/signup": "member",
+    "POST /api/v1/me/activities/{activity_id}/cancel": "member",
+    "GET /api/v1/me/activities/{activity_id}/certificate": "member",
     # The staff console: the same staff cookie, HTML answers.
+    "GET /console/activities/{activity_id}": "staff",
+    "GET /console/activities/{activity_id}/checkin": "staff",
+    "POST /console/activities/{activity_id}/checkin": "staff",
+    "POST /console/activities/{activity_id}/signups/{signup_id}/completion": "staff",
     "POST /console/approvals/{app_id}/approve": "staff",
     "POST /console/approvals/{app_id}/reject": "staff",
     "GET /console/hardship/{record_id}": "staff",
@@ -213,6 +227,9 @@ SWEEP: dict[str, str] = {
     "POST /api/v1/terminals/{terminal_id}/disable": "staff",
     "POST /api/v1/terminals/{terminal_id}/enable": "staff",
     # Member pages (/m/): the same member cookie.
+    "GET /m/activities/{activity_id}": "member",
+    "POST /m/activities/{activity_id}/signup": "member",
+    "POST /m/activities/{activity_id}/cancel": "member",
     "POST /m/applications/{app_id}/withdraw": "member",
     "GET /m/requests/{request_id}": "member",
     "POST /m/requests/{request_id}/photos": "member",
@@ -440,6 +457,13 @@ async def foreign_objects(
         other_union = await _org(engine, "XL-HOSPITAL")
     t = await _post(client, mover, "/api/v1/me/transfers", json={"to_org_id": str(other_union.id)})
     ids["transfer_id"] = [t["id"]]
+    # An activity of the XL member's own union, which they signed up for.
+    activity = await _post(
+        client, admin, "/api/v1/activities", json=activity_body(member["org_id"], capacity=3)
+    )
+    ids["activity_id"] = [activity["id"]]
+    signup = await _post(client, mover, f"/api/v1/me/activities/{activity['id']}/signup")
+    ids["signup_id"] = [signup["id"]]
     return ids
 
 

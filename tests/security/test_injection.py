@@ -18,6 +18,7 @@ from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from merchants.models import Merchant
 from tests.security.conftest import Caller, Client, member_caller, shop_caller, staff_caller
+from tests.support.activities import activity_body
 
 SQL_PAYLOADS = [
     "' OR '1'='1",
@@ -197,6 +198,13 @@ async def test_names_with_markup_are_escaped_on_every_page(
             "founders": [{"name": "陈建华", "phone": "13971000001", "role": MARKUP[:32]}],
         },
     )
+    activity = await _created(
+        client,
+        admin,
+        "/api/v1/activities",
+        json=activity_body(str(org_id), title=MARKUP, description=MARKUP, place=MARKUP),
+    )
+    await _created(client, member, f"/api/v1/me/activities/{activity['id']}/signup")
     # Path parameter → the object that carries the markup (or, for programmes, any).
     values = {
         "member_id": str(member_id),
@@ -209,6 +217,7 @@ async def test_names_with_markup_are_escaped_on_every_page(
         "program_id": programs.json()["items"][0]["id"],
         "invite_id": invite["id"],
         "founding_id": founding["id"],
+        "activity_id": activity["id"],
         "staff_id": officer["id"],
         "month": "2026-11",
         "key": "privacy",

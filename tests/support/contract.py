@@ -63,6 +63,7 @@ AMBIENT = frozenset(
 # Files and signed documents: the contract says their media type, not their bytes.
 OPAQUE = (
     XLSX_MEDIA,
+    "application/pdf",
     "image/png",
     "image/svg+xml",
     "application/statuslist+jwt",

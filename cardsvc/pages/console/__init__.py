@@ -7,6 +7,7 @@ CSRF on mutations and auditing hold) and call the same domain functions, renderi
 
 from __future__ import annotations
 
+from cardsvc.pages.console.activities import ActivityPages
 from cardsvc.pages.console.approvals import ApprovalPages
 from cardsvc.pages.console.audit import AuditPages
 from cardsvc.pages.console.auth import SignInPages
@@ -53,6 +54,7 @@ CONSOLE_CONTROLLERS: list[type] = [
     ServicePages,
     HardshipPages,
     FoundingPages,
+    ActivityPages,
     ServiceLevelPages,
     ReconciliationPages,
     StaffPages,

@@ -52,6 +52,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("merchants", "/console/merchants", "商户门店", "Merchants", Perm.merchants_read),
     NavItem("settlements", "/console/settlements", "商户结算", "Settlements", Perm.merchants_read),
     NavItem("service", "/console/service", "服务申请", "Service requests", Perm.service_handle),
+    NavItem("activities", "/console/activities", "活动与培训", "Activities", Perm.service_handle),
     NavItem(
         "hardship", "/console/hardship", "困难职工档案", "Hardship records", Perm.hardship_read
     ),

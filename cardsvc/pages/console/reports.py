@@ -13,6 +13,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.programmes.reports import budget_figures, date_range, redemption_figures
+from cardsvc.activities.reports import activities_report
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.permissions import Perm
@@ -35,6 +36,7 @@ REPORTS = {
     # Keys are the API's report paths (/api/v1/reports/<key>), which the export links use.
     "service-requests": ("服务申请", "Service requests"),
     "hardship": ("困难帮扶", "Hardship assistance"),
+    "activities": ("活动与培训", "Activities and training"),
 }
 
 
@@ -134,7 +136,8 @@ async def _budgets(db: AsyncSession, org: Org, rng: ReportRange) -> dict[str, An
     }
 
 
-def _day(value: str | None, field: str) -> date | None:
+def day_param(value: str | None, field: str) -> date | None:
+    """A day of the report's range as the form sends it (YYYY-MM-DD)."""
     if not value:
         return None
     try:
@@ -162,7 +165,9 @@ class ReportPages(ConsoleController):
         report = report if report in REPORTS else "members"
         org = await report_org(read_session, staff, org_id)
         doc: dict[str, Any] = {"summary": [], "sections": []}
-        rng = report_range(_day(date_from, "from"), _day(date_to, "to"), state.settings.time_zone)
+        rng = report_range(
+            day_param(date_from, "from"), day_param(date_to, "to"), state.settings.time_zone
+        )
         if org is not None:
             if report == "members":
                 doc = await members_report(read_session, org, rng)
@@ -174,6 +179,8 @@ class ReportPages(ConsoleController):
                 doc = await service_report(read_session, org, rng, utc_now())
             elif report == "hardship":
                 doc = await hardship_report(read_session, org, rng)
+            elif report == "activities":
+                doc = await activities_report(read_session, org, rng, utc_now())
             elif report == "redemptions":
                 doc = await _redemptions(read_session, org, rng)
             else:

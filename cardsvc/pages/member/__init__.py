@@ -1,10 +1,11 @@
 """The member H5 pages (/m/): sign-in, joining, the card with its rotating QR, benefits,
-history, transfer and leaving, service requests and the inbox. Handlers call the same domain functions as the member JSON API
+history, transfer and leaving, service requests and the inbox, activities and training. Handlers call the same domain functions as the member JSON API
 (docs/membership.md) with the same dependencies, and render HTML."""
 
 from __future__ import annotations
 
 from cardsvc.pages.member.account import MemberAccountController
+from cardsvc.pages.member.activities import MemberActivitiesController
 from cardsvc.pages.member.auth import MemberSignInController
 from cardsvc.pages.member.benefits import MemberBenefitsController
 from cardsvc.pages.member.card import MemberCardController
@@ -24,6 +25,7 @@ MEMBER_CONTROLLERS: list[type] = [
     MemberNearbyController,
     MemberAccountController,
     MemberRequestsController,
+    MemberActivitiesController,
     MemberRedeemedController,
     MemberTermsController,
     MemberVouchersController,

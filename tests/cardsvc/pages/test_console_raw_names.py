@@ -26,6 +26,7 @@ from cardsvc.jobs.kinds import all_handlers, services_for
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.kernel.settings import Settings
 from tests.conftest import make_test_settings
+from tests.support.activities import org_id, publish
 from tests.support.console import resident_id
 from tests.support.front import Front
 from tests.support.staff import login
@@ -45,6 +46,7 @@ FRAGMENT_ROUTES = {
     "/console/login",
     "/console/dashboard.json",
     "/console/founding/coverage.json",
+    "/console/activities/report.json",
     "/console/roster/{id}/progress",
     "/console/programmes/pick/{id}",
 }
@@ -172,6 +174,8 @@ async def test_no_console_page_shows_an_internal_name(
     while await runner.run_once():
         pass
     await founding_application(client, app)
+    root = await org_id(client, "HB")
+    await publish(client, root, kind="training", training_minutes=120)  # its pages are reached
     found = await crawl(client, allowed_words(demo), await invite_page(client))
     missing = {r for r in console_page_routes(app) if r.replace("{id}", "") and r not in found}
     assert not missing, f"console pages the crawl never reached: {sorted(missing)}"

@@ -71,7 +71,11 @@ async def test_the_schedule_runs_it_and_the_result_is_read_back_in_scope(
 ) -> None:
     program_id = await _drift(engine)
     settings = dataclasses.replace(
-        settings, service_sweep_seconds=0, retention_interval_hours=0, partition_interval_hours=0
+        settings,
+        service_sweep_seconds=0,
+        retention_interval_hours=0,
+        partition_interval_hours=0,
+        activity_reminder_minutes=0,
     )
     runner = JobRunner(engine, settings, all_handlers(), services=services_for(settings))
     scheduler = Scheduler(engine, schedule_for(settings), runner=runner)

@@ -150,10 +150,14 @@ async def test_retention_job_runs_on_the_job_runner(
     import dataclasses
 
     assert RETENTION_JOB in [p.kind for p in schedule_for(settings)]
-    # Only the retention purge here (the service-request sweep, the reconciliation and the
-    # partitions made ahead have their own tests).
+    # Only the retention purge here (the service-request sweep, the reconciliation, the
+    # partitions made ahead and the activity reminders have their own tests).
     settings = dataclasses.replace(
-        settings, service_sweep_seconds=0, reconcile_interval_minutes=0, partition_interval_hours=0
+        settings,
+        service_sweep_seconds=0,
+        reconcile_interval_minutes=0,
+        partition_interval_hours=0,
+        activity_reminder_minutes=0,
     )
     assert [p.kind for p in schedule_for(settings)] == [RETENTION_JOB]
 
