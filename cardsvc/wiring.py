@@ -25,9 +25,9 @@ def wire() -> None:
     global _wired
     if _wired:
         return
-    from cardsvc.flows.partitions import PARTITION_JOB, PARTITION_SCHEDULE, run_partition_job
     from cardsvc.activities.privacy import activities_parts
     from cardsvc.activities.reminders import REMIND_JOB, run_remind_job
+    from cardsvc.flows.partitions import PARTITION_JOB, PARTITION_SCHEDULE, run_partition_job
     from cardsvc.flows.privacy import benefits_and_merchants_parts
     from cardsvc.flows.reconciliation import (
         RECONCILE_JOB,

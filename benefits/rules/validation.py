@@ -457,5 +457,5 @@ def _limits(c: _Collector, raw: Any) -> tuple[LimitPolicy, ...]:
 
 # The parts a voucher campaign's terms share with a programme's rules (benefits.vouchers.terms).
 Collector = _Collector
-parse_eligibility = _eligibility
-parse_scope = _scope
+collect_eligibility = _eligibility
+collect_scope = _scope

@@ -20,7 +20,7 @@ from typing import Any
 
 from benefits.errors import FieldError, ValidationError
 from benefits.rules.programme import Eligibility, Funding, Scope
-from benefits.rules.validation import MAX_FEN, Collector, parse_eligibility, parse_scope
+from benefits.rules.validation import MAX_FEN, Collector, collect_eligibility, collect_scope
 
 VOUCHER_KINDS = ("amount_off", "percent_off")
 _TOP = {"value", "funded_by", "valid_days", "valid_until", "eligibility", "scope", "description"}
@@ -98,8 +98,8 @@ def parse_terms(data: Any) -> Terms:
     until = c.instant(top.get("valid_until"), "valid_until")
     if (days is None) == (until is None) and "valid_days" not in {e.field for e in c.errors}:
         c.add("valid_days", "须填写有效天数或截止时间之一", "give either valid_days or valid_until")
-    eligibility = parse_eligibility(c, c.mapping(top.get("eligibility"), "eligibility"))
-    scope = parse_scope(c, c.mapping(top.get("scope"), "scope"))
+    eligibility = collect_eligibility(c, c.mapping(top.get("eligibility"), "eligibility"))
+    scope = collect_scope(c, c.mapping(top.get("scope"), "scope"))
     description = c.text(top.get("description"), "description", max_len=2000) or ""
     if c.errors or value is None:
         errors = c.errors or [FieldError("value", "必填", "is required")]
