@@ -86,6 +86,7 @@ async def _run_partition_job(settings: Settings) -> dict[str, Any]:
             retention_interval_hours=0,
             service_sweep_seconds=0,
             reconcile_interval_minutes=0,
+            activity_reminder_minutes=0,
         )
         assert [p.kind for p in schedule_for(only)] == [PARTITION_JOB]
         runner = JobRunner(engine, only, all_handlers(), services=services_for(only))
