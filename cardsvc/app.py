@@ -35,6 +35,7 @@ from cardsvc.flows.benefits_host import (
     provide_voucher_admission,
     provide_voucher_member,
 )
+from cardsvc.flows.nearby_routes import MyNearbyController
 from cardsvc.founding.routes import (
     EnterpriseRegisterController,
     FoundingPublicController,
@@ -139,6 +140,7 @@ ROUTE_HANDLERS: list[Any] = [
     MyHardshipController,
     MyInboxController,
     StaffInboxController,
+    MyNearbyController,
     MyFoundingController,
     FoundingPublicController,
     FoundingReviewController,

@@ -15,7 +15,7 @@ from merchants.directory.amenities import AMENITY_LABELS_EN, AMENITY_LABELS_ZH, 
 from merchants.directory.geo import wgs84_to_gcj02
 from merchants.directory.hours import DAY_LABELS_ZH, closure_today
 from merchants.directory.navigation import nav_links
-from merchants.directory.schemas import parse_near
+from merchants.directory.schemas import MAX_RADIUS_M, StoreCard, card, parse_near
 from merchants.directory.search import Near, NearbyStore, district_centre, near, one_store
 from merchants.kinds import CATEGORY_LABELS_EN, CATEGORY_LABELS_ZH, MerchantCategory
 from merchants.models import Merchant, Store
@@ -27,10 +27,13 @@ __all__ = [
     "CATEGORY_LABELS_EN",
     "CATEGORY_LABELS_ZH",
     "DAY_LABELS_ZH",
+    "MAX_RADIUS_M",
     "Amenity",
     "MerchantCategory",
     "Near",
     "NearbyStore",
+    "StoreCard",
+    "card",
     "closure_today",
     "district_centre",
     "facts_from_row",
