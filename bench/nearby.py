@@ -1,32 +1,52 @@
-"""附近 at scale: nearest-20 stores with a member's usable benefits, against the raw query.
+"""附近 at scale, over HTTP: the member API's nearest-20 with eligibility, against the raw query.
 
-1. Creates a scratch PostgreSQL database, migrates it (``unioncard database upgrade``: the
-   cube/earthdistance extensions and the GiST index come with the migration), seeds members and a
-   programme (``_harness.seed``), then STORES stores across China (most around 40 city centres,
-   the rest anywhere in the country's box) under eight merchants of different categories.
-2. Ours: CLIENTS concurrent tasks, each with its own session, calling what the 附近 page calls
-   (``cardsvc.flows.nearby.nearby``: the spatial search, then the engine's quote at each of the
-   20 stores for a random member) around random points near the cities, for SECONDS.
+1. PostgreSQL: a scratch database, migrated (``unioncard database upgrade``: the cube and
+   earthdistance extensions and the GiST index come with the migration), seeded with members
+   (some with a phone, for sessions) and a dining programme (``_harness.seed``), then STORES
+   stores across China (most around 40 city centres, the rest anywhere in the country's box)
+   under eight merchants of different categories, in one COPY.
+2. Ours: the app under granian (WORKERS workers); CLIENTS keep-alive connections, each as a
+   signed-in member, call ``GET /api/v1/me/stores/nearby?near=…&limit=20`` (the spatial search,
+   then the engine's quote at each of the 20 stores) around random points near the cities.
 3. Raw: the same nearest-20 as one SQL statement through asyncpg (a pool of CLIENTS), same
-   points, same duration. ``ratio`` = ours ÷ raw requests per second.
-4. SQLite: the same stores in a file database (R*Tree), ours on one connection.
+   points, same duration, same run. ``ratio`` = ours ÷ raw requests per second.
+4. SQLite: the same stores in a file database (filled in big executemany batches; the R*Tree's
+   triggers fill it), served by one granian worker, driven the same way.
 
-Usage: ``.venv/bin/python bench/nearby.py [--stores 300000] [--seconds 15] [--clients 4]``
-Env: ``BENCH_PG`` (admin URL, default postgresql://postgres@127.0.0.1:5432/test).
+Usage: ``.venv/bin/python bench/nearby.py [--stores 300000] [--seconds 15] [--clients 8]
+[--workers 2] [--port 8120]``. Env: ``BENCH_PG`` (admin URL, default
+postgresql://postgres@127.0.0.1:5432/test), ``BENCH_REDIS`` (flushed; default
+redis://127.0.0.1:6379/13).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
+import sqlite3
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _harness import migrate, pct, psql, scratch_database, seed, server_env, var_dir
+from _harness import (
+    REDIS_URL,
+    Conn,
+    flush_redis,
+    migrate,
+    pct,
+    psql,
+    scratch_database,
+    seed,
+    server_env,
+    start_server,
+    stop_server,
+    var_dir,
+)
 
 CITIES = [  # (lat, lng) of 40 city centres, WGS-84
     (39.90, 116.40),
@@ -87,8 +107,25 @@ def point(rnd: random.Random) -> tuple[float, float]:
     return lat + rnd.gauss(0, 0.15), lng + rnd.gauss(0, 0.15)
 
 
-def store_rows(n: int, merchants: list[uuid.UUID], seed_: int = 7) -> list[dict[str, Any]]:
+COLUMNS = (
+    "id",
+    "merchant_id",
+    "name",
+    "address",
+    "region",
+    "status",
+    "latitude",
+    "longitude",
+    "amenities",
+    "created_at",
+    "updated_at",
+)
+
+
+def store_rows(n: int, merchants: list[uuid.UUID], seed_: int = 7) -> list[tuple[Any, ...]]:
+    """``n`` stores as tuples in COLUMNS' order."""
     rnd = random.Random(seed_)
+    now = datetime.now(UTC)
     rows = []
     for i in range(n):
         if rnd.random() < 0.8:
@@ -96,128 +133,157 @@ def store_rows(n: int, merchants: list[uuid.UUID], seed_: int = 7) -> list[dict[
         else:
             lat, lng = rnd.uniform(18.2, 53.5), rnd.uniform(73.5, 134.8)
         rows.append(
-            {
-                "id": uuid.uuid4(),
-                "merchant_id": merchants[i % len(merchants)],
-                "name": f"门店{i:06d}",
-                "address": f"测试路 {i} 号",
-                "region": "420502",
-                "status": "active",
-                "latitude": lat,
-                "longitude": lng,
-                "amenities": 0,
-            }
+            (
+                uuid.uuid4(),
+                merchants[i % len(merchants)],
+                f"门店{i:06d}",
+                f"测试路 {i} 号",
+                "420502",
+                "active",
+                lat,
+                lng,
+                0,
+                now,
+                now,
+            )
         )
     return rows
 
 
-async def add_stores(db_url: str, n: int, org_id: str | None) -> list[uuid.UUID]:
-    """Eight merchants (one per category) and ``n`` stores; returns some member ids."""
-    from sqlalchemy import insert, select, text
+def merchant_rows(org_id: str) -> list[dict[str, Any]]:
+    org = uuid.UUID(org_id)
+    return [
+        {
+            "id": uuid.uuid4(),
+            "org_id": org,
+            "org_path": f"{org}/",
+            "legal_name": f"基准商户{i}",
+            "display_name": f"基准商户{i}",
+            "uscc": f"9142050200BENCH{i:03d}",
+            "category": c,
+            "region": "420502",
+            "contact_name": "王",
+            "contact_phone": "1",
+            "status": "active",
+        }
+        for i, c in enumerate(CATEGORIES)
+    ]
+
+
+async def add_merchants(org_id: str) -> list[uuid.UUID]:
+    from sqlalchemy import insert
 
     from cardsvc.kernel.db import make_engine
-    from cardsvc.members.models import Member
-    from merchants.models import Merchant, Store
+    from cardsvc.kernel.settings import Settings
+    from merchants.models import Merchant
 
-    engine = make_engine(db_url)
+    engine = make_engine(Settings.from_env().database_url)  # seed() exported the env
+    rows = merchant_rows(org_id)
     async with engine.begin() as conn:
-        if org_id is None:  # SQLite: an org of its own
-            from cardsvc.orgs.models import Org
-
-            oid = uuid.uuid4()
-            await conn.execute(
-                insert(Org),
-                [
-                    {
-                        "id": oid,
-                        "code": "BENCH",
-                        "name": "基准",
-                        "level": "provincial",
-                        "path": f"{oid}/",
-                        "status": "active",
-                    }
-                ],
-            )
-            org_id = str(oid)
-        org = uuid.UUID(org_id)
-        mids = [uuid.uuid4() for _ in CATEGORIES]
-        await conn.execute(
-            insert(Merchant),
-            [
-                {
-                    "id": m,
-                    "org_id": org,
-                    "org_path": f"{org}/",
-                    "legal_name": f"基准商户{i}",
-                    "display_name": f"基准商户{i}",
-                    "uscc": f"9142050200BENCH{i:03d}",
-                    "category": c,
-                    "region": "420502",
-                    "contact_name": "王",
-                    "contact_phone": "1",
-                    "status": "active",
-                }
-                for i, (m, c) in enumerate(zip(mids, CATEGORIES, strict=True))
-            ],
-        )
-        rows = store_rows(n, mids)
-        for i in range(0, n, 10_000):
-            await conn.execute(insert(Store), rows[i : i + 10_000])
-        members = list(await conn.scalars(select(Member.id).limit(200)))
-    async with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text("ANALYZE"))
-        await conn.commit()
+        await conn.execute(insert(Merchant), rows)
     await engine.dispose()
-    return members
+    return [r["id"] for r in rows]
 
 
-async def ours(
-    db_url: str, members: list[uuid.UUID], seconds: float, clients: int
-) -> dict[str, Any]:
-    from zoneinfo import ZoneInfo
+async def fill_pg(dsn: str, n: int, merchants: list[uuid.UUID]) -> None:
+    """The stores in one COPY (the GiST index is kept as they go in), then ANALYZE."""
+    import asyncpg
 
-    from sqlalchemy.ext.asyncio import async_sessionmaker
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table(
+            "merchant_store", records=store_rows(n, merchants), columns=list(COLUMNS)
+        )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
 
-    from cardsvc.flows.nearby import nearby
-    from cardsvc.kernel.clock import utc_now
-    from cardsvc.kernel.db import make_engine
-    from cardsvc.members.models import Member
-    from merchants.public import Near
 
-    engine = make_engine(db_url)
-    maker = async_sessionmaker(engine, expire_on_commit=False)
-    zone = ZoneInfo("Asia/Shanghai")
-    async with maker() as s:
-        people = [p for m in members[:50] if (p := await s.get(Member, m)) is not None]
-    lat_ms: list[float] = []
-    sizes: list[int] = []
+def fill_sqlite(path: Path, n: int, merchants: list[uuid.UUID]) -> None:
+    """The stores in executemany batches of 50,000, the values in the forms the app's column
+    types store (their bind processors); the R*Tree's insert trigger fills the index."""
+    from sqlalchemy.dialects import sqlite
+
+    from cardsvc.kernel.db import import_all_models
+    from merchants.models import Store
+
+    import_all_models()
+    dialect = sqlite.dialect()
+
+    def processor(name: str) -> Any:
+        p = Store.__table__.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        return p or (lambda v: v)
+
+    procs = [processor(c) for c in COLUMNS]
+    sql = f"INSERT INTO merchant_store ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    db = sqlite3.connect(path)
+    try:
+        rows = store_rows(n, merchants)
+        for i in range(0, n, 50_000):
+            batch = [
+                tuple(p(v) for p, v in zip(procs, r, strict=True)) for r in rows[i : i + 50_000]
+            ]
+            db.executemany(sql, batch)
+        db.commit()
+        db.execute("ANALYZE")
+        got = db.execute("SELECT count(*) FROM merchant_store_rtree").fetchone()[0]
+        assert got >= n, f"the R*Tree holds {got} of {n} stores"
+    finally:
+        db.close()
+
+
+async def sessions(world: dict[str, Any], redis_url: str) -> list[str]:
+    """A member session cookie for each member with a phone, written straight into Redis."""
+    from redis.asyncio import Redis
+
+    from cardsvc.kernel.stores import make_store_registry
+    from cardsvc.memberauth.sessions import open_member_session
+
+    redis = Redis.from_url(redis_url)
+    store = make_store_registry(redis).get("sessions")
+    made = [
+        await open_member_session(store, phone_hash=h, phone_enc=world["phone_enc"], max_age=7200)
+        for h in world["phone_hashes"]
+    ]
+    await redis.aclose()
+    return [s.token for s in made]
+
+
+async def drive(port: int, tokens: list[str], seconds: float, clients: int) -> dict[str, Any]:
+    """CLIENTS connections, each a member, asking for the nearest 20 around random points."""
+    lat_s: list[float] = []
+    offers: list[int] = []
     stop = time.perf_counter() + seconds
 
     async def worker(k: int) -> None:
         rnd = random.Random(k)
-        async with maker() as session:
+        c = Conn("127.0.0.1", port)
+        try:
             while time.perf_counter() < stop:
                 lat, lng = point(rnd)
+                head = f"Cookie: uc_member={rnd.choice(tokens)}\r\n"
                 t0 = time.perf_counter()
-                items, _ = await nearby(
-                    session, rnd.choice(people), Near(lat, lng, limit=20), at=utc_now(), zone=zone
+                status, body = await c.request(
+                    "GET", f"/api/v1/me/stores/nearby?near={lat:.5f},{lng:.5f}&limit=20", b"", head
                 )
-                await session.rollback()
-                lat_ms.append(time.perf_counter() - t0)
-                sizes.append(sum(len(o.usable) for o in items))
+                lat_s.append(time.perf_counter() - t0)
+                if status != 200:
+                    raise RuntimeError(f"the API answered {status}: {body[:300]!r}")
+                items = json.loads(body)["items"]
+                assert len(items) == 20
+                offers.append(sum(len(i["usable"]) for i in items))
+        finally:
+            c.close()
 
     t = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(clients)))
     took = time.perf_counter() - t
-    await engine.dispose()
     return {
-        "rps": len(lat_ms) / took,
-        "p50": pct(lat_ms, 0.5),
-        "p99": pct(lat_ms, 0.99),
-        "n": len(lat_ms),
-        "offers": sum(sizes) / max(len(sizes), 1),
+        "rps": len(lat_s) / took,
+        "p50": pct(lat_s, 0.5),
+        "p99": pct(lat_s, 0.99),
+        "n": len(lat_s),
+        "offers": sum(offers) / max(len(offers), 1),
     }
 
 
@@ -258,75 +324,74 @@ async def raw(dsn: str, seconds: float, clients: int) -> dict[str, Any]:
     }
 
 
-async def sqlite_figure(n: int, seconds: float, members_from: str) -> dict[str, Any]:
-    """The same stores in an SQLite file (schema from the models: R*Tree and triggers too)."""
-    from sqlalchemy import insert, select
+def serve_and_drive(
+    env: dict[str, str], world: dict[str, Any], args: argparse.Namespace, workers: int
+) -> dict[str, Any]:
+    tokens = asyncio.run(sessions(world, env["UNIONCARD_REDIS_URL"]))
+    server = start_server(env, args.port, workers)
+    try:
+        asyncio.run(drive(args.port, tokens, 2, args.clients))  # warm-up
+        return asyncio.run(drive(args.port, tokens, args.seconds, args.clients))
+    finally:
+        stop_server(server)
 
-    from cardsvc.kernel.db import import_all_models, make_engine, metadata
-    from cardsvc.members.models import Member
 
-    import_all_models()
+def run_pg(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], float, str]:
+    with scratch_database("stores_bench") as db_url:
+        env = server_env(db_url, var_dir(), REDIS_URL)
+        t = time.perf_counter()
+        migrate(env)
+        world = asyncio.run(seed(200, env, codes=False, phones=50))
+        mids = asyncio.run(add_merchants(world["org_id"]))
+        asyncio.run(fill_pg(db_url, args.stores, mids))
+        setup = time.perf_counter() - t
+        size = psql(db_url, "SELECT pg_size_pretty(pg_relation_size('ix_merchant_store_earth'))")
+        ours = serve_and_drive(env, world, args, args.workers)
+        base = asyncio.run(raw(db_url, args.seconds, args.clients))
+    return ours, base, setup, size
+
+
+def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     path = Path(tempfile.mkdtemp(prefix="stores_bench_")) / "bench.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    engine = make_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    await engine.dispose()
-    await add_stores(url, n, None)
-    # Members copied from the PostgreSQL run (their org is not this one: no benefits, the
-    # search and the engine's reads still run).
-    pg = make_engine(members_from)
-    async with pg.connect() as conn:
-        rows = [dict(r._mapping) for r in (await conn.execute(select(Member.__table__).limit(20)))]
-    await pg.dispose()
-    eng = make_engine(url)
-    async with eng.begin() as conn:
-        from cardsvc.orgs.models import Org
-
-        org = (await conn.execute(select(Org.__table__).limit(1))).first()
-        assert org is not None
-        for r in rows:
-            r["org_id"], r["org_path"] = org.id, org.path
-        await conn.execute(insert(Member), rows)
-    await eng.dispose()
-    res = await ours(url, [r["id"] for r in rows], seconds, 1)
-    path.unlink()
-    return res
+    env = server_env(f"sqlite+aiosqlite:///{path}", var_dir(), REDIS_URL)
+    try:
+        migrate(env)
+        world = asyncio.run(seed(200, env, codes=False, phones=50))
+        mids = asyncio.run(add_merchants(world["org_id"]))
+        fill_sqlite(path, args.stores, mids)
+        return serve_and_drive(env, world, args, 1)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stores", type=int, default=300_000)
     ap.add_argument("--seconds", type=float, default=15)
-    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--port", type=int, default=8120)
     args = ap.parse_args()
-    with scratch_database("stores_bench") as db_url:
-        env = server_env(db_url, var_dir())
-        t = time.perf_counter()
-        migrate(env)
-        world = asyncio.run(seed(200, env, codes=False))
-        app_url = "postgresql+asyncpg://" + db_url.split("://", 1)[1]
-        members = asyncio.run(add_stores(app_url, args.stores, world["org_id"]))
-        setup = time.perf_counter() - t
-        size = psql(db_url, "SELECT pg_size_pretty(pg_relation_size('ix_merchant_store_earth'))")
-        asyncio.run(ours(app_url, members, 2, args.clients))  # warm-up
-        a = asyncio.run(ours(app_url, members, args.seconds, args.clients))
-        b = asyncio.run(raw(db_url, args.seconds, args.clients))
-        lite = asyncio.run(sqlite_figure(args.stores, args.seconds, app_url))
+    t = time.perf_counter()
+    flush_redis(REDIS_URL)
+    try:
+        a, b, setup, size = run_pg(args)
+        flush_redis(REDIS_URL)
+        lite = run_sqlite(args)
+    finally:
+        flush_redis(REDIS_URL)
     ratio = a["rps"] / b["rps"]
-    print(f"{'':<48}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"{'':<52}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for label, r in (
+        ("ours: member API nearest-20 + eligibility (PG)", a),
+        ("raw: nearest-20, one asyncpg query", b),
+        ("ours: member API nearest-20 + eligibility (SQLite)", lite),
+    ):
+        print(f"{label:<52}{r['rps']:>10.1f}{r['p50']:>10.2f}{r['p99']:>10.2f}")
     print(
-        f"{'ours: nearest-20 + eligibility (PostgreSQL)':<48}{a['rps']:>10.1f}{a['p50']:>10.2f}{a['p99']:>10.2f}"
-    )
-    print(
-        f"{'raw: nearest-20, one asyncpg query':<48}{b['rps']:>10.1f}{b['p50']:>10.2f}{b['p99']:>10.2f}"
-    )
-    print(
-        f"{'ours: nearest-20 + eligibility (SQLite)':<48}{lite['rps']:>10.1f}{lite['p50']:>10.2f}{lite['p99']:>10.2f}"
-    )
-    print(
-        f"stores={args.stores} clients={args.clients} setup_s={setup:.0f} gist_index={size} "
-        f"usable_per_page={a['offers']:.1f}"
+        f"stores={args.stores} clients={args.clients} workers={args.workers} "
+        f"pg_setup_s={setup:.0f} gist_index={size} usable_per_page={a['offers']:.1f} "
+        f"total_s={time.perf_counter() - t:.0f}"
     )
     print(
         f"stores={args.stores} ours_rps={a['rps']:.1f} raw_rps={b['rps']:.1f} "
