@@ -21,6 +21,7 @@ from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.service import find_org, orgs_in_scope
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
+from cardsvc.pages.console.store_hours import DAY_FIELDS
 from cardsvc.pages.console.store_listing import AMENITIES, listing_values
 from cardsvc.pages.i18n import lang_of, pick
 from merchants.models import CATEGORY_LABELS_ZH, MerchantCategory, MerchantStatus
@@ -235,6 +236,7 @@ class MerchantPages(ConsoleController):
             stores=[store_out(s) for s in stores],
             listings={s.id: listing_values(s) for s in stores},
             amenity_labels=AMENITIES,
+            day_fields=DAY_FIELDS,
             tiles=state.settings.map_tile_url,
             datum=state.settings.map_datum,
             terminals=terminals,

@@ -1,5 +1,5 @@
 """A store's place in the directory, edited in the console: the map pin (typed, or dropped on
-the map), the phone, the daily opening hours and a rest station's amenities. The same service
+the map), the phone, the weekly opening hours and closures, and a rest station's amenities. The same service
 call as ``PATCH /api/v1/stores/{id}/listing`` (subtree check and audit row included)."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from cardsvc.kernel.errors import Conflict, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.pages.console.common import ConsoleController, field_errors
+from cardsvc.pages.console.store_hours import DAY_FIELDS, hours_from_form, hours_values
 from merchants.directory.amenities import AMENITY_LABELS_EN, AMENITY_LABELS_ZH, Amenity, from_mask
 from merchants.directory.edit import Pin, set_details
-from merchants.directory.hours import DAYS
 from merchants.directory.xlsx_import import import_stores
 from merchants.onboarding.service import get_merchant
 
@@ -28,16 +28,12 @@ AMENITIES = {a.name: (AMENITY_LABELS_ZH[a], AMENITY_LABELS_EN[a]) for a in Ameni
 
 def listing_values(store: Any) -> dict[str, Any]:
     """The form's values for a store (``merchants.models.Store``)."""
-    weekly = (store.hours or {}).get("weekly", {})
-    days = {",".join(v) for v in weekly.values()}
     return {
         "lat": "" if store.latitude is None else f"{store.latitude:.6f}",
         "lng": "" if store.longitude is None else f"{store.longitude:.6f}",
         "datum": "wgs84",
         "phone": store.phone or "",
-        # One pattern for every day is what the form edits; other patterns are kept (shown as
-        # they are) unless the field is changed.
-        "hours": days.pop() if len(days) == 1 and len(weekly) == 7 else "",
+        **hours_values(store.hours),
         "amenities": from_mask(store.amenities or 0),
     }
 
@@ -64,6 +60,10 @@ def _by_input(errors: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for path, reason in errors.items():
         name = path.split(".")[0].split("[")[0]
+        if name == "hours" and path.startswith("hours.weekly."):  # the parser's own paths
+            name = "hours_" + path.split(".")[2][:3]
+        elif path.startswith("hours.closures"):
+            name = "closures"
         out.setdefault("lat" if name == "location" else name, reason)
     return out
 
@@ -110,12 +110,12 @@ class StoreListingPages(ConsoleController):
     ) -> Response[Any]:
         form = await request.form()
         values: dict[str, Any] = {
-            k: str(form.get(k, "")).strip() for k in ("lat", "lng", "datum", "phone", "hours")
+            k: str(form.get(k, "")).strip()
+            for k in ("lat", "lng", "datum", "phone", "hours", "closures", *DAY_FIELDS)
         }
         values["amenities"] = (
             [str(a) for a in form.getall("amenities")] if "amenities" in form else []
         )
-        spans = [s.strip() for s in values["hours"].replace("，", ",").split(",") if s.strip()]
         try:
             await set_details(
                 db_session,
@@ -123,7 +123,7 @@ class StoreListingPages(ConsoleController):
                 store_id,
                 pin=_pin(values),
                 phone=values["phone"],
-                hours={"weekly": {d: spans for d in DAYS}} if spans else None,
+                hours=hours_from_form(values),
                 amenities=values["amenities"],
             )
         except (ValidationError, Conflict) as exc:
@@ -137,6 +137,7 @@ class StoreListingPages(ConsoleController):
                     "values": values,
                     "errors": _by_input(field_errors(exc, request)),
                     "amenity_labels": AMENITIES,
+                    "day_fields": DAY_FIELDS,
                 },
                 status_code=422,
             )

@@ -124,3 +124,63 @@ async def test_stores_imported_from_xlsx_with_errors_per_row(
     await login(client, wjg_merchants)
     other = await client.post(url, files=files)
     assert other.status_code == 404
+
+
+async def test_the_console_edits_the_weekly_pattern_and_closures(
+    client: Client, engine: AsyncEngine, demo: dict[str, Any]
+) -> None:
+    await login(client, "yc.merchants")
+    made = await onboard(client, await org_id(engine, "HB-YC-XL"))
+    mid, sid = made["merchant"]["id"], made["store"]["id"]
+    url = f"/console/merchants/{mid}/stores/{sid}/listing"
+    form = {
+        "lat": "30.7",
+        "lng": "111.3",
+        "hours_mon": "09:00-21:00",
+        "hours_fri": "09:00-12:00，18:00-02:00",
+        "hours_sat": "10:00-22:00",
+        "closures": "2027-01-01~2027-01-03 元旦\n\n2027-05-01",
+    }
+    r = await client.post(url, data=form)
+    assert r.status_code == 200, r.text
+    hours = (await client.get(f"/api/v1/stores/{sid}/public")).json()["hours"]
+    assert hours["weekly"] == {
+        "mon": ["09:00-21:00"],
+        "fri": ["09:00-12:00", "18:00-02:00"],
+        "sat": ["10:00-22:00"],
+    }
+    assert hours["closures"] == [
+        {"first": "2027-01-01", "last": "2027-01-03", "note": "元旦"},
+        {"first": "2027-05-01", "last": "2027-05-01"},
+    ]
+    page = (await client.get(f"/console/merchants/{mid}")).text
+    assert f'id="l-{sid}-hours_fri" name="hours_fri" value="09:00-12:00,18:00-02:00"' in page
+    assert f'id="l-{sid}-hours_tue" name="hours_tue" value=""' in page
+    assert "2027-01-01~2027-01-03 元旦\n2027-05-01</textarea>" in page
+
+    # Every bad input is marked at once, on its own field; nothing is saved.
+    bad = await client.post(
+        url,
+        data={
+            **form,
+            "hours_tue": "9-5",
+            "hours_sun": "08:00-08:00",
+            "closures": "2027-01-01\n明天\n2027-02-10~2027-02-01",
+        },
+    )
+    assert bad.status_code == 422
+    marked = set(re.findall(r'id="l-[0-9a-f-]+-(\w+)"[^>]*aria-invalid="true"', bad.text))
+    assert marked == {"hours_tue", "hours_sun", "closures"}
+    assert "第 2 行" in bad.text and "第 3 行" not in bad.text  # the first bad line is shown
+    after = (await client.get(f"/api/v1/stores/{sid}/public")).json()["hours"]
+    assert after == hours
+
+    # The "every day" input fills all seven days; clearing every field clears the hours.
+    r = await client.post(url, data={"lat": "30.7", "lng": "111.3", "hours": "00:00-24:00"})
+    assert r.status_code == 200
+    shown = (await client.get(f"/api/v1/stores/{sid}/public")).json()
+    assert len(shown["hours"]["weekly"]) == 7 and shown["store"]["open_now"] is True
+    r = await client.post(url, data={"lat": "30.7", "lng": "111.3"})
+    assert r.status_code == 200
+    shown = (await client.get(f"/api/v1/stores/{sid}/public")).json()
+    assert shown["hours"] == {"weekly": {}, "closures": []} and shown["store"]["open_now"] is False
