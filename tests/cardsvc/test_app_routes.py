@@ -15,6 +15,7 @@ EXPECTED = {
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/api/v1/programs"),
     ("GET", "/api/v1/me/benefits"),
+    ("GET", "/api/v1/me/stores/nearby"),
     ("GET", "/api/v1/merchants"),
     ("POST", "/api/v1/scans"),
     ("POST", "/api/v1/redemptions"),
