@@ -80,6 +80,8 @@ async def test_filters_pages_and_where_to_use_a_programme(
     at = (HERE[0] + 0.4, HERE[1])
     await _place(front, eatery, at[0], at[1] + 0.001, amenities=["wifi"])
     await _place(front, shop, at[0], at[1] + 0.01)
+    unknown = await front.shop("dining")  # no opening hours: never open now
+    await _place(front, unknown, at[0], at[1] + 0.02, hours={"weekly": {}, "closures": []})
     near = f"{at[0]},{at[1]}"
     async with front.as_member(who.phone) as phone:
 
@@ -88,9 +90,11 @@ async def test_filters_pages_and_where_to_use_a_programme(
             assert r.status_code == 200, r.text
             return [i["store"]["id"] for i in r.json()["items"]]
 
-        assert await ids() == [eatery.store_id, shop.store_id]
+        assert await ids() == [eatery.store_id, shop.store_id, unknown.store_id]
+        assert await ids(open_now="true") == [eatery.store_id, shop.store_id]
         assert await ids(radius_m=300) == [eatery.store_id]
         assert await ids(category="retail") == [shop.store_id]
+        assert await ids(category="dining") == [eatery.store_id, unknown.store_id]
         assert await ids(amenity="wifi") == [eatery.store_id]
         assert await ids(program=retail["id"]) == [shop.store_id]
         r = await phone.get(URL, params={"near": near, "radius_m": 5000, "limit": 1})
