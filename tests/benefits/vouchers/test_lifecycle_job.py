@@ -1,0 +1,129 @@
+"""The vouchers' lapse job through the job schedule: expired unused vouchers lapse once, a
+restocking campaign's stock comes back and is claimed again exactly up to the stock (in the
+admission store too: in process and in Redis), members are told of a coming expiry and of a
+lottery win once each."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cardsvc.flows.voucher_lapse import LAPSE_JOB
+from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
+from cardsvc.jobs.runner import JobRunner
+from cardsvc.jobs.schedule import Scheduler
+from tests.benefits.vouchers.conftest import API, ME, campaign_body, claim, published_campaign
+from tests.support.front import Front, Person
+
+INBOX = "/api/v1/me/inbox"
+
+
+async def run_job(app: Litestar, engine: AsyncEngine, at: datetime, monkeypatch: Any) -> None:
+    """One run of the lapse job at ``at``, by the schedule and a runner sharing the app's
+    admission store (as the app's own runner does)."""
+    monkeypatch.setattr("cardsvc.flows.voucher_lapse.utc_now", lambda: at)
+    settings = app.state.settings
+    only = [p for p in schedule_for(settings) if p.kind == LAPSE_JOB]
+    assert len(only) == 1 and only[0].every == timedelta(minutes=settings.voucher_lapse_minutes)
+    services = {**services_for(settings), "voucher_admission": app.state.voucher_admission}
+    runner = JobRunner(engine, settings, all_handlers(), services=services)
+    # The schedule makes one run per period: the callers' times are a period apart.
+    assert len(await Scheduler(engine, only, runner=runner).tick_once(at)) == 1
+    assert await runner.run_once()
+
+
+async def titles(front: Front, who: Person) -> list[str]:
+    async with front.as_member(who.phone) as m:
+        return [n["title"] for n in (await m.get(INBOX)).json()["items"]]
+
+
+async def statuses(front: Front, who: Person) -> list[str]:
+    async with front.as_member(who.phone) as m:
+        return [v["status"] for v in (await m.get(f"{ME}/")).json()["items"]]
+
+
+async def test_restock_lapses_once_and_refills_exactly(
+    app: Litestar, engine: AsyncEngine, front: Front, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await front.grassroots("HB-YC-XL")
+    people = [await front.member(org) for _ in range(5)]
+    c = await published_campaign(front, stock=2, restock_expired=True)
+    assert c["restock_expired"] is True
+    for p in people[:2]:
+        assert (await claim(front, p.phone, c["id"])).status_code == 201
+    sold = await claim(front, people[2].phone, c["id"])
+    assert sold.status_code == 409 and sold.json()["code"] == "voucher_sold_out"
+
+    now = datetime.now(UTC)
+    for minutes in (0, 30):  # a day before the expiry: told once, however often the job runs
+        await run_job(app, engine, now + timedelta(days=6, hours=12, minutes=minutes), monkeypatch)
+    for p in people[:2]:
+        assert (await titles(front, p)).count("消费券即将到期：春季餐饮消费券") == 1
+        assert await statuses(front, p) == ["active"]
+
+    for minutes in (0, 30):  # past the expiry: lapsed once, the stock comes back
+        await run_job(app, engine, now + timedelta(days=8, minutes=minutes), monkeypatch)
+    for p in people[:2]:
+        assert await statuses(front, p) == ["expired"]
+        assert (await titles(front, p)).count("消费券即将到期：春季餐饮消费券") == 1
+    figures = (await front.client.get(f"{API}/{c['id']}/figures")).json()
+    assert figures == {**figures, "claimed": 2, "expired": 2, "used": 0, "left": 2}
+
+    limit = await claim(front, people[0].phone, c["id"])  # the lapsed one still counts
+    assert limit.status_code == 409 and limit.json()["code"] == "voucher_limit"
+    again = [await claim(front, p.phone, c["id"]) for p in people[2:]]
+    assert [r.status_code for r in again] == [201, 201, 409]
+    assert again[2].json()["code"] == "voucher_sold_out"
+    figures = (await front.client.get(f"{API}/{c['id']}/figures")).json()
+    assert figures == {**figures, "claimed": 4, "expired": 2, "left": 0}
+
+
+async def test_without_restock_the_stock_stays_given(
+    app: Litestar, engine: AsyncEngine, front: Front, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await front.grassroots("HB-YC-XL")
+    first, second = [await front.member(org) for _ in range(2)]
+    c = await published_campaign(front, stock=1)
+    assert c["restock_expired"] is False
+    assert (await claim(front, first.phone, c["id"])).status_code == 201
+    await run_job(app, engine, datetime.now(UTC) + timedelta(days=8), monkeypatch)
+    assert await statuses(front, first) == ["expired"]
+    r = await claim(front, second.phone, c["id"])
+    assert r.status_code == 409 and r.json()["code"] == "voucher_sold_out"
+    figures = (await front.client.get(f"{API}/{c['id']}/figures")).json()
+    assert figures == {**figures, "claimed": 1, "expired": 1, "left": 0}
+
+
+async def test_restock_is_refused_for_a_lottery(front: Front) -> None:
+    r = await front.client.post(
+        API, json=campaign_body(front, mode="lottery", restock_expired=True)
+    )
+    assert r.status_code == 422, r.text
+    assert "restock_expired" in r.text
+
+
+async def test_lottery_winners_are_told_once(
+    app: Litestar, engine: AsyncEngine, front: Front, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await front.grassroots("HB-YC-XL")
+    people = [await front.member(org) for _ in range(3)]
+    closes = datetime.now(UTC) + timedelta(seconds=3)
+    body = campaign_body(front, mode="lottery", stock=1, closes_at=closes.isoformat())
+    c = (await front.client.post(API, json=body)).json()
+    assert (await front.client.post(f"{API}/{c['id']}/publish")).status_code == 200
+    for p in people:
+        async with front.as_member(p.phone) as m:
+            assert (await m.post(f"{ME}/campaigns/{c['id']}/apply")).status_code == 201
+    await asyncio.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.3)
+    assert (await front.client.post(f"{API}/{c['id']}/draw")).status_code == 200
+    for minutes in (0, 30):
+        await run_job(app, engine, datetime.now(UTC) + timedelta(minutes=minutes), monkeypatch)
+    told = [(await titles(front, p)).count("消费券中签：春季餐饮消费券") for p in people]
+    assert sorted(told) == [0, 0, 1]
+    winner = people[told.index(1)]
+    assert await statuses(front, winner) == ["active"]
