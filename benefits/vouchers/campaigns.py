@@ -138,7 +138,9 @@ async def create_campaign(
         errors += exc.errors
     if restock_expired and mode == CampaignMode.lottery:
         errors.append(
-            FieldError("restock_expired", "抽签活动开奖后不再发放，不能回收过期券", "not for a lottery")
+            FieldError(
+                "restock_expired", "抽签活动开奖后不再发放，不能回收过期券", "not for a lottery"
+            )
         )
     if errors:
         raise ValidationError.from_fields(errors)

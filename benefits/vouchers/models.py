@@ -89,9 +89,7 @@ class Campaign(UUIDv7AuditBase):
     seed: Mapped[str | None] = mapped_column(String(64), default=None)
     drawn_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     # Whether an unused voucher that expires gives its slot back, to be claimed again.
-    restock_expired: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=sa_false()
-    )
+    restock_expired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Application(UUIDv7Base):
@@ -132,6 +130,10 @@ class Voucher(UUIDv7Base):
     claimed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # Where the till used it and what it took off the bill (the subsidy owed, if the
+    # federation pays): filled in when the voucher is used.
+    merchant_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    discount_fen: Mapped[int | None] = mapped_column(Integer, default=None)
     # When the member was told of the lottery win and of the coming expiry (each once).
     won_notified_at: Mapped[datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None

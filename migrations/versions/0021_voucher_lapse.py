@@ -1,6 +1,6 @@
 """Vouchers lapse: a campaign may restock expired vouchers, a lapsed voucher may give its slot
 back (``voucher.slot`` NULL), and the member is told of a lottery win and of a coming expiry
-once each.
+once each; a used voucher records its merchant and discount (the subsidy owed).
 
 On SQLite the voucher table is recreated (batch mode) to drop NOT NULL from ``slot``.
 
@@ -18,6 +18,7 @@ down_revision = "0020_partitions"
 branch_labels = None
 depends_on = None
 
+GUID = advanced_alchemy.types.guid.GUID(length=16)
 UTC = advanced_alchemy.types.datetime.DateTimeUTC(timezone=True)
 
 
@@ -28,6 +29,8 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("voucher", schema=None) as batch_op:
         batch_op.alter_column("slot", existing_type=sa.Integer(), nullable=True)
+        batch_op.add_column(sa.Column("merchant_id", GUID, nullable=True))
+        batch_op.add_column(sa.Column("discount_fen", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("won_notified_at", UTC, nullable=True))
         batch_op.add_column(sa.Column("expiry_notified_at", UTC, nullable=True))
         batch_op.create_index("ix_voucher_due", ["status", "expires_at"], unique=False)
@@ -48,6 +51,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_voucher_due")
         batch_op.drop_column("expiry_notified_at")
         batch_op.drop_column("won_notified_at")
+        batch_op.drop_column("discount_fen")
+        batch_op.drop_column("merchant_id")
         batch_op.alter_column("slot", existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table("voucher_campaign", schema=None) as batch_op:
         batch_op.drop_column("restock_expired")
