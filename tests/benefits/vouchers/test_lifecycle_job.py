@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cardsvc.flows.voucher_lapse import LAPSE_JOB
-from cardsvc.jobs.kinds import all_handlers, schedule_for, services_for
-from cardsvc.jobs.runner import JobRunner
+from cardsvc.jobs.kinds import schedule_for
+from cardsvc.jobs.models import TERMINAL, Job, JobStatus
 from cardsvc.jobs.schedule import Scheduler
 from tests.benefits.vouchers.conftest import API, ME, campaign_body, claim, published_campaign
 from tests.support.front import Front, Person
@@ -23,18 +24,24 @@ from tests.support.front import Front, Person
 INBOX = "/api/v1/me/inbox"
 
 
-async def run_job(app: Litestar, engine: AsyncEngine, at: datetime, monkeypatch: Any) -> None:
-    """One run of the lapse job at ``at``, by the schedule and a runner sharing the app's
-    admission store (as the app's own runner does)."""
+async def run_job(app: Litestar, engine: AsyncEngine, at: datetime, monkeypatch: Any) -> Any:
+    """One run of the lapse job at ``at``: the schedule enqueues it and the app's own runner
+    (sharing the app's claim admission store) runs it; its result."""
     monkeypatch.setattr("cardsvc.flows.voucher_lapse.utc_now", lambda: at)
     settings = app.state.settings
     only = [p for p in schedule_for(settings) if p.kind == LAPSE_JOB]
     assert len(only) == 1 and only[0].every == timedelta(minutes=settings.voucher_lapse_minutes)
-    services = {**services_for(settings), "voucher_admission": app.state.voucher_admission}
-    runner = JobRunner(engine, settings, all_handlers(), services=services)
     # The schedule makes one run per period: the callers' times are a period apart.
-    assert len(await Scheduler(engine, only, runner=runner).tick_once(at)) == 1
-    assert await runner.run_once()
+    made = await Scheduler(engine, only, runner=app.state.jobs).tick_once(at)
+    assert len(made) == 1
+    for _ in range(200):
+        async with engine.connect() as conn:
+            job = (await conn.execute(select(Job).where(Job.id == made[0]))).one()
+        if job.status in TERMINAL:
+            assert job.status == JobStatus.succeeded, (job.error_code, job.error_en)
+            return job.result
+        await asyncio.sleep(0.05)
+    raise AssertionError("the lapse job did not run")
 
 
 async def titles(front: Front, who: Person) -> list[str]:
@@ -66,8 +73,11 @@ async def test_restock_lapses_once_and_refills_exactly(
         assert (await titles(front, p)).count("消费券即将到期：春季餐饮消费券") == 1
         assert await statuses(front, p) == ["active"]
 
-    for minutes in (0, 30):  # past the expiry: lapsed once, the stock comes back
-        await run_job(app, engine, now + timedelta(days=8, minutes=minutes), monkeypatch)
+    results = [  # past the expiry: lapsed once, the stock comes back
+        await run_job(app, engine, now + timedelta(days=8, minutes=m), monkeypatch) for m in (0, 30)
+    ]
+    assert results[0] == {"expired": 2, "restocked": 2, "rebuilt": 1, "notified": 0}
+    assert results[1] == {"expired": 0, "restocked": 0, "rebuilt": 0, "notified": 0}
     for p in people[:2]:
         assert await statuses(front, p) == ["expired"]
         assert (await titles(front, p)).count("消费券即将到期：春季餐饮消费券") == 1
