@@ -6,6 +6,7 @@ lottery win once each."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +15,12 @@ from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from benefits.vouchers.lifecycle import lapse_expired, notify_due
 from cardsvc.flows.voucher_lapse import LAPSE_JOB
 from cardsvc.jobs.kinds import schedule_for
 from cardsvc.jobs.models import TERMINAL, Job, JobStatus
 from cardsvc.jobs.schedule import Scheduler
+from cardsvc.kernel.db import make_sessionmaker
 from tests.benefits.vouchers.conftest import API, ME, campaign_body, claim, published_campaign
 from tests.support.front import Front, Person
 
@@ -137,3 +140,36 @@ async def test_lottery_winners_are_told_once(
     assert sorted(told) == [0, 0, 1]
     winner = people[told.index(1)]
     assert await statuses(front, winner) == ["active"]
+
+
+async def test_concurrent_runs_lapse_and_tell_once(
+    app: Litestar, engine: AsyncEngine, front: Front
+) -> None:
+    """Two workers at once (as two app instances' schedules may): each voucher lapses once and
+    each member is told once."""
+    org = await front.grassroots("HB-YC-XL")
+    people = [await front.member(org) for _ in range(3)]
+    c = await published_campaign(front, stock=3, restock_expired=True)
+    for p in people:
+        assert (await claim(front, p.phone, c["id"])).status_code == 201
+    told: list[uuid.UUID] = []
+
+    def notify(member_id: uuid.UUID, **_: Any) -> None:
+        told.append(member_id)
+
+    async def worker(at: datetime) -> tuple[int, int]:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            sent = await notify_due(
+                session, now=at, ahead=timedelta(days=1), time_zone="Asia/Shanghai", notify=notify
+            )
+        async with make_sessionmaker(engine)() as session, session.begin():
+            lapsed = await lapse_expired(session, now=at + timedelta(days=2))
+        return sent, lapsed.expired
+
+    soon = datetime.now(UTC) + timedelta(days=6, hours=12)
+    results = await asyncio.gather(worker(soon), worker(soon))
+    assert sum(r[0] for r in results) == 3 == len(set(told)) == len(told)
+    assert sum(r[1] for r in results) >= 3  # the demo's own expired ones may add to it
+    assert [await statuses(front, p) for p in people] == [["expired"]] * 3
+    figures = (await front.client.get(f"{API}/{c['id']}/figures")).json()
+    assert figures == {**figures, "claimed": 3, "expired": 3, "left": 3}
