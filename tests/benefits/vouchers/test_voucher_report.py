@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from benefits.vouchers.models import Voucher, VoucherStatus
 from tests.benefits.vouchers.conftest import ME, claim, published_campaign
 from tests.support.front import Front
+from tests.support.staff import login
 
 REPORT = "/api/v1/reports/vouchers"
 
@@ -77,9 +78,22 @@ async def test_report_per_campaign_org_and_merchant(
     csv = await front.client.get(REPORT, params={"org_id": org, "format": "csv"})
     assert csv.status_code == 200 and "text/csv" in csv.headers["content-type"]
     assert "商户让利券" in csv.text and "应付补贴" in csv.text
+    xlsx = await front.client.get(REPORT, params={"org_id": org, "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
 
     async with front.as_member(people[0].phone) as m:
         assert [v["id"] for v in (await m.get(f"{ME}/")).json()["items"]] == [ids[0]]
+
+    # Staff of a branch: their subtree's campaigns; above it or elsewhere, no such org.
+    await login(front.client, "yc.admin")
+    r = await front.client.get(REPORT, params={"org_id": org})
+    assert r.status_code == 200, r.text
+    rows = {s["key"]: s["rows"] for s in r.json()["sections"]}["by_campaign"]
+    assert [row["code"] for row in rows] == [theirs["code"]]
+    r = await front.client.get(REPORT, params={"org_id": front.orgs["HB"]})
+    assert r.status_code == 404 and r.json()["code"] == "org_not_found"
+    await login(front.client, "wjg.admin")
+    assert (await front.client.get(REPORT, params={"org_id": org})).status_code == 404
 
 
 async def test_report_refusals(front: Front) -> None:
