@@ -247,6 +247,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Periodic jobs (the privacy retention purge): first tick after a minute, then every minute.
     schedule = Scheduler(engine, schedule_for(settings), runner=jobs)
     state = app_state(settings, engine, redis, kv, jobs)
+    # The vouchers' lapse job rebuilds the same claim admission store the requests use.
+    jobs.services["voucher_admission"] = state.voucher_admission
     state[REPLICAS_KEY] = reads = read_router(settings, engine, kv)
 
     async def _close_redis() -> None:

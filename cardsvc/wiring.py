@@ -6,7 +6,8 @@ it offers a registry and this module fills it in:
 * a member's status change → the card follows (``members.service.on_status_change``);
 * an org may close only without live members (``orgs.service.register_close_check``);
 * the background job kinds and their schedule (``jobs.kinds.register_kind``), among them the
-  monthly partitions made ahead (``flows.partitions``) and the activity reminders;
+  monthly partitions made ahead (``flows.partitions``), the activity reminders and the
+  vouchers' lapse (``flows.voucher_lapse``);
 * the personal data the other packages hold (``privacy.registry.register_parts``).
 
 :func:`wire` runs before anything else: in ``create_app``, before a CLI command runs, and in
@@ -34,6 +35,7 @@ def wire() -> None:
         RECONCILE_SCHEDULE,
         run_reconcile_job,
     )
+    from cardsvc.flows.voucher_lapse import LAPSE_JOB, run_lapse_job
     from cardsvc.founding.privacy import founding_parts
     from cardsvc.jobs.kinds import register_kind
     from cardsvc.members.service import on_status_change, refuse_closing_with_members
@@ -78,6 +80,12 @@ def wire() -> None:
         run_remind_job,
         schedule=REMIND_JOB,
         every=lambda s: timedelta(minutes=s.activity_reminder_minutes),
+    )
+    register_kind(
+        LAPSE_JOB,
+        run_lapse_job,
+        schedule=LAPSE_JOB,
+        every=lambda s: timedelta(minutes=s.voucher_lapse_minutes),
     )
     register_parts("service_requests", servicereq_parts)
     register_parts("activities", activities_parts)

@@ -42,6 +42,7 @@ from benefits.programmes.reports import (
     redemption_figures,
 )
 from benefits.rules.periods import zone
+from benefits.vouchers.reports import voucher_figures, voucher_sections, voucher_summary
 
 REPORTS_READ = "reports.read"
 MAX_DAYS = 3660
@@ -304,6 +305,44 @@ class BenefitReportController(Controller):
             fmt=fmt,
             accept=request.headers.get("accept"),
             filename=f"budgets-{rng.start}-{rng.end}",
+        )
+
+    @get(
+        "/vouchers",
+        operation_class=FileReportOperation,
+        summary="Voucher campaigns owned in a subtree: claimed, used, expired, subsidy owed",
+        description=(
+            "Vouchers claimed in the range, per campaign, per owning org and per merchant where "
+            "used; the subsidy owed is the discount of used vouchers the federation pays for. "
+            "`format=csv|xlsx` (or Accept) for a file."
+        ),
+    )
+    async def vouchers(
+        self,
+        request: Request[Any, Any, Any],
+        staff: Viewer,
+        report_host: Host,
+        read_session: AsyncSession,
+        org_id: OrgId,
+        date_from: From = None,
+        date_to: To = None,
+        fmt: Format = None,
+    ) -> Response[Any]:
+        prefix, name, rng = await self._scope(staff, report_host, org_id, date_from, date_to)
+        figures = await voucher_figures(
+            read_session, owner_org_prefix=prefix, since=rng.since, until=rng.until
+        )
+        orgs = {oid: await report_host.org(oid) for oid in figures.by_org}
+        org_names = {oid: found[1] for oid, found in orgs.items() if found is not None}
+        names = await report_host.merchant_names(list(figures.by_merchant))
+        doc = _doc("vouchers", "消费券", "Vouchers", (org_id, name), rng, report_host.time_zone)
+        doc["summary"] = voucher_summary(figures)
+        doc["sections"] = voucher_sections(figures, org_names, names)
+        return report_host.respond(
+            doc,
+            fmt=fmt,
+            accept=request.headers.get("accept"),
+            filename=f"vouchers-{rng.start}-{rng.end}",
         )
 
 

@@ -34,6 +34,10 @@ class CampaignIn(msgspec.Struct):
     closes_at: datetime
     per_member: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
     mode: CampaignMode = CampaignMode.first_come
+    restock_expired: Annotated[
+        bool,
+        msgspec.Meta(description="an unused voucher that expires goes back to the stock"),
+    ] = False
 
 
 class CampaignOut(msgspec.Struct):
@@ -54,6 +58,7 @@ class CampaignOut(msgspec.Struct):
         str | None, msgspec.Meta(description="lottery: SHA-256 (hex) of the draw's seed")
     ] = None
     drawn_at: datetime | None = None
+    restock_expired: bool = False
 
 
 class CampaignPage(msgspec.Struct):
@@ -93,6 +98,7 @@ def campaign_out(c: CampaignView) -> CampaignOut:
         c.created_at,
         c.commitment,
         c.drawn_at,
+        c.restock_expired,
     )
 
 

@@ -120,6 +120,7 @@ class VoucherCampaignController(Controller):
             per_member=data.per_member,
             opens_at=data.opens_at,
             closes_at=data.closes_at,
+            restock_expired=data.restock_expired,
             actor_id=staff.id,
         )
         benefits_audit(
@@ -127,7 +128,7 @@ class VoucherCampaignController(Controller):
             TARGET,
             view.id,
             path,
-            {"code": view.code, "stock": view.stock},
+            {"code": view.code, "stock": view.stock, "restock_expired": view.restock_expired},
         )
         return campaign_out(view)
 

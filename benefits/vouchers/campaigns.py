@@ -50,6 +50,7 @@ class CampaignView:
     commitment: str | None = None
     seed: str | None = None  # secret until drawn_at
     drawn_at: datetime | None = None
+    restock_expired: bool = False
 
     @property
     def parsed(self) -> Terms:
@@ -79,6 +80,7 @@ def _view(row: Row[Any]) -> CampaignView:
         commitment=row.commitment,
         seed=row.seed,
         drawn_at=row.drawn_at,
+        restock_expired=bool(row.restock_expired),
     )
 
 
@@ -124,6 +126,7 @@ async def create_campaign(
     per_member: int,
     opens_at: datetime,
     closes_at: datetime,
+    restock_expired: bool = False,
     actor_id: uuid.UUID | None = None,
 ) -> CampaignView:
     """A new draft; raises ValidationError naming every bad field."""
@@ -133,6 +136,12 @@ async def create_campaign(
         parsed = parse_terms(terms)
     except ValidationError as exc:
         errors += exc.errors
+    if restock_expired and mode == CampaignMode.lottery:
+        errors.append(
+            FieldError(
+                "restock_expired", "抽签活动开奖后不再发放，不能回收过期券", "not for a lottery"
+            )
+        )
     if errors:
         raise ValidationError.from_fields(errors)
     if parsed.valid_until is not None and parsed.valid_until <= opens_at:
@@ -159,6 +168,7 @@ async def create_campaign(
                     opens_at=opens_at,
                     closes_at=closes_at,
                     created_by=actor_id,
+                    restock_expired=restock_expired,
                     **lottery,
                 )
             )

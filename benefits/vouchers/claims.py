@@ -122,7 +122,8 @@ async def snapshot(db: AsyncSession, campaign_id: uuid.UUID) -> Snapshot | None:
             )
         )
     ).all()
-    used = {r.slot for r in rows}
+    # A voucher that gave its slot back (lapsed, restocked) holds no slot and answers no retry.
+    used = {r.slot for r in rows if r.slot is not None}
     next_slot = max(used) + 1 if used else 0
     members: Counter[str] = Counter()
     for r in rows:  # the highest nth + 1: the next nth never collides with a row
@@ -136,7 +137,7 @@ async def snapshot(db: AsyncSession, campaign_id: uuid.UUID) -> Snapshot | None:
         next_slot=next_slot,
         free=[s for s in range(min(next_slot, c.stock)) if s not in used],
         members=dict(members),
-        requests={r.request_key: f"{r.slot}:{r.nth}" for r in rows},
+        requests={r.request_key: f"{r.slot}:{r.nth}" for r in rows if r.slot is not None},
     )
 
 

@@ -1,4 +1,5 @@
-"""A campaign's figures: claimed, used, expired and left, counted from the voucher rows."""
+"""A campaign's figures: claimed, used, expired and left, counted from the voucher rows.
+An expired voucher that gave its slot back (slot NULL) no longer takes from what is left."""
 
 from __future__ import annotations
 
@@ -28,10 +29,16 @@ class CampaignFigures:
 async def campaign_figures(db: AsyncSession, c: CampaignView) -> CampaignFigures:
     conn = await db.connection()
     rows = await conn.execute(
-        select(_V.c.status, func.count()).where(_V.c.campaign_id == c.id).group_by(_V.c.status)
+        select(_V.c.status, func.count(), func.count(_V.c.slot))
+        .where(_V.c.campaign_id == c.id)
+        .group_by(_V.c.status)
     )
-    by = {str(s): int(n) for s, n in rows}
+    by: dict[str, int] = {}
+    held = 0
+    for status, n, with_slot in rows:
+        by[str(status)] = int(n)
+        held += int(with_slot)
     claimed = sum(by.values())
     return CampaignFigures(
-        c.id, c.stock, claimed, by.get("used", 0), by.get("expired", 0), max(0, c.stock - claimed)
+        c.id, c.stock, claimed, by.get("used", 0), by.get("expired", 0), max(0, c.stock - held)
     )

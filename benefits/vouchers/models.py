@@ -8,7 +8,9 @@
   per-member limit, whatever the fast admission in front of it says: a voucher takes a *slot*
   (0 ≤ slot < stock, unique per campaign) and the member's *nth* claim (0 ≤ nth < limit,
   unique per campaign and member), and the insert checks both bounds against the campaign row.
-  So no lost or stale admission state can ever hand out more vouchers than the stock.
+  So no lost or stale admission state can ever hand out more vouchers than the stock. An
+  expired voucher of a campaign that restocks gives its slot back (slot NULL, the nth kept: the
+  member's limit still counts it), so the slot can be claimed once more.
   ``request_key`` (the client's random id of the claim, unique per campaign) makes a retried
   claim return the same voucher.
 """
@@ -22,7 +24,17 @@ from typing import Any
 
 from advanced_alchemy.base import UUIDv7AuditBase, UUIDv7Base
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from benefits.models import FOLLOWS_ORG
@@ -76,6 +88,8 @@ class Campaign(UUIDv7AuditBase):
     commitment: Mapped[str | None] = mapped_column(String(64), default=None)
     seed: Mapped[str | None] = mapped_column(String(64), default=None)
     drawn_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # Whether an unused voucher that expires gives its slot back, to be claimed again.
+    restock_expired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Application(UUIDv7Base):
@@ -100,12 +114,14 @@ class Voucher(UUIDv7Base):
         UniqueConstraint("campaign_id", "member_id", "nth", name="uq_voucher_member_nth"),
         UniqueConstraint("campaign_id", "request_key", name="uq_voucher_request"),
         Index("ix_voucher_member", "member_id", "claimed_at"),
+        Index("ix_voucher_due", "status", "expires_at"),
         CheckConstraint("slot >= 0 AND nth >= 0", name="slot_nth"),
     )
 
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("voucher_campaign.id"))
     member_id: Mapped[uuid.UUID] = mapped_column()
-    slot: Mapped[int] = mapped_column(Integer)
+    # None once an expired voucher has given its slot back (``benefits.vouchers.lifecycle``).
+    slot: Mapped[int | None] = mapped_column(Integer)
     nth: Mapped[int] = mapped_column(Integer)
     request_key: Mapped[str] = mapped_column(String(64))
     status: Mapped[VoucherStatus] = mapped_column(
@@ -114,3 +130,14 @@ class Voucher(UUIDv7Base):
     claimed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # Where the till used it and what it took off the bill (the subsidy owed, if the
+    # federation pays): filled in when the voucher is used.
+    merchant_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    discount_fen: Mapped[int | None] = mapped_column(Integer, default=None)
+    # When the member was told of the lottery win and of the coming expiry (each once).
+    won_notified_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None
+    )
+    expiry_notified_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None
+    )

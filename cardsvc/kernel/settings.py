@@ -171,6 +171,11 @@ class Settings:
     partition_interval_hours: int = 24
     # Activity reminders (a day ahead) are sent by a job run every this many minutes (0: never).
     activity_reminder_minutes: int = 15
+    # Expired unused vouchers are lapsed (and their stock returned where the campaign says so)
+    # by a job run every this many minutes (0: never); the job also tells members of vouchers
+    # expiring within ``voucher_expiry_notice_hours`` and of lottery wins.
+    voucher_lapse_minutes: int = 10
+    voucher_expiry_notice_hours: int = 24
     # Staff password hashing (argon2id): the cost of new hashes and of the unknown-user dummy
     # check. Defaults are argon2-cffi's (RFC 9106 low-memory profile) and are not read from the
     # environment; only tests lower them, through this object, so that sign-ins are cheap.
@@ -419,6 +424,8 @@ def _card_and_service_settings() -> dict[str, Any]:
         "partition_months_ahead": _int("PARTITION_MONTHS_AHEAD", 3),
         "partition_interval_hours": _int("PARTITION_INTERVAL_HOURS", 24),
         "activity_reminder_minutes": _int("ACTIVITY_REMINDER_MINUTES", 15),
+        "voucher_lapse_minutes": _int("VOUCHER_LAPSE_MINUTES", 10),
+        "voucher_expiry_notice_hours": _int("VOUCHER_EXPIRY_NOTICE_HOURS", 24),
     }
 
 

@@ -87,6 +87,7 @@ async def _run_partition_job(settings: Settings) -> dict[str, Any]:
             service_sweep_seconds=0,
             reconcile_interval_minutes=0,
             activity_reminder_minutes=0,
+            voucher_lapse_minutes=0,
         )
         assert [p.kind for p in schedule_for(only)] == [PARTITION_JOB]
         runner = JobRunner(engine, only, all_handlers(), services=services_for(only))

@@ -1,5 +1,6 @@
-"""Reports on one subtree and period, shown as tables, with the API's CSV / Excel export;
-and the member export. Same report functions and ``reports.read`` check as the API."""
+"""Reports on one subtree and period, shown as tables (the activities and the vouchers with a
+chart), with the API's CSV / Excel export; and the member export. Same report functions and
+``reports.read`` check as the API."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.datastructures import State
-from litestar.response import Template
+from litestar.response import Response, Template
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.programmes.reports import budget_figures, date_range, redemption_figures
+from benefits.vouchers.reports import (
+    voucher_chart,
+    voucher_figures,
+    voucher_sections,
+    voucher_summary,
+)
 from cardsvc.activities.reports import activities_report
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import ValidationError
@@ -20,6 +28,7 @@ from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.models import Org
 from cardsvc.pages.console.common import ConsoleController, page, require
+from cardsvc.pages.i18n import lang_of
 from cardsvc.reports.coverage import coverage_report
 from cardsvc.reports.joins import joins_report
 from cardsvc.reports.members import members_report
@@ -37,6 +46,7 @@ REPORTS = {
     "service-requests": ("服务申请", "Service requests"),
     "hardship": ("困难帮扶", "Hardship assistance"),
     "activities": ("活动与培训", "Activities and training"),
+    "vouchers": ("消费券", "Vouchers"),
 }
 
 
@@ -136,6 +146,19 @@ async def _budgets(db: AsyncSession, org: Org, rng: ReportRange) -> dict[str, An
     }
 
 
+async def _vouchers(db: AsyncSession, org: Org, rng: ReportRange, host: Any) -> dict[str, Any]:
+    span = date_range(rng.start, rng.end, rng.time_zone)
+    figures = await voucher_figures(
+        db, owner_org_prefix=org.path, since=span.since, until=span.until
+    )
+    rows = await db.execute(select(Org.id, Org.name).where(Org.id.in_(list(figures.by_org))))
+    names = await host.merchant_names(list(figures.by_merchant))
+    return {
+        "summary": voucher_summary(figures),
+        "sections": voucher_sections(figures, {r.id: r.name for r in rows}, names),
+    }
+
+
 def day_param(value: str | None, field: str) -> date | None:
     """A day of the report's range as the form sends it (YYYY-MM-DD)."""
     if not value:
@@ -156,6 +179,7 @@ class ReportPages(ConsoleController):
         state: State,
         staff: Principal,
         read_session: AsyncSession,
+        report_host: Any,
         report: str = "members",
         org_id: uuid.UUID | None = None,
         date_from: str | None = None,
@@ -181,6 +205,8 @@ class ReportPages(ConsoleController):
                 doc = await hardship_report(read_session, org, rng)
             elif report == "activities":
                 doc = await activities_report(read_session, org, rng, utc_now())
+            elif report == "vouchers":
+                doc = await _vouchers(read_session, org, rng, report_host)
             elif report == "redemptions":
                 doc = await _redemptions(read_session, org, rng)
             else:
@@ -199,4 +225,31 @@ class ReportPages(ConsoleController):
             doc=doc,
             can_export_members=org is not None and staff.can(Perm.member_export, org.path),
             can_unmask=org is not None and staff.can(Perm.member_unmask, org.path),
+        )
+
+    @get("/vouchers.json")
+    async def voucher_chart_data(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        read_session: AsyncSession,
+        org_id: uuid.UUID | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> Response[dict[str, Any]]:
+        """The vouchers chart of the reports page: the same figures as the table."""
+        require(staff, Perm.reports_read, "您的角色无权查看报表", "Your role may not read reports")
+        org = await report_org(read_session, staff, org_id)
+        if org is None:
+            return Response({}, headers={"Cache-Control": "no-store"})
+        rng = report_range(
+            day_param(date_from, "from"), day_param(date_to, "to"), state.settings.time_zone
+        )
+        span = date_range(rng.start, rng.end, rng.time_zone)
+        figures = await voucher_figures(
+            read_session, owner_org_prefix=org.path, since=span.since, until=span.until
+        )
+        return Response(
+            voucher_chart(figures, lang_of(request)), headers={"Cache-Control": "no-store"}
         )

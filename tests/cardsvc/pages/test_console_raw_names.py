@@ -47,6 +47,7 @@ FRAGMENT_ROUTES = {
     "/console/dashboard.json",
     "/console/founding/coverage.json",
     "/console/activities/report.json",
+    "/console/reports/vouchers.json",
     "/console/roster/{id}/progress",
     "/console/programmes/pick/{id}",
 }

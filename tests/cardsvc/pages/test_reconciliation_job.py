@@ -76,6 +76,7 @@ async def test_the_schedule_runs_it_and_the_result_is_read_back_in_scope(
         retention_interval_hours=0,
         partition_interval_hours=0,
         activity_reminder_minutes=0,
+        voucher_lapse_minutes=0,
     )
     runner = JobRunner(engine, settings, all_handlers(), services=services_for(settings))
     scheduler = Scheduler(engine, schedule_for(settings), runner=runner)

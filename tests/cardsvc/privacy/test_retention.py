@@ -158,6 +158,7 @@ async def test_retention_job_runs_on_the_job_runner(
         reconcile_interval_minutes=0,
         partition_interval_hours=0,
         activity_reminder_minutes=0,
+        voucher_lapse_minutes=0,
     )
     assert [p.kind for p in schedule_for(settings)] == [RETENTION_JOB]
 
