@@ -42,6 +42,7 @@ from cardsvc.founding.schemas import (
     org_ref,
 )
 from cardsvc.kernel.clock import utc_now
+from cardsvc.kernel.errors import ValidationError
 from cardsvc.kernel.pagination import Limit, Offset
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.pii import PiiCipher
@@ -309,8 +310,11 @@ class EnterpriseRegisterController(Controller):
         state: State,
         db_session: AsyncSession,
         staff: Principal,
-        org_id: uuid.UUID,
+        # Optional to the framework so that the sign-in and CSRF checks answer first.
+        org_id: uuid.UUID | None = None,
     ) -> ImportOut:
+        if org_id is None:
+            raise ValidationError.field("org_id", "请选择区县", "choose the district")
         org = await district_for_register(db_session, staff, org_id)
         data, filename = await read_one_file(request, state.settings)
         return import_out(await import_register(db_session, staff, org, data, filename))
