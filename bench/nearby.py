@@ -1,7 +1,7 @@
 """附近 at scale, over HTTP: the member API's nearest-20 with eligibility, against the raw query.
 
-1. PostgreSQL: a scratch database, migrated (``unioncard database upgrade``: the cube and
-   earthdistance extensions and the GiST index come with the migration), seeded with members
+1. PostgreSQL: a scratch database, migrated (``unioncard database upgrade``: the cube
+   extension and the GiST index over the stores' unit-sphere points come with the migration), seeded with members
    (some with a phone, for sessions) and a dining programme (``_harness.seed``), then STORES
    stores across China (most around 40 city centres, the rest anywhere in the country's box)
    under eight merchants of different categories, in one COPY.
@@ -287,17 +287,23 @@ async def drive(port: int, tokens: list[str], seconds: float, clients: int) -> d
     }
 
 
-RAW = """SELECT s.id, s.merchant_id, s.name, m.display_name, m.category, s.address, s.region,
+def raw_sql() -> str:
+    from merchants.spatial import sphere_point_sql
+
+    there = sphere_point_sql("s.latitude", "s.longitude")
+    here = sphere_point_sql("$1::float8", "$2::float8")
+    return f"""SELECT s.id, s.merchant_id, s.name, m.display_name, m.category, s.address, s.region,
  m.region, s.latitude, s.longitude, s.phone, s.hours, s.amenities, s.photos
 FROM merchant_store s JOIN merchant m ON m.id = s.merchant_id
 WHERE s.status = 'active' AND m.status = 'active'
  AND s.latitude IS NOT NULL AND s.longitude IS NOT NULL
-ORDER BY ll_to_earth(s.latitude, s.longitude) <-> ll_to_earth($1, $2) LIMIT 20"""
+ORDER BY {there} <-> {here} LIMIT 20"""
 
 
 async def raw(dsn: str, seconds: float, clients: int) -> dict[str, Any]:
     import asyncpg
 
+    sql = raw_sql()
     pool = await asyncpg.create_pool(dsn, min_size=clients, max_size=clients)
     lat_ms: list[float] = []
     stop = time.perf_counter() + seconds
@@ -308,7 +314,7 @@ async def raw(dsn: str, seconds: float, clients: int) -> dict[str, Any]:
             while time.perf_counter() < stop:
                 lat, lng = point(rnd)
                 t0 = time.perf_counter()
-                rows = await conn.fetch(RAW, lat, lng)
+                rows = await conn.fetch(sql, lat, lng)
                 assert len(rows) == 20
                 lat_ms.append(time.perf_counter() - t0)
 
@@ -337,6 +343,8 @@ def serve_and_drive(
 
 
 def run_pg(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], float, str]:
+    from merchants.spatial import EARTH_INDEX
+
     with scratch_database("stores_bench") as db_url:
         env = server_env(db_url, var_dir(), REDIS_URL)
         t = time.perf_counter()
@@ -345,7 +353,7 @@ def run_pg(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], fl
         mids = asyncio.run(add_merchants(world["org_id"]))
         asyncio.run(fill_pg(db_url, args.stores, mids))
         setup = time.perf_counter() - t
-        size = psql(db_url, "SELECT pg_size_pretty(pg_relation_size('ix_merchant_store_earth'))")
+        size = psql(db_url, f"SELECT pg_size_pretty(pg_relation_size('{EARTH_INDEX}'))")
         ours = serve_and_drive(env, world, args, args.workers)
         base = asyncio.run(raw(db_url, args.seconds, args.clients))
     return ours, base, setup, size

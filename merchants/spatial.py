@@ -1,9 +1,12 @@
 """The spatial index over stores' coordinates, on each engine.
 
-PostgreSQL: the ``cube`` and ``earthdistance`` extensions and a GiST index on
-``ll_to_earth(latitude, longitude)``: a point on the Earth as a 3-D cube point, so the index
-answers both "inside this box" (``earth_box(...) @>``) and nearest-first (``<->``, the straight
-line through the Earth, which orders like the distance along it).
+PostgreSQL: the ``cube`` extension (trusted since PostgreSQL 13: a role with CREATE on its
+database may add it, no superuser needed) and a GiST index on :data:`SPHERE_POINT`, the store's
+position as a point on the unit sphere (a 3-D cube point) built from built-in immutable
+functions, so the index answers both "inside this box" (``cube_enlarge(here, chord, 3) @>``)
+and nearest-first (``<->``, the straight line through the Earth, which orders like the distance
+along it). Nothing in it names an extension's function by an unqualified name beyond ``cube``
+itself, which pg_dump qualifies, so a dump restores.
 
 SQLite: an R*Tree virtual table of (lat, lng) points keyed by the store's rowid, with the
 store's id beside it, kept in step by triggers. Nearest-N there is a growing box.
@@ -17,11 +20,23 @@ from __future__ import annotations
 RTREE = "merchant_store_rtree"
 EARTH_INDEX = "ix_merchant_store_earth"
 
+
+def sphere_point_sql(lat: str, lng: str) -> str:
+    """SQL for the point on the unit sphere at (``lat``, ``lng``) in degrees (SQL expressions).
+    Queries must spell the indexed side exactly as the index does (``latitude``, ``longitude``,
+    optionally qualified) for the planner to use it."""
+    return (
+        f"cube(ARRAY[cos(radians({lat})) * cos(radians({lng})), "
+        f"cos(radians({lat})) * sin(radians({lng})), sin(radians({lat}))])"
+    )
+
+
+SPHERE_POINT = sphere_point_sql("latitude", "longitude")
+
 _PG = [
     "CREATE EXTENSION IF NOT EXISTS cube",
-    "CREATE EXTENSION IF NOT EXISTS earthdistance",
     f"CREATE INDEX {EARTH_INDEX} ON merchant_store USING gist "
-    "(ll_to_earth(latitude, longitude)) WHERE latitude IS NOT NULL AND longitude IS NOT NULL",
+    f"(({SPHERE_POINT})) WHERE latitude IS NOT NULL AND longitude IS NOT NULL",
 ]
 
 _SQLITE = [

@@ -18,17 +18,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from advanced_alchemy.types import GUID
-from sqlalchemy import Select, and_, column, func, literal, select, table
+from sqlalchemy import Float, Select, and_, column, func, literal, select, table
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from merchants.directory.geo import EARTH_RADIUS_M, bounding_box, haversine_m
+from merchants.directory.geo import EARTH_RADIUS_M, bounding_box, chord_m, haversine_m
 from merchants.directory.hours import is_open
 from merchants.models import Merchant, MerchantStatus, Store, StoreStatus
-from merchants.spatial import RTREE
+from merchants.spatial import RTREE, sphere_point_sql
 
 HALF_EQUATOR_M = math.pi * EARTH_RADIUS_M
-# earthdistance's sphere (earth()) is the equatorial radius; widen its box to hold ours.
-_PG_EARTH_M = 6_378_168.0
+# Slack on the box's half-side (unit sphere; ~6 mm): rounding must not drop a store at the rim.
+_BOX_SLACK = 1e-9
 _FIRST_BOX_M = 2_000.0
 
 _RTREE = table(
@@ -137,19 +138,38 @@ def _keep(s: NearbyStore, q: Near) -> bool:
     return (q.radius_m is None or s.exact_m <= q.radius_m) and (not q.open_now or s.open_now)
 
 
-def _earth(lat: Any, lng: Any) -> Any:
-    return func.ll_to_earth(lat, lng)
+def _sphere(lat: Any, lng: Any) -> Any:
+    """The point on the unit sphere, spelt as the GiST index spells it
+    (:data:`merchants.spatial.SPHERE_POINT`)."""
+    rlat, rlng = func.radians(lat, type_=Float), func.radians(lng, type_=Float)
+    cos_lat = func.cos(rlat, type_=Float)
+    return func.cube(
+        array(
+            [
+                cos_lat * func.cos(rlng, type_=Float),
+                cos_lat * func.sin(rlng, type_=Float),
+                func.sin(rlat, type_=Float),
+            ]
+        )
+    )
+
+
+def _box_half_side(radius_m: float) -> float:
+    """Half the side of the cube around a point holding every point on the unit sphere within
+    ``radius_m`` along the surface: the chord of that arc (and a little slack)."""
+    return chord_m(radius_m) / EARTH_RADIUS_M + _BOX_SLACK
 
 
 async def _near_pg(
     session: AsyncSession, q: Near, need: int, at: datetime, zone: ZoneInfo
 ) -> list[NearbyStore]:
-    here = _earth(literal(q.lat), literal(q.lng))
+    here = _sphere(literal(q.lat, Float), literal(q.lng, Float))
+    there = _sphere(Store.latitude, Store.longitude)
     # Only the distance: a second key would stop the index from walking nearest-first.
-    stmt = _base(q).order_by(_earth(Store.latitude, Store.longitude).op("<->")(here))
+    stmt = _base(q).order_by(there.op("<->")(here))
     if q.radius_m is not None:
-        box = func.earth_box(here, q.radius_m * _PG_EARTH_M / EARTH_RADIUS_M + 1)
-        stmt = stmt.where(box.op("@>")(_earth(Store.latitude, Store.longitude)))
+        box = func.cube_enlarge(here, literal(_box_half_side(q.radius_m), Float), 3)
+        stmt = stmt.where(box.op("@>")(there))
     found: list[NearbyStore] = []
     batch, offset = max(2 * need, 40), 0
     while True:
@@ -166,6 +186,8 @@ async def _near_pg(
         batch *= 2
 
 
+_HERE_SQL = sphere_point_sql("$1::float8", "$2::float8")
+_THERE_SQL = sphere_point_sql("s.latitude", "s.longitude")
 _PG_COLUMNS = (
     "s.id, s.merchant_id, s.name, m.display_name, m.category, s.address, s.region, m.region, "
     "s.latitude, s.longitude, s.phone, s.hours, s.amenities, s.photos"
@@ -189,14 +211,12 @@ def _pg_sql(q: Near) -> tuple[str, list[Any]]:
         args.append(q.amenities)
         where.append(f"(s.amenities & ${len(args)}) = ${len(args)}")
     if q.radius_m is not None:
-        args.append(q.radius_m * _PG_EARTH_M / EARTH_RADIUS_M + 1)
-        where.append(
-            f"earth_box(ll_to_earth($1, $2), ${len(args)}) @> ll_to_earth(s.latitude, s.longitude)"
-        )
+        args.append(_box_half_side(q.radius_m))
+        where.append(f"cube_enlarge({_HERE_SQL}, ${len(args)}, 3) @> {_THERE_SQL}")
     sql = (
         f"SELECT {_PG_COLUMNS} FROM merchant_store s JOIN merchant m ON m.id = s.merchant_id "
         f"WHERE {' AND '.join(where)} "
-        "ORDER BY ll_to_earth(s.latitude, s.longitude) <-> ll_to_earth($1, $2) "
+        f"ORDER BY {_THERE_SQL} <-> {_HERE_SQL} "
         f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
     )
     return sql, args

@@ -1,6 +1,7 @@
 """Where a card can be used: a store's location (WGS-84), phone, opening hours, amenities and
-photos, and a spatial index over the locations (PostgreSQL: cube + earthdistance and a GiST
-index; SQLite: an R*Tree table kept in step by triggers).
+photos, and a spatial index over the locations (PostgreSQL: the trusted cube extension and a
+GiST index over each store's point on the unit sphere; SQLite: an R*Tree table kept in step by
+triggers).
 
 Revision ID: 0016_stores
 Revises: 0015_consent
@@ -20,9 +21,10 @@ depends_on = None
 RTREE = "merchant_store_rtree"
 PG_UP = [
     "CREATE EXTENSION IF NOT EXISTS cube",
-    "CREATE EXTENSION IF NOT EXISTS earthdistance",
     "CREATE INDEX ix_merchant_store_earth ON merchant_store USING gist "
-    "(ll_to_earth(latitude, longitude)) WHERE latitude IS NOT NULL AND longitude IS NOT NULL",
+    "((cube(ARRAY[cos(radians(latitude)) * cos(radians(longitude)), "
+    "cos(radians(latitude)) * sin(radians(longitude)), sin(radians(latitude))]))) "
+    "WHERE latitude IS NOT NULL AND longitude IS NOT NULL",
 ]
 SQLITE_UP = [
     f"CREATE VIRTUAL TABLE {RTREE} USING rtree(id, min_lat, max_lat, min_lng, max_lng, +store_id)",
