@@ -11,7 +11,6 @@ from typing import Any
 from litestar import Request, get
 from litestar.datastructures import State
 from litestar.response import Response, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.programmes.reports import budget_figures, date_range, redemption_figures
@@ -151,11 +150,13 @@ async def _vouchers(db: AsyncSession, org: Org, rng: ReportRange, host: Any) -> 
     figures = await voucher_figures(
         db, owner_org_prefix=org.path, since=span.since, until=span.until
     )
-    rows = await db.execute(select(Org.id, Org.name).where(Org.id.in_(list(figures.by_org))))
+    # The org names through the report host, as the API's voucher report gets them.
+    orgs = {oid: await host.org(oid) for oid in figures.by_org}
+    org_names = {oid: found[1] for oid, found in orgs.items() if found is not None}
     names = await host.merchant_names(list(figures.by_merchant))
     return {
         "summary": voucher_summary(figures),
-        "sections": voucher_sections(figures, {r.id: r.name for r in rows}, names),
+        "sections": voucher_sections(figures, org_names, names),
     }
 
 
