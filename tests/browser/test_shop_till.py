@@ -42,7 +42,10 @@ def _in_view(page: Page, selector: str) -> bool:
     )
 
 
-def _beeps(page: Page) -> list[str]:
+def _beeps(page: Page, count: int) -> list[str]:
+    """The till's sounds so far, once ``count`` of them were played (the sound follows the
+    outcome's rendering by a moment, so wait for it rather than read at once)."""
+    page.wait_for_function(f"(window.uc.shop.beeps || []).length >= {count}")
     return list(page.evaluate("(window.uc.shop.beeps || []).map(b => b.kind)"))
 
 
@@ -73,7 +76,7 @@ def test_outcome_in_the_result_card_with_sounds(live: Live, page: Page) -> None:
     expect(page.locator("#flash")).to_be_empty()
     assert _in_view(page, ".shop-benefit[data-program='YC-CINEMA'] [data-outcome='refused']")
     assert card.get_by_label("消费金额（元）").evaluate("el => el.validationMessage") == ""
-    assert _beeps(page) == ["refused"]
+    assert _beeps(page, 1) == ["refused"]
     _shot(page, "refused-in-card")
 
     card.get_by_label("消费金额（元）").fill("45")
@@ -82,7 +85,7 @@ def test_outcome_in_the_result_card_with_sounds(live: Live, page: Page) -> None:
     expect(ok).to_contain_text("核销成功")
     expect(ok).to_contain_text("会员应付")
     assert _in_view(page, ".shop-done [data-outcome='ok']")
-    assert _beeps(page) == ["refused", "ok"]
+    assert _beeps(page, 2) == ["refused", "ok"]
     expect(page.locator("#scan-box")).to_have_class(re.compile("is-collapsed"))
     _shot(page, "done-360")
 
@@ -109,7 +112,7 @@ def test_used_code_is_flagged_at_scan(live: Live, page: Page) -> None:
     expect(page.locator("#result")).not_to_contain_text("会员卡有效")
     expect(page.locator("#result button[type=submit]")).to_have_count(0)
     assert _in_view(page, "#result [data-outcome='refused']")
-    assert _beeps(page)[-1] == "refused"
+    assert _beeps(page, 2)[-1] == "refused"
     _shot(page, "used-code")
     member.close()
 
