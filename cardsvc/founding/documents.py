@@ -4,8 +4,6 @@ that the service-request sweep of unreferenced files never sees them."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -15,14 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.founding.models import OPEN_FOUNDING, FoundingApplication, FoundingDocument
 from cardsvc.founding.service import add_step
-from cardsvc.kernel.errors import AppError, Conflict, NotFound
+from cardsvc.kernel.errors import Conflict, NotFound
 from cardsvc.kernel.settings import Settings
 from cardsvc.servicereq.attachments import (
-    AttachmentType,
     attachment_dir,
     clean_filename,
-    sniff,
-    too_large,
+    store_bytes,
 )
 
 
@@ -51,26 +47,6 @@ async def check_room(session: AsyncSession, settings: Settings, app: FoundingApp
         )
 
 
-def _store(settings: Settings, data: bytes) -> tuple[str, str]:
-    if len(data) > settings.attachment_max_mb * 1024 * 1024:
-        raise too_large(settings)
-    if not data:
-        raise AppError("attachment_empty", "附件为空", "The attachment is empty")
-    media_type = sniff(data[:64])
-    if media_type is None:
-        raise AttachmentType()
-    digest = hashlib.sha256(data).hexdigest()
-    path = document_path(settings, digest)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{digest}.{os.getpid()}.part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    return digest, media_type
-
-
 async def add_document(
     session: AsyncSession,
     settings: Settings,
@@ -82,7 +58,7 @@ async def add_document(
     now: datetime,
 ) -> FoundingDocument:
     await check_room(session, settings, app)
-    digest, media_type = _store(settings, data)
+    digest, media_type = store_bytes(settings, data, document_path)
     doc = FoundingDocument(
         application_id=app.id,
         filename=clean_filename(filename, media_type),

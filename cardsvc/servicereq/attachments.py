@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -95,8 +96,12 @@ async def check_room(session: AsyncSession, settings: Settings, req: ServiceRequ
         )
 
 
-def store_bytes(settings: Settings, data: bytes) -> tuple[str, str]:
-    """Check and store the bytes; (sha256, media type)."""
+def store_bytes(
+    settings: Settings,
+    data: bytes,
+    path_of: Callable[[Settings, str], Path] = stored_path,
+) -> tuple[str, str]:
+    """Check and store the bytes at ``path_of(settings, sha256)``; (sha256, media type)."""
     if len(data) > settings.attachment_max_mb * 1024 * 1024:
         raise too_large(settings)
     if not data:
@@ -105,7 +110,7 @@ def store_bytes(settings: Settings, data: bytes) -> tuple[str, str]:
     if media_type is None:
         raise AttachmentType()
     digest = hashlib.sha256(data).hexdigest()
-    path = stored_path(settings, digest)
+    path = path_of(settings, digest)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(f".{digest}.{os.getpid()}.part")
