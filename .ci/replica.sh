@@ -80,11 +80,22 @@ if ! streaming; then
 fi
 streaming || { echo "replica: the replica on $REPLICA_PORT is not streaming"; exit 1; }
 
+# PgBouncer >= 1.21 (prepared statements across server connections); one started by an
+# earlier run with an older binary is replaced.
+PGBOUNCER=$(.ci/pgbouncer-binary.sh)
+PGBOUNCER_RUNNING=/var/run/pgbouncer/unioncard.pid
+if pg_isready -h 127.0.0.1 -p "$PGBOUNCER_PORT" -q \
+  && ! psql -h 127.0.0.1 -p "$PGBOUNCER_PORT" -U postgres -d pgbouncer -XAtqc "SHOW VERSION" 2>/dev/null \
+    | grep -q "^PgBouncer $("$PGBOUNCER" --version | sed -n 's/^PgBouncer \([0-9.]*\).*/\1/p')"; then
+  echo "replica: replacing the PgBouncer on $PGBOUNCER_PORT with $PGBOUNCER"
+  kill "$(cat "$PGBOUNCER_RUNNING" 2>/dev/null)" 2>/dev/null || true
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p "$PGBOUNCER_PORT" -q || break; sleep 0.5; done
+fi
 if ! pg_isready -h 127.0.0.1 -p "$PGBOUNCER_PORT" -q; then
   echo "replica: starting PgBouncer on $PGBOUNCER_PORT"
   install -d -o postgres -g postgres /var/log/pgbouncer /var/run/pgbouncer
   install -o postgres -g postgres -m 644 .ci/pgbouncer.ini /var/run/pgbouncer/unioncard.ini
-  as_postgres pgbouncer -d /var/run/pgbouncer/unioncard.ini
+  as_postgres "$PGBOUNCER" -d /var/run/pgbouncer/unioncard.ini
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p "$PGBOUNCER_PORT" -q && break; sleep 0.5; done
 fi
 [ "$(psql -h 127.0.0.1 -p "$PGBOUNCER_PORT" -U postgres -d postgres -XAtqc "SELECT 1")" = 1 ] \

@@ -100,13 +100,13 @@ async def seed(
     from benefits.public import create_program, publish_program
     from cardsvc.cards.keys import ensure_signing_key, load_signer
     from cardsvc.cards.minting import mint_token
-    from cardsvc.cards.models import Card
+    from cardsvc.cards.models import Card, CardIndex
     from cardsvc.cards.token import Kind
     from cardsvc.kernel.db import import_all_models, make_engine
     from cardsvc.kernel.pii import PiiCipher
     from cardsvc.kernel.principal import SYSTEM
     from cardsvc.kernel.settings import Settings
-    from cardsvc.members.models import Member
+    from cardsvc.members.models import Member, MemberIdentity
     from cardsvc.orgs.models import Org
     from merchants.models import MerchantCategory
     from merchants.onboarding.service import MerchantInput, create_merchant, create_store
@@ -168,9 +168,19 @@ async def seed(
                     "issued_at": now,
                 }
             )
+        # The lookup tables the services write with each member and card (docs/distribution.toml).
+        identities = [
+            {"id_number_hash": m["id_number_hash"], "member_id": m["id"]} for m in member_rows
+        ]
+        indexes = [
+            {"status_index": c["status_index"], "member_id": c["member_id"], "card_id": c["id"]}
+            for c in card_rows
+        ]
         for chunk in range(0, members, 5000):
             await session.execute(insert(Member), member_rows[chunk : chunk + 5000])
+            await session.execute(insert(MemberIdentity), identities[chunk : chunk + 5000])
             await session.execute(insert(Card), card_rows[chunk : chunk + 5000])
+            await session.execute(insert(CardIndex), indexes[chunk : chunk + 5000])
         await ensure_signing_key(session, cipher)
         merchant = await create_merchant(
             session,
@@ -458,6 +468,28 @@ def children(pid: int) -> list[int]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             found.append(int(entry.name))
     return sorted(found)
+
+
+def profile(pids: list[int], seconds: float, out_dir: str | None) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each of ``pids`` for ``seconds`` into ``out_dir``/worker-PID.txt
+    (collapsed stacks; ``pip install py-spy``); nothing without ``out_dir``. Wait on the
+    processes returned before reading the files."""
+    if not out_dir:
+        return []
+    os.makedirs(out_dir, exist_ok=True)
+    spy = os.path.join(os.path.dirname(sys.executable), "py-spy")  # the venv's
+    return [
+        subprocess.Popen(
+            [
+                *(spy, "record", "--pid", str(pid), "--format", "raw", "--nonblocking"),
+                "--gil",  # only the thread holding the GIL: where the workers' CPU goes
+                *("--duration", str(int(seconds)), "-o", f"{out_dir}/worker-{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -13,11 +13,16 @@
    the limit, every 201 with its row (``lost``).
 
 Two ratios: refusals/s after sell-out ÷ ``/health/live`` rps (goal ≥ 0.3: the sold-out answer
-comes from Redis, not the database) and claims/s ÷ raw INSERT rows/s (goal ≥ 0.25).
+comes from Redis, not the database) and claims/s ÷ raw INSERT rows/s (goal ≥ 0.25). Beside
+them, the workers' CPU per request of the whole storm, per refusal after sell-out (sampled every
+0.25 s) and per ``/health/live``: figures that move less with the machine's load than rates.
 
 Usage: ``.venv/bin/python bench/claim.py [--members 50000] [--stock 10000] [--requests 100000]
-[--clients 64] [--port 8150]``. Env: ``BENCH_PG`` (admin URL), ``BENCH_REDIS`` (default
-redis://127.0.0.1:6379/6, flushed).
+[--clients 64] [--port 8150] [--quick]`` (``--quick``: a fifth of those sizes). Setup
+(migrations, members COPYed in, sessions written in pipelines) took 68 s at the default sizes with
+the machine's load average at 15, 27 s of it the migrations; the storm lasts the requests over the
+server's rate. Env: ``BENCH_PG`` (admin URL), ``BENCH_REDIS`` (default redis://127.0.0.1:6379/6,
+flushed).
 """
 
 from __future__ import annotations
@@ -35,13 +40,14 @@ from typing import Any
 
 from _harness import (
     Conn,
+    children,
+    cpu_seconds,
     flush_redis,
     health_ceiling,
     migrate,
     pct,
     psql,
     scratch_database,
-    seed,
     server_env,
     start_server,
     stop_server,
@@ -52,26 +58,113 @@ REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/6")
 OPEN_DELAY = 4.0  # seconds between the storm's clients being ready and the opening
 
 
+async def seed_members(env: dict[str, str], members: int) -> dict[str, Any]:
+    """An org and ``members`` members with a phone, COPYed in (the claim reads only the
+    member's facts by phone hash; no cards, merchants or programmes are needed)."""
+    import asyncpg
+
+    for k, v in env.items():
+        if k.startswith("UNIONCARD_"):
+            os.environ[k] = v
+    from cardsvc.kernel.pii import PiiCipher
+    from cardsvc.kernel.settings import Settings
+
+    cipher = PiiCipher.from_settings(Settings.from_env())
+    org_id = uuid.uuid4()
+    org_path = f"{org_id}/"
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(env["UNIONCARD_DATABASE_URL"].replace("+asyncpg", ""))
+    try:
+        await conn.execute(
+            "INSERT INTO org (id, code, name, level, path, status, created_at, updated_at)"
+            " VALUES ($1, 'BENCH', '基准测试总工会', 'provincial', $2, 'active', $3, $3)",
+            org_id,
+            org_path,
+            now,
+        )
+        cols = [
+            "id",
+            "member_no",
+            "name",
+            "id_number_enc",
+            "id_number_hash",
+            "data_key_id",
+            "birth_date",
+            "gender",
+            "org_id",
+            "org_path",
+            "status",
+            "categories",
+            "extra",
+            "region_code",
+            "joined_on",
+            "phone_hash",
+            "created_at",
+            "updated_at",
+        ]
+        born, joined = datetime(1985, 1, 1).date(), datetime(2020, 1, 1).date()
+        rows = [
+            (
+                uuid.uuid4(),
+                f"B{i:09d}",
+                "张三明",
+                "x",
+                f"{i:064x}",
+                "b1",
+                born,
+                "M",
+                org_id,
+                org_path,
+                "active",
+                "[]",
+                "{}",
+                "420502",
+                joined,
+                f"bench-phone-{i:08d}",
+                now,
+                now,
+            )
+            for i in range(members)
+        ]
+        await conn.copy_records_to_table("member", records=rows, columns=cols)
+        await conn.execute("ANALYZE member")
+    finally:
+        await conn.close()
+    return {
+        "org_id": str(org_id),
+        "phone_hashes": [r[15] for r in rows],
+        # A session's phone is stored encrypted; the app refuses one it cannot decrypt.
+        "phone_enc": cipher.encrypt("phone", "+8613800000000"),
+    }
+
+
 async def sessions(world: dict[str, Any]) -> list[tuple[str, str]]:
-    """(cookie token, CSRF token) of every member, written straight into Redis."""
+    """(cookie token, CSRF token) of every member: the session records the phone sign-in
+    leaves (``open_member_session``'s), written through the app's own store in pipelines;
+    one is read back with the app's reader, so a change of format fails here, not as 401s."""
+    import secrets
+
     from redis.asyncio import Redis
 
     from cardsvc.kernel.stores import make_store_registry
-    from cardsvc.memberauth.sessions import open_member_session
+    from cardsvc.memberauth.sessions import _PREFIX, load_member_session
 
-    redis = Redis.from_url(REDIS, max_connections=256)
-    store = make_store_registry(redis).get("sessions")
+    redis = Redis.from_url(REDIS)
     out: list[tuple[str, str]] = []
     hashes = world["phone_hashes"]
-    for i in range(0, len(hashes), 200):
-        made = await asyncio.gather(
-            *(
-                open_member_session(store, phone_hash=h, phone_enc=world["phone_enc"], max_age=7200)
-                for h in hashes[i : i + 200]
-            )
-        )
-        out += [(s.token, s.csrf) for s in made]
+    for i in range(0, len(hashes), 5000):
+        async with redis.pipeline(transaction=False) as pipe:
+            store = make_store_registry(pipe).get("sessions")
+            for h in hashes[i : i + 5000]:
+                token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+                payload = {"ph": h, "pe": world["phone_enc"], "csrf": csrf}
+                await store.set(_PREFIX + token, json.dumps(payload), expires_in=7200)
+                out.append((token, csrf))
+            await pipe.execute()
+    got = await load_member_session(make_store_registry(redis).get("sessions"), out[-1][0])
     await redis.aclose()
+    if got is None or got.csrf != out[-1][1] or got.phone_hash != hashes[-1]:
+        raise RuntimeError("the bench's sessions do not read back as the app's")
     return out
 
 
@@ -103,10 +196,24 @@ async def campaign(env: dict[str, str], world: dict[str, Any], stock: int, opens
 
 
 async def storm(
-    port: int, clients: int, cid: str, plan: list[tuple[str, str, str]], opens_at: float
+    port: int,
+    clients: int,
+    cid: str,
+    plan: list[tuple[str, str, str]],
+    opens_at: float,
+    workers: list[int],
 ) -> dict[str, Any]:
-    """Every (token, csrf, request id) in ``plan`` claimed once, starting at ``opens_at``."""
+    """Every (token, csrf, request id) in ``plan`` claimed once, starting at ``opens_at``; the
+    workers' CPU seconds sampled meanwhile (for the CPU of the refusals after sell-out)."""
     it = iter(plan)
+    cpu: list[tuple[float, float]] = []
+    running = True
+
+    async def sample() -> None:
+        while running:
+            cpu.append((time.perf_counter(), cpu_seconds(workers)))
+            await asyncio.sleep(0.25)
+
     path = f"/api/v1/me/vouchers/campaigns/{cid}/claim"
     results: list[tuple[float, int, str, float]] = []  # (done at, status, code/id, latency)
 
@@ -129,13 +236,15 @@ async def storm(
             results.append((t1, status, str(what), t1 - t0))
         c.close()
 
-    t0 = time.perf_counter()
+    # The storm's clock starts at the opening, not while the clients wait for it.
+    t0 = time.perf_counter() + max(0.0, opens_at - time.time())
+    sampler = asyncio.create_task(sample())
     await asyncio.gather(*(loop() for _ in range(clients)))
-    return {
-        "results": results,
-        "t0": t0 + max(0.0, opens_at - time.time()),
-        "end": time.perf_counter(),
-    }
+    running = False
+    await sampler
+    end = time.perf_counter()
+    cpu.append((end, cpu_seconds(workers)))
+    return {"results": results, "t0": t0, "end": end, "cpu": cpu}
 
 
 async def raw_inserts(db_url: str, world: dict[str, Any], rows: int, clients: int) -> float:
@@ -187,7 +296,12 @@ def figures(res: dict[str, Any]) -> dict[str, Any]:
     after = [r for r in rows if r[1] == 409 and r[0] > last_ok]
     refusal_s = len(after) / max(res["end"] - last_ok, 1e-6)
     refused = [r for r in rows if r[1] == 409]
+    # Workers' CPU from the first sample after the last 201 to the end, per refusal after it.
+    since = next(((t, c) for t, c in res["cpu"] if t >= last_ok), res["cpu"][-1])
+    late = [r for r in after if r[0] >= since[0]]
+    cpu_after = (res["cpu"][-1][1] - since[1]) * 1000 / max(len(late), 1)
     return {
+        "cpu_ms_per_refusal_after": cpu_after,
         "ok": ok,
         "claims_s": claim_s,
         "refusals_s_after": refusal_s,
@@ -206,11 +320,21 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--port", type=int, default=8150)
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="a fifth of the issue's sizes (10,000 members, 2,000 vouchers, 20,000 claims)",
+    )
     args = ap.parse_args()
+    if args.quick:
+        args.members, args.stock, args.requests = 10_000, 2_000, 20_000
     flush_redis(REDIS)
     try:
         with scratch_database("vouchers_bench") as db_url:
-            ok = run(args, db_url, server_env(db_url, var_dir(), REDIS))
+            env = server_env(db_url, var_dir(), REDIS)
+            # One pooled connection per client, as the raw INSERTs have (the same concurrency).
+            env["UNIONCARD_DB_POOL_SIZE"] = str(max(1, args.clients // args.workers))
+            ok = run(args, db_url, env)
     finally:
         flush_redis(REDIS)
     if not ok:
@@ -220,10 +344,12 @@ def main() -> None:
 def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
     t = time.perf_counter()
     migrate(env)
-    world = asyncio.run(seed(args.members, env, codes=False, phones=args.members))
+    t_migrate = time.perf_counter() - t
+    world = asyncio.run(seed_members(env, args.members))
     tokens = asyncio.run(sessions(world))
     print(
-        f"setup: {args.members} members with sessions in {time.perf_counter() - t:.1f} s",
+        f"setup: {args.members} members with sessions in {time.perf_counter() - t:.1f} s"
+        f" (migrations {t_migrate:.1f} s)",
         flush=True,
     )
     rnd = random.Random(1)
@@ -231,10 +357,15 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
     rnd.shuffle(plan)
     server = start_server(env, args.port, args.workers)
     try:
+        workers = children(server.pid)
+        cpu0, t_live = cpu_seconds(workers), time.perf_counter()
         live = asyncio.run(health_ceiling(args.port, args.clients, 5))
+        live_cpu_ms = (cpu_seconds(workers) - cpu0) * 1000 / (live * (time.perf_counter() - t_live))
         opens_at = time.time() + OPEN_DELAY
         cid = asyncio.run(campaign(env, world, args.stock, datetime.fromtimestamp(opens_at, UTC)))
-        res = asyncio.run(storm(args.port, args.clients, cid, plan, opens_at))
+        cpu0 = cpu_seconds(workers)
+        res = asyncio.run(storm(args.port, args.clients, cid, plan, opens_at, workers))
+        cpu_ms = (cpu_seconds(workers) - cpu0) * 1000 / max(len(res["results"]), 1)
     finally:
         stop_server(server)
     f = figures(res)
@@ -272,6 +403,10 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         f"{'voucher rows / oversold / over member limit / lost':<52}{rows:>6} /{oversold} /{over_limit} /{lost}"
     )
     print(f"{'other answers (not 201/409)':<52}{len(f['other']):>12}")
+    print(
+        f"{'workers CPU ms: per request / refusal after / live':<52}"
+        f"{cpu_ms:>5.2f} /{f['cpu_ms_per_refusal_after']:>5.2f} /{live_cpu_ms:>5.2f}"
+    )
     print(f"{'refusals/s after sell-out ÷ /health/live (≥ 0.3)':<52}{r_refuse:>12.3f}")
     print(f"{'claims/s ÷ raw INSERT rows/s (≥ 0.25)':<52}{r_claim:>12.3f}")
     for r in f["other"][:5]:
@@ -280,7 +415,8 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         f"claims_per_s={f['claims_s']:.0f} refusals_per_s={f['refusals_s']:.0f} "
         f"refusals_after_sellout_per_s={f['refusals_s_after']:.0f} "
         f"p50_ms={pct(f['lat'], 0.5):.1f} p99_ms={pct(f['lat'], 0.99):.1f} "
-        f"health_live_rps={live:.0f} raw_insert_rows_per_s={raw:.0f} oversold={oversold} "
+        f"cpu_ms_per_request={cpu_ms:.2f} cpu_ms_per_refusal_after={f['cpu_ms_per_refusal_after']:.2f} "
+        f"cpu_ms_per_live={live_cpu_ms:.2f} health_live_rps={live:.0f} raw_insert_rows_per_s={raw:.0f} oversold={oversold} "
         f"member_limit_exceeded={over_limit} lost={lost} other={len(f['other'])} "
         f"refusal_ratio={r_refuse:.3f} claim_ratio={r_claim:.3f} ratio={r_refuse:.3f}"
     )

@@ -8,13 +8,14 @@
 2. Ours: the app under granian (WORKERS workers); CLIENTS keep-alive connections, each as a
    signed-in member, call ``GET /api/v1/me/stores/nearby?near=…&limit=20`` (the spatial search,
    then the engine's quote at each of the 20 stores) around random points near the cities.
-3. Raw: the same nearest-20 as one SQL statement through asyncpg (a pool of CLIENTS), same
-   points, same duration, same run. ``ratio`` = ours ÷ raw requests per second.
+3. Raw: the same nearest-20, each with its distance, as one SQL statement through asyncpg (a
+   pool of CLIENTS), same points, same duration, same run. ``ratio`` = ours ÷ raw requests per second.
 4. SQLite: the same stores in a file database (filled in big executemany batches; the R*Tree's
    triggers fill it), served by one granian worker, driven the same way.
 
 Usage: ``.venv/bin/python bench/nearby.py [--stores 300000] [--seconds 15] [--clients 8]
-[--workers 2] [--port 8120]``. Env: ``BENCH_PG`` (admin URL, default
+[--workers 2] [--port 8120] [--profile DIR]`` (``--profile``: py-spy stacks of each worker,
+``pip install py-spy``). Env: ``BENCH_PG`` (admin URL, default
 postgresql://postgres@127.0.0.1:5432/test), ``BENCH_REDIS`` (flushed; default
 redis://127.0.0.1:6379/13).
 """
@@ -36,9 +37,11 @@ from typing import Any
 from _harness import (
     REDIS_URL,
     Conn,
+    children,
     flush_redis,
     migrate,
     pct,
+    profile,
     psql,
     scratch_database,
     seed,
@@ -288,12 +291,16 @@ async def drive(port: int, tokens: list[str], seconds: float, clients: int) -> d
 
 
 def raw_sql() -> str:
+    """The nearest 20 as the API lists them: the same columns and filters, walked on the same
+    index, each with its distance in metres (from the chord the index orders by)."""
+    from merchants.directory.geo import EARTH_RADIUS_M
     from merchants.spatial import sphere_point_sql
 
     there = sphere_point_sql("s.latitude", "s.longitude")
     here = sphere_point_sql("$1::float8", "$2::float8")
     return f"""SELECT s.id, s.merchant_id, s.name, m.display_name, m.category, s.address, s.region,
- m.region, s.latitude, s.longitude, s.phone, s.hours, s.amenities, s.photos
+ m.region, s.latitude, s.longitude, s.phone, s.hours, s.amenities, s.photos,
+ 2 * {EARTH_RADIUS_M} * asin(least(1, ({there} <-> {here}) / 2)) AS distance_m
 FROM merchant_store s JOIN merchant m ON m.id = s.merchant_id
 WHERE s.status = 'active' AND m.status = 'active'
  AND s.latitude IS NOT NULL AND s.longitude IS NOT NULL
@@ -337,7 +344,11 @@ def serve_and_drive(
     server = start_server(env, args.port, workers)
     try:
         asyncio.run(drive(args.port, tokens, 2, args.clients))  # warm-up
-        return asyncio.run(drive(args.port, tokens, args.seconds, args.clients))
+        spies = profile(children(server.pid) or [server.pid], args.seconds, args.profile)
+        done = asyncio.run(drive(args.port, tokens, args.seconds, args.clients))
+        for spy in spies:
+            spy.wait(30)
+        return done
     finally:
         stop_server(server)
 
@@ -379,6 +390,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--port", type=int, default=8120)
+    ap.add_argument("--profile", help="write py-spy collapsed stacks of each worker to this dir")
     args = ap.parse_args()
     t = time.perf_counter()
     flush_redis(REDIS_URL)

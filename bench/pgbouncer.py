@@ -1,12 +1,14 @@
 """Scan + redeem through PgBouncer (transaction mode) against the same directly, in one run.
 
 The world of ``bench/scan_redeem.py`` (a scratch database, MEMBERS members with cards, a
-terminal, a programme) and two app servers (granian, 2 workers each, production settings):
-one on PostgreSQL directly, one through PgBouncer with ``UNIONCARD_DB_PGBOUNCER=1`` (no
-prepared-statement caches: PgBouncer < 1.21 cannot keep them). The same 32 clients drive
-scan+redeem pairs against each in turn, ROUNDS times (alternating, so that the load other
-processes put on the machine falls on both alike); pairs/s through PgBouncer ÷ direct is the
-ratio (goal ≥ 0.8). The ledger must hold exactly the successful redemptions.
+terminal, a programme) and three app servers (granian, 2 workers each, production settings):
+one on PostgreSQL directly, one through PgBouncer connecting as it does to PostgreSQL (statement
+caches on: PgBouncer >= 1.21 keeps the prepared statements, ``max_prepared_statements``), and
+one through PgBouncer with ``UNIONCARD_DB_PGBOUNCER=1`` (no caches, what an older PgBouncer
+needs). The same 32 clients drive scan+redeem pairs against each in turn, ROUNDS times
+(alternating, so that the load other processes put on the machine falls on all alike); pairs/s
+through PgBouncer ÷ direct is the ratio (goal ≥ 0.8), the uncached one is printed beside it.
+The ledger must hold exactly the successful redemptions.
 
 PgBouncer must listen already (``.ci/replica.sh`` starts it on 6432 with .ci/pgbouncer.ini).
 Usage: ``.venv/bin/python bench/pgbouncer.py [--seconds 10] [--rounds 2] [--clients 32]``
@@ -67,10 +69,8 @@ def main() -> None:
 
 def run(args: argparse.Namespace, db_url: str) -> bool:
     direct_env = server_env(db_url, var_dir())
-    bounced_env = {
-        **server_env(f"{PGBOUNCER}/{db_url.rsplit('/', 1)[1]}", var_dir()),
-        "UNIONCARD_DB_PGBOUNCER": "1",
-    }
+    bounced_env = server_env(f"{PGBOUNCER}/{db_url.rsplit('/', 1)[1]}", var_dir())
+    uncached_env = {**bounced_env, "UNIONCARD_DB_PGBOUNCER": "1"}
     t = time.perf_counter()
     migrate(direct_env)
     world = asyncio.run(seed(args.members, direct_env))
@@ -78,20 +78,19 @@ def run(args: argparse.Namespace, db_url: str) -> bool:
     codes: list[str] = world["codes"]
     random.Random(1).shuffle(codes)
     warm_n = 2000
-    share = (len(codes) - 2 * warm_n) // (2 * args.rounds)  # each timed run's own codes
+    envs = {"direct": direct_env, "pgbouncer": bounced_env, "uncached": uncached_env}
+    n = len(envs)
+    share = (len(codes) - n * warm_n) // (n * args.rounds)  # each timed run's own codes
     chunks = iter(
-        [codes[:warm_n], codes[warm_n : 2 * warm_n]]
+        [codes[i * warm_n : (i + 1) * warm_n] for i in range(n)]
         + [
-            codes[2 * warm_n + i * share : 2 * warm_n + (i + 1) * share]
-            for i in range(2 * args.rounds)
+            codes[n * warm_n + i * share : n * warm_n + (i + 1) * share]
+            for i in range(n * args.rounds)
         ]
     )
-    results: dict[str, list[dict[str, Any]]] = {"direct": [], "pgbouncer": []}
-    ports = {"direct": args.port, "pgbouncer": args.port + 1}
-    servers = {
-        "direct": start_server(direct_env, ports["direct"], 2),
-        "pgbouncer": start_server(bounced_env, ports["pgbouncer"], 2),
-    }
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in envs}
+    ports = {name: args.port + i for i, name in enumerate(envs)}
+    servers = {name: start_server(env, ports[name], 2) for name, env in envs.items()}
     done = 0
     try:
         for name in servers:  # warm-up: connections, plans, the workers' caches
@@ -119,24 +118,29 @@ def run(args: argparse.Namespace, db_url: str) -> bool:
     )
     figures = {name: _figures(rs) for name, rs in results.items()}
     ratio = figures["pgbouncer"]["pairs"] / figures["direct"]["pairs"]
+    uncached_ratio = figures["uncached"]["pairs"] / figures["direct"]["pairs"]
     errors = sum(f["errors"] for f in figures.values())
     print()
-    print(f"{'what':<44}{'direct':>10}{'pgbouncer':>12}")
-    print(
-        f"{'scan+redeem pairs/s':<44}{figures['direct']['pairs']:>10.0f}"
-        f"{figures['pgbouncer']['pairs']:>12.0f}"
+    print(f"{'what':<46}{'direct':>10}{'pgbouncer':>12}{'uncached':>10}")
+    rows = (
+        ("pairs", "scan+redeem pairs/s", ".0f"),
+        ("p50", "pair latency p50 (ms)", ".1f"),
+        ("p99", "pair latency p99 (ms)", ".1f"),
+        ("errors", "errors", "d"),
     )
-    for key, label in (("p50", "pair latency p50 (ms)"), ("p99", "pair latency p99 (ms)")):
-        print(f"{label:<44}{figures['direct'][key]:>10.1f}{figures['pgbouncer'][key]:>12.1f}")
-    print(f"{'errors':<44}{figures['direct']['errors']:>10}{figures['pgbouncer']['errors']:>12}")
-    print(f"{'ledger rows / successful redemptions':<44}{ledger:>10} /{done:>10}")
-    print(f"{'pgbouncer ÷ direct pairs/s (goal ≥ 0.8)':<44}{ratio:>10.3f}")
+    for key, label, fmt in rows:
+        a, b, c = (format(figures[name][key], fmt) for name in envs)
+        print(f"{label:<46}{a:>10}{b:>12}{c:>10}")
+    print(f"{'ledger rows / successful redemptions':<46}{ledger:>10} /{done:>10}")
+    print(f"{'pgbouncer ÷ direct pairs/s (goal ≥ 0.8)':<46}{ratio:>10.3f}")
+    print(f"{'uncached ÷ direct pairs/s (PgBouncer < 1.21)':<46}{uncached_ratio:>10.3f}")
     print(
         f"pgbouncer_pairs_per_s={figures['pgbouncer']['pairs']:.0f} "
+        f"uncached_pairs_per_s={figures['uncached']['pairs']:.0f} "
         f"direct_pairs_per_s={figures['direct']['pairs']:.0f} "
         f"pgbouncer_p99_ms={figures['pgbouncer']['p99']:.1f} "
         f"direct_p99_ms={figures['direct']['p99']:.1f} errors={errors} "
-        f"ledger_ok={int(ledger == done)} ratio={ratio:.3f}"
+        f"ledger_ok={int(ledger == done)} uncached_ratio={uncached_ratio:.3f} ratio={ratio:.3f}"
     )
     return not errors and ledger == done
 

@@ -150,7 +150,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--till", type=int, default=16, help="till clients (scan+redeem)")
     ap.add_argument("--reports", type=int, default=4, help="report clients")
-    ap.add_argument("--members", type=int, default=10_000)
+    ap.add_argument("--members", type=int, default=40_000)  # codes for every phase
     ap.add_argument("--ledger", type=int, default=100_000)
     ap.add_argument("--port", type=int, default=free_port(), help="the till server's; +1, +2")
     args = ap.parse_args()
@@ -245,6 +245,8 @@ def report(
             "report_p50": pct(rep_lat, 0.5),
         }
         errors += sum(len(t["errors"]) + len(r["errors"]) for t, r in runs)
+        for e in sorted({e for t, r in runs for e in (*t["errors"], *r["errors"])})[:3]:
+            print(f"error ({name}): {e}")
     ratio = f["replica"]["p99"] / f["primary"]["p99"]
     print()
     print(f"{'reports read on the':<40}{'replica':>12}{'primary':>12}")

@@ -52,6 +52,7 @@ from _harness import (
     health_ceiling,
     migrate,
     pct,
+    profile,
     psql,
     scratch_database,
     seed,
@@ -136,21 +137,11 @@ def pgbench_script(world: dict[str, Any]) -> str:
 \\set probe random(1, 2000000000)
 BEGIN;
 SELECT p.id, p.code, p.status, p.current_version_id, p.owner_org_path,
-       (SELECT r.checkout_id FROM benefit_redemption r
-         WHERE r.merchant_id = '{world["merchant_id"]}' AND r.idempotency_key = 'probe-' || :probe
-           AND r.line = 0) AS existing
+       (SELECT k.checkout_id FROM benefit_redemption_key k
+         WHERE k.merchant_id = '{world["merchant_id"]}'
+           AND k.idempotency_key = 'probe-' || :probe) AS existing
 FROM benefit_program p WHERE p.id = '{world["program_id"]}';
-INSERT INTO benefit_redemption (id, checkout_id, line, merchant_id, store_id, terminal_id,
-    member_id, member_org_path, card_id, program_id, program_version_id, version_number,
-    amount_fen, discount_fen, payable_fen, units, subsidy_fen, value_fen, occurred_at,
-    idempotency_key, fingerprint, token_id, takes)
-SELECT u, u, 0, '{world["merchant_id"]}', '{world["store_id"]}', NULL, gen_random_uuid(),
-    'bench/', NULL, '{world["program_id"]}', '{world["version_id"]}', 1,
-    :amount, :amount / 10, :amount - :amount / 10, 1, :amount / 10, :amount / 10, now(),
-    md5(random()::text), md5(random()::text), substr(md5(random()::text), 1, 24),
-    '[{{"p": "member_month_count", "m": "count", "s": "x", "k": "{period}", "n": 1,
-       "l": 1000}}]'
-FROM (SELECT gen_random_uuid() AS u) s;
+{_ledger_insert(world, period, "SELECT gen_random_uuid()")};
 INSERT INTO benefit_counter (id, program_id, policy_key, metric, scope_key, period_key, used,
                              "limit", last_take)
 VALUES (gen_random_uuid(), '{world["program_id"]}', 'member_month_count', 'count',
@@ -168,7 +159,7 @@ def pgbench_script_at_once(world: dict[str, Any]) -> str:
     statement (autocommit) charging the counter and inserting the ledger row
     (``benefits.engine.at_once``)."""
     period = datetime.now(UTC).strftime("M%Y-%m")
-    head = pgbench_script(world).split("BEGIN;\n", 1)[1].split("INSERT INTO", 1)[0]
+    head = pgbench_script(world).split("BEGIN;\n", 1)[1].split("WITH v AS", 1)[0]
     return f"""\\set amount random(100, 10000)
 \\set probe random(1, 2000000000)
 {head}WITH c0(u) AS (
@@ -180,20 +171,34 @@ ON CONFLICT (program_id, policy_key, metric, scope_key, period_key)
 DO UPDATE SET used = bc.used + 1, last_take = 1, "limit" = 1000
 WHERE bc.used + 1 <= 1000
 RETURNING bc.used),
-line AS (
-INSERT INTO benefit_redemption (id, checkout_id, line, merchant_id, store_id, terminal_id,
-    member_id, member_org_path, card_id, program_id, program_version_id, version_number,
-    amount_fen, discount_fen, payable_fen, units, subsidy_fen, value_fen, occurred_at,
-    idempotency_key, fingerprint, token_id, takes)
-SELECT u, u, 0, '{world["merchant_id"]}', '{world["store_id"]}', NULL, gen_random_uuid(),
-    'bench/', NULL, '{world["program_id"]}', '{world["version_id"]}', 1,
-    :amount, :amount / 10, :amount - :amount / 10, 1, :amount / 10, :amount / 10, now(),
-    md5(random()::text), md5(random()::text), substr(md5(random()::text), 1, 24),
-    '[{{"p": "member_month_count", "m": "count", "s": "x", "k": "{period}", "n": 1,
-       "l": 1000}}]'
-FROM (SELECT (SELECT gen_random_uuid() FROM c0) AS u) s)
+{_ledger_insert(world, period, "SELECT gen_random_uuid() FROM c0", in_with=True)})
 SELECT c0.u FROM c0;
 """
+
+
+def _ledger_insert(world: dict[str, Any], period: str, new_id: str, in_with: bool = False) -> str:
+    """The ledger row with its lookup rows (idempotency key, QR token), as redeem() writes them
+    (``benefits.engine.statements.lookup_rows_sql``); ``new_id``: the SELECT of its id.
+    ``in_with``: as the last CTEs of a WITH already open (``line`` is left open)."""
+    row = f"""SELECT ({new_id}) AS u, gen_random_uuid() AS m, md5(random()::text) AS k,
+           substr(md5(random()::text), 1, 24) AS t, now() AS at"""
+    lookups = f"""k AS (INSERT INTO benefit_redemption_key
+    (merchant_id, idempotency_key, checkout_id, member_id, occurred_at)
+    SELECT '{world["merchant_id"]}', k, u, m, at FROM v),
+t AS (INSERT INTO benefit_redemption_token (token_id, member_id, checkout_id, occurred_at)
+    SELECT t, m, u, at FROM v)"""
+    head = f"v AS ({row}),\n{lookups}" + (",\nline AS (" if in_with else "\n")
+    return f"""{"" if in_with else "WITH "}{head}INSERT INTO benefit_redemption (id, checkout_id, line, merchant_id, store_id,
+    terminal_id, member_id, member_org_path, card_id, program_id, program_version_id,
+    version_number, amount_fen, discount_fen, payable_fen, units, subsidy_fen, value_fen,
+    occurred_at, idempotency_key, fingerprint, token_id, takes)
+SELECT u, u, 0, '{world["merchant_id"]}', '{world["store_id"]}', NULL, m,
+    'bench/', NULL, '{world["program_id"]}', '{world["version_id"]}', 1,
+    :amount, :amount / 10, :amount - :amount / 10, 1, :amount / 10, :amount / 10, at,
+    k, md5(random()::text), t,
+    '[{{"p": "member_month_count", "m": "count", "s": "x", "k": "{period}", "n": 1,
+       "l": 1000}}]'
+FROM v"""
 
 
 def run_pgbench(
@@ -271,27 +276,7 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         psql(db_url, "ANALYZE benefit_redemption, benefit_counter, merchant_scan_log")
         workers = children(server.pid) or [server.pid]
         cpu_before = cpu_seconds(workers)
-        spies = [
-            subprocess.Popen(
-                [
-                    os.path.join(os.path.dirname(sys.executable), "py-spy"),  # the venv's
-                    "record",
-                    "--pid",
-                    str(pid),
-                    "--format",
-                    "raw",
-                    "--nonblocking",
-                    "--gil",  # only the thread holding the GIL: where the workers' CPU goes
-                    "--duration",
-                    str(int(args.seconds)),
-                    "-o",
-                    f"{args.profile}/worker-{pid}.txt",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for pid in (workers if args.profile else [])
-        ]
+        spies = profile(workers, args.seconds, args.profile)
         res = asyncio.run(scan_redeem(port, args.clients, args.seconds, world, codes[4000:]))
         server_cpu = cpu_seconds(workers) - cpu_before
         for spy in spies:

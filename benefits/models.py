@@ -13,6 +13,11 @@ other packages, and the engine must not depend on their tables.
   (scope keys ``p``, ``p#1``…; see ``benefits.engine.counters``).
 * ``benefit_redemption``: the ledger, one immutable row per programme applied in a checkout;
   ``takes`` records exactly which counters it charged and by how much.
+* ``benefit_redemption_key`` / ``benefit_redemption_token``: a checkout's merchant + idempotency
+  key and its QR token, one row each per checkout, written in the redemption's transaction:
+  they hold the uniqueness the ledger cannot (partitioned by month on PostgreSQL, its unique
+  keys must contain ``occurred_at``, and a retry comes at another time), and say where the
+  checkout is (its ``occurred_at``: one partition).
 * ``benefit_reversal``: at most one per redemption row (unique), restoring its ``takes``.
 * ``benefit_settlement``: a merchant's statement of a month once someone confirmed it (or a
   reversal claimed the month): open → confirmed (figures frozen) → paid (payment reference).
@@ -28,7 +33,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from advanced_alchemy.base import UUIDv7AuditBase, UUIDv7Base
+from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase, UUIDv7Base
 from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import (
     BigInteger,
@@ -112,7 +117,10 @@ class Counter(UUIDv7Base):
         ),
     )
 
-    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("benefit_program.id"))
+    # In the key: distributed by programme, every unique key holds it (docs/distribution.toml).
+    program_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("benefit_program.id"), primary_key=True
+    )
     policy_key: Mapped[str] = mapped_column(String(32))
     metric: Mapped[str] = mapped_column(String(8))
     # "p" (programme), "m:<member>", "x:<merchant>", "mx:<member>:<merchant>" (hex ids)
@@ -131,11 +139,12 @@ class Redemption(UUIDv7Base):
     """One programme applied in one checkout; ``checkout_id`` is the id of line 0."""
 
     __tablename__ = "benefit_redemption"
+    # On PostgreSQL partitioned by month on ``occurred_at`` (migration 0023_ledger_partitions;
+    # primary key ``(id, occurred_at, member_id)`` there). The ledger has no unique key of its
+    # own: a retry's key and a token's single use are held by RedemptionKey and RedemptionToken.
+    # The ids of a checkout's rows are UUIDv7 of ``occurred_at`` (benefits.engine.statements
+    # ``line_id``), so a lookup by id names its month.
     __table_args__ = (
-        UniqueConstraint(
-            "merchant_id", "idempotency_key", "line", name="uq_benefit_redemption_idem"
-        ),
-        UniqueConstraint("token_id", "line", name="uq_benefit_redemption_token"),
         Index("ix_benefit_redemption_member", "member_id", "occurred_at"),
         Index("ix_benefit_redemption_merchant", "merchant_id", "occurred_at"),
         Index("ix_benefit_redemption_program", "program_id", "occurred_at"),
@@ -191,6 +200,31 @@ class Redemption(UUIDv7Base):
     takes: Mapped[list[dict[str, Any]]] = mapped_column(JsonB)
 
 
+class RedemptionKey(DefaultBase):
+    """A checkout's merchant + idempotency key: a retry finds its checkout here, a concurrent
+    twin fails on the key. Distributed by merchant on Citus (docs/distribution.toml)."""
+
+    __tablename__ = "benefit_redemption_key"
+
+    merchant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    checkout_id: Mapped[uuid.UUID]
+    member_id: Mapped[uuid.UUID]
+    occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class RedemptionToken(DefaultBase):
+    """A QR token redeemed once: a second checkout with it fails on the key (globally, as the
+    token id is: card index and nonce). Distributed by the token id on Citus."""
+
+    __tablename__ = "benefit_redemption_token"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[uuid.UUID]
+    checkout_id: Mapped[uuid.UUID]
+    occurred_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
 class Reversal(UUIDv7Base):
     __tablename__ = "benefit_reversal"
     # One reversal per ledger row. The member (copied from the redemption, which has one) is in
@@ -201,8 +235,13 @@ class Reversal(UUIDv7Base):
         ),
     )
 
-    redemption_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("benefit_redemption.id"))
-    member_id: Mapped[uuid.UUID]
+    # No foreign key: one to a partitioned ledger would have to name the ledger row's month
+    # (its key is (id, occurred_at, member_id)). A reversal is written only by
+    # benefits.engine.reverse, in the transaction that read the ledger rows it names, and ledger
+    # rows are never updated or deleted.
+    redemption_id: Mapped[uuid.UUID]
+    # In the key as well: a reversal is on its member's shard.
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     checkout_id: Mapped[uuid.UUID] = mapped_column(index=True)
     merchant_id: Mapped[uuid.UUID] = mapped_column(index=True)
     terminal_id: Mapped[uuid.UUID | None]
@@ -220,7 +259,8 @@ class Bill(UUIDv7Base):
     __tablename__ = "benefit_bill"
     __table_args__ = (UniqueConstraint("merchant_id", "bill_ref", name="uq_benefit_bill_ref"),)
 
-    merchant_id: Mapped[uuid.UUID]
+    # In the key: distributed by merchant, every unique key holds the merchant (docs/scaling.md).
+    merchant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     bill_ref: Mapped[str] = mapped_column(String(64))
     opened_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     last_redeemed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
@@ -245,7 +285,8 @@ class SettlementStatement(UUIDv7Base):
         Index("ix_benefit_settlement_month", "month", "status"),
     )
 
-    merchant_id: Mapped[uuid.UUID]
+    # In the key: distributed by merchant, every unique key holds the merchant (docs/scaling.md).
+    merchant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7))
     status: Mapped[SettlementStatus] = mapped_column(
         Enum(SettlementStatus, native_enum=False, length=16), default=SettlementStatus.open
@@ -263,6 +304,8 @@ class SettlementStatement(UUIDv7Base):
 @event.listens_for(ProgramVersion, "before_update")
 @event.listens_for(Redemption, "before_update")
 @event.listens_for(Reversal, "before_update")
+@event.listens_for(RedemptionKey, "before_update")
+@event.listens_for(RedemptionToken, "before_update")
 def _refuse_version_update(_mapper: Any, _conn: Any, target: Any) -> None:
     """Versions and ledger rows are facts: changing one in place is a programming error."""
     raise VersionImmutable(

@@ -7,7 +7,10 @@ hands in the providers of what the engine cannot know itself (it may not import 
 * ``benefits_directory``: a :class:`~benefits.access.Directory` (org paths, member lookups);
 * ``benefits_audit``: an :class:`~benefits.access.Audit` writing to the request's transaction;
 * ``voucher_member``: a loader of the signed-in member's facts, called only when needed;
-* ``voucher_admission``: the claim admission store (:mod:`benefits.vouchers.admission`).
+* ``voucher_admission``: the claim admission store (:mod:`benefits.vouchers.admission`);
+* ``voucher_claimant``: both of those in one :class:`~benefits.vouchers.claims.Claimant` for
+  the claim API (one dependency on the storm's path, given ``db_session`` and nothing else
+  the route asks for, so that Litestar resolves the two in turn, without a task group).
 
 The ``staff`` and ``db_session`` dependencies are the app's own.
 """
@@ -32,6 +35,7 @@ class BenefitsPlugin(InitPluginProtocol, CLIPlugin):
         audit: Callable[..., Any],
         voucher_member: Callable[..., Any],
         voucher_admission: Callable[..., Any],
+        voucher_claimant: Callable[..., Any],
     ) -> None:
         self._providers = {
             "member_facts": member_facts,
@@ -39,6 +43,7 @@ class BenefitsPlugin(InitPluginProtocol, CLIPlugin):
             "benefits_audit": audit,
             "voucher_member": voucher_member,
             "voucher_admission": voucher_admission,
+            "voucher_claimant": voucher_claimant,
         }
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:

@@ -15,6 +15,9 @@ Staff: ``create_program``, ``update_program``, ``validate_rules``, ``publish_pro
 ``list_versions``, ``get_version``, ``program_usage``, ``simulate``, ``reconcile``.
 Member: ``member_benefits``, ``quote_at_stores`` (what is usable at stores near them),
 ``list_redemptions(member_id=…)``.
+Vouchers at the till: ``voucher_offers``, ``use_voucher``, ``reverse_use``, ``find_use``,
+``list_uses`` (the merchant's voucher uses, newest first),
+``month_voucher_lines`` (a campaign's uses per merchant and month).
 Eligibility alone (for a host's own offers, e.g. activities): ``parse_eligibility``,
 ``eligibility_to_json``, ``check_eligibility`` (the rule the till's quote applies).
 """
@@ -27,7 +30,7 @@ from benefits.engine.card_uses import card_uses_since
 from benefits.engine.checkout import find_redemption
 from benefits.engine.member_view import member_benefits
 from benefits.engine.months import month_bounds, month_of, next_month
-from benefits.engine.nearby import quote_at_stores
+from benefits.engine.nearby import CounterPrefetch, counter_prefetch, quote_at_stores
 from benefits.engine.quote import live_rules, quote, redact_for_merchant, simulate
 from benefits.engine.reconcile import reconcile
 from benefits.engine.redeem import redeem
@@ -113,11 +116,21 @@ from benefits.settlements.workflow import (
     statement_state,
     statement_states,
 )
+from benefits.vouchers.offers import OFFERS_ON_CARD, VoucherOffer, carried_offers, voucher_offers
+from benefits.vouchers.use import (
+    VoucherUseResult,
+    find_use,
+    list_uses,
+    reverse_use,
+    use_voucher,
+)
+from benefits.vouchers.use_lines import VoucherLine, month_voucher_lines
 
 __all__ = [
     "HEAD_COLUMN_COUNT",
     "MAX_BILL_REF",
     "MEMBER_CATEGORIES",
+    "OFFERS_ON_CARD",
     "REDEMPTION_HEAD",
     "AlreadyReversed",
     "BelowMinSpend",
@@ -127,6 +140,7 @@ __all__ = [
     "BudgetExhausted",
     "CarriedReversal",
     "Conflict",
+    "CounterPrefetch",
     "Eligibility",
     "FieldError",
     "IdempotencyConflict",
@@ -164,18 +178,25 @@ __all__ = [
     "ValidationError",
     "VersionImmutable",
     "VersionView",
+    "VoucherLine",
+    "VoucherOffer",
+    "VoucherUseResult",
     "bill_ref_problem",
     "card_uses_since",
+    "carried_offers",
     "check_eligibility",
     "confirm_statement",
+    "counter_prefetch",
     "create_program",
     "eligibility_to_json",
     "end_program",
     "find_redemption",
+    "find_use",
     "get_program",
     "get_version",
     "list_programs",
     "list_redemptions",
+    "list_uses",
     "list_versions",
     "live_rules",
     "mark_paid",
@@ -184,6 +205,7 @@ __all__ = [
     "month_bounds",
     "month_figures",
     "month_of",
+    "month_voucher_lines",
     "next_month",
     "parse_eligibility",
     "pause_program",
@@ -199,10 +221,13 @@ __all__ = [
     "reversal_booking",
     "reversal_bookings",
     "reverse",
+    "reverse_use",
     "rules_to_json",
     "simulate",
     "statement_state",
     "statement_states",
     "update_program",
+    "use_voucher",
     "validate_rules",
+    "voucher_offers",
 ]

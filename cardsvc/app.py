@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
@@ -33,6 +34,7 @@ from cardsvc.flows.benefits_host import (
     provide_benefits_directory,
     provide_member_facts,
     provide_voucher_admission,
+    provide_voucher_claimant,
     provide_voucher_member,
 )
 from cardsvc.flows.nearby_routes import MyNearbyController
@@ -225,9 +227,21 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+@dataclass
+class AppRuntime:
+    """What one app holds for its settings: the engine, Redis, the state every request reaches,
+    and the hooks that start and stop its jobs. The routes do not depend on it, so a process
+    that needs many apps (the tests) can build the routes once and give each its own runtime."""
+
+    settings: Settings
+    engine: AsyncEngine
+    state: State
+    on_startup: list[Any]
+    on_shutdown: list[Any]
+
+
+def app_runtime(settings: Settings) -> AppRuntime:
     wire()
-    settings = settings or get_settings()
     configure_logging(settings.log_format, settings.log_level)
     import_all_models()
     engine = settings_engine(settings)
@@ -255,10 +269,33 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if redis is not None:
             await redis.aclose()
 
+    return AppRuntime(
+        settings=settings,
+        engine=engine,
+        state=state,
+        on_startup=[
+            signing_key_hook(engine, state.cipher, production=settings.production),
+            *([jobs.start] if settings.job_runner else []),
+            *([schedule.start] if settings.job_runner else []),
+            *([_freeze_startup_heap] if settings.production else []),
+        ],
+        on_shutdown=[schedule.stop, jobs.stop, _close_redis, reads.dispose],
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    return app_from(app_runtime(settings or get_settings()))
+
+
+def app_from(runtime: AppRuntime) -> Litestar:
+    """The app: routes, plugins and middleware around one runtime. Of the settings, only
+    ``trusted_proxies`` and ``time_zone`` shape the app itself; the rest is read from the
+    runtime's state on each request."""
+    settings = runtime.settings
     return Litestar(
         route_handlers=ROUTE_HANDLERS,
         plugins=[
-            SQLAlchemyPlugin(config=sqlalchemy_config(settings, engine)),
+            SQLAlchemyPlugin(config=sqlalchemy_config(settings, runtime.engine)),
             UnionCardCLIPlugin(),
             ProblemDocsPlugin(),
             StrictJsonPlugin(),
@@ -270,6 +307,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 audit=provide_benefits_audit,
                 voucher_member=provide_voucher_member,
                 voucher_admission=provide_voucher_admission,
+                voucher_claimant=provide_voucher_claimant,
             ),
         ],
         dependencies={
@@ -284,15 +322,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[_request_id_header, security_headers],
         middleware=[forwarded_headers(settings.trusted_proxies), request_id_middleware],
         request_class=JsonRequest,
-        stores=state.stores,
-        state=state,
-        on_startup=[
-            signing_key_hook(engine, state.cipher, production=settings.production),
-            *([jobs.start] if settings.job_runner else []),
-            *([schedule.start] if settings.job_runner else []),
-            *([_freeze_startup_heap] if settings.production else []),
-        ],
-        on_shutdown=[schedule.stop, jobs.stop, _close_redis, reads.dispose],
+        stores=runtime.state.stores,
+        state=runtime.state,
+        on_startup=runtime.on_startup,
+        on_shutdown=runtime.on_shutdown,
         openapi_config=openapi_config(),
         debug=False,
     )

@@ -1,5 +1,5 @@
-"""What other packages may use of cardsvc besides its kernel: card verification and member and
-org facts.
+"""What other packages may use of cardsvc besides its kernel: card verification, member and
+org facts, and the service requests' upload reading and checked file storage (store photos).
 
 The merchant API reaches cardsvc only through this module and ``cardsvc.kernel``; the import
 rules in ``pyproject.toml`` hold it to that.
@@ -26,6 +26,8 @@ from cardsvc.cards.lookup import (
 from cardsvc.cards.online import VerifiedCard, verify_online_row
 from cardsvc.members.models import Member, MemberStatus
 from cardsvc.orgs.models import Org, OrgStatus
+from cardsvc.servicereq.attachments import AttachmentType, attachment_dir, sniff, store_bytes
+from cardsvc.servicereq.uploads import UPLOAD_RESPONSES, read_one_file
 
 
 async def find_org(session: AsyncSession, org_id: uuid.UUID) -> Org | None:
@@ -65,6 +67,8 @@ __all__ = [
     "CARD_WITH_MEMBER",
     "CARD_WITH_MEMBER_NAMED",
     "MEMBER_FACTS",
+    "UPLOAD_RESPONSES",
+    "AttachmentType",
     "CardError",
     "KeyRing",
     "MemberStatus",
@@ -72,9 +76,13 @@ __all__ = [
     "OrgStatus",
     "TokenError",
     "VerifiedCard",
+    "attachment_dir",
     "erased_members",
     "find_org",
     "find_org_by_code",
     "numeric_codes",
+    "read_one_file",
+    "sniff",
+    "store_bytes",
     "verify_online_row",
 ]

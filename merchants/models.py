@@ -162,7 +162,8 @@ class ReversalRequest(UUIDv7Base):
     __tablename__ = "merchant_reversal_request"
     __table_args__ = (UniqueConstraint("merchant_id", "idempotency_key"),)
 
-    merchant_id: Mapped[uuid.UUID] = mapped_column(GUID())
+    # In the key: distributed by merchant, every unique key holds the merchant (docs/scaling.md).
+    merchant_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(128))
     redemption_id: Mapped[uuid.UUID] = mapped_column(GUID(), index=True)
     terminal_id: Mapped[uuid.UUID] = mapped_column(GUID())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from click import Group
 from litestar import Litestar
 from litestar.config.app import AppConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.plugins import CLIPlugin, InitPluginProtocol
 
@@ -30,7 +31,12 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
         self._config = config
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        from merchants.directory.routes import StoreDirectoryController, StoreListingController
+        from merchants.directory.routes import (
+            StoreDirectoryController,
+            StoreImportController,
+            StoreListingController,
+            StorePhotoController,
+        )
         from merchants.onboarding.routes import (
             MerchantController,
             StaffRedemptionController,
@@ -39,10 +45,9 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
         from merchants.onboarding.store_routes import StoreAdminController
         from merchants.settlements.routes import SettlementStatementController
         from merchants.terminal.routes import TerminalRedeemController, TerminalSelfController
+        from merchants.terminal.voucher_routes import TerminalVoucherController
 
-        state = app_config.state
-        config = self._config or MerchantConfig.from_settings(state.get("settings"))
-        state[GATE_STATE_KEY] = TerminalGate(config, state.get("redis"))
+        self.bind_state(app_config.state)
         app_config.route_handlers.extend(
             [
                 MerchantController,
@@ -50,8 +55,11 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
                 StoreAdminController,
                 StoreDirectoryController,
                 StoreListingController,
+                StoreImportController,
+                StorePhotoController,
                 TerminalSelfController,
                 TerminalRedeemController,
+                TerminalVoucherController,
                 StaffRedemptionController,
                 SettlementStatementController,
             ]
@@ -59,6 +67,12 @@ class MerchantsPlugin(InitPluginProtocol, CLIPlugin):
         app_config.dependencies.setdefault("terminal", Provide(provide_terminal))
         app_config.on_shutdown.append(_flush_scan_log)
         return app_config
+
+    def bind_state(self, state: State) -> None:
+        """Put the terminal gate for the state's settings and Redis into the state: at init, and
+        again when the app is given a new runtime (cardsvc.app.AppRuntime)."""
+        config = self._config or MerchantConfig.from_settings(state.get("settings"))
+        state[GATE_STATE_KEY] = TerminalGate(config, state.get("redis"))
 
     def on_cli_init(self, cli: Group) -> None:
         from merchants.cli import merchants_group

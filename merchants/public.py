@@ -16,7 +16,16 @@ from merchants.directory.geo import wgs84_to_gcj02
 from merchants.directory.hours import DAY_LABELS_ZH, closure_today
 from merchants.directory.navigation import nav_links
 from merchants.directory.schemas import MAX_RADIUS_M, StoreCard, card, parse_near
-from merchants.directory.search import Near, NearbyStore, district_centre, near, one_store
+from merchants.directory.search import (
+    Near,
+    NearbyStore,
+    Rider,
+    district_centre,
+    near,
+    near_with,
+    one_store,
+    stores_where,
+)
 from merchants.kinds import CATEGORY_LABELS_EN, CATEGORY_LABELS_ZH, MerchantCategory
 from merchants.models import Merchant, Store
 from merchants.terminal.scan import facts_from_row, sale_context
@@ -32,6 +41,7 @@ __all__ = [
     "MerchantCategory",
     "Near",
     "NearbyStore",
+    "Rider",
     "StoreCard",
     "card",
     "closure_today",
@@ -40,11 +50,13 @@ __all__ = [
     "merchant_names",
     "nav_links",
     "near",
+    "near_with",
     "one_store",
     "parse_near",
     "point_of_sale",
     "store_context",
     "store_names",
+    "stores_where",
     "to_mask",
     "wgs84_to_gcj02",
 ]

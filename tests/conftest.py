@@ -34,7 +34,7 @@ from cardsvc.kernel.db import import_all_models, make_engine, make_sessionmaker,
 from cardsvc.kernel.settings import Settings
 from cardsvc.staff.service import configure_password_hashing
 from cardsvc.wiring import wire
-from tests.support.appcost import memoize
+from tests.support.appcost import index_routes, memoize, share_signature_models
 
 PG_URL = os.environ.get("UNIONCARD_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("UNIONCARD_TEST_REDIS_URL")
@@ -45,7 +45,11 @@ PGBOUNCER_URL = os.environ.get("UNIONCARD_TEST_PGBOUNCER_URL")
 
 import_all_models()
 wire()  # the packages plugged together as the app and the CLI do (cardsvc.wiring)
-memoize()  # handler signatures parsed once per process, not once per app (tests/support/appcost.py)
+# What every create_app() would do again, once per process (tests/support/appcost.py): handler
+# signatures parsed, their msgspec models made; routes registered without remapping every route.
+memoize()
+share_signature_models()
+index_routes()
 
 
 def _asyncpg_url(url: str) -> str:

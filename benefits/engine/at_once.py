@@ -27,8 +27,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
+from benefits.engine.ledger_keys import lookup_rows_sql
 from benefits.engine.statements import LINE_COLUMNS
 
 
@@ -76,6 +78,12 @@ WHERE bc.program_id = {p[0]}::uuid AND bc.policy_key = {p[1]}::varchar
 RETURNING bc.used)"""
 
 
+# The arguments in statement order, picked in C rather than by a loop per call.
+_UPSERT_ARGS = itemgetter(*_UPSERT_NAMES, "n")
+_STRIPE_ARGS = itemgetter(*_STRIPE_NAMES, "n")
+_LINE_ARGS = itemgetter(*LINE_COLUMNS)
+_TAKES = LINE_COLUMNS.index("takes")
+
 _sql_cache: dict[tuple[tuple[bool, ...], int], str] = {}
 
 
@@ -91,6 +99,7 @@ def statement_sql(stripes: tuple[bool, ...], lines: int) -> str:
         parts.append(_stripe(k, at) if stripe else _upsert(k, at))
         at += (len(_STRIPE_NAMES) if stripe else len(_UPSERT_NAMES)) + 1
     rows = []
+    first = dict(zip(LINE_COLUMNS, (f"${at + j}" for j in range(len(LINE_COLUMNS))), strict=True))
     for i in range(lines):
         values = [f"${at + j}" for j in range(len(LINE_COLUMNS))]
         if i == 0 and stripes:
@@ -98,13 +107,15 @@ def statement_sql(stripes: tuple[bool, ...], lines: int) -> str:
         rows.append(f"({', '.join(values)})")
         at += len(LINE_COLUMNS)
     insert = f"INSERT INTO benefit_redemption ({', '.join(LINE_COLUMNS)}) VALUES {', '.join(rows)}"
+    # The checkout's lookup rows (key, token) from line 0's parameters (statements.lookup_rows_sql)
+    parts.append(lookup_rows_sql(first))
     if stripes:
         ctes = ",\n".join([*parts, f"line AS ({insert})"])
         used = ", ".join(f"c{k}.u" for k in range(len(stripes)))
         tables = ", ".join(f"c{k}" for k in range(len(stripes)))
         sql = f"WITH {ctes}\nSELECT {used} FROM {tables}"
     else:
-        sql = insert
+        sql = f"WITH {parts[0]}\n{insert}"
     _sql_cache[(stripes, lines)] = sql
     return sql
 
@@ -122,13 +133,21 @@ async def charge_and_insert(
     charge (nothing was written)."""
     args: list[Any] = []
     for c in charges:
-        names = _STRIPE_NAMES if c.stripe else _UPSERT_NAMES
-        args += [c.params[n] for n in names]
-        args.append(c.params["n"])
+        args += (_STRIPE_ARGS if c.stripe else _UPSERT_ARGS)(c.params)
     for line in lines:
-        args += [json.dumps(line[c]) if c == "takes" else line[c] for c in LINE_COLUMNS]
-    sql = statement_sql(tuple(c.stripe for c in charges), len(lines))
-    if not charges:
+        values = list(_LINE_ARGS(line))
+        values[_TAKES] = json.dumps(values[_TAKES])
+        args += values
+    return await run_statement(pg, tuple(c.stripe for c in charges), len(lines), args)
+
+
+async def run_statement(
+    pg: Any, stripes: tuple[bool, ...], lines: int, args: Sequence[Any]
+) -> list[int]:
+    """:func:`statement_sql` for that shape run with ``args`` (each charge's, then each ledger
+    row's, in statement order): each charge's counter ``used`` after it."""
+    sql = statement_sql(stripes, lines)
+    if not stripes:
         await pg.execute(sql, *args)
         return []
     row = await pg.fetchrow(sql, *args)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from benefits.engine.counters import SqlCounters, stripe_index, stripe_scope
+from benefits.engine.counters import PROGRAM_SCOPE, SqlCounters, stripe_index, stripe_scope
 from benefits.engine.results import LimitState, RedemptionLine, RedemptionResult
 from benefits.engine.statements import PgStatements, SaStatements, Statements
 from benefits.engine.txn import Db, read_connection
@@ -14,11 +14,12 @@ from benefits.engine.versions import CompiledRules, load_versions
 from benefits.errors import IdempotencyConflict
 from benefits.rules.limits import Take
 from benefits.rules.periods import end_of_key
-from benefits.rules.programme import LimitPolicy
 
 
 def merge_stripes(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Stripe entries of one policy as one: the member and the merchant see one budget."""
+    if not any(_striped(e) for e in entries):
+        return [dict(e) for e in entries]  # nothing to merge (the common case)
     merged: dict[tuple[str, str, str], dict[str, Any]] = {}
     for e in entries:
         striped = stripe_index(e["s"]) is not None
@@ -33,21 +34,33 @@ def merge_stripes(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
-def _limit_state(
-    policy: LimitPolicy | None, take: Mapping[str, Any], compiled: CompiledRules
-) -> LimitState:
-    used, limit, n = take.get("u"), take["l"], take["n"]
+def _striped(e: Mapping[str, Any]) -> bool:
+    """A stripe's entry (or one of a counter laid out in several)."""
+    s = e["s"]
+    return "T" in e or s == PROGRAM_SCOPE or s.startswith(_STRIPE_PREFIX)
+
+
+_STRIPE_PREFIX = stripe_scope(1)[:-1]  # "p#"
+_NO_LABELS = ("", "", "", False)
+
+
+def _limit_state(take: Mapping[str, Any], compiled: CompiledRules) -> LimitState:
+    used, limit, n, key = take.get("u"), take["l"], take["n"], take["k"]
     after = None if used is None else max(0, limit - used)
+    policy = compiled.by_key.get(take["p"])
+    scope, period, on_exceed, is_budget = (
+        _NO_LABELS if policy is None else compiled.labels[policy.key]
+    )
     return LimitState(
         policy=take["p"],
         metric=take["m"],
-        scope=policy.scope.value if policy else "",
-        period=policy.period.value if policy else "",
-        on_exceed=policy.on_exceed.value if policy else "",
-        is_budget=policy.is_budget if policy else False,
+        scope=scope,
+        period=period,
+        on_exceed=on_exceed,
+        is_budget=is_budget,
         limit=limit,
-        period_key=take["k"],
-        period_ends_at=end_of_key(policy.period, take["k"], compiled.tz) if policy else None,
+        period_key=key,
+        period_ends_at=end_of_key(policy.period, key, compiled.tz) if policy else None,
         remaining_before=None if after is None else after + n,
         take=n,
         remaining_after=after,
@@ -61,11 +74,13 @@ def checkout_result(
     *,
     replayed: bool,
     reversed_: bool = False,
+    merged: bool = False,
 ) -> RedemptionResult:
+    """``merged``: the lines' takes are merged already (:func:`with_used`)."""
     out: list[RedemptionLine] = []
     for d in lines:
         compiled = versions[d["program_version_id"]]
-        policies = {p.key: p for p in compiled.rules.limits}
+        takes = d["takes"] if merged else merge_stripes(d["takes"])
         out.append(
             RedemptionLine(
                 id=d["id"],
@@ -81,10 +96,7 @@ def checkout_result(
                 units=d["units"],
                 subsidy_fen=d["subsidy_fen"],
                 value_fen=d["value_fen"],
-                limits=tuple(
-                    _limit_state(policies.get(t["p"]), t, compiled)
-                    for t in merge_stripes(d["takes"])
-                ),
+                limits=tuple(_limit_state(t, compiled) for t in takes),
             )
         )
     first, last = lines[0], lines[-1]
@@ -173,6 +185,19 @@ def takes_json(store: SqlCounters, takes: list[Take]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for t in takes:
         k = t.key
+        if k.scope_key != PROGRAM_SCOPE and not k.scope_key.startswith(_STRIPE_PREFIX):
+            # not a programme-scope counter: one row, no stripes (store.planned's answer)
+            out.append(
+                {
+                    "p": k.policy_key,
+                    "m": k.metric,
+                    "s": k.scope_key,
+                    "k": k.period_key,
+                    "n": t.n,
+                    "l": t.limit,
+                }
+            )
+            continue
         parts, stripes = store.planned(k, t.n)
         for i, n in parts:
             entry = {
@@ -192,4 +217,7 @@ def takes_json(store: SqlCounters, takes: list[Take]) -> list[dict[str, Any]]:
 def with_used(entries: list[dict[str, Any]], takes: list[Take]) -> list[dict[str, Any]]:
     """The result's view of the takes: one per policy, with the counter's ``used`` if known."""
     used = {(t.key.policy_key, t.key.period_key): t.used for t in takes}
-    return [e | {"u": used.get((e["p"], e["k"]))} for e in merge_stripes(entries)]
+    merged = merge_stripes(entries)  # fresh dicts, so set in place
+    for e in merged:
+        e["u"] = used.get((e["p"], e["k"]))
+    return merged

@@ -156,10 +156,22 @@ class SqlCounters:
     def charge(self, key: CounterKey, n: int, limit: int) -> Charge | None:
         """:meth:`take` (``n`` > 0, no clamp) as a statement for ``benefits.engine.at_once``;
         ``None`` when the picked stripe cannot hold ``n`` (the transaction path walks)."""
-        params = key_params(key)
         if key.scope_key != PROGRAM_SCOPE:
-            params.update(k_id=uuid7(), n=n, lim=limit, init=min(n, limit))
-            return Charge(False, params)
+            return Charge(
+                False,
+                {
+                    "k_id": uuid7(),
+                    "k_program": key.program_id,
+                    "k_policy": key.policy_key,
+                    "k_metric": key.metric,
+                    "k_scope": key.scope_key,
+                    "k_period": key.period_key,
+                    "init": min(n, limit),
+                    "lim": limit,
+                    "n": n,
+                },
+            )
+        params = key_params(key)
         first = self.pick
         params.update(k_scope=stripe_scope(first), n=n, share=share(limit, self.stripes, first))
         params["stripes"] = self.stripes

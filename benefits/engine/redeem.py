@@ -32,7 +32,6 @@ from typing import Any
 import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from uuid_utils.compat import uuid7
 
 from benefits.engine.at_once import Charge, charge_and_insert, is_refusal
 from benefits.engine.bills import bill_turn
@@ -44,38 +43,40 @@ from benefits.engine.counters import (
     pick_stripe,
 )
 from benefits.engine.evaluate import check_program, check_stacking, refusal_error
+from benefits.engine.ledger_lines import PLAN_ONLY, exhausted, ledger_lines
 from benefits.engine.request import Request, prepare_request, with_bill
 from benefits.engine.results import RedemptionResult
+from benefits.engine.slim import redeem_one
 from benefits.engine.statements import (
     Head,
     PgStatements,
     SaStatements,
     Statements,
     head_of,
-    is_retryable,
-    is_unique_violation,
 )
 from benefits.engine.txn import (
     Db,
     bare_driver,
     driver_name,
     driver_of,
+    is_retryable,
+    is_unique_violation,
     read_connection,
     write_transaction,
 )
-from benefits.engine.versions import CompiledRules, load_versions
+from benefits.engine.versions import CompiledRules, cached_versions, load_versions
 from benefits.errors import (
-    BudgetExhausted,
     NotFound,
     ProgramInactive,
-    QuotaExhausted,
     Reason,
     TokenReplayed,
 )
-from benefits.rules.benefit import compute
 from benefits.rules.facts import MemberFacts, MerchantContext
-from benefits.rules.limits import CounterKey, CounterStore, LimitHit, Take, apply_limits
-from benefits.rules.programme import OnExceed
+from benefits.rules.limits import (
+    CounterStore,
+    LimitHit,
+    Take,
+)
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -158,7 +159,9 @@ _Done = tuple[list[dict[str, Any]], dict[uuid.UUID | None, CompiledRules]]
 
 
 def _result(done: RedemptionResult | _Done) -> RedemptionResult:
-    return done if isinstance(done, RedemptionResult) else checkout_result(*done, replayed=False)
+    if isinstance(done, RedemptionResult):
+        return done
+    return checkout_result(*done, replayed=False, merged=True)  # merged by _shaped
 
 
 def _given_head(req: Request, head_row: Sequence[Any] | None) -> Head | None:
@@ -224,7 +227,11 @@ async def _programs(
     if existing is not None:
         return await _replay(st, req, existing)
     _ensure_found(req, rows)
-    programs = await _checked_programs(st, req, rows)
+    ids = [r.current_version_id for r in rows if r.current_version_id is not None]
+    versions = cached_versions(ids)  # the usual case: no await
+    programs = _checked_programs(
+        req, rows, versions if versions is not None else await load_versions(st, ids)
+    )
     if req.bill_ref is not None and (twin := await bill_turn(st, req, programs)) is not None:
         return await _replay(st, req, twin)  # a concurrent retry committed on this bill first
     return programs
@@ -235,19 +242,34 @@ async def _at_once(
 ) -> RedemptionResult | None:
     """The redemption by :func:`_redeem_at_once` where it can run; ``None``: nothing was
     written, the transaction path is to run."""
-    async with bare_driver(db, pg) as driver:
-        if driver is None:
-            return None
-        try:
-            done = await _redeem_at_once(PgStatements(driver), req, head)
-            return None if done is None else _result(done)
-        except asyncpg.PostgresError as exc:
-            if is_refusal(exc) or is_retryable(exc):
-                return None  # the transaction path says which limit refused, or walks
-            if not is_unique_violation(exc):
-                raise
-            twin = exc
-    return await _after_unique_violation(db, req, twin, pg)
+    if pg is None and isinstance(db, AsyncConnection):
+        # bare_driver's case without its context manager (nothing to do after): the hot path
+        bare = db.dialect.driver == "asyncpg" and not db.in_transaction()
+        outcome = await _at_once_on(await driver_of(db) if bare else None, req, head)
+    else:
+        async with bare_driver(db, pg) as driver:
+            outcome = await _at_once_on(driver, req, head)
+    if isinstance(outcome, asyncpg.PostgresError):
+        return await _after_unique_violation(db, req, outcome, pg)
+    return outcome
+
+
+async def _at_once_on(
+    driver: Any | None, req: Request, head: Head | None
+) -> RedemptionResult | asyncpg.PostgresError | None:
+    """:func:`_at_once` on the bare driver, if any; a unique violation is returned, for the
+    caller to answer once the driver is given back."""
+    if driver is None:
+        return None
+    try:
+        done = await _redeem_at_once(PgStatements(driver), req, head)
+        return None if done is None else _result(done)
+    except asyncpg.PostgresError as exc:
+        if is_refusal(exc) or is_retryable(exc):
+            return None  # the transaction path says which limit refused, or walks
+        if not is_unique_violation(exc):
+            raise
+        return exc
 
 
 async def _redeem_at_once(
@@ -259,11 +281,13 @@ async def _redeem_at_once(
     programs = await _programs(st, req, head)
     if isinstance(programs, RedemptionResult):
         return programs
-    if any(p.on_exceed is OnExceed.clamp for _, c in programs for p in c.policies):
+    if len(programs) == 1 and (done := await redeem_one(st.driver, req, *programs[0])):
+        return done  # the common case, with less Python (benefits.engine.slim)
+    if any(c.clamps for _, c in programs):
         return None
     stripes = budget_stripes()
     store = SqlCounters(st, stripes=stripes, pick=pick_stripe(req.idempotency_key, stripes))
-    values, line_takes = await _ledger_lines(req, programs, _PLAN_ONLY, store)
+    values, line_takes = await ledger_lines(req, programs, PLAN_ONLY, store)
     charged: list[Take] = []
     charges: list[Charge] = []
     for t in (t for takes in line_takes for t in takes if t.n != 0):
@@ -305,9 +329,9 @@ async def _redeem_in(
     store = SqlCounters(
         st, stripes=stripes, pick=pick_stripe(req.idempotency_key, stripes), walk=walk
     )
-    clamps = any(p.on_exceed is OnExceed.clamp for _, c in programs for p in c.policies)
-    planner: CounterStore = store if clamps else _PLAN_ONLY
-    values, line_takes = await _ledger_lines(req, programs, planner, store)
+    clamps = any(c.clamps for _, c in programs)
+    planner: CounterStore = store if clamps else PLAN_ONLY
+    values, line_takes = await ledger_lines(req, programs, planner, store)
     await st.insert_lines(values)
     if not clamps:
         await _charge_counters(st, store, programs, values, line_takes)
@@ -331,13 +355,11 @@ def _ensure_found(req: Request, rows: list[Head]) -> None:
         )
 
 
-async def _checked_programs(
-    st: Statements, req: Request, rows: list[Head]
+def _checked_programs(
+    req: Request, rows: list[Head], versions: dict[uuid.UUID, CompiledRules]
 ) -> list[tuple[Head, CompiledRules]]:
-    """Each programme with its current rules, re-checked here and now, in charging order."""
-    versions = await load_versions(
-        st, [r.current_version_id for r in rows if r.current_version_id is not None]
-    )
+    """Each programme with its current rules (``versions``), re-checked here and now, in
+    charging order."""
     programs: list[tuple[Head, CompiledRules]] = []
     for row in rows:
         compiled = versions.get(row.current_version_id) if row.current_version_id else None
@@ -366,69 +388,6 @@ async def _checked_programs(
     return programs
 
 
-async def _ledger_lines(
-    req: Request,
-    programs: list[tuple[Head, CompiledRules]],
-    planner: CounterStore,
-    store: SqlCounters,
-) -> tuple[list[dict[str, Any]], list[list[Take]]]:
-    """One ledger row per programme, each on what the ones before it left to pay, and its takes
-    (charged by ``planner`` when it is the counter store, that is with clamps)."""
-    checkout_id = uuid7()
-    base = req.amount_fen
-    values: list[dict[str, Any]] = []
-    line_takes: list[list[Take]] = []
-    for i, (row, compiled) in enumerate(programs):
-        outcome = compute(compiled.rules.benefit, base, req.units)
-        if isinstance(outcome, Reason):
-            raise refusal_error("below_min_spend", [outcome], program=row.code)
-        try:
-            outcome, takes = await apply_limits(
-                planner,
-                program_id=row.id,
-                policies=compiled.policies,
-                benefit=compiled.rules.benefit,
-                outcome=outcome,
-                member_id=req.member.id,
-                merchant_id=req.merchant.merchant_id,
-                at=req.at,
-                tz=compiled.tz,
-            )
-        except LimitHit as hit:
-            raise _exhausted(hit, row.code) from None
-        values.append(
-            {
-                "id": checkout_id if i == 0 else uuid7(),
-                "checkout_id": checkout_id,
-                "line": i,
-                "merchant_id": req.merchant.merchant_id,
-                "store_id": req.merchant.store_id,
-                "terminal_id": req.merchant.terminal_id,
-                "member_id": req.member.id,
-                "member_org_path": req.member.org_path,
-                "card_id": req.card_id,
-                "program_id": row.id,
-                "program_version_id": compiled.version_id,
-                "version_number": compiled.number,
-                "amount_fen": base,
-                "discount_fen": outcome.discount_fen,
-                "payable_fen": base - outcome.discount_fen,
-                "units": outcome.units,
-                "subsidy_fen": outcome.subsidy_fen,
-                "value_fen": outcome.value_fen,
-                "occurred_at": req.at,
-                "idempotency_key": req.idempotency_key,
-                "fingerprint": req.fingerprint,
-                "token_id": req.token_id,
-                "bill_ref": req.bill_ref,
-                "takes": takes_json(store, takes),
-            }
-        )
-        line_takes.append(takes)
-        base -= outcome.discount_fen
-    return values, line_takes
-
-
 async def _charge_counters(
     st: Statements,
     store: SqlCounters,
@@ -443,33 +402,13 @@ async def _charge_counters(
                 continue
             got = await store.take(t.key, t.n, t.limit, False)
             if got is None:
-                raise _exhausted(LimitHit(t.policy, None), row.code)
+                raise exhausted(LimitHit(t.policy, None), row.code)
             t.used = got[1]
     for d, takes in zip(values, line_takes, strict=True):
         # A budget charged from other stripes than planned: the ledger row says which.
         if (charged := takes_json(store, takes)) != d["takes"]:
-            await st.update_takes(d["id"], charged)
+            await st.update_takes(d["id"], d["occurred_at"], charged)
             d["takes"] = charged
-
-
-class _PlanOnly:
-    """A counter store that grants everything: works out a redemption's takes, charges none."""
-
-    async def take(
-        self, key: CounterKey, n: int, limit: int, clamp: bool
-    ) -> tuple[int, int | None] | None:
-        return n, None
-
-    async def give_back(self, key: CounterKey, n: int) -> None:
-        return None
-
-
-_PLAN_ONLY = _PlanOnly()
-
-
-def _exhausted(hit: LimitHit, program_code: str) -> QuotaExhausted | BudgetExhausted:
-    error = BudgetExhausted if hit.policy.is_budget else QuotaExhausted
-    return error([hit.reason()], program=program_code, policy=hit.policy.key)
 
 
 async def _replay(st: Statements, req: Request, checkout_id: uuid.UUID) -> RedemptionResult:

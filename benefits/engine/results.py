@@ -39,7 +39,9 @@ class VersionView:
     published_by: uuid.UUID | None
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, unlike most value types here: one is built per redemption, and a frozen
+# dataclass's __init__ (object.__setattr__ per field) costs five times as much. Read-only by use.
+@dataclass(slots=True)
 class LimitState:
     """One limit policy as it stands for one member at one store.
 
@@ -109,7 +111,9 @@ class Quote:
     not_applicable: tuple[ProgramRefusal, ...]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, unlike most value types here: one is built per redemption, and a frozen
+# dataclass's __init__ (object.__setattr__ per field) costs five times as much. Read-only by use.
+@dataclass(slots=True)
 class RedemptionLine:
     id: uuid.UUID
     line: int
@@ -127,7 +131,9 @@ class RedemptionLine:
     limits: tuple[LimitState, ...]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, unlike most value types here: one is built per redemption, and a frozen
+# dataclass's __init__ (object.__setattr__ per field) costs five times as much. Read-only by use.
+@dataclass(slots=True)
 class RedemptionResult:
     """A checkout: one or more programmes applied to one bill, under one idempotency key."""
 

@@ -18,7 +18,7 @@ from uuid_utils.compat import uuid7
 from benefits.engine.booking import book_month
 from benefits.engine.counters import key_params
 from benefits.engine.results import ReversalResult
-from benefits.engine.statements import SA_LOAD_LINES, SaStatements
+from benefits.engine.statements import SaStatements, sa_load_lines
 from benefits.engine.txn import Db, as_utc, write_transaction
 from benefits.errors import AlreadyReversed, NotFound, ValidationError
 from benefits.models import Reversal
@@ -57,7 +57,7 @@ async def reverse(
     try:
         async with write_transaction(db) as conn:
             st = SaStatements(conn)
-            rows = (await conn.execute(SA_LOAD_LINES, {"cid": redemption_id})).all()
+            rows = await sa_load_lines(conn, redemption_id)
             if not rows or (merchant_id is not None and rows[0].merchant_id != merchant_id):
                 raise NotFound(
                     message_zh="未找到该核销记录",

@@ -20,29 +20,41 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, cast
 
-from advanced_alchemy.types import GUID
+from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import (
     BigInteger,
     Integer,
     Table,
     bindparam,
     insert,
-    literal_column,
     select,
     text,
     tuple_,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from benefits.models import Counter, Program, ProgramVersion, Redemption, Reversal
+from benefits.engine.ledger_keys import id_window, key_row, lookup_rows_sql, token_row
+from benefits.models import (
+    Counter,
+    Program,
+    ProgramVersion,
+    Redemption,
+    RedemptionKey,
+    RedemptionToken,
+    Reversal,
+)
 
 # Declarative models map a Table; SQLAlchemy types ``__table__`` as the wider FromClause.
 _P = cast(Table, Program.__table__)
 _V = cast(Table, ProgramVersion.__table__)
 _R = cast(Table, Redemption.__table__)
 _RV = cast(Table, Reversal.__table__)
+_K = cast(Table, RedemptionKey.__table__)
+_T = cast(Table, RedemptionToken.__table__)
 _PARAM = re.compile(r"(?<![:\w]):([a-z_]+)")
 
 
@@ -57,15 +69,6 @@ def to_asyncpg(sql: str) -> tuple[str, tuple[str, ...]]:
         return f"${names.index(name) + 1}"
 
     return _PARAM.sub(number, sql), tuple(names)
-
-
-def is_unique_violation(exc: BaseException) -> bool:
-    return getattr(exc, "sqlstate", None) == "23505"
-
-
-def is_retryable(exc: BaseException | None) -> bool:
-    """Deadlock or serialisation failure: the whole transaction may simply run again."""
-    return getattr(exc, "sqlstate", None) in {"40P01", "40001"}
 
 
 # --- counters ------------------------------------------------------------------------------
@@ -151,7 +154,9 @@ VALUES (:k_id, :k_program, :k_policy, :k_metric, :k_scope, :k_period, 0, :share,
 ON CONFLICT (program_id, policy_key, metric, scope_key, period_key) DO NOTHING"""
 # A ledger row written before its counters were charged names the stripe it planned to take
 # from; when the charge had to come from other stripes, the same transaction corrects it.
-UPDATE_TAKES_SQL = "UPDATE benefit_redemption SET takes = :takes WHERE id = :line_id"
+UPDATE_TAKES_SQL = (
+    "UPDATE benefit_redemption SET takes = :takes WHERE id = :line_id AND occurred_at = :at"
+)
 _STRIPE_TYPES = (
     bindparam("k_id", type_=GUID()),
     bindparam("k_program", type_=GUID()),
@@ -165,7 +170,9 @@ _SA_STRIPE_TAKE = {
 _SA_STRIPE_ROWS = text(STRIPE_ROWS_SQL).bindparams(bindparam("k_program", type_=GUID()))
 _SA_STRIPE_CREATE = text(STRIPE_CREATE_SQL).bindparams(*(b for b in _STRIPE_TYPES if b.key != "n"))
 _SA_UPDATE_TAKES = text(UPDATE_TAKES_SQL).bindparams(
-    bindparam("takes", type_=_R.c.takes.type), bindparam("line_id", type_=GUID())
+    bindparam("takes", type_=_R.c.takes.type),
+    bindparam("line_id", type_=GUID()),
+    bindparam("at", type_=DateTimeUTC(timezone=True)),
 )
 _PG_STRIPE_TAKE = {c: to_asyncpg(sql) for c, sql in STRIPE_TAKE_SQL.items()}
 _PG_STRIPE_ROWS = to_asyncpg(STRIPE_ROWS_SQL)
@@ -173,12 +180,12 @@ _PG_STRIPE_CREATE = to_asyncpg(STRIPE_CREATE_SQL)
 _PG_UPDATE_TAKES = to_asyncpg(UPDATE_TAKES_SQL)
 
 # --- programme head, idempotency probe, ledger -----------------------------------------------
+# The probe reads the lookup table of idempotency keys (RedemptionKey), not the ledger.
 _EXISTING = (
-    select(_R.c.checkout_id)
+    select(_K.c.checkout_id)
     .where(
-        _R.c.merchant_id == bindparam("merchant_id"),
-        _R.c.idempotency_key == bindparam("idem"),
-        _R.c.line == literal_column("0"),  # no parameter: callers name every one
+        _K.c.merchant_id == bindparam("merchant_id"),
+        _K.c.idempotency_key == bindparam("idem"),
     )
     .scalar_subquery()
 )
@@ -196,10 +203,8 @@ _SA_HEAD_ONE = select(*_HEAD_COLS).where(_P.c.id == bindparam("pid"))
 REDEMPTION_HEAD = _SA_HEAD_ONE.lateral("redemption_head")
 HEAD_COLUMN_COUNT = len(_HEAD_COLS)
 _SA_HEAD_MANY = select(*_HEAD_COLS).where(_P.c.id.in_(bindparam("pids", expanding=True)))
-SA_FIND_CHECKOUT = select(_R.c.checkout_id).where(
-    _R.c.merchant_id == bindparam("merchant_id"),
-    _R.c.idempotency_key == bindparam("idem"),
-    _R.c.line == 0,
+SA_FIND_CHECKOUT = select(_K.c.checkout_id).where(
+    _K.c.merchant_id == bindparam("merchant_id"), _K.c.idempotency_key == bindparam("idem")
 )
 SA_LOAD_LINES = (
     select(_R, _P.c.code.label("program_code"), _RV.c.id.label("reversal_id"))
@@ -207,6 +212,10 @@ SA_LOAD_LINES = (
     .outerjoin(_RV, _RV.c.redemption_id == _R.c.id)
     .where(_R.c.checkout_id == bindparam("cid"))
     .order_by(_R.c.line)
+)
+# The same within the millisecond of the checkout id (PostgreSQL: one partition).
+_SA_LOAD_LINES_AT = SA_LOAD_LINES.where(
+    _R.c.occurred_at >= bindparam("lo"), _R.c.occurred_at < bindparam("hi")
 )
 _C = cast(Table, Counter.__table__)
 _SA_READ_COUNTERS = select(
@@ -216,22 +225,23 @@ _SA_READ_COUNTERS = select(
         bindparam("keys", expanding=True)
     )
 )
-_SA_TOKEN_USED = select(_R.c.checkout_id).where(_R.c.token_id == bindparam("token_id")).limit(1)
+_SA_TOKEN_USED = select(_T.c.checkout_id).where(_T.c.token_id == bindparam("token_id"))
 _SA_VERSIONS = select(_V.c.id, _V.c.number, _V.c.rules).where(
     _V.c.id.in_(bindparam("ids", expanding=True))
 )
 _SA_INSERT_LINE = insert(_R)
+_SA_INSERT_KEY = insert(_K)
+_SA_INSERT_TOKEN = insert(_T)
 
 _PG_HEAD = """
 SELECT p.id, p.code, p.status, p.current_version_id, p.owner_org_path,
-       (SELECT r.checkout_id FROM benefit_redemption r
-         WHERE r.merchant_id = $2 AND r.idempotency_key = $3 AND r.line = 0) AS existing
+       (SELECT k.checkout_id FROM benefit_redemption_key k
+         WHERE k.merchant_id = $2 AND k.idempotency_key = $3) AS existing
 FROM benefit_program p WHERE """
 _PG_HEAD_ONE = _PG_HEAD + "p.id = $1"
 _PG_HEAD_MANY = _PG_HEAD + "p.id = ANY($1::uuid[])"
 _PG_FIND_CHECKOUT = (
-    "SELECT checkout_id FROM benefit_redemption"
-    " WHERE merchant_id = $1 AND idempotency_key = $2 AND line = 0"
+    "SELECT checkout_id FROM benefit_redemption_key WHERE merchant_id = $1 AND idempotency_key = $2"
 )
 # The scan's reads (benefits.engine.quote): a member's live programmes (their rules come from the
 # version cache) and the current ``used`` of a list of counters.
@@ -249,23 +259,32 @@ JOIN benefit_counter c
   ON (c.program_id, c.policy_key, c.metric, c.scope_key, c.period_key)
    = (k.program_id, k.policy_key, k.metric, k.scope_key, k.period_key)
 """
-_PG_TOKEN_USED = "SELECT 1 FROM benefit_redemption WHERE token_id = $1 LIMIT 1"
+_PG_TOKEN_USED = "SELECT 1 FROM benefit_redemption_token WHERE token_id = $1"
 _PG_VERSIONS = "SELECT id, number, rules FROM benefit_program_version WHERE id = ANY($1::uuid[])"
 _PG_LOAD_LINES = """
 SELECT r.*, p.code AS program_code, v.id AS reversal_id
 FROM benefit_redemption r
 JOIN benefit_program p ON p.id = r.program_id
 LEFT JOIN benefit_reversal v ON v.redemption_id = r.id
-WHERE r.checkout_id = $1 ORDER BY r.line
-"""
+WHERE r.checkout_id = $1"""
+_PG_LOAD_LINES_AT = _PG_LOAD_LINES + " AND r.occurred_at >= $2 AND r.occurred_at < $3"
+_PG_LOAD_LINES += " ORDER BY r.line"
+_PG_LOAD_LINES_AT += " ORDER BY r.line"
 LINE_COLUMNS = tuple(c.name for c in _R.columns if c.name != "sa_orm_sentinel")
+
+
+_LINE_PARAMS = [f"${i + 1}" for i in range(len(LINE_COLUMNS))]
 _PG_INSERT_LINE = (
-    f"INSERT INTO benefit_redemption ({', '.join(LINE_COLUMNS)}) "
-    f"VALUES ({', '.join(f'${i + 1}' for i in range(len(LINE_COLUMNS)))})"
+    f"INSERT INTO benefit_redemption ({', '.join(LINE_COLUMNS)}) VALUES ({', '.join(_LINE_PARAMS)})"
+)
+# Line 0 with the checkout's lookup rows, in one statement.
+_PG_INSERT_FIRST = (
+    f"WITH {lookup_rows_sql(dict(zip(LINE_COLUMNS, _LINE_PARAMS, strict=True)))}\n"
+    + _PG_INSERT_LINE
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per redemption (see benefits.engine.results)
 class Head:
     """A programme row as redemption needs it, plus any redemption already under the key."""
 
@@ -287,7 +306,7 @@ class Statements(Protocol):
     async def version_rows(self, ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, int, Any]]: ...
 
     async def token_used(self, token_id: str) -> bool:
-        """Whether a ledger row carries this QR token id."""
+        """Whether a checkout used this QR token id."""
         ...
 
     async def counters(self, keys: Sequence[tuple[Any, ...]]) -> Sequence[Any]:
@@ -295,7 +314,9 @@ class Statements(Protocol):
         among ``keys`` (tuples of the first five)."""
         ...
 
-    async def insert_lines(self, lines: list[dict[str, Any]]) -> None: ...
+    async def insert_lines(self, lines: list[dict[str, Any]]) -> None:
+        """A checkout's ledger rows, and its lookup rows (key, token)."""
+        ...
 
     async def upsert_counter(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
         """``(used, last_take)``, or ``None`` when the limit refused."""
@@ -311,7 +332,9 @@ class Statements(Protocol):
 
     async def stripe_create(self, params: dict[str, Any]) -> None: ...
 
-    async def update_takes(self, line_id: uuid.UUID, takes: list[dict[str, Any]]) -> None: ...
+    async def update_takes(
+        self, line_id: uuid.UUID, at: datetime, takes: list[dict[str, Any]]
+    ) -> None: ...
 
     async def load_lines(self, checkout_id: uuid.UUID) -> list[dict[str, Any]]: ...
 
@@ -350,6 +373,9 @@ class SaStatements:
         return (await self.conn.execute(_SA_READ_COUNTERS, {"keys": list(keys)})).all()
 
     async def insert_lines(self, lines: list[dict[str, Any]]) -> None:
+        await self.conn.execute(_SA_INSERT_KEY, key_row(lines[0]))
+        if lines[0]["token_id"] is not None:
+            await self.conn.execute(_SA_INSERT_TOKEN, token_row(lines[0]))
         await self.conn.execute(_SA_INSERT_LINE, lines)
 
     async def upsert_counter(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
@@ -369,13 +395,14 @@ class SaStatements:
     async def stripe_create(self, params: dict[str, Any]) -> None:
         await self.conn.execute(_SA_STRIPE_CREATE, params)
 
-    async def update_takes(self, line_id: uuid.UUID, takes: list[dict[str, Any]]) -> None:
-        await self.conn.execute(_SA_UPDATE_TAKES, {"line_id": line_id, "takes": takes})
+    async def update_takes(
+        self, line_id: uuid.UUID, at: datetime, takes: list[dict[str, Any]]
+    ) -> None:
+        params = {"line_id": line_id, "at": at, "takes": takes}
+        await self.conn.execute(_SA_UPDATE_TAKES, params)
 
     async def load_lines(self, checkout_id: uuid.UUID) -> list[dict[str, Any]]:
-        return [
-            dict(r._mapping) for r in await self.conn.execute(SA_LOAD_LINES, {"cid": checkout_id})
-        ]
+        return [dict(r._mapping) for r in await sa_load_lines(self.conn, checkout_id)]
 
 
 class PgStatements:
@@ -416,9 +443,9 @@ class PgStatements:
         return list(await self.driver.fetch(_PG_READ_COUNTERS, *map(list, zip(*keys, strict=True))))
 
     async def insert_lines(self, lines: list[dict[str, Any]]) -> None:
-        for line in lines:  # executemany() costs extra round trips for one row
+        for i, line in enumerate(lines):  # executemany() costs extra round trips for one row
             await self.driver.execute(
-                _PG_INSERT_LINE,
+                _PG_INSERT_LINE if i else _PG_INSERT_FIRST,
                 *[json.dumps(line[c]) if c == "takes" else line[c] for c in LINE_COLUMNS],
             )
 
@@ -447,10 +474,27 @@ class PgStatements:
         sql, names = _PG_STRIPE_CREATE
         await self.driver.execute(sql, *[params[n] for n in names])
 
-    async def update_takes(self, line_id: uuid.UUID, takes: list[dict[str, Any]]) -> None:
+    async def update_takes(
+        self, line_id: uuid.UUID, at: datetime, takes: list[dict[str, Any]]
+    ) -> None:
         sql, names = _PG_UPDATE_TAKES
-        args = {"takes": json.dumps(takes), "line_id": line_id}
+        args = {"takes": json.dumps(takes), "line_id": line_id, "at": at}
         await self.driver.execute(sql, *[args[n] for n in names])
 
     async def load_lines(self, checkout_id: uuid.UUID) -> list[dict[str, Any]]:
-        return [dict(r) for r in await self.driver.fetch(_PG_LOAD_LINES, checkout_id)]
+        rows = []
+        if (window := id_window(checkout_id)) is not None:
+            rows = await self.driver.fetch(_PG_LOAD_LINES_AT, checkout_id, *window)
+        if not rows:  # a row from before its id named its time, or no such checkout
+            rows = await self.driver.fetch(_PG_LOAD_LINES, checkout_id)
+        return [dict(r) for r in rows]
+
+
+async def sa_load_lines(conn: AsyncConnection, checkout_id: uuid.UUID) -> Sequence[Row[Any]]:
+    """A checkout's ledger rows with their programme code and reversal id, in line order; on
+    PostgreSQL read from the month its id names first (:func:`id_window`)."""
+    if conn.dialect.name == "postgresql" and (window := id_window(checkout_id)) is not None:
+        params = {"cid": checkout_id, "lo": window[0], "hi": window[1]}
+        if rows := (await conn.execute(_SA_LOAD_LINES_AT, params)).all():
+            return rows
+    return (await conn.execute(SA_LOAD_LINES, {"cid": checkout_id})).all()

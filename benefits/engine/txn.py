@@ -95,3 +95,12 @@ async def bare_driver(db: Db, pg: Any | None) -> AsyncIterator[Any | None]:
                 await db.commit()  # as in redeem's transaction: nothing reaches the server
     else:
         yield None
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) == "23505"
+
+
+def is_retryable(exc: BaseException | None) -> bool:
+    """Deadlock or serialisation failure: the whole transaction may simply run again."""
+    return getattr(exc, "sqlstate", None) in {"40P01", "40001"}

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from benefits.engine.statements import SaStatements, Statements
 from benefits.rules.limits import plan_order
 from benefits.rules.periods import zone
-from benefits.rules.programme import LimitPolicy, ProgramRules
+from benefits.rules.programme import LimitPolicy, OnExceed, ProgramRules
 from benefits.rules.validation import parse_rules
 
 _CACHE_MAX = 4096
@@ -33,17 +33,45 @@ class CompiledRules:
     rules: ProgramRules
     tz: ZoneInfo
     policies: tuple[LimitPolicy, ...]  # in processing / locking order
+    # Worked out once per version, not per redemption: the policies by key, and whether any
+    # clamps (which keeps a redemption off the one-statement path).
+    by_key: Mapping[str, LimitPolicy]
+    clamps: bool
+    # per policy key: its scope, period and on-exceed values and whether it is a budget
+    labels: Mapping[str, tuple[str, str, str, bool]]
 
 
 def compile_rules(
     data: Mapping[str, Any], *, version_id: uuid.UUID | None = None, number: int = 0
 ) -> CompiledRules:
     rules = parse_rules(data)
-    return CompiledRules(version_id, number, rules, zone(rules.timezone), plan_order(rules.limits))
+    return CompiledRules(
+        version_id,
+        number,
+        rules,
+        zone(rules.timezone),
+        plan_order(rules.limits),
+        {p.key: p for p in rules.limits},
+        any(p.on_exceed is OnExceed.clamp for p in rules.limits),
+        {
+            p.key: (p.scope.value, p.period.value, p.on_exceed.value, p.is_budget)
+            for p in rules.limits
+        },
+    )
 
 
 def cached(version_id: uuid.UUID) -> CompiledRules | None:
     return _cache.get(version_id)
+
+
+def cached_versions(version_ids: list[uuid.UUID]) -> dict[uuid.UUID, CompiledRules] | None:
+    """:func:`load_versions` when the cache has them all (no await), else ``None``."""
+    out: dict[uuid.UUID, CompiledRules] = {}
+    for vid in version_ids:
+        if (hit := _cache.get(vid)) is None:
+            return None
+        out[vid] = hit
+    return out
 
 
 async def load_versions(

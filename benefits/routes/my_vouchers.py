@@ -1,14 +1,15 @@
 """HTTP: the member's voucher campaigns (with a countdown), claiming, and the wallet.
 
-The claim route does not take the member as a dependency: it is given a loader
-(``voucher_member``, the host's port) and calls it only once the admission store has let the
-request through, so the refusals of a sold-out campaign never reach the database.
+The claim route does not take the member as a dependency: it is given a loader (in
+``voucher_claimant``, the host's port, with the admission store and the request's sign-in) and
+calls it only once the admission store has let the request through, so the refusals of a
+sold-out campaign never reach the database; the sign-in is checked by the claim, first, with
+the session read in the admission's round trip.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import CacheControlHeader
@@ -22,21 +23,21 @@ from benefits.routes.voucher_schemas import (
     ApplyOut,
     ClaimIn,
     DrawOut,
+    MyLotteries,
     OpenCampaigns,
     VoucherOut,
     Wallet,
     draw_out,
+    my_lottery_out,
     open_campaign_out,
     voucher_out,
 )
 from benefits.rules.facts import MemberFacts
-from benefits.vouchers.admission import Admission
 from benefits.vouchers.campaigns import published_campaigns
-from benefits.vouchers.claims import cached_campaign, check_member, claim, wallet
-from benefits.vouchers.lottery import apply, member_draw_record
+from benefits.vouchers.claims import Claimant, cached_campaign, check_member, claim, wallet
+from benefits.vouchers.lottery import apply, member_draw_record, my_entries
 
 NO_STORE = CacheControlHeader(no_store=True)
-MemberLoader = Callable[[], Awaitable[MemberFacts]]
 
 
 class MyVouchersController(Controller):
@@ -69,21 +70,21 @@ class MyVouchersController(Controller):
     )
     async def claim(
         self,
-        db_session: AsyncSession,
-        voucher_admission: SkipValidation[Admission],
-        voucher_member: SkipValidation[MemberLoader],
+        voucher_claimant: SkipValidation[Claimant],
         campaign_id: uuid.UUID,
         data: ClaimIn,
     ) -> Response[VoucherOut]:
+        c = voucher_claimant
         voucher, created = await claim(
-            db_session,
-            voucher_admission,
+            c.db,
+            c.admission,
             campaign_id=campaign_id,
             request=data.request_id,
-            member=voucher_member,
+            member=c.member,
             at=utc_now(),
+            sign_in=c.sign_in,
         )
-        campaign = await cached_campaign(db_session, campaign_id)
+        campaign = await cached_campaign(c.db(), campaign_id)
         return Response(voucher_out(voucher, campaign), status_code=201 if created else 200)
 
     @get("/", summary="My vouchers: value, expiry and status", cache_control=NO_STORE)
@@ -119,3 +120,15 @@ class MyVouchersController(Controller):
         campaign_id: uuid.UUID,
     ) -> DrawOut:
         return draw_out(await member_draw_record(db_session, campaign_id, member_facts, utc_now()))
+
+    @get(
+        "/lotteries",
+        summary="Lotteries I entered, with the result once drawn",
+        cache_control=NO_STORE,
+    )
+    async def lotteries(
+        self, db_session: AsyncSession, member_facts: SkipValidation[MemberFacts]
+    ) -> MyLotteries:
+        return MyLotteries(
+            [my_lottery_out(e) for e in await my_entries(db_session, member_facts.id)]
+        )

@@ -11,7 +11,7 @@ import msgspec
 from benefits.vouchers.campaigns import CampaignView
 from benefits.vouchers.claims import VoucherView, terms_of
 from benefits.vouchers.figures import CampaignFigures
-from benefits.vouchers.lottery import DrawRecord
+from benefits.vouchers.lottery import DrawRecord, MyEntry
 from benefits.vouchers.models import CampaignMode
 
 Terms = Annotated[
@@ -156,6 +156,16 @@ class ClaimIn(msgspec.Struct):
     ]
 
 
+def valid_claim(raw: Any) -> bool:
+    """Whether ``raw``, a decoded JSON body, is a ``ClaimIn`` by the API's strict rules (the
+    check the route's ``data`` gets after its dependencies)."""
+    try:
+        msgspec.convert(raw, ClaimIn, strict=True)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
 class VoucherOut(msgspec.Struct):
     id: uuid.UUID
     campaign_id: uuid.UUID
@@ -214,3 +224,25 @@ def draw_out(r: DrawRecord) -> DrawOut:
 class ApplyOut(msgspec.Struct):
     campaign_id: uuid.UUID
     pseudonym: Annotated[str, msgspec.Meta(description="my id in the published applicant list")]
+
+
+class MyLottery(msgspec.Struct):
+    campaign_id: uuid.UUID
+    campaign_name: str
+    value: str
+    closes_at: datetime
+    pseudonym: Annotated[str, msgspec.Meta(description="my id in the published applicant list")]
+    applied_at: datetime
+    drawn_at: datetime | None
+    won: Annotated[bool | None, msgspec.Meta(description="null until the draw")]
+
+
+class MyLotteries(msgspec.Struct):
+    items: list[MyLottery]
+
+
+def my_lottery_out(e: MyEntry) -> MyLottery:
+    c = e.campaign
+    return MyLottery(
+        c.id, c.name, describe_value(c), c.closes_at, e.pseudonym, e.applied_at, c.drawn_at, e.won
+    )

@@ -32,10 +32,11 @@ from benefits.vouchers.campaigns import (
     list_campaigns,
     move_campaign,
 )
-from benefits.vouchers.claims import ClaimBusy, rebuild
+from benefits.vouchers.claims import ClaimBusy
 from benefits.vouchers.figures import campaign_figures
 from benefits.vouchers.lottery import draw_campaign, draw_record
 from benefits.vouchers.models import CampaignStatus
+from benefits.vouchers.rebuild import rebuild
 
 TARGET = "voucher_campaign"
 Staff = SkipValidation[StaffPrincipal]

@@ -24,7 +24,9 @@ from benefits.rules.money import format_yuan, percent_of, prorate
 from benefits.rules.programme import Benefit, BenefitKind, Funding
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, unlike most value types here: one is built per redemption, and a frozen
+# dataclass's __init__ (object.__setattr__ per field) costs five times as much. Read-only by use.
+@dataclass(slots=True)
 class Outcome:
     units: int
     base_fen: int

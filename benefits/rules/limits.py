@@ -115,7 +115,11 @@ def scope_key(
     policy: LimitPolicy, member_id: uuid.UUID, merchant_id: uuid.UUID | None
 ) -> str | None:
     """Whose counter a policy charges; ``None`` when the merchant is not known (member view)."""
-    s = policy.scope
+    return scope_key_of(policy.scope, member_id, merchant_id)
+
+
+def scope_key_of(s: LimitScope, member_id: uuid.UUID, merchant_id: uuid.UUID | None) -> str | None:
+    """:func:`scope_key` of a policy of scope ``s``."""
     if s is LimitScope.member:
         return f"m:{member_id.hex}"
     if s is LimitScope.program:
@@ -209,6 +213,34 @@ async def apply_limits(
         takes.append(take)
     outcome = _settle(benefit, outcome, metric, n)
     return outcome, takes
+
+
+def plan_takes(
+    *,
+    program_id: uuid.UUID,
+    policies: tuple[LimitPolicy, ...],
+    outcome: Outcome,
+    member_id: uuid.UUID,
+    merchant_id: uuid.UUID | None,
+    at: datetime,
+    tz: ZoneInfo,
+) -> list[Take]:
+    """The takes :func:`apply_limits` makes from a store that grants everything asked (the
+    outcome stays as it is), worked out without a store: what a redemption without clamp
+    policies plans before it charges. Raises :class:`LimitHit` as ``apply_limits`` would."""
+    takes: list[Take] = []
+    day = local_date(at, tz)
+    for policy in policies:
+        key = counter_key(
+            program_id, policy, member_id=member_id, merchant_id=merchant_id, at=at, tz=tz, day=day
+        )
+        if key is None:
+            continue
+        n = _quantity(policy.metric, outcome)
+        if n > 0 and policy.on_exceed is not OnExceed.clamp and n > policy.limit:
+            raise LimitHit(policy, None)
+        takes.append(Take(key, policy, n, None, policy.limit))
+    return takes
 
 
 def _quantity(metric: Metric, outcome: Outcome) -> int:

@@ -1,4 +1,5 @@
-"""A month's statement figures per merchant and programme, from the ledger.
+"""A month's statement figures per merchant and programme, from the ledger, and per voucher
+campaign (``kind`` voucher lines: what the federation owes for the vouchers used there).
 
 A redemption counts in the month it happened. Its reversal nets it out of the month the
 reversal was booked into (``benefit_reversal.booked_month``; NULL is the redemption's own
@@ -20,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from benefits.engine.months import month_bounds
 from benefits.engine.txn import Db, read_connection
 from benefits.models import Program, Redemption, Reversal
+from benefits.vouchers.use_lines import VoucherLine, month_voucher_lines
 
 _R = cast(Table, Redemption.__table__)
 _RV = cast(Table, Reversal.__table__)
@@ -43,6 +45,9 @@ class StatementLine:
     subsidy_fen: int = 0  # what the federation owes the merchant
     units: int = 0
     carried_subsidy_fen: int = 0  # subsidy taken back by the carried reversals (included above)
+    # "programme", or "voucher": a voucher campaign's uses (``program_id``/``program_code``
+    # then name the campaign; ``benefits.vouchers.use_lines.month_voucher_lines``).
+    kind: str = "programme"
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -136,16 +141,42 @@ async def month_figures(
     out: dict[uuid.UUID, StatementFigures] = {}
     for (mid, _), g in sorted(lines.items(), key=lambda kv: (kv[1].program_code, str(kv[0]))):
         out.setdefault(mid, StatementFigures()).lines.append(g)
+    vouchers = await month_voucher_lines(
+        db,
+        month=month,
+        time_zone=time_zone,
+        now=now,
+        merchant_ids=None if merchant_ids is None else ids,
+    )
+    for mid, vlines in vouchers.items():
+        out.setdefault(mid, StatementFigures()).lines.extend(voucher_line(v) for v in vlines)
     for figures in out.values():
         add_totals(figures)
     return out
+
+
+def voucher_line(v: VoucherLine) -> StatementLine:
+    """A voucher campaign's month at a merchant as a statement line (``kind`` voucher)."""
+    return StatementLine(
+        v.campaign_id,
+        v.campaign_code,
+        redemptions=v.uses,
+        reversed=v.reversed,
+        carried_reversals=v.carried_reversals,
+        count=v.count,
+        gross_fen=v.gross_fen,
+        discount_fen=v.discount_fen,
+        payable_fen=v.payable_fen,
+        subsidy_fen=v.subsidy_fen,
+        kind="voucher",
+    )
 
 
 def add_totals(figures: StatementFigures) -> StatementFigures:
     totals = StatementLine(None, "")
     for g in figures.lines:
         for f in fields(StatementLine):
-            if f.name not in ("program_id", "program_code"):
+            if f.name not in ("program_id", "program_code", "kind"):
                 setattr(totals, f.name, getattr(totals, f.name) + getattr(g, f.name))
     figures.totals = totals
     return figures

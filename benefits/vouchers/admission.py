@@ -12,20 +12,26 @@ State per campaign: ``meta`` (opens/closes in epoch ms, stock, per-member limit,
 slot), ``free`` (slots given back by a claim whose insert failed), ``members`` (claims per
 member) and ``requests`` (request key → the slot and nth it was given, so a retry gets the same).
 When the state is missing (a new campaign, Redis restarted or flushed) the caller rebuilds it
-from the database (:func:`benefits.vouchers.claims.rebuild`) and asks again.
+from the database (:func:`benefits.vouchers.rebuild.rebuild`) and asks again.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 REDIS_ERRORS = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError)
+
+
+def epoch_ms(at: datetime) -> int:
+    """The store's clock: milliseconds since the epoch."""
+    return int(at.timestamp() * 1000)
 
 
 class AdmissionUnavailable(Exception):
@@ -151,6 +157,28 @@ class RedisAdmission:
 
     async def peek(self, campaign: str, now_ms: int, request: str) -> Verdict:
         return _verdict(await self._run(self._admit, self._keys(campaign), [now_ms, "", request]))
+
+    async def peek_reading(
+        self, campaign: str, now_ms: int, request: str, key: str
+    ) -> tuple[Verdict, bytes | None]:
+        """The peek and a GET of ``key`` (the caller's, e.g. the request's session record) in
+        one round trip: a pipeline, not one script, since ``key`` may sit in another slot of a
+        cluster. The script by its digest, so that the pipeline asks no SCRIPT EXISTS first."""
+        keys = self._keys(campaign)
+        args: list[Any] = [now_ms, "", request]
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.get(key)
+                pipe.evalsha(self._admit.sha, len(keys), *keys, *args)
+                record, raw = await pipe.execute(raise_on_error=False)
+        except REDIS_ERRORS as exc:
+            raise AdmissionUnavailable(str(exc)) from exc
+        if isinstance(raw, NoScriptError):  # a restarted or flushed server: load it and ask
+            raw = await self._run(self._admit, keys, args)
+        for got in (record, raw):
+            if isinstance(got, Exception):
+                raise AdmissionUnavailable(str(got))
+        return _verdict(raw), record
 
     async def release(self, campaign: str, member: str, request: str, slot: int | None) -> None:
         args = [member, request, "" if slot is None else slot]

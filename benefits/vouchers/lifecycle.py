@@ -4,7 +4,8 @@ of a lottery win and, ahead of time, of the coming expiry.
 * ``lapse_expired``: active vouchers past ``expires_at`` become ``expired`` with a conditional
   UPDATE (``status = 'active'`` in its WHERE), so however many workers run it, a voucher lapses
   once. Where the campaign restocks (``restock_expired``) the same UPDATE gives the slot back
-  (``slot`` NULL): the unique (campaign, slot) then lets the slot be claimed once more, and the
+  (``slot`` NULL) and its ``voucher_slot`` row is deleted in the same transaction: the unique
+  (campaign, slot) then lets the slot be claimed once more, and the
   insert's ``slot < stock`` keeps the campaign at its stock. The member's ``nth`` stays, so the
   lapsed voucher still counts towards the member's limit.
 * ``notify_due``: each message is claimed with a conditional UPDATE of ``won_notified_at`` or
@@ -22,13 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.vouchers.models import Campaign, CampaignMode, Voucher, VoucherStatus
+from benefits.vouchers.models import Campaign, CampaignMode, Voucher, VoucherSlot, VoucherStatus
 
 _C = cast(Table, Campaign.__table__)
 _V = cast(Table, Voucher.__table__)
+_S = cast(Table, VoucherSlot.__table__)
 BATCH = 500
 
 
@@ -48,26 +50,39 @@ class Lapsed:
 
 async def _lapse_batch(db: AsyncSession, now: datetime, restock: bool) -> list[Any]:
     restocking = select(_C.c.id).where(_C.c.restock_expired.is_(restock))
+    conn = await db.connection()
     due = (
-        select(_V.c.id)
-        .where(
-            _V.c.status == VoucherStatus.active,
-            _V.c.expires_at <= now,
-            _V.c.campaign_id.in_(restocking),
+        await conn.execute(
+            select(_V.c.id, _V.c.campaign_id, _V.c.slot)
+            .where(
+                _V.c.status == VoucherStatus.active,
+                _V.c.expires_at <= now,
+                _V.c.campaign_id.in_(restocking),
+            )
+            .limit(BATCH)
         )
-        .limit(BATCH)
-    )
+    ).all()
+    if not due:
+        return []
     values: dict[str, Any] = {"status": VoucherStatus.expired}
     if restock:
         values["slot"] = None
-    conn = await db.connection()
-    result = await conn.execute(
-        update(_V)
-        .where(_V.c.id.in_(due), _V.c.status == VoucherStatus.active)
-        .values(**values)
-        .returning(_V.c.campaign_id)
-    )
-    return list(result.scalars())
+    lapsed = (
+        await conn.execute(
+            update(_V)
+            .where(_V.c.id.in_([r.id for r in due]), _V.c.status == VoucherStatus.active)
+            .values(**values)
+            .returning(_V.c.id, _V.c.campaign_id)
+        )
+    ).all()
+    if restock:  # the slots go back: their voucher_slot rows with them, in this transaction
+        ids = {r.id for r in lapsed}
+        held = [(r.campaign_id, r.slot, r.id) for r in due if r.id in ids and r.slot is not None]
+        if held:
+            await conn.execute(
+                delete(_S).where(tuple_(_S.c.campaign_id, _S.c.slot, _S.c.voucher_id).in_(held))
+            )
+    return [r.campaign_id for r in lapsed]
 
 
 async def lapse_expired(db: AsyncSession, *, now: datetime) -> Lapsed:

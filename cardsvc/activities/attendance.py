@@ -13,11 +13,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.activities import errors
-from cardsvc.activities.models import Activity, ActivityKind, ActivitySignup, SignupStatus
+from cardsvc.activities.models import (
+    Activity,
+    ActivityKind,
+    ActivitySignup,
+    IssuedCertificate,
+    SignupStatus,
+)
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.principal import Principal
 from cardsvc.members.models import Member
@@ -94,8 +100,12 @@ async def check_in(
 async def staff_signup(
     session: AsyncSession, activity: Activity, signup_id: uuid.UUID
 ) -> ActivitySignup:
-    found = await session.get(ActivitySignup, signup_id)
-    if found is None or found.activity_id != activity.id:
+    found = await session.scalar(
+        select(ActivitySignup).where(
+            ActivitySignup.id == signup_id, ActivitySignup.activity_id == activity.id
+        )
+    )
+    if found is None:
         raise errors.signup_not_found()
     return found
 
@@ -119,9 +129,18 @@ async def complete(
     signup.passed = passed
     signup.minutes = minutes
     signup.completed_at = now
+    # The number's uniqueness across members lives in ``certificate``, written with it.
     if passed and signup.cert_no is None:
         signup.cert_no = f"TC{now:%Y}{secrets.token_hex(6).upper()}"
-    elif not passed:
+        session.add(
+            IssuedCertificate(
+                cert_no=signup.cert_no, member_id=signup.member_id, signup_id=signup.id
+            )
+        )
+    elif not passed and signup.cert_no is not None:
+        await session.execute(
+            delete(IssuedCertificate).where(IssuedCertificate.cert_no == signup.cert_no)
+        )
         signup.cert_no = None
     await session.flush()
     record(

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.activities.errors import certificate_not_found
-from cardsvc.activities.models import Activity, ActivitySignup
+from cardsvc.activities.models import Activity, ActivitySignup, IssuedCertificate
 from cardsvc.cards.render import find_cjk_font, qr_image
 from cardsvc.kernel.masking import mask_name
 from cardsvc.members.models import Member
@@ -45,14 +45,29 @@ def verify_url(public_url: str, cert_no: str) -> str:
 
 
 async def find_certificate(session: AsyncSession, cert_no: str, *, masked: bool) -> Certificate:
-    """The passed course behind ``cert_no``; 404 for a number nobody holds."""
+    """The passed course behind ``cert_no``; 404 for a number nobody holds. The number's row
+    names the member, so the sign-up is read on the member's shard under Citus."""
+    held = (
+        await session.execute(
+            select(IssuedCertificate.member_id, IssuedCertificate.signup_id).where(
+                IssuedCertificate.cert_no == cert_no
+            )
+        )
+    ).first()
+    if held is None:
+        raise certificate_not_found()
     row = (
         await session.execute(
             select(ActivitySignup, Activity.title, Org.name, Member.name)
             .join(Activity, Activity.id == ActivitySignup.activity_id)
             .join(Org, Org.id == Activity.org_id)
             .join(Member, Member.id == ActivitySignup.member_id)
-            .where(ActivitySignup.cert_no == cert_no, ActivitySignup.passed.is_(True))
+            .where(
+                ActivitySignup.member_id == held.member_id,
+                ActivitySignup.id == held.signup_id,
+                ActivitySignup.cert_no == cert_no,
+                ActivitySignup.passed.is_(True),
+            )
         )
     ).first()
     if row is None:

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -77,7 +77,8 @@ class ActivitySignup(UUIDv7AuditBase):
     )
 
     activity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"))
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("member.id"))
+    # In the key: distributed by member, every unique key holds the member (docs/scaling.md).
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("member.id"), primary_key=True)
     status: Mapped[SignupStatus] = mapped_column(Enum(SignupStatus, native_enum=False, length=16))
     position: Mapped[int | None] = mapped_column(Integer)  # place in the waiting list
     signed_up_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
@@ -88,4 +89,18 @@ class ActivitySignup(UUIDv7AuditBase):
     passed: Mapped[bool | None] = mapped_column(Boolean)
     minutes: Mapped[int | None] = mapped_column(Integer)  # training time credited
     completed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
-    cert_no: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # Random, checked publicly by number: unique in ``certificate``, written with it.
+    cert_no: Mapped[str | None] = mapped_column(String(32))
+
+
+class IssuedCertificate(DefaultBase):
+    """Certificate number → sign-up: numbers are unique across members, which a key on
+    ``activity_signup`` would not hold under Citus (distributed by member); this lookup table,
+    distributed by the number, does, and the public check reads it first. Written in the
+    transaction that gives or takes back the number."""
+
+    __tablename__ = "certificate"
+
+    cert_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    member_id: Mapped[uuid.UUID]
+    signup_id: Mapped[uuid.UUID]

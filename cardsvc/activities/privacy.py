@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.activities.models import Activity, ActivitySignup, SignupStatus
+from cardsvc.activities.models import Activity, ActivitySignup, IssuedCertificate, SignupStatus
 from cardsvc.activities.signups import release_place
 from cardsvc.kernel.clock import utc_now
 from cardsvc.privacy.parts import PrivacyParts
@@ -64,6 +64,8 @@ async def erase_signups(session: AsyncSession, member_id: uuid.UUID) -> int:
             .execution_options(synchronize_session=False)
         )
         await release_place(session, activity, now=now)
+    # Their certificates stop verifying: the numbers go with the sign-ups.
+    await session.execute(delete(IssuedCertificate).where(IssuedCertificate.member_id == member_id))
     result = await session.execute(
         delete(ActivitySignup)
         .where(ActivitySignup.member_id == member_id)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
+from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardIndex, CardStatus
 from cardsvc.cards.service import (
     CARD_NUMBER_SEQUENCE,
     STATUS_INDEX_SEQUENCE,
@@ -98,6 +99,16 @@ async def issue_cards_for_members(
                 "at": now,
             }
         )
+    await session.execute(insert(CardIndex), _index_rows(cards))
     await session.execute(insert(Card), cards)
     await session.execute(insert(CardEvent), events)
     return len(cards)
+
+
+def _index_rows(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cards' status-list indexes, whose uniqueness across cards lives in card_index
+    (docs/distribution.toml)."""
+    return [
+        {"status_index": c["status_index"], "member_id": c["member_id"], "card_id": c["id"]}
+        for c in cards
+    ]

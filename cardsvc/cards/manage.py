@@ -35,8 +35,8 @@ async def card_member(
 
 
 async def card_of(session: AsyncSession, member: Member, card_id: uuid.UUID) -> Card:
-    card = await session.get(Card, card_id)
-    if card is None or card.member_id != member.id:
+    card = await session.get(Card, (card_id, member.id))
+    if card is None:
         raise CardError("card_not_found")
     return card
 

@@ -19,7 +19,7 @@ from cardsvc.cards import token as tokens
 from cardsvc.cards.errors import CardError
 from cardsvc.cards.keys import KeyRing, Signer
 from cardsvc.cards.models import Card, CardStatus
-from cardsvc.cards.service import member_card
+from cardsvc.cards.service import card_by_id, member_card
 from cardsvc.kernel.clock import utc_now
 
 ROTATING_VALIDITY_SECONDS = 60
@@ -155,7 +155,7 @@ async def rotating_token_for_card(
     refresh_seconds: int = ROTATING_REFRESH_SECONDS,
 ) -> MintedToken:
     """One rotating token for a given card (operations: ``unioncard card token``)."""
-    card = _require_usable(await session.get(Card, card_id))
+    card = _require_usable(await card_by_id(session, card_id))
     signer = await keyring.signer(session)
     [token] = mint_rotating_batch(
         card,
@@ -176,7 +176,7 @@ async def static_token_for_card(
     validity_days: int = STATIC_VALIDITY_DAYS,
 ) -> MintedToken:
     """The long-lived token printed on a card (revocable through the status list)."""
-    card = _require_usable(await session.get(Card, card_id))
+    card = _require_usable(await card_by_id(session, card_id))
     signer = await keyring.signer(session)
     return mint_token(
         card,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum import luhn
 
 from cardsvc.cards.errors import CardError
-from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardStatus
+from cardsvc.cards.models import Card, CardEvent, CardEventKind, CardIndex, CardStatus
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.models import Member, MemberStatus
@@ -73,8 +73,14 @@ async def member_card(session: AsyncSession, *, member_id: uuid.UUID) -> Card:
     raise CardError("card_revoked" if had_one is not None else "card_not_found")
 
 
+async def card_by_id(session: AsyncSession, card_id: uuid.UUID) -> Card | None:
+    """The card with this id, whoever's: the key is (id, member_id), id first, so the lookup
+    uses it (``session.get`` would want the member too)."""
+    return await session.scalar(select(Card).where(Card.id == card_id))
+
+
 async def get_card(session: AsyncSession, *, card_id: uuid.UUID) -> Card:
-    card = await session.get(Card, card_id)
+    card = await card_by_id(session, card_id)
     if card is None:
         raise CardError("card_not_found")
     return card
@@ -145,6 +151,8 @@ async def _new_card(
     )
     session.add(card)
     await session.flush()
+    # The index's uniqueness across cards lives in card_index (docs/distribution.toml).
+    session.add(CardIndex(status_index=index, member_id=member_id, card_id=card.id))
     return card
 
 

@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
+from litestar import Request
 from litestar.datastructures import State
+from litestar.di import Provide
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.access import MemberRef
+from benefits.routes.voucher_schemas import valid_claim
 from benefits.rules.facts import MemberFacts, MerchantContext
-from cardsvc.flows.member_benefits import member_facts
+from benefits.vouchers.claims import Claimant
+from cardsvc.flows.member_benefits import coalesced_member_facts, member_facts
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import NotFound
 from cardsvc.kernel.principal import Principal
-from cardsvc.memberauth.sessions import MemberSession, member_for_phone
+from cardsvc.memberauth.sessions import MemberSession, PendingMemberSession
 from cardsvc.members.models import Member
 from cardsvc.orgs.models import Org
 from merchants.public import point_of_sale
@@ -35,12 +40,50 @@ async def provide_voucher_member(
     (the session itself comes from the session store, not the database)."""
 
     async def load() -> MemberFacts:
-        member = await member_for_phone(db_session, member_session.phone_hash)
-        if member is None:
+        facts = await coalesced_member_facts(db_session, member_session.phone_hash)
+        if facts is None:
             raise NotFound("not_a_member", "您还不是会员，请先申请入会", "You are not a member yet")
-        return member_facts(member)
+        return facts
 
     return load
+
+
+async def provide_voucher_claimant(request: Request[Any, Any, Any]) -> Claimant:
+    """Dependency ``voucher_claimant``: the admission store, the request's sign-in, the loader
+    of ``voucher_member`` and the request's ``db_session`` in one. Neither the session nor the
+    database session is made here: the claim checks the sign-in first thing, reading the
+    session in its peek's round trip (``PendingMemberSession``), and makes the database
+    session (the one ``db_session`` gives, committed or dropped as for any route) only past
+    the peek. One dependency, so that the claim route's resolve without a task group."""
+    app = request.app
+    state = app.state
+    pending = PendingMemberSession(request, state)
+    provide = app.dependencies["db_session"]  # the SQLAlchemy plugin's (state, scope) -> session
+    db = partial(
+        provide.dependency if isinstance(provide, Provide) else provide, state, request.scope
+    )
+    if not await _valid_claim_body(request):
+        # Answered 400 after the dependencies: the sign-in answers first (401), as on every
+        # route whose dependency reads the session; so here, for this rare request, it does.
+        await pending.check()
+
+    async def load() -> MemberFacts:
+        if pending.session is None:  # the claim loads the member only once signed in
+            raise RuntimeError("the member's facts asked for before the sign-in check")
+        facts = await coalesced_member_facts(db(), pending.session.phone_hash)
+        if facts is None:
+            raise NotFound("not_a_member", "您还不是会员，请先申请入会", "You are not a member yet")
+        return facts
+
+    return Claimant(state.voucher_admission, load, pending, db)
+
+
+async def _valid_claim_body(request: Request[Any, Any, Any]) -> bool:
+    try:
+        raw = await request.json()  # decoded before the dependencies already (kept on the request)
+    except Exception:  # not JSON (another media type): Litestar answers for it, after us
+        return False
+    return valid_claim(raw)
 
 
 async def provide_voucher_admission(state: State) -> Any:

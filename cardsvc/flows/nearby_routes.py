@@ -5,19 +5,25 @@ member can use there and what is left, from the same use case as the /m/nearby p
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.public import ProgramQuote, ProgramRefusal
+from benefits.public import MemberFacts, ProgramQuote, ProgramRefusal
+from cardsvc.flows.member_benefits import member_facts_for_phone
 from cardsvc.flows.nearby import StoreOffers, nearby
 from cardsvc.kernel.clock import utc_now
-from cardsvc.members.models import Member
+from cardsvc.kernel.db import driver_connection, engine_of
+from cardsvc.kernel.errors import NotFound
+from cardsvc.memberauth.sessions import provide_member_session
 from merchants.public import (
     MAX_RADIUS_M,
     MerchantCategory,
@@ -105,9 +111,33 @@ def offers_out(o: StoreOffers) -> NearbyOffersOut:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class MyFacts:
+    facts: MemberFacts
+    pg: Any | None  # the asyncpg connection they were read on, held until the handler returns
+
+
+async def provide_my_facts(
+    request: Request[Any, Any, Any], state: State, db_session: AsyncSession
+) -> AsyncIterator[MyFacts]:
+    """Dependency ``my_facts``: the signed-in member as eligibility sees them, with ``me``'s
+    answers (401 without a session, 404 ``not_a_member`` for an applicant), but read without
+    loading the member or beginning a transaction on the session: this page only reads, and is
+    hot. On PostgreSQL the driver's connection they were read on stays with the request, for
+    the search (one checkout, not two). (The session is read here rather than as a dependency
+    of its own, which Litestar would resolve beside ``db_session`` in a task group.)"""
+    member_session = await provide_member_session(request, state)
+    async with driver_connection(engine_of(db_session)) as pg:
+        facts = await member_facts_for_phone(db_session, member_session.phone_hash, pg=pg)
+        if facts is None:
+            raise NotFound("not_a_member", "您还不是会员，请先申请入会", "You are not a member yet")
+        yield MyFacts(facts, pg)
+
+
 class MyNearbyController(Controller):
     path = "/api/v1/me/stores"
     tags = ["member: stores"]
+    dependencies = {"my_facts": Provide(provide_my_facts)}
 
     @get(
         "/nearby",
@@ -116,7 +146,7 @@ class MyNearbyController(Controller):
     )
     async def nearby(
         self,
-        me: Member,
+        my_facts: MyFacts,
         state: State,
         db_session: AsyncSession,
         near_: Annotated[str, Parameter(query="near", max_length=64)],
@@ -134,5 +164,13 @@ class MyNearbyController(Controller):
             lat, lng, radius_m, category.value if category else None, open_now, mask, limit, offset
         )
         zone = ZoneInfo(state.settings.time_zone)
-        items, more = await nearby(db_session, me, q, at=utc_now(), zone=zone, program_id=program)
+        items, more = await nearby(
+            db_session,
+            my_facts.facts,
+            q,
+            at=utc_now(),
+            zone=zone,
+            program_id=program,
+            pg=my_facts.pg,
+        )
         return NearbyOffersPage([offers_out(o) for o in items], limit, offset, more)

@@ -3,7 +3,7 @@ expired unused vouchers lapse, the stock of restocking campaigns goes back, and 
 of lottery wins and of vouchers about to expire (``benefits.vouchers.lifecycle``).
 
 The stock given back is in the database first; the claim admission state of those campaigns is
-then rebuilt from it (``benefits.vouchers.claims.rebuild``), so the returned slots are offered
+then rebuilt from it (``benefits.vouchers.rebuild.rebuild``), so the returned slots are offered
 again at once. Should the rebuild not happen (the store down, another rebuild in progress), the
 admission only refuses too much until the next reconcile, never oversells: the insert checks
 the slot against the database.
@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benefits.vouchers.admission import AdmissionUnavailable, make_admission
-from benefits.vouchers.claims import rebuild
 from benefits.vouchers.lifecycle import lapse_expired, notify_due
+from benefits.vouchers.rebuild import rebuild
 from cardsvc.inbox.service import notify_member
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.stores import make_redis

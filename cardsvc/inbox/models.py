@@ -20,7 +20,10 @@ class Notification(UUIDv7AuditBase):
         Index("ix_notification_outbound", "outbound", "sent_at"),
     )
 
-    member_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    # No foreign key: the member lives in another co-location group under Citus
+    # (docs/distribution.toml). Members are never deleted (erasure anonymises them and deletes
+    # their notifications itself); every caller passes the member id of a row it read.
+    member_id: Mapped[uuid.UUID | None]
     staff_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("staff_user.id", ondelete="CASCADE")
     )

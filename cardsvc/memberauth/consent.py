@@ -21,7 +21,8 @@ class ConsentRecord(UUIDv7Base):
     __tablename__ = "member_consent"
     __table_args__ = (Index("ix_member_consent_phone", "phone_hash", "document"),)
 
-    phone_hash: Mapped[str] = mapped_column(String(64))
+    # In the key: distributed by phone, every unique key holds the phone (docs/scaling.md).
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     document: Mapped[str] = mapped_column(String(32))  # agreement, privacy, join_terms
     version: Mapped[str] = mapped_column(String(16))
     accepted_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -11,9 +11,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.datastructures import State
 from litestar.stores.base import Store
+from litestar.stores.redis import RedisStore
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,14 +62,30 @@ async def close_member_sessions(store: Store, phone_hash: str) -> int:
     return ended
 
 
-async def load_member_session(store: Store, token: str) -> MemberSession | None:
-    if not token or len(token) > 128:
-        return None
-    raw = await store.get(_PREFIX + token)
+def _usable(token: str) -> bool:
+    return bool(token) and len(token) <= 128
+
+
+class _Record(msgspec.Struct):
+    ph: str
+    pe: str
+    csrf: str
+
+
+_read_record = msgspec.json.Decoder(_Record).decode  # read on every member request: msgspec's
+
+
+def _from_record(token: str, raw: bytes | str | None) -> MemberSession | None:
     if raw is None:
         return None
-    data = json.loads(raw)
-    return MemberSession(token, data["ph"], data["pe"], data["csrf"])
+    r = _read_record(raw)
+    return MemberSession(token, r.ph, r.pe, r.csrf)
+
+
+async def load_member_session(store: Store, token: str) -> MemberSession | None:
+    if not _usable(token):
+        return None
+    return _from_record(token, await store.get(_PREFIX + token))
 
 
 async def close_member_session(store: Store, token: str) -> None:
@@ -76,9 +94,21 @@ async def close_member_session(store: Store, token: str) -> None:
 
 async def provide_member_session(request: Request[Any, Any, Any], state: State) -> MemberSession:
     """Dependency ``member_session``: the signed-in phone (member or applicant), or 401."""
+    return await member_session_of(request, state)
+
+
+async def member_session_of(request: Request[Any, Any, Any], state: State) -> MemberSession:
+    """The request's member session, or 401 (CSRF checked on unsafe methods): the dependency's
+    work, for a provider that reads the session itself rather than depend on another."""
     sess = await load_member_session(
         state.stores.get("sessions"), request.cookies.get(MEMBER_COOKIE, "")
     )
+    return _checked(request, state, sess)
+
+
+def _checked(
+    request: Request[Any, Any, Any], state: State, sess: MemberSession | None
+) -> MemberSession:
     if sess is None or not state.cipher.can_decrypt(sess.phone_enc):
         # A session made under a data key retired since then: sign in again.
         raise Unauthorized("unauthorized", "请先用手机号登录", "Please sign in with your phone")
@@ -87,6 +117,35 @@ async def provide_member_session(request: Request[Any, Any, Any], state: State) 
         if not sent or not hmac.compare_digest(sent, sess.csrf):
             raise CsrfFailed()
     return sess
+
+
+class PendingMemberSession:
+    """The request's member session, checked when its caller is ready rather than as a
+    dependency (``SignIn`` of the voucher claim): ``key`` names its record in Redis (None
+    without a usable cookie, or with the sessions in process), so that the caller may read it
+    in the round trip of its own first Redis command and hand it to ``check``; without it,
+    ``check`` reads it. ``check`` makes ``member_session_of``'s checks (401, CSRF) and keeps
+    the session in ``session``."""
+
+    __slots__ = ("_request", "_state", "_store", "_token", "key", "session")
+
+    def __init__(self, request: Request[Any, Any, Any], state: State) -> None:
+        self._request, self._state = request, state
+        self._store = state.stores.get("sessions")
+        token = request.cookies.get(MEMBER_COOKIE, "")
+        self._token = token if _usable(token) else ""
+        self.key: str | None = None
+        if self._token and isinstance(self._store, RedisStore):
+            # The store's own key (RedisStore: "namespace:key"), read with its client's GET.
+            ns = self._store.namespace
+            self.key = f"{ns}:{_PREFIX}{token}" if ns else _PREFIX + token
+        self.session: MemberSession | None = None
+
+    async def check(self, record: bytes | None = None, *, read: bool = False) -> None:
+        if not read and self._token:
+            record = await self._store.get(_PREFIX + self._token)
+        sess = _from_record(self._token, record) if self._token else None
+        self.session = _checked(self._request, self._state, sess)
 
 
 async def member_for_phone(db_session: AsyncSession, phone_hash: str) -> Member | None:

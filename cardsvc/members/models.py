@@ -5,9 +5,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC, JsonB
-from sqlalchemy import Date, Enum, ForeignKey, Index, SmallInteger, String
+from sqlalchemy import Date, Enum, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cardsvc.kernel.db import FOLLOWS_ORG
@@ -42,13 +42,18 @@ class Member(UUIDv7AuditBase):
     __table_args__ = (
         Index("ix_member_org_path", "org_path"),
         Index("ix_member_name", "name"),
+        # Member numbers come from number_sequence blocks, unique by construction; the key
+        # holds the member so that Citus can keep it per shard (docs/distribution.toml). The
+        # number first: a lookup by number alone still uses it.
+        UniqueConstraint("member_no", "id", name="uq_member_member_no"),
     )
 
-    member_no: Mapped[str] = mapped_column(String(16), unique=True)
+    member_no: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(64))
     # PII: ciphertext ("kid.base64") + keyed hash for exact lookup / de-duplication.
     id_number_enc: Mapped[str] = mapped_column(String(255))
-    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # One membership per person: unique in member_identity, written with the row.
+    id_number_hash: Mapped[str] = mapped_column(String(64), index=True)
     phone_enc: Mapped[str | None] = mapped_column(String(255))
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     data_key_id: Mapped[str] = mapped_column(String(16), index=True)
@@ -72,3 +77,14 @@ class Member(UUIDv7AuditBase):
     extra: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
     # PIPL erasure: personal fields anonymised for good (cardsvc/privacy/erasure.py).
     erased_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class MemberIdentity(DefaultBase):
+    """One membership per person (ID number): the member's row holds the hash too, but a unique
+    key there would not hold under Citus (distributed by member); this lookup table, distributed
+    by the hash, does (docs/distribution.toml). Written in the member's transaction."""
+
+    __tablename__ = "member_identity"
+
+    id_number_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[uuid.UUID]

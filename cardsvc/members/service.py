@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cardsvc.kernel.audit import record
@@ -20,7 +21,7 @@ from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.regions import parse_optional_region
 from cardsvc.kernel.sequences import allocate
 from cardsvc.members.identity import parse_phone, parse_resident_id, validate_name
-from cardsvc.members.models import Category, Member, MemberStatus
+from cardsvc.members.models import Category, Member, MemberIdentity, MemberStatus
 from cardsvc.members.numbers import format_member_no
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 
@@ -157,8 +158,37 @@ async def assert_accepts_members(session: AsyncSession, org: Org) -> None:
 async def find_by_id_number(
     session: AsyncSession, cipher: PiiCipher, id_number: str
 ) -> Member | None:
+    """The member with this ID number, through its identity row (one shard under Citus, then
+    the member's own)."""
     digest = cipher.lookup_hash(ID_FIELD, id_number)
-    return await session.scalar(select(Member).where(Member.id_number_hash == digest))
+    member_id = await session.scalar(
+        select(MemberIdentity.member_id).where(MemberIdentity.id_number_hash == digest)
+    )
+    return None if member_id is None else await session.get(Member, member_id)
+
+
+def duplicate_id_number() -> Conflict:
+    return Conflict(
+        "duplicate_id_number",
+        "该身份证号已登记为会员（或入会申请审核中）",
+        "a member (or pending application) with this ID number already exists",
+        errors=[FieldError("id_number", "该身份证号已登记", "already registered")],
+    )
+
+
+async def add_member(
+    session: AsyncSession, member: Member, duplicate: Callable[[], Conflict] = duplicate_id_number
+) -> None:
+    """The new member and its identity row in one savepoint: a second membership of the same
+    person (a writer that raced past the caller's check) is refused with ``duplicate()``."""
+    try:
+        async with session.begin_nested():
+            session.add(member)
+            await session.flush()  # gives the member its id
+            session.add(MemberIdentity(id_number_hash=member.id_number_hash, member_id=member.id))
+            await session.flush()
+    except IntegrityError:
+        raise duplicate() from None
 
 
 async def create_member(
@@ -180,12 +210,7 @@ async def create_member(
             "status", "新会员状态只能是待审核或正常", "a new member is pending or active"
         )
     if await find_by_id_number(session, cipher, rid.number):
-        raise Conflict(
-            "duplicate_id_number",
-            "该身份证号已登记为会员（或入会申请审核中）",
-            "a member (or pending application) with this ID number already exists",
-            errors=[FieldError("id_number", "该身份证号已登记", "already registered")],
-        )
+        raise duplicate_id_number()
     seq = (await allocate(session, "member"))[0]
     member = Member(
         member_no=format_member_no(seq),
@@ -209,8 +234,7 @@ async def create_member(
         if data.status == MemberStatus.active
         else None,
     )
-    session.add(member)
-    await session.flush()
+    await add_member(session, member)
     if member.status == MemberStatus.active:
         await after_status_change(session, member, None, actor, reason="登记入会")
     record(

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.base import DefaultBase, UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import Date, Enum, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,18 +27,7 @@ class JoinApplication(UUIDv7AuditBase):
     until then the applicant's identity lives here, encrypted like a member's."""
 
     __tablename__ = "join_application"
-    __table_args__ = (
-        Index("ix_join_application_org_path", "org_path"),
-        # At most one pending application per person (ID number), on both databases; those
-        # flagged as duplicates for staff to review are not counted.
-        Index(
-            "uq_join_application_pending_id",
-            "id_number_hash",
-            unique=True,
-            postgresql_where=text("status = 'pending' AND review_flag IS NULL"),
-            sqlite_where=text("status = 'pending' AND review_flag IS NULL"),
-        ),
-    )
+    __table_args__ = (Index("ix_join_application_org_path", "org_path"),)
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"), index=True)
     org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
@@ -64,7 +53,11 @@ class JoinApplication(UUIDv7AuditBase):
     decided_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(255))
-    member_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("member.id"))
+    # The member the applicant is or becomes, given at submission: the member's id when the ID
+    # number is already a member's, a new one otherwise (the Member row made at approval takes
+    # it). So the application and its member share a shard under Citus, and it is in the key
+    # (docs/distribution.toml). No foreign key: until approval there may be no member yet.
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     # Why staff must look twice (the applicant is never told): ``member`` when the ID number is
     # already a member's, ``pending`` when another phone has an application with it pending.
     review_flag: Mapped[str | None] = mapped_column(String(16))
@@ -85,7 +78,10 @@ class TransferRequest(UUIDv7AuditBase):
         ),
     )
 
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("member.id"), index=True)
+    # In the key: distributed by member, every unique key holds the member (docs/scaling.md).
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("member.id"), primary_key=True, index=True
+    )
     from_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
     from_org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     to_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
@@ -119,7 +115,10 @@ class MembershipEvent(UUIDv7AuditBase):
 
     __tablename__ = "membership_event"
 
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("member.id"), index=True)
+    # In the key: distributed by member, every unique key holds the member (docs/scaling.md).
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("member.id"), primary_key=True, index=True
+    )
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     from_org_id: Mapped[uuid.UUID | None] = mapped_column()
@@ -127,3 +126,16 @@ class MembershipEvent(UUIDv7AuditBase):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(255))
     detail: Mapped[dict[str, Any]] = mapped_column(JsonB, default=dict)
+
+
+class ApplicationIdentity(DefaultBase):
+    """At most one pending application per person (ID number), those flagged as duplicates for
+    staff to review not counted: a row while such an application is pending, deleted when it is
+    decided or withdrawn. A lookup table distributed by the hash under Citus, written in the
+    application's transaction (docs/distribution.toml)."""
+
+    __tablename__ = "application_identity"
+
+    id_number_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[uuid.UUID]
+    application_id: Mapped[uuid.UUID]

@@ -33,7 +33,6 @@ from cardsvc.membership.invites import (
 )
 from cardsvc.membership.models import (
     RequestStatus,
-    TransferRequest,
 )
 from cardsvc.membership.schemas import (
     ApplicationIn,
@@ -78,6 +77,7 @@ from cardsvc.membership.service import (
 )
 from cardsvc.membership.transfers import (
     approve_transfer,
+    get_transfer,
     pending_transfers,
     reject_transfer,
     request_transfer,
@@ -322,8 +322,7 @@ class ApprovalController(Controller):
         self, staff: Principal, db_session: AsyncSession, transfer_id: uuid.UUID
     ) -> TransferOut:
         await approve_transfer(db_session, staff, transfer_id)
-        t = await db_session.get(TransferRequest, transfer_id)
-        assert t is not None
+        t = await get_transfer(db_session, staff, transfer_id)
         return (await transfers_out(db_session, [t]))[0]
 
     @post(

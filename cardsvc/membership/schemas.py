@@ -200,7 +200,8 @@ async def applications_out(
     session: AsyncSession, cipher: PiiCipher, apps: list[JoinApplication]
 ) -> list[ApplicationOut]:
     orgs = await orgs_by_id(session, {a.org_id for a in apps})
-    member_ids = {a.member_id for a in apps if a.member_id}
+    # Every application names its member from submission; only an approved one has its number.
+    member_ids = {a.member_id for a in apps if a.status == RequestStatus.approved}
     numbers: dict[uuid.UUID, str] = (
         {
             row[0]: row[1]
@@ -227,7 +228,7 @@ async def applications_out(
             submitted_at=a.submitted_at,
             decided_at=a.decided_at,
             reason=a.reason,
-            member_no=numbers.get(a.member_id) if a.member_id else None,
+            member_no=numbers.get(a.member_id),
         )
         for a in apps
     ]

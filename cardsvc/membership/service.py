@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from cardsvc.kernel.audit import record
 from cardsvc.kernel.clock import local_date, utc_now
@@ -25,13 +25,19 @@ from cardsvc.members.numbers import format_member_no
 from cardsvc.members.service import (
     ID_FIELD,
     PHONE_FIELD,
+    add_member,
     assert_accepts_members,
     find_by_id_number,
     validate_employment,
 )
+from cardsvc.membership.holds import add_application, release_identity
 from cardsvc.membership.invites import resolve_invite
 from cardsvc.membership.lifecycle import after_status_change
-from cardsvc.membership.models import JoinApplication, RequestStatus, TransferRequest
+from cardsvc.membership.models import (
+    JoinApplication,
+    RequestStatus,
+    TransferRequest,
+)
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 
 # The privacy notice an applicant consents to; bump when its text changes.
@@ -88,13 +94,17 @@ async def _assert_not_member(
     """Refuse a second membership; return the ended membership of a returning member."""
     existing = await find_by_id_number(session, cipher, id_number)
     if existing is not None and existing.status != MemberStatus.left:
-        raise Conflict(
-            "duplicate_id_number",
-            "该身份证号已是会员，无需重复入会；如需更换工会请申请转会",
-            "This ID number already belongs to a member; request a transfer instead",
-            errors=[FieldError("id_number", "已是会员", "already a member")],
-        )
+        raise _already_member()
     return existing
+
+
+def _already_member() -> Conflict:
+    return Conflict(
+        "duplicate_id_number",
+        "该身份证号已是会员，无需重复入会；如需更换工会请申请转会",
+        "This ID number already belongs to a member; request a transfer instead",
+        errors=[FieldError("id_number", "已是会员", "already a member")],
+    )
 
 
 def _check_consent(data: ApplicationInput) -> None:
@@ -153,19 +163,22 @@ async def _throttle(throttle: ApplyThrottle, phone_hash: str) -> None:
 
 async def _review_flag(
     session: AsyncSession, cipher: PiiCipher, id_number: str, id_hash: str, phone_hash: str
-) -> str | None:
+) -> tuple[str | None, uuid.UUID]:
     """Why staff must look at this application, which is otherwise answered like any other:
     telling the applicant that an ID number is a member's, or has an application pending from
-    another phone, would reveal someone else's membership."""
-    pending_phones = set(
-        await session.scalars(
-            select(JoinApplication.phone_hash).where(
+    another phone, would reveal someone else's membership. And the member the applicant is or
+    becomes: the member's id, or that of another pending application of theirs, or a new one
+    (all of one person's applications on their member's shard under Citus)."""
+    pending = {
+        row.phone_hash: row.member_id
+        for row in await session.execute(
+            select(JoinApplication.phone_hash, JoinApplication.member_id).where(
                 JoinApplication.id_number_hash == id_hash,
                 JoinApplication.status == RequestStatus.pending,
             )
         )
-    )
-    if phone_hash in pending_phones:
+    }
+    if phone_hash in pending:
         # This phone's own application: telling its owner reveals nothing new.
         raise Conflict(
             "application_pending",
@@ -174,9 +187,10 @@ async def _review_flag(
             errors=[FieldError("id_number", "已有待审核申请", "application pending")],
         )
     existing = await find_by_id_number(session, cipher, id_number)
+    member_id = existing.id if existing else next(iter(pending.values()), None) or uuid7()
     if existing is not None and existing.status != MemberStatus.left:
-        return "member"
-    return "pending" if pending_phones else None
+        return "member", member_id
+    return ("pending" if pending else None), member_id
 
 
 def _new_application(
@@ -216,19 +230,6 @@ def _new_application(
     )
 
 
-async def _add_application(session: AsyncSession, app: JoinApplication) -> None:
-    try:
-        async with session.begin_nested():
-            session.add(app)
-            await session.flush()
-    except IntegrityError:
-        # Two submissions raced past the check and the partial unique index kept the other
-        # one: this one goes to staff as a duplicate, answered like any other.
-        app.review_flag = "pending"
-        session.add(app)
-        await session.flush()
-
-
 async def submit_application(
     session: AsyncSession,
     cipher: PiiCipher,
@@ -253,7 +254,7 @@ async def submit_application(
     if throttle is not None:
         await _throttle(throttle, phone_hash)
     id_hash = cipher.lookup_hash(ID_FIELD, rid.number)
-    flag = await _review_flag(session, cipher, rid.number, id_hash, phone_hash)
+    flag, member_id = await _review_flag(session, cipher, rid.number, id_hash, phone_hash)
     app = _new_application(
         cipher,
         data,
@@ -265,8 +266,8 @@ async def submit_application(
         id_hash=id_hash,
         employment=employment,
     )
-    app.review_flag = flag
-    await _add_application(session, app)
+    app.review_flag, app.member_id = flag, member_id
+    await add_application(session, app)
     if data.invite_token:
         invite, _ = await resolve_invite(session, data.invite_token)
         invite.uses += 1
@@ -285,7 +286,7 @@ async def applications_for_phone(session: AsyncSession, phone_hash: str) -> list
 async def withdraw_application(
     session: AsyncSession, phone_hash: str, app_id: uuid.UUID
 ) -> JoinApplication:
-    app = await session.get(JoinApplication, app_id)
+    app = await session.scalar(select(JoinApplication).where(JoinApplication.id == app_id))
     if app is None or app.phone_hash != phone_hash:
         raise NotFound("application_not_found", "未找到该申请", "Application not found")
     if app.status != RequestStatus.pending:
@@ -295,6 +296,7 @@ async def withdraw_application(
     app.status = RequestStatus.withdrawn
     app.decided_at = utc_now()
     app.decided_by = "applicant"
+    await release_identity(session, app)
     return app
 
 
@@ -304,7 +306,7 @@ async def withdraw_application(
 async def get_application(
     session: AsyncSession, viewer: Principal, app_id: uuid.UUID
 ) -> JoinApplication:
-    app = await session.get(JoinApplication, app_id)
+    app = await session.scalar(select(JoinApplication).where(JoinApplication.id == app_id))
     if app is None or not viewer.can(Perm.member_write, app.org_path):
         raise NotFound("application_not_found", "未找到该申请", "Application not found")
     return app
@@ -352,6 +354,7 @@ async def approve_application(
     else:
         before = None
         member = Member(
+            id=app.member_id,  # given at submission: the application's shard
             member_no=format_member_no((await allocate(session, "member"))[0]),
             name=app.name,
             id_number_enc=app.id_number_enc,
@@ -364,13 +367,17 @@ async def approve_application(
             status=MemberStatus.active,
             joined_on=today,
         )
-        session.add(member)
+        await add_member(session, member, _already_member)
     member.phone_enc, member.phone_hash = app.phone_enc, app.phone_hash
     member.employment_type, member.employer, member.job = app.employment_type, app.employer, app.job
     member.region_code = app.region_code or org.region_code
     await session.flush()
     app.status, app.decided_at, app.decided_by = RequestStatus.approved, utc_now(), actor.username
+    # The same unless the ID number became another member's after submission (made by staff
+    # or a roster, and left since): the application follows that member. Under Citus this is
+    # a change of the distribution column, which it refuses (docs/scaling.md, not done).
     app.member_id = member.id
+    await release_identity(session, app)
     await after_status_change(session, member, before, actor, reason="入会申请批准")
     record(
         session,
@@ -390,6 +397,7 @@ async def reject_application(
     reason = rejection_reason(reason)
     app = await get_application(session, actor, app_id)
     decide_rejected(app, actor, reason)
+    await release_identity(session, app)
     record(
         session,
         actor,

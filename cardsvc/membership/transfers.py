@@ -73,7 +73,7 @@ async def get_transfer(
     session: AsyncSession, viewer: Principal, transfer_id: uuid.UUID
 ) -> TransferRequest:
     """Visible to the receiving union (which decides) and to the one the member leaves."""
-    t = await session.get(TransferRequest, transfer_id)
+    t = await session.scalar(select(TransferRequest).where(TransferRequest.id == transfer_id))
     if t is None or not (
         viewer.can(Perm.member_write, t.to_org_path)
         or viewer.can(Perm.member_read, t.from_org_path)

@@ -34,10 +34,15 @@ from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.consent import erase_consents
-from cardsvc.members.models import Member, MemberStatus
+from cardsvc.members.models import Member, MemberIdentity, MemberStatus
 from cardsvc.members.service import ID_FIELD
 from cardsvc.membership.lifecycle import add_event, after_status_change, card_actor
-from cardsvc.membership.models import JoinApplication, MembershipEvent, TransferRequest
+from cardsvc.membership.models import (
+    ApplicationIdentity,
+    JoinApplication,
+    MembershipEvent,
+    TransferRequest,
+)
 from cardsvc.privacy.parts import PrivacyParts
 
 ERASED_NAME = "已注销"
@@ -120,6 +125,10 @@ async def _erase_membership_records(
     result = await session.execute(
         delete(JoinApplication).where(or_(*conds)).execution_options(synchronize_session=False)
     )
+    # Its pending application's hold on the ID number goes with it.
+    await session.execute(
+        delete(ApplicationIdentity).where(ApplicationIdentity.id_number_hash == id_hash)
+    )
     counts["join_applications_deleted"] = int(result.rowcount or 0)  # type: ignore[attr-defined]  # typed Result; DML gives a CursorResult
     result = await session.execute(
         update(TransferRequest)
@@ -160,6 +169,10 @@ async def erase_member(
     phone_hash, id_hash = member.phone_hash, member.id_number_hash
     await _end_membership(session, actor, member)
     _blank_member(cipher, member, now)
+    # The ID number is free again (the person may join anew); the identity row follows the
+    # member's erased hash, as a delete and an insert (the hash distributes it under Citus).
+    await session.execute(delete(MemberIdentity).where(MemberIdentity.member_id == member.id))
+    session.add(MemberIdentity(id_number_hash=member.id_number_hash, member_id=member.id))
     await _erase_membership_records(session, member, id_hash, counts)
     counts["consents"] = await erase_consents(session, phone_hash)
     for name, hook in parts.erase_hooks.items():

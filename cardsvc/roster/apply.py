@@ -24,7 +24,7 @@ from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from cardsvc.kernel.sequences import allocate
-from cardsvc.members.models import Category, Member, MemberStatus
+from cardsvc.members.models import Category, Member, MemberIdentity, MemberStatus
 from cardsvc.members.numbers import format_member_no
 from cardsvc.orgs.models import Org, OrgLevel, OrgStatus
 from cardsvc.roster.columns import HEADER_OF
@@ -377,7 +377,11 @@ async def _propose_hardship(
 
 async def insert_members(session: AsyncSession, values: list[dict[str, Any]]) -> None:
     """One multi-row write: ``COPY`` on PostgreSQL (several times cheaper than INSERT for
-    the server as well as the client), an executemany INSERT elsewhere."""
+    the server as well as the client), an executemany INSERT elsewhere. The members' identity
+    rows go first: a second membership of one person fails there, before any member is written.
+    """
+    identities = [{"id_number_hash": v["id_number_hash"], "member_id": v["id"]} for v in values]
+    await session.execute(insert(MemberIdentity.__table__), identities)  # type: ignore[arg-type]
     if session.get_bind().dialect.name != "postgresql":
         await session.execute(insert(Member.__table__), values)  # type: ignore[arg-type]
         return

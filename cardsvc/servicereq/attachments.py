@@ -151,8 +151,12 @@ async def add_attachment(
 async def get_attachment(
     session: AsyncSession, req: ServiceRequest, attachment_id: object
 ) -> ServiceAttachment:
-    att = await session.get(ServiceAttachment, attachment_id)
-    if att is None or att.request_id != req.id:
+    att = await session.scalar(
+        select(ServiceAttachment).where(
+            ServiceAttachment.id == attachment_id, ServiceAttachment.request_id == req.id
+        )
+    )
+    if att is None:
         raise NotFound("attachment_not_found", "未找到该附件", "Attachment not found")
     return att
 

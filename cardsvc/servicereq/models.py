@@ -90,10 +90,15 @@ class ServiceRequest(UUIDv7AuditBase):
         Index("ix_service_request_org_path", "org_path"),
         Index("ix_service_request_escalate_at", "escalate_at"),
         Index("ix_service_request_member_created", "member_id", "created_at"),
+        # Reference numbers come from a number_sequence, unique by construction; the key holds
+        # the request's id for Citus, the number first for lookups by number.
+        UniqueConstraint("ref_no", "id", name="uq_service_request_ref_no"),
     )
 
-    ref_no: Mapped[str] = mapped_column(String(20), unique=True)
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("member.id"))
+    ref_no: Mapped[str] = mapped_column(String(20))
+    # No foreign key: the member lives in another co-location group under Citus
+    # (docs/distribution.toml); file_request is handed a member already read.
+    member_id: Mapped[uuid.UUID]
     kind: Mapped[RequestKind] = mapped_column(Enum(RequestKind, native_enum=False, length=16))
     status: Mapped[ServiceStatus] = mapped_column(
         Enum(ServiceStatus, native_enum=False, length=16), default=ServiceStatus.submitted
@@ -135,8 +140,9 @@ class ServiceStep(UUIDv7AuditBase):
     __tablename__ = "service_step"
     __table_args__ = (Index("ix_service_step_request_at", "request_id", "at"),)
 
+    # In the key: distributed by request, every unique key holds the request (docs/scaling.md).
     request_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("service_request.id", ondelete="CASCADE")
+        ForeignKey("service_request.id", ondelete="CASCADE"), primary_key=True
     )
     at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     kind: Mapped[str] = mapped_column(String(24))  # see servicereq.steps.STEP_LABELS
@@ -153,8 +159,9 @@ class ServiceAttachment(UUIDv7AuditBase):
 
     __tablename__ = "service_attachment"
 
+    # In the key: distributed by request, every unique key holds the request (docs/scaling.md).
     request_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("service_request.id", ondelete="CASCADE"), index=True
+        ForeignKey("service_request.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     filename: Mapped[str] = mapped_column(String(128))
     media_type: Mapped[str] = mapped_column(String(64))

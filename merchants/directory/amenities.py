@@ -41,6 +41,9 @@ AMENITY_LABELS_EN = {
     Amenity.wifi: "Wi-Fi",
 }
 AMENITY_NAMES = tuple(a.name for a in Amenity if a.name)
+# (bit, name) in the flag's order, as plain ints: a page of stores reads many masks, and the
+# flag's own ``&`` builds an enum member each time.
+_BITS = tuple((a.value, a.name) for a in Amenity if a.name)
 
 
 def to_mask(field: str, names: Iterable[str]) -> int:
@@ -58,4 +61,4 @@ def to_mask(field: str, names: Iterable[str]) -> int:
 
 
 def from_mask(mask: int) -> list[str]:
-    return [a.name for a in Amenity if a.name and mask & a]
+    return [name for bit, name in _BITS if mask & bit]

@@ -36,14 +36,24 @@ class Pin:
         return self.lat, self.lng
 
 
-def check_photos(photos: list[str]) -> list[str]:
+def check_photos(photos: list[str], current: list[str] | None) -> list[str]:
+    """Photos elsewhere (``https://``), and this store's uploaded ones in a new order or fewer
+    (a new photo is uploaded: ``POST /api/v1/stores/{id}/photos``)."""
     if len(photos) > MAX_PHOTOS:
-        raise ValidationError.field("photos", "最多 9 张照片", "at most 9 photos")
+        raise ValidationError.field(
+            "photos", f"最多 {MAX_PHOTOS} 张照片", f"at most {MAX_PHOTOS} photos"
+        )
     for i, url in enumerate(photos):
-        if not (url.startswith("https://") or url.startswith("/")) or len(url) > 500:
+        if not url.startswith("https://") or len(url) > 500:
+            if url.startswith("/") and url in (current or ()):
+                continue
             raise ValidationError.field(
-                f"photos[{i}]", "照片地址应以 https:// 开头", "a photo URL starts with https://"
+                f"photos[{i}]",
+                "照片地址应以 https:// 开头，或为本门店已上传的照片",
+                "a photo URL starts with https://, or is one of this store's uploaded photos",
             )
+    if len(set(photos)) != len(photos):
+        raise ValidationError.field("photos", "照片重复", "a photo is listed twice")
     return photos
 
 
@@ -83,7 +93,7 @@ async def set_details(
     if amenities is not None:
         store.amenities = to_mask("amenities", amenities)
     if photos is not None:
-        store.photos = check_photos(photos)
+        store.photos = check_photos(photos, store.photos)
     record(
         session,
         actor,

@@ -5,17 +5,19 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from cardsvc.kernel.errors import ValidationError
 from merchants.directory.amenities import from_mask
+from merchants.directory.edit import Pin
 from merchants.directory.geo import wgs84_to_gcj02
 from merchants.directory.hours import closure_today
 from merchants.directory.navigation import nav_links
 from merchants.directory.search import NearbyStore
+from merchants.directory.store_import import MAX_ROWS, ImportResult, StoreRow
 from merchants.kinds import CATEGORY_LABELS_ZH, MerchantCategory
 
 MAX_RADIUS_M = 500_000
@@ -150,4 +152,84 @@ def listing_out(store: Any) -> ListingOut:
         hours=store.hours,
         amenities=from_mask(store.amenities or 0),
         photos=list(store.photos or ()),
+    )
+
+
+class PhotoOut(msgspec.Struct):
+    """An uploaded photo, and the store's photos in their order (the first is its cover)."""
+
+    id: str
+    url: str
+    photos: list[str]
+
+
+class PinIn(msgspec.Struct):
+    """A row's pin (range checked per row, like a spreadsheet's)."""
+
+    lat: float
+    lng: float
+    datum: Literal["wgs84", "gcj02"] = "wgs84"
+
+
+class StoreImportRow(msgspec.Struct):
+    """One store, as a spreadsheet row gives it. A store of the merchant with this name is
+    updated; empty optional fields leave its value as it is."""
+
+    name: Annotated[str, msgspec.Meta(max_length=128)]
+    address: Annotated[str, msgspec.Meta(max_length=255)]
+    region: Annotated[str, msgspec.Meta(max_length=12)]
+    location: PinIn | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    # The same spans every day, e.g. ["09:00-12:00", "14:00-21:00"]; "18:00-02:00" runs past
+    # midnight. Weekly patterns and closures are set per store (PATCH …/listing).
+    hours: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=32)]], msgspec.Meta(max_length=8)
+    ] = msgspec.field(default_factory=list)
+    amenities: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=32)]], msgspec.Meta(max_length=8)
+    ] = msgspec.field(default_factory=list)
+
+
+class StoreImportIn(msgspec.Struct):
+    rows: Annotated[list[StoreImportRow], msgspec.Meta(min_length=1, max_length=MAX_ROWS)]
+    dry_run: bool = False  # check every row, change nothing
+
+
+class ImportProblemOut(msgspec.Struct):
+    row: int  # the row's position in ``rows``, from 0
+    field: str  # the row's field (``region``, ``location``, ``hours``…), "" for the whole row
+    reason: str
+    reason_en: str
+
+
+class StoreImportOut(msgspec.Struct):
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int
+    problems: list[ImportProblemOut]
+
+
+def import_row(r: StoreImportRow) -> StoreRow:
+    return StoreRow(
+        name=r.name,
+        address=r.address,
+        region=r.region,
+        pin=Pin(r.location.lat, r.location.lng, r.location.datum) if r.location else None,
+        phone=r.phone,
+        daily_hours=tuple(r.hours),
+        amenities=tuple(r.amenities),
+    )
+
+
+def import_out(result: ImportResult, *, dry_run: bool) -> StoreImportOut:
+    return StoreImportOut(
+        dry_run=dry_run,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        problems=[
+            ImportProblemOut(p.row, p.field.split(".")[0].split("[")[0], p.reason_zh, p.reason_en)
+            for p in result.problems
+        ],
     )

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from advanced_alchemy.types import GUID
-from sqlalchemy import Float, Select, and_, column, func, literal, select, table
+from sqlalchemy import Float, Select, and_, column, func, literal, or_, select, table
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,6 +92,16 @@ class Near:
     amenities: int = 0
     limit: int = 20
     offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rider:
+    """A scalar subquery another package sends with the nearest-first statement on PostgreSQL,
+    to save a round trip of its own: ``sql`` with ``{0}``, ``{1}``… for ``args``. Its value
+    comes back with the stores (``None`` when there are none)."""
+
+    sql: str
+    args: tuple[Any, ...]
 
 
 def _base(q: Near) -> Select[Any]:
@@ -194,9 +204,11 @@ _PG_COLUMNS = (
 )
 
 
-def _pg_sql(q: Near) -> tuple[str, list[Any]]:
+def _pg_sql(q: Near, limit: int, offset: int, rider: Rider | None = None) -> tuple[str, list[Any]]:
     """The nearest-first statement as text for asyncpg (prepared once per connection and
-    variant), with its arguments but the page's LIMIT and OFFSET."""
+    variant), with its arguments (the rider's last). LIMIT and OFFSET are written in: with
+    them as parameters PostgreSQL's estimate of a generic plan is a tenth of the table, so it
+    would plan every execution anew; with the usual page's numbers it plans once."""
     args: list[Any] = [q.lat, q.lng]
     where = [
         "s.status = 'active'",
@@ -213,11 +225,16 @@ def _pg_sql(q: Near) -> tuple[str, list[Any]]:
     if q.radius_m is not None:
         args.append(_box_half_side(q.radius_m))
         where.append(f"cube_enlarge({_HERE_SQL}, ${len(args)}, 3) @> {_THERE_SQL}")
+    extra = ""
+    if rider is not None:
+        first = len(args) + 1
+        extra = ", " + rider.sql.format(*(f"${first + i}" for i in range(len(rider.args))))
     sql = (
-        f"SELECT {_PG_COLUMNS} FROM merchant_store s JOIN merchant m ON m.id = s.merchant_id "
+        f"SELECT {_PG_COLUMNS}{extra} FROM merchant_store s "
+        "JOIN merchant m ON m.id = s.merchant_id "
         f"WHERE {' AND '.join(where)} "
         f"ORDER BY {_THERE_SQL} <-> {_HERE_SQL} "
-        f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
+        f"LIMIT {int(limit)} OFFSET {int(offset)}"
     )
     return sql, args
 
@@ -235,23 +252,28 @@ def _decoded(r: Any) -> tuple[Any, ...]:
 
 
 async def _near_asyncpg(
-    pg: Any, q: Near, need: int, at: datetime, zone: ZoneInfo
-) -> list[NearbyStore]:
-    """:func:`_near_pg` on an asyncpg connection, bypassing the session (a hot page)."""
-    sql, args = _pg_sql(q)
+    pg: Any, q: Near, need: int, at: datetime, zone: ZoneInfo, rider: Rider | None = None
+) -> tuple[list[NearbyStore], Any]:
+    """:func:`_near_pg` on an asyncpg connection, bypassing the session (a hot page); and the
+    rider's value (from the first batch: later ones are sent without it)."""
     found: list[NearbyStore] = []
+    value = None
     # Without "open now" a row is dropped only beyond the radius, where the walk ends anyway.
     batch, offset = (max(2 * need, 40) if q.open_now else need), 0
     while True:
-        rows = await pg.fetch(sql, *args, batch, offset)
+        sql, args = _pg_sql(q, batch, offset, rider)
+        rows = await pg.fetch(sql, *args, *(rider.args if rider else ()))
+        if rider is not None:
+            value = rows[0][len(COLUMNS)] if rows else None
+            rider = None
         for r in rows:
             s = _row(_decoded(r), q, at, zone)
             if q.radius_m is not None and s.exact_m > q.radius_m:
-                return found
+                return found, value
             if _keep(s, q):
                 found.append(s)
         if len(found) >= need or len(rows) < batch:
-            return found
+            return found, value
         offset += batch
         batch *= 2
 
@@ -294,13 +316,24 @@ async def near(
     connection to read on instead of the session (``cardsvc.kernel.db.driver_connection``)."""
     need = q.offset + q.limit + 1
     if pg is not None:
-        found = await _near_asyncpg(pg, q, need, at, zone)
+        found, _ = await _near_asyncpg(pg, q, need, at, zone)
     elif session.bind.dialect.name == "postgresql":
         found = await _near_pg(session, q, need, at, zone)
     else:
         found = await _near_sqlite(session, q, need, at, zone)
     found.sort(key=lambda s: (s.exact_m, s.store_id))
     return found[q.offset : q.offset + q.limit], len(found) > q.offset + q.limit
+
+
+async def near_with(
+    pg: Any, q: Near, rider: Rider, *, at: datetime, zone: ZoneInfo
+) -> tuple[list[NearbyStore], bool, Any]:
+    """:func:`near` on an asyncpg connection with ``rider`` in the same statement: the page, whether
+    more follow, and the rider's value."""
+    need = q.offset + q.limit + 1
+    found, value = await _near_asyncpg(pg, q, need, at, zone, rider)
+    found.sort(key=lambda s: (s.exact_m, s.store_id))
+    return found[q.offset : q.offset + q.limit], len(found) > q.offset + q.limit, value
 
 
 async def district_centre(session: AsyncSession, region: str) -> tuple[float, float] | None:
@@ -325,3 +358,29 @@ async def one_store(
     """An open store with a location, as the directory shows it (distance 0)."""
     r = (await session.execute(_base(Near(0.0, 0.0)).where(Store.id == store_id))).first()
     return None if r is None else _row(r, Near(r[8], r[9]), at, zone)
+
+
+async def stores_where(
+    session: AsyncSession,
+    *,
+    merchant_ids: Sequence[uuid.UUID] = (),
+    categories: Sequence[str] = (),
+    regions: Sequence[str] = (),
+    store_ids: Sequence[uuid.UUID] = (),
+    at: datetime,
+    zone: ZoneInfo,
+    limit: int = 50,
+) -> list[NearbyStore]:
+    """Open stores with a location (as the directory shows them, distance 0) narrowed by each
+    list that is set (``regions``: code prefixes of the store's region). By store name."""
+    stmt = _base(Near(0.0, 0.0))
+    if merchant_ids:
+        stmt = stmt.where(Store.merchant_id.in_(list(merchant_ids)))
+    if store_ids:
+        stmt = stmt.where(Store.id.in_(list(store_ids)))
+    if categories:
+        stmt = stmt.where(Merchant.category.in_(list(categories)))
+    if regions:
+        stmt = stmt.where(or_(*[Store.region.startswith(p, autoescape=True) for p in regions]))
+    rows = await session.execute(stmt.order_by(Store.name, Store.id).limit(limit))
+    return [_row(r, Near(r[8], r[9]), at, zone) for r in rows]

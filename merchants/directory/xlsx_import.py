@@ -1,7 +1,7 @@
-"""Stores imported from a spreadsheet (.xlsx), one per row, each row on its own: a bad row is
-reported (row number, column, reason) and the good ones are created, with their pin, phone,
-daily hours and amenities. ``dry_run`` checks every row and creates nothing. Each store goes
-through the same calls as the API (``create_store`` then ``set_details``: checked and audited).
+"""Stores imported from a spreadsheet (.xlsx), one per row: the sheet read into rows (name,
+address, region, pin, phone, daily hours, amenities) that :func:`import_rows` applies, as it
+does the API's JSON rows; each problem comes back with the spreadsheet's row number and the
+heading of its column.
 """
 
 from __future__ import annotations
@@ -10,20 +10,25 @@ import io
 import math
 import uuid
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.kernel.audit import record
 from cardsvc.kernel.errors import AppError, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
 from merchants.directory.amenities import AMENITY_LABELS_ZH
-from merchants.directory.edit import Pin, set_details
-from merchants.directory.hours import DAYS
-from merchants.onboarding.service import create_store, get_merchant
+from merchants.directory.edit import Pin
+from merchants.directory.store_import import (
+    MAX_ROWS,
+    ImportResult,
+    RowProblem,
+    StoreRow,
+    import_rows,
+)
+from merchants.onboarding.service import get_merchant
 
 COLUMNS = {
     "门店名称": "name",
@@ -36,16 +41,7 @@ COLUMNS = {
     "设施": "amenities",
 }
 REQUIRED = ("name", "address", "region")
-MAX_ROWS = 2000
 _AMENITY_BY_LABEL = {label: a.name for a, label in AMENITY_LABELS_ZH.items() if a.name}
-
-
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    row: int  # as the spreadsheet numbers it (the header is row 1)
-    column: str  # the column's heading
-    reason_zh: str
-    reason_en: str
 
 
 def _text(value: Any) -> str:
@@ -89,24 +85,31 @@ def _number(column: str, raw: str) -> float:
     return value
 
 
-async def _one(
-    session: AsyncSession, actor: Principal, merchant_id: uuid.UUID, v: dict[str, str]
-) -> None:
-    store = await create_store(
-        session, actor, merchant_id, name=v["name"], address=v["address"], region=v["region"]
-    )
+def _store_row(v: dict[str, str]) -> StoreRow:
     pin = Pin(_number("lat", v["lat"]), _number("lng", v["lng"])) if v["lat"] or v["lng"] else None
     spans = [s.strip() for s in v["hours"].replace("，", ",").split(",") if s.strip()]
     names = [a.strip() for a in v["amenities"].replace("，", "、").replace(",", "、").split("、")]
-    await set_details(
-        session,
-        actor,
-        store.id,
+    return StoreRow(
+        name=v["name"],
+        address=v["address"],
+        region=v["region"],
         pin=pin,
-        phone=v["phone"] or None,
-        hours={"weekly": {d: spans for d in DAYS}} if spans else None,
-        amenities=[_AMENITY_BY_LABEL.get(a, a) for a in names if a],
+        phone=v["phone"],
+        daily_hours=tuple(spans),
+        amenities=tuple(_AMENITY_BY_LABEL.get(a, a) for a in names if a),
     )
+
+
+def _read(rows: list[tuple[Any, ...]], header: dict[str, int]) -> Iterator[tuple[int, Any]]:
+    for n, row in enumerate(rows, start=2):
+        v = {key: _text(row[i]) if i < len(row) else "" for key, i in header.items()}
+        v = {key: v.get(key, "") for key in COLUMNS.values()}
+        if not any(v.values()):
+            continue
+        try:
+            yield n, _store_row(v)
+        except AppError as exc:
+            yield n, exc
 
 
 async def import_stores(
@@ -116,41 +119,21 @@ async def import_stores(
     data: bytes,
     *,
     dry_run: bool,
-) -> tuple[int, list[RowProblem]]:
-    """How many rows made (or, dry, would make) a store, and the problems of the others."""
-    merchant = await get_merchant(session, actor, merchant_id, Perm.merchants_write)
+) -> ImportResult:
+    """The rows of the sheet through :func:`import_rows`; each problem names its column."""
+    await get_merchant(session, actor, merchant_id, Perm.merchants_write)
     header, rows = _rows(data)
-    heading = {key: zh for zh, key in COLUMNS.items()} | {"location": "纬度"}
-    made, problems = 0, []
-    for n, row in enumerate(rows, start=2):
-        v = {key: _text(row[i]) if i < len(row) else "" for key, i in header.items()}
-        v = {key: v.get(key, "") for key in COLUMNS.values()}
-        if not any(v.values()):
-            continue
-        savepoint = await session.begin_nested()
-        try:
-            await _one(session, actor, merchant_id, v)
-        except AppError as exc:
-            await savepoint.rollback()
-            for e in exc.errors or []:
-                column = heading.get(e.field.split(".")[0].split("[")[0], heading["name"])
-                problems.append(RowProblem(n, column, e.reason_zh, e.reason_en))
-            if not exc.errors:
-                problems.append(RowProblem(n, "", exc.message_zh, exc.message_en))
-            continue
-        made += 1
-        await (savepoint.rollback() if dry_run else savepoint.commit())
-    record(
-        session,
-        actor,
-        "store.import",
-        target_type="merchant",
-        target_id=merchant.id,
-        org_path=merchant.org_path,
-        summary={
-            "dry_run": dry_run,
-            "stores": made,
-            "problem_rows": len({p.row for p in problems}),
-        },
+    result = await import_rows(
+        session, actor, merchant_id, _read(rows, header), dry_run=dry_run, source="xlsx"
     )
-    return made, problems
+    heading = {key: zh for zh, key in COLUMNS.items()} | {"location": "纬度"}
+    result.problems = [
+        RowProblem(
+            p.row,
+            heading.get(p.field.split(".")[0].split("[")[0], heading["name"]) if p.field else "",
+            p.reason_zh,
+            p.reason_en,
+        )
+        for p in result.problems
+    ]
+    return result

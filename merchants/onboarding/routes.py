@@ -58,6 +58,7 @@ from merchants.onboarding.terminals import (
 from merchants.terminal.auth import gate_of
 from merchants.terminal.routes import BillRefQuery, redemption_page_out
 from merchants.terminal.schemas import RedemptionPageOut
+from merchants.terminal.voucher_routes import VoucherRedemptionPageOut, voucher_page_out
 
 STAFF: list[SecurityRequirement] = [{"staffSession": []}]
 TERMINAL: list[SecurityRequirement] = [{"terminalKey": []}]
@@ -305,3 +306,28 @@ class StaffRedemptionController(Controller):
     ) -> RedemptionPageOut:
         m = await get_merchant(db_session, staff, merchant_id, Perm.merchants_read)
         return await redemption_page_out(db_session, m.id, since, until, cursor, limit, bill_ref)
+
+    @get(
+        "/{merchant_id:uuid}/voucher-redemptions",
+        operation_id="listMerchantVoucherRedemptions",
+        summary="A merchant's voucher redemptions (staff with merchants.read on its owner's "
+        "subtree)",
+        description=(
+            "商户的消费券核销记录（含已撤销），参数与终端的 `GET /api/v1/voucher-redemptions` "
+            "相同。A merchant's voucher uses, as its terminals list them: newest first, reversed "
+            "ones included, the same `from`/`to`/`cursor`/`limit`/`bill_ref`."
+        ),
+    )
+    async def merchant_voucher_redemptions(
+        self,
+        staff: Principal,
+        db_session: AsyncSession,
+        merchant_id: uuid.UUID,
+        since: Annotated[datetime | None, Parameter(query="from")] = None,
+        until: Annotated[datetime | None, Parameter(query="to")] = None,
+        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        bill_ref: BillRefQuery = None,
+    ) -> VoucherRedemptionPageOut:
+        m = await get_merchant(db_session, staff, merchant_id, Perm.merchants_read)
+        return await voucher_page_out(db_session, m.id, since, until, cursor, limit, bill_ref)

@@ -27,6 +27,9 @@ class StatementLineOut(msgspec.Struct):
     subsidy_fen: int
     units: int
     carried_subsidy_fen: int
+    # "programme", or "voucher" (a voucher campaign: program_id/program_code name the
+    # campaign, subsidy_fen is what the federation owes for the vouchers used there).
+    kind: Literal["programme", "voucher", "total"]
 
 
 class StatementOut(msgspec.Struct):
@@ -69,6 +72,7 @@ def line_out(g: StatementLine) -> StatementLineOut:
         subsidy_fen=g.subsidy_fen,
         units=g.units,
         carried_subsidy_fen=g.carried_subsidy_fen,
+        kind="total" if g.program_id is None else "voucher" if g.kind == "voucher" else "programme",
     )
 
 

@@ -1,5 +1,5 @@
-"""A month's statements for finance as .xlsx: one row per merchant, and one per merchant and
-programme on a second sheet. Amounts in yuan with two decimals (finance's unit), counts as
+"""A month's statements for finance as .xlsx: one row per merchant (voucher subsidies included
+in its totals), and one per merchant and programme or voucher campaign on a second sheet. Amounts in yuan with two decimals (finance's unit), counts as
 numbers; names typed by people are never live formulas."""
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ PROGRAMME_HEADERS = (
     "消费金额（元）",
     "优惠金额（元）",
     "应付补贴（元）",
+    "类型",
 )
+KIND_ZH = {"programme": "普惠项目", "voucher": "消费券"}
 
 
 def _yuan(fen: int) -> float:
@@ -92,6 +94,7 @@ def statements_xlsx(month: str, statements: Sequence[MerchantStatement]) -> byte
                     _yuan(g.gross_fen),
                     _yuan(g.discount_fen),
                     _yuan(g.subsidy_fen),
+                    KIND_ZH.get(g.kind, g.kind),
                 ]
             )
     for sheet, money in ((ws, "HIJ"), (lines, "GHI")):

@@ -1,5 +1,5 @@
 """A merchant's ledger, page by page: newest first, with a cursor that survives rows sharing a
-time (the terminal's list, the staff view and the till's page)."""
+time (the terminal's list, the staff view and the till's page); its voucher uses the same way."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.public import RedemptionRecord, list_redemptions
+from benefits.public import RedemptionRecord, VoucherUseResult, list_redemptions, list_uses
 from merchants.terminal.errors import InvalidCursor
+
+
+class _Timed(Protocol):
+    @property
+    def occurred_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +49,72 @@ class Cursor:
         return cls(until.astimezone(UTC), skip)
 
 
+T = TypeVar("T", bound=_Timed)
+Item = TypeVar("Item")
+
+
 @dataclass(frozen=True, slots=True)
-class Page:
-    items: list[RedemptionRecord]
+class Page(Generic[Item]):
+    items: list[Item]
     next_cursor: str | None
+
+
+# Rows in ``[since, until)`` newest first: (since, until, limit, offset) → rows.
+_Fetch = Callable[[datetime | None, datetime | None, int, int], Awaitable[list[T]]]
+
+
+async def _page(
+    fetch: _Fetch[T],
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[T]:
+    """One page of rows newest first in ``[since, until)``, from ``fetch`` (ordered by time,
+    newest first, with an offset): the cursor's time bound and its skip of the rows already
+    returned that share the last row's time."""
+    skip = 0
+    if cursor:
+        c = Cursor.decode(cursor)
+        until, skip = (c.until if until is None else min(until, c.until)), c.skip
+        if until != c.until:  # the client narrowed the range: the skip no longer applies
+            skip = 0
+    rows = await fetch(since, until, limit + 1, skip)
+    more, rows = len(rows) > limit, rows[:limit]
+    if not more or not rows:
+        return Page(rows, None)
+    last = rows[-1].occurred_at
+    nxt = last + timedelta(microseconds=1)
+    same = sum(1 for r in rows if r.occurred_at == last)
+    if until is not None and nxt == until:
+        same += skip  # the skipped rows share that time too
+    return Page(rows, Cursor(nxt, same).encode())
+
+
+def _merchant_rows(
+    lister: Callable[..., Awaitable[list[T]]],
+    session: AsyncSession,
+    merchant_id: uuid.UUID,
+    bill_ref: str | None,
+) -> _Fetch[T]:
+    """A merchant's rows (of one bill, with ``bill_ref``) from ``lister``, which takes the
+    range and the page as keywords (``list_redemptions``, ``list_uses``)."""
+
+    async def fetch(
+        since: datetime | None, until: datetime | None, limit: int, offset: int
+    ) -> list[T]:
+        return await lister(
+            session,
+            merchant_id=merchant_id,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+            bill_ref=bill_ref,
+        )
+
+    return fetch
 
 
 async def redemption_page(
@@ -57,30 +126,24 @@ async def redemption_page(
     cursor: str | None,
     limit: int,
     bill_ref: str | None = None,
-) -> Page:
+) -> Page[RedemptionRecord]:
     """One page of a merchant's ledger rows, newest first, in ``[since, until)`` (and of one
     bill, with ``bill_ref``)."""
-    skip = 0
-    if cursor:
-        c = Cursor.decode(cursor)
-        until, skip = (c.until if until is None else min(until, c.until)), c.skip
-        if until != c.until:  # the client narrowed the range: the skip no longer applies
-            skip = 0
-    rows = await list_redemptions(
-        session,
-        merchant_id=merchant_id,
-        since=since,
-        until=until,
-        limit=limit + 1,
-        offset=skip,
-        bill_ref=bill_ref,
-    )
-    more, rows = len(rows) > limit, rows[:limit]
-    if not more or not rows:
-        return Page(rows, None)
-    last = rows[-1].occurred_at
-    nxt = last + timedelta(microseconds=1)
-    same = sum(1 for r in rows if r.occurred_at == last)
-    if until is not None and nxt == until:
-        same += skip  # the skipped rows share that time too
-    return Page(rows, Cursor(nxt, same).encode())
+    fetch = _merchant_rows(list_redemptions, session, merchant_id, bill_ref)
+    return await _page(fetch, since=since, until=until, cursor=cursor, limit=limit)
+
+
+async def voucher_use_page(
+    session: AsyncSession,
+    *,
+    merchant_id: uuid.UUID,
+    since: datetime | None,
+    until: datetime | None,
+    cursor: str | None,
+    limit: int,
+    bill_ref: str | None = None,
+) -> Page[VoucherUseResult]:
+    """One page of a merchant's voucher uses (消费券), as :func:`redemption_page` pages its
+    ledger (the same cursor): the terminal's list and the till's day read it."""
+    fetch = _merchant_rows(list_uses, session, merchant_id, bill_ref)
+    return await _page(fetch, since=since, until=until, cursor=cursor, limit=limit)

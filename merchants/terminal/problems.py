@@ -64,6 +64,11 @@ _EXAMPLES: dict[str, tuple[int, str, str]] = {
     "invalid_cursor": (400, "分页游标无效", "Invalid page cursor"),
     "invalid_month": (400, "月份格式应为 YYYY-MM", "The month must be YYYY-MM"),
     "below_min_spend": (422, "未达到最低消费金额", "The amount is below the minimum spend"),
+    "voucher_not_found": (404, "未找到该会员的这张消费券", "This member has no such voucher"),
+    "voucher_not_usable_here": (403, "该消费券不能在本店使用", "Not usable at this store"),
+    "voucher_already_used": (409, "该消费券已使用", "This voucher has already been used"),
+    "voucher_expired": (409, "该消费券已过期", "This voucher has expired"),
+    "voucher_use_not_found": (404, "未找到该笔消费券核销", "Voucher redemption not found"),
 }
 
 
@@ -75,7 +80,8 @@ def problems(*codes: str) -> dict[int, ResponseSpec]:
     )
 
 
-_TOKEN_CODES = (
+# Every request that presents a member's code may be refused with these.
+TOKEN_CODES = (
     "malformed",
     "signature_invalid",
     "unknown_key",
@@ -86,10 +92,10 @@ _TOKEN_CODES = (
     "numeric_code_invalid",
     "numeric_code_unavailable",
 )
-SCAN_RESPONSES = problems(*_TOKEN_CODES, "token_replayed", "validation_error")
+SCAN_RESPONSES = problems(*TOKEN_CODES, "token_replayed", "validation_error")
 REDEEM_RESPONSES: dict[int, ResponseSpec] = {
     **problems(
-        *_TOKEN_CODES,
+        *TOKEN_CODES,
         "not_eligible",
         "not_in_scope",
         "static_token_refused",
@@ -185,4 +191,22 @@ SCAN_EXAMPLE = {
         }
     ],
     "unavailable": [],
+    "vouchers": [
+        {
+            "voucher_id": "01961a2d-0000-7000-8000-000000000007",
+            "campaign_id": "01961a2d-0000-7000-8000-000000000003",
+            "campaign_code": "YC-SPRING",
+            "name": "春季餐饮消费券",
+            "kind": "amount_off",
+            "off_fen": 1000,
+            "basis_points": None,
+            "cap_fen": None,
+            "min_spend_fen": 5000,
+            "funded_by": "federation",
+            "expires_at": "2026-03-22T16:00:00Z",
+            "discount_fen": 1000,
+            "payable_fen": 7800,
+            "code": None,
+        }
+    ],
 }

@@ -105,18 +105,28 @@ class Redeemed:
 class TokenBurner:
     """``SET NX`` of a rotating token's id, with a short circuit breaker: after a Redis error
     it is skipped for a few seconds (the ledger's unique column still refuses replays), so a
-    Redis outage costs no request a timeout after the first."""
+    Redis outage costs no request a timeout after the first. The breaker is per key store: an
+    outage of one app's store says nothing of another's (a process may hold several apps)."""
 
     def __init__(self) -> None:
-        self._down_until = 0.0
+        self._down_until: dict[int, tuple[object, float]] = {}
 
     @staticmethod
     def key(token_id: str) -> str:
         return burned_key(token_id)
 
+    def _down(self, kv: object) -> bool:
+        hit = self._down_until.get(id(kv))
+        return hit is not None and hit[0] is kv and time.monotonic() < hit[1]
+
+    def _trip(self, kv: object) -> None:
+        if len(self._down_until) > 16:  # a process has one or two stores; tests make many
+            self._down_until.clear()
+        self._down_until[id(kv)] = (kv, time.monotonic() + REDIS_RETRY_SECONDS)
+
     async def burn(self, services: RedeemServices, token_id: str, owner: bytes, ttl: int) -> bool:
         """True if burned now, or earlier by ``owner`` (the same request); False if by another."""
-        if time.monotonic() < self._down_until:
+        if self._down(services.kv):
             return True
         try:
             async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
@@ -125,12 +135,12 @@ class TokenBurner:
                 return await services.kv.get(self.key(token_id)) == owner
         except (KVUnavailable, TimeoutError) as exc:
             logger.warning("token burn skipped, Redis unavailable (ledger guards): %s", exc)
-            self._down_until = time.monotonic() + REDIS_RETRY_SECONDS
+            self._trip(services.kv)
             return True
 
     async def release(self, services: RedeemServices, token_id: str) -> None:
         """Un-burn a token whose redemption was refused: it was not used."""
-        if time.monotonic() < self._down_until:
+        if self._down(services.kv):
             return
         try:
             async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):

@@ -95,7 +95,8 @@ BillRefQuery = Annotated[
 ]
 
 
-def _replayed(body: Any, replayed: bool) -> Response[Any]:
+def created_or_replayed(body: Any, replayed: bool) -> Response[Any]:
+    """201 for a new write; 200 with the replay header for a retry answered from the first."""
     if replayed:
         return Response(body, status_code=200, headers={REPLAYED_HEADER: "true"})
     return Response(body, status_code=201)
@@ -189,7 +190,7 @@ class TerminalRedeemController(Controller):
                 ),
                 pg=pg,
             )
-        return _replayed(redemption_out(done), done.replayed)
+        return created_or_replayed(redemption_out(done), done.replayed)
 
     @post(
         "/redemptions/{redemption_id:uuid}/reversal",
@@ -223,7 +224,7 @@ class TerminalRedeemController(Controller):
         )
         booking = await reversal_booking(db_session, redemption_id=redemption_id)
         out = reversal_out(done, booking, services_of(state).time_zone)
-        return _replayed(out, done.replayed)
+        return created_or_replayed(out, done.replayed)
 
     @get(
         "/redemptions",

@@ -20,12 +20,16 @@ from sqlalchemy import delete, true
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from benefits.public import (
+    OFFERS_ON_CARD,
     REDEMPTION_HEAD,
     ProgramQuote,
+    VoucherOffer,
+    carried_offers,
     list_programs,
     live_rules,
     quote,
     redact_for_merchant,
+    voucher_offers,
 )
 from benefits.rules.facts import MemberFacts, MerchantContext
 from cardsvc.kernel.errors import AppError
@@ -160,6 +164,11 @@ async def verify_member_with_head(
     return card, _facts(card.member_id, row), row[_MEMBER_COLUMNS:]
 
 
+# The scan's card read on PostgreSQL: the card, its member and union, and the member's
+# vouchers (``OFFERS_ON_CARD``), in one round trip.
+_CARD_WITH_OFFERS = CARD_WITH_MEMBER_NAMED.add_columns(OFFERS_ON_CARD)
+
+
 def is_static(card: VerifiedCard) -> bool:
     """A printed card's long-lived code (not single-use), as opposed to the phone's."""
     return card.kind.name == "static"
@@ -218,6 +227,8 @@ class ScanResult:
     applicable: tuple[ProgramQuote, ...]
     unavailable: tuple[tuple[uuid.UUID, str, str, str], ...] = field(default=())
     # (program id, code, name, error code): in scope here but not usable now
+    vouchers: tuple[VoucherOffer, ...] = field(default=())  # usable ones first
+    amount_fen: int | None = None
 
 
 def log_scan(
@@ -254,6 +265,35 @@ async def read_only(session: AsyncSession) -> None:
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
+async def _card_read(
+    session: AsyncSession, services: RedeemServices, code: str, now: datetime, pg: Any | None
+) -> tuple[VerifiedCard, Any]:
+    """The scanned card with its member and union; on PostgreSQL the member's vouchers too."""
+    if pg is None:
+        return await verify_with_row(session, services, code, now, CARD_WITH_MEMBER_NAMED)
+    return await verify_with_row(
+        session, services, code, now, _CARD_WITH_OFFERS, pg, {"offers_at": now}
+    )
+
+
+async def _vouchers(
+    session: AsyncSession,
+    member: MemberFacts,
+    terminal: TerminalContext,
+    amount_fen: int | None,
+    now: datetime,
+    row: Any,
+    pg: Any | None,
+) -> tuple[list[VoucherOffer], list[VoucherOffer]]:
+    """The member's vouchers at this till: on PostgreSQL as read along with the card."""
+    here = merchant_context(terminal)
+    if pg is not None:
+        return carried_offers(row[9], merchant=here, amount_fen=amount_fen)
+    return await voucher_offers(
+        session, member_id=member.id, merchant=here, amount_fen=amount_fen, at=now
+    )
+
+
 async def scan(
     session: AsyncSession,
     services: RedeemServices,
@@ -272,7 +312,7 @@ async def scan(
         await read_only(session)
     try:
         code = await resolve_code(services, terminal, code)
-        card, row = await verify_with_row(session, services, code, now, CARD_WITH_MEMBER_NAMED, pg)
+        card, row = await _card_read(session, services, code, now, pg)
         if await already_used(services, card):
             raise TokenReplayed()
         member = _facts(card.member_id, row)
@@ -287,6 +327,7 @@ async def scan(
                 pg=pg,
             )
         )
+        usable, refused = await _vouchers(session, member, terminal, amount_fen, now, row, pg)
     except AppError as exc:
         log_scan(
             session,
@@ -321,6 +362,8 @@ async def scan(
         amount_given=amount_fen is not None,
         applicable=tuple(applicable),
         unavailable=tuple(unavailable),
+        vouchers=(*usable, *refused),
+        amount_fen=amount_fen,
     )
 
 

@@ -125,12 +125,34 @@ class Unavailable(msgspec.Struct):
     code: Annotated[str, msgspec.Meta(examples=["quota_exhausted"])]
 
 
+class ScanVoucher(msgspec.Struct):
+    """One of the member's claimed vouchers accepted at this store (消费券). ``discount_fen`` and
+    ``payable_fen`` with a bill amount; ``code`` names why it cannot be used on that bill
+    (``below_min_spend``), else null. Redeem it with ``POST /api/v1/voucher-redemptions``."""
+
+    voucher_id: uuid.UUID
+    campaign_id: uuid.UUID
+    campaign_code: str
+    name: str
+    kind: Annotated[str, msgspec.Meta(examples=["amount_off"])]
+    off_fen: int | None
+    basis_points: int | None
+    cap_fen: int | None
+    min_spend_fen: int
+    funded_by: Annotated[str, msgspec.Meta(examples=["federation"])]
+    expires_at: datetime
+    discount_fen: int | None
+    payable_fen: int | None
+    code: Annotated[str | None, msgspec.Meta(examples=[None])]
+
+
 class ScanOut(msgspec.Struct):
     scan_id: uuid.UUID
     card: CardOut
     member: MemberOut
     benefits: list[ScanBenefit]
     unavailable: list[Unavailable]
+    vouchers: list[ScanVoucher]
 
 
 class RedeemIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -266,8 +288,31 @@ def scan_out(r: ScanResult) -> ScanOut:
                 rule=p.benefit,
             )
         )
+    amount = r.amount_fen
+    vouchers = [
+        ScanVoucher(
+            voucher_id=v.voucher_id,
+            campaign_id=v.campaign_id,
+            campaign_code=v.campaign_code,
+            name=v.campaign_name,
+            kind=v.kind,
+            off_fen=v.off_fen,
+            basis_points=v.basis_points,
+            cap_fen=v.cap_fen,
+            min_spend_fen=v.min_spend_fen,
+            funded_by=v.funded_by,
+            expires_at=v.expires_at,
+            discount_fen=v.discount_fen,
+            payable_fen=None
+            if amount is None or v.discount_fen is None
+            else amount - v.discount_fen,
+            code=v.refusal,
+        )
+        for v in r.vouchers
+    ]
     return ScanOut(
         scan_id=r.scan_id,
+        vouchers=vouchers,
         card=CardOut(mask_card_number(r.card.card_number), "active"),
         member=MemberOut(r.name_masked, r.union_name),
         benefits=benefits,

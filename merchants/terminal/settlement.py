@@ -29,7 +29,9 @@ from benefits.public import (
     CarriedReversal,
     RedemptionRecord,
     StatementState,
+    VoucherLine,
     list_redemptions,
+    month_voucher_lines,
     reversal_bookings,
     statement_state,
 )
@@ -84,6 +86,12 @@ class Settlement:
     items: list[RedemptionRecord] | None = None  # every ledger line, when asked for (detail)
     statement: StatementState | None = None
     carried: list[CarriedReversal] = field(default_factory=list)
+    # Voucher campaigns' uses here (消费券), per campaign: not in ``rows``/``totals``.
+    vouchers: list[VoucherLine] = field(default_factory=list)
+
+    @property
+    def voucher_subsidy_fen(self) -> int:
+        return sum(v.subsidy_fen for v in self.vouchers)
 
 
 _SUMMED = (
@@ -167,6 +175,10 @@ async def monthly_settlement(
             setattr(totals, name, getattr(totals, name) + getattr(g, name))
     state = await statement_state(session, merchant_id=merchant_id, month=month)
     s = Settlement(merchant_id, month, time_zone, since, until, rows, totals, items, state, carried)
+    found = await month_voucher_lines(
+        session, month=month, time_zone=time_zone, now=now, merchant_ids=[merchant_id]
+    )
+    s.vouchers = found.get(merchant_id, [])
     if items is not None:
         items.sort(key=lambda r: (r.occurred_at, r.redemption_id, r.line))  # oldest first
     return s
@@ -203,7 +215,8 @@ CSV_COLUMNS = (
 
 
 def settlement_csv(s: Settlement) -> str:
-    """One line per programme and store, then a ``TOTAL`` line; amounts in fen."""
+    """One line per programme and store, then a ``TOTAL`` line, then one ``VOUCHER`` line per
+    voucher campaign (its code, no store); amounts in fen."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
@@ -220,6 +233,19 @@ def settlement_csv(s: Settlement) -> str:
         )
     if s.totals is not None:
         w.writerow(["TOTAL", "", "", ""] + [getattr(s.totals, n) for n in _SUMMED])
+    for v in s.vouchers:
+        figures = {
+            "redemptions": v.uses,
+            "reversed": v.reversed + v.carried_reversals,
+            "count": v.count,
+            "gross_fen": v.gross_fen,
+            "discount_fen": v.discount_fen,
+            "payable_fen": v.payable_fen,
+            "subsidy_fen": v.subsidy_fen,
+        }
+        w.writerow(
+            ["VOUCHER", safe_cell(v.campaign_code), "", ""] + [figures.get(n, 0) for n in _SUMMED]
+        )
     return out.getvalue()
 
 

@@ -43,6 +43,24 @@ class CarriedReversalOut(msgspec.Struct):
     subsidy_fen: int
 
 
+class VoucherSettlementLineOut(msgspec.Struct):
+    """A voucher campaign's uses at this merchant in the month (消费券), net of reversals.
+    ``subsidy_fen``: what the federation owes for them (``funded_by: merchant``: 0)."""
+
+    campaign_id: uuid.UUID
+    campaign_code: str
+    campaign_name: str
+    funded_by: Annotated[str, msgspec.Meta(examples=["federation"])]
+    uses: int
+    reversed: int
+    carried_reversals: int
+    count: int
+    gross_fen: int
+    discount_fen: int
+    payable_fen: int
+    subsidy_fen: int
+
+
 class SettlementOut(msgspec.Struct):
     merchant_id: uuid.UUID
     month: Annotated[str, msgspec.Meta(examples=["2026-03"])]
@@ -62,6 +80,10 @@ class SettlementOut(msgspec.Struct):
     # Reversals of earlier, frozen months booked into this one (already netted in the lines).
     carried_reversals: list[CarriedReversalOut]
     note: str | None
+    # Voucher campaigns used here, and what the federation owes for them (beside ``totals``,
+    # which are the programmes').
+    vouchers: list[VoucherSettlementLineOut]
+    voucher_subsidy_fen: int
     # With ``detail=true``: every redemption line of the month, with its bill reference.
     items: list[RedemptionItem] | None = None
 
@@ -131,4 +153,22 @@ def settlement_out(s: Settlement) -> SettlementOut:
         payment_ref=st.payment_ref if st else None,
         carried_reversals=[_carried_out(c, s.time_zone) for c in s.carried],
         note=_settlement_note(s),
+        vouchers=[
+            VoucherSettlementLineOut(
+                campaign_id=v.campaign_id,
+                campaign_code=v.campaign_code,
+                campaign_name=v.campaign_name,
+                funded_by=v.funded_by,
+                uses=v.uses,
+                reversed=v.reversed,
+                carried_reversals=v.carried_reversals,
+                count=v.count,
+                gross_fen=v.gross_fen,
+                discount_fen=v.discount_fen,
+                payable_fen=v.payable_fen,
+                subsidy_fen=v.subsidy_fen,
+            )
+            for v in s.vouchers
+        ],
+        voucher_subsidy_fen=s.voucher_subsidy_fen,
     )

@@ -98,3 +98,19 @@ def test_without_javascript_the_forms_still_work(
     assert member.left("YC-CINEMA", "monthly_tickets") == 2
     context.close()
     member.close()
+
+
+def test_a_field_taken_before_the_answer_settles_keeps_the_focus(live: Live, page: Page) -> None:
+    """The cashier taps the quantity of a benefit the moment it appears: the page then settles
+    and sends the focus back to the scanner input, but not from a field they just went to
+    (their "2" would land in the scanner input). The settle is slowed to make the gap wide."""
+    member = Member(live, member_phone(live))
+    sign_in_till(page, live, terminal(live, "cinema")["key"])
+    page.evaluate("window.htmx.config.defaultSettleDelay = 800")
+    wedge_scan(page, member.token(), amount="90")
+    quantity = page.locator(".shop-benefit[data-program='YC-CINEMA']").get_by_label("数量")
+    quantity.fill("2")
+    page.wait_for_timeout(1200)  # the settle has run by now
+    expect(quantity).to_be_focused()
+    expect(quantity).to_have_value("2")
+    expect(page.get_by_label("会员卡码")).to_have_value("")

@@ -14,9 +14,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.app import create_app
 from cardsvc.kernel.settings import Settings
 from tests.conftest import make_test_settings
+from tests.support.apps import app_for
 from tests.support.contract import checks_contract, contract_client
 
 
@@ -27,7 +27,7 @@ def settings(db_url: str, var_dir: Path) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings, engine: AsyncEngine) -> Litestar:
-    return create_app(settings)
+    return app_for(settings)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.app import create_app
 from cardsvc.kernel.db import make_engine, make_sessionmaker, sqlalchemy_config
 from cardsvc.kernel.permissions import Role
 from cardsvc.kernel.pii import PiiCipher
@@ -36,6 +35,7 @@ from cardsvc.staff.service import create_staff
 from merchants.plugin import MerchantsPlugin
 from merchants.terminal.auth import GATE_STATE_KEY, TerminalGate
 from tests.conftest import make_test_settings
+from tests.support.apps import app_for
 from tests.support.contract import contract_client
 from tests.support.staff import PASSWORD, login  # noqa: F401 (helpers for the tests)
 
@@ -76,7 +76,7 @@ def settings(db_url: str, var_dir: Path) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings, engine: AsyncEngine) -> Litestar:
-    app = create_app(settings)
+    app = app_for(settings)
     if GATE_STATE_KEY in app.state:  # the composition root mounts the merchants plugin
         return app
     return standalone_app(settings)

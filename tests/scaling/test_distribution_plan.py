@@ -83,7 +83,7 @@ def _dist(plan: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def _pending(plan: dict[str, Any], kind: str) -> set[tuple[str, tuple[str, ...]]]:
-    return {(p["table"], tuple(p["columns"])) for p in plan["pending"] if p["kind"] == kind}
+    return {(p["table"], tuple(p["columns"])) for p in plan.get("pending", []) if p["kind"] == kind}
 
 
 def test_every_table_is_placed_once(plan: dict[str, Any], schema: Schema) -> None:

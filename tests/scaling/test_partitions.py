@@ -294,7 +294,7 @@ def test_upgrade_from_0015_on_sqlite_keeps_the_table_plain(tmp_path: Path) -> No
     assert len(scans) == 3 and len(member) == 1
     # The partition job runs and finds nothing to do; retention deletes rows as before.
     settings = make_test_settings(url, tmp_path)
-    assert asyncio.run(_run_partition_job(settings))["made"] == {SCAN: []}
+    assert asyncio.run(_run_partition_job(settings))["made"] == {SCAN: [], "benefit_redemption": []}
     assert asyncio.run(_retention(settings))["scan_log"] == 2  # March 2025, June 2026
     asyncio.run(_run(url, _alembic, "downgrade", BEFORE))
     scans, member = asyncio.run(_run(url, _scans_and_reversal))

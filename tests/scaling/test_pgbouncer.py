@@ -1,13 +1,16 @@
-"""The app through PgBouncer in transaction mode (.ci/replica.sh, .ci/pgbouncer.ini) with
-``UNIONCARD_DB_PGBOUNCER``: a till's scan, redemption and reversal (asyncpg directly), the
-member's pages, staff reports and a write under concurrency, all on pooled server connections
-that change between transactions."""
+"""The app through PgBouncer in transaction mode (.ci/replica.sh, .ci/pgbouncer.ini): a till's
+scan, redemption and reversal (asyncpg directly), the member's pages, staff reports and a write
+under concurrency, all on pooled server connections that change between transactions. Both ways
+of connecting: as to PostgreSQL (statement caches on; PgBouncer >= 1.21 keeps the prepared
+statements, ``max_prepared_statements``) and with ``UNIONCARD_DB_PGBOUNCER`` (no caches, for an
+older PgBouncer)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import re
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,9 @@ from tests.support.staff import login
 
 pytestmark = [pytest.mark.pgbouncer, pytest.mark.only_on("postgres")]
 
+# Statement caches on (PgBouncer keeps them), or off (UNIONCARD_DB_PGBOUNCER).
+MODES = pytest.mark.parametrize("caches_off", [False, True], ids=["prepared", "uncached"])
+
 HX = {"HX-Request": "true"}
 
 
@@ -36,10 +42,31 @@ def _bounced(db_url: str) -> str:
     return f"{scheme}://{netloc}/{rest.rpartition('/')[2]}"
 
 
-async def test_statements_share_pooled_server_connections(db_url: str) -> None:
+def test_pgbouncer_keeps_prepared_statements(db_url: str) -> None:
+    """The PgBouncer the tests use is one that keeps prepared statements (>= 1.21)."""
+    admin = make_url(_bounced(db_url)).set(drivername="postgresql", database="pgbouncer")
+    dsn = admin.render_as_string(hide_password=False)
+
+    def console(command: str) -> list[list[str]]:
+        # The admin console speaks only the simple query protocol, which psql uses.
+        out = subprocess.run(
+            ["psql", dsn, "-XAtF", "\t", "-c", command], capture_output=True, text=True, check=True
+        ).stdout
+        return [line.split("\t") for line in out.splitlines()]
+
+    version = console("SHOW VERSION")[0][0]
+    config = {row[0]: row[1] for row in console("SHOW CONFIG")}
+    major, minor = (int(x) for x in version.split()[1].split(".")[:2])
+    assert (major, minor) >= (1, 21), version
+    assert int(config["max_prepared_statements"]) > 0
+
+
+@MODES
+async def test_statements_share_pooled_server_connections(db_url: str, caches_off: bool) -> None:
     """Many clients' transactions over few server connections: no prepared statement of one
-    is missing or doubled on another (the errors PgBouncer < 1.21 gives asyncpg's caches)."""
-    engine = make_engine(_bounced(db_url), pool_size=20, pgbouncer=True)
+    is missing or doubled on another (the errors asyncpg's caches meet behind a PgBouncer that
+    does not keep them)."""
+    engine = make_engine(_bounced(db_url), pool_size=20, pgbouncer=caches_off)
     try:
 
         async def one(i: int) -> int:
@@ -55,10 +82,13 @@ async def test_statements_share_pooled_server_connections(db_url: str) -> None:
         await engine.dispose()
 
 
+@MODES
 async def test_the_till_the_member_and_reports_through_pgbouncer(
-    db_url: str, var_dir: Path, demo: dict[str, Any]
+    db_url: str, var_dir: Path, demo: dict[str, Any], caches_off: bool
 ) -> None:
-    settings = dataclasses.replace(make_test_settings(_bounced(db_url), var_dir), db_pgbouncer=True)
+    settings = dataclasses.replace(
+        make_test_settings(_bounced(db_url), var_dir), db_pgbouncer=caches_off
+    )
     app = create_app(settings)
     app.state.sender = RecordingSender()
     member = demo["members"][1]

@@ -35,7 +35,10 @@ from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.memberauth.senders import RecordingSender
 from merchants.terminal.redeem import TokenBurner
 from merchants.terminal.wiring import RedeemServices
+from tests.benefits.vouchers.conftest import claim as claim_voucher
+from tests.benefits.vouchers.conftest import published_campaign
 from tests.conftest import REDIS_URL, make_test_settings
+from tests.support.front import Front
 from tests.support.pos import make_pos
 from tests.support.staff import login
 
@@ -303,3 +306,40 @@ async def test_the_shared_test_redis_is_a_plain_server() -> None:
         assert await client.ping()
     finally:
         await client.aclose()
+
+
+async def test_voucher_claims_on_the_cluster(
+    cluster: list[int], engine: AsyncEngine, demo: dict[str, Any], db_url: str, var_dir: Path
+) -> None:
+    """The claim reads the member's session in its admission peek's round trip: a pipeline
+    whose two keys (the session, the campaign's hash tag) may sit on two nodes."""
+    flush = make_redis(Settings(redis_url=cluster_url(cluster)))
+    assert flush is not None
+    await flush.flushall()
+    await flush.aclose()
+    settings = dataclasses.replace(
+        make_test_settings(db_url, var_dir), redis_url=cluster_url(cluster)
+    )
+    app = create_app(settings)
+    async with AsyncTestClient(app=app) as client:
+        front = await Front(app, client).sign_in()
+        c = await published_campaign(front, stock=1)
+        org = await front.grassroots("HB-YC-XL")
+        people = [await front.member(org) for _ in range(4)]
+        key = uuid.uuid4().hex
+        granted = await claim_voucher(front, people[0].phone, c["id"], key)
+        assert granted.status_code == 201, granted.text
+        for p in people[1:]:  # their sessions land on various nodes
+            refused = await claim_voucher(front, p.phone, c["id"])
+            assert (refused.status_code, refused.json()["code"]) == (409, "voucher_sold_out")
+        again = await claim_voucher(front, people[0].phone, c["id"], key)
+        assert again.status_code == 200 and again.json()["id"] == granted.json()["id"]
+        path = f"/api/v1/me/vouchers/campaigns/{c['id']}/claim"
+        unsigned = await client.post(path, json={"request_id": uuid.uuid4().hex})
+        assert unsigned.status_code == 401
+    keys = _keys_per_node(cluster)
+    vc = {p for p, ks in keys.items() if any(b"{vc:" in k for k in ks)}
+    sessions = {
+        p for p, ks in keys.items() if any(k.startswith(b"unioncard_sessions:m:") for k in ks)
+    }
+    assert len(vc) == 1 and sessions - vc, keys  # the session and the peek on two nodes

@@ -15,11 +15,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.app import create_app
 from cardsvc.demo.seed import DEMO_PASSWORD
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
 from tests.conftest import make_test_settings
+from tests.support.apps import app_for
 from tests.support.contract import checks_contract, contract_client
 
 Client = AsyncTestClient[Litestar]
@@ -35,7 +35,7 @@ def settings(db_url: str, var_dir: Path) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings, engine: AsyncEngine) -> Litestar:
-    app = create_app(settings)
+    app = app_for(settings)
     app.state.sender = RecordingSender()
     return app
 

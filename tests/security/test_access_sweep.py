@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,10 +19,11 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.public import create_program, publish_program
+from benefits.vouchers.models import Voucher, VoucherStatus
 from cardsvc.demo.seed import DEMO_PASSWORD
 from cardsvc.kernel.db import make_sessionmaker
 from cardsvc.kernel.permissions import Role
@@ -99,6 +100,7 @@ SWEEP: dict[str, str] = {
     "GET /api/v1/merchants/{merchant_id}/stores": "staff",
     "POST /api/v1/merchants/{merchant_id}/stores": "staff",
     "GET /api/v1/merchants/{merchant_id}/redemptions": "staff",
+    "GET /api/v1/merchants/{merchant_id}/voucher-redemptions": "staff",
     "GET /api/v1/stores/{store_id}/terminals": "staff",
     "POST /api/v1/stores/{store_id}/terminals": "staff",
     "GET /api/v1/terminals/{terminal_id}": "staff",
@@ -124,6 +126,7 @@ SWEEP: dict[str, str] = {
     "GET /api/v1/me/vouchers/campaigns/{campaign_id}/draw": "member",
     "POST /api/v1/me/applications/{app_id}/withdraw": "member",
     "POST /api/v1/redemptions/{redemption_id}/reversal": "terminal",
+    "POST /api/v1/voucher-redemptions/{use_id}/reversal": "terminal",
     # Privacy: a member's export and erasure.
     "GET /api/v1/members/{member_id}/personal-data": "staff",
     "POST /api/v1/members/{member_id}/erasure": "staff",
@@ -207,6 +210,9 @@ SWEEP: dict[str, str] = {
     "POST /console/merchants/{merchant_id}/stores/{store_id}/close": "staff",
     "POST /console/merchants/{merchant_id}/stores/{store_id}/listing": "staff",
     "POST /console/merchants/{merchant_id}/stores/import": "staff",
+    "POST /console/merchants/{merchant_id}/stores/{store_id}/photos": "staff",
+    "POST /console/merchants/{merchant_id}/stores/{store_id}/photos/{photo_id}/delete": "staff",
+    "POST /console/merchants/{merchant_id}/stores/{store_id}/photos/{photo_id}/first": "staff",
     "POST /console/orgs/{org_id}/edit": "staff",
     "POST /console/orgs/{org_id}/children": "staff",
     "POST /console/orgs/{org_id}/close": "staff",
@@ -223,6 +229,9 @@ SWEEP: dict[str, str] = {
     "POST /api/v1/staff/users/{staff_id}/grants/revoke": "staff",
     "PATCH /api/v1/stores/{store_id}": "staff",
     "PATCH /api/v1/stores/{store_id}/listing": "staff",
+    "POST /api/v1/stores/{store_id}/photos": "staff",
+    "DELETE /api/v1/stores/{store_id}/photos/{photo_id}": "staff",
+    "POST /api/v1/merchants/{merchant_id}/stores/import": "staff",
     "POST /api/v1/stores/{store_id}/close": "staff",
     "POST /api/v1/terminals/{terminal_id}/disable": "staff",
     "POST /api/v1/terminals/{terminal_id}/enable": "staff",
@@ -237,16 +246,22 @@ SWEEP: dict[str, str] = {
     "POST /m/requests/{request_id}/reply": "member",
     "POST /m/requests/{request_id}/withdraw": "member",
     "POST /m/vouchers/{campaign_id}/claim": "member",
+    "POST /m/vouchers/{campaign_id}/apply": "member",
     "GET /m/found/{founding_id}": "member",
     "POST /m/found/{founding_id}/documents": "member",
     "POST /m/found/{founding_id}/resubmit": "member",
     # Till pages (/shop/): another merchant's till, signed in to the pages with its key.
     "POST /shop/redemptions/{redemption_id}/void": "shop",
+    "POST /shop/voucher-uses/{use_id}/void": "shop",
 }
 
-# Objects everyone may see by design: an open store in the directory (a closed one answers 404:
-# tests/merchants/directory).
-PUBLIC = {"GET /api/v1/stores/{store_id}/public", "GET /m/stores/{store_id}"}
+# Objects everyone may see by design: an open store in the directory and its photos (a closed
+# one answers 404: tests/merchants/directory).
+PUBLIC = {
+    "GET /api/v1/stores/{store_id}/public",
+    "GET /api/v1/stores/{store_id}/photos/{photo_id}",
+    "GET /m/stores/{store_id}",
+}
 
 PAGE_AREAS = ("/console/", "/m/", "/shop/")
 # Path parameters that name no object: a valid value, so that the handler gets to the lookup.
@@ -340,6 +355,13 @@ async def foreign_objects(
     ids["merchant_id"] = [merchants[0]["id"]]
     stores = await _json(client, admin, f"/api/v1/merchants/{merchants[0]['id']}/stores")
     ids["store_id"] = [stores["items"][0]["id"] if "items" in stores else stores[0]["id"]]
+    photo = await _post(
+        client,
+        admin,
+        f"/api/v1/stores/{ids['store_id'][0]}/photos",
+        files={"file": ("store.png", png(), "image/png")},
+    )
+    ids["photo_id"] = [photo["id"]]
     xl_terminal = next(t for t in demo["terminals"] if t["merchant_id"] == merchants[0]["id"])
     ids["terminal_id"] = [xl_terminal["terminal_id"]]
     detail = await _json(client, admin, f"/api/v1/terminals/{xl_terminal['terminal_id']}")
@@ -392,6 +414,30 @@ async def foreign_objects(
     )
     assert r.status_code == 201, r.text
     ids["redemption_id"] = [r.json()["id"]]
+    # A voucher of that campaign (the row as a claim writes it) used at 老街面馆's till.
+    holder = pos.member()
+    voucher_id = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Voucher).values(
+                id=voucher_id,
+                campaign_id=uuid.UUID(campaign["id"]),
+                member_id=holder,
+                slot=0,
+                nth=0,
+                request_key="sweep-voucher",
+                status=VoucherStatus.active,
+                claimed_at=opens,
+                expires_at=opens + timedelta(days=3),
+            )
+        )
+    r = await client.post(
+        "/api/v1/voucher-redemptions",
+        json={"code": await pos.code(holder), "voucher_id": str(voucher_id), "amount_fen": 5000},
+        headers=pos.headers(pos.terminal("dining"), uuid.uuid4().hex),
+    )
+    assert r.status_code == 201, r.text
+    ids["use_id"] = [r.json()["id"]]
     # An application of one phone, to be withdrawn by another.
     ids["member_app_id"] = []
     for a in (await _json(client, admin, "/api/v1/approvals/applications"))["items"]:

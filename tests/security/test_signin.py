@@ -187,7 +187,13 @@ SIGN_OUT = {
 }
 # Path parameters of pages that name no object: a value the handler accepts.
 PAGE_PARAMS = {"action": "approve"}
-TERMINAL = ("/api/v1/scans", "/api/v1/redemptions", "/api/v1/settlements", "/api/v1/terminal")
+TERMINAL = (
+    "/api/v1/scans",
+    "/api/v1/redemptions",
+    "/api/v1/voucher-redemptions",
+    "/api/v1/settlements",
+    "/api/v1/terminal",
+)
 
 
 def mutations(app: Litestar) -> list[tuple[str, str]]:

@@ -64,6 +64,7 @@ AMBIENT = frozenset(
 OPAQUE = (
     XLSX_MEDIA,
     "application/pdf",
+    "image/jpeg",
     "image/png",
     "image/svg+xml",
     "application/statuslist+jwt",

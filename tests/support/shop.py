@@ -4,6 +4,7 @@ rotating codes and the member's own benefit figures) and a till signed in on the
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import httpx
@@ -21,12 +22,22 @@ class Member:
         code = live.sign_in_code(phone)
         r = self.client.post("/api/v1/me/session", json={"phone": phone, "code": code})
         r.raise_for_status()
+        self.client.headers["x-csrf-token"] = r.json()["csrf_token"]  # for its own writes
 
     def token(self) -> str:
         """A fresh rotating code, as the member's phone would show it."""
         r = self.client.get("/api/v1/me/card/token")
         r.raise_for_status()
         return str(r.json()["text"])
+
+    def claim(self, campaign_id: str) -> str:
+        """Claim a voucher of an open campaign (消费券) through the member's API; its id."""
+        r = self.client.post(
+            f"/api/v1/me/vouchers/campaigns/{campaign_id}/claim",
+            json={"request_id": uuid.uuid4().hex},
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
 
     def left(self, program_code: str, policy: str) -> int | None:
         """What the member's own benefits API says is left of ``policy`` of a programme."""

@@ -102,6 +102,8 @@ VERBS: dict[str, Words] = {
     "refuse": ("不予批准", "refused"),
     "document": ("上传材料", "document added"),
     "register_import": ("导入企业名录", "register imported"),
+    "details": ("修改位置与营业信息", "listing changed"),
+    "photo": ("上传照片", "photo added"),
 }
 # Detail keys a person can read; others are left to the API.
 DETAILS: dict[str, Words] = {
@@ -136,6 +138,7 @@ DETAILS: dict[str, Words] = {
     "generation": ("代次", "Generation"),
     "added": ("新增", "Added"),
     "problems": ("有误的行", "Rows refused"),
+    "photos": ("照片数", "Photos"),
 }
 # Stored values that are names: statuses and kinds, in words.
 VALUES: dict[str, Words] = {

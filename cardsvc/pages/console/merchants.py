@@ -22,7 +22,7 @@ from cardsvc.kernel.principal import Principal
 from cardsvc.orgs.service import find_org, orgs_in_scope
 from cardsvc.pages.console.common import ConsoleController, field_errors, page, require
 from cardsvc.pages.console.store_hours import DAY_FIELDS
-from cardsvc.pages.console.store_listing import AMENITIES, listing_values
+from cardsvc.pages.console.store_listing import AMENITIES, MAX_PHOTOS, listing_values
 from cardsvc.pages.i18n import lang_of, pick
 from merchants.models import CATEGORY_LABELS_ZH, MerchantCategory, MerchantStatus
 from merchants.onboarding.schemas import merchant_out, store_out, terminal_out
@@ -235,6 +235,7 @@ class MerchantPages(ConsoleController):
             owner=owner,
             stores=[store_out(s) for s in stores],
             listings={s.id: listing_values(s) for s in stores},
+            max_photos=MAX_PHOTOS,
             amenity_labels=AMENITIES,
             day_fields=DAY_FIELDS,
             tiles=state.settings.map_tile_url,

@@ -1,6 +1,7 @@
 """A store's place in the directory, edited in the console: the map pin (typed, or dropped on
 the map), the phone, the weekly opening hours and closures, and a rest station's amenities. The same service
-call as ``PATCH /api/v1/stores/{id}/listing`` (subtree check and audit row included)."""
+call as ``PATCH /api/v1/stores/{id}/listing`` (subtree check and audit row included). Its photos:
+uploaded, made the cover or removed through the API's functions (merchants.directory.photos)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,21 @@ import uuid
 from typing import Any
 
 from litestar import Request, Response, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import State, UploadFile
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cardsvc.kernel.errors import Conflict, ValidationError
+from cardsvc.kernel.errors import AppError, Conflict, ValidationError
 from cardsvc.kernel.permissions import Perm
 from cardsvc.kernel.principal import Principal
-from cardsvc.pages.console.common import ConsoleController, field_errors
+from cardsvc.pages.console.common import ConsoleController, field_errors, message_of
 from cardsvc.pages.console.store_hours import DAY_FIELDS, hours_from_form, hours_values
+from cardsvc.public import read_one_file
+from merchants.directory import photos
 from merchants.directory.amenities import AMENITY_LABELS_EN, AMENITY_LABELS_ZH, Amenity, from_mask
-from merchants.directory.edit import Pin, set_details
+from merchants.directory.edit import MAX_PHOTOS, Pin, set_details
 from merchants.directory.xlsx_import import import_stores
-from merchants.onboarding.service import get_merchant
+from merchants.onboarding.service import get_merchant, get_store
 
 AMENITIES = {a.name: (AMENITY_LABELS_ZH[a], AMENITY_LABELS_EN[a]) for a in Amenity}
 
@@ -35,6 +38,7 @@ def listing_values(store: Any) -> dict[str, Any]:
         "phone": store.phone or "",
         **hours_values(store.hours),
         "amenities": from_mask(store.amenities or 0),
+        "photos": list(store.photos or ()),
     }
 
 
@@ -69,6 +73,23 @@ def _by_input(errors: dict[str, str]) -> dict[str, str]:
 
 
 MAX_UPLOAD = 5 * 1024 * 1024
+# One photo a request, read by the API's reader (its own size limit and clear error).
+
+
+def _photos_fragment(
+    merchant_id: uuid.UUID, store: Any, *, error: str = "", status: int = 200
+) -> Template:
+    return Template(
+        "console/_store_photos.html",
+        context={
+            "merchant_id": merchant_id,
+            "store_id": store.id,
+            "photos": list(store.photos or ()),
+            "max_photos": MAX_PHOTOS,
+            "photo_error": error,
+        },
+        status_code=status,
+    )
 
 
 class StoreListingPages(ConsoleController):
@@ -87,13 +108,13 @@ class StoreListingPages(ConsoleController):
         upload = form.get("file")
         data = await upload.read() if isinstance(upload, UploadFile) else b""
         dry_run = str(form.get("dry_run", "")) == "1"
-        made, problems = await import_stores(db_session, staff, merchant_id, data, dry_run=dry_run)
+        result = await import_stores(db_session, staff, merchant_id, data, dry_run=dry_run)
         return Template(
             "console/_store_import.html",
             context={
                 "merchant_id": merchant_id,
-                "made": made,
-                "problems": problems,
+                "result": result,
+                "problems": result.problems,
                 "dry_run": dry_run,
                 "done": True,
             },
@@ -142,3 +163,56 @@ class StoreListingPages(ConsoleController):
                 status_code=422,
             )
         return Response("", headers={"HX-Redirect": f"/console/merchants/{merchant_id}"})
+
+    @post(
+        "/{merchant_id:uuid}/stores/{store_id:uuid}/photos",
+        status_code=200,
+        request_max_body_size=None,  # read_one_file applies the attachment limit
+    )
+    async def upload_photo(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        staff: Principal,
+        db_session: AsyncSession,
+        merchant_id: uuid.UUID,
+        store_id: uuid.UUID,
+    ) -> Template:
+        try:
+            await photos.check_room(db_session, staff, store_id)
+            data, _ = await read_one_file(request, state.settings)
+            store, _ = await photos.add_photo(db_session, state.settings, staff, store_id, data)
+        except AppError as exc:
+            if exc.status == 404:
+                raise
+            store, _ = await get_store(db_session, staff, store_id, Perm.merchants_write)
+            return _photos_fragment(
+                merchant_id, store, error=message_of(exc, request), status=exc.status
+            )
+        return _photos_fragment(merchant_id, store)
+
+    @post(
+        "/{merchant_id:uuid}/stores/{store_id:uuid}/photos/{photo_id:str}/delete", status_code=200
+    )
+    async def remove_photo(
+        self,
+        staff: Principal,
+        db_session: AsyncSession,
+        merchant_id: uuid.UUID,
+        store_id: uuid.UUID,
+        photo_id: str,
+    ) -> Template:
+        store = await photos.remove_photo(db_session, staff, store_id, photo_id)
+        return _photos_fragment(merchant_id, store)
+
+    @post("/{merchant_id:uuid}/stores/{store_id:uuid}/photos/{photo_id:str}/first", status_code=200)
+    async def cover_photo(
+        self,
+        staff: Principal,
+        db_session: AsyncSession,
+        merchant_id: uuid.UUID,
+        store_id: uuid.UUID,
+        photo_id: str,
+    ) -> Template:
+        store = await photos.photo_first(db_session, staff, store_id, photo_id)
+        return _photos_fragment(merchant_id, store)

@@ -13,6 +13,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cardsvc.flows.member_benefits import member_facts
 from cardsvc.flows.nearby import StoreOffers, nearby, store_offers
 from cardsvc.kernel.clock import utc_now
 from cardsvc.kernel.errors import AppError, NotFound
@@ -112,7 +113,9 @@ class MemberNearbyController(Controller):
                 limit=PAGE,
                 offset=(page - 1) * PAGE,
             )
-            items, more = await nearby(db_session, member, q, at=now, zone=zone, program_id=program)
+            items, more = await nearby(
+                db_session, member_facts(member), q, at=now, zone=zone, program_id=program
+            )
         lang = lang_of(request)
         return Template(
             "m/nearby.html",
@@ -155,7 +158,7 @@ class MemberNearbyController(Controller):
         if member is None:
             return Redirect(AREA + "/")
         now, zone = utc_now(), ZoneInfo(state.settings.time_zone)
-        found = await store_offers(db_session, member, store_id, at=now, zone=zone)
+        found = await store_offers(db_session, member_facts(member), store_id, at=now, zone=zone)
         if found is None:
             raise NotFound("store_not_found", "未找到该门店", "Store not found")
         s = found.store
@@ -166,6 +169,8 @@ class MemberNearbyController(Controller):
                 member,
                 "nearby",
                 o=found,
+                # Our own photos: the page loads images from this site only (CSP img-src).
+                photos=[u for u in s.photos if u.startswith("/")],
                 closed_today=closure_today(s.hours, now, zone),
                 nav=nav_links(s.latitude, s.longitude, s.name),
                 offers={p.code: offer_text(p.benefit, lang_of(request)) for p in found.usable},

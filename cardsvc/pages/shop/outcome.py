@@ -18,14 +18,17 @@ from litestar.response import Template
 
 from cardsvc.pages.errors import page_exception_handlers
 
-_REDEEM_FORM = re.compile(r"redeem-(\d{1,4})")
+_REDEEM_FORM = re.compile(r"(redeem|voucher)-(\d{1,4})")
 
 
 def target_of(trigger: str) -> str | None:
     if trigger == "scan-form":
         return "#result"
     m = _REDEEM_FORM.fullmatch(trigger)
-    return f"#outcome-{m.group(1)}" if m else None
+    if m is None:
+        return None
+    # A programme's refusal in its benefit card, a voucher's in the voucher's card.
+    return f"#{'outcome' if m.group(1) == 'redeem' else 'voutcome'}-{m.group(2)}"
 
 
 def _in_place(handler: Callable[..., Response[Any]]) -> Callable[..., Response[Any]]:

@@ -51,6 +51,7 @@ from cardsvc.pages.shop.views import (
     for_cashier,
     rows_of,
     voidable,
+    voucher_rows_of,
 )
 from merchants.terminal.redeem import (
     RedeemRequest,
@@ -59,6 +60,12 @@ from merchants.terminal.redeem import (
 )
 from merchants.terminal.scan import scan
 from merchants.terminal.schemas import redemption_out, scan_out
+from merchants.terminal.voucher_routes import voucher_redemption_out, voucher_reversal_out
+from merchants.terminal.vouchers import (
+    VoucherRedeemed,
+    redeem_voucher_at_terminal,
+    reverse_voucher_at_terminal,
+)
 from merchants.terminal.wiring import services_of
 
 HOME = "/shop/"
@@ -201,6 +208,7 @@ class ShopController(Controller):
             amount_text=fen_to_yuan_text(amount),
             # A fresh Idempotency-Key per redeem form: resubmitting it never redeems twice.
             keys={b.program_id: new_idempotency_key() for b in out.benefits},
+            voucher_keys={v.voucher_id: new_idempotency_key() for v in out.vouchers},
         )
         if _htmx(request):
             return Template("shop/_scan_result.html", context=ctx)
@@ -255,6 +263,84 @@ class ShopController(Controller):
         )
         if _htmx(request):
             return Template("shop/_redeem_result.html", context=ctx)
+        return Template("shop/scan.html", context=ctx)
+
+    @post("/vouchers/redeem", status_code=200)
+    async def redeem_voucher(
+        self,
+        request: Request[Any, Any, Any],
+        shop: Shop,
+        state: State,
+        db_session: AsyncSession,
+    ) -> Template:
+        """Use one of the member's vouchers picked from the scan (消费券), exactly once."""
+        form = await request.form()
+        done = await redeem_voucher_at_terminal(
+            db_session,
+            services_of(state),
+            shop.terminal,
+            idempotency_key=idempotency_key_of(field(form, "idem")),
+            code=scanned_code(field(form, "code")),
+            voucher_id=uuid_of(field(form, "voucher_id"), "消费券", "voucher"),
+            amount_fen=yuan_to_fen(field(form, "amount"), required=True) or 0,
+        )
+        ctx = _context(
+            shop,
+            vdone=voucher_redemption_out(done),
+            replayed=done.replayed,
+            void_key=new_idempotency_key(),
+        )
+        if _htmx(request):
+            return Template("shop/_voucher_result.html", context=ctx)
+        return Template("shop/scan.html", context=ctx)
+
+    @post("/voucher-uses/{use_id:uuid}/void", status_code=200)
+    async def void_voucher(
+        self,
+        request: Request[Any, Any, Any],
+        shop: Shop,
+        state: State,
+        db_session: AsyncSession,
+        use_id: uuid.UUID,
+    ) -> Template | Redirect:
+        """Reverse a voucher use of this merchant: the voucher goes back (or lapses). From
+        today's list (``view=today``) the answer is its row again, with the day's totals."""
+        form = await request.form()
+        reason = field(form, "reason").strip()[:255] or VOID_REASONS[0][0]
+        services = services_of(state)
+        done = await reverse_voucher_at_terminal(
+            db_session,
+            services,
+            shop.terminal,
+            idempotency_key=idempotency_key_of(field(form, "idem")),
+            use_id=use_id,
+            reason=reason,
+        )
+        out = voucher_reversal_out(done)
+        if field(form, "view") == "today":
+            if not _htmx(request):
+                return Redirect("/shop/today", status_code=303)
+            [row] = await voucher_rows_of(db_session, services, [done])
+            _, rows, _ = await day_rows(
+                db_session, services, shop.terminal.merchant_id, limit=TODAY_LIMIT
+            )
+            ctx = _context(
+                shop,
+                row=row,
+                replayed=done.replayed,
+                in_result=False,
+                totals=figures(rows),
+                voucher_status=out.voucher_status,
+            )
+            return Template("shop/_void_done.html", context=ctx)
+        ctx = _context(
+            shop,
+            vdone=voucher_redemption_out(VoucherRedeemed(done, None, replayed=False)),
+            replayed=False,
+            voucher_status=out.voucher_status,
+        )
+        if _htmx(request):
+            return Template("shop/_voucher_result.html", context=ctx)
         return Template("shop/scan.html", context=ctx)
 
     # --- today's list and voids -------------------------------------------------------------
@@ -342,7 +428,8 @@ class ShopController(Controller):
         self, shop: Shop, state: State, db_session: AsyncSession, day: date | None = None
     ) -> Template:
         """This till's day (today by default) on a 58 mm receipt: counts, discounts,
-        subsidies and voids, by programme."""
+        subsidies (the programmes' and the vouchers', and what the union owes in all) and
+        voids, by programme and voucher campaign."""
         services = services_of(state)
         d, rows, more = await day_rows(
             db_session, services, shop.terminal.merchant_id, day, limit=SUMMARY_MAX

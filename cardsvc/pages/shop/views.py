@@ -1,31 +1,37 @@
-"""What the till shows of the ledger and of a refusal: rows with names and masked members, the
-day's figures (today's totals, the end-of-day summary), and the engine's quota refusal in words
-a cashier can use (no policy keys, nothing of the programme's budget)."""
+"""What the till shows of the ledger and of a refusal: rows with names and masked members (the
+programmes' redemptions and the voucher uses, 消费券, side by side), the day's figures (today's
+totals, the end-of-day summary), and the engine's quota refusal in words a cashier can use (no
+policy keys, nothing of the programme's budget)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from benefits.public import RedemptionRecord, program_names
+from benefits.public import RedemptionRecord, VoucherUseResult, program_names
 from cardsvc.cards.lookup import card_holders
 from cardsvc.kernel.errors import AppError
 from cardsvc.kernel.masking import mask_card_number, mask_name
 from cardsvc.pages.shop.forms import new_idempotency_key
-from merchants.terminal.ledger import redemption_page
+from merchants.terminal.ledger import Page, redemption_page, voucher_use_page
 from merchants.terminal.wiring import RedeemServices
 
 PAGE = 200
 SUMMARY_MAX = 5000  # rows read for one day's summary (a till makes far fewer)
+T = TypeVar("T")
+Kind = Literal["programme", "voucher"]
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One redemption as the cashier sees it (today's list, or the result of a redeem)."""
+    """One redemption as the cashier sees it (today's list, or the result of a redeem); with
+    ``kind`` "voucher", a voucher use (``program_name`` is then the campaign's name)."""
 
     id: uuid.UUID
     occurred_at: datetime
@@ -42,6 +48,15 @@ class Row:
     voidable: bool
     void_key: str
     terminal_id: uuid.UUID | None = None
+    kind: Kind = "programme"
+    # The bill it belongs to: rows of one bill (the lines of one checkout, or the
+    # redemptions and voucher uses naming one bill reference) each apply to what the one
+    # before left to pay, so the bill's amount and what was paid are counted once.
+    bill: str = ""
+
+
+def _bill(bill_ref: str | None, own: str) -> str:
+    return f"ref:{bill_ref}" if bill_ref else own
 
 
 def voidable(services: RedeemServices, at: datetime, reversed_at: datetime | None) -> bool:
@@ -49,13 +64,20 @@ def voidable(services: RedeemServices, at: datetime, reversed_at: datetime | Non
     return reversed_at is None and services.clock() - at < window
 
 
+async def _masked_cards(
+    db_session: AsyncSession, card_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Each card's number and holder, masked as on a scan."""
+    holders = await card_holders(db_session, card_ids)
+    return {cid: (mask_card_number(num), mask_name(name)) for cid, (num, name) in holders.items()}
+
+
 async def rows_of(
     db_session: AsyncSession, services: RedeemServices, records: list[RedemptionRecord]
 ) -> list[Row]:
     """Ledger rows with the programme's name and the member masked as on a scan."""
     names = await program_names(db_session, list({r.program_id for r in records}))
-    holders = await card_holders(db_session, {r.card_id for r in records if r.card_id is not None})
-    cards = {cid: (mask_card_number(num), mask_name(name)) for cid, (num, name) in holders.items()}
+    cards = await _masked_cards(db_session, {r.card_id for r in records if r.card_id is not None})
     out = []
     for r in records:
         card, member = cards.get(r.card_id, ("—", "—")) if r.card_id else ("—", "—")
@@ -76,6 +98,40 @@ async def rows_of(
                 voidable=voidable(services, r.occurred_at, r.reversed_at),
                 void_key=new_idempotency_key(),
                 terminal_id=r.terminal_id,
+                bill=_bill(r.bill_ref, f"checkout:{r.redemption_id}"),
+            )
+        )
+    return out
+
+
+async def voucher_rows_of(
+    db_session: AsyncSession, services: RedeemServices, uses: list[VoucherUseResult]
+) -> list[Row]:
+    """Voucher uses as rows of the till's list: the campaign's name, the member masked, the
+    same reversal window as a redemption's."""
+    cards = await _masked_cards(db_session, {u.card_id for u in uses if u.card_id is not None})
+    out = []
+    for u in uses:
+        card, member = cards.get(u.card_id, ("—", "—")) if u.card_id else ("—", "—")
+        out.append(
+            Row(
+                id=u.id,
+                occurred_at=u.occurred_at,
+                program_code=u.campaign_code,
+                program_name=u.campaign_name,
+                member_masked=member,
+                card_masked=card,
+                amount_fen=u.amount_fen,
+                discount_fen=u.discount_fen,
+                payable_fen=u.payable_fen,
+                subsidy_fen=u.subsidy_fen,
+                units=1,
+                reversed_at=u.reversed_at,
+                voidable=voidable(services, u.occurred_at, u.reversed_at),
+                void_key=new_idempotency_key(),
+                terminal_id=u.terminal_id,
+                kind="voucher",
+                bill=_bill(u.bill_ref, f"use:{u.id}"),
             )
         )
     return out
@@ -83,16 +139,21 @@ async def rows_of(
 
 @dataclass(frozen=True, slots=True)
 class ProgramLine:
+    """One programme's (or, ``kind`` "voucher", one campaign's) uses that stand."""
+
     name: str
     count: int
     units: int
     discount_fen: int
     subsidy_fen: int
+    kind: Kind = "programme"
 
 
 @dataclass(frozen=True, slots=True)
 class Figures:
-    """Totals of redemptions that stand (voided ones are counted apart)."""
+    """Totals of redemptions and voucher uses that stand (voided ones are counted apart).
+    ``subsidy_fen`` is everything the federation owes for them, programmes' and vouchers'
+    (``voucher_subsidy_fen``): what the settlement and the statements count for the day."""
 
     count: int
     voids: int
@@ -102,20 +163,32 @@ class Figures:
     subsidy_fen: int
     voided_discount_fen: int
     programs: list[ProgramLine] = field(default_factory=list)
+    voucher_count: int = 0
+    voucher_subsidy_fen: int = 0
+    # Any voucher use on the day, voided ones too: the voucher figures are shown then.
+    with_vouchers: bool = False
+
+    @property
+    def programme_subsidy_fen(self) -> int:
+        return self.subsidy_fen - self.voucher_subsidy_fen
 
 
 def figures(rows: list[Row]) -> Figures:
     live = [r for r in rows if r.reversed_at is None]
     void = [r for r in rows if r.reversed_at is not None]
-    by: dict[str, list[Row]] = {}
+    vouchers = [r for r in live if r.kind == "voucher"]
+    by: dict[tuple[Kind, str], list[Row]] = {}
+    bills: dict[str, list[Row]] = {}
     for r in live:
-        by.setdefault(r.program_name, []).append(r)
+        by.setdefault((r.kind, r.program_name), []).append(r)
+        bills.setdefault(r.bill or str(r.id), []).append(r)
     return Figures(
         count=len(live),
         voids=len(void),
-        amount_fen=sum(r.amount_fen for r in live),
+        # A bill's amount is its first row's (the largest), what was paid its last's.
+        amount_fen=sum(max(r.amount_fen for r in rs) for rs in bills.values()),
         discount_fen=sum(r.discount_fen for r in live),
-        payable_fen=sum(r.payable_fen for r in live),
+        payable_fen=sum(min(r.payable_fen for r in rs) for rs in bills.values()),
         subsidy_fen=sum(r.subsidy_fen for r in live),
         voided_discount_fen=sum(r.discount_fen for r in void),
         programs=[
@@ -125,9 +198,14 @@ def figures(rows: list[Row]) -> Figures:
                 sum(r.units for r in rs),
                 sum(r.discount_fen for r in rs),
                 sum(r.subsidy_fen for r in rs),
+                kind,
             )
-            for name, rs in sorted(by.items(), key=lambda kv: -len(kv[1]))
+            # Programmes first, then the campaigns; the busiest first in each.
+            for (kind, name), rs in sorted(by.items(), key=lambda kv: (kv[0][0], -len(kv[1])))
         ],
+        voucher_count=len(vouchers),
+        voucher_subsidy_fen=sum(r.subsidy_fen for r in vouchers),
+        with_vouchers=any(r.kind == "voucher" for r in rows),
     )
 
 
@@ -142,6 +220,20 @@ def day_bounds(
     return d, start, start + timedelta(days=1)
 
 
+async def _read(
+    read: Callable[[str | None, int], Awaitable[Page[T]]], limit: int
+) -> tuple[list[T], bool]:
+    """Pages of ``read(cursor, size)`` up to ``limit`` rows; and whether there were more."""
+    found: list[T] = []
+    cursor: str | None = None
+    while True:
+        page = await read(cursor, min(PAGE, limit - len(found)))
+        found += page.items
+        cursor = page.next_cursor
+        if cursor is None or len(found) >= limit:
+            return found, cursor is not None
+
+
 async def day_rows(
     db_session: AsyncSession,
     services: RedeemServices,
@@ -150,25 +242,27 @@ async def day_rows(
     *,
     limit: int = PAGE,
 ) -> tuple[date, list[Row], bool]:
-    """The merchant's redemptions of a local day, newest first, up to ``limit``; and whether
-    there were more."""
+    """The merchant's redemptions and voucher uses of a local day, newest first, up to
+    ``limit``; and whether there were more. Read as the terminal API lists them
+    (``GET /api/v1/redemptions`` and ``GET /api/v1/voucher-redemptions``)."""
     d, since, until = day_bounds(services, day)
-    records: list[RedemptionRecord] = []
-    cursor: str | None = None
-    while True:
-        page = await redemption_page(
-            db_session,
-            merchant_id=merchant_id,
-            since=since,
-            until=until,
-            cursor=cursor,
-            limit=min(PAGE, limit - len(records)),
+
+    async def ledger(cursor: str | None, size: int) -> Page[RedemptionRecord]:
+        return await redemption_page(
+            db_session, merchant_id=merchant_id, since=since, until=until, cursor=cursor, limit=size
         )
-        records += page.items
-        cursor = page.next_cursor
-        if cursor is None or len(records) >= limit:
-            break
-    return d, await rows_of(db_session, services, records), cursor is not None
+
+    async def uses(cursor: str | None, size: int) -> Page[VoucherUseResult]:
+        return await voucher_use_page(
+            db_session, merchant_id=merchant_id, since=since, until=until, cursor=cursor, limit=size
+        )
+
+    records, more = await _read(ledger, limit)
+    used, more_used = await _read(uses, limit)
+    rows = await rows_of(db_session, services, records)
+    rows += await voucher_rows_of(db_session, services, used)
+    rows.sort(key=lambda r: r.occurred_at, reverse=True)
+    return d, rows[:limit], more or more_used or len(rows) > limit
 
 
 _PERIODS = {

@@ -52,13 +52,18 @@ class HardshipRecord(UUIDv7AuditBase):
         ),
     )
 
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("member.id"), index=True)
+    # In the key: distributed by member, every unique key holds the member (docs/scaling.md).
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("member.id"), primary_key=True, index=True
+    )
     # The member's union when applying, and the union one level above that decides.
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
     org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
     approver_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org.id"))
     approver_org_path: Mapped[str] = mapped_column(String(400), info=FOLLOWS_ORG)
-    request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_request.id"))
+    # No foreign key: the request lives in another co-location group under Citus
+    # (docs/distribution.toml); apply() checks that it is this member's hardship request.
+    request_id: Mapped[uuid.UUID | None]
     status: Mapped[HardshipStatus] = mapped_column(
         Enum(HardshipStatus, native_enum=False, length=16), default=HardshipStatus.pending
     )

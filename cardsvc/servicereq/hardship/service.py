@@ -153,7 +153,7 @@ def _may_decide(staff: Principal, rec: HardshipRecord) -> None:
 async def get_record(
     session: AsyncSession, staff: Principal, record_id: uuid.UUID, *, audit_read: bool = True
 ) -> HardshipRecord:
-    rec = await session.get(HardshipRecord, record_id)
+    rec = await session.scalar(select(HardshipRecord).where(HardshipRecord.id == record_id))
     if rec is None or not staff.can(Perm.hardship_read, rec.org_path):
         raise _not_found()
     if audit_read:

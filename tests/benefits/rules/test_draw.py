@@ -60,3 +60,26 @@ def test_uniform_over_many_draws() -> None:
     chi2 = sum((wins[a] - expected) ** 2 / expected for a in applicants)
     # 19 degrees of freedom: P(chi2 > 43.8) = 0.001.
     assert chi2 < 43.8, (chi2, wins)
+
+
+def test_a_fixed_known_answer() -> None:
+    """Literal figures (not recomputed by the code under test), so that a change of the
+    published algorithm cannot go unnoticed and another implementation can check itself."""
+    seed = bytes(range(32)).hex()
+    assert commitment(seed) == "630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd"
+    applicants = [f"m{i}" for i in range(1, 9)]
+    assert draw(seed, applicants, 3) == ["m6", "m1", "m5"]
+
+
+def test_every_set_of_winners_equally_likely() -> None:
+    """Uniform over the winning *sets*, not only per applicant: 5 applicants, 2 winners, the
+    10 possible pairs counted over many draws (chi-square, 9 degrees of freedom)."""
+    applicants = ["a", "b", "c", "d", "e"]
+    rounds = 5000
+    seeds = (hashlib.sha256(b"set%d" % r).hexdigest() for r in range(rounds))
+    pairs = Counter(tuple(sorted(draw(seed, applicants, 2))) for seed in seeds)
+    assert len(pairs) == 10
+    expected = rounds / 10
+    chi2 = sum((n - expected) ** 2 / expected for n in pairs.values())
+    # P(chi2 > 27.88) = 0.001 at 9 degrees of freedom.
+    assert chi2 < 27.88, (chi2, pairs)

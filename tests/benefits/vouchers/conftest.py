@@ -15,8 +15,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.app import create_app
 from tests.conftest import make_test_settings
+from tests.support.apps import app_for
 from tests.support.contract import checks_contract, contract_client
 from tests.support.front import Front
 
@@ -43,7 +43,7 @@ async def app(
     settings = make_test_settings(db_url, var_dir)
     if admission:
         settings = dataclasses.replace(settings, redis_url=admission)
-    return create_app(settings)
+    return app_for(settings)
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.errors import BenefitsError
-from benefits.vouchers.admission import MemoryAdmission, RedisAdmission, Snapshot
+from benefits.vouchers.admission import MemoryAdmission, RedisAdmission, Snapshot, epoch_ms
 from benefits.vouchers.campaigns import create_campaign, move_campaign
-from benefits.vouchers.claims import claim, epoch_ms
-from benefits.vouchers.models import CampaignMode, Voucher
+from benefits.vouchers.claims import claim
+from benefits.vouchers.models import CampaignMode, Voucher, VoucherSlot
 from cardsvc.kernel.db import make_sessionmaker
 from tests.benefits.conftest import CITY, CITY_PATH, member
 from tests.benefits.vouchers.conftest import claim as claim_http
@@ -147,6 +147,119 @@ async def test_lost_store_is_rebuilt_from_the_database(engine: AsyncEngine, stor
     assert len(await _rows(engine, cid)) == 4
 
 
+async def test_sold_out_is_refused_without_the_database(engine: AsyncEngine, store: Any) -> None:
+    """Once the admission has answered "sold out", the storm's refusals come from the store
+    alone: no member read, no connection taken from the database's pool."""
+    cid = await _campaign(engine, stock=2, per_member=1)
+    first = await _storm(engine, store, cid, [(member(), uuid.uuid4().hex) for _ in range(3)])
+    assert sorted(o for _, o in first) == ["ok", "ok", "voucher_sold_out"]
+    loads: list[Any] = []
+    checkouts: list[Any] = []
+
+    def on_checkout(*args: Any) -> None:
+        checkouts.append(args)
+
+    event.listen(engine.sync_engine.pool, "checkout", on_checkout)
+    sessions = make_sessionmaker(engine)
+    try:
+        for _ in range(5):
+            facts = member()
+
+            async def load(facts: Any = facts) -> Any:
+                loads.append(facts)
+                return facts
+
+            async with sessions() as s:
+                with pytest.raises(BenefitsError) as refused:
+                    await claim(
+                        s,
+                        store,
+                        campaign_id=cid,
+                        request=uuid.uuid4().hex,
+                        member=load,
+                        at=datetime.now(UTC),
+                    )
+            assert refused.value.code == "voucher_sold_out"
+    finally:
+        event.remove(engine.sync_engine.pool, "checkout", on_checkout)
+    assert loads == [] and checkouts == []
+
+
+class _LateOk(MemoryAdmission):
+    """Admits at once but hands the "slow" request's answer back only when let go, as a
+    Redis reply can come back after a later claim's refusal."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.let_go = asyncio.Event()
+        self.held = asyncio.Event()
+
+    async def admit(self, campaign: str, now_ms: int, member: str, request: str) -> Any:
+        verdict = await super().admit(campaign, now_ms, member, request)
+        if request == "slow":
+            self.held.set()
+            await self.let_go.wait()
+        return verdict
+
+
+async def test_an_ok_answered_after_the_sell_out_does_not_reopen_it(engine: AsyncEngine) -> None:
+    cid = await _campaign(engine, stock=1, per_member=1)
+    store = _LateOk()
+    slow = asyncio.create_task(_storm(engine, store, cid, [(member(), "slow")]))
+    await store.held.wait()  # the last voucher is admitted; its answer is held
+    refused = await _storm(engine, store, cid, [(member(), uuid.uuid4().hex)])
+    assert [o for _, o in refused] == ["voucher_sold_out"]
+    store.let_go.set()
+    assert [o for _, o in await slow] == ["ok"]
+    loads: list[Any] = []
+
+    async def load() -> Any:
+        loads.append(1)
+        return member()
+
+    async with make_sessionmaker(engine)() as s:
+        with pytest.raises(BenefitsError) as again:
+            await claim(s, store, campaign_id=cid, request="r", member=load, at=datetime.now(UTC))
+    assert again.value.code == "voucher_sold_out" and loads == []
+
+
+async def test_a_retry_after_the_sell_out_gets_its_voucher(front: Front) -> None:
+    """A member whose answer was lost retries with the same request id after the last voucher
+    went: the retry is recognised, not refused as sold out (on Redis and in-process alike)."""
+    c = await published_campaign(front, stock=1)
+    org = await front.grassroots("HB-YC-XL")
+    first, other = await front.member(org), await front.member(org)
+    key = uuid.uuid4().hex
+    granted = await claim_http(front, first.phone, c["id"], key)
+    assert granted.status_code == 201
+    refused = await claim_http(front, other.phone, c["id"])
+    assert refused.status_code == 409 and refused.json()["code"] == "voucher_sold_out"
+    for _ in range(3):  # at once, as a client's retry would come
+        again = await claim_http(front, first.phone, c["id"], key)
+        assert again.status_code == 200 and again.json()["id"] == granted.json()["id"]
+
+
+async def test_a_request_id_of_another_member_gives_no_voucher(front: Front) -> None:
+    """A request id is the member's own: another member sending it is refused (not handed the
+    first member's voucher, not their admission undone) and claims with a fresh id as usual;
+    the first member's retry still gets their voucher."""
+    c = await published_campaign(front, stock=3)
+    org = await front.grassroots("HB-YC-XL")
+    first, other = await front.member(org), await front.member(org)
+    key = uuid.uuid4().hex
+    granted = await claim_http(front, first.phone, c["id"], key)
+    assert granted.status_code == 201
+    for _ in range(2):
+        reused = await claim_http(front, other.phone, c["id"], key)
+        assert reused.status_code == 409 and reused.json()["code"] == "voucher_request_reused"
+    own = await claim_http(front, other.phone, c["id"])
+    assert own.status_code == 201 and own.json()["id"] != granted.json()["id"]
+    again = await claim_http(front, first.phone, c["id"], key)
+    assert again.status_code == 200 and again.json()["id"] == granted.json()["id"]
+    limit = await claim_http(front, other.phone, c["id"])
+    assert limit.status_code == 409 and limit.json()["code"] == "voucher_limit"
+
+
 async def lose_admission(app: Litestar, admission: str) -> None:
     """The admission store loses its campaigns (as when Redis restarts without persistence;
     the sessions, also in Redis, are kept so that the test's staff stay signed in)."""
@@ -180,3 +293,38 @@ async def test_reconcile_through_the_api(
             .where(Voucher.campaign_id == uuid.UUID(c["id"]))
         )
     assert n == 3
+
+
+async def test_the_rebuild_gives_back_a_slot_left_without_its_voucher(
+    front: Front, app: Litestar, engine: AsyncEngine, admission: str
+) -> None:
+    """A stock slot taken in ``voucher_slot`` whose voucher never came (a stale admission's twin
+    claim, in flight at the same moment) is given back by the reconcile: the stock sells out in
+    full, and no slot held by a voucher is ever given twice."""
+    c = await published_campaign(front, stock=2)
+    cid = uuid.UUID(c["id"])
+    org = await front.grassroots("HB-YC-XL")
+    people = [await front.member(org) for _ in range(3)]
+    assert (await claim_http(front, people[0].phone, c["id"])).status_code == 201
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(VoucherSlot).values(
+                campaign_id=cid, slot=1, member_id=uuid.uuid4(), voucher_id=uuid.uuid4()
+            )
+        )
+    await lose_admission(app, admission)
+    r = await front.client.post(f"/api/v1/voucher-campaigns/{c['id']}/reconcile")
+    assert r.status_code == 200 and r.json()["claimed"] == 1 and r.json()["left"] == 1
+    answers = [await claim_http(front, p.phone, c["id"]) for p in people[1:]]
+    assert [a.status_code for a in answers] == [201, 409]
+    assert answers[1].json()["code"] == "voucher_sold_out"
+    async with engine.connect() as conn:
+        slots = (
+            await conn.execute(
+                select(VoucherSlot.slot, VoucherSlot.voucher_id).where(
+                    VoucherSlot.campaign_id == cid
+                )
+            )
+        ).all()
+    held = {(r.slot, r.id) for r in await _rows(engine, cid)}
+    assert set(slots) == held and {s for s, _ in held} == {0, 1}

@@ -140,6 +140,10 @@ async def test_lottery_winners_are_told_once(
     assert sorted(told) == [0, 0, 1]
     winner = people[told.index(1)]
     assert await statuses(front, winner) == ["active"]
+    async with front.as_member(winner.phone) as m:  # the message links to the voucher
+        voucher = (await m.get(f"{ME}/")).json()["items"][0]
+        assert f'href="/m/vouchers#v-{voucher["id"]}"' in (await m.get("/m/inbox")).text
+        assert f'id="v-{voucher["id"]}"' in (await m.get("/m/vouchers")).text
 
 
 async def test_concurrent_runs_lapse_and_tell_once(

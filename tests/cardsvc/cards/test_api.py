@@ -36,6 +36,7 @@ from cardsvc.kernel.pii import PiiCipher
 from cardsvc.kernel.settings import Settings
 from cardsvc.memberauth.senders import RecordingSender
 from tests.conftest import make_test_settings
+from tests.support.apps import app_for
 from tests.support.contract import contract_client
 from tests.support.staff import login
 
@@ -51,7 +52,7 @@ def settings(db_url: str, var_dir: Path) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings, engine: AsyncEngine) -> AsyncIterator[AsyncTestClient]:
-    async with contract_client(create_app(settings)) as c:
+    async with contract_client(app_for(settings)) as c:
         yield c
 
 

@@ -21,12 +21,12 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.app import create_app
 from cardsvc.jobs.kinds import all_handlers, services_for
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.kernel.settings import Settings
 from tests.conftest import make_test_settings
 from tests.support.activities import org_id, publish
+from tests.support.apps import app_for
 from tests.support.console import resident_id
 from tests.support.front import Front
 from tests.support.staff import login
@@ -60,7 +60,7 @@ def settings(db_url: str, var_dir: Path) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings, engine: AsyncEngine) -> Litestar:
-    return create_app(settings)
+    return app_for(settings)
 
 
 @pytest.fixture

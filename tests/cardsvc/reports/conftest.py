@@ -204,6 +204,7 @@ async def _build(engine: AsyncEngine, config: Settings) -> Dataset:
                     consented_at=submitted,
                     submitted_at=submitted,
                     decided_at=decided,
+                    member_id=uuid.uuid4(),  # given at submission
                 )
             )
         merchant = await s.scalar(select(Merchant).order_by(Merchant.display_name).limit(1))

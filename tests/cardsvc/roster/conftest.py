@@ -18,7 +18,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cardsvc.app import create_app
 from cardsvc.jobs.kinds import all_handlers, services_for
 from cardsvc.jobs.runner import JobRunner
 from cardsvc.kernel.db import make_sessionmaker
@@ -26,6 +25,7 @@ from cardsvc.kernel.settings import Settings
 from cardsvc.members.models import Member
 from cardsvc.roster.sample import sample_rows, write_csv, write_xlsx
 from tests.conftest import make_test_settings
+from tests.support.apps import app_for
 from tests.support.contract import checks_contract, contract_client
 from tests.support.staff import login
 
@@ -49,7 +49,7 @@ def settings(db_url: str, var_dir: Path) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings, engine: AsyncEngine) -> Litestar:
-    return create_app(settings)
+    return app_for(settings)
 
 
 @pytest.fixture

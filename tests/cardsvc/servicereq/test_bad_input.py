@@ -100,3 +100,19 @@ async def test_applicant_is_not_a_member_and_staff_input_errors(
         },
     )
     assert resp.status_code == 400
+    # A request that does not exist (no foreign key checks it: docs/distribution.toml) is the
+    # field's error, not a 500.
+    jidian = next(m for m in demo["members"] if m["union"] == "XL-JIDIAN")
+    found = await client.get("/api/v1/members", params={"member_no": jidian["member_no"]})
+    resp = await client.post(
+        "/api/v1/hardship/records",
+        json={
+            "member_id": found.json()["items"][0]["id"],
+            "category": "deep",
+            "level": 2,
+            "circumstances": "家中困难",
+            "request_id": "01890000-0000-7000-8000-000000000000",
+        },
+    )
+    assert (resp.status_code, resp.json()["code"]) == (422, "validation_error"), resp.text
+    assert resp.json()["errors"][0]["field"] == "request_id"

@@ -128,6 +128,61 @@ async def test_bad_input_is_a_problem_with_a_stable_code(
             assert r.status_code in (400, 422), (params, r.text)
             assert r.headers["content-type"].startswith("application/problem+json")
             assert r.json()["code"] == "validation_error", r.text
+    # Signed in with a phone that holds no membership: not a member, whatever it asks.
+    async with front.as_member("17709990001") as applicant:
+        asked: tuple[dict[str, str | int], ...] = (
+            {"near": "30,111"},
+            {"near": "30,111", "limit": 0},
+        )
+        for params in asked:
+            r = await applicant.get(URL, params=params)
+            assert (r.status_code, r.json()["code"]) == (404, "not_a_member"), r.text
     front.client.cookies.clear()
     r = await front.client.get(URL, params={"near": "30,111"})
     assert r.status_code == 401, r.text
+
+
+def _limit(metric: str, scope: str, period: str, limit: int) -> dict[str, Any]:
+    return {"metric": metric, "scope": scope, "period": period, "limit": limit}
+
+
+async def test_what_is_left_follows_a_redemption_made_a_moment_before(
+    app: Litestar, client: Client, demo: dict[str, Any]
+) -> None:
+    """The member's own counters and the budgets are read with the search, the per-merchant
+    ones after it: each answer right after a redemption at the till, and equal to its scan."""
+    front = await Front(app, client).sign_in()
+    root = front.orgs["HB-YC"]
+    who = await front.member(await front.grassroots("HB-YC-XL"))
+    mine = await front.program(root, limits=[_limit("count", "member", "month", 2)])
+    here = await front.program(root, limits=[_limit("count", "member_merchant", "day", 1)])
+    shared = await front.program(root, limits=[_limit("count", "program", "month", 1)])
+    eatery = await front.shop("dining")
+    await _place(front, eatery, HERE[0] - 0.3, HERE[1])
+    near = f"{HERE[0] - 0.3},{HERE[1]}"
+
+    async def page() -> tuple[dict[str, list[int | None]], set[str]]:
+        async with front.as_member(who.phone) as phone:
+            r = await phone.get(URL, params={"near": near, "radius_m": 1000})
+        assert r.status_code == 200, r.text
+        [item] = r.json()["items"]
+        offered, _ = await _scan(front, eatery, who)
+        assert {p["program_id"] for p in item["usable"]} == offered
+        ours = {mine["id"], here["id"], shared["id"]}  # not the demo's programmes
+        left = {
+            p["program_id"]: [s["remaining"] for s in p["limits"]]
+            for p in item["usable"]
+            if p["program_id"] in ours
+        }
+        return left, {r["program_id"] for r in item["used_up"]} & ours
+
+    assert await page() == ({mine["id"]: [2], here["id"]: [1], shared["id"]: []}, set())
+    for program, amount, after in (
+        (mine, 1000, ({mine["id"]: [1], here["id"]: [1], shared["id"]: []}, set())),
+        (here, 1000, ({mine["id"]: [1], shared["id"]: []}, {here["id"]})),
+        (shared, 1000, ({mine["id"]: [1]}, {here["id"], shared["id"]})),
+        (mine, 1000, ({}, {mine["id"], here["id"], shared["id"]})),
+    ):
+        status, body = await front.redeem(eatery, await front.phone_code(who), program, amount)
+        assert status == 201, body
+        assert await page() == after

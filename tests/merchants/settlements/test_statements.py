@@ -150,7 +150,7 @@ async def test_statement_confirm_pay_export_and_the_frozen_month(client: Client,
     mine = next(row for row in sheet if row[0] == "老街面馆")
     assert mine[3] == "已付款" and mine[4] == 2 and mine[9] == 8.0 and mine[12] == "HB-PAY-0001"
     lines = [list(row) for row in wb.worksheets[1].iter_rows(values_only=True)]
-    assert ["老街面馆", merchant, "SETTLE", 2, 1, 0, 80.0, 8.0, 8.0] in lines
+    assert ["老街面馆", merchant, "SETTLE", 2, 1, 0, 80.0, 8.0, 8.0, "普惠项目"] in lines
 
     # Every action is in the audit log.
     await login(client, "hb.auditor")

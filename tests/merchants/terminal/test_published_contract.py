@@ -22,6 +22,9 @@ TERMINAL_OPS = {
     ("post", "/api/v1/redemptions"): "redeem",
     ("post", "/api/v1/redemptions/{redemption_id}/reversal"): "reverseRedemption",
     ("get", "/api/v1/redemptions"): "listRedemptions",
+    ("post", "/api/v1/voucher-redemptions"): "redeemVoucher",
+    ("post", "/api/v1/voucher-redemptions/{use_id}/reversal"): "reverseVoucherRedemption",
+    ("get", "/api/v1/voucher-redemptions"): "listVoucherRedemptions",
     ("get", "/api/v1/settlements/{month}"): "getSettlement",
     ("get", "/api/v1/terminal"): "getTerminal",
 }

@@ -139,9 +139,21 @@
         // The answer in view (one column on a phone); the input keeps the focus.
         result.scrollIntoView({ block: "start" });
       }
+      // The cashier went to a field of the new answer (a quantity) between the swap and this
+      // settle: what they type must stay there, not land in the scanner input.
+      if (movedInto(result)) return;
     }
     focusWedge();
   });
+
+  var focusAtSwap = null;
+  document.addEventListener("htmx:afterSwap", function () { focusAtSwap = document.activeElement; });
+
+  function movedInto(box) {
+    var active = document.activeElement;
+    return !!(active && active !== focusAtSwap && active.id !== "f-code" && box.contains(active) &&
+      active.matches("input, select, textarea"));
+  }
 
   document.addEventListener("click", function (evt) {
     var t = evt.target;
