@@ -192,7 +192,14 @@ async def test_a_lagging_replica_is_skipped_until_it_catches_up(
         await _resume(replica)
         await _caught_up(db_url, replica)
         assert await _renames(c) == before + 1
-        assert router.replicas[0].usable and router.replicas[0].lag == 0
+        # Other workers write meanwhile, so the replica is rarely exactly level (its lag then
+        # is the age of its last replayed write): it is used again once within the setting.
+        deadline = time.monotonic() + 10
+        while not router.replicas[0].usable:
+            assert time.monotonic() < deadline, f"still skipped, lag {router.replicas[0].lag}"
+            await asyncio.sleep(0.2)
+            assert await _renames(c) == before + 1
+        assert (router.replicas[0].lag or 0) <= 1
 
 
 async def test_a_replica_that_is_down_falls_back_to_the_primary(
