@@ -18,7 +18,8 @@ them, the workers' CPU per request of the whole storm, per refusal after sell-ou
 0.25 s) and per ``/health/live``: figures that move less with the machine's load than rates.
 
 Usage: ``.venv/bin/python bench/claim.py [--members 50000] [--stock 10000] [--requests 100000]
-[--clients 64] [--port 8150] [--quick]`` (``--quick``: a fifth of those sizes). Setup
+[--clients 64] [--port 8150] [--quick] [--profile DIR]`` (``--quick``: a fifth of those sizes;
+``--profile``: py-spy stacks of each worker during the storm, mostly its refusals). Setup
 (migrations, members COPYed in, sessions written in pipelines) took 68 s at the default sizes with
 the machine's load average at 15, 27 s of it the migrations; the storm lasts the requests over the
 server's rate. Env: ``BENCH_PG`` (admin URL), ``BENCH_REDIS`` (default redis://127.0.0.1:6379/6,
@@ -46,6 +47,7 @@ from _harness import (
     health_ceiling,
     migrate,
     pct,
+    profile,
     psql,
     scratch_database,
     server_env,
@@ -325,6 +327,7 @@ def main() -> None:
         action="store_true",
         help="a fifth of the issue's sizes (10,000 members, 2,000 vouchers, 20,000 claims)",
     )
+    ap.add_argument("--profile", help="write py-spy collapsed stacks of each worker to this dir")
     args = ap.parse_args()
     if args.quick:
         args.members, args.stock, args.requests = 10_000, 2_000, 20_000
@@ -364,7 +367,11 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         opens_at = time.time() + OPEN_DELAY
         cid = asyncio.run(campaign(env, world, args.stock, datetime.fromtimestamp(opens_at, UTC)))
         cpu0 = cpu_seconds(workers)
+        # Sampled from the opening for about as long as the storm lasts at ~3,000 requests/s.
+        spies = profile(workers, OPEN_DELAY + args.requests / 3000, args.profile)
         res = asyncio.run(storm(args.port, args.clients, cid, plan, opens_at, workers))
+        for spy in spies:
+            spy.wait()
         cpu_ms = (cpu_seconds(workers) - cpu0) * 1000 / max(len(res["results"]), 1)
     finally:
         stop_server(server)

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Table, insert, inspect, select, text
+from sqlalchemy import Table, column, insert, inspect, select, table, text
 from sqlalchemy.engine import Connection
 
 from benefits.models import Program, ProgramVersion, Redemption, Reversal
@@ -208,9 +208,12 @@ def _seed_0015(conn: Connection) -> dict[str, Any]:
             occurred_at=NOW, idempotency_key="k1", fingerprint="f", token_id="t1", takes=[],
         )
     )  # fmt: skip
-    # Only the columns of the revision before (member_id has no default: not sent).
+    # Only the columns of the revision before (no member_id yet): the table as it was then.
+    now = cast(Table, Reversal.__table__).c
+    then = ("id", "redemption_id", "checkout_id", "merchant_id", "reason", "reversed_at")
+    before = table("benefit_reversal", *(column(c, now[c].type) for c in then))
     conn.execute(
-        insert(cast(Table, Reversal.__table__)).values(
+        insert(before).values(
             id=uuid.uuid4(), redemption_id=rid, checkout_id=rid, merchant_id=uuid.uuid4(),
             reason="x", reversed_at=NOW,
         )
