@@ -9,12 +9,11 @@ from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
-from litestar.datastructures import MutableScopeHeaders, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from litestar.types import Message, Scope
 from sqlalchemy.ext.asyncio import AsyncEngine
 from swagger_ui_bundle import swagger_ui_path
 
@@ -60,13 +59,12 @@ from cardsvc.kernel.replicas import provide_read_session, read_router
 from cardsvc.kernel.settings import Settings, get_settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
 from cardsvc.kernel.web import (
-    REQUEST_ID_HEADER,
     JsonRequest,
     StrictJsonPlugin,
     SwaggerPage,
     forwarded_headers,
     request_id_middleware,
-    security_headers,
+    response_headers,
 )
 from cardsvc.memberauth.otp import OtpPolicy
 from cardsvc.memberauth.routes import MemberAuthController
@@ -101,15 +99,6 @@ from merchants.plugin import MerchantsPlugin
 from merchants.public import merchant_names
 
 logger = logging.getLogger("unioncard.app")
-
-
-async def _request_id_header(message: Message, scope: Scope) -> None:
-    """Every response carries X-Request-ID, also those of requests that matched no route."""
-    if message["type"] == "http.response.start":
-        rid = scope.get("state", {}).get("request_id")
-        headers = MutableScopeHeaders.from_message(message)
-        if rid and REQUEST_ID_HEADER not in headers:
-            headers[REQUEST_ID_HEADER] = rid
 
 
 ROUTE_HANDLERS: list[Any] = [
@@ -319,7 +308,7 @@ def app_from(runtime: AppRuntime) -> Litestar:
         },
         # Problem details for API clients, an error page for browsers (cardsvc.pages.errors).
         exception_handlers=app_exception_handlers,
-        before_send=[_request_id_header, security_headers],
+        before_send=[response_headers],
         middleware=[forwarded_headers(settings.trusted_proxies), request_id_middleware],
         request_class=JsonRequest,
         stores=runtime.state.stores,

@@ -46,6 +46,13 @@ from cardsvc.kernel.kv import KVUnavailable
 logger = logging.getLogger("unioncard.errors")
 
 
+def request_path(request: Request[Any, Any, Any]) -> str:
+    """``request.url.path`` without building the URL (an error answer may be the request's
+    only use of it)."""
+    scope = request.scope
+    return scope.get("root_path", "") + scope["path"]
+
+
 def _wants_english(request: Request[Any, Any, Any]) -> bool:
     lang = request.query_params.get("lang") or request.headers.get("accept-language") or ""
     return lang.lower().startswith("en")
@@ -63,7 +70,7 @@ def problem_response(
         "detail": err.message_en if english else err.message_zh,
         "message_zh": err.message_zh,
         "message_en": err.message_en,
-        "instance": request.url.path,
+        "instance": request_path(request),
     }
     if err.errors:
         body["errors"] = [e.as_dict() for e in err.errors]

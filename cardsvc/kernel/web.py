@@ -13,7 +13,6 @@ import msgspec
 from litestar import Request, Router, get
 from litestar._signature import SignatureModel
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import ValidationException
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -27,6 +26,18 @@ from cardsvc.kernel.errors import AppError, FieldError
 from cardsvc.kernel.logs import request_id_var
 
 REQUEST_ID_HEADER = "x-request-id"
+_RID = REQUEST_ID_HEADER.encode()
+
+
+def raw_headers(message: Message) -> list[tuple[bytes, bytes]]:
+    """A response start message's headers as the list they are sent from, to add to in place
+    (cheaper than ``MutableScopeHeaders``, which decodes every name on each lookup: this runs
+    on every response)."""
+    start = cast("dict[str, Any]", message)
+    headers = start.get("headers")
+    if not isinstance(headers, list):
+        headers = start["headers"] = list(headers or ())
+    return headers
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -36,14 +47,17 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        incoming = next((v for k, v in scope["headers"] if k == _RID), b"").decode("latin-1")
         rid = incoming if 0 < len(incoming) <= 64 and incoming.isascii() else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = rid
         token = request_id_var.set(rid)
+        echoed = (_RID, rid.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = rid
+                headers = raw_headers(message)
+                if all(name.lower() != _RID for name, _ in headers):
+                    headers.append(echoed)
             await send(message)
 
         try:
@@ -158,18 +172,24 @@ SECURITY_HEADERS: dict[str, str] = {
     "x-frame-options": "DENY",  # frame-ancestors for browsers without CSP level 2
 }
 HSTS = "max-age=31536000"
+_SECURITY_RAW = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+_HSTS_RAW = (b"strict-transport-security", HSTS.encode())
 
 
-async def security_headers(message: Message, scope: Scope) -> None:
-    """``before_send``: the security headers on every response, 404s and errors included."""
+async def response_headers(message: Message, scope: Scope) -> None:
+    """``before_send``: the security headers and X-Request-ID on every response, 404s and
+    errors included (those that matched no route never met ``request_id_middleware``). A
+    header the handler set is left alone."""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in SECURITY_HEADERS.items():
-        if name not in headers:
-            headers[name] = value
-    if scope.get("scheme") == "https" and "strict-transport-security" not in headers:
-        headers["strict-transport-security"] = HSTS
+    headers = raw_headers(message)
+    names = {name.lower() for name, _ in headers}
+    headers.extend(h for h in _SECURITY_RAW if h[0] not in names)
+    if scope.get("scheme") == "https" and _HSTS_RAW[0] not in names:
+        headers.append(_HSTS_RAW)
+    rid = scope.get("state", {}).get("request_id")
+    if rid and _RID not in names:
+        headers.append((_RID, rid.encode("latin-1")))
 
 
 def cookie_secure(request: Request[Any, Any, Any]) -> bool:

@@ -20,7 +20,7 @@ from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 
 from benefits.errors import BenefitsError
-from cardsvc.kernel.problems import exception_handlers, problem_handler
+from cardsvc.kernel.problems import exception_handlers, problem_handler, request_path
 
 AREAS = ("/m", "/shop", "/console")
 # Headers of a problem that still mean something on a page.
@@ -41,7 +41,7 @@ def login_url(request: Request[Any, Any, Any]) -> str:
 
 def wants_page(request: Request[Any, Any, Any]) -> bool:
     """A page area's path, or a browser (it prefers HTML to JSON) anywhere but the API."""
-    path = request.url.path
+    path = request_path(request)
     if path == "/api" or path.startswith("/api/"):
         return False
     if area_of(path):
