@@ -346,9 +346,8 @@ async def _bench(url: str, seconds: float, tasks: int) -> None:
         await _run(tasks, 2.0, s.raw_worker)
         await _run(tasks, 2.0, s.raw_tx_worker)
     async with engine.begin() as conn:
-        await conn.execute(
-            text("ANALYZE benefit_redemption, benefit_counter, benefit_member_counter, benefit_program")
-        )
+        tables = "benefit_redemption, benefit_counter, benefit_member_counter, benefit_program"
+        await conn.execute(text(f"ANALYZE {tables}"))
 
     results: dict[str, tuple[Stats, Stats, Stats]] = {}
     for s in scenarios:
