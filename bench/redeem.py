@@ -216,7 +216,7 @@ class Scenario:
             member_id, amount, key, at, discount, takes = self._raw_request()
             head = await conn.fetchrow(HEAD_SQL, prog.id, shop.merchant_id, key)
             assert head is not None and head["existing"] is None
-            counters = []
+            counters: list[Any] = []
             for t in takes:
                 if t["s"] != "p":
                     counters.append(member_id)
@@ -292,7 +292,8 @@ class Scenario:
                 ok = True
                 for t in takes:
                     upsert, names = PG_UPSERT[False, t["s"] != "p"]
-                    args = {"k_id": uuid7(), "k_member": member_id, "k_program": prog.id}
+                    args: dict[str, Any] = {"k_id": uuid7(), "k_member": member_id}
+                    args["k_program"] = prog.id
                     args |= {"k_policy": t["p"], "k_metric": t["m"], "k_scope": t["s"]}
                     args |= {"k_period": t["k"], "n": t["n"], "init": t["n"], "lim": BIG}
                     row = await conn.fetchrow(upsert, *[args[n] for n in names])
