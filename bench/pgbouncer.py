@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, db_url: str) -> bool:
             if warm["errors"]:
                 raise RuntimeError(f"{name} warm-up errors: {warm['errors'][:3]}")
             done += warm["ok"]
-        psql(db_url, "ANALYZE benefit_redemption, benefit_counter, merchant_scan_log")
+        psql(db_url, "ANALYZE benefit_redemption, benefit_member_counter, merchant_scan_log")
         for _ in range(args.rounds):
             for name in servers:
                 res = asyncio.run(

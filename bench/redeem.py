@@ -48,7 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from advanced_alchemy.base import orm_registry
 
 import benefits.models  # noqa: F401  (registers the tables)
-from benefits.engine.at_once import statement_sql
+from benefits.engine.at_once import MEMBER, UPSERT, statement_sql
+from benefits.engine.counter_sql import PG_UPSERT
 from benefits.engine.statements import LINE_COLUMNS
 from benefits.public import ProgramView, create_program, publish_program, redeem
 from benefits.rules.facts import MemberFacts, MerchantContext
@@ -68,15 +69,6 @@ SELECT p.id, p.code, p.status, p.current_version_id, p.owner_org_path,
        (SELECT k.checkout_id FROM benefit_redemption_key k
          WHERE k.merchant_id = $2 AND k.idempotency_key = $3) AS existing
 FROM benefit_program p WHERE p.id = $1
-"""
-UPSERT_SQL = """
-INSERT INTO benefit_counter (id, program_id, policy_key, metric, scope_key, period_key,
-                             used, "limit", last_take)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
-ON CONFLICT (program_id, policy_key, metric, scope_key, period_key)
-DO UPDATE SET used = benefit_counter.used + $7, last_take = $7, "limit" = $8
-WHERE benefit_counter.used + $7 <= $8
-RETURNING used, last_take
 """
 INSERT_SQL = """
 INSERT INTO benefit_redemption (id, checkout_id, line, merchant_id, store_id, terminal_id,
@@ -216,14 +208,18 @@ class Scenario:
         (the shared row last) and inserting the ledger row (``benefits.engine.at_once``)."""
         conn = await self.pool.acquire()
         prog, shop = self.prog, self.shop
-        sql = statement_sql((False, False), 1)
+        # The daily count is the member's own counter; the amount too, or the budget's row.
+        shared = SCENARIOS[self.name][1] is not None
+        sql = statement_sql((MEMBER, UPSERT if shared else MEMBER), 1)
 
         async def once() -> bool:
             member_id, amount, key, at, discount, takes = self._raw_request()
             head = await conn.fetchrow(HEAD_SQL, prog.id, shop.merchant_id, key)
             assert head is not None and head["existing"] is None
-            counters = []
+            counters: list[Any] = []
             for t in takes:
+                if t["s"] != "p":
+                    counters.append(member_id)
                 counters += [uuid7(), prog.id, t["p"], t["m"], t["s"], t["k"], t["n"], BIG, t["n"]]
             line = {
                 "id": uuid7(),
@@ -295,9 +291,12 @@ class Scenario:
                 )
                 ok = True
                 for t in takes:
-                    row = await conn.fetchrow(
-                        UPSERT_SQL, uuid7(), prog.id, t["p"], t["m"], t["s"], t["k"], t["n"], BIG
-                    )
+                    upsert, names = PG_UPSERT[False, t["s"] != "p"]
+                    args: dict[str, Any] = {"k_id": uuid7(), "k_member": member_id}
+                    args["k_program"] = prog.id
+                    args |= {"k_policy": t["p"], "k_metric": t["m"], "k_scope": t["s"]}
+                    args |= {"k_period": t["k"], "n": t["n"], "init": t["n"], "lim": BIG}
+                    row = await conn.fetchrow(upsert, *[args[n] for n in names])
                     ok = ok and row is not None
                 return ok
 
@@ -348,7 +347,8 @@ async def _bench(url: str, seconds: float, tasks: int) -> None:
         await _run(tasks, 2.0, s.raw_worker)
         await _run(tasks, 2.0, s.raw_tx_worker)
     async with engine.begin() as conn:
-        await conn.execute(text("ANALYZE benefit_redemption, benefit_counter, benefit_program"))
+        tables = "benefit_redemption, benefit_counter, benefit_member_counter, benefit_program"
+        await conn.execute(text(f"ANALYZE {tables}"))
 
     results: dict[str, tuple[Stats, Stats, Stats]] = {}
     for s in scenarios:

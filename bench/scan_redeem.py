@@ -142,13 +142,13 @@ SELECT p.id, p.code, p.status, p.current_version_id, p.owner_org_path,
            AND k.idempotency_key = 'probe-' || :probe) AS existing
 FROM benefit_program p WHERE p.id = '{world["program_id"]}';
 {_ledger_insert(world, period, "SELECT gen_random_uuid()")};
-INSERT INTO benefit_counter (id, program_id, policy_key, metric, scope_key, period_key, used,
-                             "limit", last_take)
-VALUES (gen_random_uuid(), '{world["program_id"]}', 'member_month_count', 'count',
-        gen_random_uuid()::text, '{period}', 1, 1000, 1)
-ON CONFLICT (program_id, policy_key, metric, scope_key, period_key)
-DO UPDATE SET used = benefit_counter.used + 1, last_take = 1, "limit" = 1000
-WHERE benefit_counter.used + 1 <= 1000
+INSERT INTO benefit_member_counter (id, member_id, program_id, policy_key, metric, scope_key,
+                                    period_key, used, "limit", last_take)
+VALUES (gen_random_uuid(), gen_random_uuid(), '{world["program_id"]}', 'member_month_count',
+        'count', gen_random_uuid()::text, '{period}', 1, 1000, 1)
+ON CONFLICT (member_id, program_id, policy_key, metric, scope_key, period_key)
+DO UPDATE SET used = benefit_member_counter.used + 1, last_take = 1, "limit" = 1000
+WHERE benefit_member_counter.used + 1 <= 1000
 RETURNING used, last_take;
 COMMIT;
 """
@@ -163,11 +163,11 @@ def pgbench_script_at_once(world: dict[str, Any]) -> str:
     return f"""\\set amount random(100, 10000)
 \\set probe random(1, 2000000000)
 {head}WITH c0(u) AS (
-INSERT INTO benefit_counter AS bc (id, program_id, policy_key, metric, scope_key, period_key,
-                                   used, "limit", last_take)
-SELECT gen_random_uuid(), '{world["program_id"]}', 'member_month_count', 'count',
-       gen_random_uuid()::text, '{period}', 1, 1000, 1
-ON CONFLICT (program_id, policy_key, metric, scope_key, period_key)
+INSERT INTO benefit_member_counter AS bc (id, member_id, program_id, policy_key, metric,
+                                          scope_key, period_key, used, "limit", last_take)
+SELECT gen_random_uuid(), gen_random_uuid(), '{world["program_id"]}', 'member_month_count',
+       'count', gen_random_uuid()::text, '{period}', 1, 1000, 1
+ON CONFLICT (member_id, program_id, policy_key, metric, scope_key, period_key)
 DO UPDATE SET used = bc.used + 1, last_take = 1, "limit" = 1000
 WHERE bc.used + 1 <= 1000
 RETURNING bc.used),
@@ -273,7 +273,7 @@ def run(args: argparse.Namespace, db_url: str, env: dict[str, str]) -> bool:
         # Statistics as autovacuum leaves them in service: plans cached while the ledger was
         # empty would probe idempotency keys through the merchant's index (a scan of all its
         # rows); ANALYZE invalidates them.
-        psql(db_url, "ANALYZE benefit_redemption, benefit_counter, merchant_scan_log")
+        psql(db_url, "ANALYZE benefit_redemption, benefit_member_counter, merchant_scan_log")
         workers = children(server.pid) or [server.pid]
         cpu_before = cpu_seconds(workers)
         spies = profile(workers, args.seconds, args.profile)

@@ -10,7 +10,10 @@ other packages, and the engine must not depend on their tables.
 * ``benefit_counter``: one row per (programme, policy, metric, scope key, period key) holding
   ``used`` and the ``limit`` in force; created on first use, charged with one conditional
   upsert per redemption. A programme-scope counter may be split into stripes, one row each
-  (scope keys ``p``, ``p#1``…; see ``benefits.engine.counters``).
+  (scope keys ``p``, ``p#1``…; see ``benefits.engine.counters``). The member's own counters
+  are not here but in ``benefit_member_counter``.
+* ``benefit_member_counter``: the same for ``member`` and ``member_merchant`` scope, with the
+  member's id (in its keys), so that it can be distributed with the member.
 * ``benefit_redemption``: the ledger, one immutable row per programme applied in a checkout;
   ``takes`` records exactly which counters it charged and by how much.
 * ``benefit_redemption_key`` / ``benefit_redemption_token``: a checkout's merchant + idempotency
@@ -123,7 +126,8 @@ class Counter(UUIDv7Base):
     )
     policy_key: Mapped[str] = mapped_column(String(32))
     metric: Mapped[str] = mapped_column(String(8))
-    # "p" (programme), "m:<member>", "x:<merchant>", "mx:<member>:<merchant>" (hex ids)
+    # "p" (programme, and its stripes "p#<i>"), "x:<merchant>" (hex id); a member's own counters
+    # ("m:…", "mx:…") are MemberCounter rows
     scope_key: Mapped[str] = mapped_column(String(80))
     period_key: Mapped[str] = mapped_column(String(16))
     used: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -133,6 +137,37 @@ class Counter(UUIDv7Base):
     # Programme-scope counters split into stripes (benefits.engine.counters): the number of stripes
     # of this counter, fixed by its stripe 0; 1 for every other counter.
     stripes: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class MemberCounter(UUIDv7Base):
+    """A counter of one member: ``member`` and ``member_merchant`` scope (scope keys
+    ``m:<member>``, ``mx:<member>:<merchant>``), charged as :class:`Counter` is (never striped).
+    Its own table so that it can live with its member's rows (docs/distribution.toml)."""
+
+    __tablename__ = "benefit_member_counter"
+    __table_args__ = (
+        UniqueConstraint(
+            "member_id",
+            "program_id",
+            "policy_key",
+            "metric",
+            "scope_key",
+            "period_key",
+            name="uq_benefit_member_counter_key",
+        ),
+        # A programme's usage and its reconciliation read its counters across members.
+        Index("ix_benefit_member_counter_program", "program_id", "policy_key", "period_key"),
+    )
+
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("benefit_program.id"))
+    policy_key: Mapped[str] = mapped_column(String(32))
+    metric: Mapped[str] = mapped_column(String(8))
+    scope_key: Mapped[str] = mapped_column(String(80))
+    period_key: Mapped[str] = mapped_column(String(16))
+    used: Mapped[int] = mapped_column(BigInteger, default=0)
+    limit: Mapped[int] = mapped_column(BigInteger)
+    last_take: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Redemption(UUIDv7Base):

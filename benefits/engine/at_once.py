@@ -11,8 +11,9 @@ COMMIT did, in one round trip::
                   VALUES ((SELECT $id FROM c1), …), (…))     -- the id through the last charge
     SELECT c0.u, c1.u FROM c0, c1
 
-Each charge is the transaction path's own conditional statement (an upsert, or the update of
-the budget stripe picked for the key: ``benefits.engine.statements``), and runs only on the row
+Each charge is the transaction path's own conditional statement (an upsert, in
+``benefit_member_counter`` for a member's own counter, or the update of the budget stripe
+picked for the key: ``benefits.engine.counter_sql``, ``benefits.engine.statements``), and runs only on the row
 of the charge before it, so counters are charged (and locked) in charging order and a refusal
 stops the chain. The first ledger row's id comes through the last charge: after a refusal it is
 NULL, the primary key refuses the row and the whole statement, every charge before it
@@ -33,31 +34,42 @@ from typing import Any
 from benefits.engine.ledger_keys import lookup_rows_sql
 from benefits.engine.statements import LINE_COLUMNS
 
+# What a charge is: the conditional upsert of a counter shared by members, the UPDATE of a
+# budget stripe, or the conditional upsert of a member's own counter (its own table).
+UPSERT, STRIPE, MEMBER = 0, 1, 2
+
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """One counter charge: ``stripe`` (the picked stripe of a programme-scope counter, an
-    UPDATE) or not (an upsert); ``params`` named as in ``benefits.engine.statements``."""
+    """One counter charge of kind ``kind`` (:data:`UPSERT`, :data:`STRIPE`, :data:`MEMBER`);
+    ``params`` named as in ``benefits.engine.counter_sql``."""
 
-    stripe: bool
+    kind: int
     params: dict[str, Any]
 
 
 _UPSERT_NAMES = ("k_id", "k_program", "k_policy", "k_metric", "k_scope", "k_period", "init", "lim")
+_MEMBER_NAMES = ("k_member", *_UPSERT_NAMES)
 _STRIPE_NAMES = ("k_program", "k_policy", "k_metric", "k_scope", "k_period", "stripes", "share")
 
 
-def _upsert(k: int, at: int) -> str:
+def _upsert(k: int, at: int, member: bool) -> str:
     """Counter ``k`` charged by the conditional upsert; parameters from ``$at``:
-    _UPSERT_NAMES then ``n``."""
-    p = [f"${at + i}" for i in range(len(_UPSERT_NAMES) + 1)]
+    _UPSERT_NAMES (_MEMBER_NAMES for a member's counter) then ``n``."""
+    m = [f"${at}"] if member else []
+    p = [f"${at + len(m) + i}" for i in range(len(_UPSERT_NAMES) + 1)]
     gate = f" FROM c{k - 1}" if k else ""
+    table, col, val = (
+        ("benefit_member_counter", "member_id, ", f"{m[0]}::uuid, ")
+        if member
+        else ("benefit_counter", "", "")
+    )
     return f"""c{k}(u) AS (
-INSERT INTO benefit_counter AS bc
-    (id, program_id, policy_key, metric, scope_key, period_key, used, "limit", last_take)
-SELECT {p[0]}::uuid, {p[1]}::uuid, {p[2]}::varchar, {p[3]}::varchar, {p[4]}::varchar,
+INSERT INTO {table} AS bc
+    (id, {col}program_id, policy_key, metric, scope_key, period_key, used, "limit", last_take)
+SELECT {p[0]}::uuid, {val}{p[1]}::uuid, {p[2]}::varchar, {p[3]}::varchar, {p[4]}::varchar,
        {p[5]}::varchar, {p[6]}::bigint, {p[7]}::bigint, {p[6]}::bigint{gate}
-ON CONFLICT (program_id, policy_key, metric, scope_key, period_key) DO UPDATE SET
+ON CONFLICT ({col}program_id, policy_key, metric, scope_key, period_key) DO UPDATE SET
     used = bc.used + {p[8]}::bigint, last_take = {p[8]}::bigint, "limit" = {p[7]}::bigint
 WHERE bc.used + {p[8]}::bigint <= {p[7]}::bigint
 RETURNING bc.used)"""
@@ -79,44 +91,48 @@ RETURNING bc.used)"""
 
 
 # The arguments in statement order, picked in C rather than by a loop per call.
-_UPSERT_ARGS = itemgetter(*_UPSERT_NAMES, "n")
-_STRIPE_ARGS = itemgetter(*_STRIPE_NAMES, "n")
+_ARGS = (
+    itemgetter(*_UPSERT_NAMES, "n"),
+    itemgetter(*_STRIPE_NAMES, "n"),
+    itemgetter(*_MEMBER_NAMES, "n"),
+)
+_COUNT = (len(_UPSERT_NAMES) + 1, len(_STRIPE_NAMES) + 1, len(_MEMBER_NAMES) + 1)
 _LINE_ARGS = itemgetter(*LINE_COLUMNS)
 _TAKES = LINE_COLUMNS.index("takes")
 
-_sql_cache: dict[tuple[tuple[bool, ...], int], str] = {}
+_sql_cache: dict[tuple[tuple[int, ...], int], str] = {}
 
 
-def statement_sql(stripes: tuple[bool, ...], lines: int) -> str:
-    """The statement for these charges (``True``: a stripe) and that many ledger rows, built
-    once per shape."""
-    sql = _sql_cache.get((stripes, lines))
+def statement_sql(kinds: tuple[int, ...], lines: int) -> str:
+    """The statement for charges of these kinds and that many ledger rows, built once per
+    shape."""
+    sql = _sql_cache.get((kinds, lines))
     if sql is not None:
         return sql
     parts: list[str] = []
     at = 1
-    for k, stripe in enumerate(stripes):
-        parts.append(_stripe(k, at) if stripe else _upsert(k, at))
-        at += (len(_STRIPE_NAMES) if stripe else len(_UPSERT_NAMES)) + 1
+    for k, kind in enumerate(kinds):
+        parts.append(_stripe(k, at) if kind == STRIPE else _upsert(k, at, kind == MEMBER))
+        at += _COUNT[kind]
     rows = []
     first = dict(zip(LINE_COLUMNS, (f"${at + j}" for j in range(len(LINE_COLUMNS))), strict=True))
     for i in range(lines):
         values = [f"${at + j}" for j in range(len(LINE_COLUMNS))]
-        if i == 0 and stripes:
-            values[0] = f"(SELECT {values[0]}::uuid FROM c{len(stripes) - 1})"
+        if i == 0 and kinds:
+            values[0] = f"(SELECT {values[0]}::uuid FROM c{len(kinds) - 1})"
         rows.append(f"({', '.join(values)})")
         at += len(LINE_COLUMNS)
     insert = f"INSERT INTO benefit_redemption ({', '.join(LINE_COLUMNS)}) VALUES {', '.join(rows)}"
     # The checkout's lookup rows (key, token) from line 0's parameters (statements.lookup_rows_sql)
     parts.append(lookup_rows_sql(first))
-    if stripes:
+    if kinds:
         ctes = ",\n".join([*parts, f"line AS ({insert})"])
-        used = ", ".join(f"c{k}.u" for k in range(len(stripes)))
-        tables = ", ".join(f"c{k}" for k in range(len(stripes)))
+        used = ", ".join(f"c{k}.u" for k in range(len(kinds)))
+        tables = ", ".join(f"c{k}" for k in range(len(kinds)))
         sql = f"WITH {ctes}\nSELECT {used} FROM {tables}"
     else:
         sql = f"WITH {parts[0]}\n{insert}"
-    _sql_cache[(stripes, lines)] = sql
+    _sql_cache[(kinds, lines)] = sql
     return sql
 
 
@@ -133,21 +149,21 @@ async def charge_and_insert(
     charge (nothing was written)."""
     args: list[Any] = []
     for c in charges:
-        args += (_STRIPE_ARGS if c.stripe else _UPSERT_ARGS)(c.params)
+        args += _ARGS[c.kind](c.params)
     for line in lines:
         values = list(_LINE_ARGS(line))
         values[_TAKES] = json.dumps(values[_TAKES])
         args += values
-    return await run_statement(pg, tuple(c.stripe for c in charges), len(lines), args)
+    return await run_statement(pg, tuple(c.kind for c in charges), len(lines), args)
 
 
 async def run_statement(
-    pg: Any, stripes: tuple[bool, ...], lines: int, args: Sequence[Any]
+    pg: Any, kinds: tuple[int, ...], lines: int, args: Sequence[Any]
 ) -> list[int]:
     """:func:`statement_sql` for that shape run with ``args`` (each charge's, then each ledger
     row's, in statement order): each charge's counter ``used`` after it."""
-    sql = statement_sql(stripes, lines)
-    if not stripes:
+    sql = statement_sql(kinds, lines)
+    if not kinds:
         await pg.execute(sql, *args)
         return []
     row = await pg.fetchrow(sql, *args)

@@ -34,8 +34,9 @@ from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import bindparam, text
 from uuid_utils.compat import uuid7
 
+from benefits.engine.counter_sql import to_asyncpg
 from benefits.engine.evaluate import check_stacking
-from benefits.engine.statements import PgStatements, SaStatements, Statements, to_asyncpg
+from benefits.engine.statements import PgStatements, SaStatements, Statements
 from benefits.engine.versions import CompiledRules, load_versions
 from benefits.errors import BillStackingConflict, ValidationError
 from benefits.rules.facts import MerchantContext

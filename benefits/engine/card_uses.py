@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from benefits.engine.statements import to_asyncpg
+from benefits.engine.counter_sql import to_asyncpg
 from benefits.engine.txn import Db, as_utc, read_connection
 from benefits.models import Redemption
 

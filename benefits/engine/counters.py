@@ -1,7 +1,7 @@
 """Limit counters in the database: one conditional upsert per counter, no read-then-write.
 
 Charging a counter is a single statement, identical in shape on PostgreSQL and SQLite
-(:data:`benefits.engine.statements.UPSERT_SQL`)::
+(:data:`benefits.engine.counter_sql.UPSERT_SQL`)::
 
     INSERT INTO benefit_counter (…, used, "limit", last_take) VALUES (…, :n, :limit, :n)
     ON CONFLICT (program_id, policy_key, metric, scope_key, period_key)
@@ -9,7 +9,9 @@ Charging a counter is a single statement, identical in shape on PostgreSQL and S
     WHERE benefit_counter.used + :n <= :limit
     RETURNING used, last_take
 
-No row back means the limit refused. The first redemption of a period creates the row (so there
+A member's own counters (scope keys ``m:…``, ``mx:…``) are in ``benefit_member_counter``, with
+the member's id first in the conflict key; the statement is otherwise the same. No row back
+means the limit refused. The first redemption of a period creates the row (so there
 is no reset job), and two first redemptions racing on it serialise on the unique index. On
 PostgreSQL the conflicting row is locked and re-checked with its committed value; on SQLite
 writers are serialised by ``BEGIN IMMEDIATE``. The condition uses the limit of the version being
@@ -48,13 +50,16 @@ from typing import Any
 
 from uuid_utils.compat import uuid7
 
-from benefits.engine.at_once import Charge
+from benefits.engine.at_once import MEMBER, STRIPE, UPSERT, Charge
 from benefits.engine.statements import Statements
-from benefits.rules.limits import CounterKey
+from benefits.rules.limits import CounterKey, member_of
 
 
 def key_params(key: CounterKey) -> dict[str, Any]:
+    """A counter's key as statement parameters; ``k_member`` picks its table
+    (``benefits.engine.counter_sql``): a member's own counter, or one shared by members."""
     return {
+        "k_member": member_of(key.scope_key),
         "k_program": key.program_id,
         "k_policy": key.policy_key,
         "k_metric": key.metric,
@@ -157,25 +162,14 @@ class SqlCounters:
         """:meth:`take` (``n`` > 0, no clamp) as a statement for ``benefits.engine.at_once``;
         ``None`` when the picked stripe cannot hold ``n`` (the transaction path walks)."""
         if key.scope_key != PROGRAM_SCOPE:
-            return Charge(
-                False,
-                {
-                    "k_id": uuid7(),
-                    "k_program": key.program_id,
-                    "k_policy": key.policy_key,
-                    "k_metric": key.metric,
-                    "k_scope": key.scope_key,
-                    "k_period": key.period_key,
-                    "init": min(n, limit),
-                    "lim": limit,
-                    "n": n,
-                },
-            )
+            params = key_params(key)
+            params.update(k_id=uuid7(), init=min(n, limit), lim=limit, n=n)
+            return Charge(UPSERT if params["k_member"] is None else MEMBER, params)
         params = key_params(key)
         first = self.pick
         params.update(k_scope=stripe_scope(first), n=n, share=share(limit, self.stripes, first))
         params["stripes"] = self.stripes
-        return Charge(True, params) if params["share"] >= n else None
+        return Charge(STRIPE, params) if params["share"] >= n else None
 
     async def give_back(self, key: CounterKey, n: int) -> None:
         if n <= 0:

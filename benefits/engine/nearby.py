@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from benefits.engine.counter_sql import key_columns
 from benefits.engine.quote import (
     Candidate,
     _counter_keys,
@@ -32,13 +33,19 @@ from benefits.rules.limits import counter_key
 CounterRow = tuple[Any, ...]  # (program_id, policy_key, metric, scope_key, period_key)
 
 # The counters' ``used`` in the order of the keys given (NULL: no such counter yet), as one
-# scalar subquery: evaluated once per statement, whatever statement carries it.
+# scalar subquery: evaluated once per statement, whatever statement carries it. ``{5}`` is the
+# member ids (NULL for the counters shared by members): a member's own counter is found in its
+# table by its key, which starts with the member (benefits.engine.counter_sql).
 _USED_IN_ORDER = (
-    "ARRAY(SELECT c.used FROM unnest({0}::uuid[], {1}::varchar[], {2}::varchar[], "
-    "{3}::varchar[], {4}::varchar[]) WITH ORDINALITY "
-    "AS k(program_id, policy_key, metric, scope_key, period_key, n) "
-    "LEFT JOIN benefit_counter c ON (c.program_id, c.policy_key, c.metric, c.scope_key, "
-    "c.period_key) = (k.program_id, k.policy_key, k.metric, k.scope_key, k.period_key) "
+    "ARRAY(SELECT coalesce(c.used, mc.used) FROM unnest({0}::uuid[], {1}::varchar[], "
+    "{2}::varchar[], {3}::varchar[], {4}::varchar[], {5}::uuid[]) WITH ORDINALITY "
+    "AS k(program_id, policy_key, metric, scope_key, period_key, member_id, n) "
+    "LEFT JOIN benefit_counter c ON k.member_id IS NULL AND (c.program_id, c.policy_key, "
+    "c.metric, c.scope_key, c.period_key) = (k.program_id, k.policy_key, k.metric, "
+    "k.scope_key, k.period_key) "
+    "LEFT JOIN benefit_member_counter mc ON (mc.member_id, mc.program_id, mc.policy_key, "
+    "mc.metric, mc.scope_key, mc.period_key) = (k.member_id, k.program_id, k.policy_key, "
+    "k.metric, k.scope_key, k.period_key) "
     "ORDER BY k.n)"
 )
 
@@ -76,14 +83,14 @@ class _Known(PgStatements):
 @dataclass(frozen=True, slots=True)
 class CounterPrefetch:
     """Counters a quote at any store reads for this member now, to be read by another statement:
-    ``sql`` (``{0}``…``{4}`` for the placeholders of ``args``) is an array of their ``used``."""
+    ``sql`` (``{0}``…``{5}`` for the placeholders of ``args``) is an array of their ``used``."""
 
     keys: tuple[CounterRow, ...]
     sql: str = _USED_IN_ORDER
 
     @property
     def args(self) -> tuple[list[Any], ...]:
-        return tuple(list(col) for col in zip(*self.keys, strict=True))
+        return tuple(key_columns(self.keys))
 
     def known(self, used: Sequence[int | None]) -> dict[CounterRow, int | None]:
         """The answers, to pass to :func:`quote_at_stores` (``None``: no such counter yet)."""

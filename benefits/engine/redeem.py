@@ -33,7 +33,7 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from benefits.engine.at_once import Charge, charge_and_insert, is_refusal
+from benefits.engine.at_once import STRIPE, Charge, charge_and_insert, is_refusal
 from benefits.engine.bills import bill_turn
 from benefits.engine.checkout import checkout_result, load_checkout, takes_json, with_used
 from benefits.engine.counters import (
@@ -297,7 +297,7 @@ async def _redeem_at_once(
         charges.append(charge)
     used = await charge_and_insert(st.driver, charges, values)
     for t, c, u in zip(charged, charges, used, strict=True):
-        t.used = u if not c.stripe or stripes == 1 else None  # as SqlCounters.take
+        t.used = u if c.kind != STRIPE or stripes == 1 else None  # as SqlCounters.take
     return _shaped(programs, values, line_takes)
 
 

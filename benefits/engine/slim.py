@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from uuid_utils import uuid7 as new_uuid7  # not .compat's: asyncpg takes its bytes as they are
 
-from benefits.engine.at_once import run_statement
+from benefits.engine.at_once import MEMBER, STRIPE, UPSERT, run_statement
 from benefits.engine.counters import budget_stripes, pick_stripe, share, stripe_scope
 from benefits.engine.ledger_keys import line_id
 from benefits.engine.request import Request
@@ -148,7 +148,7 @@ async def redeem_one(
     quantities = (1, outcome.units, outcome.value_fen)
     member_id, merchant_id = req.member.id, req.merchant.merchant_id
     args: list[Any] = []
-    shape: list[bool] = []
+    shape: list[int] = []
     taken: list[int] = []
     # The ledger's ``takes`` written as JSON text here: the policy's part is made once per
     # plan; scope and period keys are ASCII of our own making (hex ids, dates), never escaped.
@@ -165,7 +165,7 @@ async def redeem_one(
                 if (most := share(limit, stripes, pick)) < n:
                     return None  # the picked stripe is short: the transaction walks
                 args += (row.id, p.key, p.metric, scope, period, stripes, most, n)
-                shape.append(True)
+                shape.append(STRIPE)
                 if stripes > 1:
                     extra = f', "T": {stripes}'
         else:
@@ -173,8 +173,13 @@ async def redeem_one(
                 return None
             scope, extra = whose, ""
             if n:
-                args += (new_uuid7(), row.id, p.key, p.metric, whose, period, n, limit, n)
-                shape.append(False)
+                if p.scope is LimitScope.merchant:
+                    args += (new_uuid7(), row.id, p.key, p.metric, whose, period, n, limit, n)
+                    shape.append(UPSERT)
+                else:  # the member's own counter, in its own table
+                    args += (member_id, new_uuid7(), row.id, p.key, p.metric, whose, period)
+                    args += (n, limit, n)
+                    shape.append(MEMBER)
         taken.append(n)
         entries.append(
             f'{p.take_json}"s": "{scope}", "k": "{period}", "n": {n}, "l": {limit}{extra}}}'

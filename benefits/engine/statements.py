@@ -8,15 +8,15 @@
   transaction itself on PostgreSQL. It skips SQLAlchemy's per-statement client work (~50 µs a
   statement on this machine kind; ``bench/redeem.py`` measures the difference).
 
-Both send the same SQL; the counter upserts are written once, with ``:name`` parameters, and
-turned into asyncpg's ``$n`` form by :func:`to_asyncpg`. Both are exercised on PostgreSQL by the
+Both send the same SQL; the counter statements (:mod:`benefits.engine.counter_sql`) are written
+once, with ``:name`` parameters, and turned into asyncpg's ``$n`` form by
+:func:`~benefits.engine.counter_sql.to_asyncpg`. Both are exercised on PostgreSQL by the
 tests (a redemption inside a caller's transaction takes the SQLAlchemy path).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,9 +37,20 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from benefits.engine.counter_sql import (
+    PG_READ_COUNTERS,
+    PG_RELEASE,
+    PG_UPSERT,
+    SA_RELEASE,
+    SA_UPSERT,
+    key_columns,
+    split_keys,
+    to_asyncpg,
+)
 from benefits.engine.ledger_keys import id_window, key_row, lookup_rows_sql, token_row
 from benefits.models import (
     Counter,
+    MemberCounter,
     Program,
     ProgramVersion,
     Redemption,
@@ -55,69 +66,6 @@ _R = cast(Table, Redemption.__table__)
 _RV = cast(Table, Reversal.__table__)
 _K = cast(Table, RedemptionKey.__table__)
 _T = cast(Table, RedemptionToken.__table__)
-_PARAM = re.compile(r"(?<![:\w]):([a-z_]+)")
-
-
-def to_asyncpg(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``:name`` parameters → ``$1…$n``; returns the SQL and the names in argument order."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in names:
-            names.append(name)
-        return f"${names.index(name) + 1}"
-
-    return _PARAM.sub(number, sql), tuple(names)
-
-
-# --- counters ------------------------------------------------------------------------------
-# Charging a counter is one conditional upsert. Written as text: the dialects'
-# insert().on_conflict_do_update() constructs are not cacheable in SQLAlchemy 2.0 and would be
-# recompiled on every call (~0.5 ms each).
-_COUNTER_INSERT = """
-INSERT INTO benefit_counter
-    (id, program_id, policy_key, metric, scope_key, period_key, used, "limit", last_take)
-VALUES (:k_id, :k_program, :k_policy, :k_metric, :k_scope, :k_period, :init, :lim, :init)
-ON CONFLICT (program_id, policy_key, metric, scope_key, period_key) DO UPDATE SET
-"""
-UPSERT_SQL = {
-    False: _COUNTER_INSERT
-    + """    used = benefit_counter.used + :n, last_take = :n, "limit" = :lim
-WHERE benefit_counter.used + :n <= :lim
-RETURNING used, last_take""",
-    # clamp: take min(n, limit - used); SET expressions see the row as it was (both databases)
-    True: _COUNTER_INSERT
-    + """    used = CASE WHEN benefit_counter.used + :n <= :lim
-                THEN benefit_counter.used + :n ELSE :lim END,
-    last_take = CASE WHEN benefit_counter.used + :n <= :lim
-                     THEN :n ELSE :lim - benefit_counter.used END,
-    "limit" = :lim
-WHERE benefit_counter.used < :lim
-RETURNING used, last_take""",
-}
-# Give back (a later clamp granted less, or a reversal); never below zero: a counter short of
-# what the ledger says it holds is drift, which reconciliation reports.
-RELEASE_SQL = """
-UPDATE benefit_counter
-SET used = CASE WHEN used >= :n THEN used - :n ELSE 0 END
-WHERE program_id = :k_program AND policy_key = :k_policy AND metric = :k_metric
-  AND scope_key = :k_scope AND period_key = :k_period
-"""
-_TYPES = (
-    bindparam("k_id", type_=GUID()),
-    bindparam("k_program", type_=GUID()),
-    bindparam("n", type_=BigInteger),
-    bindparam("lim", type_=BigInteger),
-    bindparam("init", type_=BigInteger),
-)
-_SA_UPSERT = {clamp: text(sql).bindparams(*_TYPES) for clamp, sql in UPSERT_SQL.items()}
-_SA_RELEASE = text(RELEASE_SQL).bindparams(
-    bindparam("k_program", type_=GUID()), bindparam("n", type_=BigInteger)
-)
-_PG_UPSERT = {clamp: to_asyncpg(sql) for clamp, sql in UPSERT_SQL.items()}
-_PG_RELEASE = to_asyncpg(RELEASE_SQL)
-
 # --- budget stripes (benefits.engine.counters) --------------------------------------------------------
 # A programme-scope counter split into stripes: rows "p" (stripe 0), "p#1" … "p#<M-1>", each
 # holding ``share`` of the limit; ``stripes`` (M) is the layout, fixed by stripe 0 when it is
@@ -218,11 +166,18 @@ _SA_LOAD_LINES_AT = SA_LOAD_LINES.where(
     _R.c.occurred_at >= bindparam("lo"), _R.c.occurred_at < bindparam("hi")
 )
 _C = cast(Table, Counter.__table__)
-_SA_READ_COUNTERS = select(
-    _C.c.program_id, _C.c.policy_key, _C.c.metric, _C.c.scope_key, _C.c.period_key, _C.c.used
-).where(
-    tuple_(_C.c.program_id, _C.c.policy_key, _C.c.metric, _C.c.scope_key, _C.c.period_key).in_(
-        bindparam("keys", expanding=True)
+_MC = cast(Table, MemberCounter.__table__)
+_COUNTER_KEY = ("program_id", "policy_key", "metric", "scope_key", "period_key")
+# Each table read by its unique key: ``keys`` the shared counters', ``mkeys`` the members'.
+_SA_READ_COUNTERS = (
+    select(*(_C.c[n] for n in _COUNTER_KEY), _C.c.used)
+    .where(tuple_(*(_C.c[n] for n in _COUNTER_KEY)).in_(bindparam("keys", expanding=True)))
+    .union_all(
+        select(*(_MC.c[n] for n in _COUNTER_KEY), _MC.c.used).where(
+            tuple_(_MC.c.member_id, *(_MC.c[n] for n in _COUNTER_KEY)).in_(
+                bindparam("mkeys", expanding=True)
+            )
+        )
     )
 )
 _SA_TOKEN_USED = select(_T.c.checkout_id).where(_T.c.token_id == bindparam("token_id"))
@@ -250,14 +205,6 @@ SELECT id, code, status, current_version_id, owner_org_path, NULL AS rules
 FROM benefit_program
 WHERE status IN ('active', 'paused') AND $1::varchar LIKE owner_org_path || '%'
 ORDER BY priority DESC, code
-"""
-_PG_READ_COUNTERS = """
-SELECT c.program_id, c.policy_key, c.metric, c.scope_key, c.period_key, c.used
-FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[])
-     AS k(program_id, policy_key, metric, scope_key, period_key)
-JOIN benefit_counter c
-  ON (c.program_id, c.policy_key, c.metric, c.scope_key, c.period_key)
-   = (k.program_id, k.policy_key, k.metric, k.scope_key, k.period_key)
 """
 _PG_TOKEN_USED = "SELECT 1 FROM benefit_redemption_token WHERE token_id = $1"
 _PG_VERSIONS = "SELECT id, number, rules FROM benefit_program_version WHERE id = ANY($1::uuid[])"
@@ -370,7 +317,8 @@ class SaStatements:
         return (await self.conn.execute(_SA_TOKEN_USED, {"token_id": token_id})).first() is not None
 
     async def counters(self, keys: Sequence[tuple[Any, ...]]) -> Sequence[Any]:
-        return (await self.conn.execute(_SA_READ_COUNTERS, {"keys": list(keys)})).all()
+        shared, own = split_keys(keys)
+        return (await self.conn.execute(_SA_READ_COUNTERS, {"keys": shared, "mkeys": own})).all()
 
     async def insert_lines(self, lines: list[dict[str, Any]]) -> None:
         await self.conn.execute(_SA_INSERT_KEY, key_row(lines[0]))
@@ -379,11 +327,13 @@ class SaStatements:
         await self.conn.execute(_SA_INSERT_LINE, lines)
 
     async def upsert_counter(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
-        row = (await self.conn.execute(_SA_UPSERT[clamp], params)).first()
+        row = (
+            await self.conn.execute(SA_UPSERT[clamp, params["k_member"] is not None], params)
+        ).first()
         return None if row is None else (row[0], row[1])
 
     async def release_counter(self, params: dict[str, Any]) -> None:
-        await self.conn.execute(_SA_RELEASE, params)
+        await self.conn.execute(SA_RELEASE[params["k_member"] is not None], params)
 
     async def stripe_take(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
         row = (await self.conn.execute(_SA_STRIPE_TAKE[clamp], params)).first()
@@ -440,7 +390,7 @@ class PgStatements:
     async def counters(self, keys: Sequence[tuple[Any, ...]]) -> Sequence[Any]:
         if not keys:
             return []
-        return list(await self.driver.fetch(_PG_READ_COUNTERS, *map(list, zip(*keys, strict=True))))
+        return list(await self.driver.fetch(PG_READ_COUNTERS, *key_columns(keys)))
 
     async def insert_lines(self, lines: list[dict[str, Any]]) -> None:
         for i, line in enumerate(lines):  # executemany() costs extra round trips for one row
@@ -450,12 +400,12 @@ class PgStatements:
             )
 
     async def upsert_counter(self, clamp: bool, params: dict[str, Any]) -> tuple[int, int] | None:
-        sql, names = _PG_UPSERT[clamp]
+        sql, names = PG_UPSERT[clamp, params["k_member"] is not None]
         row = await self.driver.fetchrow(sql, *[params[n] for n in names])
         return None if row is None else (row[0], row[1])
 
     async def release_counter(self, params: dict[str, Any]) -> None:
-        sql, names = _PG_RELEASE
+        sql, names = PG_RELEASE[params["k_member"] is not None]
         await self.driver.execute(sql, *[params[n] for n in names])
 
     async def _row(self, compiled: tuple[str, tuple[str, ...]], params: dict[str, Any]) -> Any:

@@ -17,12 +17,15 @@ from benefits.engine.results import PolicyUsage, ProgramUsage, RedemptionRecord,
 from benefits.engine.txn import Db, as_utc, read_connection
 from benefits.engine.versions import CompiledRules, compile_rules, load_versions
 from benefits.errors import NotFound
-from benefits.models import Counter, Program, Redemption, Reversal
+from benefits.models import Counter, MemberCounter, Program, Redemption, Reversal
 from benefits.rules.periods import period_key
-from benefits.rules.programme import LimitPolicy
+from benefits.rules.programme import LimitPolicy, LimitScope
 
 _P = Program.__table__
 _C = Counter.__table__
+_MC = MemberCounter.__table__
+# A member's own counters have their own table (benefits.engine.counter_sql).
+_MEMBER_SCOPES = (LimitScope.member, LimitScope.member_merchant)
 _R = Redemption.__table__
 _RV = Reversal.__table__
 
@@ -80,17 +83,18 @@ async def _policy_usage(
     conn: AsyncConnection, program_id: uuid.UUID, p: LimitPolicy, key: str
 ) -> PolicyUsage:
     """One policy's counters in period ``key``: how many, their total and their largest."""
+    c = _MC if p.scope in _MEMBER_SCOPES else _C
     n, total, most = (
         await conn.execute(
             select(
                 func.count(),
-                func.coalesce(func.sum(_C.c.used), 0),
-                func.coalesce(func.max(_C.c.used), 0),
+                func.coalesce(func.sum(c.c.used), 0),
+                func.coalesce(func.max(c.c.used), 0),
             ).where(
-                _C.c.program_id == program_id,
-                _C.c.policy_key == p.key,
-                _C.c.metric == p.metric.value,
-                _C.c.period_key == key,
+                c.c.program_id == program_id,
+                c.c.policy_key == p.key,
+                c.c.metric == p.metric.value,
+                c.c.period_key == key,
             )
         )
     ).one()

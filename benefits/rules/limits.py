@@ -131,6 +131,16 @@ def scope_key_of(s: LimitScope, member_id: uuid.UUID, merchant_id: uuid.UUID | N
     return f"mx:{member_id.hex}:{merchant_id.hex}"
 
 
+def member_of(scope_key: str) -> uuid.UUID | None:
+    """The member whose own counter a scope key names (``m:…``, ``mx:…``); ``None`` for the
+    counters shared by members (programme, merchant)."""
+    if scope_key.startswith("m:"):
+        return uuid.UUID(scope_key[2:34])
+    if scope_key.startswith("mx:"):
+        return uuid.UUID(scope_key[3:35])
+    return None
+
+
 def counter_key(
     program_id: uuid.UUID,
     policy: LimitPolicy,

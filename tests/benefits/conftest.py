@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.models import Counter, Redemption, Reversal
+from benefits.models import Redemption, Reversal
 from benefits.public import ProgramView, create_program, publish_program
 from benefits.rules.facts import MemberFacts, MerchantContext
+from tests.support.counters import all_counters
 
 ROOT = uuid.UUID("00000000-0000-7000-8000-000000000001")
 CITY = uuid.UUID("00000000-0000-7000-8000-000000000002")
@@ -87,7 +88,7 @@ async def published(
 
 
 async def counters(engine: AsyncEngine, program_id: uuid.UUID) -> dict[tuple[str, str, str], int]:
-    c = Counter.__table__
+    c = all_counters()
     async with engine.connect() as conn:
         rows = await conn.execute(
             select(c.c.policy_key, c.c.scope_key, c.c.period_key, c.c.used).where(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.cli import benefits_group
 from benefits.demo import demo_rules, seed_programs
-from benefits.models import Counter, Program
+from benefits.models import MemberCounter, Program
 from benefits.public import redeem
 from benefits.rules.facts import MemberFacts, MerchantContext
 from cardsvc.app import create_app
@@ -113,11 +113,11 @@ async def test_reconcile_reports_and_fixes_drift(
     assert report["redemptions_read"] == before["redemptions_read"] + 1
 
     # Drift: someone edits a counter behind the engine's back.
-    c = Counter.__table__
+    c = MemberCounter.__table__
     async with engine.begin() as conn:
         await conn.execute(
             text(
-                "UPDATE benefit_counter SET used = used + 5 "
+                "UPDATE benefit_member_counter SET used = used + 5 "
                 "WHERE program_id = :pid AND policy_key = 'monthly_tickets'"
             ).bindparams(bindparam("pid", type_=GUID())),
             {"pid": pid},

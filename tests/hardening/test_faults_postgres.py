@@ -23,11 +23,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.models import Counter, Redemption
+from benefits.models import Redemption
 from benefits.public import reconcile
 from cardsvc.app import create_app
 from cardsvc.kernel.db import make_sessionmaker
 from tests.conftest import make_test_settings
+from tests.support.counters import all_counters
 from tests.support.faults import pg_demo_db_url, plain_pg_url  # noqa: F401 (fixture)
 from tests.support.pos import make_pos
 
@@ -61,13 +62,15 @@ class Killer(threading.Thread):
             try:
                 tx = blocker.transaction()
                 await tx.start()
-                await blocker.execute("LOCK TABLE benefit_counter IN SHARE ROW EXCLUSIVE MODE")
+                await blocker.execute(
+                    "LOCK TABLE benefit_counter, benefit_member_counter IN SHARE ROW EXCLUSIVE MODE"
+                )
                 self.locked.set()
                 while self.killed is None:
                     # The redemption: its ledger row inserted, its counter upsert waiting.
                     pid = await admin.fetchval(
                         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND wait_event_type = 'Lock' AND query ILIKE '%benefit_counter%' "
+                        "AND wait_event_type = 'Lock' AND query ~* 'benefit_(member_)?counter' "
                         "AND pid <> $1 LIMIT 1",
                         blocker.get_server_pid(),
                     )
@@ -89,7 +92,8 @@ async def _ledger(engine: AsyncEngine, key: str | None = None) -> tuple[int, int
         if key is not None:
             q = q.where(Redemption.idempotency_key == key)
         rows = await s.scalar(q)
-        used = await s.scalar(select(func.coalesce(func.sum(Counter.used), 0)))
+        c = all_counters()
+        used = await s.scalar(select(func.coalesce(func.sum(c.c.used), 0)))
         return int(rows or 0), int(used or 0)
 
 

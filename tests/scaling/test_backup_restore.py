@@ -21,11 +21,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benefits.engine.counters import budget_stripes, set_budget_stripes
-from benefits.models import Counter, Redemption, Reversal
+from benefits.models import Redemption, Reversal
 from benefits.public import reconcile, redeem, reverse
 from cardsvc.kernel.db import make_engine
 from tests.benefits.conftest import NOON, member, merchant, published
 from tests.conftest import PG_URL, _asyncpg_url, _pg_admin, _replace_db
+from tests.support.counters import all_counters
 from tests.test_migrations import _alembic, _run, _version
 
 
@@ -71,7 +72,7 @@ async def _business(engine: AsyncEngine) -> None:
 
 async def _totals(url: str) -> dict[str, Any]:
     engine = make_engine(url)
-    r, v, c = Redemption.__table__, Reversal.__table__, Counter.__table__
+    r, v, c = Redemption.__table__, Reversal.__table__, all_counters()
     try:
         async with engine.connect() as conn:
             ledger = (

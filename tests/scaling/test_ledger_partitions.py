@@ -137,6 +137,8 @@ async def _across_the_boundary(url: str) -> dict[str, Any]:
                 for r in await conn.execute(
                     text(
                         "SELECT policy_key, period_key, used FROM benefit_counter "
+                        "WHERE program_id = :p UNION ALL "
+                        "SELECT policy_key, period_key, used FROM benefit_member_counter "
                         "WHERE program_id = :p"
                     ),
                     {"p": p.id},

@@ -24,7 +24,6 @@ from benefits.errors import (
     TokenReplayed,
     ValidationError,
 )
-from benefits.models import Counter
 from benefits.public import (
     find_redemption,
     quote,
@@ -34,6 +33,7 @@ from benefits.public import (
 )
 from cardsvc.kernel.db import make_sessionmaker
 from tests.benefits.conftest import NOON, counters, ledger, member, merchant, published, rules
+from tests.support.counters import all_counters
 
 DAILY = {"key": "daily", "metric": "count", "scope": "member", "period": "day", "limit": 1}
 
@@ -662,7 +662,7 @@ async def test_raising_a_limit_in_a_new_version_applies_to_this_period(engine: A
                 idempotency_key="c",
                 at=NOON,
             )
-    c = Counter.__table__
+    c = all_counters()
     async with engine.connect() as conn:
         row = (await conn.execute(c.select().where(c.c.program_id == p.id))).one()
     assert (row.used, row.limit) == (2, 2)

@@ -29,9 +29,9 @@ from benefits.engine import slim
 from benefits.engine.counters import budget_stripes, pick_stripe, set_budget_stripes
 from benefits.engine.request import request_fingerprint
 from benefits.errors import BenefitsError
-from benefits.models import Counter
 from benefits.public import RedemptionResult, redeem
 from tests.benefits.conftest import NOON, ledger, member, merchant, published
+from tests.support.counters import all_counters
 
 pytestmark = pytest.mark.parametrize(
     "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
@@ -184,7 +184,7 @@ def _outcome(result: RedemptionResult | BenefitsError, ids: dict[Any, str]) -> A
 
 
 async def _counters(engine: AsyncEngine, program_id: uuid.UUID) -> list[tuple[Any, ...]]:
-    c = Counter.__table__
+    c = all_counters()
     cols = (c.c.policy_key, c.c.metric, c.c.scope_key, c.c.period_key, c.c.used, c.c.limit)
     async with engine.connect() as conn:
         rows = await conn.execute(

@@ -26,7 +26,7 @@ from benefits.errors import (
     IdempotencyConflict,
     QuotaExhausted,
 )
-from benefits.models import Counter, Redemption, Reversal
+from benefits.models import Redemption, Reversal
 from benefits.public import (
     RedemptionResult,
     create_program,
@@ -38,6 +38,7 @@ from benefits.public import (
 from benefits.rules.periods import Period, period_key, zone
 from cardsvc.kernel.db import make_engine, metadata
 from tests.benefits.conftest import CITY, CITY_PATH, member, merchant, rules
+from tests.support.counters import all_counters
 
 START = datetime(2025, 1, 27, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 SHANGHAI = zone("Asia/Shanghai")
@@ -186,7 +187,7 @@ class RedemptionMachine(RuleBasedStateMachine):
         async with self.engine.connect() as conn:
             report = await reconcile(conn, fix=False)
             assert report.ok, report.drifts
-            c, r, v = Counter.__table__, Redemption.__table__, Reversal.__table__
+            c, r, v = all_counters(), Redemption.__table__, Reversal.__table__
             rows = (await conn.execute(select(c))).all()
             live = (
                 await conn.execute(

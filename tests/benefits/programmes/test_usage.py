@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benefits.models import Counter
+from benefits.models import Counter, MemberCounter
 from benefits.public import (
     create_program,
     list_redemptions,
@@ -252,9 +252,9 @@ async def test_reconcile_reports_and_repairs_drift(engine: AsyncEngine) -> None:
             at=NOON,
         )
         assert (await reconcile(conn, fix=False)).ok
-    c = cast(Table, Counter.__table__)
+    c, mc = cast(Table, Counter.__table__), cast(Table, MemberCounter.__table__)
     async with engine.begin() as conn:  # simulate a counter damaged by hand
-        await conn.execute(update(c).where(c.c.policy_key == "monthly").values(used=7))
+        await conn.execute(update(mc).where(mc.c.policy_key == "monthly").values(used=7))
         await conn.execute(c.delete().where(c.c.policy_key == "budget"))
     async with engine.connect() as conn:
         report = await reconcile(conn, fix=False)
