@@ -41,7 +41,8 @@ def raw_headers(message: Message) -> list[tuple[bytes, bytes]]:
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Take the caller's X-Request-ID (if sane) or make one; echo it and log with it."""
+    """Take the caller's X-Request-ID (if sane) or make one, for the request's state and its
+    log lines; ``response_headers`` (the app's ``before_send``) echoes it on the response."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,17 +52,8 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         rid = incoming if 0 < len(incoming) <= 64 and incoming.isascii() else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = rid
         token = request_id_var.set(rid)
-        echoed = (_RID, rid.encode("latin-1"))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = raw_headers(message)
-                if all(name.lower() != _RID for name, _ in headers):
-                    headers.append(echoed)
-            await send(message)
-
         try:
-            await app(scope, receive, send_with_id)
+            await app(scope, receive, send)
         finally:
             request_id_var.reset(token)
 
@@ -178,8 +170,9 @@ _HSTS_RAW = (b"strict-transport-security", HSTS.encode())
 
 async def response_headers(message: Message, scope: Scope) -> None:
     """``before_send``: the security headers and X-Request-ID on every response, 404s and
-    errors included (those that matched no route never met ``request_id_middleware``). A
-    header the handler set is left alone."""
+    errors included (the id ``request_id_middleware`` put in the request's state, or, for a
+    request that matched no route, the one its problem answer made). A header the handler set
+    is left alone."""
     if message["type"] != "http.response.start":
         return
     headers = raw_headers(message)

@@ -27,7 +27,7 @@ from cardsvc.kernel.principal import SYSTEM
 from cardsvc.kernel.problems import exception_handlers
 from cardsvc.kernel.settings import Settings
 from cardsvc.kernel.stores import make_redis, make_store_registry
-from cardsvc.kernel.web import request_id_middleware
+from cardsvc.kernel.web import request_id_middleware, response_headers
 from cardsvc.orgs.models import Org
 from cardsvc.staff.auth import provide_staff
 from cardsvc.staff.routes import SessionController
@@ -64,6 +64,7 @@ def standalone_app(settings: Settings) -> Litestar:
         dependencies={"staff": Provide(provide_staff)},
         exception_handlers=exception_handlers,
         middleware=[request_id_middleware],
+        before_send=[response_headers],
         stores=stores,
         state=state,
     )
