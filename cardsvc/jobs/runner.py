@@ -124,6 +124,7 @@ class JobRunner:
         self.sessionmaker = make_sessionmaker(engine)
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._wake_loop: asyncio.AbstractEventLoop | None = None  # the loop polling, once started
         self._stopping = False
         self._current: asyncio.Task[Any] | None = None
         self._ctx: JobContext | None = None
@@ -135,6 +136,7 @@ class JobRunner:
         """Litestar on_startup hook: begin polling in the background."""
         if self._task is None:
             self._stopping = False
+            self._wake_loop = asyncio.get_running_loop()
             self._task = asyncio.create_task(self._loop(), name=f"job-runner {self.worker_id}")
 
     async def stop(self, *_app: Any, grace: float | None = None) -> None:
@@ -159,8 +161,14 @@ class JobRunner:
         self._current.cancel()
 
     def wake(self) -> None:
-        """A job was just enqueued in this process: look now instead of at the next poll."""
-        self._wake.set()
+        """A job was just enqueued in this process: look now instead of at the next poll.
+        From another thread (an app served on a loop of its own), through that loop: an
+        asyncio event set from elsewhere wakes its waiter only at the next poll."""
+        loop = self._wake_loop
+        if loop is None or loop.is_closed() or _running_loop() is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -302,3 +310,10 @@ class JobRunner:
                     session, claim.id, claim.attempt, status, result=result, error=error
                 )
         logger.info("job %s: %s", claim.id, status.value if status else "requeued")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

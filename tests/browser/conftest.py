@@ -24,8 +24,8 @@ import pytest
 import uvicorn
 from litestar import Litestar
 
-from cardsvc.app import create_app
 from tests.conftest import _template, make_test_settings
+from tests.support.apps import app_for
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -89,7 +89,7 @@ def live(
     settings = replace(
         make_test_settings(f"sqlite+aiosqlite:///{db}", tmp_path / "var"), sms_sender="memory"
     )
-    app = create_app(settings)
+    app = app_for(settings)  # the process's app, on this test's own runtime
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -14,6 +14,7 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from time_machine import TimeMachineFixture
 
 from benefits.vouchers.lifecycle import lapse_expired, notify_due
 from cardsvc.flows.voucher_lapse import LAPSE_JOB
@@ -121,18 +122,22 @@ async def test_restock_is_refused_for_a_lottery(front: Front) -> None:
 
 
 async def test_lottery_winners_are_told_once(
-    app: Litestar, engine: AsyncEngine, front: Front, monkeypatch: pytest.MonkeyPatch
+    app: Litestar,
+    engine: AsyncEngine,
+    front: Front,
+    monkeypatch: pytest.MonkeyPatch,
+    time_machine: TimeMachineFixture,
 ) -> None:
     org = await front.grassroots("HB-YC-XL")
     people = [await front.member(org) for _ in range(3)]
-    closes = datetime.now(UTC) + timedelta(seconds=3)
+    closes = datetime.now(UTC) + timedelta(minutes=1)
     body = campaign_body(front, mode="lottery", stock=1, closes_at=closes.isoformat())
     c = (await front.client.post(API, json=body)).json()
     assert (await front.client.post(f"{API}/{c['id']}/publish")).status_code == 200
     for p in people:
         async with front.as_member(p.phone) as m:
             assert (await m.post(f"{ME}/campaigns/{c['id']}/apply")).status_code == 201
-    await asyncio.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.3)
+    time_machine.move_to(closes + timedelta(seconds=0.3))  # the window has closed
     assert (await front.client.post(f"{API}/{c['id']}/draw")).status_code == 200
     for minutes in (0, 30):
         await run_job(app, engine, datetime.now(UTC) + timedelta(minutes=minutes), monkeypatch)
