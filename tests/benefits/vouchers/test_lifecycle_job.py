@@ -6,6 +6,7 @@ lottery win once each."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +57,19 @@ async def titles(front: Front, who: Person) -> list[str]:
 async def statuses(front: Front, who: Person) -> list[str]:
     async with front.as_member(who.phone) as m:
         return [v["status"] for v in (await m.get(f"{ME}/")).json()["items"]]
+
+
+@pytest.mark.only_on("sqlite")
+async def test_a_job_woken_from_another_thread_runs_at_once(
+    app: Litestar, engine: AsyncEngine, front: Front, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's runner polls on the test client's loop; the schedule here wakes it from the
+    test's loop (another thread): the job runs at once, not at the runner's next poll."""
+    app.state.jobs.poll_interval = 60.0
+    await asyncio.sleep(1.2)  # the runner's current wait (the settings' 1 s) ends: now 60 s
+    started = time.monotonic()
+    await run_job(app, engine, datetime.now(UTC), monkeypatch)  # gives up after 10 s
+    assert time.monotonic() - started < 10
 
 
 async def test_restock_lapses_once_and_refills_exactly(
