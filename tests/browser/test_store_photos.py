@@ -47,7 +47,10 @@ def test_a_photo_from_the_console_on_the_members_store_page(
     expect(store.locator(".store-photos li[data-photo]")).to_have_count(1)
     thumb = store.locator(".store-photos li[data-photo] img")
     expect(thumb).to_be_visible()
-    assert thumb.evaluate("img => img.complete && img.naturalWidth") == 1200
+    thumb.scroll_into_view_if_needed()
+    # Visible once laid out, loaded a moment later: wait for the image itself.
+    page.wait_for_function("img => img.complete", arg=thumb.element_handle())
+    assert thumb.evaluate("img => img.naturalWidth") == 1200
     shot(page, "console-store-photos")
 
     page.set_viewport_size({"width": 360, "height": 740})
