@@ -124,7 +124,6 @@ class JobRunner:
         self.sessionmaker = make_sessionmaker(engine)
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._wake_loop: asyncio.AbstractEventLoop | None = None  # the loop polling, once started
         self._stopping = False
         self._current: asyncio.Task[Any] | None = None
         self._ctx: JobContext | None = None
@@ -136,7 +135,6 @@ class JobRunner:
         """Litestar on_startup hook: begin polling in the background."""
         if self._task is None:
             self._stopping = False
-            self._wake_loop = asyncio.get_running_loop()
             self._task = asyncio.create_task(self._loop(), name=f"job-runner {self.worker_id}")
 
     async def stop(self, *_app: Any, grace: float | None = None) -> None:
@@ -162,13 +160,12 @@ class JobRunner:
 
     def wake(self) -> None:
         """A job was just enqueued in this process: look now instead of at the next poll.
-        From another thread (an app served on a loop of its own), through that loop: an
-        asyncio event set from elsewhere wakes its waiter only at the next poll."""
-        loop = self._wake_loop
-        if loop is None or loop.is_closed() or _running_loop() is loop:
+        Through the polling loop, thread-safely: an asyncio event set from another thread (an
+        app served on a loop of its own) wakes its waiter only at the next poll."""
+        if self._task is None or self._task.get_loop().is_closed():
             self._wake.set()
         else:
-            loop.call_soon_threadsafe(self._wake.set)
+            self._task.get_loop().call_soon_threadsafe(self._wake.set)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -310,10 +307,3 @@ class JobRunner:
                     session, claim.id, claim.attempt, status, result=result, error=error
                 )
         logger.info("job %s: %s", claim.id, status.value if status else "requeued")
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
